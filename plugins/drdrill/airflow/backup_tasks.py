@@ -1,0 +1,89 @@
+"""Bodies of the backup DAG's tasks: resolve connections, call the library step, hand results on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drdrill.airflow import runtime
+from drdrill.airflow.connections import mysql_endpoint, object_store
+from drdrill.checks.findings import PASSED, DrillFailed, Finding
+from drdrill.drills import backup
+from drdrill.drills.record import build_record
+from drdrill.history import record_drill
+
+
+def _skip_if_dry_run(plan: dict[str, Any]) -> None:
+    if plan.get("dry_run"):
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        raise AirflowSkipException("Dry run: preflight only; nothing is dumped, uploaded or deleted.")
+
+
+def preflight(target_name: str, context: Any) -> dict[str, Any]:
+    """Check source, tools, disk and bucket; decide the backup id."""
+    params = context["params"]
+    engine = params.get("engine")
+
+    def step() -> dict[str, Any]:
+        target = runtime.target(target_name)
+        source = mysql_endpoint(target.source_conn_id, f"targets[{target_name}].source_conn_id")
+        store = object_store(target.storage)
+        return backup.preflight(target, source, store, work_dir=runtime.work_dir(), started_at=runtime.run_time(context),
+                                engine_override=None if engine in (None, "", "configured") else engine,
+                                dry_run=bool(params.get("dry_run")))
+
+    return runtime.run_step(context, step)
+
+
+def dump_and_upload(target_name: str, plan: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Stream the engine's output, compressed and hashed, into S3."""
+    _skip_if_dry_run(plan)
+    target = runtime.target(target_name)
+    return runtime.run_step(context, lambda: backup.dump_and_upload(
+        plan, target, mysql_endpoint(target.source_conn_id), object_store(target.storage), work_dir=runtime.work_dir()))
+
+
+def write_manifest(target_name: str, plan: dict[str, Any], dumped: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Source facts at a consistent point, catch-up binlog, then the manifest (last)."""
+    target = runtime.target(target_name)
+    return runtime.run_step(context, lambda: backup.write_manifest(
+        plan, dumped, target, mysql_endpoint(target.source_conn_id), object_store(target.storage),
+        work_dir=runtime.work_dir()))
+
+
+def verify(target_name: str, plan: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Re-read S3 and check sizes and hashes; on success update the target's backup asset."""
+    target = runtime.target(target_name)
+    result = runtime.run_step(context, lambda: backup.verify(plan, target, object_store(target.storage)))
+    for outlet in context["task"].outlets:
+        context["outlet_events"][outlet].extra = {"backup_id": result["backup_id"], "target": target_name}
+    return result
+
+
+def apply_retention(target_name: str, context: Any) -> dict[str, Any]:
+    """Delete what retention no longer needs; never the newest valid backup."""
+    target = runtime.target(target_name)
+    return runtime.run_step(context, lambda: backup.apply_retention(
+        target, object_store(target.storage), now=runtime.run_time(context)))
+
+
+def record(target_name: str, context: Any) -> dict[str, Any]:
+    """Write the drill record; fail the run (and alert) unless the verdict is passed."""
+    results, findings = runtime.pull_results(context, backup.STEPS)
+    plan = results.get("preflight") or {}
+    dry_run = bool(plan.get("dry_run"))
+    if dry_run:
+        results = {"preflight": plan}
+    steps = ["preflight"] if dry_run else backup.STEPS
+    dag_run = context["dag_run"]
+    started = getattr(dag_run, "start_date", None) or runtime.run_time(context)
+    drill_record, all_findings = build_record(
+        run_id=context["run_id"], target=target_name, drill="backup", started_at=started.isoformat(), steps=steps,
+        results=results, findings_by_step=findings, backup_id=plan.get("backup_id"), dry_run=dry_run,
+        details={**backup.backup_details(results), "airflow_run": context["ti"].log_url.split("/tasks/")[0]},
+    )
+    record_drill(runtime.config().settings.history_url, drill_record)
+    if drill_record.verdict != PASSED:
+        raise DrillFailed(all_findings or [Finding("COULD_NOT_VERIFY", "The drill produced no result.")],
+                          failed_steps=drill_record.details["failed_steps"])
+    return drill_record.to_dict()

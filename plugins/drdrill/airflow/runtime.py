@@ -1,0 +1,68 @@
+"""Glue between Airflow tasks and the library: config, connections, step results and findings via XCom."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+from drdrill.checks.findings import DrillFailed, Finding
+from drdrill.config import DrillConfig, Target, load_config
+
+T = TypeVar("T")
+FINDINGS_KEY = "findings"
+
+
+def config() -> DrillConfig:
+    """The drills config, read at run time (the same file the DAGs were generated from)."""
+    return load_config()
+
+
+def target(name: str) -> Target:
+    """One target of the config."""
+    return config().target(name)
+
+
+def work_dir() -> Path:
+    """Scratch space for tools."""
+    path = Path(config().settings.work_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def run_time(context: Any) -> datetime:
+    """The run's own time (run_after), so a re-run of a run reuses it."""
+    dag_run = context.get("dag_run")
+    when = getattr(dag_run, "run_after", None) or getattr(dag_run, "logical_date", None)
+    return when.astimezone(timezone.utc) if when else datetime.now(timezone.utc)
+
+
+def run_step(context: Any, step: Callable[[], T]) -> T:
+    """Run a library step; on failure push its findings to XCom first, then fail the task.
+
+    An unexpected error becomes a COULD_NOT_VERIFY finding: a step that could not check is never a pass.
+    """
+    ti = context["ti"]
+    try:
+        return step()
+    except DrillFailed as exc:
+        ti.xcom_push(key=FINDINGS_KEY, value=[finding.to_dict() for finding in exc.findings])
+        raise
+    except Exception as exc:
+        finding = Finding("COULD_NOT_VERIFY", f"Task {ti.task_id} failed: {type(exc).__name__}: {exc}")
+        if hasattr(exc, "fix") and exc.fix:
+            finding = Finding("COULD_NOT_VERIFY", f"Task {ti.task_id} failed: {exc.problem}", exc.fix)
+        ti.xcom_push(key=FINDINGS_KEY, value=[finding.to_dict()])
+        raise
+
+
+def pull_results(context: Any, steps: list[str]) -> tuple[dict[str, Any], dict[str, list[Finding]]]:
+    """Each step's return value and pushed findings."""
+    ti = context["ti"]
+    results = {step: ti.xcom_pull(task_ids=step) for step in steps}
+    findings = {
+        step: [Finding.from_dict(item) for item in (ti.xcom_pull(task_ids=step, key=FINDINGS_KEY) or [])]
+        for step in steps
+    }
+    return results, findings

@@ -1,0 +1,89 @@
+"""Findings: the stable codes a drill can turn red with, each with its cause and its fix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from drdrill.errors import DrdrillError
+
+PASSED = "passed"
+FAILED = "failed"
+COULD_NOT_VERIFY = "could_not_verify"
+
+# code -> (verdict it forces, default fix)
+CATALOG: dict[str, tuple[str, str]] = {
+    "TARGET_UNAVAILABLE": (COULD_NOT_VERIFY, "Check that the server is up and the Airflow connection's host, port and credentials are right."),
+    "CONFIG_INVALID": (COULD_NOT_VERIFY, "Correct the drills YAML or the Airflow connection named in the message."),
+    "STORAGE_UNAVAILABLE": (COULD_NOT_VERIFY, "Check the S3 connection (endpoint_url, credentials) and that the bucket exists."),
+    "PREFLIGHT_FAILED": (FAILED, "Fix the source server setting named in the message; backups without it cannot be recovered to a point in time."),
+    "INSUFFICIENT_SPACE": (COULD_NOT_VERIFY, "Free disk space in the work directory or lower min_free_space for this target."),
+    "BACKUP_FAILED": (FAILED, "Read the tool's message; fix the privilege, setting or disk problem it names and re-run the backup."),
+    "ARCHIVE_TRUNCATED": (FAILED, "The tool's output ended early; re-run the backup and check the tool's log and free space."),
+    "ARTEFACT_MISSING": (FAILED, "An object the manifest lists is not in S3; check lifecycle rules and who deletes there, then take a new backup."),
+    "ARTEFACT_CORRUPT": (FAILED, "An object in S3 does not match its recorded size or sha256; take a new backup and check the bucket's integrity."),
+    "MANIFEST_INVALID": (FAILED, "The manifest is unreadable or incomplete, so the backup cannot be trusted; take a new backup."),
+    "COULD_NOT_VERIFY": (COULD_NOT_VERIFY, "A check could not run; fix the cause in the message and re-run the drill."),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a drill found: code, what happened, how to fix it, and evidence."""
+
+    code: str
+    message: str
+    fix: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.code not in CATALOG:
+            raise ValueError(f"unknown finding code {self.code!r}")
+        if not self.fix:
+            object.__setattr__(self, "fix", CATALOG[self.code][1])
+
+    @property
+    def verdict(self) -> str:
+        """The verdict this finding forces on its own."""
+        return CATALOG[self.code][0]
+
+    def sentence(self) -> str:
+        """``CODE: message Fix: fix`` in one line."""
+        return f"{self.code}: {self.message} Fix: {self.fix}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        """Inverse of to_dict."""
+        return cls(**data)
+
+
+def verdict_of(findings: Iterable[Finding]) -> str:
+    """``failed`` beats ``could_not_verify`` beats ``passed``."""
+    verdicts = {finding.verdict for finding in findings}
+    if FAILED in verdicts:
+        return FAILED
+    if COULD_NOT_VERIFY in verdicts:
+        return COULD_NOT_VERIFY
+    return PASSED
+
+
+class DrillFailed(DrdrillError):
+    """Raised by a drill step that found problems; carries the findings for Slack and the record."""
+
+    def __init__(self, findings: list[Finding], failed_steps: list[str] | None = None,
+                 measurements: dict[str, str] | None = None) -> None:
+        self.findings = findings
+        self.failed_steps = failed_steps or []
+        self.measurements = measurements or {}
+        summary = " | ".join(finding.sentence() for finding in findings)
+        super().__init__(f"{verdict_of(findings)}: {summary}")
+
+    @property
+    def verdict(self) -> str:
+        """``failed`` or ``could_not_verify``."""
+        return verdict_of(self.findings)

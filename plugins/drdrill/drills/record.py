@@ -1,0 +1,54 @@
+"""Turn the steps' results and findings into one verdict and a drill record."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from drdrill.checks.findings import Finding, verdict_of
+from drdrill.history import DrillRecord
+
+
+def missing_step_findings(steps: Sequence[str], results: Mapping[str, Any],
+                          findings_by_step: Mapping[str, list[Finding]], dry_run: bool = False) -> list[Finding]:
+    """A step that neither produced a result nor explained its failure is 'could not verify', never passed."""
+    if dry_run:
+        return []
+    return [
+        Finding("COULD_NOT_VERIFY", f"Step {step} did not complete and left no finding (it was skipped, "
+                "killed or failed before it could report).", "Open the task's log in Airflow.", {"step": step})
+        for step in steps
+        if results.get(step) is None and not findings_by_step.get(step)
+    ]
+
+
+def build_record(
+    *,
+    run_id: str,
+    target: str,
+    drill: str,
+    started_at: str,
+    steps: Sequence[str],
+    results: Mapping[str, Any],
+    findings_by_step: Mapping[str, list[Finding]],
+    backup_id: str | None = None,
+    dry_run: bool = False,
+    details: dict[str, Any] | None = None,
+    measurements: dict[str, float | None] | None = None,
+) -> tuple[DrillRecord, list[Finding]]:
+    """The record and the full list of findings (including steps that vanished without one)."""
+    findings = [finding for step in steps for finding in findings_by_step.get(step, [])]
+    findings += missing_step_findings(steps, results, findings_by_step, dry_run)
+    stage_seconds = {step: float(result["seconds"]) for step, result in results.items()
+                     if isinstance(result, Mapping) and result.get("seconds") is not None}
+    record = DrillRecord(
+        run_id=run_id, target=target, drill=drill, verdict=verdict_of(findings),
+        started_at=started_at, finished_at=datetime.now(timezone.utc).isoformat(), backup_id=backup_id,
+        stage_seconds=stage_seconds, findings=[finding.to_dict() for finding in findings],
+        details={**(details or {}), "dry_run": dry_run,
+                 "failed_steps": sorted({step for step in steps if findings_by_step.get(step)
+                                         or (results.get(step) is None and not dry_run)})},
+        **(measurements or {}),
+    )
+    return record, findings

@@ -1,0 +1,58 @@
+"""The binlog between a backup's consistent point and the facts' point, captured as SQL into the backup."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from drdrill.endpoints import MySQLEndpoint
+from drdrill.storage.layout import TargetLayout
+from drdrill.storage.manifest import BinlogPosition, ObjectEntry
+from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.pipeline import stream_command_to_s3
+
+CATCHUP_OBJECT = "catchup.sql.zst"
+
+
+def binlog_files_between(source: MySQLEndpoint, first: str, last: str) -> list[str]:
+    """The source's binlog files from ``first`` to ``last`` inclusive, in order."""
+    connection = source.connect()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW BINARY LOGS")
+            names = [row[0] for row in cursor.fetchall()]
+    finally:
+        connection.close()
+    if first not in names or last not in names:
+        raise FileNotFoundError(f"binlog {first if first not in names else last} is no longer on the source")
+    return names[names.index(first): names.index(last) + 1]
+
+
+def capture_binlog_segment(
+    source: MySQLEndpoint,
+    databases: Sequence[str],
+    start: BinlogPosition,
+    stop: BinlogPosition,
+    store: ObjectStore,
+    layout: TargetLayout,
+    backup_id: str,
+    work_dir: Path,
+) -> ObjectEntry:
+    """Read [start, stop) from the source with ``mariadb-binlog --read-from-remote-server`` and store it.
+
+    Applied after the data restore (``zstd -dc catchup.sql.zst | mariadb``) it brings the restored
+    server exactly to the facts point, so the restore can be compared exactly.
+    """
+    files = binlog_files_between(source, start.file, stop.file)
+    key = layout.object_key(backup_id, CATCHUP_OBJECT)
+    with source.option_file() as option_file:
+        argv = [
+            "mariadb-binlog", f"--defaults-extra-file={option_file}", "--read-from-remote-server",
+            f"--start-position={start.position}", f"--stop-position={stop.position}",
+        ]
+        if len(databases) == 1:
+            argv.append(f"--database={databases[0]}")
+        streamed = stream_command_to_s3([*argv, *files], store, key,
+                                        stderr_path=work_dir / backup_id / "mariadb-binlog.stderr.log")
+    return ObjectEntry(name=CATCHUP_OBJECT, role="catchup", size=streamed.upload.size,
+                       sha256=streamed.upload.sha256, raw_bytes=streamed.outcome.raw_bytes)

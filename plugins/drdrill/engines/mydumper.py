@@ -1,0 +1,59 @@
+"""Parallel logical backups with mydumper: files in a work dir, then one tar stream through zstd to S3."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+from drdrill.engines.base import ArchiveTruncated, BackupEngine, BackupJob, EngineResult, database_list, search_position, stderr_file
+from drdrill.errors import ToolError
+from drdrill.toolenv import tool_environment
+from drdrill.storage.pipeline import stream_command_to_s3
+
+METADATA = re.compile(r"Log: (?P<file>\S+)\s+Pos: (?P<position>\d+)\s+GTID:(?P<gtid>\S*)")
+
+
+class MydumperEngine(BackupEngine):
+    """``mydumper`` with parallel threads; needs local disk for the dump files (removed afterwards)."""
+
+    name = "mydumper"
+    tools = ("mydumper", "tar")
+    data_object = "mydumper.tar.zst"
+
+    def argv(self, job: BackupJob, option_file: str, out_dir: str) -> list[str]:
+        """The dump command; user and password come from the option file's [client] group."""
+        databases = database_list(job.databases)
+        selection = ["-B", databases[0]] if len(databases) == 1 else ["--regex", rf"^({'|'.join(databases)})\."]
+        return [
+            "mydumper", f"--defaults-file={option_file}", "-h", job.source.host, "-P", str(job.source.port),
+            "-o", out_dir, "-t", str(job.parallel), "--trx-consistency-only", "-R", "-E", "-G", *selection,
+        ]
+
+    def backup(self, job: BackupJob) -> EngineResult:
+        """Dump to the work dir, check mydumper's metadata, then stream a tar of it to S3."""
+        out_dir = job.work_dir / job.backup_id / "mydumper"
+        shutil.rmtree(out_dir, ignore_errors=True)
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        log = stderr_file(job, "mydumper")
+        try:
+            with job.source.option_file() as option_file, open(log, "wb") as stderr:
+                done = subprocess.run(self.argv(job, str(option_file), str(out_dir)), stderr=stderr,
+                                      stdout=subprocess.DEVNULL, check=False, env=tool_environment())
+            messages = log.read_text(errors="replace")
+            if done.returncode != 0:
+                raise ToolError(f"mydumper exited with code {done.returncode}: {messages[-2000:] or 'no message'}",
+                                "Fix what mydumper reports (privileges, connectivity) and re-run the backup.")
+            metadata = (out_dir / "metadata").read_text(errors="replace") if (out_dir / "metadata").exists() else ""
+            if "Finished dump at" not in metadata:
+                raise ArchiveTruncated("mydumper's metadata file has no 'Finished dump at' line.",
+                                       f"The dump did not complete; read {log} and re-run the backup.")
+            point = search_position(METADATA, metadata, "mydumper's metadata")
+            key = job.layout.object_key(job.backup_id, self.data_object)
+            streamed = stream_command_to_s3(
+                ["tar", "-C", str(out_dir), "-cf", "-", "."], job.store, key,
+                stderr_path=stderr_file(job, "tar"), compression_level=job.compression_level, threads=job.parallel,
+            )
+        finally:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        return EngineResult((self.entry(streamed),), point, self.tool_version())

@@ -1,0 +1,114 @@
+"""GTID replication between local servers: attach a replica, read its status, wait for it to catch up."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from typing import Any
+
+import pymysql
+
+from drdrill.endpoints import MySQLEndpoint
+from drdrill.errors import DrdrillError
+from drdrill.servers.mariadb import LocalMariaDB
+
+log = logging.getLogger(__name__)
+
+# Access denied (1045), no REPLICATION SLAVE grant (1227), unknown host (2005).
+_PERMANENT_IO_ERRNOS = frozenset({1045, 1227, 2005})
+
+
+def start_gtid_replica(
+    replica: LocalMariaDB,
+    primary: MySQLEndpoint,
+    gtid_slave_pos: str | None = None,
+    timeout: float = 30,
+) -> None:
+    """Point ``replica`` at ``primary`` with MASTER_USE_GTID=slave_pos and wait until both threads run."""
+    with contextlib.closing(replica.root_connect()) as conn, conn.cursor() as cur:
+        cur.execute("STOP SLAVE")
+        cur.execute("RESET SLAVE ALL")
+        if gtid_slave_pos is not None:
+            cur.execute("SET GLOBAL gtid_slave_pos = %s", (gtid_slave_pos,))
+        # CHANGE MASTER takes string literals only: escape with the connection, never log the statement.
+        statement = (
+            f"CHANGE MASTER TO MASTER_HOST={conn.escape(primary.host)}, MASTER_PORT={int(primary.port)}, "
+            f"MASTER_USER={conn.escape(primary.user)}, MASTER_PASSWORD={conn.escape(primary.password)}, "
+            "MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1"
+        )
+        try:
+            cur.execute(statement)
+        except pymysql.MySQLError as exc:
+            message = _redact(str(exc), primary.password, conn.escape(primary.password))
+            raise DrdrillError(
+                f"CHANGE MASTER on replica {replica.spec.name!r} to {primary.describe()} failed: {message}.",
+                "check the primary's host, port and user; stop replication on the replica by hand if it is stuck.",
+            ) from None
+        cur.execute("START SLAVE")
+        log.info("replica %s replicating from %s", replica.spec.name, primary.describe())
+        _wait_threads_running(conn, f"replica {replica.spec.name!r} of {primary.describe()}", timeout)
+
+
+def replication_status(conn: pymysql.connections.Connection) -> dict[str, Any]:
+    """``SHOW SLAVE STATUS`` as a dict; empty when the server is not a replica."""
+    with conn.cursor(pymysql.cursors.DictCursor) as cur:
+        cur.execute("SHOW SLAVE STATUS")
+        row = cur.fetchone()
+    return dict(row) if row else {}
+
+
+def wait_replica_caught_up(
+    replica_conn: pymysql.connections.Connection,
+    primary_conn: pymysql.connections.Connection,
+    timeout: float,
+) -> None:
+    """Block until the replica has applied everything in the primary's binlog (MASTER_GTID_WAIT)."""
+    with primary_conn.cursor() as cur:
+        cur.execute("SELECT @@gtid_binlog_pos")
+        row = cur.fetchone()
+    target = row[0] if row else ""
+    with replica_conn.cursor() as cur:
+        cur.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (target, timeout))
+        row = cur.fetchone()
+        if row and row[0] == 0:
+            return
+        cur.execute("SELECT @@gtid_slave_pos")
+        applied = cur.fetchone()
+    status = replication_status(replica_conn)
+    raise DrdrillError(
+        f"replica did not reach the primary's GTID position {target!r} within {timeout:.0f} s "
+        f"(applied {applied[0] if applied else '?'!r}; IO={status.get('Slave_IO_Running')!r}, "
+        f"SQL={status.get('Slave_SQL_Running')!r}, last IO error {status.get('Last_IO_Error')!r}, "
+        f"last SQL error {status.get('Last_SQL_Error')!r}).",
+        "check SHOW SLAVE STATUS on the replica; raise the timeout if it is only slow.",
+    )
+
+
+def _wait_threads_running(conn: pymysql.connections.Connection, who: str, timeout: float) -> None:
+    """Wait until Slave_IO_Running and Slave_SQL_Running are Yes; raise with the last errors otherwise."""
+    deadline = time.monotonic() + timeout
+    status: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        status = replication_status(conn)
+        io_state, sql_state = status.get("Slave_IO_Running"), status.get("Slave_SQL_Running")
+        if io_state == "Yes" and sql_state == "Yes":
+            return
+        if io_state == "No" or sql_state == "No":
+            break  # a stopped thread does not restart by itself: fail now, not at the deadline
+        if status.get("Last_IO_Errno") in _PERMANENT_IO_ERRNOS:
+            break  # the IO thread keeps retrying, but a wrong password or grant will not heal
+        time.sleep(0.1)
+    raise DrdrillError(
+        f"{who}: replication threads did not start (IO={status.get('Slave_IO_Running')!r}, "
+        f"SQL={status.get('Slave_SQL_Running')!r}); last IO error {status.get('Last_IO_Error')!r}, "
+        f"last SQL error {status.get('Last_SQL_Error')!r}.",
+        "fix the cause named above (replication user and grants, network, GTID position) and start again.",
+    )
+
+
+def _redact(text: str, *secrets: str) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text

@@ -1,0 +1,53 @@
+"""Where a target's backups live in the bucket: ``<prefix>/<target>/full/<backup_id>/``."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+MANIFEST = "manifest.json"
+QUARANTINE = "quarantine.json"
+BACKUP_ID_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
+
+
+@dataclass(frozen=True)
+class TargetLayout:
+    """Key names for one target under a bucket prefix."""
+
+    prefix: str
+    target: str
+
+    @property
+    def full_root(self) -> str:
+        """The folder that holds one sub-folder per full backup."""
+        base = f"{self.prefix}/" if self.prefix else ""
+        return f"{base}{self.target}/full/"
+
+    def backup_root(self, backup_id: str) -> str:
+        """The folder of one backup."""
+        return f"{self.full_root}{backup_id}/"
+
+    def object_key(self, backup_id: str, name: str) -> str:
+        """The key of an object of a backup."""
+        return f"{self.backup_root(backup_id)}{name}"
+
+    def manifest_key(self, backup_id: str) -> str:
+        """The manifest's key; its presence is what makes a backup a backup."""
+        return self.object_key(backup_id, MANIFEST)
+
+    def quarantine_key(self, backup_id: str) -> str:
+        """Marker written when verification found the stored backup broken."""
+        return self.object_key(backup_id, QUARANTINE)
+
+
+def new_backup_id(when: datetime) -> str:
+    """A sortable, unique id: the UTC start time plus a random suffix, e.g. ``20261121T083012Z-a1b2c3``."""
+    stamp = when.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{secrets.token_hex(3)}"
+
+
+def backup_time(backup_id: str) -> datetime:
+    """The start time encoded in a backup id."""
+    return datetime.strptime(backup_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)

@@ -1,0 +1,169 @@
+"""Run a tool and stream its output through zstd into S3, hashing on the way; nothing is staged on disk."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from drdrill.errors import ToolError
+from drdrill.toolenv import tool_environment
+from drdrill.storage.objectstore import PART_SIZE, ObjectStore, UploadResult
+
+READ_SIZE = 1024 * 1024
+EDGE_BYTES = 64 * 1024
+STDERR_TAIL_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    """How the producing tool ended and what it said: enough for an engine to classify the result."""
+
+    argv0: str
+    returncode: int
+    stderr_tail: str
+    stderr_path: Path
+    raw_bytes: int
+    head: bytes
+    tail: bytes
+
+
+@dataclass(frozen=True)
+class StreamedObject:
+    """A tool's output as stored: the upload and the tool's outcome."""
+
+    upload: UploadResult
+    outcome: ToolOutcome
+
+
+class _Tap:
+    """Counts the raw bytes and keeps the first and last few KiB for trailer and header checks."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.head = bytearray()
+        self.tail = bytearray()
+
+    def feed(self, chunk: bytes) -> None:
+        self.count += len(chunk)
+        if len(self.head) < EDGE_BYTES:
+            self.head += chunk[: EDGE_BYTES - len(self.head)]
+        self.tail += chunk
+        if len(self.tail) > EDGE_BYTES:
+            del self.tail[: len(self.tail) - EDGE_BYTES]
+
+
+def zstd_argv(level: int, threads: int) -> list[str]:
+    """The compressor command: zstd to stdout, quiet, multi-threaded."""
+    return ["zstd", "-q", "-c", f"-{level}", f"-T{threads}"]
+
+
+def stream_command_to_s3(
+    argv: Sequence[str],
+    store: ObjectStore,
+    key: str,
+    *,
+    stderr_path: Path,
+    cwd: Path | None = None,
+    compression_level: int = 3,
+    threads: int = 2,
+    part_size: int = PART_SIZE,
+) -> StreamedObject:
+    """Stream ``argv``'s stdout, zstd-compressed, to ``s3://bucket/key``.
+
+    The S3 object is completed only if both the tool and zstd exit 0; otherwise the upload is
+    aborted and a ToolError carries the tool's stderr tail. The caller classifies what the tool
+    said (trailers, positions) from the returned outcome.
+    """
+    stderr_path.parent.mkdir(parents=True, exist_ok=True)
+    tap = _Tap()
+    with open(stderr_path, "wb") as stderr_file:
+        producer = subprocess.Popen(
+            list(argv), stdout=subprocess.PIPE, stderr=stderr_file, cwd=cwd, env=tool_environment()
+        )
+        compressor = subprocess.Popen(
+            zstd_argv(compression_level, threads),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=tool_environment(),
+        )
+        pump_error: list[BaseException] = []
+        pump = threading.Thread(
+            target=_pump, args=(producer, compressor, tap, pump_error), name="drdrill-pump", daemon=True
+        )
+        pump.start()
+
+        def tool_succeeded() -> None:
+            pump.join()
+            producer.wait()
+            compressor.wait()
+            if producer.returncode != 0:
+                raise ToolError(
+                    f"{argv[0]} exited with code {producer.returncode}: {_tail(stderr_path) or 'no message'}",
+                    "See the tool's message above; the partial upload was discarded.",
+                )
+            if compressor.returncode != 0 or pump_error:
+                detail = compressor.stderr.read().decode(errors="replace") if compressor.stderr else ""
+                raise ToolError(
+                    f"Compressing {argv[0]}'s output failed: {detail or pump_error}",
+                    "Check free memory and that zstd is installed; the partial upload was discarded.",
+                )
+
+        assert compressor.stdout is not None
+        out = compressor.stdout
+        try:
+            upload = store.upload_stream(
+                key, iter(lambda: out.read(READ_SIZE), b""), part_size=part_size, before_complete=tool_succeeded
+            )
+        except BaseException:
+            for process in (producer, compressor):
+                if process.poll() is None:
+                    process.kill()
+            pump.join(timeout=30)
+            producer.wait()
+            compressor.wait()
+            raise
+    outcome = ToolOutcome(
+        argv0=argv[0],
+        returncode=producer.returncode,
+        stderr_tail=_tail(stderr_path),
+        stderr_path=stderr_path,
+        raw_bytes=tap.count,
+        head=bytes(tap.head),
+        tail=bytes(tap.tail),
+    )
+    return StreamedObject(upload=upload, outcome=outcome)
+
+
+def _pump(
+    producer: subprocess.Popen[bytes], compressor: subprocess.Popen[bytes], tap: _Tap, errors: list[BaseException]
+) -> None:
+    """Copy the tool's stdout into zstd's stdin through the tap."""
+    assert producer.stdout is not None and compressor.stdin is not None
+    try:
+        while chunk := producer.stdout.read1(READ_SIZE):
+            tap.feed(chunk)
+            compressor.stdin.write(chunk)
+    except BaseException as exc:  # a dead compressor: stop the producer too
+        errors.append(exc)
+        producer.kill()
+    finally:
+        try:
+            compressor.stdin.close()
+        except BrokenPipeError:
+            pass
+
+
+def _tail(path: Path) -> str:
+    """The last few KiB of a log file as text."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - STDERR_TAIL_BYTES))
+            return handle.read().decode(errors="replace").strip()
+    except FileNotFoundError:
+        return ""

@@ -1,0 +1,59 @@
+"""Which backups retention may delete: never the newest valid one, never a run still in progress."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from drdrill.storage.catalog import BackupEntry
+from drdrill.storage.layout import backup_time
+
+INCOMPLETE_GRACE = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class RetentionDecision:
+    """What to keep and delete, each with the reason, so the record can say why."""
+
+    keep: dict[str, str]
+    delete: dict[str, str]
+
+
+def choose_deletions(
+    backups: Sequence[BackupEntry],
+    *,
+    now: datetime,
+    keep_days: int | None,
+    keep_backups: int | None,
+    incomplete_grace: timedelta = INCOMPLETE_GRACE,
+) -> RetentionDecision:
+    """Keep valid backups that are among the newest ``keep_backups`` or younger than ``keep_days``.
+
+    The newest valid backup is always kept. Incomplete (no manifest), invalid or quarantined
+    folders are deleted only once they are older than ``incomplete_grace`` (so a running backup is
+    never touched) and older than the retention window when one is set.
+    """
+    keep: dict[str, str] = {}
+    delete: dict[str, str] = {}
+    valid = sorted((b for b in backups if b.is_valid), key=lambda b: b.backup_id, reverse=True)
+    window = timedelta(days=keep_days) if keep_days else None
+    for rank, backup in enumerate(valid):
+        age = now - backup_time(backup.backup_id)
+        if rank == 0:
+            keep[backup.backup_id] = "newest valid backup"
+        elif keep_backups and rank < keep_backups:
+            keep[backup.backup_id] = f"one of the newest {keep_backups}"
+        elif window and age <= window:
+            keep[backup.backup_id] = f"younger than {keep_days} days"
+        else:
+            delete[backup.backup_id] = f"valid, but outside retention (rank {rank + 1}, {age.days} days old)"
+    for backup in backups:
+        if backup.is_valid:
+            continue
+        age = now - backup_time(backup.backup_id)
+        if age < incomplete_grace or (window and age <= window and backup.status != "incomplete"):
+            keep[backup.backup_id] = f"{backup.status}, kept for inspection ({backup.problem})"
+        else:
+            delete[backup.backup_id] = f"{backup.status}: {backup.problem}"
+    return RetentionDecision(keep=keep, delete=delete)
