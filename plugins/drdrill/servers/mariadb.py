@@ -346,6 +346,13 @@ class LocalMariaDB:
         )
 
 
+def find_free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (the kernel's pick for port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def _ensure_port_free(port: int, who: str) -> None:
     """Raise ``PortInUseError`` when 127.0.0.1:``port`` cannot be bound (as mariadbd binds it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:

@@ -15,8 +15,8 @@ from drdrill.servers.mariadb import LocalMariaDB
 
 log = logging.getLogger(__name__)
 
-# Access denied (1045), no REPLICATION SLAVE grant (1227), unknown host (2005).
-_PERMANENT_IO_ERRNOS = frozenset({1045, 1227, 2005})
+# Access denied (1045), host not allowed (1130), no REPLICATION SLAVE grant (1227), unknown host (2005).
+_PERMANENT_IO_ERRNOS = frozenset({1045, 1130, 1227, 2005})
 
 
 def start_gtid_replica(
@@ -99,11 +99,14 @@ def _wait_threads_running(conn: pymysql.connections.Connection, who: str, timeou
         if status.get("Last_IO_Errno") in _PERMANENT_IO_ERRNOS:
             break  # the IO thread keeps retrying, but a wrong password or grant will not heal
         time.sleep(0.1)
+    with conn.cursor() as cur:
+        cur.execute("STOP SLAVE")  # do not leave it retrying in the background after we report failure
     raise DrdrillError(
         f"{who}: replication threads did not start (IO={status.get('Slave_IO_Running')!r}, "
         f"SQL={status.get('Slave_SQL_Running')!r}); last IO error {status.get('Last_IO_Error')!r}, "
         f"last SQL error {status.get('Last_SQL_Error')!r}.",
-        "fix the cause named above (replication user and grants, network, GTID position) and start again.",
+        "fix the cause named above (replication user and grants, network, GTID position) and call "
+        "start_gtid_replica again; replication is left stopped.",
     )
 
 

@@ -1,0 +1,227 @@
+"""``drdrill``: the sandbox, drills outside Airflow, backups and history, for people and (with --json) scripts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from drdrill.errors import DrdrillError
+
+EXIT_OK, EXIT_DRILL_RED, EXIT_ERROR = 0, 1, 2
+
+
+def _print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    """A plain aligned table."""
+    if not rows:
+        print("(none)")
+        return
+    text_rows = [[("" if row.get(col) is None else str(row.get(col))) for col in columns] for row in rows]
+    widths = [max(len(col), *(len(r[i]) for r in text_rows)) for i, col in enumerate(columns)]
+    print("  ".join(col.upper().ljust(widths[i]) for i, col in enumerate(columns)))
+    for r in text_rows:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)))
+
+
+RESULT_STREAM = sys.stdout
+
+
+def _emit(args: argparse.Namespace, payload: Any, human: Any) -> None:
+    """Print the result on the real stdout: JSON for scripts, or the human form."""
+    sys.stdout = RESULT_STREAM
+    try:
+        if args.json:
+            print(json.dumps(payload, indent=2, default=str))
+        else:
+            human()
+    finally:
+        sys.stdout = sys.stderr
+
+
+# -- sandbox ------------------------------------------------------------------------------------------
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from drdrill.sandbox.sample_data import approx_rows_for_size
+    from drdrill.sandbox.stack import Sandbox
+    from drdrill.sizes import parse_size
+
+    sandbox = Sandbox()
+    if args.action == "up":
+        rows = approx_rows_for_size(parse_size(args.size)) if args.size else args.rows
+        state = sandbox.up(rows=rows, airflow=not args.no_airflow)
+        _emit(args, state, lambda: _show_status(state, "Sandbox is up."))
+    elif args.action == "down":
+        sandbox.down(purge=args.purge)
+        state = sandbox.status()
+        _emit(args, state, lambda: _show_status(state, "Sandbox stopped." + (" Data deleted." if args.purge else "")))
+    else:
+        state = sandbox.status()
+        _emit(args, state, lambda: _show_status(state, f"Sandbox in {state['directory']}"))
+    return EXIT_OK
+
+
+def _show_status(state: dict[str, Any], title: str) -> None:
+    print(title)
+    rows = [{**c, "state": "running" if c["running"] else "stopped"} for c in state["components"]]
+    _print_table(rows, ["component", "state", "pid", "address", "datadir"])
+    print("Airflow connections: " + ", ".join(state["connections"].values()) + f"; bucket s3://{state['bucket']}")
+
+
+# -- drills -------------------------------------------------------------------------------------------
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from drdrill.airflow.connections import mysql_endpoint, object_store
+    from drdrill.config import load_config
+    from drdrill.drills.backup import run_backup_drill
+
+    config = load_config()
+    target = config.target(args.target)
+    started = datetime.now(timezone.utc)
+    record, findings = run_backup_drill(
+        target, mysql_endpoint(target.source_conn_id, f"targets[{target.name}].source_conn_id"),
+        object_store(target.storage), work_dir=config.settings.work_dir, history_url=config.settings.history_url,
+        run_id=f"cli__{started.strftime('%Y%m%dT%H%M%SZ')}__{uuid.uuid4().hex[:6]}", started_at=started,
+        engine_override=args.engine, dry_run=args.dry_run,
+    )
+
+    def human() -> None:
+        print(f"Backup drill for {target.name}: {record.verdict.upper()}  (backup {record.backup_id or '-'})")
+        for step, seconds in record.stage_seconds.items():
+            print(f"  {step:<16} {seconds:8.2f} s")
+        for finding in findings:
+            print(f"  {finding.sentence()}")
+
+    _emit(args, record.to_dict(), human)
+    return EXIT_OK if record.verdict == "passed" else EXIT_DRILL_RED
+
+
+def cmd_backups(args: argparse.Namespace) -> int:
+    from drdrill.airflow.connections import object_store
+    from drdrill.config import load_config
+    from drdrill.drills.backup import layout_for
+    from drdrill.storage.catalog import list_backups
+    from drdrill.storage.verify import verify_backup
+
+    target = load_config().target(args.target)
+    store = object_store(target.storage)
+    if args.action == "list":
+        entries = [entry.summary() for entry in list_backups(store, layout_for(target))]
+        _emit(args, {"target": target.name, "backups": entries},
+              lambda: _print_table(entries, ["backup_id", "status", "engine", "stored_bytes", "consistent_point", "problem"]))
+        return EXIT_OK
+    _, findings = verify_backup(store, layout_for(target), args.backup_id)
+    payload = {"target": target.name, "backup_id": args.backup_id, "verified": not findings,
+               "findings": [finding.to_dict() for finding in findings]}
+    _emit(args, payload, lambda: print("verified: every object matches its size and sha256" if not findings
+                                       else "\n".join(f.sentence() for f in findings)))
+    return EXIT_OK if not findings else EXIT_DRILL_RED
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from drdrill.config import load_config
+    from drdrill.history import list_drills
+
+    records = [r.to_dict() for r in list_drills(load_config().settings.history_url, args.target, args.drill, args.limit)]
+    rows = [{**r, "findings": ",".join(f["code"] for f in r["findings"]) or "-",
+             "seconds": round(sum(r["stage_seconds"].values()), 1)} for r in records]
+    _emit(args, {"drills": records},
+          lambda: _print_table(rows, ["started_at", "target", "drill", "verdict", "backup_id", "seconds", "findings"]))
+    return EXIT_OK
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from drdrill.airflow.connections import connection_exists
+    from drdrill.config import check_connections, load_config
+
+    config = load_config(args.file)
+    problems = check_connections(config, connection_exists)
+    payload = {"file": str(config.path), "targets": [t.name for t in config.targets],
+               "problems": [str(problem) for problem in problems]}
+    _emit(args, payload, lambda: print(f"{config.path}: {len(config.targets)} target(s) "
+                                       f"({', '.join(payload['targets'])}); " +
+                                       ("all connections exist." if not problems else "\n" + "\n".join(payload["problems"]))))
+    return EXIT_OK if not problems else EXIT_ERROR
+
+
+# -- wiring ---------------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(
+        prog="drdrill",
+        description="Disaster-recovery drills for MySQL/MariaDB. The same drills run as Airflow DAGs "
+                    "(dr_<drill>__<target>); this command runs them by hand, manages the local sandbox, "
+                    "and shows backups and drill history. Targets come from include/drills.yaml "
+                    "(or $DRDRILL_CONFIG). Exit codes: 0 ok/passed, 1 drill red, 2 error.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--json", action="store_true", help="machine-readable output")
+        return sub
+
+    sandbox = add("sandbox", "Local sandbox: MariaDB primary + GTID replica, S3 (moto), Slack sink, heartbeat writer.")
+    sandbox.add_argument("action", choices=["up", "down", "status"], help="up: start (idempotent); down: stop all; status: what runs where")
+    sandbox.add_argument("--rows", type=int, default=300_000, help="sample rows to load on first start (default 300000)")
+    sandbox.add_argument("--size", help="instead of --rows: approximate data size, e.g. 1GB")
+    sandbox.add_argument("--purge", action="store_true", help="with down: also delete all sandbox data")
+    sandbox.add_argument("--no-airflow", action="store_true", help="with up: do not create Airflow connections")
+    sandbox.set_defaults(handler=cmd_sandbox)
+
+    backup = add("backup", "Run the backup drill for a target now, outside Airflow (same steps, same record).")
+    backup.add_argument("target")
+    backup.add_argument("--engine", choices=["mariadb-dump", "mydumper", "mariabackup"], help="override the target's engine")
+    backup.add_argument("--dry-run", action="store_true", help="preflight checks only")
+    backup.set_defaults(handler=cmd_backup)
+
+    backups = add("backups", "List a target's backups with their validity, or verify one against its manifest.")
+    backups.add_argument("action", choices=["list", "verify"])
+    backups.add_argument("target")
+    backups.add_argument("backup_id", nargs="?", help="with verify: the backup to re-hash")
+    backups.set_defaults(handler=cmd_backups)
+
+    history = add("history", "Drill runs recorded in the results database, newest first.")
+    history.add_argument("--target")
+    history.add_argument("--drill")
+    history.add_argument("--limit", type=int, default=30)
+    history.set_defaults(handler=cmd_history)
+
+    config = add("config", "Validate the drills YAML and check that every connection it names exists.")
+    config.add_argument("action", choices=["check"])
+    config.add_argument("--file", help="another YAML file than the default")
+    config.set_defaults(handler=cmd_config)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``drdrill`` command."""
+    from drdrill.airflow.environment import apply_default_airflow_env
+
+    args = build_parser().parse_args(argv)
+    if getattr(args, "action", None) == "verify" and not args.backup_id:
+        print("error: 'backups verify' needs a backup id (see 'drdrill backups list TARGET')", file=sys.stderr)
+        return EXIT_ERROR
+    global RESULT_STREAM
+    apply_default_airflow_env()
+    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+    # Library and Airflow logging go to stderr; only the result goes to stdout (so --json stays parseable).
+    RESULT_STREAM, sys.stdout = sys.stdout, sys.stderr
+    try:
+        return int(args.handler(args))
+    except DrdrillError as exc:
+        if args.json:
+            print(json.dumps({"error": exc.problem, "fix": exc.fix}), file=RESULT_STREAM)
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        sys.stdout = RESULT_STREAM
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Background helper processes of the sandbox (S3, Slack sink, heartbeat), tracked by pid files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from drdrill.errors import PortInUseError, ServerStartError
+from drdrill.toolenv import tool_environment
+
+
+@dataclass(frozen=True)
+class Daemon:
+    """A detached process with a pid file and a log file under the sandbox directory."""
+
+    name: str
+    directory: Path
+    port: int | None = None
+
+    @property
+    def pid_file(self) -> Path:
+        return self.directory / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.directory / f"{self.name}.log"
+
+    def pid(self) -> int | None:
+        """The recorded pid if that process is still alive."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        if Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+            return None
+        return pid
+
+    def start(self, argv: Sequence[str], ready: Callable[[], bool], timeout: float = 30) -> int:
+        """Start unless running; raise PortInUseError / ServerStartError with the log's tail."""
+        running = self.pid()
+        if running:
+            return running
+        if self.port is not None:
+            ensure_port_free(self.port, self.name)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.log_file, "ab") as log:
+            process = subprocess.Popen(list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       start_new_session=True, env=tool_environment())
+        self.pid_file.write_text(str(process.pid))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                break
+            if ready():
+                return process.pid
+            time.sleep(0.2)
+        process.kill()
+        tail = self.log_file.read_text(errors="replace")[-2000:]
+        raise ServerStartError(f"{self.name} did not come up within {timeout:.0f}s. Its log ({self.log_file}) ends:\n{tail}",
+                               "Fix the cause shown in the log and run 'drdrill sandbox up' again.")
+
+    def stop(self, timeout: float = 20) -> None:
+        """SIGTERM, then SIGKILL after ``timeout``; idempotent."""
+        pid = self.pid()
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while self.pid() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if self.pid():
+                os.kill(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something accepts TCP connections on the port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((host, port)) == 0
+
+
+def ensure_port_free(port: int, who: str) -> None:
+    """Raise PortInUseError naming the port and how to find the process holding it."""
+    if port_open(port):
+        raise PortInUseError(
+            f"Port {port} on 127.0.0.1, wanted by the sandbox's {who}, is already in use by another process.",
+            f"Find it with 'ss -ltnp sport = :{port}' and stop it, or choose other ports with "
+            "DRDRILL_SANDBOX_PORT_BASE=<n> (the sandbox uses n..n+4).",
+        )
+
+
+def python_module_argv(module: str, *args: str) -> list[str]:
+    """``python -m module args`` with this interpreter."""
+    return [sys.executable, "-m", module, *args]

@@ -1,0 +1,223 @@
+"""The local sandbox: MariaDB primary + GTID replica, moto S3, a Slack sink, the heartbeat writer, Airflow connections.
+
+Everything runs as processes on 127.0.0.1 under ``<project>/.sandbox``; ``up`` and ``down`` are idempotent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drdrill.config import project_root
+from drdrill.endpoints import MySQLEndpoint
+from drdrill.errors import DrdrillError
+from drdrill.sandbox.processes import Daemon, port_open, python_module_argv
+from drdrill.sandbox.sample_data import create_shop_schema, ensure_app_user, load_shop_data
+from drdrill.servers.mariadb import InstanceSpec, LocalMariaDB
+from drdrill.storage.objectstore import ObjectStore
+from drdrill.servers.replication import replication_status, start_gtid_replica
+
+DEFAULT_PORT_BASE = 33070
+BACKUP_GRANTS = ["SELECT, SHOW VIEW, TRIGGER, EVENT, RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR, "
+                 "REPLICATION SLAVE, REPLICATION CLIENT ON *.*"]
+REPLICATION_GRANTS = ["REPLICATION SLAVE ON *.*"]
+S3_BUCKET = "drdrill-backups"
+CONNECTION_IDS = {"primary": "drdrill_shop_primary", "replica": "drdrill_shop_replica",
+                  "s3": "drdrill_s3", "slack": "drdrill_slack"}
+
+
+@dataclass(frozen=True)
+class SandboxPorts:
+    """The four TCP ports the sandbox listens on."""
+
+    primary: int
+    replica: int
+    s3: int
+    slack: int
+
+    @classmethod
+    def from_base(cls, base: int) -> SandboxPorts:
+        return cls(base + 1, base + 2, base + 3, base + 4)
+
+
+class Sandbox:
+    """The sandbox's components and their lifecycle."""
+
+    def __init__(self, directory: Path | None = None, port_base: int | None = None) -> None:
+        self.directory = (directory or Path(os.environ.get("DRDRILL_SANDBOX_DIR") or project_root() / ".sandbox")).resolve()
+        base = port_base or int(os.environ.get("DRDRILL_SANDBOX_PORT_BASE") or DEFAULT_PORT_BASE)
+        self.ports = SandboxPorts.from_base(base)
+        self.primary = LocalMariaDB(InstanceSpec("primary", self.directory / "primary", self.ports.primary, server_id=1))
+        self.replica = LocalMariaDB(InstanceSpec("replica", self.directory / "replica", self.ports.replica, server_id=2,
+                                                 read_only=True))
+        self.s3 = Daemon("s3", self.directory / "run", self.ports.s3)
+        self.slack = Daemon("slack", self.directory / "run", self.ports.slack)
+        self.heartbeat = Daemon("heartbeat", self.directory / "run")
+
+    # -- secrets -------------------------------------------------------------------------------
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.directory / "secrets.json"
+
+    def secrets(self) -> dict[str, str]:
+        """Generated passwords, kept in a 0600 file so re-runs reuse them."""
+        if self.secrets_file.exists():
+            return json.loads(self.secrets_file.read_text())
+        self.directory.mkdir(parents=True, exist_ok=True)
+        values = {name: secrets.token_urlsafe(18) for name in ("backup", "replication", "app")}
+        fd = os.open(self.secrets_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(values, handle)
+        return values
+
+    def backup_endpoint(self, server: LocalMariaDB | None = None) -> MySQLEndpoint:
+        """The drills' login (backup user) on the primary or another sandbox server."""
+        return (server or self.primary).endpoint("drdrill_backup", self.secrets()["backup"])
+
+    def app_endpoint(self) -> MySQLEndpoint:
+        """The application's DML-only login on the primary."""
+        return self.primary.endpoint("shop_app", self.secrets()["app"], "shop")
+
+    @property
+    def s3_endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.s3}"
+
+    @property
+    def slack_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.slack}/services/sandbox"
+
+    @property
+    def slack_record(self) -> Path:
+        return self.directory / "run" / "slack-posts.jsonl"
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def up(self, rows: int = 300_000, airflow: bool = True) -> dict[str, Any]:
+        """Start everything that is not running, load the sample data once, create the Airflow connections."""
+        keys = self.secrets()
+        for server in (self.primary, self.replica):
+            server.initialize()
+            server.start()
+        self.primary.ensure_user("drdrill_repl", keys["replication"], REPLICATION_GRANTS)
+        with contextlib.closing(self.replica.root_connect()) as conn:
+            running = replication_status(conn).get("Slave_SQL_Running") == "Yes"
+        if not running:
+            start_gtid_replica(self.replica, self.primary.endpoint("drdrill_repl", keys["replication"]), gtid_slave_pos="")
+        self.primary.ensure_user("drdrill_backup", keys["backup"], BACKUP_GRANTS)
+        with contextlib.closing(self.primary.root_connect()) as conn:
+            create_shop_schema(conn)
+            ensure_app_user(self.primary, "shop_app", keys["app"])
+            counts = load_shop_data(conn, rows=rows)
+        self._start_s3()
+        self._start_slack_sink()
+        self._start_heartbeat()
+        if airflow:
+            install_airflow_connections(self.airflow_connections())
+        state = self.status()
+        state["rows"] = counts
+        (self.directory / "state.json").write_text(json.dumps(state, indent=2, default=str))
+        return state
+
+    def down(self, purge: bool = False) -> None:
+        """Stop every component (heartbeat first); ``purge`` also deletes all sandbox data."""
+        self.heartbeat.stop()
+        for server in (self.replica, self.primary):
+            server.stop()
+        self.s3.stop()
+        self.slack.stop()
+        if purge:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+    def status(self) -> dict[str, Any]:
+        """What runs where: ports, pids, datadirs, logs."""
+        components: list[dict[str, Any]] = []
+        for role, server in (("primary", self.primary), ("replica", self.replica)):
+            components.append({"component": f"mariadb {role}", "running": server.is_running(), "pid": server.pid(),
+                               "address": f"127.0.0.1:{server.spec.port}", "datadir": str(server.datadir),
+                               "log": str(server.error_log)})
+        for daemon, address in ((self.s3, self.s3_endpoint_url), (self.slack, self.slack_url), (self.heartbeat, "")):
+            components.append({"component": daemon.name, "running": daemon.pid() is not None, "pid": daemon.pid(),
+                               "address": address, "datadir": "", "log": str(daemon.log_file)})
+        return {"directory": str(self.directory), "components": components,
+                "connections": dict(CONNECTION_IDS), "bucket": S3_BUCKET}
+
+    # -- components ------------------------------------------------------------------------------
+
+    def _start_s3(self) -> None:
+        moto = Path(sys.executable).parent / "moto_server"
+        if not moto.exists():
+            raise DrdrillError(f"{moto} is not installed.", "Install the sandbox extra: pip install -e '.[sandbox]'.")
+        self.s3.start([str(moto), "-H", "127.0.0.1", "-p", str(self.ports.s3)], ready=lambda: _http_ok(self.s3_endpoint_url))
+        ObjectStore(self.s3_client(), S3_BUCKET).ensure_bucket()
+
+    def s3_client(self) -> Any:
+        """A boto3 client on the sandbox's S3 (for tests and set-up; drills use S3Hook)."""
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.s3_endpoint_url, aws_access_key_id="testing",
+                            aws_secret_access_key="testing", region_name="us-east-1")
+
+    def _start_slack_sink(self) -> None:
+        argv = python_module_argv("drdrill.sandbox.slack_sink", "--port", str(self.ports.slack),
+                                  "--record", str(self.slack_record))
+        self.slack.start(argv, ready=lambda: port_open(self.ports.slack))
+
+    def _start_heartbeat(self) -> None:
+        option_file = self.directory / "run" / "heartbeat.cnf"
+        option_file.parent.mkdir(parents=True, exist_ok=True)
+        endpoint = self.app_endpoint()
+        fd = os.open(option_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"[client]\nuser={endpoint.user}\npassword={endpoint.password}\n"
+                         f"host=127.0.0.1\nport={endpoint.port}\n")
+        argv = python_module_argv("drdrill.sandbox.heartbeat", "--defaults-file", str(option_file),
+                                  "--port", str(self.ports.primary), "--interval", "1")
+        self.heartbeat.start(argv, ready=lambda: True)
+
+    def airflow_connections(self) -> dict[str, dict[str, Any]]:
+        """The Airflow connections for the sandbox target, in ``airflow connections import`` form."""
+        backup = self.secrets()["backup"]
+        return {
+            CONNECTION_IDS["primary"]: {"conn_type": "mysql", "host": "127.0.0.1", "port": self.ports.primary,
+                                        "login": "drdrill_backup", "password": backup},
+            CONNECTION_IDS["replica"]: {"conn_type": "mysql", "host": "127.0.0.1", "port": self.ports.replica,
+                                        "login": "drdrill_backup", "password": backup},
+            CONNECTION_IDS["s3"]: {"conn_type": "aws", "login": "testing", "password": "testing",
+                                   "extra": json.dumps({"endpoint_url": self.s3_endpoint_url, "region_name": "us-east-1"})},
+            CONNECTION_IDS["slack"]: {"conn_type": "slackwebhook", "password": self.slack_url},
+        }
+
+
+def install_airflow_connections(connections: dict[str, dict[str, Any]]) -> None:
+    """``airflow db migrate`` then ``airflow connections import --overwrite`` from a 0600 file (no secret in argv)."""
+    airflow = str(Path(sys.executable).parent / "airflow")
+    subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True)
+    fd, name = tempfile.mkstemp(prefix="drdrill-connections-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(connections, handle)
+        done = subprocess.run([airflow, "connections", "import", "--overwrite", name], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise DrdrillError(f"airflow connections import failed: {done.stderr[-1500:]}",
+                               "Check AIRFLOW_HOME and that 'airflow db migrate' works.")
+    finally:
+        os.unlink(name)
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1):
+            return True
+    except Exception:
+        return False

@@ -1,0 +1,78 @@
+"""Fixtures that run real local MariaDB servers for integration tests; torn down even when a test fails."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drdrill.servers.mariadb import MAX_SOCKET_PATH, InstanceSpec, LocalMariaDB, find_free_port
+
+
+class MariaDBFactory:
+    """Creates ``LocalMariaDB`` instances below ``root`` on free ports; ``destroy_all`` removes them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.instances: list[LocalMariaDB] = []
+        self._spill_dirs: list[Path] = []
+        self._next_server_id = 1
+
+    def __call__(self, name: str = "primary", *, start: bool = True, **spec: Any) -> LocalMariaDB:
+        """A new instance (initialized and started unless ``start=False``); ``spec`` overrides InstanceSpec fields."""
+        spec.setdefault("port", find_free_port())
+        spec.setdefault("server_id", self._next_server_id)
+        self._next_server_id = max(self._next_server_id, spec["server_id"]) + 1
+        server = LocalMariaDB(InstanceSpec(name=name, base_dir=self._base_dir(name), **spec))
+        self.instances.append(server)
+        if start:
+            server.initialize()
+            server.start()
+        return server
+
+    def destroy_all(self) -> None:
+        """Stop every instance and delete its files; raise the first failure after trying them all."""
+        errors: list[BaseException] = []
+        for server in reversed(self.instances):
+            try:
+                server.destroy()
+            except Exception as exc:  # keep tearing down the others
+                errors.append(exc)
+        for directory in self._spill_dirs:
+            shutil.rmtree(directory, ignore_errors=True)
+        self.instances.clear()
+        if errors:
+            raise errors[0]
+
+    def _base_dir(self, name: str) -> Path:
+        taken = {server.spec.base_dir.name for server in self.instances}
+        dirname, suffix = name, 1
+        while dirname in taken:
+            suffix += 1
+            dirname = f"{name}{suffix}"
+        base = self.root / dirname
+        if len(str(base / "mariadbd.sock")) >= MAX_SOCKET_PATH:  # deep pytest tmp dirs: use a short one
+            spill = Path(tempfile.mkdtemp(prefix="drd-"))
+            self._spill_dirs.append(spill)
+            base = spill / dirname
+        return base
+
+
+@pytest.fixture
+def mariadb_factory(tmp_path: Path) -> Iterator[MariaDBFactory]:
+    """Per-test factory of real servers, destroyed after the test."""
+    factory = MariaDBFactory(tmp_path)
+    yield factory
+    factory.destroy_all()
+
+
+@pytest.fixture(scope="module")
+def mariadb_module_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDBFactory]:
+    """Per-module factory of real servers, for expensive setups shared by a module's tests."""
+    factory = MariaDBFactory(tmp_path_factory.mktemp("mariadb"))
+    yield factory
+    factory.destroy_all()

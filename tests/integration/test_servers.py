@@ -1,0 +1,176 @@
+"""Real ``mariadbd`` processes: lifecycle, port conflicts, start failures, users, GTID replication."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import socket
+import time
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from drdrill.errors import DrdrillError, PortInUseError, ServerStartError
+from drdrill.servers.mariadb import InstanceSpec, LocalMariaDB, find_free_port
+from drdrill.servers.replication import replication_status, start_gtid_replica, wait_replica_caught_up
+
+
+def scalar(conn: pymysql.connections.Connection, sql: str) -> object:
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchone()[0]
+
+
+@pytest.mark.integration
+def test_lifecycle_is_idempotent_and_survives_a_crash(mariadb_factory) -> None:
+    server = mariadb_factory("solo", start=False)
+    server.initialize()
+    ibdata = (server.datadir / "ibdata1").stat()
+    server.initialize()
+    assert (server.datadir / "ibdata1").stat().st_ino == ibdata.st_ino  # no second install
+    assert not server.is_running()
+
+    server.start()
+    pid = server.pid()
+    assert pid is not None
+    server.start()
+    assert server.pid() == pid
+    with contextlib.closing(server.root_connect()) as conn:
+        assert scalar(conn, "SELECT @@port") == server.spec.port
+        assert scalar(conn, "SELECT @@server_id") == server.spec.server_id
+        assert scalar(conn, "SELECT @@bind_address") == "127.0.0.1"
+        assert scalar(conn, "SELECT @@log_bin") == 1
+        assert scalar(conn, "SELECT @@binlog_format") == "ROW"
+        assert scalar(conn, "SELECT @@gtid_strict_mode") == 1
+        assert scalar(conn, "SELECT @@datadir").rstrip("/") == str(server.datadir)
+        with conn.cursor() as cur:
+            cur.execute("CREATE DATABASE drill")
+            cur.execute("CREATE TABLE drill.t (id INT PRIMARY KEY) ENGINE=InnoDB")
+            cur.execute("INSERT INTO drill.t VALUES (1)")
+
+    server.stop()
+    assert not server.is_running()
+    assert server.pid() is None
+    assert not Path(f"/proc/{pid}").exists()
+    server.stop()
+
+    server.start()
+    server.kill()
+    assert not server.is_running()
+    server.kill()
+    server.start()  # crash recovery
+    with contextlib.closing(server.root_connect()) as conn:
+        assert scalar(conn, "SELECT COUNT(*) FROM drill.t") == 1
+
+    server.destroy()
+    assert not server.spec.base_dir.exists()
+    server.destroy()
+
+
+@pytest.mark.integration
+def test_start_refuses_a_port_held_by_another_socket(mariadb_factory) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        server = mariadb_factory("blocked", start=False, port=port)
+        server.initialize()
+        with pytest.raises(PortInUseError) as caught:
+            server.start()
+    message = str(caught.value)
+    assert f"port {port}" in message
+    assert "ss -ltnp" in message and "choose another port" in message
+    assert not server.is_running()
+
+
+@pytest.mark.integration
+def test_start_failure_raises_with_error_log_tail(mariadb_factory) -> None:
+    good = mariadb_factory("broken", start=False)
+    good.initialize()
+    broken = LocalMariaDB(dataclasses.replace(good.spec, extra={"innodb_no_such_setting": "1"}))
+    broken.initialize()  # rewrites the option file only: the datadir is already installed
+    started = time.monotonic()
+    with pytest.raises(ServerStartError) as caught:
+        broken.start(timeout=30)
+    assert time.monotonic() - started < 15  # the exit is noticed, not waited out
+    assert "innodb_no_such_setting" in str(caught.value)
+    assert str(broken.error_log) in str(caught.value)
+    assert not broken.is_running()
+
+
+@pytest.mark.unit
+def test_too_long_socket_path_is_rejected() -> None:
+    with pytest.raises(DrdrillError, match="socket path"):
+        LocalMariaDB(InstanceSpec("deep", Path("/tmp") / ("d" * 120), port=3306, server_id=1))
+
+
+@pytest.mark.unit
+def test_find_free_port_gives_a_bindable_port() -> None:
+    port = find_free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", port))
+
+
+@pytest.mark.integration
+def test_ensure_user_sets_password_and_grants(mariadb_factory) -> None:
+    server = mariadb_factory("users")
+    first, second = "fir'st\"pa\\ss", "second-password"
+    server.ensure_user("tool", first, ["SELECT, SHOW VIEW ON *.*"])
+    server.ensure_user("tool", first, ["SELECT, SHOW VIEW ON *.*"])
+    with contextlib.closing(server.endpoint("tool", first).connect()) as conn:
+        assert scalar(conn, "SELECT CURRENT_USER()") == "tool@127.0.0.1"
+        with conn.cursor() as cur:
+            cur.execute("SHOW GRANTS")
+            grants = " ".join(row[0] for row in cur.fetchall())
+    assert "GRANT SELECT, SHOW VIEW ON *.*" in grants
+    assert first not in grants
+
+    server.ensure_user("tool", second, [])
+    with pytest.raises(pymysql.err.OperationalError) as denied:
+        server.endpoint("tool", first).connect()
+    assert denied.value.args[0] == 1045
+    server.endpoint("tool", second).connect().close()
+
+    with pytest.raises(DrdrillError, match="not of the form"):
+        server.ensure_user("tool", second, ["SELECT ON *.* TO x; DROP DATABASE mysql"])
+
+
+@pytest.mark.integration
+def test_gtid_replica_receives_rows_written_on_the_primary(mariadb_factory) -> None:
+    primary = mariadb_factory("primary")
+    replica = mariadb_factory("replica", read_only=True)
+    primary.ensure_user("repl", "repl-Pass'1", ["REPLICATION SLAVE ON *.*"])
+    with contextlib.closing(primary.root_connect()) as p, p.cursor() as cur:
+        cur.execute("CREATE DATABASE drill")
+        cur.execute("CREATE TABLE drill.t (id INT PRIMARY KEY, note VARCHAR(20)) ENGINE=InnoDB")
+        cur.executemany("INSERT INTO drill.t VALUES (%s, %s)", [(i, f"before-{i}") for i in range(50)])
+
+    start_gtid_replica(replica, primary.endpoint("repl", "repl-Pass'1"))
+
+    with contextlib.closing(primary.root_connect()) as p, contextlib.closing(replica.root_connect()) as r:
+        with p.cursor() as cur:
+            cur.executemany("INSERT INTO drill.t VALUES (%s, %s)", [(i, f"after-{i}") for i in range(50, 80)])
+        wait_replica_caught_up(r, p, timeout=20)
+        assert scalar(r, "SELECT COUNT(*) FROM drill.t") == 80
+        assert scalar(r, "SELECT note FROM drill.t WHERE id = 79") == "after-79"
+        assert scalar(r, "SELECT @@gtid_slave_pos") == scalar(p, "SELECT @@gtid_binlog_pos")
+        assert scalar(r, "SELECT @@read_only") == 1
+        status = replication_status(r)
+        assert status["Slave_IO_Running"] == "Yes" and status["Slave_SQL_Running"] == "Yes"
+        assert status["Master_Port"] == primary.spec.port
+        assert status["Using_Gtid"] == "Slave_Pos"
+        assert replication_status(p) == {}
+
+
+@pytest.mark.integration
+def test_gtid_replica_with_wrong_password_fails_fast_without_leaking_it(mariadb_factory) -> None:
+    primary = mariadb_factory("primary")
+    replica = mariadb_factory("replica")
+    primary.ensure_user("repl", "right-password", ["REPLICATION SLAVE ON *.*"])
+    started = time.monotonic()
+    with pytest.raises(DrdrillError) as caught:
+        start_gtid_replica(replica, primary.endpoint("repl", "Wrong-Secret-42"), timeout=20)
+    assert time.monotonic() - started < 15
+    assert "Access denied" in str(caught.value)
+    assert "Wrong-Secret-42" not in str(caught.value)
