@@ -22,7 +22,7 @@ Targets, schedules and retention come from `include/drills.yaml`.
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import DAG, Param, dag, get_current_context, task
 
 from drdrill.airflow import backup_tasks
 from drdrill.airflow.assets import backup_asset
@@ -32,7 +32,7 @@ from drdrill.config import Target, load_config
 ENGINE_CHOICES = ["configured", "mariadb-dump", "mydumper", "mariabackup"]
 
 
-def build_backup_dag(target: Target) -> None:
+def build_backup_dag(target: Target) -> DAG:
     """One backup DAG for one target."""
     name = target.name
     asset = backup_asset(target)
@@ -79,8 +79,7 @@ def build_backup_dag(target: Target) -> None:
         manifest >> verified
         verified >> retention() >> record()
 
-    backup_drill()
+    return backup_drill()
 
 
-for configured_target in load_config().targets:
-    build_backup_dag(configured_target)
+DAGS = {target.name: build_backup_dag(target) for target in load_config().targets}

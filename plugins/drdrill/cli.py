@@ -134,6 +134,55 @@ def cmd_history(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_summary(args: argparse.Namespace) -> int:
+    from drdrill.airflow.connections import object_store
+    from drdrill.durations import format_duration
+    from drdrill.config import load_config
+    from drdrill.drills.backup import layout_for
+    from drdrill.history import list_drills
+    from drdrill.storage.catalog import list_backups
+
+    config = load_config()
+    targets = [config.target(args.target)] if args.target else list(config.targets)
+    report = []
+    for target in targets:
+        backups = list_backups(object_store(target.storage), layout_for(target))
+        valid = [b for b in backups if b.is_valid]
+        drills = list_drills(config.settings.history_url, target.name, limit=200)
+        latest: dict[str, Any] = {}
+        for record in drills:
+            latest.setdefault(record.drill, record)
+        report.append({
+            "target": target.name,
+            "objectives": {"rto": format_duration(target.objectives.rto), "rpo": format_duration(target.objectives.rpo)},
+            "backups": {"valid": len(valid), "not_valid": len(backups) - len(valid),
+                        "newest_valid": valid[0].summary() if valid else None},
+            "latest_drills": {kind: record.to_dict() for kind, record in latest.items()},
+        })
+
+    def human() -> None:
+        for item in report:
+            newest = item["backups"]["newest_valid"]
+            print(f"Target {item['target']}  (objectives: RTO {item['objectives']['rto']}, RPO {item['objectives']['rpo']})")
+            if newest:
+                print(f"  newest valid backup: {newest['backup_id']}  engine {newest['engine']}, "
+                      f"{newest['stored_bytes'] / 1e6:.1f} MB stored, binlog {newest['consistent_point']}")
+            else:
+                print("  NO VALID BACKUP")
+            print(f"  backups: {item['backups']['valid']} valid, {item['backups']['not_valid']} not valid")
+            for kind, record in item["latest_drills"].items():
+                codes = ", ".join(f["code"] for f in record["findings"]) or "no findings"
+                took = sum(record["stage_seconds"].values())
+                print(f"  last {kind} drill: {record['verdict'].upper()} at {record['started_at'][:19]}Z "
+                      f"({took:.1f} s in steps; {codes})")
+                for finding in record["findings"]:
+                    print(f"    {finding['code']}: {finding['message']} Fix: {finding['fix']}")
+
+    _emit(args, {"targets": report}, human)
+    red = any(r["verdict"] != "passed" for item in report for r in item["latest_drills"].values())
+    return EXIT_DRILL_RED if red or any(not item["backups"]["newest_valid"] for item in report) else EXIT_OK
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     from drdrill.airflow.connections import connection_exists
     from drdrill.config import check_connections, load_config
@@ -191,6 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--drill")
     history.add_argument("--limit", type=int, default=30)
     history.set_defaults(handler=cmd_history)
+
+    summary = add("summary", "Per target: newest valid backup and the latest verdict of each drill, for a DBA.")
+    summary.add_argument("target", nargs="?", help="one target (default: all)")
+    summary.set_defaults(handler=cmd_summary)
 
     config = add("config", "Validate the drills YAML and check that every connection it names exists.")
     config.add_argument("action", choices=["check"])

@@ -23,7 +23,7 @@ class MariaDBFactory:
         self._next_server_id = 1
 
     def __call__(self, name: str = "primary", *, start: bool = True, **spec: Any) -> LocalMariaDB:
-        """A new instance (initialized and started unless ``start=False``); ``spec`` overrides InstanceSpec fields."""
+        """A new instance, started unless ``start=False``; ``spec`` sets InstanceSpec fields."""
         spec.setdefault("port", find_free_port())
         spec.setdefault("server_id", self._next_server_id)
         self._next_server_id = max(self._next_server_id, spec["server_id"]) + 1

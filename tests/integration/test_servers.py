@@ -80,7 +80,8 @@ def test_start_refuses_a_port_held_by_another_socket(mariadb_factory) -> None:
             server.start()
     message = str(caught.value)
     assert f"port {port}" in message
-    assert "ss -ltnp" in message and "choose another port" in message
+    assert "ss -ltnp" in message
+    assert "choose another port" in message
     assert not server.is_running()
 
 
@@ -157,7 +158,8 @@ def test_gtid_replica_receives_rows_written_on_the_primary(mariadb_factory) -> N
         assert scalar(r, "SELECT @@gtid_slave_pos") == scalar(p, "SELECT @@gtid_binlog_pos")
         assert scalar(r, "SELECT @@read_only") == 1
         status = replication_status(r)
-        assert status["Slave_IO_Running"] == "Yes" and status["Slave_SQL_Running"] == "Yes"
+        assert status["Slave_IO_Running"] == "Yes"
+        assert status["Slave_SQL_Running"] == "Yes"
         assert status["Master_Port"] == primary.spec.port
         assert status["Using_Gtid"] == "Slave_Pos"
         assert replication_status(p) == {}

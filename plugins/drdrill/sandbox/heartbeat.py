@@ -39,7 +39,9 @@ def beat_once(conn: pymysql.connections.Connection, server_id: int) -> int:
     return seq
 
 
-def run_heartbeat(endpoint: MySQLEndpoint, interval: float = 1.0, stop: threading.Event | None = None) -> None:
+def run_heartbeat(
+    endpoint: MySQLEndpoint, interval: float = 1.0, stop: threading.Event | None = None
+) -> None:
     """Beat every ``interval`` seconds until ``stop`` is set (or SIGTERM); outlive server restarts."""
     stop = stop if stop is not None else threading.Event()
     with _stop_on_sigterm(stop):
@@ -57,7 +59,9 @@ def run_heartbeat(endpoint: MySQLEndpoint, interval: float = 1.0, stop: threadin
                 backoff = 0.0
             except (pymysql.MySQLError, OSError) as exc:
                 backoff = min(MAX_BACKOFF, backoff * 2 or 0.25)
-                log.warning("heartbeat to %s failed (%s); retrying in %.2f s", endpoint.describe(), exc, backoff)
+                log.warning(
+                    "heartbeat to %s failed (%s); retrying in %.2f s", endpoint.describe(), exc, backoff
+                )
                 _close_quietly(conn)
                 conn = None
                 stop.wait(backoff)
@@ -80,14 +84,18 @@ def read_client_options(path: str | Path, group: str = "client") -> dict[str, st
         with open(path, encoding="utf-8") as handle:
             parser.read_file(handle)
     except FileNotFoundError:
-        raise DrdrillError(f"option file {path} does not exist.", "pass the path of an existing file.") from None
+        raise DrdrillError(
+            f"option file {path} does not exist.", "pass the path of an existing file."
+        ) from None
     except configparser.Error as exc:
         raise DrdrillError(
             f"option file {path} cannot be parsed ({type(exc).__name__}).",
             "write it as MySQL option file with a [client] group and key=value lines.",
         ) from None
     if not parser.has_section(group):
-        raise DrdrillError(f"option file {path} has no [{group}] group.", f"add [{group}] with user and password.")
+        raise DrdrillError(
+            f"option file {path} has no [{group}] group.", f"add [{group}] with user and password."
+        )
     options: dict[str, str] = {}
     for key, value in parser.items(group):
         if value is not None and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
@@ -98,7 +106,9 @@ def read_client_options(path: str | Path, group: str = "client") -> dict[str, st
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI: write heartbeats until SIGTERM or SIGINT; credentials come from ``--defaults-file``."""
-    parser = argparse.ArgumentParser(prog="python -m drdrill.sandbox.heartbeat", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m drdrill.sandbox.heartbeat", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--defaults-file", required=True, help="option file with [client] user and password")
     parser.add_argument("--host", help="server host (default: the option file's host, else 127.0.0.1)")
     parser.add_argument("--port", type=int, help="server port (default: the option file's port, else 3306)")

@@ -165,10 +165,14 @@ def table_counts(conn: pymysql.connections.Connection) -> dict[str, int]:
     return counts
 
 
-def load_shop_data(conn: pymysql.connections.Connection, rows: int = 300_000, seed: int = 7) -> dict[str, int]:
-    """Fill ``shop`` with about ``rows`` deterministic rows in batches; no-op if the seed is already loaded."""
+def load_shop_data(
+    conn: pymysql.connections.Connection, rows: int = 300_000, seed: int = 7
+) -> dict[str, int]:
+    """Fill ``shop`` with about ``rows`` deterministic rows in batches; no-op when already seeded."""
     if rows < 100:
-        raise DrdrillError(f"load_shop_data: rows={rows} is too small for a shop.", "ask for at least 100 rows.")
+        raise DrdrillError(
+            f"load_shop_data: rows={rows} is too small for a shop.", "ask for at least 100 rows."
+        )
     with conn.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM shop.schema_migrations WHERE version = %s", (SEED_MIGRATION,))
         if cur.fetchone()[0]:
@@ -176,7 +180,8 @@ def load_shop_data(conn: pymysql.connections.Connection, rows: int = 300_000, se
         cur.execute("SELECT EXISTS (SELECT 1 FROM shop.customers)")
         if cur.fetchone()[0]:
             raise DrdrillError(
-                "database shop has customers but no completed seed (an earlier load_shop_data was interrupted).",
+                "database shop has customers but no completed seed "
+                "(an earlier load_shop_data was interrupted).",
                 "DROP DATABASE shop, then run create_shop_schema and load_shop_data again.",
             )
     counts = dict.fromkeys(DATA_TABLES, 0)
@@ -198,7 +203,7 @@ def load_shop_data(conn: pymysql.connections.Connection, rows: int = 300_000, se
 
 
 def approx_rows_for_size(target_bytes: int) -> int:
-    """How many ``rows`` to pass to ``load_shop_data`` for about ``target_bytes`` of InnoDB data and indexes."""
+    """The ``rows`` for ``load_shop_data`` that give about ``target_bytes`` of InnoDB data and indexes."""
     return max(100, round(target_bytes / BYTES_PER_ROW))
 
 
@@ -237,8 +242,13 @@ _STATUSES = ("new", "paid", "shipped", "delivered", "cancelled", "refunded")
 _STATUS_WEIGHTS = (8, 10, 10, 55, 10, 7)
 _METHODS = ("card", "paypal", "bank_transfer", "voucher")
 _METHOD_WEIGHTS = (60, 25, 10, 5)
-_PAYMENT_STATUS = {"paid": "captured", "shipped": "captured", "delivered": "captured",
-                   "cancelled": "failed", "refunded": "refunded"}
+_PAYMENT_STATUS = {
+    "paid": "captured",
+    "shipped": "captured",
+    "delivered": "captured",
+    "cancelled": "failed",
+    "refunded": "refunded",
+}
 _EPOCH = 1_672_531_200  # 2023-01-01T00:00:00Z; orders span the two years after it
 _SPAN = 2 * 365 * 86_400
 _ORDERS_PER_CHUNK = 1000  # ~4,400 rows per transaction; order_items ~2,500 rows per statement
@@ -262,7 +272,7 @@ class ShopPlan:
 
 
 def iter_shop_inserts(rows: int, seed: int) -> Iterator[list[tuple[str, list[str]]]]:
-    """Yield transactions of ``(table, [row literal, ...])`` statements; same ``rows`` and ``seed``, same data."""
+    """Yield transactions of ``(table, [row literal, ...])``; same ``rows`` and ``seed``, same data."""
     plan = ShopPlan.for_rows(rows)
     rng = random.Random(seed)
     days: dict[int, str] = {}
@@ -324,7 +334,9 @@ def iter_shop_inserts(rows: int, seed: int) -> Iterator[list[tuple[str, list[str
                 product_id = rng.randint(1, plan.products)
                 quantity = rng.choices((1, 2, 3, 5), (70, 20, 7, 3))[0]
                 total += quantity * prices[product_id]
-                items.append(f"({item_id},{order_id},{product_id},{quantity},{prices[product_id]},{stamp(ordered)})")
+                items.append(
+                    f"({item_id},{order_id},{product_id},{quantity},{prices[product_id]},{stamp(ordered)})"
+                )
             if status != "new":
                 payment_id += 1
                 paid = ordered + rng.randrange(30, 3600)

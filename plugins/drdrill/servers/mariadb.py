@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import logging
 import os
@@ -53,7 +54,7 @@ class LocalMariaDB:
     def __init__(self, spec: InstanceSpec) -> None:
         base_dir = Path(spec.base_dir).absolute()
         if base_dir != spec.base_dir:
-            spec = InstanceSpec(**{**spec.__dict__, "base_dir": base_dir})
+            spec = dataclasses.replace(spec, base_dir=base_dir)
         self._spec = spec
         sock = base_dir / "mariadbd.sock"
         if len(str(sock)) >= MAX_SOCKET_PATH:
@@ -64,7 +65,8 @@ class LocalMariaDB:
             )
 
     def __repr__(self) -> str:
-        return f"LocalMariaDB(name={self._spec.name!r}, port={self._spec.port}, base_dir='{self._spec.base_dir}')"
+        spec = self._spec
+        return f"LocalMariaDB(name={spec.name!r}, port={spec.port}, base_dir='{spec.base_dir}')"
 
     # -- paths -------------------------------------------------------------------------------------
 
@@ -183,7 +185,8 @@ class LocalMariaDB:
         if result.returncode != 0:
             output = _tail((result.stdout + result.stderr).splitlines(), ERROR_LOG_TAIL_LINES)
             raise ServerStartError(
-                f"MariaDB instance {self._spec.name!r}: {INSTALL_DB} exited with {result.returncode}:\n{output}",
+                f"MariaDB instance {self._spec.name!r}: {INSTALL_DB} exited with {result.returncode}:"
+                f"\n{output}",
                 f"read the output above; fix the setting in {self.defaults_file} or empty {self.datadir}.",
             )
 
@@ -248,12 +251,18 @@ class LocalMariaDB:
             )
 
     def pid(self) -> int | None:
-        """The server's pid from its pid file, if that process is alive and is this instance's mariadbd."""
+        """The pid of this instance's live mariadbd: from the pid file, else found by its command line."""
         try:
             pid = int(self.pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
-            return None
-        return pid if self._is_our_process(pid) else None
+            pid = 0
+        if pid and self._is_our_process(pid):
+            return pid
+        # No pid file yet (still starting) or a stale one: look for our --defaults-file among processes.
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and self._is_our_process(int(entry.name)):
+                return int(entry.name)
+        return None
 
     def is_running(self) -> bool:
         """True when this instance's mariadbd process is alive."""
@@ -277,7 +286,9 @@ class LocalMariaDB:
 
     def endpoint(self, user: str, password: str, database: str | None = None) -> MySQLEndpoint:
         """A TCP endpoint (127.0.0.1:port) for ``user``, as tools and drivers see the server."""
-        return MySQLEndpoint(host="127.0.0.1", port=self._spec.port, user=user, password=password, database=database)
+        return MySQLEndpoint(
+            host="127.0.0.1", port=self._spec.port, user=user, password=password, database=database
+        )
 
     def ensure_user(self, user: str, password: str, grants: list[str], *, binlog: bool = True) -> None:
         """Create or update ``user`` at 127.0.0.1 and localhost with ``password`` and add ``grants``.
@@ -325,14 +336,24 @@ class LocalMariaDB:
                 self._raise_start_error("mariadbd exited while starting")
             if self.socket.exists():
                 try:
-                    with contextlib.closing(self.root_connect(connect_timeout=2)) as conn, conn.cursor() as cur:
+                    with (
+                        contextlib.closing(self.root_connect(connect_timeout=2)) as conn,
+                        conn.cursor() as cur,
+                    ):
                         cur.execute("SELECT 1")
                     log.info("%s is up (pid %s)", self._spec.name, proc.pid if proc else self.pid())
                     return
                 except pymysql.MySQLError as exc:
                     last_error = str(exc)
             time.sleep(0.05)
-        self._raise_start_error(f"mariadbd did not answer on {self.socket} within {timeout:.0f} s ({last_error})")
+        what = f"mariadbd did not answer on {self.socket} within {timeout:.0f} s ({last_error})"
+        if proc is not None and proc.poll() is None:  # hung: do not leave a half-started server behind
+            _signal(proc.pid, signal.SIGTERM)
+            if not _wait_exit(proc.pid, 30):
+                _signal(proc.pid, signal.SIGKILL)
+                _wait_exit(proc.pid, 10)
+            what += "; the process was stopped"
+        self._raise_start_error(what)
 
     def _raise_start_error(self, what: str) -> None:
         try:
@@ -342,7 +363,8 @@ class LocalMariaDB:
         raise ServerStartError(
             f"MariaDB instance {self._spec.name!r} (port {self._spec.port}): {what}. "
             f"Last lines of {self.error_log}:\n{_tail(lines, ERROR_LOG_TAIL_LINES)}\n",
-            f"read the log lines above; fix the setting in {self.defaults_file} or the datadir {self.datadir}.",
+            f"read the log lines above; fix the setting in {self.defaults_file} "
+            f"or the datadir {self.datadir}.",
         )
 
 

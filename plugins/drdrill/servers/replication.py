@@ -43,7 +43,8 @@ def start_gtid_replica(
             message = _redact(str(exc), primary.password, conn.escape(primary.password))
             raise DrdrillError(
                 f"CHANGE MASTER on replica {replica.spec.name!r} to {primary.describe()} failed: {message}.",
-                "check the primary's host, port and user; stop replication on the replica by hand if it is stuck.",
+                "check the primary's host, port and user; "
+                "stop replication on the replica by hand if it is stuck.",
             ) from None
         cur.execute("START SLAVE")
         log.info("replica %s replicating from %s", replica.spec.name, primary.describe())

@@ -1,0 +1,377 @@
+"""Benchmark the backup drill's dump+upload step against the raw tool pipeline it wraps.
+
+For each database size (--small-size, then --size) the script builds its own sandbox (MariaDB
+primary, moto S3; Airflow connections are not touched) in a temporary directory on its own ports,
+loads the sample ``shop`` database, and then for each engine measures:
+
+  drill  engine.backup(BackupJob(...)) streaming tool -> zstd -> sha256 -> S3 multipart, run in a
+         fresh child process so that process's peak RSS (getrusage ru_maxrss) can be read;
+  raw    the same tool command (the engine's own argv) piped through zstd into a local file,
+         then boto3 upload_file of that file to the same S3 (16 MiB multipart parts).
+
+The heartbeat writer and the replica are stopped before timing (stable numbers, no replication
+work competing for the CPUs). Everything the script started is stopped and deleted at the end,
+also on failure and Ctrl-C. Credentials reach tools through option files only.
+
+Run:  .venv/bin/python bench/backup.py [--size 1GB] [--small-size 250MB] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
+
+from drdrill.engines import get_engine  # noqa: E402
+from drdrill.engines.base import BackupEngine, BackupJob  # noqa: E402
+from drdrill.sandbox.sample_data import approx_rows_for_size  # noqa: E402
+from drdrill.sandbox.stack import S3_BUCKET, Sandbox  # noqa: E402
+from drdrill.sizes import format_size, parse_size  # noqa: E402
+from drdrill.storage.layout import TargetLayout, new_backup_id  # noqa: E402
+from drdrill.storage.objectstore import PART_SIZE, ObjectStore  # noqa: E402
+from drdrill.storage.pipeline import zstd_argv  # noqa: E402
+from drdrill.toolenv import tool_environment  # noqa: E402
+
+DEFAULT_ENGINES = "mariadb-dump,mydumper,mariabackup"
+DEFAULT_PORT_BASE = 34070
+CHILD_FLAG = "--drill-child"
+MIB = 1024 * 1024
+
+
+# -- shared by parent and child ----------------------------------------------------------------------
+
+
+def make_job(sandbox: Sandbox, work_dir: Path, kind: str, parallel: int, level: int) -> BackupJob:
+    """A BackupJob on the bench sandbox's primary and S3, like the drill's dump step builds one."""
+    return BackupJob(
+        source=sandbox.backup_endpoint(), databases=("shop",),
+        store=ObjectStore(sandbox.s3_client(), S3_BUCKET), layout=TargetLayout(prefix="bench", target=kind),
+        backup_id=new_backup_id(datetime.now(timezone.utc)), work_dir=work_dir,
+        parallel=parallel, compression_level=level, datadir=str(sandbox.primary.datadir),
+    )
+
+
+def peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident set size (ru_maxrss is KiB on Linux) of this process or its largest waited-for child."""
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+# -- drill measurement (child process) ---------------------------------------------------------------
+
+
+def run_drill_child() -> int:
+    """Child entry point: read the job spec from stdin, run engine.backup, print timings and RSS as JSON."""
+    spec = json.load(sys.stdin)
+    sandbox = Sandbox(directory=Path(spec["sandbox_dir"]), port_base=spec["port_base"])
+    engine = get_engine(spec["engine"])
+    job = make_job(sandbox, Path(spec["work_dir"]), "drill", spec["parallel"], spec["level"])
+    rss_before = peak_rss_mib()
+    started = time.monotonic()
+    try:
+        result = engine.backup(job)
+    finally:
+        shutil.rmtree(job.work_dir / job.backup_id, ignore_errors=True)
+    seconds = time.monotonic() - started
+    json.dump({"seconds": seconds, "compressed_bytes": sum(entry.size for entry in result.objects),
+               "raw_bytes": sum(entry.raw_bytes or 0 for entry in result.objects),
+               "rss_before_mib": rss_before, "peak_rss_mib": peak_rss_mib(),
+               "tools_peak_rss_mib": peak_rss_mib(resource.RUSAGE_CHILDREN),
+               "prefix": job.layout.backup_root(job.backup_id)}, sys.stdout)
+    return 0
+
+
+def measure_drill(sandbox: Sandbox, engine: str, work_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Run the drill's dump+upload step in a fresh Python process and return what it reported."""
+    spec = {"sandbox_dir": str(sandbox.directory), "port_base": args.port_base, "engine": engine,
+            "work_dir": str(work_dir), "parallel": args.parallel, "level": args.level}
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), CHILD_FLAG], input=json.dumps(spec),
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"drill child for {engine} exited {done.returncode}: {done.stderr[-3000:]}")
+    report = json.loads(done.stdout)
+    ObjectStore(sandbox.s3_client(), S3_BUCKET).delete_prefix(report.pop("prefix"))  # keep moto's memory small
+    return report
+
+
+# -- raw pipeline measurement ------------------------------------------------------------------------
+
+
+def raw_commands(engine: BackupEngine, job: BackupJob, option_file: str) -> tuple[list[list[str]], list[str]]:
+    """Commands that run before the stream (mydumper's dump to disk) and the one whose stdout is compressed."""
+    if engine.name == "mydumper":
+        out_dir = job.work_dir / job.backup_id / "mydumper"
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        return [engine.argv(job, option_file, str(out_dir))], ["tar", "-C", str(out_dir), "-cf", "-", "."]
+    (job.work_dir / job.backup_id).mkdir(parents=True, exist_ok=True)
+    return [], engine.argv(job, option_file)
+
+
+def pipe_to_file(argv: list[str], job: BackupJob, target: Path, log: Path) -> None:
+    """``argv | zstd -T<parallel> -<level> > target`` as two processes joined by an OS pipe."""
+    with open(target, "wb") as out, open(log, "ab") as err:
+        producer = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=tool_environment())
+        try:
+            compressor = subprocess.Popen(zstd_argv(job.compression_level, job.parallel), stdin=producer.stdout,
+                                          stdout=out, stderr=err, env=tool_environment())
+            assert producer.stdout is not None
+            producer.stdout.close()
+            compressor.wait()
+            producer.wait()
+        finally:
+            for process in (producer, locals().get("compressor")):
+                if process is not None and process.poll() is None:
+                    process.kill()
+                    process.wait()
+    if producer.returncode or compressor.returncode:
+        raise RuntimeError(f"raw pipeline {argv[0]} | zstd failed ({producer.returncode}, {compressor.returncode}): "
+                           f"{log.read_text(errors='replace')[-2000:]}")
+
+
+def measure_raw(sandbox: Sandbox, engine_name: str, work_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Time the raw sequential pipeline: dump to a local .zst file, then boto3 upload_file of it."""
+    from boto3.s3.transfer import TransferConfig
+
+    engine = get_engine(engine_name)
+    job = make_job(sandbox, work_dir, "raw", args.parallel, args.level)
+    target = work_dir / f"{job.backup_id}.zst"
+    log = work_dir / f"{job.backup_id}.stderr.log"
+    try:
+        started = time.monotonic()
+        with job.source.option_file() as option_file:
+            before, streamed = raw_commands(engine, job, str(option_file))
+            for argv in before:
+                with open(log, "ab") as err:
+                    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=err, env=tool_environment(), check=True)
+            pipe_to_file(streamed, job, target, log)
+        dumped = time.monotonic()
+        key = job.layout.object_key(job.backup_id, target.name)
+        job.store.client.upload_file(str(target), S3_BUCKET, key, Config=TransferConfig(
+            multipart_threshold=PART_SIZE, multipart_chunksize=PART_SIZE))
+        uploaded = time.monotonic()
+        size = target.stat().st_size
+        job.store.delete_prefix(job.layout.backup_root(job.backup_id))
+    finally:
+        shutil.rmtree(work_dir / job.backup_id, ignore_errors=True)
+        for leftover in (target, log):
+            leftover.unlink(missing_ok=True)
+    return {"dump_s": dumped - started, "upload_s": uploaded - dumped, "total_s": uploaded - started,
+            "compressed_bytes": size}
+
+
+# -- sandbox per size --------------------------------------------------------------------------------
+
+
+def innodb_rows_inserted(sandbox: Sandbox) -> int | None:
+    """The primary's Innodb_rows_inserted counter, or None while it is not reachable."""
+    try:
+        with contextlib.closing(sandbox.primary.root_connect(connect_timeout=2)) as conn, conn.cursor() as cur:
+            cur.execute("SHOW GLOBAL STATUS LIKE 'Innodb_rows_inserted'")
+            return int(cur.fetchone()[1])
+    except Exception:
+        return None
+
+
+@contextlib.contextmanager
+def load_progress(sandbox: Sandbox, rows: int, every: float = 15.0) -> Iterator[None]:
+    """Print the loaded row count every ``every`` seconds while the sandbox comes up."""
+    stop = threading.Event()
+    started = time.monotonic()
+
+    def report() -> None:
+        while not stop.wait(every):
+            inserted = innodb_rows_inserted(sandbox)
+            if inserted is not None:
+                say(f"  loading: {inserted:,} / ~{rows:,} rows after {time.monotonic() - started:.0f} s")
+
+    thread = threading.Thread(target=report, name="load-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def database_bytes(sandbox: Sandbox) -> dict[str, int]:
+    """InnoDB data+index bytes of ``shop`` (information_schema) and the size of its .ibd files."""
+    with contextlib.closing(sandbox.primary.root_connect()) as conn, conn.cursor() as cur:
+        cur.execute("SELECT SUM(data_length + index_length) FROM information_schema.TABLES WHERE table_schema='shop'")
+        innodb = int(cur.fetchone()[0] or 0)
+    files = sum(path.stat().st_size for path in (sandbox.primary.datadir / "shop").glob("*.ibd"))
+    return {"innodb_bytes": innodb, "ibd_bytes": files}
+
+
+def bring_up(sandbox: Sandbox, size: int) -> dict[str, Any]:
+    """Start the bench sandbox with about ``size`` bytes of data, then stop what would disturb the timing."""
+    rows = approx_rows_for_size(size)
+    say(f"sandbox in {sandbox.directory} (ports {sandbox.ports.primary}-{sandbox.ports.slack}); "
+        f"loading ~{rows:,} rows for ~{format_size(size)}")
+    started = time.monotonic()
+    with load_progress(sandbox, rows):
+        state = sandbox.up(rows=rows, airflow=False)
+    sandbox.heartbeat.stop()
+    sandbox.replica.stop()
+    facts = {"rows": sum(state["rows"].values()), "load_s": round(time.monotonic() - started, 1),
+             **database_bytes(sandbox)}
+    say(f"  loaded {facts['rows']:,} rows in {facts['load_s']} s: InnoDB data+index "
+        f"{format_size(facts['innodb_bytes'])}, .ibd files {format_size(facts['ibd_bytes'])}")
+    return facts
+
+
+def bench_size(label: str, size: int, root: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """All engines at one database size, in a sandbox that is purged afterwards."""
+    sandbox = Sandbox(directory=root / "sandbox", port_base=args.port_base)
+    work_dir = root / "work"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        facts = bring_up(sandbox, size)
+        rows = []
+        for engine in args.engines:
+            drills, raws = [], []
+            for attempt in range(args.repeat):
+                say(f"  {engine}: drill run {attempt + 1}/{args.repeat}")
+                drills.append(measure_drill(sandbox, engine, work_dir, args))
+                say(f"  {engine}: raw run {attempt + 1}/{args.repeat}")
+                raws.append(measure_raw(sandbox, engine, work_dir, args))
+            rows.append(summarize(label, size, facts, engine, drills, raws))
+        return rows
+    finally:
+        sandbox.down(purge=True)
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def summarize(label: str, size: int, facts: dict[str, Any], engine: str,
+              drills: list[dict[str, Any]], raws: list[dict[str, Any]]) -> dict[str, Any]:
+    """One result row: medians of the timings over the repeats, maxima of the memory figures."""
+    def median(runs: list[dict[str, Any]], key: str) -> float:
+        return round(statistics.median(run[key] for run in runs), 2)
+
+    drill_s, raw_s = median(drills, "seconds"), median(raws, "total_s")
+    return {"size_label": label, "requested_bytes": size, **facts, "engine": engine,
+            "drill_s": drill_s, "raw_dump_s": median(raws, "dump_s"), "raw_upload_s": median(raws, "upload_s"),
+            "raw_total_s": raw_s, "ratio": round(drill_s / raw_s, 2) if raw_s else None,
+            "compressed_bytes": drills[-1]["compressed_bytes"], "raw_compressed_bytes": raws[-1]["compressed_bytes"],
+            "tool_output_bytes": drills[-1]["raw_bytes"],
+            "drill_rss_before_mib": round(max(run["rss_before_mib"] for run in drills), 1),
+            "drill_peak_rss_mib": round(max(run["peak_rss_mib"] for run in drills), 1),
+            "tools_peak_rss_mib": round(max(run["tools_peak_rss_mib"] for run in drills), 1)}
+
+
+# -- report ------------------------------------------------------------------------------------------
+
+
+COLUMNS = [("size", "size_label", "{}"), ("engine", "engine", "{}"), ("drill s", "drill_s", "{:.1f}"),
+           ("raw dump s", "raw_dump_s", "{:.1f}"), ("raw upload s", "raw_upload_s", "{:.1f}"),
+           ("raw total s", "raw_total_s", "{:.1f}"), ("drill/raw", "ratio", "{:.2f}"),
+           ("compressed", "compressed_bytes", None), ("drill peak RSS MiB", "drill_peak_rss_mib", "{:.0f}"),
+           ("(at start)", "drill_rss_before_mib", "{:.0f}"), ("tools peak MiB", "tools_peak_rss_mib", "{:.0f}")]
+
+
+def render_table(rows: list[dict[str, Any]]) -> str:
+    """A fixed-width text table of the result rows."""
+    cells = [[format_size(row[key]) if fmt is None else fmt.format(row[key]) for _, key, fmt in COLUMNS]
+             for row in rows]
+    widths = [max(len(title), *(len(line[i]) for line in cells)) for i, (title, _, _) in enumerate(COLUMNS)]
+    lines = ["  ".join(title.rjust(width) for (title, _, _), width in zip(COLUMNS, widths))]
+    lines += ["  ".join(cell.rjust(width) for cell, width in zip(line, widths)) for line in cells]
+    return "\n".join(lines)
+
+
+def render_memory_summary(rows: list[dict[str, Any]], labels: list[str]) -> str:
+    """Per engine: drill peak RSS at both sizes next to how much the backup itself grew."""
+    lines = ["Drill process peak RSS across sizes (flat = memory does not grow with the database):"]
+    for engine in dict.fromkeys(row["engine"] for row in rows):
+        by_size = {row["size_label"]: row for row in rows if row["engine"] == engine}
+        if not all(label in by_size for label in labels):
+            continue
+        small, large = (by_size[label] for label in labels)
+        lines.append(f"  {engine:<13} {small['drill_peak_rss_mib']:.0f} MiB -> {large['drill_peak_rss_mib']:.0f} MiB "
+                     f"({large['drill_peak_rss_mib'] - small['drill_peak_rss_mib']:+.0f} MiB) while the backup grew "
+                     f"{format_size(small['compressed_bytes'])} -> {format_size(large['compressed_bytes'])}")
+    return "\n".join(lines)
+
+
+def say(message: str) -> None:
+    """Progress on stderr, so stdout holds only the report."""
+    print(message, file=sys.stderr, flush=True)
+
+
+# -- command line ------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="bench/backup.py", description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", default="1GB", help="large database size, e.g. 1GB, 500MB (default 1GB)")
+    parser.add_argument("--small-size", default="250MB", help="small database size (default 250MB)")
+    parser.add_argument("--engines", default=DEFAULT_ENGINES, help=f"comma-separated (default {DEFAULT_ENGINES})")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; the median is reported")
+    parser.add_argument("--parallel", type=int, default=2, help="tool and zstd threads (default 2, as BackupJob)")
+    parser.add_argument("--level", type=int, default=3, help="zstd level (default 3, as BackupJob)")
+    parser.add_argument("--port-base", type=int, default=DEFAULT_PORT_BASE,
+                        help=f"sandbox ports are base+1..base+4 (default {DEFAULT_PORT_BASE})")
+    parser.add_argument("--work-dir", type=Path, help="where sandbox and scratch files go (default: a new temp dir)")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    args = parser.parse_args(argv)
+    args.engines = [get_engine(name).name for name in args.engines.split(",") if name]
+    args.sizes = [("small", parse_size(args.small_size)), ("large", parse_size(args.size))]
+    return args
+
+
+def check_tools(engines: list[str]) -> None:
+    """Fail before any set-up when a tool is missing."""
+    missing = sorted({tool for name in engines for tool in get_engine(name).missing_tools()} |
+                     ({"zstd"} if shutil.which("zstd") is None else set()))
+    if missing:
+        raise SystemExit(f"missing tools on PATH: {', '.join(missing)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    check_tools(args.engines)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    root = args.work_dir.resolve() if args.work_dir else Path(tempfile.mkdtemp(prefix="drdrill-bench-"))
+    rows: list[dict[str, Any]] = []
+    try:
+        for label, size in args.sizes:
+            rows += bench_size(label, size, root, args)
+    except KeyboardInterrupt:
+        say("interrupted; cleaning up")
+        return 130
+    finally:
+        if args.work_dir is None:
+            shutil.rmtree(root, ignore_errors=True)
+    print(f"Backup benchmark, {platform.node()}, {os.cpu_count()} CPUs, parallel={args.parallel}, zstd -{args.level}; "
+          "heartbeat and replica stopped during timing; medians of", args.repeat, "run(s)")
+    print(render_table(rows))
+    print()
+    print(render_memory_summary(rows, [label for label, _ in args.sizes]))
+    if args.json:
+        meta = {"host": platform.node(), "cpus": os.cpu_count(), "parallel": args.parallel, "level": args.level,
+                "repeat": args.repeat, "heartbeat": "stopped", "replica": "stopped",
+                "tool_versions": {name: get_engine(name).tool_version() for name in args.engines},
+                "finished_at": datetime.now(timezone.utc).isoformat()}
+        args.json.write_text(json.dumps({"meta": meta, "results": rows}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_drill_child() if sys.argv[1:] == [CHILD_FLAG] else main())

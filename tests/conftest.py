@@ -1,0 +1,110 @@
+"""Session fixtures: a real sandbox (mariadbd primary + replica, moto S3, Slack sink) and an Airflow home.
+
+Airflow reads its settings when first imported, so the Airflow environment is set here, at import.
+A server that cannot start makes the tests that need it fail (the fixture raises); nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SESSION_DIR = Path(tempfile.mkdtemp(prefix="drdrill-tests-"))
+TEST_ROWS = 20_000
+
+
+def _free_port_base(start: int = 41000, stop: int = 60000, width: int = 5) -> int:
+    """A base port with ``width`` consecutive free ports above it."""
+    import random
+
+    for _ in range(200):
+        base = random.randrange(start, stop, 10)
+        if all(_port_free(base + offset) for offset in range(1, width)):
+            return base
+    raise RuntimeError("no free port range found for the test sandbox")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+PORT_BASE = _free_port_base()
+os.environ.update({
+    "AIRFLOW_HOME": str(SESSION_DIR / "airflow"),
+    "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+    "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+    "DRDRILL_CONFIG": str(SESSION_DIR / "drills.yaml"),
+})
+
+TEST_CONFIG = """
+settings:
+  history_url: sqlite:///{dir}/history.sqlite
+  work_dir: {dir}/work
+targets:
+  - name: shop
+    description: test sandbox shop
+    source_conn_id: drdrill_shop_primary
+    replica_conn_id: drdrill_shop_replica
+    databases: [shop]
+    engine: mariadb-dump
+    engine_options: {{parallel: 2, compression_level: 3}}
+    storage: {{conn_id: drdrill_s3, bucket: drdrill-backups, prefix: tests}}
+    schedules: {{backup: null}}
+    objectives: {{rto: 30m, rpo: 15m}}
+    retention: {{keep_backups: 3}}
+    notify: {{slack_conn_id: drdrill_slack, on_success: false}}
+    tags: [test]
+"""
+(SESSION_DIR / "drills.yaml").write_text(TEST_CONFIG.format(dir=SESSION_DIR))
+
+
+@dataclass
+class SandboxHandle:
+    """The running test sandbox and what tests need from it."""
+
+    sandbox: object
+    config_path: Path
+    history_url: str
+
+    def connection_env(self, **overrides: dict[str, object]) -> dict[str, str]:
+        """AIRFLOW_CONN_* variables for the sandbox connections (with per-test overrides)."""
+        connections = self.sandbox.airflow_connections()  # type: ignore[attr-defined]
+        connections.update(overrides)
+        return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(value) for conn_id, value in connections.items()}
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxHandle]:
+    """Start the real sandbox once per session (small data set) and set the connections as env vars."""
+    from drdrill.sandbox.stack import Sandbox
+
+    box = Sandbox(directory=SESSION_DIR / "sandbox", port_base=PORT_BASE)
+    try:
+        box.up(rows=TEST_ROWS, airflow=False)
+        handle = SandboxHandle(box, SESSION_DIR / "drills.yaml", f"sqlite:///{SESSION_DIR}/history.sqlite")
+        os.environ.update(handle.connection_env())
+        yield handle
+    finally:
+        box.down(purge=True)
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """An initialised Airflow metadata DB (SQLite) in the session directory."""
+    done = subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
+                          capture_output=True, text=True, env=os.environ.copy())
+    assert done.returncode == 0, f"airflow db migrate failed:\n{done.stderr[-3000:]}"
+    return Path(os.environ["AIRFLOW_HOME"])

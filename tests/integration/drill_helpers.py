@@ -1,0 +1,53 @@
+"""Shared set-up for backup integration tests: the test target, its store, and steps run one by one."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from drdrill.config import Target, load_config
+from drdrill.drills import backup
+from drdrill.storage.manifest import Manifest
+from drdrill.storage.objectstore import ObjectStore
+
+
+def shop_target(**changes: Any) -> Target:
+    """The test config's shop target, with fields replaced."""
+    return dataclasses.replace(load_config().target("shop"), **changes)
+
+
+def store_for(handle: Any, target: Target) -> ObjectStore:
+    """An ObjectStore on the sandbox S3 for the target's bucket."""
+    return ObjectStore(handle.sandbox.s3_client(), target.storage.bucket)
+
+
+def write_on_source(handle: Any, rows: int = 3) -> None:
+    """Application writes on the primary (new customers), as a busy source would take."""
+    endpoint = handle.sandbox.app_endpoint()
+    with contextlib.closing(endpoint.connect()) as connection, connection.cursor() as cursor:
+        for _ in range(rows):
+            cursor.execute(
+                "INSERT INTO shop.customers (email, full_name, country, marketing_opt_in, created_at, updated_at) "
+                "VALUES (CONCAT('late-', UUID(), '@example.test'), 'Late Writer', 'NL', 0, UTC_TIMESTAMP(), UTC_TIMESTAMP())"
+            )
+
+
+def run_steps(handle: Any, target: Target, work_dir: Path, engine: str | None = None,
+              write_between: int = 0) -> tuple[dict[str, Any], Manifest]:
+    """preflight → dump_and_upload → (writes) → write_manifest → verify; returns the plan and the manifest."""
+    from datetime import datetime, timezone
+
+    source = handle.sandbox.backup_endpoint()
+    store = store_for(handle, target)
+    plan = backup.preflight(target, source, store, work_dir=work_dir, started_at=datetime.now(timezone.utc),
+                            engine_override=engine)
+    dumped = backup.dump_and_upload(plan, target, source, store, work_dir=work_dir)
+    if write_between:
+        write_on_source(handle, write_between)
+    backup.write_manifest(plan, dumped, target, source, store, work_dir=work_dir)
+    backup.verify(plan, target, store)
+    raw = store.get_bytes(backup.layout_for(target).manifest_key(plan["backup_id"]))
+    assert raw is not None
+    return plan, Manifest.from_json(raw)
