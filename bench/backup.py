@@ -1,8 +1,8 @@
 """Benchmark the backup drill's dump+upload step against the raw tool pipeline it wraps.
 
-For each database size (--small-size, then --size) the script builds its own sandbox (MariaDB
-primary, moto S3; Airflow connections are not touched) in a temporary directory on its own ports,
-loads the sample ``shop`` database, and then for each engine measures:
+For each database size (--small-size, then --size) the script builds its own sandbox
+(``Sandbox.up(airflow=False)``: MariaDB primary and replica, moto S3, Slack sink; no Airflow
+connections) in a temporary directory on its own ports, loads the sample ``shop`` database, and then for each engine measures:
 
   drill  engine.backup(BackupJob(...)) streaming tool -> zstd -> sha256 -> S3 multipart, run in a
          fresh child process so that process's peak RSS (getrusage ru_maxrss) can be read;
@@ -68,9 +68,13 @@ def make_job(sandbox: Sandbox, work_dir: Path, kind: str, parallel: int, level: 
     )
 
 
-def peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
-    """Peak resident set size (ru_maxrss is KiB on Linux) of this process or its largest waited-for child."""
-    return resource.getrusage(who).ru_maxrss / 1024
+def peak_rss_mib() -> float:
+    """This process's peak resident set size (ru_maxrss is KiB on Linux).
+
+    Only the Python process: the tools are separate processes (and RUSAGE_CHILDREN would not help,
+    since a forked child inherits its parent's high-water mark up to exec).
+    """
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # -- drill measurement (child process) ---------------------------------------------------------------
@@ -92,7 +96,6 @@ def run_drill_child() -> int:
     json.dump({"seconds": seconds, "compressed_bytes": sum(entry.size for entry in result.objects),
                "raw_bytes": sum(entry.raw_bytes or 0 for entry in result.objects),
                "rss_before_mib": rss_before, "peak_rss_mib": peak_rss_mib(),
-               "tools_peak_rss_mib": peak_rss_mib(resource.RUSAGE_CHILDREN),
                "prefix": job.layout.backup_root(job.backup_id)}, sys.stdout)
     return 0
 
@@ -126,21 +129,19 @@ def raw_commands(engine: BackupEngine, job: BackupJob, option_file: str) -> tupl
 def pipe_to_file(argv: list[str], job: BackupJob, target: Path, log: Path) -> None:
     """``argv | zstd -T<parallel> -<level> > target`` as two processes joined by an OS pipe."""
     with open(target, "wb") as out, open(log, "ab") as err:
-        producer = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=tool_environment())
+        processes = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=tool_environment())]
         try:
-            compressor = subprocess.Popen(zstd_argv(job.compression_level, job.parallel), stdin=producer.stdout,
-                                          stdout=out, stderr=err, env=tool_environment())
-            assert producer.stdout is not None
-            producer.stdout.close()
-            compressor.wait()
-            producer.wait()
+            processes.append(subprocess.Popen(zstd_argv(job.compression_level, job.parallel),
+                                              stdin=processes[0].stdout, stdout=out, stderr=err, env=tool_environment()))
+            processes[0].stdout.close()  # type: ignore[union-attr]  # zstd holds the read end now
+            codes = [process.wait() for process in reversed(processes)]
         finally:
-            for process in (producer, locals().get("compressor")):
-                if process is not None and process.poll() is None:
+            for process in processes:
+                if process.poll() is None:
                     process.kill()
                     process.wait()
-    if producer.returncode or compressor.returncode:
-        raise RuntimeError(f"raw pipeline {argv[0]} | zstd failed ({producer.returncode}, {compressor.returncode}): "
+    if any(codes):
+        raise RuntimeError(f"raw pipeline {argv[0]} | zstd failed (zstd, tool exit codes {codes}): "
                            f"{log.read_text(errors='replace')[-2000:]}")
 
 
@@ -270,8 +271,7 @@ def summarize(label: str, size: int, facts: dict[str, Any], engine: str,
             "compressed_bytes": drills[-1]["compressed_bytes"], "raw_compressed_bytes": raws[-1]["compressed_bytes"],
             "tool_output_bytes": drills[-1]["raw_bytes"],
             "drill_rss_before_mib": round(max(run["rss_before_mib"] for run in drills), 1),
-            "drill_peak_rss_mib": round(max(run["peak_rss_mib"] for run in drills), 1),
-            "tools_peak_rss_mib": round(max(run["tools_peak_rss_mib"] for run in drills), 1)}
+            "drill_peak_rss_mib": round(max(run["peak_rss_mib"] for run in drills), 1)}
 
 
 # -- report ------------------------------------------------------------------------------------------
@@ -281,7 +281,7 @@ COLUMNS = [("size", "size_label", "{}"), ("engine", "engine", "{}"), ("drill s",
            ("raw dump s", "raw_dump_s", "{:.1f}"), ("raw upload s", "raw_upload_s", "{:.1f}"),
            ("raw total s", "raw_total_s", "{:.1f}"), ("drill/raw", "ratio", "{:.2f}"),
            ("compressed", "compressed_bytes", None), ("drill peak RSS MiB", "drill_peak_rss_mib", "{:.0f}"),
-           ("(at start)", "drill_rss_before_mib", "{:.0f}"), ("tools peak MiB", "tools_peak_rss_mib", "{:.0f}")]
+           ("RSS before backup", "drill_rss_before_mib", "{:.0f}")]
 
 
 def render_table(rows: list[dict[str, Any]]) -> str:
@@ -344,10 +344,15 @@ def check_tools(engines: list[str]) -> None:
         raise SystemExit(f"missing tools on PATH: {', '.join(missing)}")
 
 
+def interrupt(signum: int, _frame: object) -> None:
+    """SIGTERM behaves like Ctrl-C, so the same clean-up runs."""
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     check_tools(args.engines)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, interrupt)
     root = args.work_dir.resolve() if args.work_dir else Path(tempfile.mkdtemp(prefix="drdrill-bench-"))
     rows: list[dict[str, Any]] = []
     try:

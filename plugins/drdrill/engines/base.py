@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import ToolError
+from drdrill.toolenv import tool_environment
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.manifest import BinlogPosition, ObjectEntry
 from drdrill.storage.objectstore import ObjectStore
@@ -60,7 +61,8 @@ class BackupEngine(ABC):
 
     def tool_version(self) -> str:
         """First line of the main tool's ``--version``."""
-        reply = subprocess.run([self.tools[0], "--version"], capture_output=True, text=True, check=False)
+        reply = subprocess.run([self.tools[0], "--version"], capture_output=True, text=True, check=False,
+                               env=tool_environment())
         return (reply.stdout or reply.stderr).strip().splitlines()[0] if (reply.stdout or reply.stderr) else "unknown"
 
     @abstractmethod

@@ -21,6 +21,7 @@ import pymysql
 
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError, PortInUseError, ServerStartError
+from drdrill.toolenv import tool_environment
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,9 @@ class LocalMariaDB:
         ]
         log.info("initializing %s in %s", self._spec.name, self.datadir)
         try:
-            result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+            result = subprocess.run(
+                argv, capture_output=True, text=True, timeout=120, check=False, env=tool_environment()
+            )
         except FileNotFoundError:
             raise ServerStartError(
                 f"MariaDB instance {self._spec.name!r}: {INSTALL_DB} is not installed.",
@@ -215,6 +218,7 @@ class LocalMariaDB:
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
                     close_fds=True,
+                    env=tool_environment(),
                 )
             except FileNotFoundError:
                 raise ServerStartError(
