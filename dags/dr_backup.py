@@ -49,7 +49,7 @@ def build_backup_dag(target: Target) -> DAG:
         **dag_arguments(target, drill="backup", doc=__doc__),
     )
     def backup_drill() -> None:
-        @task(retries=1)
+        @task
         def preflight() -> dict:
             return backup_tasks.preflight(name, get_current_context())
 

@@ -12,15 +12,21 @@ from drdrill.history import DrillRecord
 
 def missing_step_findings(steps: Sequence[str], results: Mapping[str, Any],
                           findings_by_step: Mapping[str, list[Finding]], dry_run: bool = False) -> list[Finding]:
-    """A step that neither produced a result nor explained its failure is 'could not verify', never passed."""
+    """The first step that neither produced a result nor explained its failure: 'could not verify', never passed.
+
+    Steps after a step that failed (with findings or without) were never meant to run, so only the
+    first gap in the chain is reported.
+    """
     if dry_run:
         return []
-    return [
-        Finding("COULD_NOT_VERIFY", f"Step {step} did not complete and left no finding (it was skipped, "
-                "killed or failed before it could report).", "Open the task's log in Airflow.", {"step": step})
-        for step in steps
-        if results.get(step) is None and not findings_by_step.get(step)
-    ]
+    for step in steps:
+        if findings_by_step.get(step):
+            return []
+        if results.get(step) is None:
+            return [Finding("COULD_NOT_VERIFY", f"Step {step} did not complete and left no finding (it was "
+                            "skipped, killed or failed before it could report).", "Open the task's log in Airflow.",
+                            {"step": step})]
+    return []
 
 
 def build_record(
@@ -47,8 +53,8 @@ def build_record(
         started_at=started_at, finished_at=datetime.now(timezone.utc).isoformat(), backup_id=backup_id,
         stage_seconds=stage_seconds, findings=[finding.to_dict() for finding in findings],
         details={**(details or {}), "dry_run": dry_run,
-                 "failed_steps": sorted({step for step in steps if findings_by_step.get(step)
-                                         or (results.get(step) is None and not dry_run)})},
+                 "failed_steps": [step for step in steps if findings_by_step.get(step)]
+                 + [f.evidence["step"] for f in findings if f.code == "COULD_NOT_VERIFY" and "step" in f.evidence]},
         **(measurements or {}),
     )
     return record, findings

@@ -1,0 +1,101 @@
+"""The DAG files parse fast, touch nothing at parse time, and produce well-formed drill DAGs."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.dags
+ROOT = Path(__file__).resolve().parents[2]
+DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
+
+PARSE_PROBE = """
+import json, socket, sys, time
+import airflow.sdk  # the DAG processor has Airflow loaded already; only the file's own cost is measured
+def refuse(*args, **kwargs):
+    raise AssertionError("network, connection or variable used at DAG parse time")
+socket.socket.connect = refuse
+socket.create_connection = refuse
+import airflow.sdk.bases.hook as hook
+hook.BaseHook.get_connection = classmethod(refuse)
+import airflow.sdk.definitions.connection as connection
+connection.Connection.get = classmethod(refuse)
+import airflow.sdk.definitions.variable as variable
+variable.Variable.get = classmethod(refuse)
+import runpy
+started = time.perf_counter()
+namespace = runpy.run_path(sys.argv[1])
+elapsed = time.perf_counter() - started
+from airflow.sdk import DAG
+dags = [value for value in namespace.get("DAGS", {}).values() if isinstance(value, DAG)]
+print(json.dumps({"seconds": elapsed, "dag_ids": [dag.dag_id for dag in dags]}))
+"""
+
+
+def load_dag_module(path: Path):
+    """Import a DAG file as a fresh module."""
+    spec = importlib.util.spec_from_file_location(f"dagfile_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
+def test_dag_file_parses_fast_without_touching_network_or_connections(path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
+    done = subprocess.run([sys.executable, "-c", PARSE_PROBE, str(path)], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["dag_ids"], "the file generated no DAG"
+    assert result["seconds"] < 1.0, f"{path.name} took {result['seconds']:.2f}s to parse"
+
+
+def test_backup_dag_is_generated_per_target_with_docs_tags_owner_and_form() -> None:
+    dags = load_dag_module(ROOT / "dags" / "dr_backup.py").DAGS
+    dag = dags["shop"]
+    assert dag.dag_id == "dr_backup__shop"
+    assert {"drdrill", "backup", "target:shop"} <= set(dag.tags)
+    assert dag.owner and dag.owner != "airflow"
+    assert dag.max_active_runs == 1 and dag.catchup is False
+    assert "Backup drill" in dag.doc_md and "**Target `shop`**" in dag.doc_md
+    assert [t.task_id for t in dag.topological_sort()] == [
+        "preflight", "dump_and_upload", "write_manifest", "verify", "retention", "record"]
+    assert dag.params["engine"] == "configured" and dag.params["dry_run"] is False
+    assert set(dag.params.get_param("engine").schema["enum"]) >= {"mariadb-dump", "mydumper", "mariabackup"}
+    assert dag.get_task("record").trigger_rule == "all_done"
+    assert [outlet.name for outlet in dag.get_task("verify").outlets] == ["drdrill_backup__shop"]
+    assert dag.get_task("record").on_failure_callback, "the record task must alert Slack on a red verdict"
+
+
+def test_a_config_typo_is_an_import_error_that_names_file_key_and_fix(tmp_path: Path) -> None:
+    config = Path(os.environ["DRDRILL_CONFIG"]).read_text().replace("objectives:", "objectivs:")
+    bad = tmp_path / "drills.yaml"
+    bad.write_text(config)
+    env = {**os.environ, "DRDRILL_CONFIG": str(bad)}
+    done = subprocess.run([sys.executable, str(ROOT / "dags" / "dr_backup.py")], capture_output=True, text=True, env=env)
+    assert done.returncode != 0
+    assert "drills.yaml" in done.stderr and "objectivs" in done.stderr and "objectives" in done.stderr
+    assert "Fix:" in done.stderr
+
+
+def test_airflow_reports_no_import_errors(airflow_db) -> None:
+    airflow = str(Path(sys.executable).parent / "airflow")
+    subprocess.run([airflow, "dags", "reserialize"], capture_output=True, text=True, check=True)
+    done = subprocess.run([airflow, "dags", "list-import-errors", "-o", "json"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json_output(done.stdout) == []
+    listed = subprocess.run([airflow, "dags", "list", "-o", "json"], capture_output=True, text=True, check=True)
+    assert "dr_backup__shop" in {dag["dag_id"] for dag in json_output(listed.stdout)}
+
+
+def json_output(stdout: str):
+    """The JSON document of an Airflow CLI command (Airflow may print warnings before it)."""
+    lines = stdout.splitlines()
+    start = max(i for i, line in enumerate(lines) if line.startswith(("[", "{")) and not line.startswith("[2"))
+    return json.loads("\n".join(lines[start:]))

@@ -1,0 +1,82 @@
+"""The backup DAG run through Airflow (dag.test): green on a healthy source, red with a Slack alert otherwise."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import secrets
+from pathlib import Path
+
+import pytest
+from drill_helpers import shop_target, store_for
+
+from drdrill.drills.backup import layout_for
+from drdrill.history import list_drills
+from drdrill.sandbox.slack_sink import read_posts
+from drdrill.storage.catalog import list_backups
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def backup_dag():
+    """The shop backup DAG, generated from the test config by the real DAG file."""
+    spec = importlib.util.spec_from_file_location("dagfile_dr_backup_it", ROOT / "dags" / "dr_backup.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.DAGS["shop"]
+
+
+def states(dag_run) -> dict[str, str]:
+    return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+
+
+def test_backup_dag_passes_records_history_and_lands_a_valid_backup(sandbox, airflow_db, backup_dag) -> None:
+    posts_before = len(read_posts(sandbox.sandbox.slack_record))
+    dag_run = backup_dag.test()
+    assert str(dag_run.state) == "success", states(dag_run)
+    record = list_drills(sandbox.history_url, "shop", "backup", limit=1)[0]
+    assert record.run_id == dag_run.run_id and record.verdict == "passed" and record.findings == []
+    assert set(record.stage_seconds) == {"preflight", "dump_and_upload", "write_manifest", "verify", "retention"}
+    target = shop_target()
+    entry = next(e for e in list_backups(store_for(sandbox, target), layout_for(target)) if e.backup_id == record.backup_id)
+    assert entry.is_valid
+    assert len(read_posts(sandbox.sandbox.slack_record)) == posts_before  # no success spam unless configured
+
+
+def test_dry_run_only_runs_preflight(sandbox, airflow_db, backup_dag) -> None:
+    target = shop_target()
+    before = {e.backup_id for e in list_backups(store_for(sandbox, target), layout_for(target))}
+    dag_run = backup_dag.test(run_conf={"dry_run": True})
+    assert str(dag_run.state) == "success", states(dag_run)
+    assert states(dag_run)["dump_and_upload"] == "skipped"
+    assert {e.backup_id for e in list_backups(store_for(sandbox, target), layout_for(target))} == before
+    record = list_drills(sandbox.history_url, "shop", "backup", limit=1)[0]
+    assert record.run_id == dag_run.run_id and record.details["dry_run"] is True
+
+
+def test_unreachable_source_turns_the_run_red_and_alerts_slack_without_secrets(sandbox, airflow_db, backup_dag,
+                                                                               monkeypatch) -> None:
+    wrong_password = "Wr0ng-" + secrets.token_hex(8)
+    broken = dict(sandbox.sandbox.airflow_connections()["drdrill_shop_primary"], password=wrong_password)
+    monkeypatch.setenv("AIRFLOW_CONN_DRDRILL_SHOP_PRIMARY", json.dumps(broken))
+    posts_before = len(read_posts(sandbox.sandbox.slack_record))
+
+    dag_run = backup_dag.test()
+
+    assert str(dag_run.state) == "failed", states(dag_run)
+    assert states(dag_run)["preflight"] == "failed" and states(dag_run)["record"] == "failed"
+    record = list_drills(sandbox.history_url, "shop", "backup", limit=1)[0]
+    assert record.run_id == dag_run.run_id
+    assert record.verdict == "could_not_verify"
+    assert [f["code"] for f in record.findings] == ["TARGET_UNAVAILABLE"]
+
+    posts = read_posts(sandbox.sandbox.slack_record)[posts_before:]
+    assert len(posts) == 1, posts
+    text = posts[0]["body"]["text"]
+    for expected in ("shop", "backup", "preflight", "TARGET_UNAVAILABLE", "COULD NOT VERIFY", "Fix:", "Run: "):
+        assert expected in text, text
+    everything = json.dumps(posts)
+    assert wrong_password not in everything
+    assert sandbox.sandbox.secrets()["backup"] not in everything
