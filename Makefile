@@ -15,7 +15,7 @@ export AIRFLOW__CORE__PLUGINS_FOLDER ?= $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__PARALLELISM ?= 4
 
-.PHONY: help system install demo test sandbox-up sandbox-down sandbox-status bench clean
+.PHONY: help system install lint demo test sandbox-up sandbox-down sandbox-status bench clean
 
 help:
 	@echo "make demo    install everything, start the sandbox, run the drills through Airflow, print a summary"
@@ -60,7 +60,10 @@ demo: sandbox-up
 	done
 	$(BIN)/drdrill summary shop
 
-test: install
+lint: install
+	$(BIN)/ruff check --select F,E9 plugins dags tests bench
+
+test: install lint
 	$(BIN)/python -m pytest -q
 
 bench: install

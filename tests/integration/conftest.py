@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from drdrill.servers.mariadb import MAX_SOCKET_PATH, InstanceSpec, LocalMariaDB, find_free_port
+from drdrill.ports import find_free_port
+from drdrill.servers.mariadb import MAX_SOCKET_PATH, InstanceSpec, LocalMariaDB
 
 
 class MariaDBFactory:

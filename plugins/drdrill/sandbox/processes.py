@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,8 +11,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from drdrill.errors import PortInUseError, ServerStartError
+from drdrill.errors import ServerStartError
+from drdrill.ports import ensure_port_free
 from drdrill.toolenv import tool_environment
+
+
+SANDBOX_PORT_FIX = "move the whole sandbox with DRDRILL_SANDBOX_PORT_BASE=<n> (it uses ports n+1..n+4)"
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ class Daemon:
         if running:
             return running
         if self.port is not None:
-            ensure_port_free(self.port, self.name)
+            ensure_port_free(self.port, f"the sandbox's {self.name}", SANDBOX_PORT_FIX)
         self.directory.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab") as log:
             process = subprocess.Popen(list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -81,23 +84,6 @@ class Daemon:
             if self.pid():
                 os.kill(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
-
-
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    """True when something accepts TCP connections on the port."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex((host, port)) == 0
-
-
-def ensure_port_free(port: int, who: str) -> None:
-    """Raise PortInUseError naming the port and how to find the process holding it."""
-    if port_open(port):
-        raise PortInUseError(
-            f"Port {port} on 127.0.0.1, wanted by the sandbox's {who}, is already in use by another process.",
-            f"Find it with 'ss -ltnp sport = :{port}' and stop it, or choose other ports with "
-            "DRDRILL_SANDBOX_PORT_BASE=<n> (the sandbox uses n..n+4).",
-        )
 
 
 def python_module_argv(module: str, *args: str) -> list[str]:

@@ -21,7 +21,8 @@ from typing import Any
 from drdrill.config import project_root
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
-from drdrill.sandbox.processes import Daemon, port_open, python_module_argv
+from drdrill.ports import ensure_port_free, port_open
+from drdrill.sandbox.processes import SANDBOX_PORT_FIX, Daemon, python_module_argv
 from drdrill.sandbox.sample_data import create_shop_schema, ensure_app_user, load_shop_data
 from drdrill.servers.mariadb import InstanceSpec, LocalMariaDB
 from drdrill.storage.objectstore import ObjectStore
@@ -105,6 +106,7 @@ class Sandbox:
 
     def up(self, rows: int = 300_000, airflow: bool = True) -> dict[str, Any]:
         """Start everything that is not running, load the sample data once, create the Airflow connections."""
+        self.check_ports()
         keys = self.secrets()
         for server in (self.primary, self.replica):
             server.initialize()
@@ -128,6 +130,17 @@ class Sandbox:
         state["rows"] = counts
         (self.directory / "state.json").write_text(json.dumps(state, indent=2, default=str))
         return state
+
+    def check_ports(self) -> None:
+        """Before starting anything: every port of a component that is not running must be free."""
+        for name, running, port in (
+            ("MariaDB primary", self.primary.is_running(), self.ports.primary),
+            ("MariaDB replica", self.replica.is_running(), self.ports.replica),
+            ("S3 server", self.s3.pid() is not None, self.ports.s3),
+            ("Slack sink", self.slack.pid() is not None, self.ports.slack),
+        ):
+            if not running:
+                ensure_port_free(port, f"the sandbox's {name}", SANDBOX_PORT_FIX)
 
     def down(self, purge: bool = False) -> None:
         """Stop every component (heartbeat first); ``purge`` also deletes all sandbox data."""

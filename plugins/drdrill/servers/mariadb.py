@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import errno
 import logging
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -20,8 +18,9 @@ from typing import Any
 import pymysql
 
 from drdrill.endpoints import MySQLEndpoint
-from drdrill.errors import DrdrillError, PortInUseError, ServerStartError
+from drdrill.errors import DrdrillError, ServerStartError
 from drdrill.toolenv import tool_environment
+from drdrill.ports import ensure_port_free
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +198,7 @@ class LocalMariaDB:
         if self.is_running():
             self._wait_ready(None, timeout)
             return
-        _ensure_port_free(self._spec.port, f"MariaDB instance {name!r}")
+        ensure_port_free(self._spec.port, f"MariaDB instance {name!r}")
         if not self.is_initialized():
             raise ServerStartError(
                 f"MariaDB instance {name!r}: datadir {self.datadir} is not initialized.",
@@ -370,28 +369,6 @@ class LocalMariaDB:
             f"read the log lines above; fix the setting in {self.defaults_file} "
             f"or the datadir {self.datadir}.",
         )
-
-
-def find_free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (the kernel's pick for port 0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _ensure_port_free(port: int, who: str) -> None:
-    """Raise ``PortInUseError`` when 127.0.0.1:``port`` cannot be bound (as mariadbd binds it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError as exc:
-            if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
-                raise
-            raise PortInUseError(
-                f"{who}: port {port} on 127.0.0.1 is already in use by another process ({exc.strerror}).",
-                f"find it with `ss -ltnp 'sport = :{port}'` and stop it, or choose another port.",
-            ) from None
 
 
 def _signal(pid: int, sig: signal.Signals) -> None:

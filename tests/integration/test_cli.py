@@ -1,0 +1,73 @@
+"""The drdrill command as a user runs it: JSON for scripts, clear errors with a fix, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+DRDRILL = str(Path(sys.executable).parent / "drdrill")
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([DRDRILL, *args], capture_output=True, text=True, env=env or os.environ.copy(), timeout=300)
+
+
+def test_backup_then_list_shows_a_valid_backup_as_json(sandbox) -> None:
+    done = run("backup", "shop", "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    record = json.loads(done.stdout)
+    assert record["verdict"] == "passed" and record["backup_id"]
+
+    listed = run("backups", "list", "shop", "--json")
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    backups = {b["backup_id"]: b for b in json.loads(listed.stdout)["backups"]}
+    assert backups[record["backup_id"]]["valid"] is True
+    assert backups[record["backup_id"]]["engine"] == "mariadb-dump"
+
+    verified = run("backups", "verify", "shop", record["backup_id"], "--json")
+    assert verified.returncode == 0 and json.loads(verified.stdout)["verified"] is True
+
+    history = run("history", "--target", "shop", "--json")
+    assert record["backup_id"] in {d["backup_id"] for d in json.loads(history.stdout)["drills"]}
+    summary = run("summary", "shop")
+    assert "newest valid backup" in summary.stdout
+
+
+def test_missing_connection_is_named_with_its_key_and_fix(sandbox) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "AIRFLOW_CONN_DRDRILL_SHOP_REPLICA"}
+    done = run("config", "check", env=env)
+    assert done.returncode == 2
+    assert "targets[shop].replica_conn_id" in done.stdout and "drdrill_shop_replica" in done.stdout
+    assert "airflow connections add" in done.stdout
+
+    env = {k: v for k, v in os.environ.items() if k != "AIRFLOW_CONN_DRDRILL_SHOP_PRIMARY"}
+    done = run("backup", "shop", env=env)
+    assert done.returncode == 2
+    assert "drdrill_shop_primary" in done.stderr and "Fix:" in done.stderr
+
+
+def test_sandbox_up_reports_a_taken_port_clearly(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        env = {**os.environ, "DRDRILL_SANDBOX_DIR": str(tmp_path / "sb"), "DRDRILL_SANDBOX_PORT_BASE": str(taken - 1)}
+        done = run("sandbox", "up", "--no-airflow", env=env)
+    assert done.returncode == 2
+    assert f"Port {taken}" in done.stderr and "already in use" in done.stderr and "Fix:" in done.stderr
+    status = run("sandbox", "status", "--json", env=env)
+    assert all(not c["running"] for c in json.loads(status.stdout)["components"])
+
+
+def test_help_explains_the_commands() -> None:
+    done = run("--help")
+    assert done.returncode == 0
+    for word in ("sandbox", "backup", "backups", "history", "summary", "config"):
+        assert word in done.stdout
