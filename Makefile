@@ -33,7 +33,7 @@ system:
 	fi
 
 $(STAMP): pyproject.toml constraints.txt
-	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[sandbox,test]"
 	touch $(STAMP)
@@ -41,7 +41,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: system $(STAMP)
 
 sandbox-up: install
-	$(BIN)/drdrill sandbox up
+	@$(BIN)/drdrill sandbox up
 
 sandbox-down:
 	[ ! -x $(BIN)/drdrill ] || $(BIN)/drdrill sandbox down
@@ -50,21 +50,23 @@ sandbox-status: install
 	$(BIN)/drdrill sandbox status
 
 demo: sandbox-up
-	$(BIN)/airflow dags reserialize >/dev/null 2>&1
-	errors=$$($(BIN)/airflow dags list-import-errors -o plain 2>/dev/null | grep -v -e '^No data found' -e '^bundle_name' -e '^\s*$$' || true)
-	if [ -n "$$errors" ]; then echo "DAG import errors:"; echo "$$errors"; exit 1; fi
+	@$(BIN)/airflow dags reserialize >/dev/null 2>&1
+	errors=$$(AIRFLOW__LOGGING__LOGGING_LEVEL=ERROR $(BIN)/airflow dags list-import-errors -o json 2>&1)
+	if [ "$$errors" != "[]" ]; then echo "DAG import errors (airflow dags list-import-errors):"; echo "$$errors"; exit 1; fi
 	for dag in dr_backup__shop; do
 	  echo "== airflow dags test $$dag"
-	  $(BIN)/airflow dags test $$dag > $(AIRFLOW_HOME)/demo-$$dag.log 2>&1 || { tail -40 $(AIRFLOW_HOME)/demo-$$dag.log; echo "$$dag FAILED (log: $(AIRFLOW_HOME)/demo-$$dag.log)"; exit 1; }
-	  grep -o "DagRun Finished: dag_id=[^,]*.*state=[a-z]*" $(AIRFLOW_HOME)/demo-$$dag.log | sed 's/, logical_date.*state=/ → /'
+	  log=$(AIRFLOW_HOME)/demo-$$dag.log
+	  $(BIN)/airflow dags test $$dag > $$log 2>&1 || { tail -40 $$log; echo "$$dag: run FAILED (full log: $$log)"; exit 1; }
+	  grep -o "DagRun Finished: dag_id=[^,]*.*state=[a-z]*" $$log | sed 's/, logical_date.*state=/ → /'
 	done
-	$(BIN)/drdrill summary shop
+	echo
+	$(BIN)/drdrill summary
 
 lint: install
-	$(BIN)/ruff check --select F,E9 plugins dags tests bench
+	@$(BIN)/ruff check --select F,E9 plugins dags tests bench
 
 test: install lint
-	$(BIN)/python -m pytest -q
+	@$(BIN)/python -m pytest -q
 
 bench: install
 	$(BIN)/python bench/backup.py

@@ -49,6 +49,16 @@ class MySQLEndpoint:
         params.update(kwargs)
         return pymysql.connect(**params)
 
+    def fetch_all(self, sql: str, args: Any = None) -> list[tuple[Any, ...]]:
+        """Run one query on a short-lived connection and return its rows."""
+        connection = self.connect()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, args)
+                return list(cursor.fetchall())
+        finally:
+            connection.close()
+
     @contextlib.contextmanager
     def option_file(self, group: str = "client", directory: str | os.PathLike[str] | None = None) -> Iterator[Path]:
         """Yield a 0600 option file with these credentials for ``--defaults-extra-file``; deleted afterwards."""

@@ -192,13 +192,7 @@ def write_manifest(plan: dict[str, Any], dumped: dict[str, Any], target: Target,
 
 
 def _gtid_at(source: MySQLEndpoint, point: BinlogPosition) -> str:
-    connection = source.connect()
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT BINLOG_GTID_POS(%s, %s)", (point.file, point.position))
-            return cursor.fetchone()[0] or ""
-    finally:
-        connection.close()
+    return source.fetch_all("SELECT BINLOG_GTID_POS(%s, %s)", (point.file, point.position))[0][0] or ""
 
 
 def verify(plan: dict[str, Any], target: Target, store: ObjectStore) -> dict[str, Any]:

@@ -16,13 +16,7 @@ CATCHUP_OBJECT = "catchup.sql.zst"
 
 def binlog_files_between(source: MySQLEndpoint, first: str, last: str) -> list[str]:
     """The source's binlog files from ``first`` to ``last`` inclusive, in order."""
-    connection = source.connect()
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW BINARY LOGS")
-            names = [row[0] for row in cursor.fetchall()]
-    finally:
-        connection.close()
+    names = [row[0] for row in source.fetch_all("SHOW BINARY LOGS")]
     if first not in names or last not in names:
         raise FileNotFoundError(f"binlog {first if first not in names else last} is no longer on the source")
     return names[names.index(first): names.index(last) + 1]
