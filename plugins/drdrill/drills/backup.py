@@ -79,6 +79,10 @@ def preflight(
         raise DrillFailed([Finding("TARGET_UNAVAILABLE",
                                    f"Cannot connect to the source {source.describe()} of target {target.name}: {exc}.")]) from exc
     findings: list[Finding] = []
+    if "mariadb" not in server["server_version"].lower():
+        findings.append(Finding("PREFLIGHT_FAILED", f"{source.describe()} runs {server['server_version']}; this drdrill "
+                                "version backs up MariaDB (10.5+) only: its consistent-snapshot position and tool "
+                                "flags differ on MySQL.", "Point the target at a MariaDB server, or wait for MySQL support."))
     if not server["log_bin"]:
         findings.append(Finding("PREFLIGHT_FAILED", f"Binary logging is off on {source.describe()}, so a backup has no "
                                 "binlog position and point-in-time recovery is impossible.",
