@@ -67,6 +67,8 @@ targets:
     retention: {{keep_backups: 3}}
     notify: {{slack_conn_id: drdrill_slack, on_success: false}}
     tags: [test]
+    heartbeat: {{table: shop.heartbeat, column: beat_at}}
+    restore_drill: {{after_backup: false, max_backup_age: 1d}}
 """
 (SESSION_DIR / "drills.yaml").write_text(TEST_CONFIG.format(dir=SESSION_DIR))
 

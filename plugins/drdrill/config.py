@@ -47,6 +47,8 @@ _SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "schedules": SCHEDULE_KINDS,
     "notify": ("slack_conn_id", "on_success"),
     "engine_options": ("parallel", "compression_level"),
+    "restore_drill": ("after_backup", "scratch_conn_id", "max_backup_age"),
+    "heartbeat": ("table", "column"),
 }
 _SECTION_EXAMPLES = {
     "storage": "{conn_id: drdrill_s3, bucket: drdrill-backups, prefix: drdrill}",
@@ -55,6 +57,8 @@ _SECTION_EXAMPLES = {
     "schedules": '{backup: "0 2 * * *", restore_drill: "@daily"}',
     "notify": "{slack_conn_id: drdrill_slack, on_success: false}",
     "engine_options": "{parallel: 2, compression_level: 3}",
+    "restore_drill": "{after_backup: true, scratch_conn_id: null, max_backup_age: 1d}",
+    "heartbeat": "{table: shop.heartbeat, column: beat_at}",
 }
 _TARGET_ONLY_KEYS = ("name", "description", "source_conn_id", "replica_conn_id", "databases")
 _SHARED_KEYS = (
@@ -71,6 +75,8 @@ _SHARED_KEYS = (
     "production",
     "owner",
     "tags",
+    "restore_drill",
+    "heartbeat",
 )
 _TARGET_KEYS = _TARGET_ONLY_KEYS + _SHARED_KEYS
 
@@ -122,6 +128,24 @@ class Schedules:
 
 
 @dataclass(frozen=True)
+class RestoreDrill:
+    """Restore drill settings: run after each valid backup, where to restore, how old a backup may be."""
+
+    after_backup: bool = False
+    scratch_conn_id: str | None = None
+    max_backup_age: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """The table a writer updates every second on the source; its newest row measures the RPO achieved."""
+
+    schema: str
+    table: str
+    column: str = "beat_at"
+
+
+@dataclass(frozen=True)
 class Notify:
     """Slack notification settings; ``slack_conn_id=None`` turns Slack off."""
 
@@ -159,10 +183,13 @@ class Target:
     production: bool = False
     owner: str = DEFAULT_OWNER
     tags: tuple[str, ...] = ()
+    restore_drill: RestoreDrill = RestoreDrill()
+    heartbeat: Heartbeat | None = None
 
     def connection_ids(self) -> list[str]:
-        """Airflow connection ids this target uses (source, replica, storage, Slack), without nulls."""
-        ids = [self.source_conn_id, self.replica_conn_id, self.storage.conn_id, self.notify.slack_conn_id]
+        """Airflow connection ids this target uses (source, replica, storage, Slack, scratch), without nulls."""
+        ids = [self.source_conn_id, self.replica_conn_id, self.storage.conn_id, self.notify.slack_conn_id,
+               self.restore_drill.scratch_conn_id]
         return list(dict.fromkeys(conn_id for conn_id in ids if conn_id))
 
 
@@ -790,6 +817,8 @@ class _Validator:
             example="dba-team",
         )
         fields["tags"] = self.text_list(m, path, "tags", "[sandbox]") or ()
+        fields["restore_drill"] = self.restore_drill(m.get("restore_drill"), _join(path, "restore_drill"))
+        fields["heartbeat"] = self.heartbeat(m.get("heartbeat"), _join(path, "heartbeat"))
 
         schedules: Schedules = fields["schedules"]
         if not partial and schedules.failover_drill is not None and not fields["allow_failover_drill"]:
@@ -875,6 +904,27 @@ class _Validator:
             slack_conn_id=self.conn_id(m, path, "slack_conn_id", "drdrill_slack"),
             on_success=self.flag(m, path, "on_success"),
         )
+
+    def restore_drill(self, raw: Any, path: str) -> RestoreDrill:
+        m = self.mapping(raw, path, _SECTION_KEYS["restore_drill"], _SECTION_EXAMPLES["restore_drill"])
+        return RestoreDrill(
+            after_backup=self.flag(m, path, "after_backup"),
+            scratch_conn_id=self.conn_id(m, path, "scratch_conn_id", "drdrill_scratch"),
+            max_backup_age=self.duration(m, path, "max_backup_age", "1d"),
+        )
+
+    def heartbeat(self, raw: Any, path: str) -> Heartbeat | None:
+        if raw is None:
+            return None
+        m = self.mapping(raw, path, _SECTION_KEYS["heartbeat"], _SECTION_EXAMPLES["heartbeat"])
+        table = self.text(m, path, "table", pattern=re.compile(r"[A-Za-z0-9_$]+\.[A-Za-z0-9_$]+"),
+                          rule="must be schema.table", example="shop.heartbeat")
+        if table is None:
+            self.missing(m, path, "table", "shop.heartbeat", "to this heartbeat section")
+        column = self.text(m, path, "column", default="beat_at", pattern=re.compile(r"[A-Za-z0-9_$]+"),
+                           rule="must be a column name", example="beat_at") or "beat_at"
+        schema, name = table.split(".", 1)
+        return Heartbeat(schema=schema, table=name, column=column)
 
     def engine_options(self, raw: Any, path: str) -> EngineOptions:
         m = self.mapping(raw, path, _SECTION_KEYS["engine_options"], _SECTION_EXAMPLES["engine_options"])

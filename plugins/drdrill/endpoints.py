@@ -49,6 +49,12 @@ class MySQLEndpoint:
         params.update(kwargs)
         return pymysql.connect(**params)
 
+    def sqlalchemy_url(self) -> str:
+        """``mysql+pymysql://user:password@host:port/`` for SQLAlchemy users (Great Expectations); a secret: never log it."""
+        from urllib.parse import quote
+
+        return f"mysql+pymysql://{quote(self.user, safe='')}:{quote(self.password, safe='')}@{self.host}:{self.port}/"
+
     def fetch_all(self, sql: str, args: Any = None) -> list[tuple[Any, ...]]:
         """Run one query on a short-lived connection and return its rows."""
         connection = self.connect()

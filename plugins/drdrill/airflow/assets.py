@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from airflow.sdk import Asset
+from typing import Any
+
+from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable
 
 from drdrill.config import Target
 
@@ -15,3 +17,12 @@ def backup_asset(target: Target) -> Asset:
         uri=f"s3://{target.storage.bucket}/{prefix}{target.name}/full",
         group="drdrill",
     )
+
+
+def after_backup_schedule(target: Target, cron: str | None, after_backup: bool) -> Any:
+    """A drill's schedule: its cron, and/or every update of the target's backup asset."""
+    if not after_backup:
+        return cron
+    if cron is None:
+        return [backup_asset(target)]
+    return AssetOrTimeSchedule(timetable=CronTriggerTimetable(cron, timezone="UTC"), assets=backup_asset(target))

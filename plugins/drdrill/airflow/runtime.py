@@ -12,6 +12,7 @@ from drdrill.config import DrillConfig, Target, load_config
 
 T = TypeVar("T")
 FINDINGS_KEY = "findings"
+OUTCOME_KEY = "outcome"
 
 
 def config() -> DrillConfig:
@@ -39,7 +40,7 @@ def run_time(context: Any) -> datetime:
 
 
 def run_step(context: Any, step: Callable[[], T]) -> T:
-    """Run a library step; on failure push its findings to XCom first, then fail the task.
+    """Run a library step; on failure push its findings to XCom first, then fail the task (findings: without retry).
 
     An unexpected error becomes a COULD_NOT_VERIFY finding: a step that could not check is never a pass.
     """
@@ -48,7 +49,11 @@ def run_step(context: Any, step: Callable[[], T]) -> T:
         return step()
     except DrillFailed as exc:
         ti.xcom_push(key=FINDINGS_KEY, value=[finding.to_dict() for finding in exc.findings])
-        raise
+        if getattr(exc, "outcome", None) is not None:  # evidence of a step that found problems (e.g. measurements)
+            ti.xcom_push(key=OUTCOME_KEY, value=exc.outcome)
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(str(exc)) from exc  # a finding does not go away by retrying
     except Exception as exc:
         finding = Finding("COULD_NOT_VERIFY", f"Task {ti.task_id} failed: {type(exc).__name__}: {exc}")
         if hasattr(exc, "fix") and exc.fix:
@@ -58,9 +63,9 @@ def run_step(context: Any, step: Callable[[], T]) -> T:
 
 
 def pull_results(context: Any, steps: list[str]) -> tuple[dict[str, Any], dict[str, list[Finding]]]:
-    """Each step's return value and pushed findings."""
+    """Each step's return value (or the evidence it pushed before failing) and its findings."""
     ti = context["ti"]
-    results = {step: ti.xcom_pull(task_ids=step) for step in steps}
+    results = {step: ti.xcom_pull(task_ids=step) or ti.xcom_pull(task_ids=step, key=OUTCOME_KEY) for step in steps}
     findings = {
         step: [Finding.from_dict(item) for item in (ti.xcom_pull(task_ids=step, key=FINDINGS_KEY) or [])]
         for step in steps

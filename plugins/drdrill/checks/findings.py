@@ -25,6 +25,17 @@ CATALOG: dict[str, tuple[str, str]] = {
     "ARTEFACT_CORRUPT": (FAILED, "An object in S3 does not match its recorded size or sha256; take a new backup and check the bucket's integrity."),
     "MANIFEST_INVALID": (FAILED, "The manifest is unreadable or incomplete, so the backup cannot be trusted; take a new backup."),
     "COULD_NOT_VERIFY": (COULD_NOT_VERIFY, "A check could not run; fix the cause in the message and re-run the drill."),
+    "NO_VALID_BACKUP": (FAILED, "There is no valid backup to restore; run the backup drill (dr_backup__<target>) and fix what it reports."),
+    "BACKUP_STALE": (FAILED, "The newest valid backup is older than the target allows; check the backup schedule and recent backup runs."),
+    "SAFETY_INTERLOCK": (COULD_NOT_VERIFY, "Point the scratch connection at a dedicated server: never the target's source or replica."),
+    "RESTORE_ERROR": (FAILED, "The restore client reported an error; the message names the statement and line. Fix the backup (or the scratch server's settings) and re-run."),
+    "TABLE_MISSING": (FAILED, "A table the source had is not in the restored database; check the engine's table filters and the dump's completeness."),
+    "ROWCOUNT_MISMATCH": (FAILED, "The restored table has a different number of rows than the source had at the backup's point; the backup lost or gained rows."),
+    "CHECKSUM_MISMATCH": (FAILED, "The restored table's content differs from the source at the backup's point; the backup is not a faithful copy."),
+    "OBJECT_MISSING": (FAILED, "A view, routine, trigger or event did not come back; add --routines/--triggers/--events (or the engine's equivalent) and check the definer exists."),
+    "PRIMARY_KEY_VIOLATION": (FAILED, "Primary-key values are duplicated or NULL in the restore; the backup mixed data from different points in time."),
+    "RPO_EXCEEDED": (FAILED, "More data would be lost than the RPO objective allows; back up (or archive binlogs) more often."),
+    "RTO_EXCEEDED": (FAILED, "Recovery took longer than the RTO objective; use a faster engine (mariabackup), more parallelism, or a bigger scratch server."),
 }
 
 

@@ -20,7 +20,7 @@ from drdrill.endpoints import MySQLEndpoint
 from drdrill.engines import get_engine
 from drdrill.engines.base import ArchiveTruncated, BackupJob
 from drdrill.engines.binlog_segment import capture_binlog_segment
-from drdrill.drills.record import build_record
+from drdrill.drills.record import StepRunner, build_record
 from drdrill.errors import DrdrillError, ToolError
 from drdrill.history import DrillRecord, record_drill
 from drdrill.storage.catalog import list_backups
@@ -246,16 +246,8 @@ def run_backup_drill(
     dry_run: bool = False,
 ) -> tuple[DrillRecord, list[Finding]]:
     """All steps in one process (the CLI's path), recorded exactly as the DAG's record task does."""
-    results: dict[str, Any] = {}
-    findings: dict[str, list[Finding]] = {}
-
-    def attempt(step: str, call: Any) -> Any:
-        try:
-            results[step] = call()
-        except DrillFailed as exc:
-            findings[step] = exc.findings
-        return results.get(step)
-
+    runner = StepRunner()
+    attempt = runner.attempt
     plan = attempt("preflight", lambda: preflight(target, source, store, work_dir=work_dir, started_at=started_at,
                                                   engine_override=engine_override, dry_run=dry_run))
     if plan and not dry_run:
@@ -265,6 +257,7 @@ def run_backup_drill(
                                                                       work_dir=work_dir))
             if written and attempt("verify", lambda: verify(plan, target, store)):
                 attempt("retention", lambda: apply_retention(target, store, now=started_at))
+    results, findings = runner.results, runner.findings
     record, all_findings = build_record(
         run_id=run_id, target=target.name, drill="backup", started_at=started_at.isoformat(), steps=STEPS,
         results=results, findings_by_step=findings, backup_id=plan["backup_id"] if plan else None, dry_run=dry_run,

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from drdrill.checks.findings import Finding, verdict_of
+from drdrill.checks.findings import DrillFailed, Finding, verdict_of
 from drdrill.history import DrillRecord
+
+
+class StepRunner:
+    """Runs a drill's steps in one process (the CLI's path), keeping results and findings as the DAG's XCom would."""
+
+    def __init__(self) -> None:
+        self.results: dict[str, Any] = {}
+        self.findings: dict[str, list[Finding]] = {}
+
+    def attempt(self, step: str, call: Callable[[], Any]) -> Any:
+        """Run one step; a DrillFailed is recorded (not raised) and the step's result is None."""
+        try:
+            self.results[step] = call()
+        except DrillFailed as exc:
+            self.findings[step] = exc.findings
+            self.results[step] = getattr(exc, "outcome", None)
+        return self.results.get(step) if step not in self.findings else None
 
 
 def missing_step_findings(steps: Sequence[str], results: Mapping[str, Any],
@@ -45,6 +62,9 @@ def build_record(
 ) -> tuple[DrillRecord, list[Finding]]:
     """The record and the full list of findings (including steps that vanished without one)."""
     findings = [finding for step in steps for finding in findings_by_step.get(step, [])]
+    findings += [Finding.from_dict(item) for step in steps
+                 if isinstance(results.get(step), Mapping) and step not in findings_by_step
+                 for item in results[step].get("findings", [])]
     findings += missing_step_findings(steps, results, findings_by_step, dry_run)
     stage_seconds = {step: float(result["seconds"]) for step, result in results.items()
                      if isinstance(result, Mapping) and result.get("seconds") is not None}

@@ -38,7 +38,7 @@ class StreamedObject:
     outcome: ToolOutcome
 
 
-class _Tap:
+class Tap:
     """Counts the raw bytes and keeps the first and last few KiB for trailer and header checks."""
 
     def __init__(self) -> None:
@@ -78,7 +78,7 @@ def stream_command_to_s3(
     said (trailers, positions) from the returned outcome.
     """
     stderr_path.parent.mkdir(parents=True, exist_ok=True)
-    tap = _Tap()
+    tap = Tap()
     with open(stderr_path, "wb") as stderr_file:
         producer = subprocess.Popen(
             list(argv), stdout=subprocess.PIPE, stderr=stderr_file, cwd=cwd, env=tool_environment()
@@ -91,13 +91,13 @@ def stream_command_to_s3(
             env=tool_environment(),
         )
         pump_error: list[BaseException] = []
-        pump = threading.Thread(
-            target=_pump, args=(producer, compressor, tap, pump_error), name="drdrill-pump", daemon=True
+        copier = threading.Thread(
+            target=pump, args=(producer, compressor, tap, pump_error), name="drdrill-pump", daemon=True
         )
-        pump.start()
+        copier.start()
 
         def tool_succeeded() -> None:
-            pump.join()
+            copier.join()
             producer.wait()
             compressor.wait()
             if producer.returncode != 0:
@@ -122,7 +122,7 @@ def stream_command_to_s3(
             for process in (producer, compressor):
                 if process.poll() is None:
                     process.kill()
-            pump.join(timeout=30)
+            copier.join(timeout=30)
             producer.wait()
             compressor.wait()
             raise
@@ -138,10 +138,10 @@ def stream_command_to_s3(
     return StreamedObject(upload=upload, outcome=outcome)
 
 
-def _pump(
-    producer: subprocess.Popen[bytes], compressor: subprocess.Popen[bytes], tap: _Tap, errors: list[BaseException]
+def pump(
+    producer: subprocess.Popen[bytes], compressor: subprocess.Popen[bytes], tap: Tap, errors: list[BaseException]
 ) -> None:
-    """Copy the tool's stdout into zstd's stdin through the tap."""
+    """Copy one process's stdout into another's stdin through the tap; kill the producer if the consumer dies."""
     assert producer.stdout is not None and compressor.stdin is not None
     try:
         while chunk := producer.stdout.read1(READ_SIZE):

@@ -1,0 +1,103 @@
+"""
+### Restore drill: `dr_restore_drill__<target>`
+
+Proves that a backup restores into a usable database with the right data, and measures how long it takes.
+
+1. **select_backup**: the newest valid backup, a given backup id, or a random valid one from the last N days
+   (as AWS Backup's restore testing does). `BACKUP_STALE` when the newest is older than the target allows.
+2. **fetch_and_verify**: every object is downloaded and checked against the manifest's size and sha256
+   *before* anything is restored.
+3. **provision_scratch** (setup): a fresh `mariadbd` the drill creates (own datadir, port, generated
+   password, small memory), or the configured scratch connection. **Safety interlock**: the drill
+   refuses any server that is the target's source or replica, compared by server identity.
+4. **restore**: with the engine's own tools; a dump without its completion trailer is `ARCHIVE_TRUNCATED`
+   even if the client exits 0, a client error names the line. Then the binlog catch-up segment.
+5. **validate**: a Great Expectations suite generated from the manifest (`include/expectations/`), run as
+   SQL in the restored server: tables, row counts, checksums, primary keys, views/routines/triggers/events,
+   and the RPO (newest heartbeat vs the declared disaster). Results and Data Docs go to S3 next to the backup.
+6. **measure**: RTO (declared disaster → validated server) with the stage breakdown, RPO, throughputs;
+   judged against the target's objectives (`RTO_EXCEEDED`, `RPO_EXCEEDED`).
+7. **record**: the drill history; fails the run and alerts Slack unless the verdict is *passed*.
+8. **teardown_scratch** (teardown): always runs, also after failures; keeps the server only if asked.
+
+Trigger form: which backup, keep the scratch server for inspection, objective overrides, the disaster time.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import DAG, Param, dag, get_current_context, setup, task, teardown
+
+from drdrill.airflow import restore_tasks
+from drdrill.airflow.assets import after_backup_schedule
+from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks
+from drdrill.config import Target, load_config
+
+PARAMS = {
+    "backup": Param("newest", type="string", enum=["newest", "backup_id", "random"], title="Which backup",
+                    description="newest valid backup; a given backup id; or a random valid backup within the window."),
+    "backup_id": Param("", type="string", title="Backup id", description="With 'backup_id': e.g. 20261121T083012Z-a1b2c3."),
+    "window_days": Param(7, type="integer", minimum=1, title="Window (days)", description="With 'random': how far back."),
+    "keep_scratch": Param(False, type="boolean", title="Keep the scratch server",
+                          description="Leave the restored server running for inspection (its login is in the teardown log)."),
+    "rto_objective": Param("", type="string", title="RTO objective override", description="e.g. 10m; empty: the target's."),
+    "rpo_objective": Param("", type="string", title="RPO objective override", description="e.g. 5m; empty: the target's."),
+    "disaster_at": Param("", type="string", title="Declared disaster (ISO-8601, UTC)",
+                         description="The moment RTO and RPO are measured from; empty: the drill's start."),
+}
+
+
+def build_restore_dag(target: Target) -> DAG:
+    """One restore drill DAG for one target."""
+    name = target.name
+
+    @dag(
+        dag_id=f"dr_restore_drill__{name}",
+        schedule=after_backup_schedule(target, target.schedules.restore_drill, target.restore_drill.after_backup),
+        params=PARAMS,
+        **dag_arguments(target, drill="restore", doc=__doc__),
+    )
+    def restore_drill() -> None:
+        @task
+        def select_backup() -> dict:
+            return restore_tasks.select_backup(name, get_current_context())
+
+        @task(retries=2)
+        def fetch_and_verify(selected: dict) -> dict:
+            return restore_tasks.fetch_and_verify(name, selected, get_current_context())
+
+        @setup
+        def provision_scratch(selected: dict) -> dict:
+            return restore_tasks.provision_scratch(name, selected, get_current_context())
+
+        @task
+        def restore(selected: dict, scratch: dict) -> dict:
+            return restore_tasks.restore_backup(name, selected, scratch, get_current_context())
+
+        @task
+        def validate(selected: dict, scratch: dict) -> dict:
+            return restore_tasks.validate(name, selected, scratch, get_current_context())
+
+        @task(trigger_rule="all_done")
+        def measure() -> dict:
+            return restore_tasks.measure(name, get_current_context())
+
+        @task(trigger_rule="all_done", retries=0, **failure_callbacks(target, "restore"))
+        def record() -> dict:
+            return restore_tasks.record(name, get_current_context())
+
+        @teardown
+        def teardown_scratch(scratch: dict) -> dict:
+            return restore_tasks.teardown(name, scratch, get_current_context())
+
+        selected = select_backup()
+        scratch = provision_scratch(selected)
+        fetch_and_verify(selected) >> scratch
+        validated = validate(selected, scratch)
+        restore(selected, scratch) >> validated
+        recorded = validated >> measure() >> record()
+        recorded >> teardown_scratch(scratch)
+
+    return restore_drill()
+
+
+DAGS = {target.name: build_restore_dag(target) for target in load_config().targets}

@@ -1,0 +1,159 @@
+"""Restore a fetched backup into a scratch server; the tools' signals are classified, never trusted blindly.
+
+A dump without its completion trailer is ARCHIVE_TRUNCATED even when the client exits 0; a client
+error names the line; a non-zero exit with nothing classifiable is still a RESTORE_ERROR.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from drdrill.endpoints import MySQLEndpoint
+from drdrill.errors import DrdrillError
+from drdrill.servers.scratch import LocalScratch, start_from_datadir
+from drdrill.storage.manifest import Manifest
+from drdrill.storage.pipeline import Tap, pump
+from drdrill.toolenv import tool_environment
+
+CLIENT_ERROR = re.compile(r"ERROR (?P<code>\d+) \((?P<state>\w+)\) at line (?P<line>\d+)[^:]*: (?P<message>.*)")
+DUMP_TRAILER = b"-- Dump completed"
+BINLOG_TRAILER = b"# End of log file"
+
+
+class RestoreFailed(DrdrillError):
+    """The restore did not complete: ``code`` is ARCHIVE_TRUNCATED or RESTORE_ERROR."""
+
+    def __init__(self, code: str, problem: str, fix: str = "", evidence: dict[str, Any] | None = None) -> None:
+        self.code = code
+        self.evidence = evidence or {}
+        super().__init__(problem, fix or None)
+
+
+def _run_piped(archive: Path, consumer: Sequence[str], log: Path) -> tuple[Tap, int, int, str]:
+    """``zstd -dc archive | consumer`` with a tap on the decompressed bytes; returns the exit codes and stderr."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    tap = Tap()
+    with open(log, "wb") as stderr:
+        decompress = subprocess.Popen(["zstd", "-dc", str(archive)], stdout=subprocess.PIPE, stderr=stderr,
+                                      env=tool_environment())
+        sink = subprocess.Popen(list(consumer), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr,
+                                env=tool_environment())
+        errors: list[BaseException] = []
+        copier = threading.Thread(target=pump, args=(decompress, sink, tap, errors), daemon=True)
+        copier.start()
+        copier.join()
+        decompress.wait()
+        sink.wait()
+    return tap, decompress.returncode, sink.returncode, log.read_text(errors="replace")[-4000:]
+
+
+def restore_sql(archive: Path, endpoint: MySQLEndpoint, log: Path, what: str, trailer: bytes) -> dict[str, Any]:
+    """Pipe a compressed SQL stream into the ``mariadb`` client and classify the outcome."""
+    began = time.monotonic()
+    with endpoint.option_file() as option_file:
+        tap, zstd_rc, client_rc, stderr = _run_piped(
+            archive, ["mariadb", f"--defaults-extra-file={option_file}", "--max-allowed-packet=256M"], log)
+    error = CLIENT_ERROR.search(stderr)
+    client_said = f" The client also failed at line {error['line']}: ERROR {error['code']}: {error['message']}" if error else ""
+    if zstd_rc != 0:
+        raise RestoreFailed("ARCHIVE_TRUNCATED", f"{what} cannot be decompressed to its end (zstd: "
+                            f"{stderr.strip().splitlines()[0] if stderr.strip() else 'exit ' + str(zstd_rc)}).{client_said}",
+                            evidence={"raw_bytes": tap.count})
+    if trailer not in tap.tail:
+        raise RestoreFailed(
+            "ARCHIVE_TRUNCATED",
+            f"{what} ends after {tap.count} bytes without its completion marker '{trailer.decode()}': the dump was "
+            f"cut short, so tables or objects after that point are missing.{client_said}",
+            evidence={"raw_bytes": tap.count, "tail": tap.tail[-200:].decode(errors="replace")},
+        )
+    if error:
+        raise RestoreFailed("RESTORE_ERROR", f"Restoring {what} stopped at line {error['line']}: "
+                            f"ERROR {error['code']} ({error['state']}): {error['message']}",
+                            evidence={"line": int(error["line"]), "error_code": int(error["code"])})
+    if client_rc != 0:
+        raise RestoreFailed("RESTORE_ERROR", f"The mariadb client exited {client_rc} restoring {what} with no "
+                            f"classifiable error: {stderr.strip()[-500:] or 'no message'}", evidence={"exit": client_rc})
+    return _stats(tap.count, began)
+
+
+def restore_mydumper(archive: Path, endpoint: MySQLEndpoint, work_dir: Path, threads: int) -> dict[str, Any]:
+    """Unpack the tar stream, check mydumper's completion marker, then load with myloader."""
+    began = time.monotonic()
+    files = work_dir / "mydumper"
+    shutil.rmtree(files, ignore_errors=True)
+    files.mkdir(parents=True)
+    tap, zstd_rc, tar_rc, stderr = _run_piped(archive, ["tar", "-x", "-C", str(files)], work_dir / "untar.log")
+    if zstd_rc != 0 or tar_rc != 0:
+        raise RestoreFailed("ARCHIVE_TRUNCATED", f"The mydumper archive cannot be unpacked to its end: {stderr.strip()[-300:]}")
+    metadata = files / "metadata"
+    if not metadata.exists() or "Finished dump at" not in metadata.read_text(errors="replace"):
+        raise RestoreFailed("ARCHIVE_TRUNCATED", "The mydumper archive has no completed 'metadata' file "
+                            "('Finished dump at' missing): the dump did not finish.")
+    log = work_dir / "myloader.log"
+    with endpoint.option_file() as option_file, open(log, "wb") as stderr_file:
+        done = subprocess.run(["myloader", f"--defaults-file={option_file}", "-h", endpoint.host, "-P", str(endpoint.port),
+                               "-d", str(files), "-t", str(threads), "-v", "1"],
+                              stderr=stderr_file, stdout=subprocess.DEVNULL, env=tool_environment(), check=False)
+    messages = log.read_text(errors="replace")
+    problem = next((line for line in messages.splitlines() if "CRITICAL" in line or "ERROR" in line.upper()), "")
+    shutil.rmtree(files, ignore_errors=True)
+    if problem or done.returncode != 0:
+        raise RestoreFailed("RESTORE_ERROR", f"myloader failed (exit {done.returncode}): "
+                            f"{problem.strip() or messages.strip()[-500:] or 'no message'}")
+    return _stats(tap.count, began)
+
+
+def restore_mariabackup(archive: Path, scratch: LocalScratch, work_dir: Path, parallel: int) -> dict[str, Any]:
+    """Unpack the xbstream, prepare it, copy it back into the scratch datadir and start the server there."""
+    began = time.monotonic()
+    files = work_dir / "xbstream"
+    shutil.rmtree(files, ignore_errors=True)
+    files.mkdir(parents=True)
+    tap, zstd_rc, mbstream_rc, stderr = _run_piped(archive, ["mbstream", "-x", "-C", str(files)], work_dir / "mbstream.log")
+    if zstd_rc != 0 or mbstream_rc != 0:
+        raise RestoreFailed("ARCHIVE_TRUNCATED", f"The xbstream archive cannot be unpacked to its end: {stderr.strip()[-300:]}")
+    for step in (["--prepare", f"--target-dir={files}"],
+                 ["--copy-back", f"--target-dir={files}", f"--datadir={scratch.instance.datadir}", f"--parallel={parallel}"]):
+        done = subprocess.run(["mariadb-backup", *step], capture_output=True, text=True, env=tool_environment(), check=False)
+        if done.returncode != 0 or "completed OK!" not in done.stderr[-2000:]:
+            raise RestoreFailed("RESTORE_ERROR", f"mariadb-backup {step[0]} failed (exit {done.returncode}): "
+                                f"{done.stderr.strip()[-600:] or 'no message'}")
+    shutil.rmtree(files, ignore_errors=True)
+    start_from_datadir(scratch)
+    return _stats(tap.count, began)
+
+
+def restore_backup(manifest: Manifest, files: Path, endpoint: MySQLEndpoint, scratch: LocalScratch | None,
+                   work_dir: Path, parallel: int) -> dict[str, Any]:
+    """Restore the data object with its engine's tools, then the catch-up segment; returns stage stats."""
+    data = files / manifest.objects[0].name
+    if manifest.engine == "mariadb-dump":
+        stats = restore_sql(data, endpoint, work_dir / "restore.log", data.name, DUMP_TRAILER)
+    elif manifest.engine == "mydumper":
+        stats = restore_mydumper(data, endpoint, work_dir, parallel)
+    elif manifest.engine == "mariabackup":
+        if scratch is None:
+            raise RestoreFailed("RESTORE_ERROR", "A mariabackup (physical) backup can only be restored into a scratch "
+                                "server the drill creates on this worker, not into a scratch connection.",
+                                "Set restore_drill.scratch_conn_id to null for targets backed up with mariabackup.")
+        stats = restore_mariabackup(data, scratch, work_dir, parallel)
+    else:
+        raise RestoreFailed("RESTORE_ERROR", f"Unknown engine {manifest.engine!r} in the manifest.")
+    if manifest.catchup:
+        catchup = restore_sql(files / manifest.catchup.name, endpoint, work_dir / "catchup.log",
+                              manifest.catchup.name, BINLOG_TRAILER)
+        stats["catchup_seconds"] = catchup["seconds"]
+    return stats
+
+
+def _stats(raw_bytes: int, began: float) -> dict[str, Any]:
+    seconds = time.monotonic() - began
+    return {"seconds": round(seconds, 3), "raw_bytes": raw_bytes,
+            "mb_per_second": round(raw_bytes / 1e6 / seconds, 1) if seconds else None}
