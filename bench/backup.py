@@ -71,12 +71,23 @@ def make_job(sandbox: Sandbox, work_dir: Path, kind: str, parallel: int, level: 
 
 
 def peak_rss_mib() -> float:
-    """This process's peak resident set size (ru_maxrss is KiB on Linux).
+    """This process's peak resident set size in MiB: VmHWM from /proc (ru_maxrss as a fallback).
 
-    Only the Python process: the tools are separate processes (and RUSAGE_CHILDREN would not help,
-    since a forked child inherits its parent's high-water mark up to exec).
+    Not ru_maxrss first: Linux carries the pre-exec high-water mark into a spawned child's
+    ru_maxrss, so a child started by a big parent would report the parent's size. Only the Python
+    process counts here; the tools are separate processes.
     """
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time this process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 # -- drill measurement (child process) ---------------------------------------------------------------
@@ -88,14 +99,14 @@ def run_drill_child() -> int:
     sandbox = Sandbox(directory=Path(spec["sandbox_dir"]), port_base=spec["port_base"])
     engine = get_engine(spec["engine"])
     job = make_job(sandbox, Path(spec["work_dir"]), "drill", spec["parallel"], spec["level"])
-    rss_before = peak_rss_mib()
+    rss_before, cpu_before = peak_rss_mib(), cpu_seconds()
     started = time.monotonic()
     try:
         result = engine.backup(job)
     finally:
         shutil.rmtree(job.work_dir / job.backup_id, ignore_errors=True)
     seconds = time.monotonic() - started
-    json.dump({"seconds": seconds, "compressed_bytes": sum(entry.size for entry in result.objects),
+    json.dump({"seconds": seconds, "cpu_s": cpu_seconds() - cpu_before, "compressed_bytes": sum(entry.size for entry in result.objects),
                "raw_bytes": sum(entry.raw_bytes or 0 for entry in result.objects),
                "rss_before_mib": rss_before, "peak_rss_mib": peak_rss_mib(),
                "prefix": job.layout.backup_root(job.backup_id)}, sys.stdout)
@@ -282,7 +293,7 @@ def summarize(label: str, size: int, facts: dict[str, Any], engine: str,
 
     drill_s, raw_s = median(drills, "seconds"), median(raws, "total_s")
     return {"size_label": label, "requested_bytes": size, **facts, "engine": engine,
-            "drill_s": drill_s, "raw_dump_s": median(raws, "dump_s"), "raw_upload_s": median(raws, "upload_s"),
+            "drill_s": drill_s, "drill_cpu_s": median(drills, "cpu_s"), "raw_dump_s": median(raws, "dump_s"), "raw_upload_s": median(raws, "upload_s"),
             "raw_total_s": raw_s, "ratio": round(drill_s / raw_s, 2) if raw_s else None,
             "compressed_bytes": drills[-1]["compressed_bytes"], "raw_compressed_bytes": raws[-1]["compressed_bytes"],
             "tool_output_bytes": drills[-1]["raw_bytes"],
@@ -294,6 +305,7 @@ def summarize(label: str, size: int, facts: dict[str, Any], engine: str,
 
 
 COLUMNS = [("size", "size_label", "{}"), ("engine", "engine", "{}"), ("drill s", "drill_s", "{:.1f}"),
+           ("drill CPU s", "drill_cpu_s", "{:.1f}"),
            ("raw dump s", "raw_dump_s", "{:.1f}"), ("raw upload s", "raw_upload_s", "{:.1f}"),
            ("raw total s", "raw_total_s", "{:.1f}"), ("drill/raw", "ratio", "{:.2f}"),
            ("compressed", "compressed_bytes", None), ("drill peak RSS MiB", "drill_peak_rss_mib", "{:.0f}"),

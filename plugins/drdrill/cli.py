@@ -100,6 +100,57 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return EXIT_OK if record.verdict == "passed" else EXIT_DRILL_RED
 
 
+def cmd_restore(args: argparse.Namespace) -> int:
+    from drdrill.airflow.connections import mysql_endpoint, object_store
+    from drdrill.config import load_config
+    from drdrill.drills.restore import RestoreOptions, RestoreServers, run_restore_drill
+    from drdrill.durations import format_duration, parse_duration
+
+    config = load_config()
+    target = config.target(args.target)
+    started = datetime.now(timezone.utc)
+    scratch_conn_id = target.restore_drill.scratch_conn_id
+    servers = RestoreServers(
+        source=mysql_endpoint(target.source_conn_id, f"targets[{target.name}].source_conn_id"),
+        replica=mysql_endpoint(target.replica_conn_id) if target.replica_conn_id else None,
+        store=object_store(target.storage),
+        scratch=mysql_endpoint(scratch_conn_id, f"targets[{target.name}].restore_drill.scratch_conn_id") if scratch_conn_id else None,
+        scratch_conn_id=scratch_conn_id,
+    )
+    options = RestoreOptions(
+        choice="backup_id" if args.backup_id else ("random" if args.random_within_days else "newest"),
+        backup_id=args.backup_id or "", window_days=args.random_within_days or 7, keep_scratch=args.keep_scratch,
+        disaster_at=datetime.fromisoformat(args.disaster_at.replace("Z", "+00:00")) if args.disaster_at else None,
+        rto_objective=parse_duration(args.rto) if args.rto else None,
+        rpo_objective=parse_duration(args.rpo) if args.rpo else None,
+    )
+    record, findings = run_restore_drill(
+        target, servers, options, work_dir=config.settings.work_dir, history_url=config.settings.history_url,
+        run_id=f"cli__{started.strftime('%Y%m%dT%H%M%SZ')}__{uuid.uuid4().hex[:6]}", started_at=started)
+
+    def seconds(value: float | None) -> str:
+        from datetime import timedelta
+
+        return format_duration(timedelta(seconds=value)) if value is not None else "not measured"
+
+    def human() -> None:
+        print(f"Restore drill for {target.name}: {record.verdict.upper()}  (backup {record.backup_id or '-'})")
+        print(f"  RTO {seconds(record.rto_seconds)} (objective {seconds(record.rto_objective_seconds)}), "
+              f"RPO {seconds(record.rpo_seconds)} (objective {seconds(record.rpo_objective_seconds)})")
+        for step, took in record.stage_seconds.items():
+            print(f"  {step:<18} {took:8.2f} s")
+        if record.details.get("data_docs_uri"):
+            print(f"  Great Expectations: {record.details['results_uri']}  (Data Docs {record.details['data_docs_uri']})")
+        if record.details.get("scratch", {}).get("kept"):
+            print(f"  scratch server kept: {record.details['scratch']['scratch']} "
+                  f"(login in {record.details['scratch']['option_file']})")
+        for finding in findings:
+            print(f"  {finding.sentence()}")
+
+    _emit(args, record.to_dict(), human)
+    return EXIT_OK if record.verdict == "passed" else EXIT_DRILL_RED
+
+
 def cmd_backups(args: argparse.Namespace) -> int:
     from drdrill.airflow.connections import object_store
     from drdrill.config import load_config
@@ -228,6 +279,17 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("--engine", choices=["mariadb-dump", "mydumper", "mariabackup"], help="override the target's engine")
     backup.add_argument("--dry-run", action="store_true", help="preflight checks only")
     backup.set_defaults(handler=cmd_backup)
+
+    restore = add("restore", "Run the restore drill for a target now, outside Airflow: restore into a scratch server, "
+                             "validate with Great Expectations, measure RTO and RPO.")
+    restore.add_argument("target")
+    restore.add_argument("--backup-id", help="restore this backup instead of the newest valid one")
+    restore.add_argument("--random-within-days", type=int, help="restore a random valid backup from the last N days")
+    restore.add_argument("--keep-scratch", action="store_true", help="leave the restored server running for inspection")
+    restore.add_argument("--disaster-at", help="declared disaster time (ISO-8601); default: now")
+    restore.add_argument("--rto", help="RTO objective override, e.g. 10m")
+    restore.add_argument("--rpo", help="RPO objective override, e.g. 5m")
+    restore.set_defaults(handler=cmd_restore)
 
     backups = add("backups", "List a target's backups with their validity, or verify one against its manifest.")
     backups.add_argument("action", choices=["list", "verify"])

@@ -51,3 +51,28 @@ def run_steps(handle: Any, target: Target, work_dir: Path, engine: str | None = 
     raw = store.get_bytes(backup.layout_for(target).manifest_key(plan["backup_id"]))
     assert raw is not None
     return plan, Manifest.from_json(raw)
+
+
+def rewrite_object(handle: Any, target: Target, backup_id: str, name: str, body: bytes) -> None:
+    """Replace a backup object and update its manifest entry (size and sha256), as a faulty backup tool would."""
+    import dataclasses as dc
+    import hashlib
+
+    store = store_for(handle, target)
+    layout = backup.layout_for(target)
+    manifest = Manifest.from_json(store.get_bytes(layout.manifest_key(backup_id)) or b"")
+    store.put_bytes(layout.object_key(backup_id, name), body)
+    objects = tuple(dc.replace(o, size=len(body), sha256=hashlib.sha256(body).hexdigest()) if o.name == name else o
+                    for o in manifest.objects)
+    store.put_bytes(layout.manifest_key(backup_id), dc.replace(manifest, objects=objects).to_json().encode())
+
+
+def rewrite_manifest(handle: Any, target: Target, backup_id: str, **changes: Any) -> Manifest:
+    """Replace fields of a stored manifest (facts a broken backup would disagree with)."""
+    import dataclasses as dc
+
+    store = store_for(handle, target)
+    key = backup.layout_for(target).manifest_key(backup_id)
+    changed = dc.replace(Manifest.from_json(store.get_bytes(key) or b""), **changes)
+    store.put_bytes(key, changed.to_json().encode())
+    return changed

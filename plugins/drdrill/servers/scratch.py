@@ -6,6 +6,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
 from drdrill.ports import find_free_port
 from drdrill.servers.identity import ServerIdentity, read_identity
-from drdrill.servers.mariadb import InstanceSpec, LocalMariaDB
+from drdrill.servers.mariadb import MAX_SOCKET_PATH, InstanceSpec, LocalMariaDB
 
 ADMIN_USER = "drdrill_scratch"
 SCRATCH_SERVER_ID = 4242
@@ -55,16 +56,26 @@ class LocalScratch:
 
 def plan_local_scratch(work_dir: Path, run_key: str) -> LocalScratch:
     """Choose the directory and port of a new local scratch server, and write its admin credentials."""
-    base_dir = work_dir / "scratch" / run_key
-    if base_dir.exists():
-        shutil.rmtree(base_dir)
-    base_dir.mkdir(parents=True)
-    scratch = LocalScratch(name=f"scratch-{run_key}", base_dir=base_dir, port=find_free_port())
+    real_dir = work_dir / "scratch" / run_key
+    if real_dir.exists():
+        shutil.rmtree(real_dir)
+    real_dir.mkdir(parents=True)
+    scratch = LocalScratch(name=f"scratch-{run_key}", base_dir=_short_path(real_dir, run_key), port=find_free_port())
     fd = os.open(scratch.option_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(f"[client]\nuser={ADMIN_USER}\npassword={secrets.token_urlsafe(18)}\n"
                      f"host=127.0.0.1\nport={scratch.port}\nprotocol=TCP\n")
     return scratch
+
+
+def _short_path(real_dir: Path, run_key: str) -> Path:
+    """``real_dir``, or a short symlink to it when its socket path would be too long for a unix socket."""
+    if len(str(real_dir / "mariadbd.sock")) < MAX_SOCKET_PATH:
+        return real_dir
+    link = Path(tempfile.gettempdir()) / f"drdrill-{run_key}"
+    link.unlink(missing_ok=True)
+    link.symlink_to(real_dir, target_is_directory=True)
+    return link
 
 
 def start_fresh(scratch: LocalScratch) -> None:
@@ -78,8 +89,9 @@ def start_fresh(scratch: LocalScratch) -> None:
 def start_from_datadir(scratch: LocalScratch) -> None:
     """Start on a datadir copied back from a physical backup, whose users are the source's.
 
-    The server first runs without grant checks on its socket only, long enough to create the
-    drill's own admin user; ``FLUSH PRIVILEGES`` then turns checking back on.
+    The server first runs without grant checks, long enough to create the drill's own admin user,
+    then restarts normally (with --skip-grant-tables MariaDB also disables the event scheduler, which
+    would hide the restored events).
     """
     instance = scratch.instance
     instance.initialize()  # writes the config; the datadir is not empty, so nothing is installed
@@ -91,7 +103,9 @@ def start_from_datadir(scratch: LocalScratch) -> None:
     with contextlib.closing(no_grants.root_connect()) as connection, connection.cursor() as cursor:
         cursor.execute("FLUSH PRIVILEGES")
     grant_admin(scratch, via=no_grants)
-    instance.initialize()  # back to the normal config for later restarts
+    no_grants.stop()
+    instance.initialize()  # back to the normal config
+    instance.start()
 
 
 def grant_admin(scratch: LocalScratch, via: LocalMariaDB | None = None) -> None:
@@ -105,9 +119,13 @@ def grant_admin(scratch: LocalScratch, via: LocalMariaDB | None = None) -> None:
 
 
 def destroy(scratch: LocalScratch) -> None:
-    """Stop the server and delete everything under its directory."""
-    scratch.instance.destroy()
-    shutil.rmtree(scratch.base_dir, ignore_errors=True)
+    """Stop the server and delete everything under its directory (and the short link to it, if any)."""
+    scratch.instance.stop()
+    if scratch.base_dir.is_symlink():
+        shutil.rmtree(scratch.base_dir.resolve(), ignore_errors=True)
+        scratch.base_dir.unlink()
+    else:
+        shutil.rmtree(scratch.base_dir, ignore_errors=True)
 
 
 def check_not_protected(scratch: ServerIdentity, protected: dict[str, ServerIdentity]) -> None:

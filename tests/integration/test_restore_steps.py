@@ -1,0 +1,150 @@
+"""The restore drill's own restore path: each engine, classified failures, and the safety interlock."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from drill_helpers import rewrite_object, run_steps, shop_target, store_for
+from handrestore import restored_facts
+
+from drdrill.checks.findings import DrillFailed
+from drdrill.checks.source_facts import checksum_tables, read_inventory
+from drdrill.drills import restore
+from drdrill.endpoints import MySQLEndpoint
+from drdrill.servers.scratch import LocalScratch
+
+pytestmark = pytest.mark.integration
+
+
+def restore_latest(handle, target, work_dir: Path, plan) -> tuple[dict, LocalScratch | None]:
+    """select → fetch → provision (local scratch) → restore, as the drill does."""
+    store = store_for(handle, target)
+    key = restore.run_key(f"test-{plan['backup_id']}")
+    selected = restore.select_backup(target, store, now=datetime.now(timezone.utc), choice="backup_id",
+                                     backup_id=plan["backup_id"])
+    restore.fetch_and_verify(selected, target, store, work_dir=work_dir, key=key)
+    scratch_info = restore.provision_scratch(selected, work_dir=work_dir, key=key,
+                                             source=handle.sandbox.backup_endpoint(), replica=None,
+                                             scratch_endpoint=None, scratch_conn_id=None)
+    scratch = restore.local_scratch(scratch_info)
+    try:
+        manifest = restore.read_manifest(store, target, plan["backup_id"])
+        result = restore.restore(selected, scratch_info, manifest, endpoint=scratch.endpoint(), work_dir=work_dir,
+                                 key=key, parallel=2)
+    except BaseException:
+        restore.teardown(scratch_info, work_dir=work_dir, key=key, keep_scratch=False)
+        raise
+    return result, scratch
+
+
+@pytest.mark.parametrize("engine", ["mariadb-dump", "mydumper", "mariabackup"])
+def test_drill_restore_of_each_engine_equals_the_manifest(engine, sandbox, tmp_path: Path) -> None:
+    target = shop_target()
+    plan, manifest = run_steps(sandbox, target, tmp_path / "backup", engine=engine, write_between=2)
+    result, scratch = restore_latest(sandbox, target, tmp_path / "work", plan)
+    try:
+        assert result["raw_bytes"] > 0 and result["mb_per_second"] and "catchup_seconds" in result
+        facts, inventory = restored_facts(scratch.instance, manifest)
+        assert [(t.name, t.rows, t.checksum) for t in facts] == [(t.name, t.rows, t.checksum) for t in manifest.tables]
+        assert inventory == manifest.inventory
+    finally:
+        restore.destroy(scratch)
+    assert not scratch.instance.is_running() and not scratch.base_dir.exists() and not scratch.base_dir.is_symlink()
+
+
+def test_dump_cut_at_a_statement_boundary_is_archive_truncated_even_though_the_client_succeeds(sandbox, tmp_path) -> None:
+    target = shop_target()
+    plan, manifest = run_steps(sandbox, target, tmp_path / "backup")
+    dump = subprocess.run(["zstd", "-dc"], input=store_for(sandbox, target).get_bytes(
+        f"tests/shop/full/{plan['backup_id']}/dump.sql.zst"), capture_output=True, check=True).stdout
+    cut = dump[: dump.index(b";\n", len(dump) // 2) + 2]  # whole statements only: the client has nothing to complain about
+    rewrite_object(sandbox, target, plan["backup_id"], "dump.sql.zst",
+                   subprocess.run(["zstd", "-q", "-c"], input=cut, capture_output=True, check=True).stdout)
+    with pytest.raises(DrillFailed) as failed:
+        restore_latest(sandbox, target, tmp_path / "work", plan)
+    (finding,) = failed.value.findings
+    assert finding.code == "ARCHIVE_TRUNCATED"
+    assert "-- Dump completed" in finding.message and "client also failed" not in finding.message
+
+
+def test_a_client_error_is_restore_error_naming_the_line(sandbox, tmp_path) -> None:
+    target = shop_target()
+    plan, _ = run_steps(sandbox, target, tmp_path / "backup")
+    dump = subprocess.run(["zstd", "-dc"], input=store_for(sandbox, target).get_bytes(
+        f"tests/shop/full/{plan['backup_id']}/dump.sql.zst"), capture_output=True, check=True).stdout
+    broken = dump.replace(b"INSERT INTO `products` VALUES", b"INSERT INTO `products` VALUES (", 1)
+    line = broken[: broken.index(b"INSERT INTO `products` VALUES (")].count(b"\n") + 1
+    rewrite_object(sandbox, target, plan["backup_id"], "dump.sql.zst",
+                   subprocess.run(["zstd", "-q", "-c"], input=broken, capture_output=True, check=True).stdout)
+    with pytest.raises(DrillFailed) as failed:
+        restore_latest(sandbox, target, tmp_path / "work", plan)
+    (finding,) = failed.value.findings
+    assert finding.code == "RESTORE_ERROR"
+    assert f"line {line}" in finding.message and "ERROR 1064" in finding.message
+    assert finding.evidence["line"] == line
+
+
+def test_a_failing_client_with_nothing_classifiable_is_still_a_restore_error(sandbox, tmp_path, monkeypatch) -> None:
+    target = shop_target()
+    plan, _ = run_steps(sandbox, target, tmp_path / "backup")
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "mariadb").write_text("#!/bin/bash\ncat >/dev/null\necho 'segmentation fault' >&2\nexit 139\n")
+    (shim / "mariadb").chmod(stat.S_IRWXU)
+    monkeypatch.setenv("PATH", f"{shim}:{os.environ['PATH']}")
+    with pytest.raises(DrillFailed) as failed:
+        restore_latest(sandbox, target, tmp_path / "work", plan)
+    (finding,) = failed.value.findings
+    assert finding.code == "RESTORE_ERROR" and "exited 139" in finding.message and "no classifiable error" in finding.message
+
+
+def source_state(handle) -> list:
+    endpoint = handle.sandbox.backup_endpoint()
+    with contextlib.closing(endpoint.connect()) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM shop.customers")
+        return [cursor.fetchone()]
+
+
+@pytest.mark.parametrize("role", ["source", "replica"])
+def test_safety_interlock_refuses_the_source_and_replica_under_another_address(role, sandbox, tmp_path) -> None:
+    box = sandbox.sandbox
+    server = box.primary if role == "source" else box.replica
+    alias = MySQLEndpoint("localhost", 0, "drdrill_backup", box.secrets()["backup"], socket=str(server.socket))
+    before = source_state(sandbox)
+    with pytest.raises(DrillFailed) as failed:
+        restore.provision_scratch({"engine": "mariadb-dump"}, work_dir=tmp_path, key="k", source=box.backup_endpoint(),
+                                  replica=box.backup_endpoint(box.replica), scratch_endpoint=alias,
+                                  scratch_conn_id="scratch_alias")
+    (finding,) = failed.value.findings
+    assert finding.code == "SAFETY_INTERLOCK" and f"target's {role}" in finding.message
+    assert "Nothing was written" in finding.message
+    assert source_state(sandbox) == before
+
+
+def test_an_unreachable_scratch_server_is_could_not_verify(sandbox, tmp_path) -> None:
+    from drdrill.ports import find_free_port
+
+    box = sandbox.sandbox
+    nowhere = MySQLEndpoint("127.0.0.1", find_free_port(), "nobody", "x")
+    with pytest.raises(DrillFailed) as failed:
+        restore.provision_scratch({"engine": "mariadb-dump"}, work_dir=tmp_path, key="k", source=box.backup_endpoint(),
+                                  replica=None, scratch_endpoint=nowhere, scratch_conn_id="scratch_down")
+    (finding,) = failed.value.findings
+    assert finding.code == "COULD_NOT_VERIFY" and finding.verdict == "could_not_verify"
+    assert "does not answer" in finding.message
+
+
+def test_a_dedicated_scratch_server_passes_the_interlock(sandbox, mariadb_factory, tmp_path) -> None:
+    other = mariadb_factory("dedicated", log_bin=False)
+    other.ensure_user("drill", "drill-pass-123", ["ALL PRIVILEGES ON *.*"])
+    box = sandbox.sandbox
+    info = restore.provision_scratch({"engine": "mariadb-dump"}, work_dir=tmp_path, key="k", source=box.backup_endpoint(),
+                                     replica=box.backup_endpoint(box.replica),
+                                     scratch_endpoint=other.endpoint("drill", "drill-pass-123"), scratch_conn_id="dedicated")
+    assert info["kind"] == "connection"
