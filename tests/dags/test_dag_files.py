@@ -99,3 +99,29 @@ def json_output(stdout: str):
     lines = stdout.splitlines()
     start = max(i for i, line in enumerate(lines) if line.startswith(("[", "{")) and not line.startswith("[2"))
     return json.loads("\n".join(lines[start:]))
+
+
+def test_restore_dag_shows_every_stage_with_scratch_setup_and_teardown() -> None:
+    dag = load_dag_module(ROOT / "dags" / "dr_restore_drill.py").DAGS["shop"]
+    assert dag.dag_id == "dr_restore_drill__shop"
+    assert [t.task_id for t in dag.topological_sort()] == [
+        "select_backup", "fetch_and_verify", "provision_scratch", "restore", "validate", "measure", "record",
+        "teardown_scratch"]
+    assert dag.get_task("provision_scratch").is_setup and dag.get_task("teardown_scratch").is_teardown
+    assert dag.get_task("record").trigger_rule == "all_done" and dag.get_task("record").on_failure_callback
+    assert {"backup", "backup_id", "window_days", "keep_scratch", "rto_objective", "rpo_objective",
+            "disaster_at"} <= set(dag.params.keys())
+
+
+def test_shipped_config_restores_on_its_schedule_and_after_every_valid_backup() -> None:
+    from airflow.sdk import AssetOrTimeSchedule
+
+    from drdrill.airflow.assets import after_backup_schedule
+    from drdrill.config import load_config
+
+    target = load_config(ROOT / "include" / "drills.yaml").target("shop")
+    schedule = after_backup_schedule(target, target.schedules.restore_drill, target.restore_drill.after_backup)
+    assert isinstance(schedule, AssetOrTimeSchedule)
+    assert "drdrill_backup__shop" in repr(schedule.asset_condition)
+    assert after_backup_schedule(target, None, True)[0].name == "drdrill_backup__shop"
+    assert after_backup_schedule(target, "@daily", False) == "@daily"

@@ -1,0 +1,55 @@
+"""Pure logic of the restore drill: RTO/RPO measurement against objectives, run keys."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from drdrill.checks.findings import DrillFailed
+from drdrill.drills.restore import measure, measurement_lines, run_key
+
+pytestmark = pytest.mark.unit
+T0 = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
+STAGES = {"fetch_and_verify": {"seconds": 1.5, "mb_per_second": 80.0}, "restore": {"seconds": 20.0, "mb_per_second": 12.5}}
+
+
+def test_rto_and_rpo_are_measured_from_the_declared_disaster() -> None:
+    result = measure(disaster_at=T0, validated_at=T0 + timedelta(seconds=95), newest_heartbeat=T0 - timedelta(seconds=40),
+                     rto_objective=timedelta(minutes=30), rpo_objective=timedelta(minutes=15),
+                     heartbeat_configured=True, stages=STAGES)
+    assert result["rto_seconds"] == 95 and result["rpo_seconds"] == 40
+    assert result["rto_objective_seconds"] == 1800 and result["rpo_objective_seconds"] == 900
+    assert result["stage_seconds"] == {"fetch_and_verify": 1.5, "restore": 20.0}
+    assert result["fetch_mb_per_second"] == 80.0 and result["restore_mb_per_second"] == 12.5
+
+
+def test_rto_over_the_objective_fails_with_the_numbers_and_keeps_the_measurements() -> None:
+    with pytest.raises(DrillFailed) as failed:
+        measure(disaster_at=T0, validated_at=T0 + timedelta(minutes=31), newest_heartbeat=T0,
+                rto_objective=timedelta(minutes=30), rpo_objective=timedelta(minutes=15),
+                heartbeat_configured=True, stages=STAGES)
+    (finding,) = failed.value.findings
+    assert finding.code == "RTO_EXCEEDED" and "31m" in finding.message and "30m" in finding.message
+    assert failed.value.outcome["rto_seconds"] == 31 * 60
+    assert failed.value.measurements["RTO"].startswith("31m")
+
+
+def test_exactly_at_the_objective_passes() -> None:
+    measure(disaster_at=T0, validated_at=T0 + timedelta(minutes=30), newest_heartbeat=T0,
+            rto_objective=timedelta(minutes=30), rpo_objective=timedelta(minutes=15), heartbeat_configured=True, stages={})
+
+
+def test_without_a_heartbeat_rpo_is_not_verified_never_passed() -> None:
+    with pytest.raises(DrillFailed) as failed:
+        measure(disaster_at=T0, validated_at=T0 + timedelta(seconds=5), newest_heartbeat=None,
+                rto_objective=timedelta(minutes=30), rpo_objective=timedelta(minutes=15),
+                heartbeat_configured=False, stages={})
+    assert [f.code for f in failed.value.findings] == ["COULD_NOT_VERIFY"]
+    assert failed.value.verdict == "could_not_verify"
+    assert measurement_lines(failed.value.outcome)["RPO"].startswith("not measured")
+
+
+def test_run_keys_are_short_stable_and_path_safe() -> None:
+    key = run_key("manual__2026-11-21T08:35:37.465945+00:00")
+    assert key == run_key("manual__2026-11-21T08:35:37.465945+00:00") and len(key) == 12 and key.isalnum()
