@@ -14,7 +14,6 @@ from drill_helpers import rewrite_object, run_steps, shop_target, store_for
 from handrestore import restored_facts
 
 from drdrill.checks.findings import DrillFailed
-from drdrill.checks.source_facts import checksum_tables, read_inventory
 from drdrill.drills import restore
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.servers.scratch import LocalScratch

@@ -1,0 +1,208 @@
+"""The restore drill end to end against real servers and real backups: each finding fires on a broken backup
+and stays quiet on a healthy one; through Airflow it records RTO, RPO and stages and tears the scratch down."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import re
+import subprocess
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from drill_helpers import rewrite_manifest, rewrite_object, run_steps, shop_target, store_for
+
+from drdrill.drills.restore import RestoreOptions, RestoreServers, run_restore_drill
+from drdrill.history import list_drills
+from drdrill.sandbox.slack_sink import read_posts
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def drill(handle, target, work_dir: Path, backup_id: str, **options):
+    """Run the whole restore drill in-process on one backup; returns (record, finding codes)."""
+    started = datetime.now(timezone.utc)
+    servers = RestoreServers(source=handle.sandbox.backup_endpoint(),
+                             replica=handle.sandbox.backup_endpoint(handle.sandbox.replica),
+                             store=store_for(handle, target))
+    record, findings = run_restore_drill(
+        target, servers, RestoreOptions(choice="backup_id", backup_id=backup_id, **options), work_dir=work_dir,
+        history_url=handle.history_url, run_id=f"test-{uuid.uuid4().hex[:8]}", started_at=started)
+    return record, [finding.code for finding in findings]
+
+
+@pytest.fixture
+def fresh_backup(sandbox, tmp_path):
+    """A new mariadb-dump backup of the sandbox (writes land mid-backup, so the catch-up is exercised)."""
+    plan, manifest = run_steps(sandbox, shop_target(), tmp_path / "backup", write_between=2)
+    return plan["backup_id"], manifest
+
+
+def dump_sql(handle, target, backup_id: str) -> bytes:
+    raw = store_for(handle, target).get_bytes(f"tests/shop/full/{backup_id}/dump.sql.zst")
+    return subprocess.run(["zstd", "-dc"], input=raw, capture_output=True, check=True).stdout
+
+
+def recompress(sql: bytes) -> bytes:
+    return subprocess.run(["zstd", "-q", "-c"], input=sql, capture_output=True, check=True).stdout
+
+
+def test_a_healthy_backup_passes_with_rto_rpo_stages_and_stored_gx_results(sandbox, tmp_path, fresh_backup) -> None:
+    backup_id, manifest = fresh_backup
+    record, codes = drill(sandbox, shop_target(), tmp_path, backup_id)
+    assert (record.verdict, codes) == ("passed", [])
+    assert 0 < record.rto_seconds < record.rto_objective_seconds
+    assert 0 <= record.rpo_seconds < 60  # the heartbeat beats every second; the backup is seconds old
+    assert set(record.stage_seconds) >= {"fetch_and_verify", "provision_scratch", "restore", "validate", "measure"}
+    assert record.details["restore_mb_per_second"] and record.details["fetch_mb_per_second"]
+    store = store_for(sandbox, shop_target())
+    for uri in (record.details["results_uri"], record.details["data_docs_uri"]):
+        key = uri.removeprefix(f"s3://{store.bucket}/")
+        assert store.head(key) is not None, uri
+    results = json.loads(store.get_bytes(record.details["results_uri"].removeprefix(f"s3://{store.bucket}/")))
+    assert sandbox.sandbox.secrets()["backup"] not in json.dumps(results)
+    assert record.details["scratch"] == {"kept": False}
+    assert not list((tmp_path / "scratch").glob("*/mariadbd.sock"))
+
+
+def test_flipped_byte_is_artefact_corrupt_before_anything_is_restored(sandbox, tmp_path, fresh_backup) -> None:
+    backup_id, _ = fresh_backup
+    target = shop_target()
+    store = store_for(sandbox, target)
+    key = f"tests/shop/full/{backup_id}/dump.sql.zst"
+    body = bytearray(store.get_bytes(key))
+    body[100] ^= 0x10
+    store.put_bytes(key, bytes(body))
+    record, codes = drill(sandbox, target, tmp_path, backup_id)
+    assert (record.verdict, codes) == ("failed", ["ARTEFACT_CORRUPT"])
+    assert "provision_scratch" not in record.stage_seconds
+
+
+def test_dump_cut_at_a_statement_boundary_is_archive_truncated(sandbox, tmp_path, fresh_backup) -> None:
+    backup_id, _ = fresh_backup
+    target = shop_target()
+    sql = dump_sql(sandbox, target, backup_id)
+    rewrite_object(sandbox, target, backup_id, "dump.sql.zst", recompress(sql[: sql.index(b";\n", len(sql) // 2) + 2]))
+    record, codes = drill(sandbox, target, tmp_path, backup_id)
+    assert (record.verdict, codes) == ("failed", ["ARCHIVE_TRUNCATED"])
+
+
+def test_a_table_missing_from_the_backup_is_table_missing(sandbox, tmp_path, fresh_backup) -> None:
+    backup_id, _ = fresh_backup
+    target = shop_target()
+    sql = dump_sql(sandbox, target, backup_id)
+    # drop the order_audit section (structure and data) from the dump, as a backup with a table filter would
+    without = re.sub(rb"--\n-- Table structure for table `order_audit`.*?(?=--\n-- Table structure for table)", b"",
+                     sql, flags=re.S)
+    assert without != sql
+    rewrite_object(sandbox, target, backup_id, "dump.sql.zst", recompress(without))
+    record, codes = drill(sandbox, target, tmp_path, backup_id)
+    assert record.verdict == "failed" and codes == ["TABLE_MISSING"]
+    assert "order_audit" in record.findings[0]["message"]
+
+
+def test_rows_missing_compared_to_the_manifest_are_rowcount_and_checksum_mismatches(sandbox, tmp_path, fresh_backup) -> None:
+    backup_id, manifest = fresh_backup
+    target = shop_target()
+    tables = tuple(dataclasses.replace(t, rows=t.rows + 5) if t.name == "customers" else t for t in manifest.tables)
+    rewrite_manifest(sandbox, target, backup_id, tables=tables)
+    record, codes = drill(sandbox, target, tmp_path, backup_id)
+    assert record.verdict == "failed" and "ROWCOUNT_MISMATCH" in codes
+    assert all(code in {"ROWCOUNT_MISMATCH", "CHECKSUM_MISMATCH"} for code in codes)
+
+
+def test_a_changed_value_is_a_checksum_mismatch(sandbox, tmp_path, fresh_backup) -> None:
+    backup_id, manifest = fresh_backup
+    target = shop_target()
+    tables = tuple(dataclasses.replace(t, checksum=str(int(t.checksum) + 1)) if t.name == "products" else t
+                   for t in manifest.tables)
+    rewrite_manifest(sandbox, target, backup_id, tables=tables)
+    record, codes = drill(sandbox, target, tmp_path, backup_id)
+    assert (record.verdict, codes) == ("failed", ["CHECKSUM_MISMATCH"])
+    assert "products" in record.findings[0]["message"]
+
+
+@pytest.mark.parametrize("kind,ghost", [("routines", "shop.recalculate_totals (PROCEDURE)"),
+                                        ("triggers", "shop.orders_before_insert")])
+def test_a_routine_or_trigger_that_did_not_come_back_is_object_missing(sandbox, tmp_path, fresh_backup, kind, ghost) -> None:
+    backup_id, manifest = fresh_backup
+    target = shop_target()
+    inventory = dataclasses.replace(manifest.inventory, **{kind: getattr(manifest.inventory, kind) + (ghost,)})
+    rewrite_manifest(sandbox, target, backup_id, inventory=inventory)
+    record, codes = drill(sandbox, target, tmp_path, backup_id)
+    assert (record.verdict, codes) == ("failed", ["OBJECT_MISSING"])
+    assert ghost.split(" ")[0] in record.findings[0]["message"]
+
+
+def test_a_stale_heartbeat_beyond_the_rpo_objective_is_rpo_exceeded(sandbox, tmp_path, fresh_backup) -> None:
+    backup_id, _ = fresh_backup
+    record, codes = drill(sandbox, shop_target(), tmp_path, backup_id,
+                          disaster_at=datetime.now(timezone.utc) + timedelta(hours=1))
+    assert (record.verdict, codes) == ("failed", ["RPO_EXCEEDED"])
+    assert record.rpo_seconds > record.rpo_objective_seconds
+
+
+def test_an_rto_objective_below_the_measured_time_is_rto_exceeded(sandbox, tmp_path, fresh_backup) -> None:
+    backup_id, _ = fresh_backup
+    record, codes = drill(sandbox, shop_target(), tmp_path, backup_id, rto_objective=timedelta(milliseconds=100))
+    assert (record.verdict, codes) == ("failed", ["RTO_EXCEEDED"])
+    assert record.rto_seconds > record.rto_objective_seconds
+
+
+def test_an_unreachable_scratch_server_is_could_not_verify_not_passed(sandbox, tmp_path, fresh_backup) -> None:
+    from drdrill.endpoints import MySQLEndpoint
+    from drdrill.ports import find_free_port
+
+    backup_id, _ = fresh_backup
+    target = shop_target()
+    servers = RestoreServers(source=sandbox.sandbox.backup_endpoint(), replica=None, store=store_for(sandbox, target),
+                             scratch=MySQLEndpoint("127.0.0.1", find_free_port(), "u", "p"), scratch_conn_id="down")
+    record, findings = run_restore_drill(target, servers, RestoreOptions(choice="backup_id", backup_id=backup_id),
+                                         work_dir=tmp_path, history_url=sandbox.history_url, run_id="test-unreachable",
+                                         started_at=datetime.now(timezone.utc))
+    assert record.verdict == "could_not_verify" and [f.code for f in findings] == ["COULD_NOT_VERIFY"]
+
+
+@pytest.fixture(scope="module")
+def restore_dag():
+    spec = importlib.util.spec_from_file_location("dagfile_dr_restore_it", ROOT / "dags" / "dr_restore_drill.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.DAGS["shop"]
+
+
+def test_restore_dag_passes_through_airflow_and_tears_the_scratch_down(sandbox, airflow_db, restore_dag, fresh_backup,
+                                                                       tmp_path) -> None:
+    backup_id, _ = fresh_backup
+    dag_run = restore_dag.test(run_conf={"backup": "backup_id", "backup_id": backup_id})
+    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+    assert str(dag_run.state) == "success", states
+    assert states["teardown_scratch"] == "success"
+    record = list_drills(sandbox.history_url, "shop", "restore", limit=1)[0]
+    assert record.run_id == dag_run.run_id and record.verdict == "passed" and record.backup_id == backup_id
+    assert record.rto_seconds and record.rpo_seconds is not None
+    assert {"fetch_and_verify", "provision_scratch", "restore", "validate"} <= set(record.stage_seconds)
+    assert record.details["results_uri"].endswith("validation.json")
+    from drdrill.config import load_config
+
+    assert not list((load_config().settings.work_dir / "scratch").glob("*/mariadbd.pid"))
+
+
+def test_restore_dag_red_run_alerts_slack_with_verdict_codes_and_objectives(sandbox, airflow_db, restore_dag,
+                                                                           fresh_backup) -> None:
+    backup_id, _ = fresh_backup
+    before = len(read_posts(sandbox.sandbox.slack_record))
+    dag_run = restore_dag.test(run_conf={"backup": "backup_id", "backup_id": backup_id, "rto_objective": "1s"})
+    assert str(dag_run.state) == "failed"
+    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+    assert states["teardown_scratch"] == "success", states
+    posts = read_posts(sandbox.sandbox.slack_record)[before:]
+    assert len(posts) == 1
+    text = posts[0]["body"]["text"]
+    for expected in ("restore", "shop", "FAILED", "RTO_EXCEEDED", "RTO:", "objective 1s", "RPO:", "Run: "):
+        assert expected in text, text
+    assert sandbox.sandbox.secrets()["backup"] not in json.dumps(posts)
