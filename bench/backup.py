@@ -298,7 +298,8 @@ def summarize(label: str, size: int, facts: dict[str, Any], engine: str,
             "compressed_bytes": drills[-1]["compressed_bytes"], "raw_compressed_bytes": raws[-1]["compressed_bytes"],
             "tool_output_bytes": drills[-1]["raw_bytes"],
             "drill_rss_before_mib": round(max(run["rss_before_mib"] for run in drills), 1),
-            "drill_peak_rss_mib": round(max(run["peak_rss_mib"] for run in drills), 1)}
+            "drill_peak_rss_mib": round(max(run["peak_rss_mib"] for run in drills), 1),
+            "drill_runs": [{key: round(run[key], 2) for key in ("seconds", "cpu_s", "peak_rss_mib")} for run in drills]}
 
 
 # -- report ------------------------------------------------------------------------------------------

@@ -144,6 +144,11 @@ class Heartbeat:
     table: str
     column: str = "beat_at"
 
+    @property
+    def qualified_table(self) -> str:
+        """``schema.table``."""
+        return f"{self.schema}.{self.table}"
+
 
 @dataclass(frozen=True)
 class Notify:

@@ -175,6 +175,7 @@ def measure(*, disaster_at: datetime, validated_at: datetime, newest_heartbeat: 
             rto_objective: timedelta, rpo_objective: timedelta, heartbeat_configured: bool,
             stages: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """RTO and RPO against the objectives, with the stage breakdown and throughputs."""
+    began = time.monotonic()
     rto = validated_at - disaster_at
     rpo = disaster_at - newest_heartbeat if newest_heartbeat else None
     findings = []
@@ -194,6 +195,7 @@ def measure(*, disaster_at: datetime, validated_at: datetime, newest_heartbeat: 
         "stage_seconds": {name: stage.get("seconds") for name, stage in stages.items() if stage},
         "fetch_mb_per_second": (stages.get("fetch_and_verify") or {}).get("mb_per_second"),
         "restore_mb_per_second": (stages.get("restore") or {}).get("mb_per_second"),
+        "seconds": round(time.monotonic() - began, 3),
     }
     if findings:
         failed = DrillFailed(findings, measurements=measurement_lines(result))
@@ -233,13 +235,13 @@ def validate(selected: dict[str, Any], manifest: Manifest, target: Target, *, en
              store: ObjectStore, work_dir: Path, key: str, disaster_at: datetime,
              rpo_objective: timedelta) -> dict[str, Any]:
     """Run the Great Expectations suite in the restored server; keep its results next to the backup in S3."""
-    from drdrill.checks.gx_suite import HeartbeatSpec, validate_restore
+    from drdrill.checks.gx_suite import validate_restore
 
     heartbeat = target.heartbeat
     outcome = validate_restore(
         endpoint.sqlalchemy_url(), manifest, results_dir=run_dir(work_dir, key) / "gx", disaster_at=disaster_at,
         rpo_objective=rpo_objective if heartbeat else None,
-        heartbeat=HeartbeatSpec(heartbeat.schema, heartbeat.table, heartbeat.column) if heartbeat else None,
+        heartbeat=heartbeat,
     )
     validated_at = datetime.now(timezone.utc)
     links = upload_validation(store, target, selected["backup_id"], key, outcome.results_json, outcome.data_docs_dir)
