@@ -2,16 +2,20 @@
 
 For each database size (--small-size, then --size) the script builds its own sandbox
 (``Sandbox.up(airflow=False)``: MariaDB primary and replica, moto S3, Slack sink; no Airflow
-connections) in a temporary directory on its own ports, loads the sample ``shop`` database, and then for each engine measures:
+connections) in a new temporary directory on its own ports (default 34071-34074), loads the sample
+``shop`` database, and then for each engine measures:
 
   drill  engine.backup(BackupJob(...)) streaming tool -> zstd -> sha256 -> S3 multipart, run in a
-         fresh child process so that process's peak RSS (getrusage ru_maxrss) can be read;
+         fresh child process so that process's peak RSS (VmHWM) can be read;
   raw    the same tool command (the engine's own argv) piped through zstd into a local file,
          then boto3 upload_file of that file to the same S3 (16 MiB multipart parts).
 
-The heartbeat writer and the replica are stopped before timing (stable numbers, no replication
-work competing for the CPUs). Everything the script started is stopped and deleted at the end,
-also on failure and Ctrl-C. Credentials reach tools through option files only.
+The report shows seconds, drill/raw, compressed size and the drill process's peak RSS at both
+sizes: streaming means that peak must not grow with the database. The heartbeat writer and the
+replica are stopped before timing (stable numbers, no replication work competing for the CPUs);
+the bench servers get a bigger buffer pool than the sandbox's (--buffer-pool). Everything the
+script started is stopped and deleted at the end, also on failure, Ctrl-C and SIGTERM.
+Credentials reach the tools through option files only. Loading 1 GB takes 2-3 minutes.
 
 Run:  .venv/bin/python bench/backup.py [--size 1GB] [--small-size 250MB] [--json out.json]
 """
@@ -54,7 +58,6 @@ from drdrill.toolenv import tool_environment  # noqa: E402
 DEFAULT_ENGINES = "mariadb-dump,mydumper,mariabackup"
 DEFAULT_PORT_BASE = 34070
 CHILD_FLAG = "--drill-child"
-MIB = 1024 * 1024
 
 
 # -- shared by parent and child ----------------------------------------------------------------------
@@ -63,10 +66,15 @@ MIB = 1024 * 1024
 def make_job(sandbox: Sandbox, work_dir: Path, kind: str, parallel: int, level: int) -> BackupJob:
     """A BackupJob on the bench sandbox's primary and S3, like the drill's dump step builds one."""
     return BackupJob(
-        source=sandbox.backup_endpoint(), databases=("shop",),
-        store=ObjectStore(sandbox.s3_client(), S3_BUCKET), layout=TargetLayout(prefix="bench", target=kind),
-        backup_id=new_backup_id(datetime.now(timezone.utc)), work_dir=work_dir,
-        parallel=parallel, compression_level=level, datadir=str(sandbox.primary.datadir),
+        source=sandbox.backup_endpoint(),
+        databases=("shop",),
+        store=ObjectStore(sandbox.s3_client(), S3_BUCKET),
+        layout=TargetLayout(prefix="bench", target=kind),
+        backup_id=new_backup_id(datetime.now(timezone.utc)),
+        work_dir=work_dir,
+        parallel=parallel,
+        compression_level=level,
+        datadir=str(sandbox.primary.datadir),
     )
 
 
@@ -106,23 +114,44 @@ def run_drill_child() -> int:
     finally:
         shutil.rmtree(job.work_dir / job.backup_id, ignore_errors=True)
     seconds = time.monotonic() - started
-    json.dump({"seconds": seconds, "cpu_s": cpu_seconds() - cpu_before, "compressed_bytes": sum(entry.size for entry in result.objects),
-               "raw_bytes": sum(entry.raw_bytes or 0 for entry in result.objects),
-               "rss_before_mib": rss_before, "peak_rss_mib": peak_rss_mib(),
-               "prefix": job.layout.backup_root(job.backup_id)}, sys.stdout)
+    json.dump(
+        {
+            "seconds": seconds,
+            "cpu_s": cpu_seconds() - cpu_before,
+            "compressed_bytes": sum(entry.size for entry in result.objects),
+            "raw_bytes": sum(entry.raw_bytes or 0 for entry in result.objects),
+            "rss_before_mib": rss_before,
+            "peak_rss_mib": peak_rss_mib(),
+            "prefix": job.layout.backup_root(job.backup_id),
+        },
+        sys.stdout,
+    )
+    print()
     return 0
 
 
 def measure_drill(sandbox: Sandbox, engine: str, work_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Run the drill's dump+upload step in a fresh Python process and return what it reported."""
-    spec = {"sandbox_dir": str(sandbox.directory), "port_base": args.port_base, "engine": engine,
-            "work_dir": str(work_dir), "parallel": args.parallel, "level": args.level}
-    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), CHILD_FLAG], input=json.dumps(spec),
-                          capture_output=True, text=True, check=False)
+    spec = {
+        "sandbox_dir": str(sandbox.directory),
+        "port_base": args.port_base,
+        "engine": engine,
+        "work_dir": str(work_dir),
+        "parallel": args.parallel,
+        "level": args.level,
+    }
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), CHILD_FLAG],
+        input=json.dumps(spec),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"drill child for {engine} exited {done.returncode}: {done.stderr[-3000:]}")
-    report = json.loads(done.stdout)
-    ObjectStore(sandbox.s3_client(), S3_BUCKET).delete_prefix(report.pop("prefix"))  # keep moto's memory small
+    report = json.loads(done.stdout.strip().splitlines()[-1])  # the report is the child's last line
+    prefix = report.pop("prefix")
+    ObjectStore(sandbox.s3_client(), S3_BUCKET).delete_prefix(prefix)  # keeps moto's memory small
     return report
 
 
@@ -144,8 +173,15 @@ def pipe_to_file(argv: list[str], job: BackupJob, target: Path, log: Path) -> No
     with open(target, "wb") as out, open(log, "ab") as err:
         processes = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=tool_environment())]
         try:
-            processes.append(subprocess.Popen(zstd_argv(job.compression_level, job.parallel),
-                                              stdin=processes[0].stdout, stdout=out, stderr=err, env=tool_environment()))
+            processes.append(
+                subprocess.Popen(
+                    zstd_argv(job.compression_level, job.parallel),
+                    stdin=processes[0].stdout,
+                    stdout=out,
+                    stderr=err,
+                    env=tool_environment(),
+                )
+            )
             processes[0].stdout.close()  # type: ignore[union-attr]  # zstd holds the read end now
             codes = [process.wait() for process in reversed(processes)]
         finally:
@@ -154,11 +190,15 @@ def pipe_to_file(argv: list[str], job: BackupJob, target: Path, log: Path) -> No
                     process.kill()
                     process.wait()
     if any(codes):
-        raise RuntimeError(f"raw pipeline {argv[0]} | zstd failed (zstd, tool exit codes {codes}): "
-                           f"{log.read_text(errors='replace')[-2000:]}")
+        raise RuntimeError(
+            f"raw pipeline {argv[0]} | zstd failed (zstd, tool exit codes {codes}): "
+            f"{log.read_text(errors='replace')[-2000:]}"
+        )
 
 
-def measure_raw(sandbox: Sandbox, engine_name: str, work_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
+def measure_raw(
+    sandbox: Sandbox, engine_name: str, work_dir: Path, args: argparse.Namespace
+) -> dict[str, Any]:
     """Time the raw sequential pipeline: dump to a local .zst file, then boto3 upload_file of it."""
     from boto3.s3.transfer import TransferConfig
 
@@ -172,12 +212,18 @@ def measure_raw(sandbox: Sandbox, engine_name: str, work_dir: Path, args: argpar
             before, streamed = raw_commands(engine, job, str(option_file))
             for argv in before:
                 with open(log, "ab") as err:
-                    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=err, env=tool_environment(), check=True)
+                    subprocess.run(
+                        argv, stdout=subprocess.DEVNULL, stderr=err, env=tool_environment(), check=True
+                    )
             pipe_to_file(streamed, job, target, log)
         dumped = time.monotonic()
         key = job.layout.object_key(job.backup_id, target.name)
-        job.store.client.upload_file(str(target), S3_BUCKET, key, Config=TransferConfig(
-            multipart_threshold=PART_SIZE, multipart_chunksize=PART_SIZE))
+        job.store.client.upload_file(
+            str(target),
+            S3_BUCKET,
+            key,
+            Config=TransferConfig(multipart_threshold=PART_SIZE, multipart_chunksize=PART_SIZE),
+        )
         uploaded = time.monotonic()
         size = target.stat().st_size
         job.store.delete_prefix(job.layout.backup_root(job.backup_id))
@@ -185,8 +231,12 @@ def measure_raw(sandbox: Sandbox, engine_name: str, work_dir: Path, args: argpar
         shutil.rmtree(work_dir / job.backup_id, ignore_errors=True)
         for leftover in (target, log):
             leftover.unlink(missing_ok=True)
-    return {"dump_s": dumped - started, "upload_s": uploaded - dumped, "total_s": uploaded - started,
-            "compressed_bytes": size}
+    return {
+        "dump_s": dumped - started,
+        "upload_s": uploaded - dumped,
+        "total_s": uploaded - started,
+        "compressed_bytes": size,
+    }
 
 
 # -- sandbox per size --------------------------------------------------------------------------------
@@ -195,7 +245,10 @@ def measure_raw(sandbox: Sandbox, engine_name: str, work_dir: Path, args: argpar
 def rows_written(sandbox: Sandbox) -> int | None:
     """The primary's Handler_write counter (MariaDB 10.11 has no Innodb_rows_inserted), None if unreachable."""
     try:
-        with contextlib.closing(sandbox.primary.root_connect(connect_timeout=2)) as conn, conn.cursor() as cur:
+        with (
+            contextlib.closing(sandbox.primary.root_connect(connect_timeout=2)) as conn,
+            conn.cursor() as cur,
+        ):
             cur.execute("SHOW GLOBAL STATUS LIKE 'Handler_write'")
             return int(cur.fetchone()[1])
     except Exception:  # not started yet, or restarting: just skip this report
@@ -226,7 +279,9 @@ def load_progress(sandbox: Sandbox, rows: int, every: float = 20.0) -> Iterator[
 def database_bytes(sandbox: Sandbox) -> dict[str, int]:
     """InnoDB data+index bytes of ``shop`` (information_schema) and the size of its .ibd files."""
     with contextlib.closing(sandbox.primary.root_connect()) as conn, conn.cursor() as cur:
-        cur.execute("SELECT SUM(data_length + index_length) FROM information_schema.TABLES WHERE table_schema='shop'")
+        cur.execute(
+            "SELECT SUM(data_length + index_length) FROM information_schema.TABLES WHERE table_schema='shop'"
+        )
         innodb = int(cur.fetchone()[0] or 0)
     files = sum(path.stat().st_size for path in (sandbox.primary.datadir / "shop").glob("*.ibd"))
     return {"innodb_bytes": innodb, "ibd_bytes": files}
@@ -249,23 +304,32 @@ def with_server_memory(sandbox: Sandbox, buffer_pool: str) -> Sandbox:
 def bring_up(sandbox: Sandbox, size: int) -> dict[str, Any]:
     """Start the bench sandbox with about ``size`` bytes of data, then stop what would disturb the timing."""
     rows = approx_rows_for_size(size)
-    say(f"sandbox in {sandbox.directory} (ports {sandbox.ports.primary}-{sandbox.ports.slack}); "
-        f"loading ~{rows:,} rows for ~{format_size(size)}")
+    say(
+        f"sandbox in {sandbox.directory} (ports {sandbox.ports.primary}-{sandbox.ports.slack}); "
+        f"loading ~{rows:,} rows for ~{format_size(size)}"
+    )
     started = time.monotonic()
     with load_progress(sandbox, rows):
         state = sandbox.up(rows=rows, airflow=False)
     sandbox.heartbeat.stop()
     sandbox.replica.stop()
-    facts = {"rows": sum(state["rows"].values()), "load_s": round(time.monotonic() - started, 1),
-             **database_bytes(sandbox)}
-    say(f"  loaded {facts['rows']:,} rows in {facts['load_s']} s: InnoDB data+index "
-        f"{format_size(facts['innodb_bytes'])}, .ibd files {format_size(facts['ibd_bytes'])}")
+    facts = {
+        "rows": sum(state["rows"].values()),
+        "load_s": round(time.monotonic() - started, 1),
+        **database_bytes(sandbox),
+    }
+    say(
+        f"  loaded {facts['rows']:,} rows in {facts['load_s']} s: InnoDB data+index "
+        f"{format_size(facts['innodb_bytes'])}, .ibd files {format_size(facts['ibd_bytes'])}"
+    )
     return facts
 
 
 def bench_size(label: str, size: int, root: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
     """All engines at one database size, in a sandbox that is purged afterwards."""
-    sandbox = with_server_memory(Sandbox(directory=root / "sandbox", port_base=args.port_base), args.buffer_pool)
+    sandbox = with_server_memory(
+        Sandbox(directory=root / "sandbox", port_base=args.port_base), args.buffer_pool
+    )
     work_dir = root / "work"
     work_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -285,38 +349,66 @@ def bench_size(label: str, size: int, root: Path, args: argparse.Namespace) -> l
         shutil.rmtree(work_dir, ignore_errors=True)
 
 
-def summarize(label: str, size: int, facts: dict[str, Any], engine: str,
-              drills: list[dict[str, Any]], raws: list[dict[str, Any]]) -> dict[str, Any]:
+def summarize(
+    label: str,
+    size: int,
+    facts: dict[str, Any],
+    engine: str,
+    drills: list[dict[str, Any]],
+    raws: list[dict[str, Any]],
+) -> dict[str, Any]:
     """One result row: medians of the timings over the repeats, maxima of the memory figures."""
+
     def median(runs: list[dict[str, Any]], key: str) -> float:
         return round(statistics.median(run[key] for run in runs), 2)
 
     drill_s, raw_s = median(drills, "seconds"), median(raws, "total_s")
-    return {"size_label": label, "requested_bytes": size, **facts, "engine": engine,
-            "drill_s": drill_s, "drill_cpu_s": median(drills, "cpu_s"), "raw_dump_s": median(raws, "dump_s"), "raw_upload_s": median(raws, "upload_s"),
-            "raw_total_s": raw_s, "ratio": round(drill_s / raw_s, 2) if raw_s else None,
-            "compressed_bytes": drills[-1]["compressed_bytes"], "raw_compressed_bytes": raws[-1]["compressed_bytes"],
-            "tool_output_bytes": drills[-1]["raw_bytes"],
-            "drill_rss_before_mib": round(max(run["rss_before_mib"] for run in drills), 1),
-            "drill_peak_rss_mib": round(max(run["peak_rss_mib"] for run in drills), 1),
-            "drill_runs": [{key: round(run[key], 2) for key in ("seconds", "cpu_s", "peak_rss_mib")} for run in drills]}
+    return {
+        "size_label": label,
+        "requested_bytes": size,
+        **facts,
+        "engine": engine,
+        "drill_s": drill_s,
+        "drill_cpu_s": median(drills, "cpu_s"),
+        "raw_dump_s": median(raws, "dump_s"),
+        "raw_upload_s": median(raws, "upload_s"),
+        "raw_total_s": raw_s,
+        "ratio": round(drill_s / raw_s, 2) if raw_s else None,
+        "compressed_bytes": drills[-1]["compressed_bytes"],
+        "raw_compressed_bytes": raws[-1]["compressed_bytes"],
+        "tool_output_bytes": drills[-1]["raw_bytes"],
+        "drill_rss_before_mib": round(max(run["rss_before_mib"] for run in drills), 1),
+        "drill_peak_rss_mib": round(max(run["peak_rss_mib"] for run in drills), 1),
+        "drill_runs": [
+            {key: round(run[key], 2) for key in ("seconds", "cpu_s", "peak_rss_mib")} for run in drills
+        ],
+    }
 
 
 # -- report ------------------------------------------------------------------------------------------
 
 
-COLUMNS = [("size", "size_label", "{}"), ("engine", "engine", "{}"), ("drill s", "drill_s", "{:.1f}"),
-           ("drill CPU s", "drill_cpu_s", "{:.1f}"),
-           ("raw dump s", "raw_dump_s", "{:.1f}"), ("raw upload s", "raw_upload_s", "{:.1f}"),
-           ("raw total s", "raw_total_s", "{:.1f}"), ("drill/raw", "ratio", "{:.2f}"),
-           ("compressed", "compressed_bytes", None), ("drill peak RSS MiB", "drill_peak_rss_mib", "{:.0f}"),
-           ("RSS before backup", "drill_rss_before_mib", "{:.0f}")]
+COLUMNS = [
+    ("size", "size_label", "{}"),
+    ("engine", "engine", "{}"),
+    ("drill s", "drill_s", "{:.1f}"),
+    ("drill CPU s", "drill_cpu_s", "{:.1f}"),
+    ("raw dump s", "raw_dump_s", "{:.1f}"),
+    ("raw upload s", "raw_upload_s", "{:.1f}"),
+    ("raw total s", "raw_total_s", "{:.1f}"),
+    ("drill/raw", "ratio", "{:.2f}"),
+    ("compressed", "compressed_bytes", None),
+    ("drill peak RSS MiB", "drill_peak_rss_mib", "{:.0f}"),
+    ("RSS before backup", "drill_rss_before_mib", "{:.0f}"),
+]
 
 
 def render_table(rows: list[dict[str, Any]]) -> str:
     """A fixed-width text table of the result rows."""
-    cells = [[format_size(row[key]) if fmt is None else fmt.format(row[key]) for _, key, fmt in COLUMNS]
-             for row in rows]
+    cells = [
+        [format_size(row[key]) if fmt is None else fmt.format(row[key]) for _, key, fmt in COLUMNS]
+        for row in rows
+    ]
     widths = [max(len(title), *(len(line[i]) for line in cells)) for i, (title, _, _) in enumerate(COLUMNS)]
     lines = ["  ".join(title.rjust(width) for (title, _, _), width in zip(COLUMNS, widths))]
     lines += ["  ".join(cell.rjust(width) for cell, width in zip(line, widths)) for line in cells]
@@ -331,10 +423,39 @@ def render_memory_summary(rows: list[dict[str, Any]], labels: list[str]) -> str:
         if not all(label in by_size for label in labels):
             continue
         small, large = (by_size[label] for label in labels)
-        lines.append(f"  {engine:<13} {small['drill_peak_rss_mib']:.0f} MiB -> {large['drill_peak_rss_mib']:.0f} MiB "
-                     f"({large['drill_peak_rss_mib'] - small['drill_peak_rss_mib']:+.0f} MiB) while the backup grew "
-                     f"{format_size(small['compressed_bytes'])} -> {format_size(large['compressed_bytes'])}")
+        lines.append(
+            f"  {engine:<13} {small['drill_peak_rss_mib']:.0f} MiB -> {large['drill_peak_rss_mib']:.0f} MiB "
+            f"({large['drill_peak_rss_mib'] - small['drill_peak_rss_mib']:+.0f} MiB) while the backup grew "
+            f"{format_size(small['compressed_bytes'])} -> {format_size(large['compressed_bytes'])}"
+        )
     return "\n".join(lines)
+
+
+def render_report(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    """Heading, table and memory summary."""
+    heading = (
+        f"Backup benchmark on {platform.node()} ({os.cpu_count()} CPUs): parallel={args.parallel}, "
+        f"zstd -{args.level}, buffer pool {args.buffer_pool}, heartbeat and replica stopped during timing, "
+        f"median of {args.repeat} run(s)"
+    )
+    summary = render_memory_summary(rows, [label for label, _ in args.sizes])
+    return f"{heading}\n{render_table(rows)}\n\n{summary}"
+
+
+def run_facts(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings and tool versions the numbers were measured with (JSON ``meta``)."""
+    return {
+        "host": platform.node(),
+        "cpus": os.cpu_count(),
+        "parallel": args.parallel,
+        "level": args.level,
+        "repeat": args.repeat,
+        "buffer_pool": args.buffer_pool,
+        "heartbeat": "stopped",
+        "replica": "stopped",
+        "tool_versions": {name: get_engine(name).tool_version() for name in args.engines},
+        "finished_at": datetime.now(timezone.utc).isoformat(),
+    }
 
 
 def say(message: str) -> None:
@@ -346,31 +467,55 @@ def say(message: str) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Options, with engines resolved to canonical names and sizes parsed to bytes."""
     parser = argparse.ArgumentParser(
-        prog="bench/backup.py", description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="bench/backup.py",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--size", default="1GB", help="large database size, e.g. 1GB, 500MB (default 1GB)")
     parser.add_argument("--small-size", default="250MB", help="small database size (default 250MB)")
-    parser.add_argument("--engines", default=DEFAULT_ENGINES, help=f"comma-separated (default {DEFAULT_ENGINES})")
+    parser.add_argument(
+        "--engines", default=DEFAULT_ENGINES, help=f"comma-separated (default {DEFAULT_ENGINES})"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; the median is reported")
-    parser.add_argument("--parallel", type=int, default=2, help="tool and zstd threads (default 2, as BackupJob)")
+    parser.add_argument(
+        "--parallel", type=int, default=2, help="tool and zstd threads (default 2, as BackupJob)"
+    )
     parser.add_argument("--level", type=int, default=3, help="zstd level (default 3, as BackupJob)")
-    parser.add_argument("--buffer-pool", default="1G",
-                        help="innodb_buffer_pool_size of the bench servers (default 1G; the sandbox's own is 64M)")
-    parser.add_argument("--port-base", type=int, default=DEFAULT_PORT_BASE,
-                        help=f"sandbox ports are base+1..base+4 (default {DEFAULT_PORT_BASE})")
-    parser.add_argument("--work-dir", type=Path, help="where sandbox and scratch files go (default: a new temp dir)")
+    parser.add_argument(
+        "--buffer-pool",
+        default="1G",
+        help="innodb_buffer_pool_size of the bench servers (default 1G; the sandbox's own is 64M)",
+    )
+    parser.add_argument(
+        "--port-base",
+        type=int,
+        default=DEFAULT_PORT_BASE,
+        help=f"sandbox ports are base+1..base+4 (default {DEFAULT_PORT_BASE})",
+    )
+    parser.add_argument(
+        "--work-dir", type=Path, help="where sandbox and scratch files go (default: a new temp dir)"
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     args = parser.parse_args(argv)
-    args.engines = [get_engine(name).name for name in args.engines.split(",") if name]
-    args.sizes = [("small", parse_size(args.small_size)), ("large", parse_size(args.size))]
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    try:
+        args.engines = [get_engine(name).name for name in args.engines.split(",") if name]
+        args.sizes = [("small", parse_size(args.small_size)), ("large", parse_size(args.size))]
+    except ValueError as exc:
+        parser.error(str(exc))
     return args
 
 
 def check_tools(engines: list[str]) -> None:
     """Fail before any set-up when a tool is missing."""
-    missing = sorted({tool for name in engines for tool in get_engine(name).missing_tools()} |
-                     ({"zstd"} if shutil.which("zstd") is None else set()))
+    missing = sorted(
+        {tool for name in engines for tool in get_engine(name).missing_tools()}
+        | ({"zstd"} if shutil.which("zstd") is None else set())
+    )
     if missing:
         raise SystemExit(f"missing tools on PATH: {', '.join(missing)}")
 
@@ -381,6 +526,7 @@ def interrupt(signum: int, _frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Benchmark both sizes, print the report; 130 when interrupted (after cleaning up)."""
     args = parse_args(argv)
     check_tools(args.engines)
     signal.signal(signal.SIGTERM, interrupt)
@@ -395,17 +541,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if args.work_dir is None:
             shutil.rmtree(root, ignore_errors=True)
-    print(f"Backup benchmark, {platform.node()}, {os.cpu_count()} CPUs, parallel={args.parallel}, zstd -{args.level}, "
-          f"buffer pool {args.buffer_pool}; heartbeat and replica stopped during timing; medians of", args.repeat, "run(s)")
-    print(render_table(rows))
-    print()
-    print(render_memory_summary(rows, [label for label, _ in args.sizes]))
+    print(render_report(rows, args))
     if args.json:
-        meta = {"host": platform.node(), "cpus": os.cpu_count(), "parallel": args.parallel, "level": args.level,
-                "repeat": args.repeat, "buffer_pool": args.buffer_pool, "heartbeat": "stopped", "replica": "stopped",
-                "tool_versions": {name: get_engine(name).tool_version() for name in args.engines},
-                "finished_at": datetime.now(timezone.utc).isoformat()}
-        args.json.write_text(json.dumps({"meta": meta, "results": rows}, indent=2))
+        args.json.write_text(json.dumps({"meta": run_facts(args), "results": rows}, indent=2))
     return 0
 
 

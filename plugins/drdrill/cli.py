@@ -226,6 +226,12 @@ def cmd_summary(args: argparse.Namespace) -> int:
                 took = sum(record["stage_seconds"].values())
                 print(f"  last {kind} drill: {record['verdict'].upper()} at {record['started_at'][:19]}Z "
                       f"({took:.1f} s in steps; {codes})")
+                if record["rto_seconds"] is not None:
+                    rpo = record["rpo_seconds"]
+                    print(f"    RTO {record['rto_seconds']:.1f} s (objective {record['rto_objective_seconds']:.0f} s), "
+                          f"RPO {'not measured' if rpo is None else f'{rpo:.1f} s'} "
+                          f"(objective {record['rpo_objective_seconds']:.0f} s); stages: " +
+                          ", ".join(f"{name} {sec:.1f}s" for name, sec in record["stage_seconds"].items()))
                 for finding in record["findings"]:
                     print(f"    {finding['code']}: {finding['message']} Fix: {finding['fix']}")
 

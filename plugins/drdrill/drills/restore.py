@@ -34,7 +34,7 @@ from drdrill.servers.scratch import (
     protected_identities,
     start_fresh,
 )
-from drdrill.storage.catalog import list_backups
+from drdrill.storage.catalog import DRILL_EVIDENCE, list_backups
 from drdrill.storage.layout import backup_time
 from drdrill.storage.manifest import Manifest
 from drdrill.storage.objectstore import ObjectStore
@@ -260,7 +260,7 @@ def validate(selected: dict[str, Any], manifest: Manifest, target: Target, *, en
 def upload_validation(store: ObjectStore, target: Target, backup_id: str, key: str, results_json: Path,
                       data_docs: Path | None) -> dict[str, str | None]:
     """Put the GX results JSON and the Data Docs site under ``<backup>/drills/<run>/``; return their S3 URIs."""
-    prefix = layout_for(target).object_key(backup_id, f"drills/{key}/")
+    prefix = layout_for(target).object_key(backup_id, f"{DRILL_EVIDENCE}{key}/")
     store.put_bytes(prefix + "validation.json", results_json.read_bytes())
     docs_uri = None
     if data_docs and data_docs.is_dir():

@@ -8,6 +8,7 @@ from drdrill.storage.layout import BACKUP_ID_PATTERN, MANIFEST, QUARANTINE, Targ
 from drdrill.storage.manifest import Manifest, ManifestError
 from drdrill.storage.objectstore import ObjectStore
 
+DRILL_EVIDENCE = "drills/"  # restore drills keep their results next to the backup; not part of it
 VALID = "valid"
 INCOMPLETE = "incomplete"
 QUARANTINED = "quarantined"
@@ -63,7 +64,7 @@ def find_backup(store: ObjectStore, layout: TargetLayout, backup_id: str) -> Bac
 
 
 def _classify(store: ObjectStore, layout: TargetLayout, backup_id: str, sizes: dict[str, int]) -> BackupEntry:
-    stored = sum(sizes.values())
+    stored = sum(size for name, size in sizes.items() if not name.startswith(DRILL_EVIDENCE))
     if MANIFEST not in sizes:
         return BackupEntry(backup_id, INCOMPLETE, None, stored, "no manifest: the run did not finish")
     raw = store.get_bytes(layout.manifest_key(backup_id))
