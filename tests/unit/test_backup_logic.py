@@ -138,3 +138,19 @@ def test_tool_environment_drops_secrets(monkeypatch) -> None:
     monkeypatch.setenv("PATH", "/usr/bin")
     env = tool_environment()
     assert "AIRFLOW_CONN_X" not in env and "MYSQL_PWD" not in env and env["PATH"] == "/usr/bin"
+
+
+def test_regroup_reassembles_any_chunking_exactly() -> None:
+    import random
+
+    rng = random.Random(3)
+    data = rng.randbytes(50_000)
+    for size in (7, 1000, 4096, 49_999, 50_000, 80_000):
+        chunks, position = [], 0
+        while position < len(data):
+            step = rng.randint(0, 3000)
+            chunks.append(data[position:position + step])
+            position += step
+        parts = list(_regroup(chunks, size))
+        assert b"".join(parts) == data
+        assert all(len(part) == size for part in parts[:-1]) and 0 < len(parts[-1]) <= size

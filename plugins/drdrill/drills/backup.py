@@ -171,8 +171,11 @@ def write_manifest(plan: dict[str, Any], dumped: dict[str, Any], target: Target,
     catchup = None
     notes = []
     if facts.point != point:
-        catchup = capture_binlog_segment(source, plan["databases"], point, facts.point, store, layout,
-                                         plan["backup_id"], work_dir)
+        try:
+            catchup = capture_binlog_segment(source, plan["databases"], point, facts.point, store, layout,
+                                             plan["backup_id"], work_dir)
+        finally:
+            shutil.rmtree(work_dir / plan["backup_id"], ignore_errors=True)
         notes.append(f"Source facts were taken at {facts.point.label()}, after the backup's consistent point "
                      f"{point.label()}; apply {catchup.name} after restoring the data to reach the facts' point.")
     manifest = Manifest(

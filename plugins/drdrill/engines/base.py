@@ -34,6 +34,12 @@ class BackupJob:
     compression_level: int = 3
     datadir: str = ""
 
+    def private_dir(self) -> Path:
+        """This run's own 0700 directory (tool logs, option files); removed when the dump step ends."""
+        path = self.work_dir / self.backup_id
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return path
+
 
 @dataclass(frozen=True)
 class EngineResult:

@@ -39,7 +39,9 @@ def capture_binlog_segment(
     """
     files = binlog_files_between(source, start.file, stop.file)
     key = layout.object_key(backup_id, CATCHUP_OBJECT)
-    with source.option_file() as option_file:
+    private = work_dir / backup_id
+    private.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with source.option_file(directory=private) as option_file:
         argv = [
             "mariadb-binlog", f"--defaults-extra-file={option_file}", "--read-from-remote-server",
             f"--start-position={start.position}", f"--stop-position={stop.position}",
@@ -47,6 +49,6 @@ def capture_binlog_segment(
         if len(databases) == 1:
             argv.append(f"--database={databases[0]}")
         streamed = stream_command_to_s3([*argv, *files], store, key,
-                                        stderr_path=work_dir / backup_id / "mariadb-binlog.stderr.log")
+                                        stderr_path=private / "mariadb-binlog.stderr.log")
     return ObjectEntry(name=CATCHUP_OBJECT, role="catchup", size=streamed.upload.size,
                        sha256=streamed.upload.sha256, raw_bytes=streamed.outcome.raw_bytes)

@@ -35,7 +35,7 @@ class MariaBackupEngine(BackupEngine):
         """Stream the physical backup; success is the tool's 'completed OK!' plus its binlog position."""
         key = job.layout.object_key(job.backup_id, self.data_object)
         log = stderr_file(job, "mariadb-backup")
-        with job.source.option_file() as option_file:
+        with job.source.option_file(directory=job.private_dir()) as option_file:
             streamed = stream_command_to_s3(
                 self.argv(job, str(option_file)), job.store, key, stderr_path=log,
                 compression_level=job.compression_level, threads=job.parallel,

@@ -32,7 +32,7 @@ class MariaDBDumpEngine(BackupEngine):
     def backup(self, job: BackupJob) -> EngineResult:
         """Dump, stream, then check the trailer and read the consistent point from the dump itself."""
         key = job.layout.object_key(job.backup_id, self.data_object)
-        with job.source.option_file(directory=None) as option_file:
+        with job.source.option_file(directory=job.private_dir()) as option_file:
             streamed = stream_command_to_s3(
                 self.argv(job, str(option_file)), job.store, key,
                 stderr_path=stderr_file(job, "mariadb-dump"),

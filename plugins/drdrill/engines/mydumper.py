@@ -37,7 +37,7 @@ class MydumperEngine(BackupEngine):
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         log = stderr_file(job, "mydumper")
         try:
-            with job.source.option_file() as option_file, open(log, "wb") as stderr:
+            with job.source.option_file(directory=job.private_dir()) as option_file, open(log, "wb") as stderr:
                 done = subprocess.run(self.argv(job, str(option_file), str(out_dir)), stderr=stderr,
                                       stdout=subprocess.DEVNULL, check=False, env=tool_environment())
             messages = log.read_text(errors="replace")

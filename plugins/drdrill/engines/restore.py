@@ -57,7 +57,7 @@ def _run_piped(archive: Path, consumer: Sequence[str], log: Path) -> tuple[Tap, 
 def restore_sql(archive: Path, endpoint: MySQLEndpoint, log: Path, what: str, trailer: bytes) -> dict[str, Any]:
     """Pipe a compressed SQL stream into the ``mariadb`` client and classify the outcome."""
     began = time.monotonic()
-    with endpoint.option_file() as option_file:
+    with endpoint.option_file(directory=log.parent) as option_file:
         tap, zstd_rc, client_rc, stderr = _run_piped(
             archive, ["mariadb", f"--defaults-extra-file={option_file}", "--max-allowed-packet=256M"], log)
     error = CLIENT_ERROR.search(stderr)
@@ -97,7 +97,7 @@ def restore_mydumper(archive: Path, endpoint: MySQLEndpoint, work_dir: Path, thr
         raise RestoreFailed("ARCHIVE_TRUNCATED", "The mydumper archive has no completed 'metadata' file "
                             "('Finished dump at' missing): the dump did not finish.")
     log = work_dir / "myloader.log"
-    with endpoint.option_file() as option_file, open(log, "wb") as stderr_file:
+    with endpoint.option_file(directory=work_dir) as option_file, open(log, "wb") as stderr_file:
         done = subprocess.run(["myloader", f"--defaults-file={option_file}", "-h", endpoint.host, "-P", str(endpoint.port),
                                "-d", str(files), "-t", str(threads), "-v", "1"],
                               stderr=stderr_file, stdout=subprocess.DEVNULL, env=tool_environment(), check=False)

@@ -73,7 +73,10 @@ class ObjectStore:
         part_size: int = PART_SIZE,
         before_complete: Callable[[], None] | None = None,
     ) -> UploadResult:
-        """Multipart-upload a stream of chunks, hashing as it goes; memory stays at about three parts.
+        """Multipart-upload a stream of chunks, hashing as it goes; memory stays within about four parts.
+
+        One part is being sent, at most one waits in the queue, one is being filled: with 16 MiB parts
+        that is about 64 MiB whatever the object's size.
 
         The object only appears when every part is in and ``before_complete`` (e.g. "did the tool
         exit 0?") has not raised: a failure or a kill aborts or leaves an unfinished multipart
@@ -85,7 +88,7 @@ class ObjectStore:
         digest = hashlib.sha256()
         size = 0
         parts: list[dict[str, Any]] = []
-        pending: queue.Queue[tuple[int, bytes] | None] = queue.Queue(maxsize=2)
+        pending: queue.Queue[tuple[int, bytes] | None] = queue.Queue(maxsize=1)
         failure: list[BaseException] = []
 
         def send_parts() -> None:
@@ -207,15 +210,25 @@ class ObjectStore:
 
 
 def _regroup(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
-    """Re-cut a stream of arbitrary chunks into pieces of exactly ``size`` bytes (the last may be shorter)."""
-    buffer = bytearray()
+    """Re-cut a stream of arbitrary chunks into pieces of exactly ``size`` bytes (the last may be shorter).
+
+    Chunks are collected and joined once per part, so each byte is copied once.
+    """
+    pieces: list[bytes] = []
+    held = 0
     for chunk in chunks:
-        buffer += chunk
-        while len(buffer) >= size:
-            yield bytes(buffer[:size])
-            del buffer[:size]
-    if buffer:
-        yield bytes(buffer)
+        pieces.append(chunk)
+        held += len(chunk)
+        if held >= size:
+            joined = b"".join(pieces)
+            start = 0
+            while held - start >= size:
+                yield joined[start:start + size]
+                start += size
+            rest = joined[start:]
+            pieces, held = ([rest] if rest else []), len(rest)
+    if held:
+        yield b"".join(pieces)
 
 
 def _drain_and_stop(pending: queue.Queue[tuple[int, bytes] | None]) -> None:
