@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import json
 import os
 import platform
@@ -35,20 +34,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
+from common import bring_up, check_tools, format_table, interrupt, say, with_server_memory  # noqa: E402
 from drdrill.engines import get_engine  # noqa: E402
 from drdrill.engines.base import BackupEngine, BackupJob  # noqa: E402
-from drdrill.sandbox.sample_data import approx_rows_for_size  # noqa: E402
 from drdrill.sandbox.stack import S3_BUCKET, Sandbox  # noqa: E402
-from drdrill.servers.mariadb import LocalMariaDB  # noqa: E402
 from drdrill.sizes import format_size, parse_size  # noqa: E402
 from drdrill.storage.layout import TargetLayout, new_backup_id  # noqa: E402
 from drdrill.storage.objectstore import PART_SIZE, ObjectStore  # noqa: E402
@@ -242,89 +238,6 @@ def measure_raw(
 # -- sandbox per size --------------------------------------------------------------------------------
 
 
-def rows_written(sandbox: Sandbox) -> int | None:
-    """The primary's Handler_write counter (MariaDB 10.11 has no Innodb_rows_inserted), None if unreachable."""
-    try:
-        with (
-            contextlib.closing(sandbox.primary.root_connect(connect_timeout=2)) as conn,
-            conn.cursor() as cur,
-        ):
-            cur.execute("SHOW GLOBAL STATUS LIKE 'Handler_write'")
-            return int(cur.fetchone()[1])
-    except Exception:  # not started yet, or restarting: just skip this report
-        return None
-
-
-@contextlib.contextmanager
-def load_progress(sandbox: Sandbox, rows: int, every: float = 20.0) -> Iterator[None]:
-    """Print the loaded row count every ``every`` seconds while the sandbox comes up."""
-    stop = threading.Event()
-    started = time.monotonic()
-
-    def report() -> None:
-        while not stop.wait(every):
-            inserted = rows_written(sandbox)
-            if inserted is not None:
-                say(f"  loading: {inserted:,} / ~{rows:,} rows after {time.monotonic() - started:.0f} s")
-
-    thread = threading.Thread(target=report, name="load-progress", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
-
-
-def database_bytes(sandbox: Sandbox) -> dict[str, int]:
-    """InnoDB data+index bytes of ``shop`` (information_schema) and the size of its .ibd files."""
-    with contextlib.closing(sandbox.primary.root_connect()) as conn, conn.cursor() as cur:
-        cur.execute(
-            "SELECT SUM(data_length + index_length) FROM information_schema.TABLES WHERE table_schema='shop'"
-        )
-        innodb = int(cur.fetchone()[0] or 0)
-    files = sum(path.stat().st_size for path in (sandbox.primary.datadir / "shop").glob("*.ibd"))
-    return {"innodb_bytes": innodb, "ibd_bytes": files}
-
-
-def with_server_memory(sandbox: Sandbox, buffer_pool: str) -> Sandbox:
-    """Give the bench's servers a bigger buffer pool and redo log than the sandbox default (64M/48M).
-
-    With the defaults, loading ~1 GB is bound by random secondary-index I/O and takes many minutes
-    (8M rows did not finish in 7 min); production-like memory keeps the load to a few minutes.
-    Drill and raw runs read from the same server, so the comparison is unaffected.
-    """
-    for role in ("primary", "replica"):
-        spec = getattr(sandbox, role).spec
-        extra = {**spec.extra, "innodb_log_file_size": "512M"}
-        setattr(sandbox, role, LocalMariaDB(dataclasses.replace(spec, buffer_pool=buffer_pool, extra=extra)))
-    return sandbox
-
-
-def bring_up(sandbox: Sandbox, size: int) -> dict[str, Any]:
-    """Start the bench sandbox with about ``size`` bytes of data, then stop what would disturb the timing."""
-    rows = approx_rows_for_size(size)
-    say(
-        f"sandbox in {sandbox.directory} (ports {sandbox.ports.primary}-{sandbox.ports.slack}); "
-        f"loading ~{rows:,} rows for ~{format_size(size)}"
-    )
-    started = time.monotonic()
-    with load_progress(sandbox, rows):
-        state = sandbox.up(rows=rows, airflow=False)
-    sandbox.heartbeat.stop()
-    sandbox.replica.stop()
-    facts = {
-        "rows": sum(state["rows"].values()),
-        "load_s": round(time.monotonic() - started, 1),
-        **database_bytes(sandbox),
-    }
-    say(
-        f"  loaded {facts['rows']:,} rows in {facts['load_s']} s: InnoDB data+index "
-        f"{format_size(facts['innodb_bytes'])}, .ibd files {format_size(facts['ibd_bytes'])}"
-    )
-    return facts
-
-
 def bench_size(label: str, size: int, root: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
     """All engines at one database size, in a sandbox that is purged afterwards."""
     sandbox = with_server_memory(
@@ -405,14 +318,7 @@ COLUMNS = [
 
 def render_table(rows: list[dict[str, Any]]) -> str:
     """A fixed-width text table of the result rows."""
-    cells = [
-        [format_size(row[key]) if fmt is None else fmt.format(row[key]) for _, key, fmt in COLUMNS]
-        for row in rows
-    ]
-    widths = [max(len(title), *(len(line[i]) for line in cells)) for i, (title, _, _) in enumerate(COLUMNS)]
-    lines = ["  ".join(title.rjust(width) for (title, _, _), width in zip(COLUMNS, widths))]
-    lines += ["  ".join(cell.rjust(width) for cell, width in zip(line, widths)) for line in cells]
-    return "\n".join(lines)
+    return format_table(rows, COLUMNS)
 
 
 def render_memory_summary(rows: list[dict[str, Any]], labels: list[str]) -> str:
@@ -456,11 +362,6 @@ def run_facts(args: argparse.Namespace) -> dict[str, Any]:
         "tool_versions": {name: get_engine(name).tool_version() for name in args.engines},
         "finished_at": datetime.now(timezone.utc).isoformat(),
     }
-
-
-def say(message: str) -> None:
-    """Progress on stderr, so stdout holds only the report."""
-    print(message, file=sys.stderr, flush=True)
 
 
 # -- command line ------------------------------------------------------------------------------------
@@ -508,21 +409,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     except ValueError as exc:
         parser.error(str(exc))
     return args
-
-
-def check_tools(engines: list[str]) -> None:
-    """Fail before any set-up when a tool is missing."""
-    missing = sorted(
-        {tool for name in engines for tool in get_engine(name).missing_tools()}
-        | ({"zstd"} if shutil.which("zstd") is None else set())
-    )
-    if missing:
-        raise SystemExit(f"missing tools on PATH: {', '.join(missing)}")
-
-
-def interrupt(signum: int, _frame: object) -> None:
-    """SIGTERM behaves like Ctrl-C, so the same clean-up runs."""
-    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,8 +23,8 @@ SESSION_DIR = Path(tempfile.mkdtemp(prefix="drdrill-tests-"))
 TEST_ROWS = 20_000
 
 
-def _free_port_base(start: int = 41000, stop: int = 60000, width: int = 5) -> int:
-    """A base port with ``width`` consecutive free ports above it."""
+def _free_port_base(start: int = 20000, stop: int = 32000, width: int = 5) -> int:
+    """A base port with ``width`` consecutive free ports above it, below the kernel's ephemeral range."""
     import random
 
     for _ in range(200):

@@ -28,7 +28,7 @@ from drdrill.servers.mariadb import InstanceSpec, LocalMariaDB
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.servers.replication import replication_status, start_gtid_replica
 
-DEFAULT_PORT_BASE = 33070
+DEFAULT_PORT_BASE = 23070  # below the ephemeral range (32768+), so outgoing connections never take a sandbox port
 BACKUP_GRANTS = ["SELECT, SHOW VIEW, TRIGGER, EVENT, RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR, "
                  "REPLICATION SLAVE, REPLICATION CLIENT ON *.*"]
 REPLICATION_GRANTS = ["REPLICATION SLAVE ON *.*"]
@@ -113,9 +113,12 @@ class Sandbox:
             server.start()
         self.primary.ensure_user("drdrill_repl", keys["replication"], REPLICATION_GRANTS)
         with contextlib.closing(self.replica.root_connect()) as conn:
-            running = replication_status(conn).get("Slave_SQL_Running") == "Yes"
-        if not running:
-            start_gtid_replica(self.replica, self.primary.endpoint("drdrill_repl", keys["replication"]), gtid_slave_pos="")
+            status = replication_status(conn)
+        following = status.get("Slave_IO_Running") == "Yes" and status.get("Slave_SQL_Running") == "Yes" \
+            and int(status.get("Master_Port") or 0) == self.ports.primary
+        if not following:  # a new replica starts from the beginning; an existing one keeps its GTID position
+            start_gtid_replica(self.replica, self.primary.endpoint("drdrill_repl", keys["replication"]),
+                               gtid_slave_pos=None if status else "")
         self.primary.ensure_user("drdrill_backup", keys["backup"], BACKUP_GRANTS)
         with contextlib.closing(self.primary.root_connect()) as conn:
             create_shop_schema(conn)
