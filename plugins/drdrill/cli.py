@@ -178,10 +178,16 @@ def cmd_history(args: argparse.Namespace) -> int:
     from drdrill.history import list_drills
 
     records = [r.to_dict() for r in list_drills(load_config().settings.history_url, args.target, args.drill, args.limit)]
+    def vs_objective(value: float | None, objective: float | None) -> str:
+        return "-" if value is None else f"{value:.1f}/{objective:.0f}"
+
     rows = [{**r, "findings": ",".join(f["code"] for f in r["findings"]) or "-",
-             "seconds": round(sum(r["stage_seconds"].values()), 1)} for r in records]
+             "started_at": r["started_at"][:19], "seconds": round(sum(r["stage_seconds"].values()), 1),
+             "rto_s": vs_objective(r["rto_seconds"], r["rto_objective_seconds"]),
+             "rpo_s": vs_objective(r["rpo_seconds"], r["rpo_objective_seconds"])} for r in records]
     _emit(args, {"drills": records},
-          lambda: _print_table(rows, ["started_at", "target", "drill", "verdict", "backup_id", "seconds", "findings"]))
+          lambda: _print_table(rows, ["started_at", "target", "drill", "verdict", "backup_id", "seconds", "rto_s",
+                                      "rpo_s", "findings"]))
     return EXIT_OK
 
 

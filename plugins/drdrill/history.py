@@ -73,7 +73,7 @@ def record_drill(url: str, record: DrillRecord) -> None:
     """Insert the record, or replace it when the same run is recorded again (a retried task)."""
     values = record.to_dict()
     for key in ("stage_seconds", "findings", "details"):
-        values[key] = json.dumps(values[key], sort_keys=True, default=str)
+        values[key] = json.dumps(values[key], sort_keys=key != "stage_seconds", default=str)  # stages keep step order
     with _engine(url).begin() as connection:
         connection.execute(sa.delete(DRILL_RUNS).where(
             DRILL_RUNS.c.run_id == record.run_id, DRILL_RUNS.c.target == record.target, DRILL_RUNS.c.drill == record.drill))
