@@ -206,3 +206,19 @@ def test_restore_dag_red_run_alerts_slack_with_verdict_codes_and_objectives(sand
     for expected in ("restore", "shop", "FAILED", "RTO_EXCEEDED", "RTO:", "objective 1s", "RPO:", "Run: "):
         assert expected in text, text
     assert sandbox.sandbox.secrets()["backup"] not in json.dumps(posts)
+
+
+def test_keep_scratch_leaves_the_restored_server_running_for_inspection(sandbox, tmp_path, fresh_backup) -> None:
+    from drdrill.servers.scratch import LocalScratch, destroy
+
+    backup_id, manifest = fresh_backup
+    record, codes = drill(sandbox, shop_target(), tmp_path, backup_id, keep_scratch=True)
+    kept = record.details["scratch"]
+    assert record.verdict == "passed" and kept["kept"] is True
+    option_file = Path(kept["option_file"])
+    scratch = LocalScratch(name="kept", base_dir=option_file.parent, port=int(kept["scratch"].rsplit(":", 1)[1]))
+    try:
+        rows = scratch.endpoint().fetch_all("SELECT COUNT(*) FROM shop.customers")[0][0]
+        assert rows == next(t.rows for t in manifest.tables if t.name == "customers")
+    finally:
+        destroy(scratch)

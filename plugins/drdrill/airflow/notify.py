@@ -51,9 +51,19 @@ def alert_text(context: Any, target: str, drill: str, secrets: tuple[str, ...] =
 
 
 def success_text(context: Any, target: str, drill: str) -> str:
-    """The optional success summary."""
+    """The optional success summary: the verdict with the backup, RTO and RPO against objectives, and the link."""
+    ti = context.get("ti")
+    record = (ti.xcom_pull(task_ids=ti.task_id) if ti is not None else None) or {}
+    lines = [f":large_green_circle: drdrill *{drill}* drill for target *{target}* passed"
+             + (f" (backup {record['backup_id']})" if record.get("backup_id") else "") + "."]
+    for name in ("rto", "rpo"):
+        value = record.get(f"{name}_seconds")
+        if value is not None:
+            lines.append(f"{name.upper()}: {value:.1f} s (objective {record.get(f'{name}_objective_seconds'):.0f} s)")
     link = run_url(context)
-    return f":large_green_circle: drdrill *{drill}* drill for target *{target}* passed." + (f"\nRun: {link}" if link else "")
+    if link:
+        lines.append(f"Run: {link}")
+    return "\n".join(lines)
 
 
 class DrillSlackNotifier(SlackWebhookNotifier):
