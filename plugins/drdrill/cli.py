@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import uuid
 from collections.abc import Sequence
@@ -50,9 +51,9 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     from drdrill.sandbox.stack import Sandbox
     from drdrill.sizes import parse_size
 
-    sandbox = Sandbox()
+    rows = approx_rows_for_size(parse_size(args.size)) if args.size else args.rows
+    sandbox = Sandbox(buffer_pool=args.buffer_pool or ("1G" if rows >= 2_000_000 else "64M"))
     if args.action == "up":
-        rows = approx_rows_for_size(parse_size(args.size)) if args.size else args.rows
         state = sandbox.up(rows=rows, airflow=not args.no_airflow)
         _emit(args, state, lambda: _show_status(state, "Sandbox is up."))
     elif args.action == "down":
@@ -282,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("action", choices=["up", "down", "status"], help="up: start (idempotent); down: stop all; status: what runs where")
     sandbox.add_argument("--rows", type=int, default=300_000, help="sample rows to load on first start (default 300000)")
     sandbox.add_argument("--size", help="instead of --rows: approximate data size, e.g. 1GB")
+    sandbox.add_argument("--buffer-pool", help="InnoDB buffer pool of the sandbox servers (default 64M, or 1G for "
+                         "2M+ rows); applies when a server starts")
     sandbox.add_argument("--purge", action="store_true", help="with down: also delete all sandbox data")
     sandbox.add_argument("--no-airflow", action="store_true", help="with up: do not create Airflow connections")
     sandbox.set_defaults(handler=cmd_sandbox)
@@ -335,6 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: 'backups verify' needs a backup id (see 'drdrill backups list TARGET')", file=sys.stderr)
         return EXIT_ERROR
     global RESULT_STREAM
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `drdrill ... | head` ends quietly, like other Unix tools
     apply_default_airflow_env()
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     # Library and Airflow logging go to stderr; only the result goes to stdout (so --json stays parseable).

@@ -54,13 +54,17 @@ class SandboxPorts:
 class Sandbox:
     """The sandbox's components and their lifecycle."""
 
-    def __init__(self, directory: Path | None = None, port_base: int | None = None) -> None:
+    def __init__(self, directory: Path | None = None, port_base: int | None = None,
+                 buffer_pool: str = "64M") -> None:
         self.directory = (directory or Path(os.environ.get("DRDRILL_SANDBOX_DIR") or project_root() / ".sandbox")).resolve()
         base = port_base or int(os.environ.get("DRDRILL_SANDBOX_PORT_BASE") or DEFAULT_PORT_BASE)
         self.ports = SandboxPorts.from_base(base)
-        self.primary = LocalMariaDB(InstanceSpec("primary", self.directory / "primary", self.ports.primary, server_id=1))
+        # big loads need a bigger buffer pool and redo log; the setting applies when a server (re)starts
+        memory = {"buffer_pool": buffer_pool, "extra": {"innodb_log_file_size": "512M"} if buffer_pool != "64M" else {}}
+        self.primary = LocalMariaDB(InstanceSpec("primary", self.directory / "primary", self.ports.primary, server_id=1,
+                                                 **memory))
         self.replica = LocalMariaDB(InstanceSpec("replica", self.directory / "replica", self.ports.replica, server_id=2,
-                                                 read_only=True))
+                                                 read_only=True, **memory))
         self.s3 = Daemon("s3", self.directory / "run", self.ports.s3)
         self.slack = Daemon("slack", self.directory / "run", self.ports.slack)
         self.heartbeat = Daemon("heartbeat", self.directory / "run")
