@@ -63,7 +63,7 @@ demo: sandbox-up
 	$(BIN)/drdrill summary
 
 lint: install
-	@$(BIN)/ruff check --select F,E9 plugins dags tests bench
+	@$(BIN)/ruff check --select F,E9,AIR plugins dags tests bench
 
 test: install lint
 	@$(BIN)/python -m pytest -q
