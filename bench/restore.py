@@ -60,7 +60,7 @@ from drdrill.drills.backup import layout_for, run_backup_drill
 from drdrill.drills.restore import RestoreOptions, RestoreServers, read_manifest, run_restore_drill
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.engines import get_engine
-from drdrill.sandbox.heartbeat import HEARTBEAT_TABLE
+from drdrill.sandbox.heartbeat import HEARTBEAT_TABLE, beat_once
 from drdrill.sandbox.stack import S3_BUCKET, Sandbox
 from drdrill.servers.mariadb import InstanceSpec, LocalMariaDB
 from drdrill.servers.scratch import (
@@ -487,6 +487,8 @@ def bench(root: Path, args: argparse.Namespace) -> tuple[dict[str, Any], list[di
     history_url = f"sqlite:///{root / 'history.sqlite'}"
     try:
         facts = bring_up(sandbox, args.size)
+        with contextlib.closing(sandbox.primary.root_connect()) as connection:
+            beat_once(connection, sandbox.primary.spec.server_id)  # the writer is stopped: give RPO one beat
         source_checksums = checksum_tables(
             sandbox.primary.root_endpoint(), base_tables(sandbox.primary.root_endpoint(), ("shop",))
         )

@@ -35,6 +35,12 @@ CATALOG: dict[str, tuple[str, str]] = {
     "OBJECT_MISSING": (FAILED, "A view, routine, trigger or event did not come back; add --routines/--triggers/--events (or the engine's equivalent) and check the definer exists."),
     "PRIMARY_KEY_VIOLATION": (FAILED, "Primary-key values are duplicated or NULL in the restore; the backup mixed data from different points in time."),
     "RPO_EXCEEDED": (FAILED, "More data would be lost than the RPO objective allows; back up (or archive binlogs) more often."),
+    "BINLOG_GAP": (FAILED, "A binlog file is missing from the archive chain, so point-in-time recovery cannot cross it; archive more often than the source purges (binlog_expire_logs_seconds) and take a new full backup after the gap."),
+    "BINLOG_CORRUPT": (FAILED, "An archived binlog does not match its recorded size/sha256 or cannot be decoded; re-archive it from the source if it is still there, otherwise take a new full backup."),
+    "ARCHIVE_LAGGING": (FAILED, "The binlog archive is further behind the source than the RPO objective; run archiving more often or use the continuous streamer."),
+    "PITR_TARGET_UNREACHED": (FAILED, "The binlog archive ends before the requested recovery time; check archiving and pick an earlier target."),
+    "PITR_TARGET_BEFORE_BACKUP": (FAILED, "No retained full backup is older than the recovery target; keep backups longer (retention) or pick a later target."),
+    "PITR_BOUNDARY_WRONG": (FAILED, "The recovered data does not stop exactly at the target: rows after it are present or rows before it are missing; check the replay's stop condition."),
     "RTO_EXCEEDED": (FAILED, "Recovery took longer than the RTO objective; use a faster engine (mariabackup), more parallelism, or a bigger scratch server."),
 }
 
