@@ -64,6 +64,7 @@ demo: sandbox-up
 
 lint: install
 	@$(BIN)/ruff check --select F,E9,AIR plugins dags tests bench
+	@$(BIN)/mypy
 
 test: install lint
 	@$(BIN)/python -m pytest -q

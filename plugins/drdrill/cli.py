@@ -194,15 +194,15 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     from drdrill.airflow.connections import object_store
-    from drdrill.durations import format_duration
     from drdrill.config import load_config
     from drdrill.drills.backup import layout_for
+    from drdrill.durations import format_duration
     from drdrill.history import list_drills
     from drdrill.storage.catalog import list_backups
 
     config = load_config()
     targets = [config.target(args.target)] if args.target else list(config.targets)
-    report = []
+    report: list[dict[str, Any]] = []
     for target in targets:
         backups = list_backups(object_store(target.storage), layout_for(target))
         valid = [b for b in backups if b.is_valid]

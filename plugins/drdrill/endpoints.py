@@ -13,6 +13,14 @@ from typing import Any
 import pymysql
 
 
+def one_row(cursor: Any) -> tuple[Any, ...]:
+    """The single row a query always returns (COUNT, @@variables); a missing row is a bug, not a value."""
+    row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError("the query returned no row")
+    return tuple(row)
+
+
 @dataclass(frozen=True)
 class MySQLEndpoint:
     """Connection facts for one server; ``password`` never shows in ``repr``."""

@@ -31,6 +31,55 @@ DRILL_RUNS = sa.Table(
     sa.UniqueConstraint("run_id", "target", "drill", name="uq_drill_run"),
 )
 
+RPO_SAMPLES = sa.Table(
+    "rpo_samples",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("target", sa.String(64), nullable=False, index=True),
+    sa.Column("sampled_at", sa.String(40), nullable=False, index=True),
+    sa.Column("archive_lag_seconds", sa.Float),
+    sa.Column("backup_age_seconds", sa.Float),
+    sa.Column("rpo_objective_seconds", sa.Float, nullable=False),
+    sa.Column("max_backup_age_seconds", sa.Float),
+    sa.Column("findings", sa.Text, nullable=False, default="[]"),
+)
+
+
+@dataclass(frozen=True)
+class RpoSample:
+    """One reading of the predicted RPO: how far the binlog archive trails the source, how old the newest backup is."""
+
+    target: str
+    sampled_at: str
+    archive_lag_seconds: float | None
+    backup_age_seconds: float | None
+    rpo_objective_seconds: float
+    max_backup_age_seconds: float | None = None
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def record_rpo_sample(url: str, sample: RpoSample) -> None:
+    """Append one sample to the time series."""
+    values = sample.to_dict()
+    values["findings"] = json.dumps(values["findings"], sort_keys=True, default=str)
+    with _engine(url).begin() as connection:
+        connection.execute(sa.insert(RPO_SAMPLES).values(**values))
+
+
+def list_rpo_samples(url: str, target: str | None = None, limit: int = 100) -> list[RpoSample]:
+    """Newest samples first."""
+    query = sa.select(RPO_SAMPLES).order_by(RPO_SAMPLES.c.sampled_at.desc(), RPO_SAMPLES.c.id.desc()).limit(limit)
+    if target:
+        query = query.where(RPO_SAMPLES.c.target == target)
+    with _engine(url).connect() as connection:
+        rows = connection.execute(query).mappings().all()
+    return [RpoSample(**{**{key: row[key] for key in RpoSample.__dataclass_fields__},
+                         "findings": json.loads(row["findings"] or "[]")}) for row in rows]
+
 
 @dataclass(frozen=True)
 class DrillRecord:

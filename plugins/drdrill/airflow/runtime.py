@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from drdrill.checks.findings import DrillFailed, Finding
 from drdrill.config import DrillConfig, Target, load_config
+from drdrill.errors import DrdrillError
 
 T = TypeVar("T")
 FINDINGS_KEY = "findings"
@@ -49,14 +50,14 @@ def run_step(context: Any, step: Callable[[], T]) -> T:
         return step()
     except DrillFailed as exc:
         ti.xcom_push(key=FINDINGS_KEY, value=[finding.to_dict() for finding in exc.findings])
-        if getattr(exc, "outcome", None) is not None:  # evidence of a step that found problems (e.g. measurements)
+        if exc.outcome is not None:  # evidence of a step that found problems (e.g. measurements)
             ti.xcom_push(key=OUTCOME_KEY, value=exc.outcome)
         from airflow.sdk.exceptions import AirflowFailException
 
         raise AirflowFailException(str(exc)) from exc  # a finding does not go away by retrying
     except Exception as exc:
         finding = Finding("COULD_NOT_VERIFY", f"Task {ti.task_id} failed: {type(exc).__name__}: {exc}")
-        if hasattr(exc, "fix") and exc.fix:
+        if isinstance(exc, DrdrillError) and exc.fix:
             finding = Finding("COULD_NOT_VERIFY", f"Task {ti.task_id} failed: {exc.problem}", exc.fix)
         ti.xcom_push(key=FINDINGS_KEY, value=[finding.to_dict()])
         raise

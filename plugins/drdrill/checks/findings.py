@@ -93,10 +93,11 @@ class DrillFailed(DrdrillError):
     """Raised by a drill step that found problems; carries the findings for Slack and the record."""
 
     def __init__(self, findings: list[Finding], failed_steps: list[str] | None = None,
-                 measurements: dict[str, str] | None = None) -> None:
+                 measurements: dict[str, str] | None = None, outcome: dict[str, Any] | None = None) -> None:
         self.findings = findings
         self.failed_steps = failed_steps or []
         self.measurements = measurements or {}
+        self.outcome = outcome  # what the step measured before it found the problem (kept as evidence)
         summary = " | ".join(finding.sentence() for finding in findings)
         super().__init__(f"{verdict_of(findings)}: {summary}")
 

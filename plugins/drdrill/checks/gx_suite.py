@@ -30,11 +30,10 @@ import yaml
 
 from drdrill.checks.checksum import quote_identifier, table_checksum_sql
 from drdrill.checks.findings import Finding
-from drdrill.config import project_root
+from drdrill.config import Heartbeat, project_root
 from drdrill.durations import format_duration
 from drdrill.errors import ConfigError
 from drdrill.storage.manifest import Manifest, TableFacts
-from drdrill.config import Heartbeat
 
 log = logging.getLogger(__name__)
 

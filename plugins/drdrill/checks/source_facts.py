@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from drdrill.checks.checksum import table_checksum_sql
-from drdrill.endpoints import MySQLEndpoint
+from drdrill.endpoints import MySQLEndpoint, one_row
 from drdrill.storage.manifest import BinlogPosition, Inventory, TableFacts
 
 
@@ -69,7 +69,7 @@ def checksum_tables(cursor: Any, inventory: Inventory) -> tuple[TableFacts, ...]
         schema, table = qualified.split(".", 1)
         columns, primary_key = read_table_shape(cursor, schema, table)
         cursor.execute(table_checksum_sql(schema, table, columns))
-        rows, checksum = cursor.fetchone()
+        rows, checksum = one_row(cursor)
         facts.append(TableFacts(schema, table, int(rows), str(checksum), columns, primary_key))
     return tuple(facts)
 
@@ -90,7 +90,7 @@ def collect_source_facts(source: MySQLEndpoint, databases: Sequence[str]) -> Sou
             status = {name.lower(): value for name, value in cursor.fetchall()}
             file, position = status["binlog_snapshot_file"], int(status["binlog_snapshot_position"])
             cursor.execute("SELECT BINLOG_GTID_POS(%s, %s)", (file, position))
-            gtid = cursor.fetchone()[0] or ""
+            gtid = one_row(cursor)[0] or ""
             inventory = read_inventory(cursor, databases)
             tables = checksum_tables(cursor, inventory)
             cursor.execute("COMMIT")

@@ -16,11 +16,11 @@ from typing import Any
 from drdrill.checks.findings import DrillFailed, Finding
 from drdrill.checks.source_facts import collect_source_facts
 from drdrill.config import Target
-from drdrill.endpoints import MySQLEndpoint
+from drdrill.drills.record import StepRunner, build_record
+from drdrill.endpoints import MySQLEndpoint, one_row
 from drdrill.engines import get_engine
 from drdrill.engines.base import ArchiveTruncated, BackupJob
 from drdrill.engines.binlog_segment import capture_binlog_segment
-from drdrill.drills.record import StepRunner, build_record
 from drdrill.errors import DrdrillError, ToolError
 from drdrill.history import DrillRecord, record_drill
 from drdrill.storage.catalog import list_backups
@@ -41,9 +41,9 @@ def _server_facts(source: MySQLEndpoint) -> dict[str, Any]:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT @@version, @@server_id, @@datadir, @@log_bin, @@binlog_format, @@gtid_binlog_pos")
-            version, server_id, datadir, log_bin, binlog_format, gtid = cursor.fetchone()
+            version, server_id, datadir, log_bin, binlog_format, gtid = one_row(cursor)
             cursor.execute("SHOW MASTER STATUS")
-            status = cursor.fetchone()
+            status = cursor.fetchone()  # no row when binary logging is off
             cursor.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
             schemas = {row[0] for row in cursor.fetchall()}
     finally:

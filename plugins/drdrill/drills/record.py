@@ -23,7 +23,7 @@ class StepRunner:
             self.results[step] = call()
         except DrillFailed as exc:
             self.findings[step] = exc.findings
-            self.results[step] = getattr(exc, "outcome", None)
+            self.results[step] = exc.outcome
         return self.results.get(step) if step not in self.findings else None
 
 

@@ -11,6 +11,7 @@ import hashlib
 import random
 import shutil
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -173,7 +174,7 @@ def drop_databases(endpoint: MySQLEndpoint, databases: tuple[str, ...]) -> None:
 
 def measure(*, disaster_at: datetime, validated_at: datetime, newest_heartbeat: datetime | None,
             rto_objective: timedelta, rpo_objective: timedelta, heartbeat_configured: bool,
-            stages: dict[str, dict[str, Any]]) -> dict[str, Any]:
+            stages: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Any]:
     """RTO and RPO against the objectives, with the stage breakdown and throughputs."""
     began = time.monotonic()
     rto = validated_at - disaster_at
@@ -198,9 +199,7 @@ def measure(*, disaster_at: datetime, validated_at: datetime, newest_heartbeat: 
         "seconds": round(time.monotonic() - began, 3),
     }
     if findings:
-        failed = DrillFailed(findings, measurements=measurement_lines(result))
-        failed.outcome = result  # type: ignore[attr-defined]
-        raise failed
+        raise DrillFailed(findings, measurements=measurement_lines(result), outcome=result)
     return result
 
 
@@ -251,9 +250,7 @@ def validate(selected: dict[str, Any], manifest: Manifest, target: Target, *, en
         "validated_at": validated_at.isoformat(), "seconds": round(outcome.seconds, 3), **links,
     }
     if outcome.findings:
-        failed = DrillFailed(list(outcome.findings))
-        failed.outcome = result  # type: ignore[attr-defined]
-        raise failed
+        raise DrillFailed(list(outcome.findings), outcome=result)
     return result
 
 
@@ -315,7 +312,8 @@ def run_restore_drill(target: Target, servers: RestoreServers, options: RestoreO
                 selected, work_dir=work_dir, key=key, source=servers.source, replica=servers.replica,
                 scratch_endpoint=servers.scratch, scratch_conn_id=servers.scratch_conn_id))
         if scratch_info and manifest:
-            endpoint = local_scratch(scratch_info).endpoint() if local_scratch(scratch_info) else servers.scratch
+            local = local_scratch(scratch_info)
+            endpoint = local.endpoint() if local else servers.scratch
             assert endpoint is not None
             if runner.attempt("restore", lambda: restore(selected, scratch_info, manifest, endpoint=endpoint,
                                                           work_dir=work_dir, key=key,

@@ -13,11 +13,11 @@ from typing import ClassVar
 
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import ToolError
-from drdrill.toolenv import tool_environment
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.manifest import BinlogPosition, ObjectEntry
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.pipeline import StreamedObject
+from drdrill.toolenv import tool_environment
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import re
 
-from drdrill.engines.base import ArchiveTruncated, BackupEngine, BackupJob, EngineResult, search_position, stderr_file
+from drdrill.engines.base import (
+    ArchiveTruncated,
+    BackupEngine,
+    BackupJob,
+    EngineResult,
+    search_position,
+    stderr_file,
+)
 from drdrill.storage.pipeline import stream_command_to_s3
 
 POSITION = re.compile(

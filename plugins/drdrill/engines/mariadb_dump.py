@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 import shutil
 
-from drdrill.engines.base import ArchiveTruncated, BackupEngine, BackupJob, EngineResult, database_list, search_position, stderr_file
+from drdrill.engines.base import (
+    ArchiveTruncated,
+    BackupEngine,
+    BackupJob,
+    EngineResult,
+    database_list,
+    search_position,
+    stderr_file,
+)
 from drdrill.storage.pipeline import stream_command_to_s3
 
 CHANGE_MASTER = re.compile(r"CHANGE MASTER TO MASTER_LOG_FILE='(?P<file>[^']+)', MASTER_LOG_POS=(?P<position>\d+)")

@@ -6,10 +6,18 @@ import re
 import shutil
 import subprocess
 
-from drdrill.engines.base import ArchiveTruncated, BackupEngine, BackupJob, EngineResult, database_list, search_position, stderr_file
+from drdrill.engines.base import (
+    ArchiveTruncated,
+    BackupEngine,
+    BackupJob,
+    EngineResult,
+    database_list,
+    search_position,
+    stderr_file,
+)
 from drdrill.errors import ToolError
-from drdrill.toolenv import tool_environment
 from drdrill.storage.pipeline import stream_command_to_s3
+from drdrill.toolenv import tool_environment
 
 METADATA = re.compile(r"Log: (?P<file>\S+)\s+Pos: (?P<position>\d+)\s+GTID:(?P<gtid>\S*)")
 

@@ -19,7 +19,7 @@ from types import FrameType
 
 import pymysql
 
-from drdrill.endpoints import MySQLEndpoint
+from drdrill.endpoints import MySQLEndpoint, one_row
 from drdrill.errors import DrdrillError
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _server_id(conn: pymysql.connections.Connection) -> int:
     with conn.cursor() as cur:
         cur.execute("SELECT @@server_id")
-        return int(cur.fetchone()[0])
+        return int(one_row(cur)[0])
 
 
 def _close_quietly(conn: pymysql.connections.Connection | None) -> None:

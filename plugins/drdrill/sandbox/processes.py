@@ -15,7 +15,6 @@ from drdrill.errors import ServerStartError
 from drdrill.ports import ensure_port_free
 from drdrill.toolenv import tool_environment
 
-
 SANDBOX_PORT_FIX = "move the whole sandbox with DRDRILL_SANDBOX_PORT_BASE=<n> (it uses ports n+1..n+4)"
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pymysql
 
-from drdrill.endpoints import MySQLEndpoint
+from drdrill.endpoints import MySQLEndpoint, one_row
 from drdrill.errors import DrdrillError
 
 if TYPE_CHECKING:
@@ -149,9 +149,9 @@ def create_shop_schema(conn: pymysql.connections.Connection) -> None:
     conn.commit()
 
 
-def ensure_app_user(server: LocalMariaDB, user: str, password: str) -> MySQLEndpoint:
+def ensure_app_user(server: LocalMariaDB, user: str, password: str, *, binlog: bool = True) -> MySQLEndpoint:
     """Create the application user with DML-only grants on ``shop`` and return its TCP endpoint."""
-    server.ensure_user(user, password, APP_GRANTS)
+    server.ensure_user(user, password, APP_GRANTS, binlog=binlog)
     return server.endpoint(user, password, DATABASE)
 
 
@@ -161,7 +161,7 @@ def table_counts(conn: pymysql.connections.Connection) -> dict[str, int]:
     with conn.cursor() as cur:
         for table in DATA_TABLES:
             cur.execute(f"SELECT COUNT(*) FROM shop.{table}")
-            counts[table] = int(cur.fetchone()[0])
+            counts[table] = int(one_row(cur)[0])
     return counts
 
 
@@ -175,10 +175,10 @@ def load_shop_data(
         )
     with conn.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM shop.schema_migrations WHERE version = %s", (SEED_MIGRATION,))
-        if cur.fetchone()[0]:
+        if one_row(cur)[0]:
             return table_counts(conn)
         cur.execute("SELECT EXISTS (SELECT 1 FROM shop.customers)")
-        if cur.fetchone()[0]:
+        if one_row(cur)[0]:
             raise DrdrillError(
                 "database shop has customers but no completed seed "
                 "(an earlier load_shop_data was interrupted).",
@@ -359,7 +359,7 @@ def _bulk_load_session(conn: pymysql.connections.Connection) -> Iterator[None]:
     """Skip foreign-key and unique checks for the generated (already consistent) data, then restore them."""
     with conn.cursor() as cur:
         cur.execute("SELECT @@SESSION.foreign_key_checks, @@SESSION.unique_checks")
-        fk_checks, unique_checks = cur.fetchone()
+        fk_checks, unique_checks = one_row(cur)
         cur.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0")
     try:
         yield

@@ -25,8 +25,8 @@ from drdrill.ports import ensure_port_free, port_open
 from drdrill.sandbox.processes import SANDBOX_PORT_FIX, Daemon, python_module_argv
 from drdrill.sandbox.sample_data import create_shop_schema, ensure_app_user, load_shop_data
 from drdrill.servers.mariadb import InstanceSpec, LocalMariaDB
-from drdrill.storage.objectstore import ObjectStore
 from drdrill.servers.replication import replication_status, start_gtid_replica
+from drdrill.storage.objectstore import ObjectStore
 
 DEFAULT_PORT_BASE = 23070  # below the ephemeral range (32768+), so outgoing connections never take a sandbox port
 BACKUP_GRANTS = ["SELECT, SHOW VIEW, TRIGGER, EVENT, RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR, "
@@ -60,11 +60,11 @@ class Sandbox:
         base = port_base or int(os.environ.get("DRDRILL_SANDBOX_PORT_BASE") or DEFAULT_PORT_BASE)
         self.ports = SandboxPorts.from_base(base)
         # big loads need a bigger buffer pool and redo log; the setting applies when a server (re)starts
-        memory = {"buffer_pool": buffer_pool, "extra": {"innodb_log_file_size": "512M"} if buffer_pool != "64M" else {}}
+        redo = {"innodb_log_file_size": "512M"} if buffer_pool != "64M" else {}
         self.primary = LocalMariaDB(InstanceSpec("primary", self.directory / "primary", self.ports.primary, server_id=1,
-                                                 **memory))
+                                                 buffer_pool=buffer_pool, extra=redo))
         self.replica = LocalMariaDB(InstanceSpec("replica", self.directory / "replica", self.ports.replica, server_id=2,
-                                                 read_only=True, **memory))
+                                                 read_only=True, buffer_pool=buffer_pool, extra=redo))
         self.s3 = Daemon("s3", self.directory / "run", self.ports.s3)
         self.slack = Daemon("slack", self.directory / "run", self.ports.slack)
         self.heartbeat = Daemon("heartbeat", self.directory / "run")
@@ -115,7 +115,9 @@ class Sandbox:
         for server in (self.primary, self.replica):
             server.initialize()
             server.start()
-        self.primary.ensure_user("drdrill_repl", keys["replication"], REPLICATION_GRANTS)
+        # Users are created on each server with sql_log_bin=0: MariaDB logs CREATE/ALTER USER with the
+        # password in plain text, and binlogs end up in backups' catch-up segments and the binlog archive.
+        self.primary.ensure_user("drdrill_repl", keys["replication"], REPLICATION_GRANTS, binlog=False)
         with contextlib.closing(self.replica.root_connect()) as conn:
             status = replication_status(conn)
         following = status.get("Slave_IO_Running") == "Yes" and status.get("Slave_SQL_Running") == "Yes" \
@@ -123,10 +125,11 @@ class Sandbox:
         if not following:  # a new replica starts from the beginning; an existing one keeps its GTID position
             start_gtid_replica(self.replica, self.primary.endpoint("drdrill_repl", keys["replication"]),
                                gtid_slave_pos=None if status else "")
-        self.primary.ensure_user("drdrill_backup", keys["backup"], BACKUP_GRANTS)
+        for server in (self.primary, self.replica):
+            server.ensure_user("drdrill_backup", keys["backup"], BACKUP_GRANTS, binlog=False)
+            ensure_app_user(server, "shop_app", keys["app"], binlog=False)
         with contextlib.closing(self.primary.root_connect()) as conn:
             create_shop_schema(conn)
-            ensure_app_user(self.primary, "shop_app", keys["app"])
             counts = load_shop_data(conn, rows=rows)
         self._start_s3()
         self._start_slack_sink()

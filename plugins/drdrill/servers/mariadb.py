@@ -19,8 +19,8 @@ import pymysql
 
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError, ServerStartError
-from drdrill.toolenv import tool_environment
 from drdrill.ports import ensure_port_free
+from drdrill.toolenv import tool_environment
 
 log = logging.getLogger(__name__)
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from drdrill.errors import ToolError
-from drdrill.toolenv import tool_environment
 from drdrill.storage.objectstore import PART_SIZE, ObjectStore, UploadResult
+from drdrill.toolenv import tool_environment
 
 READ_SIZE = 1024 * 1024
 EDGE_BYTES = 64 * 1024
@@ -143,8 +145,9 @@ def pump(
 ) -> None:
     """Copy one process's stdout into another's stdin through the tap; kill the producer if the consumer dies."""
     assert producer.stdout is not None and compressor.stdin is not None
+    source = cast(io.BufferedReader, producer.stdout)
     try:
-        while chunk := producer.stdout.read1(READ_SIZE):
+        while chunk := source.read1(READ_SIZE):
             tap.feed(chunk)
             compressor.stdin.write(chunk)
     except BaseException as exc:  # a dead compressor: stop the producer too
