@@ -6,10 +6,7 @@ from typing import Any
 
 from drdrill.airflow import runtime
 from drdrill.airflow.connections import mysql_endpoint, object_store
-from drdrill.checks.findings import PASSED, DrillFailed, Finding
 from drdrill.drills import backup
-from drdrill.drills.record import build_record
-from drdrill.history import record_drill
 
 
 def _skip_if_dry_run(plan: dict[str, Any]) -> None:
@@ -69,21 +66,9 @@ def apply_retention(target_name: str, context: Any) -> dict[str, Any]:
 
 def record(target_name: str, context: Any) -> dict[str, Any]:
     """Write the drill record; fail the run (and alert) unless the verdict is passed."""
-    results, findings = runtime.pull_results(context, backup.STEPS)
+    results, _ = runtime.pull_results(context, backup.STEPS)
     plan = results.get("preflight") or {}
     dry_run = bool(plan.get("dry_run"))
-    if dry_run:
-        results = {"preflight": plan}
-    steps = ["preflight"] if dry_run else backup.STEPS
-    dag_run = context["dag_run"]
-    started = getattr(dag_run, "start_date", None) or runtime.run_time(context)
-    drill_record, all_findings = build_record(
-        run_id=context["run_id"], target=target_name, drill="backup", started_at=started.isoformat(), steps=steps,
-        results=results, findings_by_step=findings, backup_id=plan.get("backup_id"), dry_run=dry_run,
-        details={**backup.backup_details(results), "airflow_run": context["ti"].log_url.split("/tasks/")[0]},
-    )
-    record_drill(runtime.config().settings.history_url, drill_record)
-    if drill_record.verdict != PASSED:
-        raise DrillFailed(all_findings or [Finding("COULD_NOT_VERIFY", "The drill produced no result.")],
-                          failed_steps=drill_record.details["failed_steps"])
-    return drill_record.to_dict()
+    return runtime.finish_drill(context, target_name=target_name, drill="backup",
+                                steps=["preflight"] if dry_run else backup.STEPS, backup_id=plan.get("backup_id"),
+                                details=backup.backup_details(results), dry_run=dry_run)

@@ -7,13 +7,11 @@ from typing import Any
 
 from drdrill.airflow import runtime
 from drdrill.airflow.connections import mysql_endpoint, object_store
-from drdrill.checks.findings import PASSED, DrillFailed, Finding
+from drdrill.checks.findings import DrillFailed, Finding
 from drdrill.config import Target
 from drdrill.drills import restore
-from drdrill.drills.record import build_record
 from drdrill.durations import parse_duration
 from drdrill.endpoints import MySQLEndpoint
-from drdrill.history import record_drill
 
 
 def _key(context: Any) -> str:
@@ -130,31 +128,23 @@ def measure(target_name: str, context: Any) -> dict[str, Any]:
 
 
 def record(target_name: str, context: Any) -> dict[str, Any]:
-    """Write the drill record; fail the run (and alert) unless the verdict is passed."""
-    results, findings = runtime.pull_results(context, restore.STEPS)
+    """Write the drill record; fail the run (and alert, with RTO/RPO) unless the verdict is passed."""
+    results, _ = runtime.pull_results(context, restore.STEPS)
     selected = results.get("select_backup") or {}
     measured = results.get("measure") or {}
     validated = results.get("validate") or {}
-    started = getattr(context["dag_run"], "start_date", None) or runtime.run_time(context)
-    drill_record, all_findings = build_record(
-        run_id=context["run_id"], target=target_name, drill="restore", started_at=started.isoformat(),
-        steps=restore.STEPS, results=results, findings_by_step=findings, backup_id=selected.get("backup_id"),
+    return runtime.finish_drill(
+        context, target_name=target_name, drill="restore", steps=restore.STEPS, backup_id=selected.get("backup_id"),
         details={"engine": selected.get("engine"), "backup_age_seconds": selected.get("age_seconds"),
                  "choice": selected.get("choice"), "results_uri": validated.get("results_uri"),
                  "data_docs_uri": validated.get("data_docs_uri"), "expectations": validated.get("evaluated"),
                  "fetch_mb_per_second": measured.get("fetch_mb_per_second"),
                  "restore_mb_per_second": measured.get("restore_mb_per_second"),
-                 "disaster_at": measured.get("disaster_at"), "newest_heartbeat": measured.get("newest_heartbeat"),
-                 "airflow_run": context["ti"].log_url.split("/tasks/")[0]},
+                 "disaster_at": measured.get("disaster_at"), "newest_heartbeat": measured.get("newest_heartbeat")},
         measurements={key: measured.get(key) for key in
                       ("rto_seconds", "rto_objective_seconds", "rpo_seconds", "rpo_objective_seconds")},
+        slack_lines=restore.measurement_lines(measured) if measured else None,
     )
-    record_drill(runtime.config().settings.history_url, drill_record)
-    if drill_record.verdict != PASSED:
-        raise DrillFailed(all_findings or [Finding("COULD_NOT_VERIFY", "The drill produced no result.")],
-                          failed_steps=drill_record.details["failed_steps"],
-                          measurements=restore.measurement_lines(measured) if measured else {})
-    return drill_record.to_dict()
 
 
 def teardown(target_name: str, scratch: dict[str, Any] | None, context: Any) -> dict[str, Any]:

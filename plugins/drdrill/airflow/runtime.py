@@ -72,3 +72,26 @@ def pull_results(context: Any, steps: list[str]) -> tuple[dict[str, Any], dict[s
         for step in steps
     }
     return results, findings
+
+
+def finish_drill(context: Any, *, target_name: str, drill: str, steps: list[str], backup_id: str | None = None,
+                 details: dict[str, Any] | None = None, measurements: dict[str, Any] | None = None,
+                 slack_lines: dict[str, str] | None = None, dry_run: bool = False) -> dict[str, Any]:
+    """The record task of every drill: write the record, then fail the run (and alert) unless it passed."""
+    from drdrill.checks.findings import PASSED
+    from drdrill.drills.record import build_record
+    from drdrill.history import record_drill
+
+    results, findings = pull_results(context, steps)
+    started = getattr(context["dag_run"], "start_date", None) or run_time(context)
+    record, all_findings = build_record(
+        run_id=context["run_id"], target=target_name, drill=drill, started_at=started.isoformat(), steps=steps,
+        results=results, findings_by_step=findings, backup_id=backup_id, dry_run=dry_run,
+        details={**(details or {}), "airflow_run": context["ti"].log_url.split("/tasks/")[0]},
+        measurements=measurements,
+    )
+    record_drill(config().settings.history_url, record)
+    if record.verdict != PASSED:
+        raise DrillFailed(all_findings or [Finding("COULD_NOT_VERIFY", "The drill produced no result.")],
+                          failed_steps=record.details["failed_steps"], measurements=slack_lines or {})
+    return record.to_dict()
