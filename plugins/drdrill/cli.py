@@ -192,6 +192,23 @@ def cmd_history(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_rpo(args: argparse.Namespace) -> int:
+    from drdrill.config import load_config
+    from drdrill.history import list_rpo_samples
+
+    samples = [sample.to_dict() for sample in list_rpo_samples(load_config().settings.history_url, args.target, args.limit)]
+
+    def seconds(value: float | None) -> str:
+        return "-" if value is None else f"{value:.0f}"
+
+    rows = [{**s, "sampled_at": s["sampled_at"][:19], "archive_lag_s": seconds(s["archive_lag_seconds"]),
+             "rpo_objective_s": seconds(s["rpo_objective_seconds"]), "backup_age_s": seconds(s["backup_age_seconds"]),
+             "findings": ",".join(f["code"] for f in s["findings"]) or "-"} for s in samples]
+    _emit(args, {"samples": samples}, lambda: _print_table(
+        rows, ["sampled_at", "target", "archive_lag_s", "rpo_objective_s", "backup_age_s", "findings"]))
+    return EXIT_OK
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
     from drdrill.airflow.connections import object_store
     from drdrill.config import load_config
@@ -317,6 +334,11 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--drill")
     history.add_argument("--limit", type=int, default=30)
     history.set_defaults(handler=cmd_history)
+
+    rpo = add("rpo", "The predicted RPO over time: binlog archive lag and newest backup age (from dr_rpo_monitor).")
+    rpo.add_argument("--target")
+    rpo.add_argument("--limit", type=int, default=30)
+    rpo.set_defaults(handler=cmd_rpo)
 
     summary = add("summary", "Per target: newest valid backup and the latest verdict of each drill, for a DBA.")
     summary.add_argument("target", nargs="?", help="one target (default: all)")
