@@ -150,7 +150,8 @@ def record(target_name: str, context: Any) -> dict[str, Any]:
 def teardown(target_name: str, scratch: dict[str, Any] | None, context: Any) -> dict[str, Any]:
     """Remove the scratch server unless the trigger form asked to keep it."""
     target = runtime.target(target_name)
-    selected = context["ti"].xcom_pull(task_ids="select_backup") or {}
+    ti = context["ti"]
+    selected = ti.xcom_pull(task_ids="select_backup") or ti.xcom_pull(task_ids="plan") or {}  # restore or PITR
     keep = bool(context["params"].get("keep_scratch"))
     endpoint = None
     databases: tuple[str, ...] = ()

@@ -23,6 +23,8 @@ from drdrill.engines.base import ArchiveTruncated, BackupJob
 from drdrill.engines.binlog_segment import capture_binlog_segment
 from drdrill.errors import DrdrillError, ToolError
 from drdrill.history import DrillRecord, record_drill
+from drdrill.servers.identity import read_identity
+from drdrill.storage.binlog_archive import server_key
 from drdrill.storage.catalog import list_backups
 from drdrill.storage.layout import TargetLayout, new_backup_id
 from drdrill.storage.manifest import BinlogPosition, Manifest, ObjectEntry
@@ -185,7 +187,7 @@ def write_manifest(plan: dict[str, Any], dumped: dict[str, Any], target: Target,
         consistent_point=point, facts_point=facts.point, facts_taken_at=facts.taken_at,
         objects=tuple(ObjectEntry(**obj) for obj in dumped["objects"]), catchup=catchup,
         tables=facts.tables, inventory=facts.inventory, notes=tuple(notes),
-        extra={"server_id": plan["server_id"]},
+        extra={"server_id": plan["server_id"], "server_key": server_key(read_identity(source))},
     )
     store.put_bytes(layout.manifest_key(plan["backup_id"]), manifest.to_json().encode())
     return {

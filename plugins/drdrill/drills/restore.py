@@ -148,14 +148,14 @@ def local_scratch(info: dict[str, Any]) -> LocalScratch | None:
 
 
 def restore(selected: dict[str, Any], scratch_info: dict[str, Any], manifest: Manifest, *, endpoint: MySQLEndpoint,
-            work_dir: Path, key: str, parallel: int) -> dict[str, Any]:
-    """Load the data and the catch-up segment into the scratch server."""
+            work_dir: Path, key: str, parallel: int, apply_catchup: bool = True) -> dict[str, Any]:
+    """Load the data (and, unless PITR replays instead, the catch-up segment) into the scratch server."""
     scratch = local_scratch(scratch_info)
     if scratch is None:
         drop_databases(endpoint, manifest.databases)
     try:
         stats = restore_backup(manifest, run_dir(work_dir, key) / "files", endpoint, scratch,
-                               run_dir(work_dir, key), parallel)
+                               run_dir(work_dir, key), parallel, apply_catchup=apply_catchup)
     except RestoreFailed as exc:
         raise DrillFailed([Finding(exc.code, exc.problem, exc.fix or "", exc.evidence)]) from exc
     return {**stats, "restored_at": datetime.now(timezone.utc).isoformat()}

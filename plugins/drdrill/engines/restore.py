@@ -36,13 +36,16 @@ class RestoreFailed(DrdrillError):
         super().__init__(problem, fix or None)
 
 
-def _run_piped(archive: Path, consumer: Sequence[str], log: Path) -> tuple[Tap, int, int, str]:
-    """``zstd -dc archive | consumer`` with a tap on the decompressed bytes; returns the exit codes and stderr."""
+def _run_piped(producer: Sequence[str], consumer: Sequence[str], log: Path) -> tuple[Tap, int, int, str]:
+    """``producer | consumer`` with a tap on the bytes between them; returns both exit codes and the stderr.
+
+    Producers run in UTC (``mariadb-binlog`` reads --stop-datetime in the local time zone).
+    """
     log.parent.mkdir(parents=True, exist_ok=True)
     tap = Tap()
     with open(log, "wb") as stderr:
-        decompress = subprocess.Popen(["zstd", "-dc", str(archive)], stdout=subprocess.PIPE, stderr=stderr,
-                                      env=tool_environment())
+        decompress = subprocess.Popen(list(producer), stdout=subprocess.PIPE, stderr=stderr,
+                                      env={**tool_environment(), "TZ": "UTC"})
         sink = subprocess.Popen(list(consumer), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr,
                                 env=tool_environment())
         errors: list[BaseException] = []
@@ -56,14 +59,31 @@ def _run_piped(archive: Path, consumer: Sequence[str], log: Path) -> tuple[Tap, 
 
 def restore_sql(archive: Path, endpoint: MySQLEndpoint, log: Path, what: str, trailer: bytes) -> dict[str, Any]:
     """Pipe a compressed SQL stream into the ``mariadb`` client and classify the outcome."""
+    return load_sql_stream(["zstd", "-dc", str(archive)], endpoint, log, what, trailer)
+
+
+def replay_binlogs(files: Sequence[Path], *, start_position: int, stop_datetime: str, databases: Sequence[str],
+                   endpoint: MySQLEndpoint, log: Path) -> dict[str, Any]:
+    """Replay archived binlogs from the backup's position up to (excluding) a UTC second into the scratch server."""
+    argv = ["mariadb-binlog", "--no-defaults", f"--start-position={start_position}",
+            f"--stop-datetime={stop_datetime}"]
+    if len(databases) == 1:
+        argv.append(f"--database={databases[0]}")
+    return load_sql_stream([*argv, *map(str, files)], endpoint, log,
+                           f"the binlog replay of {', '.join(f.name for f in files)}", BINLOG_TRAILER)
+
+
+def load_sql_stream(producer: Sequence[str], endpoint: MySQLEndpoint, log: Path, what: str,
+                    trailer: bytes) -> dict[str, Any]:
+    """Pipe a producer's SQL into the ``mariadb`` client; truncation, client errors and odd exits are findings."""
     began = time.monotonic()
     with endpoint.option_file(directory=log.parent) as option_file:
         tap, zstd_rc, client_rc, stderr = _run_piped(
-            archive, ["mariadb", f"--defaults-extra-file={option_file}", "--max-allowed-packet=256M"], log)
+            producer, ["mariadb", f"--defaults-extra-file={option_file}", "--max-allowed-packet=256M"], log)
     error = CLIENT_ERROR.search(stderr)
     client_said = f" The client also failed at line {error['line']}: ERROR {error['code']}: {error['message']}" if error else ""
     if zstd_rc != 0:
-        raise RestoreFailed("ARCHIVE_TRUNCATED", f"{what} cannot be decompressed to its end (zstd: "
+        raise RestoreFailed("ARCHIVE_TRUNCATED", f"{what} cannot be read to its end ({producer[0]}: "
                             f"{stderr.strip().splitlines()[0] if stderr.strip() else 'exit ' + str(zstd_rc)}).{client_said}",
                             evidence={"raw_bytes": tap.count})
     if trailer not in tap.tail:
@@ -89,7 +109,8 @@ def restore_mydumper(archive: Path, endpoint: MySQLEndpoint, work_dir: Path, thr
     files = work_dir / "mydumper"
     shutil.rmtree(files, ignore_errors=True)
     files.mkdir(parents=True)
-    tap, zstd_rc, tar_rc, stderr = _run_piped(archive, ["tar", "-x", "-C", str(files)], work_dir / "untar.log")
+    tap, zstd_rc, tar_rc, stderr = _run_piped(["zstd", "-dc", str(archive)], ["tar", "-x", "-C", str(files)],
+                                              work_dir / "untar.log")
     if zstd_rc != 0 or tar_rc != 0:
         raise RestoreFailed("ARCHIVE_TRUNCATED", f"The mydumper archive cannot be unpacked to its end: {stderr.strip()[-300:]}")
     metadata = files / "metadata"
@@ -116,7 +137,8 @@ def restore_mariabackup(archive: Path, scratch: LocalScratch, work_dir: Path, pa
     files = work_dir / "xbstream"
     shutil.rmtree(files, ignore_errors=True)
     files.mkdir(parents=True)
-    tap, zstd_rc, mbstream_rc, stderr = _run_piped(archive, ["mbstream", "-x", "-C", str(files)], work_dir / "mbstream.log")
+    tap, zstd_rc, mbstream_rc, stderr = _run_piped(["zstd", "-dc", str(archive)], ["mbstream", "-x", "-C", str(files)],
+                                                   work_dir / "mbstream.log")
     if zstd_rc != 0 or mbstream_rc != 0:
         raise RestoreFailed("ARCHIVE_TRUNCATED", f"The xbstream archive cannot be unpacked to its end: {stderr.strip()[-300:]}")
     for step in (["--prepare", f"--target-dir={files}"],
@@ -131,8 +153,11 @@ def restore_mariabackup(archive: Path, scratch: LocalScratch, work_dir: Path, pa
 
 
 def restore_backup(manifest: Manifest, files: Path, endpoint: MySQLEndpoint, scratch: LocalScratch | None,
-                   work_dir: Path, parallel: int) -> dict[str, Any]:
-    """Restore the data object with its engine's tools, then the catch-up segment; returns stage stats."""
+                   work_dir: Path, parallel: int, apply_catchup: bool = True) -> dict[str, Any]:
+    """Restore the data object with its engine's tools, then (unless told not to) the catch-up segment.
+
+    PITR skips the catch-up: it replays the archive from the backup's own consistent point instead.
+    """
     data = files / manifest.objects[0].name
     if manifest.engine == "mariadb-dump":
         stats = restore_sql(data, endpoint, work_dir / "restore.log", data.name, DUMP_TRAILER)
@@ -146,7 +171,7 @@ def restore_backup(manifest: Manifest, files: Path, endpoint: MySQLEndpoint, scr
         stats = restore_mariabackup(data, scratch, work_dir, parallel)
     else:
         raise RestoreFailed("RESTORE_ERROR", f"Unknown engine {manifest.engine!r} in the manifest.")
-    if manifest.catchup:
+    if manifest.catchup and apply_catchup:
         catchup = restore_sql(files / manifest.catchup.name, endpoint, work_dir / "catchup.log",
                               manifest.catchup.name, BINLOG_TRAILER)
         stats["catchup_seconds"] = catchup["seconds"]

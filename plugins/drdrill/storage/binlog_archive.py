@@ -319,7 +319,7 @@ def _sort_key(entry: ArchivedBinlog) -> tuple[str, str, int]:
     return entry.server_key, base, number
 
 
-def _indexed_files(store: ObjectStore, layout: BinlogLayout, key: str) -> list[str]:
+def indexed_files(store: ObjectStore, layout: BinlogLayout, key: str) -> list[str]:
     """The file names that have an index entry (one LIST request)."""
     root = layout.index_root(key)
     names = []
@@ -346,7 +346,7 @@ def _load_entries(store: ObjectStore, layout: BinlogLayout, key: str) -> tuple[l
     """Every readable index entry of one server, sorted; unreadable ones become BINLOG_CORRUPT findings."""
     entries: list[ArchivedBinlog] = []
     findings: list[Finding] = []
-    for file in _indexed_files(store, layout, key):
+    for file in indexed_files(store, layout, key):
         try:
             entry = _read_entry(store, layout, key, file)
         except (BinlogIndexError, ValueError) as exc:
@@ -413,8 +413,8 @@ def archive_closed_binlogs(
         source.fetch_all("FLUSH BINARY LOGS")
     on_source = [(str(row[0]), int(row[1])) for row in source.fetch_all("SHOW BINARY LOGS")]
     closed = on_source[:-1]
-    indexed = set(_indexed_files(store, binlog_layout, key))
-    findings = _purged_before_archiving(store, binlog_layout, key, indexed, on_source)
+    indexed = set(indexed_files(store, binlog_layout, key))
+    findings = purged_before_archiving(store, binlog_layout, key, indexed, on_source)
 
     newest: datetime | None = None
     already = 0
@@ -463,7 +463,7 @@ def archive_closed_binlogs(
     }
 
 
-def _purged_before_archiving(store: ObjectStore, layout: BinlogLayout, key: str, indexed: set[str],
+def purged_before_archiving(store: ObjectStore, layout: BinlogLayout, key: str, indexed: set[str],
                              on_source: Sequence[tuple[str, int]]) -> list[Finding]:
     """BINLOG_GAP when the source's oldest binlog is newer than the archive's last file + 1."""
     if not indexed or not on_source:
@@ -504,33 +504,48 @@ def _fetch_raw(source: MySQLEndpoint, file: str, private: Path) -> Path:
 
 def _archive_one(source: MySQLEndpoint, store: ObjectStore, layout: BinlogLayout, key: str, server_id: int,
                  file: str, expected_size: int, private: Path) -> ArchivedBinlog:
-    """Fetch, decode, compress+upload one closed file, then write its index entry; the local copy is deleted."""
+    """Fetch one closed file, then archive it like any complete local copy; the local copy is deleted."""
     path = _fetch_raw(source, file, private)
     try:
-        raw_size = path.stat().st_size
-        if raw_size != expected_size:
-            raise ToolError(f"Fetched {file} is {raw_size} bytes but the source lists it as {expected_size} bytes.",
-                            "The copy is incomplete; re-run the archiving.")
-        summary = decode_binlog_file(path, private / "mariadb-binlog.decode.stderr.log")
-        raw_sha256 = _sha256_file(path)
-        streamed = stream_command_to_s3(["cat", str(path)], store, layout.object_key(key, file),
-                                        stderr_path=private / "cat.stderr.log")
-        if streamed.outcome.raw_bytes != raw_size:
-            raise ToolError(f"Uploaded {streamed.outcome.raw_bytes} bytes of {file}, expected {raw_size}.",
-                            "Re-run the archiving; the index entry was not written.")
-        entry = ArchivedBinlog(
-            file=file, server_key=key, server_id=server_id,
-            size=streamed.upload.size, sha256=streamed.upload.sha256, raw_size=raw_size, raw_sha256=raw_sha256,
-            first_gtid=format_gtid_position(summary.first), last_gtid=format_gtid_position(summary.last),
-            gtid_binlog_pos_start=format_gtid_position(summary.start),
-            gtid_binlog_pos_end=format_gtid_position(summary.end),
-            first_event_at=summary.first_event_at, last_event_at=summary.last_event_at,
-            archived_at=datetime.now(timezone.utc),
-        )
-        store.put_bytes(layout.index_key(key, file), entry.to_json())
-        return entry
+        return archive_binlog_file(path, store, layout, key, server_id, expected_size=expected_size,
+                                   work_dir=private)
     finally:
         path.unlink(missing_ok=True)
+
+
+def archive_binlog_file(path: Path, store: ObjectStore, layout: BinlogLayout | TargetLayout, key: str,
+                        server_id: int, *, expected_size: int | None, work_dir: Path) -> ArchivedBinlog:
+    """Decode, compress+upload one complete local binlog file, then write its index entry (the object first).
+
+    ``path`` must be named like the server's file (``mysql-bin.000042``) and hold all of it:
+    ``expected_size`` (the size the source lists, when known) guards against a short copy.
+    ``work_dir`` is a private directory for the tools' stderr logs. The file itself is left in place.
+    """
+    binlog_layout = BinlogLayout.of(layout)
+    file = path.name
+    split_binlog_name(file)
+    raw_size = path.stat().st_size
+    if expected_size is not None and raw_size != expected_size:
+        raise ToolError(f"Fetched {file} is {raw_size} bytes but the source lists it as {expected_size} bytes.",
+                        "The copy is incomplete; re-run the archiving.")
+    summary = decode_binlog_file(path, work_dir / "mariadb-binlog.decode.stderr.log")
+    raw_sha256 = _sha256_file(path)
+    streamed = stream_command_to_s3(["cat", str(path)], store, binlog_layout.object_key(key, file),
+                                    stderr_path=work_dir / "cat.stderr.log")
+    if streamed.outcome.raw_bytes != raw_size:
+        raise ToolError(f"Uploaded {streamed.outcome.raw_bytes} bytes of {file}, expected {raw_size}.",
+                        "Re-run the archiving; the index entry was not written.")
+    entry = ArchivedBinlog(
+        file=file, server_key=key, server_id=server_id,
+        size=streamed.upload.size, sha256=streamed.upload.sha256, raw_size=raw_size, raw_sha256=raw_sha256,
+        first_gtid=format_gtid_position(summary.first), last_gtid=format_gtid_position(summary.last),
+        gtid_binlog_pos_start=format_gtid_position(summary.start),
+        gtid_binlog_pos_end=format_gtid_position(summary.end),
+        first_event_at=summary.first_event_at, last_event_at=summary.last_event_at,
+        archived_at=datetime.now(timezone.utc),
+    )
+    store.put_bytes(binlog_layout.index_key(key, file), entry.to_json())
+    return entry
 
 
 # -- checking --------------------------------------------------------------------------------------

@@ -1,0 +1,106 @@
+"""The PITR drill against real servers and a real archive: exact boundary, and each finding both ways."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from drill_helpers import run_steps, shop_target, store_for, write_on_source
+
+from drdrill.drills import binlog_archive
+from drdrill.drills.pitr import run_pitr_drill, whole_second
+from drdrill.drills.restore import RestoreServers
+from drdrill.storage.binlog_archive import list_archive
+
+pytestmark = pytest.mark.integration
+
+
+def fresh_target():
+    base = shop_target()
+    return dataclasses.replace(base, storage=dataclasses.replace(base.storage, prefix=f"pitr-{uuid.uuid4().hex[:8]}"))
+
+
+def prepare(sandbox, tmp_path: Path, extra_files: int = 0):
+    """A backup, heartbeats after it, a whole-second target T with events after it, all archived."""
+    target = fresh_target()
+    run_steps(sandbox, target, tmp_path / "backup")
+    with contextlib.closing(sandbox.sandbox.primary.root_connect()) as connection, connection.cursor() as cursor:
+        for _ in range(extra_files):  # more binlog files in the chain
+            write_on_source(sandbox, 1)
+            cursor.execute("FLUSH BINARY LOGS")
+    time.sleep(2.5)
+    target_time = whole_second(datetime.now(timezone.utc)) - timedelta(seconds=1)
+    time.sleep(1.5)  # the heartbeat writer commits after the target too
+    binlog_archive.archive(target, sandbox.sandbox.backup_endpoint(), store_for(sandbox, target),
+                           work_dir=tmp_path / "archive")
+    return target, target_time
+
+
+def pitr(sandbox, target, tmp_path: Path, target_time, **options):
+    servers = RestoreServers(source=sandbox.sandbox.backup_endpoint(), replica=None, store=store_for(sandbox, target))
+    record, findings = run_pitr_drill(target, servers, target_time=target_time, work_dir=tmp_path / "work",
+                                      history_url=sandbox.history_url, run_id=f"pitr-{uuid.uuid4().hex[:8]}",
+                                      started_at=datetime.now(timezone.utc), **options)
+    return record, [finding.code for finding in findings]
+
+
+def test_pitr_to_a_second_between_writes_recovers_exactly_the_rows_before_it(sandbox, tmp_path) -> None:
+    target, target_time = prepare(sandbox, tmp_path)
+    record, codes = pitr(sandbox, target, tmp_path, target_time)
+    assert (record.verdict, codes) == ("passed", [])
+    assert record.details["target_time"] == target_time.isoformat()
+    assert 0 <= record.rpo_seconds <= 1.5  # the newest recovered heartbeat is within the second before T
+    assert {"restore_base", "replay", "validate"} <= set(record.stage_seconds)
+    assert record.details["replay_mb_per_second"] is not None
+
+
+def test_a_replay_that_overshoots_the_target_is_pitr_boundary_wrong(sandbox, tmp_path) -> None:
+    target, target_time = prepare(sandbox, tmp_path)
+    record, codes = pitr(sandbox, target, tmp_path, target_time, stop_override="2099-01-01 00:00:00")
+    assert record.verdict == "failed" and codes == ["PITR_BOUNDARY_WRONG"]
+
+
+def test_a_target_after_the_end_of_the_archive_is_unreached(sandbox, tmp_path) -> None:
+    target, _ = prepare(sandbox, tmp_path)
+    time.sleep(3)
+    later = whole_second(datetime.now(timezone.utc)) - timedelta(seconds=1)
+    record, codes = pitr(sandbox, target, tmp_path, later)
+    assert (record.verdict, codes) == ("failed", ["PITR_TARGET_UNREACHED"])
+
+
+def test_a_target_before_the_oldest_retained_backup_is_reported(sandbox, tmp_path) -> None:
+    target, target_time = prepare(sandbox, tmp_path)
+    record, codes = pitr(sandbox, target, tmp_path, target_time - timedelta(hours=1))
+    assert (record.verdict, codes) == ("failed", ["PITR_TARGET_BEFORE_BACKUP"])
+
+
+def test_a_binlog_deleted_from_the_middle_of_the_chain_is_binlog_gap(sandbox, tmp_path) -> None:
+    target, target_time = prepare(sandbox, tmp_path, extra_files=2)
+    store = store_for(sandbox, target)
+    layout = binlog_archive.binlog_layout(target)
+    chain = list_archive(store, layout)
+    assert len(chain) >= 3
+    middle = chain[1]
+    store.client.delete_object(Bucket=store.bucket, Key=layout.object_key(middle.server_key, middle.file))
+    store.client.delete_object(Bucket=store.bucket, Key=layout.index_key(middle.server_key, middle.file))
+    record, codes = pitr(sandbox, target, tmp_path, target_time)
+    assert (record.verdict, codes) == ("failed", ["BINLOG_GAP"])
+    assert middle.file.rsplit(".", 1)[1].lstrip("0") in record.findings[0]["message"]
+
+
+def test_a_corrupted_binlog_object_is_binlog_corrupt(sandbox, tmp_path) -> None:
+    target, target_time = prepare(sandbox, tmp_path)
+    store = store_for(sandbox, target)
+    layout = binlog_archive.binlog_layout(target)
+    first = list_archive(store, layout)[0]
+    key = layout.object_key(first.server_key, first.file)
+    body = bytearray(store.get_bytes(key))
+    body[len(body) // 2] ^= 0x01
+    store.put_bytes(key, bytes(body))
+    record, codes = pitr(sandbox, target, tmp_path, target_time)
+    assert record.verdict == "failed" and codes == ["BINLOG_CORRUPT"]
