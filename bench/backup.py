@@ -52,7 +52,7 @@ from drdrill.storage.pipeline import zstd_argv  # noqa: E402
 from drdrill.toolenv import tool_environment  # noqa: E402
 
 DEFAULT_ENGINES = "mariadb-dump,mydumper,mariabackup"
-DEFAULT_PORT_BASE = 34070
+DEFAULT_PORT_BASE = 32070  # below the ephemeral range (32768+); bench/restore.py uses 32170
 CHILD_FLAG = "--drill-child"
 
 

@@ -78,7 +78,7 @@ from drdrill.storage.objectstore import PART_SIZE, ObjectStore
 from drdrill.toolenv import tool_environment
 
 DEFAULT_ENGINES = "mariadb-dump,mydumper,mariabackup"
-# Below the ephemeral range (32768+) and above the tests' port bases (20000-32000); bench/backup.py uses 34070.
+# Below the ephemeral range (32768+) and above the tests' port bases (20000-32000); bench/backup.py uses 32070.
 DEFAULT_PORT_BASE = 32170
 RESTORE_TOOLS = {
     "mariadb-dump": ("mariadb",),

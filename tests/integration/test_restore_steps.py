@@ -72,13 +72,15 @@ def test_dump_cut_at_a_statement_boundary_is_archive_truncated_even_though_the_c
     assert "-- Dump completed" in finding.message and "client also failed" not in finding.message
 
 
-def test_a_client_error_is_restore_error_naming_the_line(sandbox, tmp_path) -> None:
+@pytest.mark.parametrize("table", ["customers", "products"])  # early in the dump (client quits mid-stream) and late
+def test_a_client_error_is_restore_error_naming_the_line(sandbox, tmp_path, table) -> None:
     target = shop_target()
     plan, _ = run_steps(sandbox, target, tmp_path / "backup")
     dump = subprocess.run(["zstd", "-dc"], input=store_for(sandbox, target).get_bytes(
         f"tests/shop/full/{plan['backup_id']}/dump.sql.zst"), capture_output=True, check=True).stdout
-    broken = dump.replace(b"INSERT INTO `products` VALUES", b"INSERT INTO `products` VALUES (", 1)
-    line = broken[: broken.index(b"INSERT INTO `products` VALUES (")].count(b"\n") + 1
+    statement = f"INSERT INTO `{table}` VALUES".encode()
+    broken = dump.replace(statement, statement + b" (", 1)
+    line = broken[: broken.index(statement + b" (")].count(b"\n") + 1
     rewrite_object(sandbox, target, plan["backup_id"], "dump.sql.zst",
                    subprocess.run(["zstd", "-q", "-c"], input=broken, capture_output=True, check=True).stdout)
     with pytest.raises(DrillFailed) as failed:

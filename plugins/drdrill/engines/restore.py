@@ -50,10 +50,16 @@ def _run_piped(producer: Sequence[str], consumer: Sequence[str], log: Path) -> t
                                 env=tool_environment())
         errors: list[BaseException] = []
         copier = threading.Thread(target=pump, args=(decompress, sink, tap, errors), daemon=True)
-        copier.start()
-        copier.join()
-        decompress.wait()
-        sink.wait()
+        try:
+            copier.start()
+            copier.join()
+            decompress.wait()
+            sink.wait()
+        finally:  # an interrupted drill leaves no tool running
+            for process in (decompress, sink):
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
     return tap, decompress.returncode, sink.returncode, log.read_text(errors="replace")[-4000:]
 
 
@@ -82,6 +88,11 @@ def load_sql_stream(producer: Sequence[str], endpoint: MySQLEndpoint, log: Path,
             producer, ["mariadb", f"--defaults-extra-file={option_file}", "--max-allowed-packet=256M"], log)
     error = CLIENT_ERROR.search(stderr)
     client_said = f" The client also failed at line {error['line']}: ERROR {error['code']}: {error['message']}" if error else ""
+    if error and zstd_rc != 0:
+        # the client stopped first and the copy loop then stopped the reader: an error, not a truncated file
+        raise RestoreFailed("RESTORE_ERROR", f"Restoring {what} stopped at line {error['line']}: "
+                            f"ERROR {error['code']} ({error['state']}): {error['message']}",
+                            evidence={"line": int(error["line"]), "error_code": int(error["code"])})
     if zstd_rc != 0:
         raise RestoreFailed("ARCHIVE_TRUNCATED", f"{what} cannot be read to its end ({producer[0]}: "
                             f"{stderr.strip().splitlines()[0] if stderr.strip() else 'exit ' + str(zstd_rc)}).{client_said}",
