@@ -10,6 +10,7 @@ import sys
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from drdrill.errors import DrdrillError
@@ -189,6 +190,21 @@ def cmd_pitr(args: argparse.Namespace) -> int:
     return EXIT_OK if record.verdict == "passed" else EXIT_DRILL_RED
 
 
+def cmd_stream(args: argparse.Namespace) -> int:
+    import threading
+
+    from drdrill.storage.binlog_streamer import enable_progress_logging, stream_target
+
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    enable_progress_logging()
+    status = stream_target(args.target, stop=stop, spool_dir=args.spool_dir)
+    _emit(args, status.to_dict(), lambda: print(f"Stopped streaming {args.target}: {len(status.uploaded)} file(s) "
+                                                 f"archived, {status.restarts} restart(s)."))
+    return EXIT_OK
+
+
 def cmd_backups(args: argparse.Namespace) -> int:
     from drdrill.airflow.connections import object_store
     from drdrill.config import load_config
@@ -366,6 +382,12 @@ def build_parser() -> argparse.ArgumentParser:
     pitr.add_argument("--to", help="the second to recover to (ISO-8601, UTC); default: a random recoverable second")
     pitr.add_argument("--keep-scratch", action="store_true", help="leave the recovered server running")
     pitr.set_defaults(handler=cmd_pitr)
+
+    stream = add("stream", "Ship a target's binlogs to its archive continuously (sub-minute RPO), in the foreground "
+                           "until Ctrl-C; a file is archived as soon as the server moves on to the next.")
+    stream.add_argument("target")
+    stream.add_argument("--spool-dir", type=Path, help="local spool (default: <work_dir>/binlog-stream/<target>)")
+    stream.set_defaults(handler=cmd_stream)
 
     backups = add("backups", "List a target's backups with their validity, or verify one against its manifest.")
     backups.add_argument("action", choices=["list", "verify"])

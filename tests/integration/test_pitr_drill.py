@@ -28,7 +28,7 @@ def fresh_target():
 def prepare(sandbox, tmp_path: Path, extra_files: int = 0):
     """A backup, heartbeats after it, a whole-second target T with events after it, all archived."""
     target = fresh_target()
-    run_steps(sandbox, target, tmp_path / "backup")
+    _, manifest = run_steps(sandbox, target, tmp_path / "backup")
     with contextlib.closing(sandbox.sandbox.primary.root_connect()) as connection, connection.cursor() as cursor:
         for _ in range(extra_files):  # more binlog files in the chain
             write_on_source(sandbox, 1)
@@ -38,7 +38,13 @@ def prepare(sandbox, tmp_path: Path, extra_files: int = 0):
     time.sleep(1.5)  # the heartbeat writer commits after the target too
     binlog_archive.archive(target, sandbox.sandbox.backup_endpoint(), store_for(sandbox, target),
                            work_dir=tmp_path / "archive")
-    return target, target_time
+    return target, target_time, manifest
+
+
+def needed_chain(sandbox, target, manifest):
+    """The archived files PITR replays: from the backup's consistent point on (older files are not needed)."""
+    first = manifest.consistent_point.file
+    return [e for e in list_archive(store_for(sandbox, target), binlog_archive.binlog_layout(target)) if e.file >= first]
 
 
 def pitr(sandbox, target, tmp_path: Path, target_time, **options):
@@ -50,7 +56,7 @@ def pitr(sandbox, target, tmp_path: Path, target_time, **options):
 
 
 def test_pitr_to_a_second_between_writes_recovers_exactly_the_rows_before_it(sandbox, tmp_path) -> None:
-    target, target_time = prepare(sandbox, tmp_path)
+    target, target_time, _ = prepare(sandbox, tmp_path)
     record, codes = pitr(sandbox, target, tmp_path, target_time)
     assert (record.verdict, codes) == ("passed", [])
     assert record.details["target_time"] == target_time.isoformat()
@@ -60,13 +66,13 @@ def test_pitr_to_a_second_between_writes_recovers_exactly_the_rows_before_it(san
 
 
 def test_a_replay_that_overshoots_the_target_is_pitr_boundary_wrong(sandbox, tmp_path) -> None:
-    target, target_time = prepare(sandbox, tmp_path)
+    target, target_time, _ = prepare(sandbox, tmp_path)
     record, codes = pitr(sandbox, target, tmp_path, target_time, stop_override="2099-01-01 00:00:00")
     assert record.verdict == "failed" and codes == ["PITR_BOUNDARY_WRONG"]
 
 
 def test_a_target_after_the_end_of_the_archive_is_unreached(sandbox, tmp_path) -> None:
-    target, _ = prepare(sandbox, tmp_path)
+    target, _, _ = prepare(sandbox, tmp_path)
     time.sleep(3)
     later = whole_second(datetime.now(timezone.utc)) - timedelta(seconds=1)
     record, codes = pitr(sandbox, target, tmp_path, later)
@@ -74,16 +80,16 @@ def test_a_target_after_the_end_of_the_archive_is_unreached(sandbox, tmp_path) -
 
 
 def test_a_target_before_the_oldest_retained_backup_is_reported(sandbox, tmp_path) -> None:
-    target, target_time = prepare(sandbox, tmp_path)
+    target, target_time, _ = prepare(sandbox, tmp_path)
     record, codes = pitr(sandbox, target, tmp_path, target_time - timedelta(hours=1))
     assert (record.verdict, codes) == ("failed", ["PITR_TARGET_BEFORE_BACKUP"])
 
 
 def test_a_binlog_deleted_from_the_middle_of_the_chain_is_binlog_gap(sandbox, tmp_path) -> None:
-    target, target_time = prepare(sandbox, tmp_path, extra_files=2)
+    target, target_time, manifest = prepare(sandbox, tmp_path, extra_files=2)
     store = store_for(sandbox, target)
     layout = binlog_archive.binlog_layout(target)
-    chain = list_archive(store, layout)
+    chain = needed_chain(sandbox, target, manifest)
     assert len(chain) >= 3
     middle = chain[1]
     store.client.delete_object(Bucket=store.bucket, Key=layout.object_key(middle.server_key, middle.file))
@@ -94,10 +100,10 @@ def test_a_binlog_deleted_from_the_middle_of_the_chain_is_binlog_gap(sandbox, tm
 
 
 def test_a_corrupted_binlog_object_is_binlog_corrupt(sandbox, tmp_path) -> None:
-    target, target_time = prepare(sandbox, tmp_path)
+    target, target_time, manifest = prepare(sandbox, tmp_path)
     store = store_for(sandbox, target)
     layout = binlog_archive.binlog_layout(target)
-    first = list_archive(store, layout)[0]
+    first = needed_chain(sandbox, target, manifest)[0]
     key = layout.object_key(first.server_key, first.file)
     body = bytearray(store.get_bytes(key))
     body[len(body) // 2] ^= 0x01

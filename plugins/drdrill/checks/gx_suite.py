@@ -1,10 +1,12 @@
-"""The restore drill's Great Expectations suite, generated from the manifest and run as SQL in the restore.
+"""The drills' Great Expectations suites, run as SQL in the restored server: the restore's and the PITR's.
 
-Which checks run is data (``include/expectations/restore_drill.yaml``); what they expect comes from the
-backup's manifest, so a table added to the source is covered by the next backup without edits. Every
-expectation runs inside the server (counts, aggregates, ``LIMIT``-ed samples); rows are never pulled
-into pandas. Each failed expectation becomes exactly one Finding (an inventory expectation: one per
-missing object), and an expectation that raised becomes COULD_NOT_VERIFY, never a pass.
+The restore suite: which checks run is data (``include/expectations/restore_drill.yaml``); what they
+expect comes from the backup's manifest, so a table added to the source is covered by the next backup
+without edits. The PITR suite proves a point-in-time recovery stopped exactly at its target, from both
+sides: no heartbeat at or after the target, every heartbeat before it, optional before/after markers.
+Every expectation runs inside the server (counts, aggregates, ``LIMIT``-ed samples); rows are never
+pulled into pandas. Each failed expectation becomes exactly one Finding (an inventory expectation: one
+per missing object), and an expectation that raised becomes COULD_NOT_VERIFY, never a pass.
 
 The connection string holds a password. It reaches Great Expectations only through an ephemeral
 context's ``runtime_environment`` (the datasource config holds ``${DRDRILL_RESTORE_URL…}``), so no
@@ -19,8 +21,8 @@ import logging
 import re
 import shutil
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -44,6 +46,9 @@ RESULTS_FILE = "validation_results.json"
 DATA_DOCS_DIR = "data_docs"
 DATA_DOCS_SITE = "drdrill"
 URL_VARIABLE = "DRDRILL_RESTORE_URL"  # GX config substitution; the value lives only in memory
+PITR_SUITE = "pitr_boundary"
+# (label VARCHAR PRIMARY KEY, written_at DATETIME(6)) in the heartbeat's schema, written by the PITR drill
+PITR_MARKERS_TABLE = "drdrill_pitr_markers"
 # GX names at most 20 missing values per expectation (constants.MAX_DISTINCT_VALUES), so the manifest's
 # list of each kind is split into expectations of at most 20 names: every missing object gets named.
 INVENTORY_CHUNK = 20
@@ -227,7 +232,36 @@ def checksum_mismatch_query(table: TableFacts) -> str:
     )
 
 
-# -- running the suite -----------------------------------------------------------------------------------
+def rows_after_target_query(column: str, target_time: datetime) -> str:
+    """UnexpectedRowsExpectation SQL: one row (how many, the newest) only when rows at or after the target."""
+    quoted = quote_identifier(column).replace("{", "{{").replace("}", "}}")  # GX formats {batch}
+    at = sql_string(_sql_datetime(target_time))
+    return (
+        "SELECT after_target.rows_after, after_target.newest_after "
+        f"FROM (SELECT COUNT(*) AS rows_after, MAX({quoted}) AS newest_after FROM {{batch}} "
+        f"WHERE {quoted} >= {at}) AS after_target WHERE after_target.rows_after > 0"
+    )
+
+
+def rows_before_target_mismatch_query(column: str, target_time: datetime, expected: int) -> str:
+    """UnexpectedRowsExpectation SQL: one row (the count before the target) when it is not ``expected``."""
+    quoted = quote_identifier(column).replace("{", "{{").replace("}", "}}")
+    at = sql_string(_sql_datetime(target_time))
+    return (
+        "SELECT before_target.rows_before "
+        f"FROM (SELECT COUNT(*) AS rows_before FROM {{batch}} WHERE {quoted} < {at}) AS before_target "
+        f"WHERE before_target.rows_before <> {int(expected)}"
+    )
+
+
+def _sql_datetime(moment: datetime) -> str:
+    """A DATETIME literal's text in UTC (the session time zone; naive means UTC already)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f" if moment.microsecond else "%Y-%m-%d %H:%M:%S")
+
+
+# -- running a suite -------------------------------------------------------------------------------------
 
 
 def validate_restore(
@@ -246,51 +280,103 @@ def validate_restore(
     as findings. Raises ValueError for a naive ``disaster_at`` and ConfigError for a bad definition.
     """
     started = time.monotonic()
-    if disaster_at.tzinfo is None or disaster_at.utcoffset() is None:
-        raise ValueError("disaster_at must be timezone-aware (UTC), e.g. the run's logical_date")
-    moment = disaster_at.astimezone(timezone.utc)  # a plain datetime, also when given a pendulum one
-    disaster_at = datetime(*moment.timetuple()[:6], moment.microsecond, tzinfo=timezone.utc)
+    disaster_at = _aware_utc(disaster_at, "disaster_at", "e.g. the run's logical_date")
     definition = load_suite_definition() if definition is None else check_suite_definition(definition)
     results_dir = Path(results_dir)
-    results_dir.mkdir(parents=True, exist_ok=True)
-    docs_dir = results_dir / DATA_DOCS_DIR
-    shutil.rmtree(docs_dir, ignore_errors=True)  # a re-run replaces the site, it does not add to it
-    run = _SuiteRun(
+    run = _RestoreRun(
         _parsed_url(sqlalchemy_url),
-        manifest,
-        definition,
-        docs_dir,
-        disaster_at,
-        rpo_objective,
-        heartbeat if definition["rpo"] and rpo_objective is not None else None,
+        results_dir / DATA_DOCS_DIR,
+        manifest=manifest,
+        definition=definition,
+        disaster_at=disaster_at,
+        rpo_objective=rpo_objective,
+        heartbeat=heartbeat if definition["rpo"] and rpo_objective is not None else None,
     )
+    return _run_suite(run, results_dir, started)
+
+
+def validate_pitr_boundary(
+    sqlalchemy_url: str,
+    *,
+    heartbeat: Heartbeat,
+    target_time: datetime,
+    expected_before: int,
+    results_dir: Path,
+    markers: tuple[str, str] | None = None,
+) -> ValidationOutcome:
+    """Prove a point-in-time recovery stopped exactly at ``target_time``, from both sides, in the server.
+
+    Nothing after the target: no heartbeat row has ``column >= target_time``. Everything before it: the
+    rows with ``column < target_time`` number ``expected_before`` (the source's own count for that
+    range). With ``markers=(before, after)``, the row labelled ``before`` of ``drdrill_pitr_markers``
+    (in the heartbeat's schema) is present and the one labelled ``after`` is absent. Each failure is
+    a PITR_BOUNDARY_WRONG finding; ``newest_heartbeat`` is the newest row of the recovered table.
+
+    ``target_time`` is timezone-aware and a whole second (binlog replay stops at event seconds).
+    Never raises for server trouble; raises ValueError for bad arguments.
+    """
+    started = time.monotonic()
+    target_time = _aware_utc(target_time, "target_time", "e.g. the drill's recovery target")
+    if target_time.microsecond:
+        raise ValueError(
+            f"target_time {target_time.isoformat()} is not a whole second: binlog events carry whole "
+            "seconds, so recover to (and validate against) a time with microsecond=0"
+        )
+    if isinstance(expected_before, bool) or not isinstance(expected_before, int) or expected_before < 0:
+        raise ValueError(f"expected_before must be a row count (an int >= 0), not {expected_before!r}")
+    if markers is not None:
+        if (
+            len(markers) != 2
+            or not all(isinstance(label, str) and label for label in markers)
+            or markers[0] == markers[1]
+        ):
+            raise ValueError(
+                f"markers must be two different non-empty labels (before, after), not {markers!r}"
+            )
+        markers = (markers[0], markers[1])
+    results_dir = Path(results_dir)
+    run = _PitrRun(
+        _parsed_url(sqlalchemy_url),
+        results_dir / DATA_DOCS_DIR,
+        heartbeat=heartbeat,
+        target_time=target_time,
+        expected_before=expected_before,
+        markers=markers,
+    )
+    return _run_suite(run, results_dir, started)
+
+
+def _run_suite(run: _SuiteRun, results_dir: Path, started: float) -> ValidationOutcome:
+    """Run ``run``, turning whatever stopped it into a finding, and write its results JSON; never raises."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(run.docs_dir, ignore_errors=True)  # a re-run replaces the site, it does not add to it
     try:
         run.execute()
     except Exception as exc:  # whatever stopped the suite, the drill must not read it as a pass
         message = run.redact(_first_line(str(exc)))
-        log.warning("restore validation could not run: %s: %s", type(exc).__name__, message)
+        log.warning("%s could not run: %s: %s", run.title, type(exc).__name__, message)
         run.findings.append(
             Finding(
                 "COULD_NOT_VERIFY",
-                f"The restore validation could not run: {type(exc).__name__}: {message}",
+                f"The {run.title} could not run: {type(exc).__name__}: {message}",
                 evidence={"error": type(exc).__name__, "detail": message},
             )
         )
-    run.report_unreported_missing_tables()
+    run.finish()
     if not run.findings and run.evaluated == 0:
         run.findings.append(
             Finding(
                 "COULD_NOT_VERIFY",
-                "The restore validation checked nothing: the manifest "
-                "lists no tables or objects, or the suite definition switches every check off.",
-                evidence={"definition": definition},
+                f"The {run.title} checked nothing: {run.nothing_checked}",
+                evidence=run.settings(),
             )
         )
     seconds = time.monotonic() - started
     results_json = results_dir / RESULTS_FILE
     results_json.write_text(json.dumps(run.redact_tree(run.results_document(seconds)), indent=2, default=str))
     log.info(
-        "restore validation: %d/%d expectations passed, %d findings, %.2f s (%s)",
+        "%s: %d/%d expectations passed, %d findings, %.2f s (%s)",
+        run.title,
         run.successful,
         run.evaluated,
         len(run.findings),
@@ -306,6 +392,14 @@ def validate_restore(
         run.data_docs_dir,
         seconds,
     )
+
+
+def _aware_utc(moment: datetime, name: str, example: str) -> datetime:
+    """``moment`` as a plain UTC datetime (also when given a pendulum one); ValueError when naive."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware (UTC), {example}")
+    moment = moment.astimezone(timezone.utc)
+    return datetime(*moment.timetuple()[:6], moment.microsecond, tzinfo=timezone.utc)
 
 
 def _parsed_url(url: str) -> Any:
@@ -328,50 +422,74 @@ def _gx() -> Any:
 
 
 @functools.cache
-def _checksum_expectation_class() -> type:
-    """An UnexpectedRowsExpectation that keeps its (at most one) mismatch row in the result.
+def _rows_keeping_expectations() -> dict[str, type]:
+    """drdrill's UnexpectedRowsExpectations, by class name; each keeps its (at most one) returned row.
 
     GX drops the returned rows unless the whole checkpoint runs with result_format COMPLETE, which
-    would make the key checks fetch every duplicate value; this keeps the restored checksum in view.
+    would make the key checks fetch every duplicate value; keeping the one aggregate row puts the
+    observed numbers (restored checksum, rows past the target) in the result and the finding.
     """
     from great_expectations.expectations import UnexpectedRowsExpectation
+
+    def validate_keeping_rows(
+        self: Any, metrics: dict, runtime_configuration: dict | None = None, execution_engine: Any = None
+    ) -> Any:
+        result = UnexpectedRowsExpectation._validate(self, metrics, runtime_configuration, execution_engine)
+        if isinstance(result, dict) and isinstance(result.get("result"), dict):
+            result["result"]["details"] = {"unexpected_rows": metrics.get("unexpected_rows_query.table")}
+        return result
 
     class ExpectTableChecksumToMatchManifest(UnexpectedRowsExpectation):
         """The restored table's checksum (checks/checksum.py's expression) equals the manifest's."""
 
-        def _validate(
-            self, metrics: dict, runtime_configuration: dict | None = None, execution_engine: Any = None
-        ) -> Any:
-            result = super()._validate(metrics, runtime_configuration, execution_engine)
-            if isinstance(result, dict) and isinstance(result.get("result"), dict):
-                result["result"]["details"] = {"unexpected_rows": metrics.get("unexpected_rows_query.table")}
-            return result
+        _validate = validate_keeping_rows
 
-    return ExpectTableChecksumToMatchManifest
+    class ExpectNoRowsAfterRecoveryTarget(UnexpectedRowsExpectation):
+        """No row of the recovered table was committed at or after the recovery target."""
+
+        _validate = validate_keeping_rows
+
+    class ExpectRowsBeforeRecoveryTargetToMatchSource(UnexpectedRowsExpectation):
+        """The recovered table has as many rows before the recovery target as the source had."""
+
+        _validate = validate_keeping_rows
+
+    return {
+        cls.__name__: cls
+        for cls in (
+            ExpectTableChecksumToMatchManifest,
+            ExpectNoRowsAfterRecoveryTarget,
+            ExpectRowsBeforeRecoveryTargetToMatchSource,
+        )
+    }
 
 
-@dataclass
 class _SuiteRun:
-    """One validation of a restore: builds the GX objects, runs the checkpoint, maps results to findings."""
+    """One validation of a server: builds the GX objects, runs the checkpoint, maps results to findings.
 
-    url: Any  # sqlalchemy.engine.URL, or None when the given string did not parse
-    manifest: Manifest
-    definition: dict[str, Any]
-    docs_dir: Path
-    disaster_at: datetime
-    rpo_objective: timedelta | None
-    heartbeat: Heartbeat | None  # None when the RPO check does not run
-    findings: list[Finding] = field(default_factory=list)
-    evaluated: int = 0
-    successful: int = 0
-    newest_heartbeat: datetime | None = None
-    data_docs_dir: Path | None = None
-    timings: dict[str, float] = field(default_factory=dict)
-    _checkpoint_result: Any = None
-    _missing_tables: list[str] = field(default_factory=list)
+    The machinery every suite shares (ephemeral context, ``${VAR}`` datasources, redaction, Data Docs,
+    results document, raised expectation → COULD_NOT_VERIFY); a subclass says which expectations run
+    (``_validation_definitions``) and what each result means (``_result_findings``).
+    """
 
-    def __post_init__(self) -> None:
-        parsed = self.url
+    title = "validation"  # "The <title> could not run: …"
+    nothing_checked = "no expectation ran."  # the reason given when nothing was evaluated
+
+    def __init__(
+        self, url: Any, docs_dir: Path, *, suite: str, run_name: str, schemas: Iterable[str]
+    ) -> None:
+        self.url = url  # sqlalchemy.engine.URL, or None when the given string did not parse
+        self.docs_dir = docs_dir
+        self.suite = suite
+        self.run_name = run_name
+        self.findings: list[Finding] = []
+        self.evaluated = 0
+        self.successful = 0
+        self.newest_heartbeat: datetime | None = None
+        self.data_docs_dir: Path | None = None
+        self.timings: dict[str, float] = {}
+        self._checkpoint_result: Any = None
+        parsed = url
         self._secrets = _secret_forms(parsed.password or "") if parsed is not None else []
         self._server = (
             parsed.render_as_string(hide_password=True) if parsed is not None else "(unparsable URL)"
@@ -380,10 +498,9 @@ class _SuiteRun:
         self._batches: dict[str, Any] = {}
         self._engines: list[Any] = []
         self._environment: dict[str, str] = {}
-        schemas = {t.schema for t in self.manifest.tables} | set(self.manifest.databases)
-        if self.heartbeat:
-            schemas.add(self.heartbeat.schema)
-        self._schema_variables = {schema: f"{URL_VARIABLE}_{n}" for n, schema in enumerate(sorted(schemas))}
+        self._schema_variables = {
+            schema: f"{URL_VARIABLE}_{n}" for n, schema in enumerate(sorted(set(schemas)))
+        }
         if parsed is not None:  # one URL per database: GX 1.14+ wants the schema in the connection
             self._environment[URL_VARIABLE] = parsed.set(database="information_schema").render_as_string(
                 hide_password=False
@@ -392,6 +509,25 @@ class _SuiteRun:
                 self._environment[variable] = parsed.set(database=schema).render_as_string(
                     hide_password=False
                 )
+
+    # -- what a suite says about itself ------------------------------------------------------------------
+
+    def settings(self) -> dict[str, Any]:
+        """What this run was asked to check (JSON-ready), for the results document."""
+        return {}
+
+    def _validation_definitions(self, gx: Any, context: Any, root: Any) -> list[Any]:
+        """The validation definitions to run; ``root`` is the datasource on information_schema."""
+        raise NotImplementedError
+
+    def _result_findings(
+        self, check: str, result: Any, meta: dict[str, Any], evidence: dict[str, Any]
+    ) -> list[Finding]:
+        """The findings of one expectation result that did not raise."""
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """Findings that depend on all results (called once, after the run, also when it failed)."""
 
     # -- secrets ---------------------------------------------------------------------------------------
 
@@ -431,7 +567,8 @@ class _SuiteRun:
         step = time.monotonic()
         try:
             context = self._context(gx)
-            validations = self._validation_definitions(gx, context)
+            root = self._connect(context)
+            validations = [] if root is None else self._validation_definitions(gx, context, root)
             self.timings["setup"] = time.monotonic() - step
             if validations:
                 from great_expectations.core.run_identifier import RunIdentifier
@@ -439,14 +576,12 @@ class _SuiteRun:
                 step = time.monotonic()
                 checkpoint = context.checkpoints.add(
                     gx.Checkpoint(
-                        name=self.definition["suite"],
+                        name=self.suite,
                         validation_definitions=validations,
                         result_format="SUMMARY",
                     )
                 )
-                self._checkpoint_result = checkpoint.run(
-                    run_id=RunIdentifier(run_name=self.manifest.backup_id)
-                )
+                self._checkpoint_result = checkpoint.run(run_id=RunIdentifier(run_name=self.run_name))
                 self.timings["run"] = time.monotonic() - step
                 self._map_results()
                 step = time.monotonic()
@@ -487,11 +622,12 @@ class _SuiteRun:
         self._engines.append(datasource.get_engine())
         return datasource
 
-    def _validation_definitions(self, gx: Any, context: Any) -> list[Any]:
+    def _connect(self, context: Any) -> Any:
+        """The datasource on information_schema, or None plus a COULD_NOT_VERIFY finding when unreachable."""
         from great_expectations.datasource.fluent.interfaces import TestConnectionError
 
         try:
-            root = self._datasource(context, "restore", URL_VARIABLE)
+            return self._datasource(context, "restore", URL_VARIABLE)
         except TestConnectionError as exc:
             cause = self.redact(_first_line(str(exc.cause or exc)))
             self.findings.append(
@@ -501,22 +637,10 @@ class _SuiteRun:
                     evidence={"server": self._server, "error": cause},
                 )
             )
-            return []
-        existing, collation = self._read_existing_tables(root)
-        validations: list[Any] = []
-        for table in self.manifest.tables:
-            if f"{table.schema}.{table.name}" not in existing:
-                self._missing_tables.append(f"{table.schema}.{table.name}")
-                continue
-            validations += self._table_validation(gx, context, table)
-        for kind in self.definition["inventory"]:
-            validations += self._inventory_validations(gx, context, root, kind, collation)
-        if self.heartbeat is not None:
-            validations += self._rpo_validation(gx, context, existing)
-        return validations
+            return None
 
     def _read_existing_tables(self, root: Any) -> tuple[set[str], str]:
-        """Base tables present in the manifest's schemas, and the exact collation this server has."""
+        """Base tables present in the run's schemas, and the exact collation this server has."""
         import sqlalchemy as sa
 
         schemas = sorted(self._schema_variables)
@@ -558,7 +682,7 @@ class _SuiteRun:
             return None
 
     def _validation(self, gx: Any, context: Any, name: str, batch: Any, expectations: list[Any]) -> list[Any]:
-        suite = context.suites.add(gx.ExpectationSuite(name=f"{self.definition['suite']}.{name}"))
+        suite = context.suites.add(gx.ExpectationSuite(name=f"{self.suite}.{name}"))
         for expectation in expectations:
             suite.add_expectation(expectation)
         return [
@@ -566,6 +690,158 @@ class _SuiteRun:
                 gx.ValidationDefinition(name=suite.name, data=batch, suite=suite)
             )
         ]
+
+    def _build_data_docs(self, context: Any) -> None:
+        try:
+            context.build_data_docs(site_names=[DATA_DOCS_SITE])
+        except Exception as exc:  # the findings stand without the HTML; say why it is missing
+            log.warning(
+                "Data Docs could not be built in %s: %s", self.docs_dir, self.redact(_first_line(str(exc)))
+            )
+            return
+        if (self.docs_dir / "index.html").is_file():
+            self.data_docs_dir = self.docs_dir
+
+    # -- results to findings ------------------------------------------------------------------------------
+
+    def _expectation_results(self) -> Iterator[Any]:
+        for validation_result in self._checkpoint_result.run_results.values():
+            yield from validation_result.results
+
+    def _map_results(self) -> None:
+        for validation_result in self._checkpoint_result.run_results.values():
+            statistics = validation_result.statistics
+            self.evaluated += int(statistics.get("evaluated_expectations") or 0)
+            self.successful += int(statistics.get("successful_expectations") or 0)
+        for result in self._expectation_results():
+            self.findings += self._findings_for(result)
+
+    def _findings_for(self, result: Any) -> list[Finding]:
+        config = result.expectation_config
+        meta = (config.meta or {}).get("drdrill", {})
+        check, subject = meta.get("check", "?"), meta.get("subject", "?")
+        observed = _json_safe(dict(result.result or {}))
+        evidence = {
+            "expectation_type": config.type,
+            "check": check,
+            "subject": subject,
+            "expected": {k: v for k, v in meta.items() if k not in ("check", "subject")},
+            "observed": observed,
+        }
+        error = _raised_exception(result)
+        if error is not None:
+            detail = self.redact(error)
+            return [
+                Finding(
+                    "COULD_NOT_VERIFY",
+                    f"{subject}: the {check.replace('_', ' ')} check could not be "
+                    f"evaluated ({config.type}): {_first_line(detail)}",
+                    evidence={**evidence, "error": detail[:2000]},
+                )
+            ]
+        return self._result_findings(check, result, meta, evidence)
+
+    def _failure_findings(
+        self,
+        mappers: Mapping[str, Any],
+        check: str,
+        result: Any,
+        meta: dict[str, Any],
+        evidence: dict[str, Any],
+    ) -> list[Finding]:
+        """No finding for a success; else ``mappers[check]``'s finding(s), or COULD_NOT_VERIFY without one."""
+        if result.success is True:
+            return []
+        mapper = mappers.get(check)
+        if mapper is None:
+            return [
+                Finding(
+                    "COULD_NOT_VERIFY",
+                    f"{evidence['subject']}: expectation {evidence['expectation_type']} failed and drdrill "
+                    "cannot say what it means.",
+                    evidence=evidence,
+                )
+            ]
+        findings: list[Finding] = mapper(meta, result.result or {}, evidence)
+        return findings
+
+    def results_document(self, seconds: float) -> dict[str, Any]:
+        """The checkpoint result (summary and full validation results) with drdrill's reading of it."""
+        document: dict[str, Any] = {"checkpoint": None, "validation_results": []}
+        if self._checkpoint_result is not None:
+            document["checkpoint"] = {
+                "name": self._checkpoint_result.name,
+                "run_id": self._checkpoint_result.run_id.to_json_dict(),
+                **self._checkpoint_result.describe_dict(),
+            }
+            document["validation_results"] = [
+                result.to_json_dict() for result in self._checkpoint_result.run_results.values()
+            ]
+        document["drdrill"] = {
+            **self.settings(),
+            "server": self._server,
+            "evaluated": self.evaluated,
+            "successful": self.successful,
+            "newest_heartbeat": self.newest_heartbeat.isoformat() if self.newest_heartbeat else None,
+            "findings": [finding.to_dict() for finding in self.findings],
+            "seconds": round(seconds, 3),
+            "timings": {step: round(value, 3) for step, value in self.timings.items()},
+        }
+        return document
+
+
+class _RestoreRun(_SuiteRun):
+    """The restore suite: per-table counts, checksums and keys, the object inventory, and the RPO."""
+
+    title = "restore validation"
+    nothing_checked = (
+        "the manifest lists no tables or objects, or the suite definition switches every check off."
+    )
+
+    def __init__(
+        self,
+        url: Any,
+        docs_dir: Path,
+        *,
+        manifest: Manifest,
+        definition: dict[str, Any],
+        disaster_at: datetime,
+        rpo_objective: timedelta | None,
+        heartbeat: Heartbeat | None,  # None when the RPO check does not run
+    ) -> None:
+        schemas = {t.schema for t in manifest.tables} | set(manifest.databases)
+        if heartbeat:
+            schemas.add(heartbeat.schema)
+        super().__init__(
+            url, docs_dir, suite=definition["suite"], run_name=manifest.backup_id, schemas=schemas
+        )
+        self.manifest = manifest
+        self.definition = definition
+        self.disaster_at = disaster_at
+        self.rpo_objective = rpo_objective
+        self.heartbeat = heartbeat
+        self._missing_tables: list[str] = []
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "backup_id": self.manifest.backup_id,
+            "target": self.manifest.target,
+            "definition": self.definition,
+        }
+
+    def _validation_definitions(self, gx: Any, context: Any, root: Any) -> list[Any]:
+        existing, collation = self._read_existing_tables(root)
+        validations: list[Any] = []
+        for table in self.manifest.tables:
+            if f"{table.schema}.{table.name}" not in existing:
+                self._missing_tables.append(f"{table.schema}.{table.name}")
+                continue
+            validations += self._table_validation(gx, context, table)
+        for kind in self.definition["inventory"]:
+            validations += self._inventory_validations(gx, context, root, kind, collation)
+        if self.heartbeat is not None:
+            validations += self._rpo_validation(gx, context, existing)
+        return validations
 
     def _table_validation(self, gx: Any, context: Any, table: TableFacts) -> list[Any]:
         qualified = f"{table.schema}.{table.name}"
@@ -591,7 +867,7 @@ class _SuiteRun:
                 )
             else:
                 expectations.append(
-                    _checksum_expectation_class()(
+                    _rows_keeping_expectations()["ExpectTableChecksumToMatchManifest"](
                         unexpected_rows_query=query,
                         description=f"Content checksum of {qualified} equals the manifest's {table.checksum}",
                         meta=_meta(
@@ -694,74 +970,19 @@ class _SuiteRun:
             return []
         return self._validation(gx, context, f"rpo.{spec.qualified_table}", batch, [expectation])
 
-    def _build_data_docs(self, context: Any) -> None:
-        try:
-            context.build_data_docs(site_names=[DATA_DOCS_SITE])
-        except Exception as exc:  # the findings stand without the HTML; say why it is missing
-            log.warning(
-                "Data Docs could not be built in %s: %s", self.docs_dir, self.redact(_first_line(str(exc)))
-            )
-            return
-        if (self.docs_dir / "index.html").is_file():
-            self.data_docs_dir = self.docs_dir
-
-    # -- results to findings ------------------------------------------------------------------------------
-
-    def _expectation_results(self) -> Iterator[Any]:
-        for validation_result in self._checkpoint_result.run_results.values():
-            yield from validation_result.results
-
-    def _map_results(self) -> None:
-        for validation_result in self._checkpoint_result.run_results.values():
-            statistics = validation_result.statistics
-            self.evaluated += int(statistics.get("evaluated_expectations") or 0)
-            self.successful += int(statistics.get("successful_expectations") or 0)
-        for result in self._expectation_results():
-            self.findings += self._findings_for(result)
-
-    def _findings_for(self, result: Any) -> list[Finding]:
-        config = result.expectation_config
-        meta = (config.meta or {}).get("drdrill", {})
-        check, subject = meta.get("check", "?"), meta.get("subject", "?")
-        observed = _json_safe(dict(result.result or {}))
-        evidence = {
-            "expectation_type": config.type,
-            "check": check,
-            "subject": subject,
-            "expected": {k: v for k, v in meta.items() if k not in ("check", "subject")},
-            "observed": observed,
-        }
-        error = _raised_exception(result)
-        if error is not None:
-            detail = self.redact(error)
-            return [
-                Finding(
-                    "COULD_NOT_VERIFY",
-                    f"{subject}: the {check.replace('_', ' ')} check could not be "
-                    f"evaluated ({config.type}): {_first_line(detail)}",
-                    evidence={**evidence, "error": detail[:2000]},
-                )
-            ]
+    def _result_findings(
+        self, check: str, result: Any, meta: dict[str, Any], evidence: dict[str, Any]
+    ) -> list[Finding]:
         if check == "rpo":
             return self._rpo_findings(result, meta, evidence)
-        if result.success is True:
-            return []
-        mapper = {
+        mappers = {
             "row_count": _row_count_finding,
             "checksum": _checksum_finding,
             "primary_key_unique": _unique_key_finding,
             "primary_key_not_null": _not_null_key_finding,
             "inventory": _inventory_findings,
-        }.get(check)
-        if mapper is None:
-            return [
-                Finding(
-                    "COULD_NOT_VERIFY",
-                    f"{subject}: expectation {config.type} failed and drdrill cannot say what it means.",
-                    evidence=evidence,
-                )
-            ]
-        return mapper(meta, result.result or {}, evidence)
+        }
+        return self._failure_findings(mappers, check, result, meta, evidence)
 
     def _rpo_findings(self, result: Any, meta: dict[str, Any], evidence: dict[str, Any]) -> list[Finding]:
         newest = _as_utc_datetime((result.result or {}).get("observed_value"))
@@ -796,6 +1017,9 @@ class _SuiteRun:
             )
         ]
 
+    def finish(self) -> None:
+        self.report_unreported_missing_tables()
+
     def report_unreported_missing_tables(self) -> None:
         """TABLE_MISSING for missing tables no inventory expectation named (switched off or broken)."""
         named = {f.evidence.get("object") for f in self.findings if f.code == "TABLE_MISSING"}
@@ -814,31 +1038,163 @@ class _SuiteRun:
                     )
                 )
 
-    def results_document(self, seconds: float) -> dict[str, Any]:
-        """The checkpoint result (summary and full validation results) with drdrill's reading of it."""
-        document: dict[str, Any] = {"checkpoint": None, "validation_results": []}
-        if self._checkpoint_result is not None:
-            document["checkpoint"] = {
-                "name": self._checkpoint_result.name,
-                "run_id": self._checkpoint_result.run_id.to_json_dict(),
-                **self._checkpoint_result.describe_dict(),
-            }
-            document["validation_results"] = [
-                result.to_json_dict() for result in self._checkpoint_result.run_results.values()
-            ]
-        document["drdrill"] = {
-            "backup_id": self.manifest.backup_id,
-            "target": self.manifest.target,
-            "server": self._server,
-            "definition": self.definition,
-            "evaluated": self.evaluated,
-            "successful": self.successful,
-            "newest_heartbeat": self.newest_heartbeat.isoformat() if self.newest_heartbeat else None,
-            "findings": [finding.to_dict() for finding in self.findings],
-            "seconds": round(seconds, 3),
-            "timings": {step: round(value, 3) for step, value in self.timings.items()},
+
+class _PitrRun(_SuiteRun):
+    """The PITR suite: the heartbeat table stops exactly at the target, and the optional markers agree."""
+
+    title = "PITR boundary validation"
+    nothing_checked = "neither the heartbeat table nor the markers could be checked."
+
+    def __init__(
+        self,
+        url: Any,
+        docs_dir: Path,
+        *,
+        heartbeat: Heartbeat,
+        target_time: datetime,
+        expected_before: int,
+        markers: tuple[str, str] | None,
+    ) -> None:
+        super().__init__(
+            url,
+            docs_dir,
+            suite=PITR_SUITE,
+            run_name=f"pitr-{target_time:%Y%m%dT%H%M%SZ}",
+            schemas=[heartbeat.schema],
+        )
+        self.heartbeat = heartbeat
+        self.target_time = target_time
+        self.expected_before = expected_before
+        self.markers = markers
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "heartbeat": f"{self.heartbeat.qualified_table}.{self.heartbeat.column}",
+            "target_time": self.target_time.isoformat(),
+            "expected_before": self.expected_before,
+            "markers": None if self.markers is None else dict(zip(("before", "after"), self.markers)),
         }
-        return document
+
+    def _validation_definitions(self, gx: Any, context: Any, root: Any) -> list[Any]:
+        existing, _ = self._read_existing_tables(root)
+        validations: list[Any] = []
+        spec = self.heartbeat
+        if spec.qualified_table in existing:
+            batch = self._readable_batch(context, spec.schema, spec.table)
+            if batch is not None:
+                validations += self._validation(
+                    gx, context, spec.qualified_table, batch, self._heartbeat_expectations(gx)
+                )
+        else:
+            self._report_missing_heartbeat_table()
+        if self.markers is not None:
+            validations += self._marker_validation(gx, context, existing, *self.markers)
+        return validations
+
+    def _heartbeat_expectations(self, gx: Any) -> list[Any]:
+        spec, target, expected = self.heartbeat, self.target_time, self.expected_before
+        subject = f"{spec.qualified_table}.{spec.column}"
+        evidence = {"table": spec.qualified_table, "column": spec.column, "target_time": target.isoformat()}
+        classes = _rows_keeping_expectations()
+        return [
+            classes["ExpectNoRowsAfterRecoveryTarget"](
+                unexpected_rows_query=rows_after_target_query(spec.column, target),
+                description=f"No row of {spec.qualified_table} has {spec.column} at or after the "
+                f"recovery target {_utc_label(target)}",
+                meta=_meta("pitr_after", subject, **evidence),
+            ),
+            classes["ExpectRowsBeforeRecoveryTargetToMatchSource"](
+                unexpected_rows_query=rows_before_target_mismatch_query(spec.column, target, expected),
+                description=f"{spec.qualified_table} has {expected:,} rows with {spec.column} before the "
+                f"recovery target {_utc_label(target)}, as the source had",
+                meta=_meta("pitr_before", subject, expected_before=expected, **evidence),
+            ),
+            # An observation (no bounds): the newest heartbeat recovered, for the outcome and the docs.
+            gx.expectations.ExpectColumnMaxToBeBetween(
+                column=spec.column,
+                description=f"The newest {spec.column} recovered in {spec.qualified_table} (observed)",
+                meta=_meta("pitr_newest", subject, **evidence),
+            ),
+        ]
+
+    def _report_missing_heartbeat_table(self) -> None:
+        spec = self.heartbeat
+        evidence = {"table": spec.qualified_table, "expected_before": self.expected_before, **self.settings()}
+        if self.expected_before > 0:
+            self.findings.append(
+                Finding(
+                    "PITR_BOUNDARY_WRONG",
+                    f"Rows committed before the target {_utc_label(self.target_time)} are missing: the "
+                    f"heartbeat table {spec.qualified_table} is not in the recovered server "
+                    f"(expected {self.expected_before:,} rows, found none).",
+                    evidence=evidence,
+                )
+            )
+        else:
+            self.findings.append(
+                Finding(
+                    "COULD_NOT_VERIFY",
+                    f"PITR boundary not checked by heartbeats: the table {spec.qualified_table} is not in "
+                    "the recovered server and the source had no rows before the target.",
+                    fix="Point the target's heartbeat setting at the table the heartbeat writer fills.",
+                    evidence=evidence,
+                )
+            )
+
+    def _marker_validation(
+        self, gx: Any, context: Any, existing: set[str], before: str, after: str
+    ) -> list[Any]:
+        schema = self.heartbeat.schema
+        table = f"{schema}.{PITR_MARKERS_TABLE}"
+        evidence = {
+            "table": table,
+            "before": before,
+            "after": after,
+            "target_time": self.target_time.isoformat(),
+        }
+        if table not in existing:
+            self.findings.append(
+                Finding(
+                    "PITR_BOUNDARY_WRONG",
+                    f"Marker {before!r}, written before the target {_utc_label(self.target_time)}, is "
+                    f"missing: the table {table} is not in the recovered server.",
+                    evidence=evidence,
+                )
+            )
+            return []
+        batch = self._readable_batch(context, schema, PITR_MARKERS_TABLE)
+        if batch is None:
+            return []
+        expectations = [
+            gx.expectations.ExpectColumnDistinctValuesToContainSet(
+                column="label",
+                value_set=[before],
+                description=f"Marker {before!r}, written before the target, is present",
+                meta=_meta("pitr_marker_before", table, marker=before, **evidence),
+            ),
+            gx.expectations.ExpectColumnValuesToNotBeInSet(
+                column="label",
+                value_set=[after],
+                description=f"Marker {after!r}, written after the target, is absent",
+                meta=_meta("pitr_marker_after", table, marker=after, **evidence),
+            ),
+        ]
+        return self._validation(gx, context, table, batch, expectations)
+
+    def _result_findings(
+        self, check: str, result: Any, meta: dict[str, Any], evidence: dict[str, Any]
+    ) -> list[Finding]:
+        if check == "pitr_newest":
+            # Fails only on an empty table (no max): then "pitr_before" names the missing rows, if any.
+            self.newest_heartbeat = _as_utc_datetime((result.result or {}).get("observed_value"))
+            return []
+        mappers = {
+            "pitr_after": _rows_after_target_finding,
+            "pitr_before": _rows_before_target_finding,
+            "pitr_marker_before": _marker_finding,
+            "pitr_marker_after": _marker_finding,
+        }
+        return self._failure_findings(mappers, check, result, meta, evidence)
 
 
 # -- one finding per failed expectation ------------------------------------------------------------------
@@ -945,6 +1301,73 @@ def _inventory_findings(
             )
         )
     return findings
+
+
+def _rows_after_target_finding(
+    meta: dict[str, Any], result: Mapping[str, Any], evidence: dict[str, Any]
+) -> list[Finding]:
+    row = ((result.get("details") or {}).get("unexpected_rows") or [{}])[0]
+    count, newest = row.get("rows_after"), _as_utc_datetime(row.get("newest_after"))
+    if count is None:
+        rows = "Rows committed after the target are"
+    else:
+        rows = f"{int(count):,} {'row' if int(count) == 1 else 'rows'} committed after the target " + (
+            "is" if int(count) == 1 else "are"
+        )
+    target = _utc_label(datetime.fromisoformat(meta["target_time"]))
+    return [
+        Finding(
+            "PITR_BOUNDARY_WRONG",
+            f"{meta['table']}: {rows} present (target {target}"
+            + (f", newest {_utc_label(newest)}" if newest is not None else "")
+            + "): the recovery replayed past its target.",
+            evidence={
+                **evidence,
+                "rows_after": None if count is None else int(count),
+                "newest_after": None if newest is None else newest.isoformat(),
+            },
+        )
+    ]
+
+
+def _rows_before_target_finding(
+    meta: dict[str, Any], result: Mapping[str, Any], evidence: dict[str, Any]
+) -> list[Finding]:
+    row = ((result.get("details") or {}).get("unexpected_rows") or [{}])[0]
+    expected, found = int(meta["expected_before"]), row.get("rows_before")
+    target = _utc_label(datetime.fromisoformat(meta["target_time"]))
+    if found is not None and int(found) > expected:
+        message = (
+            f"{meta['table']}: more rows committed before the target {target} than the source had: "
+            f"expected {expected:,}, found {int(found):,}."
+        )
+    else:
+        message = (
+            f"{meta['table']}: rows committed before the target {target} are missing: "
+            f"expected {expected:,}, found {_count(found)}."
+        )
+    return [
+        Finding(
+            "PITR_BOUNDARY_WRONG",
+            message,
+            evidence={**evidence, "rows_before": None if found is None else int(found)},
+        )
+    ]
+
+
+def _marker_finding(
+    meta: dict[str, Any], result: Mapping[str, Any], evidence: dict[str, Any]
+) -> list[Finding]:
+    target = _utc_label(datetime.fromisoformat(meta["target_time"]))
+    if meta["check"] == "pitr_marker_before":
+        message = (
+            f"Marker {meta['marker']!r}, written before the target {target}, is missing from {meta['table']}."
+        )
+    else:
+        message = (
+            f"Marker {meta['marker']!r}, written after the target {target}, is present in {meta['table']}."
+        )
+    return [Finding("PITR_BOUNDARY_WRONG", message, evidence={**evidence, "marker": meta["marker"]})]
 
 
 # -- small helpers -----------------------------------------------------------------------------------------

@@ -464,7 +464,7 @@ def archive_closed_binlogs(
 
 
 def purged_before_archiving(store: ObjectStore, layout: BinlogLayout, key: str, indexed: set[str],
-                             on_source: Sequence[tuple[str, int]]) -> list[Finding]:
+                            on_source: Sequence[tuple[str, int]]) -> list[Finding]:
     """BINLOG_GAP when the source's oldest binlog is newer than the archive's last file + 1."""
     if not indexed or not on_source:
         return []

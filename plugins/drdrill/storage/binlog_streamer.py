@@ -30,6 +30,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -73,6 +74,7 @@ BINLOG_MAGIC = b"\xfebin"
 # Replica server ids the streamer picks from when none is given: high, so they do not collide with real servers.
 REPLICA_SERVER_ID_BASE = 4_000_000_000
 REPLICA_SERVER_ID_SPAN = 290_000_000
+_SERVER_KEY = re.compile(r"^\d+-[0-9a-f]{8}$")  # what server_key() returns; only such spool folders are touched
 
 
 class StreamerError(DrdrillError):
@@ -130,6 +132,7 @@ def run_streamer(
     spool = Path(spool_dir)
     spool.mkdir(parents=True, exist_ok=True)
     spool.chmod(0o700)
+    spool = spool.resolve()  # the orphan check compares it with the child's command line
     server_id = replica_server_id or default_replica_server_id(spool)
     with _spool_lock(spool):
         _end_orphaned_child(spool)
@@ -170,6 +173,7 @@ class _Session:
         self.key = ""
         self.server_id = 0
         self.shipped_any = False
+        self.reported_file: str | None = None
 
     def describe(self) -> str:
         """Secret-free label of the source, once known."""
@@ -263,8 +267,9 @@ class _Session:
         if not files:
             return
         current = files[-1]
-        if current.name != self.status.streaming_file:
+        if current.name != self.reported_file:
             log.info("streaming %s/%s", self.key, current.name)
+            self.reported_file = current.name
         self.status.streaming_file = current.name
         with contextlib.suppress(FileNotFoundError):
             self.status.streaming_bytes = current.stat().st_size
@@ -286,21 +291,24 @@ class _Session:
     def _ship_leftovers(self) -> None:
         """Archive complete files a previous session of another server left behind, then drop its spool."""
         for spool in sorted(path for path in self.spool.iterdir() if path.is_dir()
-                            and not path.name.startswith(".") and path.name != self.key):
+                            and _SERVER_KEY.match(path.name) and path.name != self.key):
             with tempfile.TemporaryDirectory(prefix=SESSION_PREFIX, dir=self.spool) as work:
                 for path in _spooled_files(spool)[:-1]:
                     if _ends_on_event_boundary(path):
                         self._ship(path, Path(work), None, key=spool.name)
+                    else:
+                        log.warning("dropping %s/%s left in the spool: it does not end on an event boundary",
+                                    spool.name, path.name)
             shutil.rmtree(spool, ignore_errors=True)
 
     def _ship(self, path: Path, work: Path, expected_size: int | None, key: str | None = None) -> None:
         key = key or self.key
         label = f"{key}/{path.name}"
         index_key = self.layout.index_key(key, path.name)
-        if self.store.head(index_key) is not None:  # the index decides: never upload a file twice
-            raw = self.store.get_bytes(index_key)
-            entry = ArchivedBinlog.from_json(raw, where=index_key) if raw is not None else None
-            if entry is not None and entry.raw_size != path.stat().st_size:
+        raw = self.store.get_bytes(index_key)
+        if raw is not None:  # the index decides: never upload a file twice
+            entry = ArchivedBinlog.from_json(raw, where=index_key)
+            if entry.raw_size != path.stat().st_size:
                 log.error("%s is already archived with %d bytes but was streamed with %d bytes: the source's "
                           "binlog history no longer matches the archive (RESET MASTER?); the archived copy "
                           "is kept", label, entry.raw_size, path.stat().st_size)
@@ -396,8 +404,11 @@ def _end_orphaned_child(spool: Path) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + CHILD_STOP_SECONDS
-        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-            if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+        while time.monotonic() < deadline:
+            try:
+                if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+                    break
+            except OSError:  # gone
                 break
             time.sleep(0.05)
     pid_file.unlink(missing_ok=True)
