@@ -136,3 +136,30 @@ def test_pitr_dag_passes_through_airflow(sandbox, airflow_db, tmp_path) -> None:
     record = list_drills(sandbox.history_url, "shop", "pitr", limit=1)[0]
     assert record.verdict == "passed" and record.details["target_time"] == moment.isoformat()
     assert record.rto_seconds and record.rpo_seconds is not None and "replay" in record.stage_seconds
+
+
+def test_retention_prunes_only_the_binlogs_no_kept_backup_needs(sandbox, tmp_path) -> None:
+    from drdrill.drills import backup
+    from drdrill.storage.binlog_archive import check_archive, split_binlog_name
+
+    target, _, first = prepare(sandbox, tmp_path)
+    with contextlib.closing(sandbox.sandbox.primary.root_connect()) as connection, connection.cursor() as cursor:
+        for _ in range(2):
+            write_on_source(sandbox, 1)
+            cursor.execute("FLUSH BINARY LOGS")
+    time.sleep(1.1)
+    _, second = run_steps(sandbox, target, tmp_path / "second")
+    store = store_for(sandbox, target)
+    binlog_archive.archive(target, sandbox.sandbox.backup_endpoint(), store, work_dir=tmp_path / "a2")
+    keep_one = dataclasses.replace(target, retention=dataclasses.replace(target.retention, keep_days=None, keep_backups=1))
+
+    result = backup.apply_retention(keep_one, store, now=datetime.now(timezone.utc))
+
+    assert first.backup_id in result["deleted"]
+    start = split_binlog_name(second.consistent_point.file)[1]
+    key = second.extra["server_key"]
+    assert result["binlogs_deleted"] and all(
+        name.startswith(key) and split_binlog_name(name.split("/")[1])[1] < start for name in result["binlogs_deleted"])
+    remaining = [e for e in list_archive(store, binlog_archive.binlog_layout(target)) if e.server_key == key]
+    assert min(split_binlog_name(e.file)[1] for e in remaining) == start
+    assert check_archive(store, binlog_archive.binlog_layout(target)) == []

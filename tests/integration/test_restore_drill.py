@@ -66,6 +66,7 @@ def test_a_healthy_backup_passes_with_rto_rpo_stages_and_stored_gx_results(sandb
     results = json.loads(store.get_bytes(record.details["results_uri"].removeprefix(f"s3://{store.bucket}/")))
     assert sandbox.sandbox.secrets()["backup"] not in json.dumps(results)
     assert record.details["scratch"] == {"kept": False}
+    assert "pitr_window_start" in record.details and "pitr_window_end" in record.details
     assert not list((tmp_path / "scratch").glob("*/mariadbd.sock"))
 
 

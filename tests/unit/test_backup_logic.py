@@ -154,3 +154,22 @@ def test_regroup_reassembles_any_chunking_exactly() -> None:
         parts = list(_regroup(chunks, size))
         assert b"".join(parts) == data
         assert all(len(part) == size for part in parts[:-1]) and 0 < len(parts[-1]) <= size
+
+
+def archived(file: str, key: str = "1-aaaaaaaa"):
+    from drdrill.storage.binlog_archive import ArchivedBinlog
+
+    return ArchivedBinlog(file=file, server_key=key, server_id=1, size=1, sha256="a" * 64, raw_size=1,
+                          raw_sha256="b" * 64, first_gtid=None, last_gtid=None, gtid_binlog_pos_start=None,
+                          gtid_binlog_pos_end=None, first_event_at=None, last_event_at=None, archived_at="x")
+
+
+def test_binlog_retention_keeps_everything_a_retained_backup_needs() -> None:
+    from drdrill.storage.retention import binlogs_no_longer_needed
+
+    files = [archived(f"mysql-bin.00000{n}") for n in range(1, 7)] + [archived("mysql-bin.000001", "2-bbbbbbbb")]
+    older = manifest(consistent_point=BinlogPosition("mysql-bin.000003", 4, "0-1-9"), extra={"server_key": "1-aaaaaaaa"})
+    newer = manifest(consistent_point=BinlogPosition("mysql-bin.000005", 4, "0-1-20"), extra={"server_key": "1-aaaaaaaa"})
+    gone = binlogs_no_longer_needed(files, [newer, older])
+    assert [e.file for e in gone] == ["mysql-bin.000001", "mysql-bin.000002"]  # the older backup still needs 3+
+    assert binlogs_no_longer_needed(files, [manifest()]) == []  # an old manifest without server_key: keep all

@@ -9,7 +9,7 @@ from drdrill.airflow import runtime
 from drdrill.airflow.connections import mysql_endpoint, object_store
 from drdrill.checks.findings import DrillFailed, Finding
 from drdrill.config import Target
-from drdrill.drills import restore
+from drdrill.drills import pitr, restore
 from drdrill.durations import parse_duration
 from drdrill.endpoints import MySQLEndpoint
 
@@ -140,7 +140,8 @@ def record(target_name: str, context: Any) -> dict[str, Any]:
                  "data_docs_uri": validated.get("data_docs_uri"), "expectations": validated.get("evaluated"),
                  "fetch_mb_per_second": measured.get("fetch_mb_per_second"),
                  "restore_mb_per_second": measured.get("restore_mb_per_second"),
-                 "disaster_at": measured.get("disaster_at"), "newest_heartbeat": measured.get("newest_heartbeat")},
+                 "disaster_at": measured.get("disaster_at"), "newest_heartbeat": measured.get("newest_heartbeat"),
+                 **pitr.window_details(runtime.target(target_name), object_store(runtime.target(target_name).storage))},
         measurements={key: measured.get(key) for key in
                       ("rto_seconds", "rto_objective_seconds", "rpo_seconds", "rpo_objective_seconds")},
         slack_lines=restore.measurement_lines(measured) if measured else None,

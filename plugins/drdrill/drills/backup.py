@@ -24,12 +24,12 @@ from drdrill.engines.binlog_segment import capture_binlog_segment
 from drdrill.errors import DrdrillError, ToolError
 from drdrill.history import DrillRecord, record_drill
 from drdrill.servers.identity import read_identity
-from drdrill.storage.binlog_archive import server_key
+from drdrill.storage.binlog_archive import BinlogLayout, list_archive, server_key
 from drdrill.storage.catalog import list_backups
 from drdrill.storage.layout import TargetLayout, new_backup_id
 from drdrill.storage.manifest import BinlogPosition, Manifest, ObjectEntry
 from drdrill.storage.objectstore import ObjectStore
-from drdrill.storage.retention import choose_deletions
+from drdrill.storage.retention import binlogs_no_longer_needed, choose_deletions
 from drdrill.storage.verify import quarantine, verify_backup
 
 
@@ -231,8 +231,20 @@ def apply_retention(target: Target, store: ObjectStore, *, now: datetime) -> dic
     aborted = store.abort_stale_uploads(layout.full_root, older_than=timedelta(hours=24), now=now)
     return {
         "kept": decision.keep, "deleted": decision.delete, "deleted_objects": deleted_objects,
-        "aborted_uploads": aborted, "seconds": round(time.monotonic() - began, 3),
+        "aborted_uploads": aborted, "binlogs_deleted": prune_binlogs(store, layout),
+        "seconds": round(time.monotonic() - began, 3),
     }
+
+
+def prune_binlogs(store: ObjectStore, layout: TargetLayout) -> list[str]:
+    """Delete archived binlogs older than every retained valid backup's start (index first, then the object)."""
+    retained = [entry.manifest for entry in list_backups(store, layout) if entry.is_valid and entry.manifest]
+    binlogs = BinlogLayout.of(layout)
+    pruned = binlogs_no_longer_needed(list_archive(store, binlogs), retained) if retained else []
+    for entry in pruned:
+        store.client.delete_object(Bucket=store.bucket, Key=binlogs.index_key(entry.server_key, entry.file))
+        store.client.delete_object(Bucket=store.bucket, Key=binlogs.object_key(entry.server_key, entry.file))
+    return [f"{entry.server_key}/{entry.file}" for entry in pruned]
 
 
 STEPS = ["preflight", "dump_and_upload", "write_manifest", "verify", "retention"]

@@ -22,6 +22,7 @@ from drdrill.drills.record import StepRunner, build_record
 from drdrill.drills.restore import RestoreServers, run_dir, upload_validation
 from drdrill.durations import format_duration
 from drdrill.endpoints import MySQLEndpoint
+from drdrill.errors import DrdrillError
 from drdrill.engines.restore import RestoreFailed, replay_binlogs
 from drdrill.history import DrillRecord, record_drill
 from drdrill.storage.binlog_archive import ArchivedBinlog, fetch_binlogs, list_archive, server_keys, split_binlog_name
@@ -61,6 +62,16 @@ def recoverable_window(target: Target, store: ObjectStore) -> tuple[datetime, da
     start = min(backup_ready_at(entry.manifest) for entry in valid if entry.manifest)
     end = max(datetime.fromisoformat(str(moment)) for moment in events)
     return (start, end) if end > start else None
+
+
+def window_details(target: Target, store: ObjectStore) -> dict[str, str | None]:
+    """How far back (and up to when) point-in-time recovery can reach now, for drill records."""
+    try:
+        window = recoverable_window(target, store)
+    except DrdrillError:  # an unreadable archive index: the window is unknown, not empty
+        window = None
+    return {"pitr_window_start": window[0].isoformat() if window else None,
+            "pitr_window_end": window[1].isoformat() if window else None}
 
 
 def choose_target_time(target: Target, store: ObjectStore, *, requested: datetime | None, seed: str) -> datetime:

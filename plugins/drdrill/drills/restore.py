@@ -291,6 +291,12 @@ class RestoreServers:
     scratch_conn_id: str | None = None
 
 
+def _pitr_window(target: Target, store: ObjectStore) -> dict[str, str | None]:
+    from drdrill.drills.pitr import window_details  # pitr builds on this module
+
+    return window_details(target, store)
+
+
 def run_restore_drill(target: Target, servers: RestoreServers, options: RestoreOptions, *, work_dir: Path,
                       history_url: str, run_id: str, started_at: datetime) -> tuple[DrillRecord, list[Finding]]:
     """All steps in one process (the CLI's path), teardown included, recorded as the DAG's record task does."""
@@ -343,7 +349,8 @@ def run_restore_drill(target: Target, servers: RestoreServers, options: RestoreO
                  "data_docs_uri": validated_result.get("data_docs_uri"), "scratch": torn,
                  "fetch_mb_per_second": measured.get("fetch_mb_per_second"),
                  "restore_mb_per_second": measured.get("restore_mb_per_second"),
-                 "disaster_at": disaster.isoformat(), "newest_heartbeat": measured.get("newest_heartbeat")},
+                 "disaster_at": disaster.isoformat(), "newest_heartbeat": measured.get("newest_heartbeat"),
+                 **_pitr_window(target, servers.store)},
         measurements={name: measured.get(name) for name in
                       ("rto_seconds", "rto_objective_seconds", "rpo_seconds", "rpo_objective_seconds")},
     )

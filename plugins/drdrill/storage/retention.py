@@ -1,4 +1,4 @@
-"""Which backups retention may delete: never the newest valid one, never a run still in progress."""
+"""What retention may delete: never the newest valid backup, never a run in progress, never a binlog a kept backup needs."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from drdrill.storage.binlog_archive import ArchivedBinlog, split_binlog_name
 from drdrill.storage.catalog import BackupEntry
 from drdrill.storage.layout import backup_time
+from drdrill.storage.manifest import Manifest
 
 INCOMPLETE_GRACE = timedelta(hours=24)
 
@@ -57,3 +59,20 @@ def choose_deletions(
         else:
             delete[backup.backup_id] = f"{backup.status}: {backup.problem}"
     return RetentionDecision(keep=keep, delete=delete)
+
+
+def binlogs_no_longer_needed(archived: Sequence[ArchivedBinlog], retained: Sequence[Manifest]) -> list[ArchivedBinlog]:
+    """Archived binlogs that no retained backup can use: older than every retained backup's start on that server.
+
+    Conservative: a server with no retained backup keeps all its files, and if any retained backup does
+    not name its server's archive (an older manifest), nothing is deleted.
+    """
+    first_needed: dict[str, int] = {}
+    for manifest in retained:
+        key = manifest.extra.get("server_key")
+        if not key:
+            return []
+        number = split_binlog_name(manifest.consistent_point.file)[1]
+        first_needed[key] = min(number, first_needed.get(key, number))
+    return [entry for entry in archived
+            if entry.server_key in first_needed and split_binlog_name(entry.file)[1] < first_needed[entry.server_key]]
