@@ -248,7 +248,11 @@ def test_heartbeat_beats_about_once_a_second_and_survives_a_primary_restart(mari
             beats = cur.fetchall()
         assert 3 <= len(beats) <= 5
         gaps = [(b[0] - a[0]).total_seconds() for a, b in itertools.pairwise(beats)]
-        assert all(0.8 <= gap <= 1.3 for gap in gaps), gaps
+        # the writer schedules on a monotonic clock: the rate holds even when one commit is slow,
+        # and no beat is ever skipped
+        rate = (beats[-1][0] - beats[0][0]).total_seconds() / (len(beats) - 1)
+        assert 0.9 <= rate <= 1.1, gaps
+        assert max(gaps) < 2.0, gaps
         assert {row[1] for row in beats} == {server.spec.server_id}
 
         server.kill()
