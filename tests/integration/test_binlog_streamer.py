@@ -49,7 +49,8 @@ STREAM_GRANTS = ["RELOAD, REPLICATION SLAVE, REPLICATION CLIENT, BINLOG MONITOR,
 LAYOUT = BinlogLayout("drills", "shop")
 SCHEMA = ("CREATE DATABASE shop", "CREATE TABLE shop.orders (id INT PRIMARY KEY, note VARCHAR(40) NOT NULL)")
 # Fast polling and short backoff so that the module stays well under a minute.
-FAST = {"poll_interval": 0.1, "recheck_interval": 0.3, "initial_backoff": 0.1, "max_backoff": 1.0}
+FAST = {"poll_interval": 0.1, "recheck_interval": 0.3, "initial_backoff": 0.1, "max_backoff": 1.0,
+        "stall_timeout": 2.0}
 GTID_EVENT = re.compile(rb"^#\d{6}\s.*?\tGTID (\d+-\d+-\d+)", re.MULTILINE)
 STREAMER_LOG = "drdrill.storage.binlog_streamer"
 
@@ -288,9 +289,56 @@ def test_the_streamer_survives_a_primary_restart_under_writes_and_the_archive_ho
         wait_for("every closed file in the index", lambda: indexed(store, key) == closed)
 
     assert status.restarts >= 1 and "restarting" in caplog.text
+    assert status.stall_restarts == 0  # a server that went away is not a hang
     for file in closed:  # the file open at the restart too, its stop event included
         on_server = (server.datadir / file).read_bytes()
         assert entry_of(store, key, file).raw_sha256 == hashlib.sha256(on_server).hexdigest(), file
+    assert check_archive(store, LAYOUT, deep=True) == []
+    assert archived_gtids(store, key, tmp_path / "fetch") == written_gtids(server)
+    assert len(written_gtids(server)) >= 2 + 60
+    assert_written_once(store)
+    assert STREAM_PASSWORD not in caplog.text
+
+
+@pytest.mark.integration
+def test_a_hung_mariadb_binlog_is_killed_and_restarted_and_an_idle_source_is_not_a_hang(
+        mariadb_factory: Any, store: ObjectStore, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger=STREAMER_LOG)
+    server, source = source_server(mariadb_factory)
+    key = server_key(read_identity(source))
+    execute(server, *SCHEMA)
+    spool = tmp_path / "spool"
+
+    with streaming(lambda: source, store, spool) as status:
+        # Idle: nothing new on the source for well over stall_timeout is not a stall.
+        wait_for("mysql-bin.000001 streamed", lambda: streamed_whole(status, server, "mysql-bin.000001"))
+        time.sleep(3 * FAST["stall_timeout"])
+        assert (status.stall_restarts, status.starts, status.restarts) == (0, 1, 0)
+
+        with Writer(server) as writer:
+            wait_for("writes", lambda: writer.committed >= 20)
+            execute(server, "FLUSH BINARY LOGS")
+            wait_for("mysql-bin.000001 in the index", lambda: indexed(store, key) == ["mysql-bin.000001"])
+            # A silent network drop: the child neither gets data nor an error, and never exits by itself.
+            hung = int((spool / CHILD_PID_FILE).read_text())
+            os.kill(hung, signal.SIGSTOP)
+            stalled = writer.committed
+            wait_for("writes while hung", lambda: writer.committed >= stalled + 20)
+            execute(server, "FLUSH BINARY LOGS")  # the source moves on to mysql-bin.000003 meanwhile
+            wait_for("the stall detected", lambda: status.stall_restarts == 1, timeout=15)
+            wait_for("mariadb-binlog started again", lambda: status.starts == 2)
+            assert not Path(f"/proc/{hung}").exists()
+            restarted = writer.committed
+            wait_for("writes after the restart", lambda: writer.committed >= restarted + 20)
+        execute(server, "FLUSH BINARY LOGS")
+        closed = closed_files(server)
+        assert closed == ["mysql-bin.000001", "mysql-bin.000002", "mysql-bin.000003"]
+        wait_for("every closed file in the index", lambda: indexed(store, key) == closed)
+        time.sleep(3 * FAST["stall_timeout"])  # idle again: no further stall restart
+        assert (status.stall_restarts, status.starts) == (1, 2)
+
+    assert f"killing pid {hung}" in caplog.text and "stalled" in caplog.text
+    assert status.last_error is not None and "stalled" in status.last_error
     assert check_archive(store, LAYOUT, deep=True) == []
     assert archived_gtids(store, key, tmp_path / "fetch") == written_gtids(server)
     assert len(written_gtids(server)) >= 2 + 60

@@ -25,7 +25,14 @@ from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
 from drdrill.engines.restore import RestoreFailed, replay_binlogs
 from drdrill.history import DrillRecord, record_drill
-from drdrill.storage.binlog_archive import ArchivedBinlog, fetch_binlogs, list_archive, server_keys, split_binlog_name
+from drdrill.storage.binlog_archive import (
+    ArchivedBinlog,
+    binlog_name,
+    fetch_binlogs,
+    list_archive,
+    server_keys,
+    split_binlog_name,
+)
 from drdrill.storage.catalog import BackupEntry, list_backups
 from drdrill.storage.manifest import Manifest
 from drdrill.storage.objectstore import ObjectStore
@@ -134,11 +141,13 @@ def _binlog_chain(store: ObjectStore, target: Target, manifest: Manifest, key: s
     expected = split_binlog_name(first)[1]
     for entry in sorted((e for e in entries if split_binlog_name(e.file)[1] >= expected),
                         key=lambda e: split_binlog_name(e.file)[1]):
-        number = split_binlog_name(entry.file)[1]
+        base, number, digits = split_binlog_name(entry.file)
         if number != expected:
-            raise DrillFailed([Finding("BINLOG_GAP", f"The archive of server {key} jumps from file number "
-                                       f"{expected - 1} to {entry.file}: the binlogs between are missing, so the "
-                                       f"replay to {target_time.isoformat()} cannot be complete.")])
+            missing = [binlog_name(base, n, digits) for n in range(expected, number)]
+            raise DrillFailed([Finding("BINLOG_GAP", f"The archive of server {key} lacks {', '.join(missing)} "
+                                       f"(between {binlog_name(base, expected - 1, digits)} and {entry.file}), so the "
+                                       f"replay to {target_time.isoformat()} cannot be complete.",
+                                       evidence={"missing": missing})])
         chain.append(entry)
         expected += 1
         if entry.last_event_at and datetime.fromisoformat(str(entry.last_event_at)) >= target_time:

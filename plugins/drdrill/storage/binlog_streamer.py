@@ -7,10 +7,13 @@ server has moved on (the next file appears beside it); complete files are archiv
 being written is never uploaded.
 
 ``mariadb-binlog --stop-never`` exits when its server goes away and never reconnects, so the
-supervisor restarts it with backoff. Each start re-resolves the source (after a failover that is the
-new primary, whose files go under its own server key) and resumes at the source's first file without
-an index entry: a partially streamed file is fetched again from its start, and a file that has an
-index entry is never uploaded again (the index decides).
+supervisor restarts it with backoff. It has no heartbeat either: when the connection silently dies
+(packets lost, no reset) it waits forever, so a child whose spool has not grown for ``stall_timeout``
+seconds while the source's binlog position is beyond what was spooled is killed and restarted. Each
+start re-resolves the source (after a failover that is the new primary, whose files go under its own
+server key) and resumes at the source's first file without an index entry: a partially streamed file
+is fetched again from its start, and a file that has an index entry is never uploaded again (the
+index decides).
 
 Spool layout (the directory is private, 0700)::
 
@@ -93,6 +96,7 @@ class StreamerStatus:
     already_archived: list[str] = field(default_factory=list)
     starts: int = 0
     restarts: int = 0
+    stall_restarts: int = 0
     last_error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -118,14 +122,16 @@ def run_streamer(
     recheck_interval: float = 30.0,
     initial_backoff: float = 0.5,
     max_backoff: float = 30.0,
+    stall_timeout: float = 30.0,
     status: StreamerStatus | None = None,
 ) -> StreamerStatus:
     """Stream the source's binlogs into the archive until ``stop`` is set; returns what was done.
 
     ``get_source`` is called at every (re)start and every ``recheck_interval`` seconds: when it names
     another server (or the same address now reaches another server), the streamer switches to it.
-    Failed starts back off from ``initial_backoff`` to ``max_backoff`` seconds. Pass ``status`` to
-    watch progress from another thread.
+    Failed starts back off from ``initial_backoff`` to ``max_backoff`` seconds. A child whose spool has
+    not grown for ``stall_timeout`` seconds while the source has written more is treated as hung and
+    restarted (an idle source never is). Pass ``status`` to watch progress from another thread.
     """
     binlog_layout = BinlogLayout.of(layout)
     status = status if status is not None else StreamerStatus()
@@ -142,7 +148,7 @@ def run_streamer(
         while not stop.is_set():
             session = _Session(get_source, store, binlog_layout, spool, server_id, status)
             try:
-                healthy = session.run(stop, poll_interval, recheck_interval)
+                healthy = session.run(stop, poll_interval, recheck_interval, stall_timeout)
             except Exception as exc:  # any failure: restart, never give up while asked to run
                 status.last_error = str(exc)
                 log.warning("binlog streaming from %s failed: %s", session.describe(), exc)
@@ -181,7 +187,8 @@ class _Session:
             return "the source"
         return f"{self.source.describe()} ({self.key})" if self.key else self.source.describe()
 
-    def run(self, stop: threading.Event, poll_interval: float, recheck_interval: float) -> bool:
+    def run(self, stop: threading.Event, poll_interval: float, recheck_interval: float,
+            stall_timeout: float) -> bool:
         """Stream until the child exits, the source changes or ``stop``; True when the run was healthy."""
         began = time.monotonic()
         self.source = self.get_source()
@@ -205,7 +212,8 @@ class _Session:
             with self.source.option_file(directory=work) as option_file:
                 child = self._start_child(option_file, spool, first, work)
                 try:
-                    outcome = self._follow(child, spool, work, stop, poll_interval, recheck_interval)
+                    outcome = self._follow(child, spool, work, stop, poll_interval, recheck_interval,
+                                           stall_timeout)
                 finally:
                     _stop_child(child)
                     (self.spool / CHILD_PID_FILE).unlink(missing_ok=True)
@@ -228,13 +236,17 @@ class _Session:
         return child
 
     def _follow(self, child: subprocess.Popen[bytes], spool: Path, work: Path, stop: threading.Event,
-                poll_interval: float, recheck_interval: float) -> bool:
+                poll_interval: float, recheck_interval: float, stall_timeout: float) -> bool:
         """Archive files as they complete; returns True when the source changed (a healthy end)."""
         next_recheck = time.monotonic() + recheck_interval
+        spooled: tuple[str, int] | None = None
+        grew = time.monotonic()
         while True:
             exited = child.poll()
             self._ship_complete(spool, work)
-            self._report_progress(spool)
+            now_spooled = self._report_progress(spool)
+            if now_spooled != spooled:
+                spooled, grew = now_spooled, time.monotonic()
             if exited is not None:
                 tail = (work / "mariadb-binlog.stream.stderr.log").read_text(errors="replace").strip()[-500:]
                 log.warning("mariadb-binlog streaming from %s exited with %d: %s", self.describe(), exited,
@@ -247,7 +259,34 @@ class _Session:
                 next_recheck = time.monotonic() + recheck_interval
                 if self._source_changed():
                     return True
+            if time.monotonic() - grew >= stall_timeout:
+                position = self._source_position()
+                if position is not None and _is_beyond(position, spooled):
+                    self._end_stalled_child(child, spooled, position, time.monotonic() - grew)
+                    return False
+                grew = time.monotonic()  # idle source, or it cannot be asked: look again after another timeout
             stop.wait(poll_interval)
+
+    def _source_position(self) -> tuple[str, int] | None:
+        """The source's current binlog file and position, or None when it cannot be asked."""
+        try:
+            rows = self.source.fetch_all("SHOW MASTER STATUS") if self.source is not None else []
+        except Exception as exc:  # the source is down: the child exits on its own and is restarted then
+            log.debug("SHOW MASTER STATUS failed: %s", exc)
+            return None
+        return (str(rows[0][0]), int(rows[0][1])) if rows else None
+
+    def _end_stalled_child(self, child: subprocess.Popen[bytes], spooled: tuple[str, int] | None,
+                           position: tuple[str, int], idle: float) -> None:
+        """Kill a hung child (SIGKILL: a stopped process ignores SIGTERM) so the restart path resumes."""
+        at = f"{spooled[0]}:{spooled[1]}" if spooled else "nothing"
+        message = (f"mariadb-binlog streaming from {self.describe()} stalled: the spool holds {at} and has not "
+                   f"grown for {idle:.1f} s while the source is at {position[0]}:{position[1]}")
+        log.warning("%s; killing pid %d and restarting", message, child.pid)
+        child.kill()
+        child.wait()
+        self.status.stall_restarts += 1
+        self.status.last_error = message
 
     def _source_changed(self) -> bool:
         """True when ``get_source`` now names another endpoint or the endpoint reaches another server."""
@@ -262,10 +301,11 @@ class _Session:
         log.info("the source is now %s (%s); switching from %s", source.describe(), key, self.describe())
         return True
 
-    def _report_progress(self, spool: Path) -> None:
+    def _report_progress(self, spool: Path) -> tuple[str, int] | None:
+        """Publish the file being streamed and its size; returns them (None while the spool is empty)."""
         files = _spooled_files(spool)
         if not files:
-            return
+            return None
         current = files[-1]
         if current.name != self.reported_file:
             log.info("streaming %s/%s", self.key, current.name)
@@ -273,6 +313,7 @@ class _Session:
         self.status.streaming_file = current.name
         with contextlib.suppress(FileNotFoundError):
             self.status.streaming_bytes = current.stat().st_size
+        return current.name, self.status.streaming_bytes
 
     def _ship_complete(self, spool: Path, work: Path) -> None:
         """Archive every spooled file that has a successor (the server moved on), then delete it."""
@@ -344,6 +385,16 @@ def _listed_sizes(source: MySQLEndpoint | None) -> dict[str, int] | None:
     except Exception as exc:
         log.debug("SHOW BINARY LOGS failed: %s", exc)
         return None
+
+
+def _is_beyond(position: tuple[str, int], spooled: tuple[str, int] | None) -> bool:
+    """True when the source's (file, position) is past the spooled (file, size): the child is behind."""
+    if spooled is None:
+        return True
+    try:
+        return (split_binlog_name(position[0])[1], position[1]) > (split_binlog_name(spooled[0])[1], spooled[1])
+    except ValueError:
+        return False
 
 
 def _spooled_files(spool: Path) -> list[Path]:
