@@ -1,48 +1,50 @@
-"""Benchmark point-in-time recovery: the drill's binlog replay against the bare pipe, and the archive's lag (predicted RPO) with scheduled archiving against the streamer, under a write load.
+"""Benchmark PITR: the drill's binlog replay against the bare pipe, and the archive lag of scheduled archiving vs the streamer.
 
-The script builds its own sandbox (the one bench/backup.py and bench/restore.py use: MariaDB primary, moto S3,
-Slack sink; heartbeat writer and replica stopped after loading) in a new temporary directory on its own ports
-(default 32271-32274) with about --size of sample data (12MB: ~100k rows), sets the primary's max_binlog_size,
-takes one backup with the real backup drill (``run_backup_drill``), archives the binlogs once, and then runs the
-same write load twice, once per archiving mode:
+The script builds its own sandbox (the one bench/backup.py and bench/restore.py use: MariaDB primary, moto
+S3, Slack sink; heartbeat writer and replica stopped after loading) in a new temporary directory on its own
+ports (default 32271-32274) with about --size of sample data (12MB: ~100k rows), sets the primary's
+max_binlog_size, takes one backup with the real backup drill (``run_backup_drill``), archives the binlogs
+once, and then runs the same write load twice, once per archiving mode:
 
-  scheduled  the archive step (``binlog_archive.archive``: FLUSH BINARY LOGS, then upload every closed file)
-             started every --archive-every seconds, as a schedule would start it (a run that overruns delays
-             the next one, never overlaps it);
-  streamer   ``run_streamer`` in a thread (a supervised ``mariadb-binlog --stop-never`` copies the binlog as it
-             is written; a file is archived once the server has moved on to the next one, that is when it
-             rotates at max_binlog_size).
+  scheduled  the archive step (``binlog_archive.archive``: FLUSH BINARY LOGS, then upload every closed
+             file) started every --archive-every seconds, as a schedule would start it (a run that
+             overruns delays the next one, never overlaps it);
+  streamer   ``run_streamer`` in a thread (a supervised ``mariadb-binlog --stop-never`` copies the binlog
+             as it is written; a file is archived once the server has moved on to the next one, that is
+             when it rotates at max_binlog_size).
 
 The write load is one connection of the application's DML-only user committing transactions of --batch new
-orders, 2x--batch order items and an UPDATE of the previous batch's orders (whose trigger inserts as many audit
-rows: 5x--batch row events a transaction), paced to --rows-per-second (0: as fast as the server takes them), and
-one heartbeat row a second, for --load-seconds per mode. Each mode starts with the archive up to date. Every
---sample-every seconds ``rpo_monitor.archive_lag_seconds`` reads the lag: the seconds of writes the archive does
-not hold yet (0 only when it holds the source's GTID position; otherwise now minus the newest archived event, whose
-time has one-second resolution, so a reading can be up to 1 s high). For the streamer the script also reads how
-far its local copy (the spool) trails the file the primary is writing, in bytes.
+orders, 2x--batch order items and an UPDATE of the previous batch's orders (whose trigger inserts as many
+audit rows: 5x--batch row events a transaction), paced to --rows-per-second (0: as fast as the server takes
+them), and one heartbeat row a second, for --load-seconds per mode. Each mode starts with the archive up to
+date. Every --sample-every seconds ``rpo_monitor.archive_lag_seconds`` reads the lag: the seconds of writes
+the archive does not hold yet (0 only when it holds the source's GTID position; otherwise now minus the
+newest archived event, whose time has one-second resolution, so a reading can be up to 1 s high). For the
+streamer the script also reads how far its local copy (the spool) trails the file the primary is writing.
 
-Then the archive is completed (one last archive run after the streamer stopped) and the PITR target is the first
-whole second after the last write; ``pitr.plan`` picks the backup and the binlog chain, which is fetched and
-verified once. Two scratch servers are provisioned and restored from the backup with the drill's own steps
-(``provision_scratch`` and ``restore`` without catch-up, as the PITR drill does), so both start identical:
+Then the archive is completed (one last archive run after the streamer stopped) and the PITR target is the
+first whole second after the last write; ``pitr.plan`` picks the backup and the binlog chain, which is
+fetched and verified once. Each of --rounds rounds provisions two scratch servers and restores the backup
+into both with the drill's own steps (``provision_scratch``, ``restore`` without catch-up, as the PITR drill
+does), so both start identical, then replays (drill first in odd rounds, bare first in even ones):
 
-  drill   ``pitr.replay`` into the first (``replay_binlogs``: mariadb-binlog -> a Python copy loop with a tap
-          -> the mariadb client);
-  bare    the same ``mariadb-binlog`` command (same files, start position, stop second, database filter, TZ=UTC)
-          piped straight into ``mariadb`` through an OS pipe, into the second;
-  decode  that ``mariadb-binlog`` command alone, its output counted and dropped: the producer's ceiling.
+  drill   ``pitr.replay`` into the first (``replay_binlogs``: mariadb-binlog -> a Python copy loop with a
+          tap -> the mariadb client);
+  bare    the same ``mariadb-binlog`` command (same files, start position, stop second, database filter,
+          TZ=UTC) piped straight into ``mariadb`` through an OS pipe, into the second;
+  decode  (once) that ``mariadb-binlog`` command alone, output counted and dropped: the producer's ceiling.
 
-Throughput is MB/s (10^6 bytes) of decoded SQL, the mariadb-binlog output the client executes; MB/s of binlog
-bytes replayed (the chain's file sizes from the backup's position on) is shown beside it. The replays are
-checked: every table's CHECKSUM TABLE on both scratch servers equals the source's, except the heartbeat table,
-which must hold exactly the source's rows before the target.
+Throughput is MB/s (10^6 bytes) of decoded SQL, the mariadb-binlog output the client executes; MB/s of
+binlog bytes replayed (the chain's file sizes from the backup's position on) is shown beside it; medians
+over the rounds are reported. Every replay is checked: each table's CHECKSUM TABLE on the scratch server
+equals the source's, except the heartbeat table, which must hold exactly the source's rows before the target.
 
 Everything the script started is stopped and deleted at the end, also on failure, Ctrl-C and SIGTERM.
-Credentials reach the tools through option files only. On 2 cores a run with the defaults takes about 5 minutes.
+Credentials reach the tools through option files only. On 2 cores a run with the defaults takes about
+4 minutes.
 
 Run:  .venv/bin/python bench/pitr.py [--load-seconds 60] [--rows-per-second 15000] [--archive-every 10]
-      [--max-binlog-size 16M] [--json out.json]
+      [--max-binlog-size 16M] [--rounds 2] [--json out.json]
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ from drdrill.sandbox.heartbeat import beat_once
 from drdrill.sandbox.stack import S3_BUCKET, Sandbox
 from drdrill.servers.scratch import SCRATCH_BUFFER_POOL
 from drdrill.sizes import format_size, parse_size
+from drdrill.storage.manifest import Manifest
 from drdrill.storage.binlog_streamer import StreamerStatus, run_streamer
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.toolenv import tool_environment
@@ -237,7 +240,7 @@ class Bench:
         self.store = ObjectStore(sandbox.s3_client(), S3_BUCKET)
 
     def archive_once(self, label: str) -> dict[str, Any]:
-        """One run of the binlog archive step (rotate, upload every closed file); a finding fails the bench."""
+        """One run of the archive step (rotate, upload every closed file); a finding fails the bench."""
         began = time.monotonic()
         try:
             result = binlog_archive.archive(
@@ -505,7 +508,7 @@ def replayed_binlog_bytes(planned: dict[str, Any], files: Sequence[Path]) -> int
 
 
 def link_files(source: Path, destination: Path) -> None:
-    """Hard-link the fetched backup objects into another run's directory (same bytes, no second download)."""
+    """Hard-link fetched files into another run's directory (the same bytes, no second download)."""
     destination.mkdir(parents=True, exist_ok=True)
     for path in source.iterdir():
         if path.is_file():
@@ -513,24 +516,54 @@ def link_files(source: Path, destination: Path) -> None:
 
 
 def measure_replay(bench: Bench, target_time: datetime) -> dict[str, Any]:
-    """Plan the PITR, restore the backup into two scratch servers, replay drill vs bare, then check both."""
+    """Plan the PITR and fetch its files once, then --rounds rounds of drill vs bare replay."""
     target, store = bench.target, bench.store
     planned = pitr.plan(target, store, target_time=target_time, now=datetime.now(timezone.utc))
     manifest = restore_steps.read_manifest(store, target, planned["backup_id"])
     work = bench.root / "pitr-work"
-    keys = {side: restore_steps.run_key(run_id(f"pitr_{side}", target)) for side in ("drill", "bare")}
-    scratches: dict[str, dict[str, Any]] = {}
+    fetch_key = restore_steps.run_key(run_id("pitr_fetch", target))
+    fetched_dir = restore_steps.run_dir(work, fetch_key)
     try:
         fetched = {
-            **restore_steps.fetch_and_verify(planned, target, store, work_dir=work, key=keys["drill"]),
-            **pitr.fetch_binlog_files(planned, target, store, work_dir=work, key=keys["drill"]),
+            **restore_steps.fetch_and_verify(planned, target, store, work_dir=work, key=fetch_key),
+            **pitr.fetch_binlog_files(planned, target, store, work_dir=work, key=fetch_key),
         }
-        link_files(
-            restore_steps.run_dir(work, keys["drill"]) / "files",
-            restore_steps.run_dir(work, keys["bare"]) / "files",
+        files = [fetched_dir / "binlogs" / name for name in planned["files"]]
+        argv = replay_argv(planned, manifest.databases, files)
+        decoded = decode_only(argv, work / "decode.log")
+        say(
+            f"  replay: {len(files)} binlog files, {format_size(replayed_binlog_bytes(planned, files))} from the "
+            f"backup's position, {format_size(decoded['decoded_bytes'])} of decoded SQL"
         )
-        base: dict[str, dict[str, Any]] = {}
+        rounds = [
+            replay_round(bench, planned, manifest, fetched_dir, argv, target_time, number)
+            for number in range(bench.args.rounds)
+        ]
+        return summarize_replay(planned, files, fetched, decoded, rounds)
+    finally:
+        shutil.rmtree(fetched_dir, ignore_errors=True)
+
+
+def replay_round(
+    bench: Bench,
+    planned: dict[str, Any],
+    manifest: Manifest,
+    fetched_dir: Path,
+    argv: Sequence[str],
+    target_time: datetime,
+    number: int,
+) -> dict[str, Any]:
+    """Two scratch servers restored by the drill's steps; one replayed by the drill, one bare."""
+    work = bench.root / "pitr-work"
+    order = ("drill", "bare") if number % 2 == 0 else ("bare", "drill")
+    keys = {side: restore_steps.run_key(run_id(f"pitr_{side}", bench.target)) for side in order}
+    scratches: dict[str, dict[str, Any]] = {}
+    result: dict[str, Any] = {"order": list(order), "restore_base_s": {}}
+    try:
         for side, key in keys.items():
+            link_files(fetched_dir / "files", restore_steps.run_dir(work, key) / "files")
+            if side == "drill":  # pitr.replay reads the binlogs from its own run directory
+                link_files(fetched_dir / "binlogs", restore_steps.run_dir(work, key) / "binlogs")
             scratches[side] = restore_steps.provision_scratch(
                 planned,
                 work_dir=work,
@@ -540,7 +573,7 @@ def measure_replay(bench: Bench, target_time: datetime) -> dict[str, Any]:
                 scratch_endpoint=None,
                 scratch_conn_id=None,
             )
-            base[side] = restore_steps.restore(
+            restored = restore_steps.restore(
                 planned,
                 scratches[side],
                 manifest,
@@ -550,25 +583,24 @@ def measure_replay(bench: Bench, target_time: datetime) -> dict[str, Any]:
                 parallel=bench.args.parallel,
                 apply_catchup=False,
             )
-        files = [restore_steps.run_dir(work, keys["drill"]) / "binlogs" / name for name in planned["files"]]
-        argv = replay_argv(planned, manifest.databases, files)
-        decoded = decode_only(argv, work / "decode.log")
+            result["restore_base_s"][side] = restored["seconds"]
+        for side in order:
+            endpoint = scratch_endpoint(scratches[side])
+            began = time.monotonic()
+            if side == "drill":
+                stats = pitr.replay(planned, manifest, endpoint=endpoint, work_dir=work, key=keys[side])
+                result["drill_tap_bytes"] = stats["raw_bytes"]
+                result["drill_own_s"] = stats["seconds"]
+            else:
+                bare_replay(argv, endpoint, work / f"bare-replay-{number}.log")
+            result[side] = round(time.monotonic() - began, 3)
         say(
-            f"  replay: {len(files)} binlog files, {format_size(replayed_binlog_bytes(planned, files))} from the "
-            f"backup's position, {format_size(decoded['decoded_bytes'])} of decoded SQL"
+            f"    round {number + 1}: drill {result['drill']:.1f} s, bare {result['bare']:.1f} s ({order[0]} first)"
         )
-        began = time.monotonic()
-        drill = pitr.replay(
-            planned, manifest, endpoint=scratch_endpoint(scratches["drill"]), work_dir=work, key=keys["drill"]
-        )
-        drill["wall_s"] = round(time.monotonic() - began, 3)
-        say(f"    drill {drill['wall_s']:.1f} s")
-        bare = bare_replay(argv, scratch_endpoint(scratches["bare"]), work / "bare-replay.log")
-        say(f"    bare {bare['seconds']:.1f} s")
-        checked = check_replays(
+        result["checked"] = check_replays(
             bench, {side: scratch_endpoint(info) for side, info in scratches.items()}, target_time
         )
-        return summarize_replay(planned, files, fetched, base, decoded, drill, bare, checked)
+        return result
     finally:
         for side, key in keys.items():
             restore_steps.teardown(scratches.get(side), work_dir=work, key=key, keep_scratch=False)
@@ -582,7 +614,7 @@ def scratch_endpoint(info: dict[str, Any]) -> MySQLEndpoint:
 
 
 def check_replays(bench: Bench, endpoints: dict[str, MySQLEndpoint], target_time: datetime) -> dict[str, Any]:
-    """Both replays equal the source: same CHECKSUM TABLE per table; heartbeats exactly those before the target."""
+    """Each replay equals the source: CHECKSUM TABLE per table; heartbeats exactly those before the target."""
     source = bench.sandbox.primary.root_endpoint()
     tables = base_tables(source, ("shop",))
     heartbeat = "`shop`.`heartbeat`"
@@ -609,23 +641,23 @@ def summarize_replay(
     planned: dict[str, Any],
     files: Sequence[Path],
     fetched: dict[str, Any],
-    base: dict[str, dict[str, Any]],
     decoded: dict[str, Any],
-    drill: dict[str, Any],
-    bare: dict[str, Any],
-    checked: dict[str, Any],
+    rounds: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """Per path: seconds, MB/s of decoded SQL and of binlog bytes, and the ratio to the bare pipe."""
+    """Per path: median seconds over the rounds, MB/s of decoded SQL and binlog bytes, ratio to bare."""
     sql_bytes = decoded["decoded_bytes"]
     binlog_bytes = replayed_binlog_bytes(planned, files)
+    bare_s = statistics.median(item["bare"] for item in rounds)
 
-    def path(label: str, seconds: float) -> dict[str, Any]:
+    def path(label: str, each: list[float]) -> dict[str, Any]:
+        seconds = round(statistics.median(each), 3)
         return {
             "path": label,
             "seconds": seconds,
+            "rounds_s": each,
             "sql_mb_per_second": round(sql_bytes / 1e6 / seconds, 1) if seconds else None,
             "binlog_mb_per_second": round(binlog_bytes / 1e6 / seconds, 1) if seconds else None,
-            "time_vs_bare": ratio(seconds, bare["seconds"]),
+            "time_vs_bare": ratio(seconds, bare_s),
         }
 
     return {
@@ -634,17 +666,14 @@ def summarize_replay(
         "files": planned["files"],
         "binlog_bytes": binlog_bytes,
         "decoded_sql_bytes": sql_bytes,
-        "drill_tap_bytes": drill.get("raw_bytes"),
-        "drill_reported_mb_per_second": drill.get("mb_per_second"),
         "fetch_s": fetched.get("seconds"),
-        "restore_base_s": {side: result.get("seconds") for side, result in base.items()},
         "paths": [
-            path("decode only (mariadb-binlog, output dropped)", decoded["seconds"]),
-            path("bare: mariadb-binlog | mariadb", bare["seconds"]),
-            path("drill: pitr.replay (replay_binlogs)", drill["seconds"]),
+            path("decode only (mariadb-binlog, output dropped)", [decoded["seconds"]]),
+            path("bare: mariadb-binlog | mariadb", [item["bare"] for item in rounds]),
+            path("drill: pitr.replay (replay_binlogs)", [item["drill"] for item in rounds]),
         ],
-        "drill_wall_s": drill["wall_s"],
-        "checked": checked,
+        "rounds": rounds,
+        "checked": rounds[-1]["checked"],
     }
 
 
@@ -721,6 +750,7 @@ REPLAY_COLUMNS = [
     ("decoded SQL MB/s", "sql", "{}"),
     ("binlog MB/s", "binlog", "{}"),
     ("time vs bare", "ratio", "{}"),
+    ("each round s", "each", "{}"),
 ]
 LAG_COLUMNS = [
     ("mode", "mode", "{}"),
@@ -747,6 +777,7 @@ def replay_rows(replay: dict[str, Any]) -> list[dict[str, str]]:
             "sql": mb_cell(item["sql_mb_per_second"]),
             "binlog": mb_cell(item["binlog_mb_per_second"]),
             "ratio": ratio_cell(item["time_vs_bare"]),
+            "each": " / ".join(f"{value:.2f}" for value in item["rounds_s"]),
         }
         for item in replay["paths"]
     ]
@@ -798,7 +829,8 @@ def render_report(result: dict[str, Any], args: argparse.Namespace) -> str:
         f"Replay to {replay['target_time']}: {len(replay['files'])} files, "
         f"{format_size(replay['binlog_bytes'])} of binlog -> {format_size(replay['decoded_sql_bytes'])} of "
         f"decoded SQL, into scratch servers restored from the backup ({SCRATCH_BUFFER_POOL} buffer pool, "
-        f"no binlog); drill first, then bare; both checked against the source "
+        f"no binlog); {len(replay['rounds'])} round(s), fresh servers each, drill first in odd rounds, bare "
+        f"first in even ones; median shown; every replay checked against the source "
         f"({replay['checked']['tables_checked']} tables)"
     )
     rate = next(mode["load"]["binlog_mb_per_second"] for mode in modes if mode["mode"] == "streamer")
@@ -833,6 +865,7 @@ def run_facts(args: argparse.Namespace, facts: dict[str, Any]) -> dict[str, Any]
         "rows_per_second": args.rows_per_second,
         "archive_every": args.archive_every,
         "sample_every": args.sample_every,
+        "rounds": args.rounds,
         "stream_poll": args.stream_poll,
         "buffer_pool": args.buffer_pool,
         "scratch_buffer_pool": SCRATCH_BUFFER_POOL,
@@ -888,6 +921,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the primary's max_binlog_size for the run (default 16M; 0 keeps the server's 1G)",
     )
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="replay rounds, drill and bare each, order alternating (default 2)",
+    )
+    parser.add_argument(
         "--parallel", type=int, default=2, help="backup/restore tool and zstd threads (default 2)"
     )
     parser.add_argument("--level", type=int, default=3, help="zstd level of the backup (default 3)")
@@ -913,13 +952,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(str(exc))
     if args.max_binlog_size and not 4096 <= args.max_binlog_size <= 2**30:
         parser.error("--max-binlog-size must be between 4096 bytes and 1G (MariaDB's limits), or 0")
-    if args.load_seconds <= 0 or args.batch <= 0 or args.archive_every <= 0 or args.sample_every <= 0:
-        parser.error("--load-seconds, --batch, --archive-every and --sample-every must be positive")
+    if (
+        args.rounds < 1
+        or args.load_seconds <= 0
+        or args.batch <= 0
+        or args.archive_every <= 0
+        or args.sample_every <= 0
+    ):
+        parser.error("--rounds, --load-seconds, --batch, --archive-every and --sample-every must be positive")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print the report; 130 when interrupted, 1 when a step failed (after cleaning up)."""
+    """Run the benchmark and print the report; 130 when interrupted, 1 when a step failed (cleaned up)."""
     args = parse_args(argv)
     check_tools([args.engine], TOOLS)
     logging.getLogger("drdrill").setLevel(logging.WARNING)
