@@ -149,3 +149,45 @@ def test_a_dedicated_scratch_server_passes_the_interlock(sandbox, mariadb_factor
                                      replica=box.backup_endpoint(box.replica),
                                      scratch_endpoint=other.endpoint("drill", "drill-pass-123"), scratch_conn_id="dedicated")
     assert info["kind"] == "connection"
+
+
+@pytest.mark.parametrize("engine", ["mariadb-dump", "mydumper", "mariabackup"])
+def test_a_two_database_target_restores_exactly_while_another_schema_takes_writes(engine, sandbox, tmp_path) -> None:
+    import dataclasses
+    import uuid
+
+    from drdrill.drills import backup
+
+    primary = sandbox.sandbox.primary
+
+    def execute(*statements: str) -> None:
+        with contextlib.closing(primary.root_connect()) as connection, connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+
+    execute("CREATE DATABASE IF NOT EXISTS shop_extra", "CREATE DATABASE IF NOT EXISTS unrelated",
+            "CREATE TABLE IF NOT EXISTS shop_extra.notes (id INT AUTO_INCREMENT PRIMARY KEY, body VARCHAR(40))",
+            "CREATE TABLE IF NOT EXISTS unrelated.noise (id INT AUTO_INCREMENT PRIMARY KEY, body VARCHAR(40))",
+            "INSERT INTO shop_extra.notes (body) VALUES ('before')")
+    base = shop_target()
+    target = dataclasses.replace(base, databases=("shop", "shop_extra"),
+                                 storage=dataclasses.replace(base.storage, prefix=f"multi-{uuid.uuid4().hex[:6]}"))
+    store, source = store_for(sandbox, target), sandbox.sandbox.backup_endpoint()
+    plan = backup.preflight(target, source, store, work_dir=tmp_path, started_at=datetime.now(timezone.utc),
+                            engine_override=engine)
+    dumped = backup.dump_and_upload(plan, target, source, store, work_dir=tmp_path)
+    # after the consistent point: both target databases and a schema outside the target change
+    execute("INSERT INTO shop_extra.notes (body) VALUES ('after')", "INSERT INTO unrelated.noise (body) VALUES ('x')",
+            "UPDATE shop.products SET stock = stock + 1 WHERE id = 1")
+    backup.write_manifest(plan, dumped, target, source, store, work_dir=tmp_path)
+    backup.verify(plan, target, store)
+
+    result, scratch = restore_latest(sandbox, target, tmp_path / "work", plan)
+    try:
+        manifest = restore.read_manifest(store, target, plan["backup_id"])
+        assert manifest.catchup is not None and {t.schema for t in manifest.tables} == {"shop", "shop_extra"}
+        facts, inventory = restored_facts(scratch.instance, manifest)
+        assert [(t.schema, t.name, t.rows, t.checksum) for t in facts] == \
+            [(t.schema, t.name, t.rows, t.checksum) for t in manifest.tables]
+    finally:
+        restore.destroy(scratch)

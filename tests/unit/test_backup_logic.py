@@ -173,3 +173,15 @@ def test_binlog_retention_keeps_everything_a_retained_backup_needs() -> None:
     gone = binlogs_no_longer_needed(files, [newer, older])
     assert [e.file for e in gone] == ["mysql-bin.000001", "mysql-bin.000002"]  # the older backup still needs 3+
     assert binlogs_no_longer_needed(files, [manifest()]) == []  # an old manifest without server_key: keep all
+
+
+def test_binlog_sql_command_filters_every_target_database_and_nothing_else() -> None:
+    from drdrill.engines.binlog_sql import binlog_sql_command
+
+    base = ["mariadb-binlog", "--defaults-extra-file=/run/x.cnf", "--start-position=4"]
+    assert binlog_sql_command(base, ["shop"], ["a.000001"]) == [*base, "--database=shop", "a.000001"]
+    shell = binlog_sql_command(base, ["shop", "my db"], ["a.000001", "a.000002"])
+    assert shell[:2] == ["bash", "-c"] and shell[2].startswith("set -e; ")
+    assert "--database=shop a.000001 a.000002; " in shell[2] and "'--database=my db' a.000001 a.000002" in shell[2]
+    with pytest.raises(ValueError):
+        binlog_sql_command(base, [], ["a.000001"])

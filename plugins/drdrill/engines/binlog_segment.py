@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from drdrill.endpoints import MySQLEndpoint
+from drdrill.engines.binlog_sql import binlog_sql_command
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.manifest import BinlogPosition, ObjectEntry
 from drdrill.storage.objectstore import ObjectStore
@@ -46,9 +47,7 @@ def capture_binlog_segment(
             "mariadb-binlog", f"--defaults-extra-file={option_file}", "--read-from-remote-server",
             f"--start-position={start.position}", f"--stop-position={stop.position}",
         ]
-        if len(databases) == 1:
-            argv.append(f"--database={databases[0]}")
-        streamed = stream_command_to_s3([*argv, *files], store, key,
+        streamed = stream_command_to_s3(binlog_sql_command(argv, databases, files), store, key,
                                         stderr_path=private / "mariadb-binlog.stderr.log")
     return ObjectEntry(name=CATCHUP_OBJECT, role="catchup", size=streamed.upload.size,
                        sha256=streamed.upload.sha256, raw_bytes=streamed.outcome.raw_bytes)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from drdrill.endpoints import MySQLEndpoint
+from drdrill.engines.binlog_sql import binlog_sql_command
 from drdrill.errors import DrdrillError
 from drdrill.servers.scratch import LocalScratch, start_from_datadir
 from drdrill.storage.manifest import Manifest
@@ -73,9 +74,7 @@ def replay_binlogs(files: Sequence[Path], *, start_position: int, stop_datetime:
     """Replay archived binlogs from the backup's position up to (excluding) a UTC second into the scratch server."""
     argv = ["mariadb-binlog", "--no-defaults", f"--start-position={start_position}",
             f"--stop-datetime={stop_datetime}"]
-    if len(databases) == 1:
-        argv.append(f"--database={databases[0]}")
-    return load_sql_stream([*argv, *map(str, files)], endpoint, log,
+    return load_sql_stream(binlog_sql_command(argv, databases, [str(f) for f in files]), endpoint, log,
                            f"the binlog replay of {', '.join(f.name for f in files)}", BINLOG_TRAILER)
 
 
