@@ -50,7 +50,7 @@ LAYOUT = BinlogLayout("drills", "shop")
 SCHEMA = ("CREATE DATABASE shop", "CREATE TABLE shop.orders (id INT PRIMARY KEY, note VARCHAR(40) NOT NULL)")
 # Fast polling and short backoff so that the module stays well under a minute.
 FAST = {"poll_interval": 0.1, "recheck_interval": 0.3, "initial_backoff": 0.1, "max_backoff": 1.0,
-        "stall_timeout": 2.0}
+        "stall_timeout": 2.0, "rotate_interval": None}  # tests rotate by hand unless they test rotation
 GTID_EVENT = re.compile(rb"^#\d{6}\s.*?\tGTID (\d+-\d+-\d+)", re.MULTILINE)
 STREAMER_LOG = "drdrill.storage.binlog_streamer"
 
@@ -160,7 +160,8 @@ def streamed_whole(status: StreamerStatus, server: LocalMariaDB, file: str) -> b
 
 
 @contextlib.contextmanager
-def streaming(get_source: Callable[[], MySQLEndpoint], store: ObjectStore, spool: Path) -> Iterator[StreamerStatus]:
+def streaming(get_source: Callable[[], MySQLEndpoint], store: ObjectStore, spool: Path,
+              **overrides: Any) -> Iterator[StreamerStatus]:
     """``run_streamer`` in a thread for the block; stopped (and proven stopped) at its end."""
     stop = threading.Event()
     status = StreamerStatus()
@@ -168,7 +169,7 @@ def streaming(get_source: Callable[[], MySQLEndpoint], store: ObjectStore, spool
 
     def run() -> None:
         try:
-            run_streamer(get_source, store, LAYOUT, spool_dir=spool, stop=stop, status=status, **FAST)
+            run_streamer(get_source, store, LAYOUT, spool_dir=spool, stop=stop, status=status, **{**FAST, **overrides})
         except BaseException as exc:
             errors.append(exc)
 
@@ -511,3 +512,23 @@ def test_complete_files_a_previous_server_left_in_the_spool_are_archived_under_i
         (old.datadir / "mysql-bin.000001").read_bytes()).hexdigest()
     assert not left.exists()
     assert check_archive(store, LAYOUT, deep=True) == []
+
+
+@pytest.mark.integration
+def test_a_busy_source_is_archived_within_the_rotation_interval_and_an_idle_one_is_never_rotated(
+    mariadb_factory: Any, store: ObjectStore, tmp_path: Path
+) -> None:
+    server, endpoint = source_server(mariadb_factory)
+    execute(server, *SCHEMA)
+    with streaming(lambda: endpoint, store, tmp_path / "spool", rotate_interval=1.0) as status:
+        key = wait_for("the streamer to start", lambda: status.server_key)
+        execute(server, "INSERT INTO shop.orders VALUES (1, 'no flush from the test')")
+        # nobody runs FLUSH BINARY LOGS: the streamer's rotation closes the file and it is archived
+        wait_for("every written GTID archived",
+                 lambda: set(written_gtids(server)) <= set(archived_gtids(store, key, tmp_path / "check")), timeout=15)
+        assert status.rotations >= 1
+        rotations, files = status.rotations, closed_files(server)
+        time.sleep(3)  # idle: no write, so no rotation and no new (empty) file
+        assert (status.rotations, closed_files(server)) == (rotations, files)
+    assert check_archive(store, LAYOUT, deep=True) == []
+    assert_no_password_in(store)

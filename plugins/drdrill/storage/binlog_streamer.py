@@ -97,6 +97,7 @@ class StreamerStatus:
     starts: int = 0
     restarts: int = 0
     stall_restarts: int = 0
+    rotations: int = 0
     last_error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -123,6 +124,7 @@ def run_streamer(
     initial_backoff: float = 0.5,
     max_backoff: float = 30.0,
     stall_timeout: float = 30.0,
+    rotate_interval: float | None = 30.0,
     status: StreamerStatus | None = None,
 ) -> StreamerStatus:
     """Stream the source's binlogs into the archive until ``stop`` is set; returns what was done.
@@ -131,7 +133,11 @@ def run_streamer(
     another server (or the same address now reaches another server), the streamer switches to it.
     Failed starts back off from ``initial_backoff`` to ``max_backoff`` seconds. A child whose spool has
     not grown for ``stall_timeout`` seconds while the source has written more is treated as hung and
-    restarted (an idle source never is). Pass ``status`` to watch progress from another thread.
+    restarted (an idle source never is). Only complete files are archived, so every ``rotate_interval``
+    seconds the streamer rotates the source's binlog (``FLUSH BINARY LOGS``, RELOAD privilege) when the
+    source wrote since the last rotation: the archive then trails the source by about that interval,
+    whatever the file size (None turns this off; an idle source is never rotated). Pass ``status`` to
+    watch progress from another thread.
     """
     binlog_layout = BinlogLayout.of(layout)
     status = status if status is not None else StreamerStatus()
@@ -148,7 +154,7 @@ def run_streamer(
         while not stop.is_set():
             session = _Session(get_source, store, binlog_layout, spool, server_id, status)
             try:
-                healthy = session.run(stop, poll_interval, recheck_interval, stall_timeout)
+                healthy = session.run(stop, poll_interval, recheck_interval, stall_timeout, rotate_interval)
             except Exception as exc:  # any failure: restart, never give up while asked to run
                 status.last_error = str(exc)
                 log.warning("binlog streaming from %s failed: %s", session.describe(), exc)
@@ -188,7 +194,7 @@ class _Session:
         return f"{self.source.describe()} ({self.key})" if self.key else self.source.describe()
 
     def run(self, stop: threading.Event, poll_interval: float, recheck_interval: float,
-            stall_timeout: float) -> bool:
+            stall_timeout: float, rotate_interval: float | None = None) -> bool:
         """Stream until the child exits, the source changes or ``stop``; True when the run was healthy."""
         began = time.monotonic()
         self.source = self.get_source()
@@ -213,7 +219,7 @@ class _Session:
                 child = self._start_child(option_file, spool, first, work)
                 try:
                     outcome = self._follow(child, spool, work, stop, poll_interval, recheck_interval,
-                                           stall_timeout)
+                                           stall_timeout, rotate_interval)
                 finally:
                     _stop_child(child)
                     (self.spool / CHILD_PID_FILE).unlink(missing_ok=True)
@@ -236,9 +242,12 @@ class _Session:
         return child
 
     def _follow(self, child: subprocess.Popen[bytes], spool: Path, work: Path, stop: threading.Event,
-                poll_interval: float, recheck_interval: float, stall_timeout: float) -> bool:
+                poll_interval: float, recheck_interval: float, stall_timeout: float,
+                rotate_interval: float | None = None) -> bool:
         """Archive files as they complete; returns True when the source changed (a healthy end)."""
         next_recheck = time.monotonic() + recheck_interval
+        next_rotation = time.monotonic() + rotate_interval if rotate_interval else None
+        rotated_at = self._source_gtid_position()
         spooled: tuple[str, int] | None = None
         grew = time.monotonic()
         while True:
@@ -259,6 +268,9 @@ class _Session:
                 next_recheck = time.monotonic() + recheck_interval
                 if self._source_changed():
                     return True
+            if next_rotation is not None and rotate_interval and time.monotonic() >= next_rotation:
+                next_rotation = time.monotonic() + rotate_interval
+                rotated_at = self._rotate_if_written(rotated_at)
             if time.monotonic() - grew >= stall_timeout:
                 position = self._source_position()
                 if position is not None and _is_beyond(position, spooled):
@@ -266,6 +278,27 @@ class _Session:
                     return False
                 grew = time.monotonic()  # idle source, or it cannot be asked: look again after another timeout
             stop.wait(poll_interval)
+
+    def _source_gtid_position(self) -> str | None:
+        """``@@gtid_binlog_pos``: it moves with transactions only (not with rotation or checkpoint events)."""
+        try:
+            return str(self.source.fetch_all("SELECT @@gtid_binlog_pos")[0][0]) if self.source is not None else None
+        except Exception as exc:
+            log.debug("reading @@gtid_binlog_pos failed: %s", exc)
+            return None
+
+    def _rotate_if_written(self, rotated_at: str | None) -> str | None:
+        """Close the source's current binlog when transactions were written since the last rotation."""
+        position = self._source_gtid_position()
+        if position is None or position == rotated_at or self.source is None:
+            return rotated_at
+        try:
+            self.source.fetch_all("FLUSH BINARY LOGS")
+        except Exception as exc:  # no RELOAD privilege, or the source went away: files complete on their own
+            log.warning("cannot rotate the binlog of %s: %s", self.describe(), exc)
+            return rotated_at
+        self.status.rotations += 1
+        return position
 
     def _source_position(self) -> tuple[str, int] | None:
         """The source's current binlog file and position, or None when it cannot be asked."""
