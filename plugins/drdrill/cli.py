@@ -102,23 +102,31 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return EXIT_OK if record.verdict == "passed" else EXIT_DRILL_RED
 
 
-def cmd_restore(args: argparse.Namespace) -> int:
+def restore_servers(target: Any) -> Any:
+    """Source, replica, bucket and (optional) scratch server of a target, from its Airflow connections."""
     from drdrill.airflow.connections import mysql_endpoint, object_store
+    from drdrill.drills.restore import RestoreServers
+
+    scratch_conn_id = target.restore_drill.scratch_conn_id
+    return RestoreServers(
+        source=mysql_endpoint(target.source_conn_id, f"targets[{target.name}].source_conn_id"),
+        replica=mysql_endpoint(target.replica_conn_id) if target.replica_conn_id else None,
+        store=object_store(target.storage),
+        scratch=mysql_endpoint(scratch_conn_id, f"targets[{target.name}].restore_drill.scratch_conn_id")
+        if scratch_conn_id else None,
+        scratch_conn_id=scratch_conn_id,
+    )
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
     from drdrill.config import load_config
-    from drdrill.drills.restore import RestoreOptions, RestoreServers, run_restore_drill
+    from drdrill.drills.restore import RestoreOptions, run_restore_drill
     from drdrill.durations import format_duration, parse_duration
 
     config = load_config()
     target = config.target(args.target)
     started = datetime.now(timezone.utc)
-    scratch_conn_id = target.restore_drill.scratch_conn_id
-    servers = RestoreServers(
-        source=mysql_endpoint(target.source_conn_id, f"targets[{target.name}].source_conn_id"),
-        replica=mysql_endpoint(target.replica_conn_id) if target.replica_conn_id else None,
-        store=object_store(target.storage),
-        scratch=mysql_endpoint(scratch_conn_id, f"targets[{target.name}].restore_drill.scratch_conn_id") if scratch_conn_id else None,
-        scratch_conn_id=scratch_conn_id,
-    )
+    servers = restore_servers(target)
     options = RestoreOptions(
         choice="backup_id" if args.backup_id else ("random" if args.random_within_days else "newest"),
         backup_id=args.backup_id or "", window_days=args.random_within_days or 7, keep_scratch=args.keep_scratch,
@@ -154,20 +162,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_pitr(args: argparse.Namespace) -> int:
-    from drdrill.airflow.connections import mysql_endpoint, object_store
     from drdrill.config import load_config
     from drdrill.drills.pitr import run_pitr_drill
-    from drdrill.drills.restore import RestoreServers
 
     config = load_config()
     target = config.target(args.target)
     started = datetime.now(timezone.utc)
-    scratch_conn_id = target.restore_drill.scratch_conn_id
-    servers = RestoreServers(
-        source=mysql_endpoint(target.source_conn_id, f"targets[{target.name}].source_conn_id"),
-        replica=mysql_endpoint(target.replica_conn_id) if target.replica_conn_id else None,
-        store=object_store(target.storage),
-        scratch=mysql_endpoint(scratch_conn_id) if scratch_conn_id else None, scratch_conn_id=scratch_conn_id)
+    servers = restore_servers(target)
     to = datetime.fromisoformat(args.to.replace("Z", "+00:00")) if args.to else None
     record, findings = run_pitr_drill(
         target, servers, target_time=to.replace(tzinfo=to.tzinfo or timezone.utc) if to else None,

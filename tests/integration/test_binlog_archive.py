@@ -6,8 +6,6 @@ import contextlib
 import dataclasses
 import hashlib
 import subprocess
-import sys
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -17,8 +15,6 @@ from typing import Any
 import pytest
 
 from drdrill.endpoints import MySQLEndpoint
-from drdrill.ports import find_free_port
-from drdrill.sandbox.processes import Daemon
 from drdrill.servers.identity import read_identity
 from drdrill.servers.mariadb import LocalMariaDB
 from drdrill.storage.binlog_archive import (
@@ -46,29 +42,10 @@ LAYOUT = BinlogLayout.of(TargetLayout("drills", "shop"))
 # -- fixtures and helpers --------------------------------------------------------------------------
 
 
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1):
-            return True
-    except Exception:
-        return False
-
-
 @pytest.fixture(scope="module")
-def s3_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A moto S3 server on a free port for this module, and a boto3 client on it."""
-    import boto3
-
-    port = find_free_port()
-    url = f"http://127.0.0.1:{port}"
-    daemon = Daemon("moto", tmp_path_factory.mktemp("moto"), port)
-    daemon.start([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                 ready=lambda: _http_ok(url))
-    try:
-        yield boto3.client("s3", endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="testing",
-                           region_name="us-east-1")
-    finally:
-        daemon.stop()
+def s3_client(moto_s3: Any) -> Any:
+    """A boto3 client on the module's moto S3 server (the shared ``moto_s3`` fixture)."""
+    return moto_s3.client
 
 
 @pytest.fixture
