@@ -18,6 +18,9 @@ from drdrill.drills.restore import RestoreServers
 from drdrill.storage.binlog_archive import list_archive
 
 pytestmark = pytest.mark.integration
+# A stop condition that is ignored: replay everything archived. (mariadb-binlog takes only TIMESTAMP-range
+# dates; a later one makes it stop at once, which would be an undershoot, not an overshoot.)
+OVERSHOOT = "2037-12-31 00:00:00"
 
 
 def fresh_target():
@@ -67,8 +70,9 @@ def test_pitr_to_a_second_between_writes_recovers_exactly_the_rows_before_it(san
 
 def test_a_replay_that_overshoots_the_target_is_pitr_boundary_wrong(sandbox, tmp_path) -> None:
     target, target_time, _ = prepare(sandbox, tmp_path)
-    record, codes = pitr(sandbox, target, tmp_path, target_time, stop_override="2099-01-01 00:00:00")
+    record, codes = pitr(sandbox, target, tmp_path, target_time, stop_override=OVERSHOOT)
     assert record.verdict == "failed" and codes == ["PITR_BOUNDARY_WRONG"]
+    assert "committed after the target are present" in record.findings[0]["message"]
 
 
 def test_a_target_after_the_end_of_the_archive_is_unreached(sandbox, tmp_path) -> None:
@@ -164,3 +168,46 @@ def test_retention_prunes_only_the_binlogs_no_kept_backup_needs(sandbox, tmp_pat
     remaining = [e for e in list_archive(store, binlog_archive.binlog_layout(target)) if e.server_key == key]
     assert min(split_binlog_name(e.file)[1] for e in remaining) == start
     assert check_archive(store, binlog_archive.binlog_layout(target)) == []
+
+
+MARKER_USER, MARKER_PASSWORD = "drill_marker", f"Mk-{uuid.uuid4().hex[:12]}"
+
+
+def marker_login(sandbox, with_grant: bool = True):
+    """A source login for a target that allows source writes (CREATE, INSERT on the markers table only)."""
+    grants = ["SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT, BINLOG MONITOR ON *.*"]
+    if with_grant:
+        grants.append("CREATE, INSERT ON shop.*")
+    user = MARKER_USER if with_grant else f"{MARKER_USER}_ro"
+    sandbox.sandbox.primary.ensure_user(user, MARKER_PASSWORD, grants, binlog=False)
+    return sandbox.sandbox.primary.endpoint(user, MARKER_PASSWORD)
+
+
+def marker_drill(sandbox, tmp_path: Path, login, **options):
+    target = dataclasses.replace(fresh_target(), allow_source_writes=True)
+    run_steps(sandbox, target, tmp_path / "backup")
+    time.sleep(1.1)
+    servers = RestoreServers(source=login, replica=None, store=store_for(sandbox, target))
+    record, findings = run_pitr_drill(target, servers, target_time=None, work_dir=tmp_path / "work",
+                                      history_url=sandbox.history_url, run_id=f"pitr-{uuid.uuid4().hex[:8]}",
+                                      started_at=datetime.now(timezone.utc), **options)
+    return record, findings
+
+
+def test_markers_written_around_the_target_are_exactly_split_by_the_recovery(sandbox, tmp_path) -> None:
+    record, findings = marker_drill(sandbox, tmp_path, marker_login(sandbox))
+    assert (record.verdict, [f.code for f in findings]) == ("passed", []), [f.message for f in findings]
+    before, after = record.details["markers"]
+    assert before.startswith("before-") and after.startswith("after-")
+
+
+def test_an_overshoot_brings_back_the_after_marker_and_is_boundary_wrong(sandbox, tmp_path) -> None:
+    record, findings = marker_drill(sandbox, tmp_path, marker_login(sandbox), stop_override=OVERSHOOT)
+    assert record.verdict == "failed" and {f.code for f in findings} == {"PITR_BOUNDARY_WRONG"}
+    assert any("after-" in f.message for f in findings), [f.message for f in findings]
+
+
+def test_a_login_that_may_not_write_markers_is_could_not_verify_with_the_grant_to_add(sandbox, tmp_path) -> None:
+    record, findings = marker_drill(sandbox, tmp_path, marker_login(sandbox, with_grant=False))
+    assert record.verdict == "could_not_verify" and [f.code for f in findings] == ["COULD_NOT_VERIFY"]
+    assert "CREATE, INSERT ON shop.drdrill_pitr_markers" in findings[0].fix

@@ -34,9 +34,10 @@ def plan(target_name: str, context: Any) -> dict[str, Any]:
     target = runtime.target(target_name)
 
     def step() -> dict[str, Any]:
-        store = object_store(target.storage)
-        chosen = pitr.choose_target_time(target, store, requested=requested_time(context), seed=context["run_id"])
-        return pitr.plan(target, store, target_time=chosen, now=datetime.now(timezone.utc))
+        return pitr.plan_with_markers(
+            target, mysql_endpoint(target.source_conn_id, f"targets[{target_name}].source_conn_id"),
+            object_store(target.storage), requested=requested_time(context), seed=context["run_id"],
+            key=_key(context), work_dir=runtime.work_dir(), now=datetime.now(timezone.utc))
 
     return runtime.run_step(context, step)
 
@@ -102,6 +103,7 @@ def record(target_name: str, context: Any) -> dict[str, Any]:
     return runtime.finish_drill(
         context, target_name=target_name, drill="pitr", steps=pitr.STEPS, backup_id=planned.get("backup_id"),
         details={"target_time": planned.get("target_time"), "binlogs": planned.get("files"),
+                 "markers": planned.get("markers"),
                  "replay_mb_per_second": measured.get("replay_mb_per_second"),
                  "results_uri": (results.get("validate") or {}).get("results_uri")},
         measurements={key: measured.get(key) for key in

@@ -7,6 +7,7 @@ means every transaction whose events are stamped before T, and none from T on.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from datetime import datetime, timedelta, timezone
@@ -39,6 +40,7 @@ from drdrill.storage.objectstore import ObjectStore
 
 STEPS = ["plan", "fetch_and_verify", "provision_scratch", "restore_base", "replay", "validate", "measure"]
 STOP_FORMAT = "%Y-%m-%d %H:%M:%S"
+MARKER_TABLE = "drdrill_pitr_markers"
 
 
 def whole_second(moment: datetime) -> datetime:
@@ -117,6 +119,20 @@ def plan(target: Target, store: ObjectStore, *, target_time: datetime, now: date
     }
 
 
+def plan_with_markers(target: Target, source: MySQLEndpoint, store: ObjectStore, *, requested: datetime | None,
+                      seed: str, key: str, work_dir: Path, now: datetime) -> dict[str, Any]:
+    """The plan, with marker rows around a fresh target when the target may be written to and no time was asked."""
+    if requested is None and target.allow_source_writes and target.heartbeat is not None:
+        from drdrill.drills.binlog_archive import archive
+
+        target_time, markers = write_markers(source, target.heartbeat.schema, key)
+        archive(target, source, store, work_dir=work_dir)  # closes and ships the file holding the after-marker
+        return {**plan(target, store, target_time=target_time, now=datetime.now(timezone.utc)),
+                "markers": list(markers)}
+    chosen = choose_target_time(target, store, requested=requested, seed=seed)
+    return plan(target, store, target_time=chosen, now=now)
+
+
 def _base_backup(valid: list[BackupEntry], target_time: datetime) -> BackupEntry:
     ready = [entry for entry in valid if entry.manifest and backup_ready_at(entry.manifest) <= target_time]
     if not ready:
@@ -157,6 +173,31 @@ def _binlog_chain(store: ObjectStore, target: Target, manifest: Manifest, key: s
                                f"the target {target_time.isoformat()}.")])
 
 
+def write_markers(source: MySQLEndpoint, schema: str, key: str) -> tuple[datetime, tuple[str, str]]:
+    """On a source the drill may write to: a marker, the next whole second as target, a marker after it.
+
+    Times come from the server's clock, so the markers fall on either side of the target exactly as
+    the binlog stamps them. Needs CREATE and INSERT on ``<schema>.drdrill_pitr_markers``.
+    """
+    table = f"`{schema}`.`{MARKER_TABLE}`"
+    before, after = f"before-{key}", f"after-{key}"
+    # inside the schema: mariadb-binlog --database keeps statements by their default database
+    source = dataclasses.replace(source, database=schema)
+    try:
+        source.fetch_all(f"CREATE TABLE IF NOT EXISTS {table} "
+                         "(label VARCHAR(64) PRIMARY KEY, written_at DATETIME(6) NOT NULL)")
+        source.fetch_all(f"INSERT INTO {table} (label, written_at) VALUES (%s, UTC_TIMESTAMP(6))", (before,))
+        now = source.fetch_all("SELECT UTC_TIMESTAMP(6)")[0][0].replace(tzinfo=timezone.utc)
+        target_time = whole_second(now) + timedelta(seconds=1)
+        time.sleep((target_time - now).total_seconds() + 0.05)
+        source.fetch_all(f"INSERT INTO {table} (label, written_at) VALUES (%s, UTC_TIMESTAMP(6))", (after,))
+    except Exception as exc:
+        raise DrillFailed([Finding("COULD_NOT_VERIFY", f"Could not write PITR marker rows on {source.describe()}: {exc}.",
+                                   f"Grant the drill's login CREATE, INSERT ON {schema}.{MARKER_TABLE}, or set "
+                                   "allow_source_writes: false to check the boundary with the heartbeat only.")]) from exc
+    return target_time, (before, after)
+
+
 def fetch_binlog_files(planned: dict[str, Any], target: Target, store: ObjectStore, *, work_dir: Path,
                        key: str) -> dict[str, Any]:
     """Download and verify (sha256) the planned binlogs."""
@@ -194,8 +235,10 @@ def validate(planned: dict[str, Any], target: Target, *, endpoint: MySQLEndpoint
     expected = source.fetch_all(
         f"SELECT COUNT(*) FROM `{heartbeat.schema}`.`{heartbeat.table}` WHERE `{heartbeat.column}` < %s",
         (target_time.strftime("%Y-%m-%d %H:%M:%S"),))[0][0]
+    markers = planned.get("markers")
     outcome = validate_pitr_boundary(endpoint.sqlalchemy_url(), heartbeat=heartbeat, target_time=target_time,
-                                     expected_before=int(expected), results_dir=run_dir(work_dir, key) / "gx")
+                                     expected_before=int(expected), results_dir=run_dir(work_dir, key) / "gx",
+                                     markers=(markers[0], markers[1]) if markers else None)
     links = upload_validation(store, target, planned["backup_id"], key, outcome.results_json, outcome.data_docs_dir)
     result = {"expected_before": int(expected), "evaluated": outcome.evaluated, "successful": outcome.successful,
               "newest_heartbeat": outcome.newest_heartbeat.isoformat() if outcome.newest_heartbeat else None,
@@ -241,9 +284,9 @@ def run_pitr_drill(target: Target, servers: RestoreServers, *, target_time: date
     scratch_info: dict[str, Any] | None = None
     manifest: Manifest | None = None
     try:
-        planned = runner.attempt("plan", lambda: plan(
-            target, servers.store, now=started_at,
-            target_time=choose_target_time(target, servers.store, requested=target_time, seed=run_id)))
+        planned = runner.attempt("plan", lambda: plan_with_markers(
+            target, servers.source, servers.store, requested=target_time, seed=run_id, key=key, work_dir=work_dir,
+            now=started_at))
         if planned and runner.attempt("fetch_and_verify", lambda: {
                 **restore.fetch_and_verify(planned, target, servers.store, work_dir=work_dir, key=key),
                 **fetch_binlog_files(planned, target, servers.store, work_dir=work_dir, key=key)}):
@@ -278,6 +321,7 @@ def run_pitr_drill(target: Target, servers: RestoreServers, *, target_time: date
         run_id=run_id, target=target.name, drill="pitr", started_at=started_at.isoformat(), steps=STEPS,
         results=runner.results, findings_by_step=runner.findings, backup_id=planned_result.get("backup_id"),
         details={"target_time": planned_result.get("target_time"), "binlogs": planned_result.get("files"),
+                 "markers": planned_result.get("markers"),
                  "replay_mb_per_second": measured.get("replay_mb_per_second"), "scratch": torn,
                  "results_uri": (runner.results.get("validate") or {}).get("results_uri")},
         measurements={name: measured.get(name) for name in
