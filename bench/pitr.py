@@ -839,10 +839,10 @@ def render_report(result: dict[str, Any], args: argparse.Namespace) -> str:
         "Lag = rpo_monitor.archive_lag_seconds, read every "
         f"{args.sample_every:g} s (a reading took {modes[0]['read_p50_s']} s / {modes[1]['read_p50_s']} s at "
         "p50); event times have 1 s resolution.\n"
-        "The streamer archives a file only when the primary rotates it, so its lag follows "
-        "max_binlog_size / its write rate"
-        + (f" (~{rotation:.0f} s here; at the 1 GiB default ~{1073.7 / rate:.0f} s)" if rotation else "")
-        + "; 'spool behind' is how far its local copy trails the primary."
+        "The streamer archives a file when it is rotated: by size (max_binlog_size / write rate"
+        + (f", ~{rotation:.0f} s here" if rotation else "")
+        + ") or by its own rotation timer (every 30 s when transactions were written), whichever comes first; "
+        "'spool behind' is how far its local copy trails the primary."
     )
     return (
         f"{heading}\n\n{replay_head}\n{format_table(replay_rows(replay), REPLAY_COLUMNS)}\n\n"
