@@ -41,7 +41,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
-from common import bring_up, check_tools, format_table, interrupt, say, with_server_memory  # noqa: E402
+from common import (  # noqa: E402
+    add_sandbox_arguments,
+    bring_up,
+    check_tools,
+    format_table,
+    interrupt,
+    say,
+    with_server_memory,
+)
 from drdrill.engines import get_engine  # noqa: E402
 from drdrill.engines.base import BackupEngine, BackupJob  # noqa: E402
 from drdrill.sandbox.stack import S3_BUCKET, Sandbox  # noqa: E402
@@ -385,21 +393,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--parallel", type=int, default=2, help="tool and zstd threads (default 2, as BackupJob)"
     )
     parser.add_argument("--level", type=int, default=3, help="zstd level (default 3, as BackupJob)")
-    parser.add_argument(
-        "--buffer-pool",
-        default="1G",
-        help="innodb_buffer_pool_size of the bench servers (default 1G; the sandbox's own is 64M)",
-    )
-    parser.add_argument(
-        "--port-base",
-        type=int,
-        default=DEFAULT_PORT_BASE,
-        help=f"sandbox ports are base+1..base+4 (default {DEFAULT_PORT_BASE})",
-    )
-    parser.add_argument(
-        "--work-dir", type=Path, help="where sandbox and scratch files go (default: a new temp dir)"
-    )
-    parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    add_sandbox_arguments(parser, port_base=DEFAULT_PORT_BASE, buffer_pool="1G",
+                          buffer_pool_help="innodb_buffer_pool_size of the bench servers (default 1G; "
+                          "the sandbox's own is 64M)")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")

@@ -6,6 +6,7 @@ the script's directory, ``bench/``, first on ``sys.path``).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import dataclasses
 import shutil
@@ -150,3 +151,13 @@ def check_tools(engines: list[str], extra_tools: Iterable[str] = ()) -> None:
 def interrupt(signum: int, _frame: object) -> None:
     """SIGTERM behaves like Ctrl-C, so the same clean-up runs."""
     raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def add_sandbox_arguments(parser: argparse.ArgumentParser, *, port_base: int, buffer_pool: str,
+                          buffer_pool_help: str) -> None:
+    """The options every benchmark shares: server memory, ports, work directory and JSON output."""
+    parser.add_argument("--buffer-pool", default=buffer_pool, help=buffer_pool_help)
+    parser.add_argument("--port-base", type=int, default=port_base,
+                        help=f"sandbox ports are base+1..base+4 (default {port_base})")
+    parser.add_argument("--work-dir", type=Path, help="where sandbox and scratch files go (default: a new temp dir)")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")

@@ -70,7 +70,7 @@ from pathlib import Path
 from typing import Any, cast
 
 # common puts plugins/ on sys.path, so it comes before the drdrill imports; restore is the sibling benchmark.
-from common import bring_up, check_tools, format_table, interrupt, say
+from common import add_sandbox_arguments, bring_up, check_tools, format_table, interrupt, say
 from restore import (
     BenchError,
     base_tables,
@@ -930,19 +930,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--parallel", type=int, default=2, help="backup/restore tool and zstd threads (default 2)"
     )
     parser.add_argument("--level", type=int, default=3, help="zstd level of the backup (default 3)")
-    parser.add_argument(
-        "--buffer-pool", default="256M", help="innodb_buffer_pool_size of the primary (default 256M)"
-    )
-    parser.add_argument(
-        "--port-base",
-        type=int,
-        default=DEFAULT_PORT_BASE,
-        help=f"sandbox ports are base+1..base+4 (default {DEFAULT_PORT_BASE})",
-    )
-    parser.add_argument(
-        "--work-dir", type=Path, help="where sandbox and work files go (default: a new temp dir)"
-    )
-    parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    add_sandbox_arguments(parser, port_base=DEFAULT_PORT_BASE, buffer_pool="256M",
+                          buffer_pool_help="innodb_buffer_pool_size of the primary (default 256M)")
     args = parser.parse_args(argv)
     try:
         args.engine = get_engine(args.engine).name

@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 # common puts plugins/ on sys.path, so it comes before the drdrill imports.
-from common import bring_up, check_tools, format_table, interrupt, say, with_server_memory
+from common import add_sandbox_arguments, bring_up, check_tools, format_table, interrupt, say, with_server_memory
 from drdrill.checks.checksum import quote_identifier
 from drdrill.checks.gx_suite import validate_restore
 from drdrill.config import EngineOptions, Heartbeat, Objectives, Retention, Storage, Target
@@ -706,21 +706,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--parallel", type=int, default=2, help="tool and zstd threads, backup and restore (default 2)"
     )
     parser.add_argument("--level", type=int, default=3, help="zstd level of the backups (default 3)")
-    parser.add_argument(
-        "--buffer-pool",
-        default="1G",
-        help="innodb_buffer_pool_size of the sandbox primary (default 1G; scratch servers keep the drill's)",
-    )
-    parser.add_argument(
-        "--port-base",
-        type=int,
-        default=DEFAULT_PORT_BASE,
-        help=f"sandbox ports are base+1..base+4 (default {DEFAULT_PORT_BASE})",
-    )
-    parser.add_argument(
-        "--work-dir", type=Path, help="where sandbox and restore files go (default: a new temp dir)"
-    )
-    parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    add_sandbox_arguments(parser, port_base=DEFAULT_PORT_BASE, buffer_pool="1G",
+                          buffer_pool_help="innodb_buffer_pool_size of the sandbox primary (default 1G; "
+                          "scratch servers keep the drill's)")
     args = parser.parse_args(argv)
     try:
         args.engines = [get_engine(name).name for name in args.engines.split(",") if name]
