@@ -76,3 +76,17 @@ def rewrite_manifest(handle: Any, target: Target, backup_id: str, **changes: Any
     changed = dc.replace(Manifest.from_json(store.get_bytes(key) or b""), **changes)
     store.put_bytes(key, changed.to_json().encode())
     return changed
+
+
+def execute(server: Any, *statements: str) -> None:
+    """Run statements as root on a LocalMariaDB, each in its own autocommit transaction."""
+    with contextlib.closing(server.root_connect()) as connection, connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+
+
+def query(server: Any, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of one query, as root on a LocalMariaDB."""
+    with contextlib.closing(server.root_connect()) as connection, connection.cursor() as cursor:
+        cursor.execute(sql)
+        return list(cursor.fetchall())

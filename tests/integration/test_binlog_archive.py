@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import subprocess
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from drill_helpers import execute, query
 
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.servers.identity import read_identity
@@ -74,19 +74,6 @@ def source_server(factory: Any, name: str = "source") -> tuple[LocalMariaDB, MyS
     server = factory(name)
     server.ensure_user(BACKUP_USER, BACKUP_PASSWORD, BACKUP_GRANTS, binlog=False)
     return server, server.endpoint(BACKUP_USER, BACKUP_PASSWORD)
-
-
-def execute(server: LocalMariaDB, *statements: str) -> None:
-    """Run statements as root, each in its own autocommit transaction."""
-    with contextlib.closing(server.root_connect()) as connection, connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
-
-
-def query(server: LocalMariaDB, sql: str) -> list[tuple[Any, ...]]:
-    with contextlib.closing(server.root_connect()) as connection, connection.cursor() as cursor:
-        cursor.execute(sql)
-        return list(cursor.fetchall())
 
 
 def gtid_pos(server: LocalMariaDB, sql: str = "SELECT @@gtid_binlog_pos") -> str | None:

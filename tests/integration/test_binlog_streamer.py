@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from drill_helpers import execute, query
 
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.servers.identity import read_identity
@@ -94,18 +95,6 @@ def source_server(factory: Any, name: str = "source") -> tuple[LocalMariaDB, MyS
     server = factory(name)
     server.ensure_user(STREAM_USER, STREAM_PASSWORD, STREAM_GRANTS, binlog=False)
     return server, server.endpoint(STREAM_USER, STREAM_PASSWORD)
-
-
-def execute(server: LocalMariaDB, *statements: str) -> None:
-    with contextlib.closing(server.root_connect()) as connection, connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
-
-
-def query(server: LocalMariaDB, sql: str) -> list[tuple[Any, ...]]:
-    with contextlib.closing(server.root_connect()) as connection, connection.cursor() as cursor:
-        cursor.execute(sql)
-        return list(cursor.fetchall())
 
 
 def closed_files(server: LocalMariaDB) -> list[str]:

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from drill_helpers import rewrite_object, run_steps, shop_target, store_for
+from drill_helpers import execute, rewrite_object, run_steps, shop_target, store_for
 from handrestore import restored_facts
 
 from drdrill.checks.findings import DrillFailed
@@ -159,13 +159,7 @@ def test_a_two_database_target_restores_exactly_while_another_schema_takes_write
     from drdrill.drills import backup
 
     primary = sandbox.sandbox.primary
-
-    def execute(*statements: str) -> None:
-        with contextlib.closing(primary.root_connect()) as connection, connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-
-    execute("CREATE DATABASE IF NOT EXISTS shop_extra", "CREATE DATABASE IF NOT EXISTS unrelated",
+    execute(primary, "CREATE DATABASE IF NOT EXISTS shop_extra", "CREATE DATABASE IF NOT EXISTS unrelated",
             "CREATE TABLE IF NOT EXISTS shop_extra.notes (id INT AUTO_INCREMENT PRIMARY KEY, body VARCHAR(40))",
             "CREATE TABLE IF NOT EXISTS unrelated.noise (id INT AUTO_INCREMENT PRIMARY KEY, body VARCHAR(40))",
             "INSERT INTO shop_extra.notes (body) VALUES ('before')")
@@ -177,7 +171,7 @@ def test_a_two_database_target_restores_exactly_while_another_schema_takes_write
                             engine_override=engine)
     dumped = backup.dump_and_upload(plan, target, source, store, work_dir=tmp_path)
     # after the consistent point: both target databases and a schema outside the target change
-    execute("INSERT INTO shop_extra.notes (body) VALUES ('after')", "INSERT INTO unrelated.noise (body) VALUES ('x')",
+    execute(primary, "INSERT INTO shop_extra.notes (body) VALUES ('after')", "INSERT INTO unrelated.noise (body) VALUES ('x')",
             "UPDATE shop.products SET stock = stock + 1 WHERE id = 1")
     backup.write_manifest(plan, dumped, target, source, store, work_dir=tmp_path)
     backup.verify(plan, target, store)

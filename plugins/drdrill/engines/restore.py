@@ -113,16 +113,21 @@ def load_sql_stream(producer: Sequence[str], endpoint: MySQLEndpoint, log: Path,
     return _stats(tap.count, began)
 
 
+def _unpack(archive: Path, unpacker: Sequence[str], files: Path, log: Path, what: str) -> Tap:
+    """``zstd -dc archive | unpacker <files>`` into a fresh directory; a broken stream is ARCHIVE_TRUNCATED."""
+    shutil.rmtree(files, ignore_errors=True)
+    files.mkdir(parents=True)
+    tap, zstd_rc, unpack_rc, stderr = _run_piped(["zstd", "-dc", str(archive)], [*unpacker, str(files)], log)
+    if zstd_rc != 0 or unpack_rc != 0:
+        raise RestoreFailed("ARCHIVE_TRUNCATED", f"The {what} archive cannot be unpacked to its end: {stderr.strip()[-300:]}")
+    return tap
+
+
 def restore_mydumper(archive: Path, endpoint: MySQLEndpoint, work_dir: Path, threads: int) -> dict[str, Any]:
     """Unpack the tar stream, check mydumper's completion marker, then load with myloader."""
     began = time.monotonic()
     files = work_dir / "mydumper"
-    shutil.rmtree(files, ignore_errors=True)
-    files.mkdir(parents=True)
-    tap, zstd_rc, tar_rc, stderr = _run_piped(["zstd", "-dc", str(archive)], ["tar", "-x", "-C", str(files)],
-                                              work_dir / "untar.log")
-    if zstd_rc != 0 or tar_rc != 0:
-        raise RestoreFailed("ARCHIVE_TRUNCATED", f"The mydumper archive cannot be unpacked to its end: {stderr.strip()[-300:]}")
+    tap = _unpack(archive, ["tar", "-x", "-C"], files, work_dir / "untar.log", "mydumper")
     metadata = files / "metadata"
     if not metadata.exists() or "Finished dump at" not in metadata.read_text(errors="replace"):
         raise RestoreFailed("ARCHIVE_TRUNCATED", "The mydumper archive has no completed 'metadata' file "
@@ -145,12 +150,7 @@ def restore_mariabackup(archive: Path, scratch: LocalScratch, work_dir: Path, pa
     """Unpack the xbstream, prepare it, copy it back into the scratch datadir and start the server there."""
     began = time.monotonic()
     files = work_dir / "xbstream"
-    shutil.rmtree(files, ignore_errors=True)
-    files.mkdir(parents=True)
-    tap, zstd_rc, mbstream_rc, stderr = _run_piped(["zstd", "-dc", str(archive)], ["mbstream", "-x", "-C", str(files)],
-                                                   work_dir / "mbstream.log")
-    if zstd_rc != 0 or mbstream_rc != 0:
-        raise RestoreFailed("ARCHIVE_TRUNCATED", f"The xbstream archive cannot be unpacked to its end: {stderr.strip()[-300:]}")
+    tap = _unpack(archive, ["mbstream", "-x", "-C"], files, work_dir / "mbstream.log", "xbstream")
     for step in (["--prepare", f"--target-dir={files}"],
                  ["--copy-back", f"--target-dir={files}", f"--datadir={scratch.instance.datadir}", f"--parallel={parallel}"]):
         done = subprocess.run(["mariadb-backup", *step], capture_output=True, text=True, env=tool_environment(), check=False)
