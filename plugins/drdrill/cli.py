@@ -121,7 +121,7 @@ def restore_servers(target: Any) -> Any:
 def cmd_restore(args: argparse.Namespace) -> int:
     from drdrill.config import load_config
     from drdrill.drills.restore import RestoreOptions, run_restore_drill
-    from drdrill.durations import format_duration, parse_duration
+    from drdrill.durations import format_duration, parse_duration, parse_utc_time
 
     config = load_config()
     target = config.target(args.target)
@@ -130,7 +130,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     options = RestoreOptions(
         choice="backup_id" if args.backup_id else ("random" if args.random_within_days else "newest"),
         backup_id=args.backup_id or "", window_days=args.random_within_days or 7, keep_scratch=args.keep_scratch,
-        disaster_at=datetime.fromisoformat(args.disaster_at.replace("Z", "+00:00")) if args.disaster_at else None,
+        disaster_at=parse_utc_time(args.disaster_at) if args.disaster_at else None,
         rto_objective=parse_duration(args.rto) if args.rto else None,
         rpo_objective=parse_duration(args.rpo) if args.rpo else None,
     )
@@ -164,14 +164,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def cmd_pitr(args: argparse.Namespace) -> int:
     from drdrill.config import load_config
     from drdrill.drills.pitr import run_pitr_drill
+    from drdrill.durations import parse_utc_time
 
     config = load_config()
     target = config.target(args.target)
     started = datetime.now(timezone.utc)
     servers = restore_servers(target)
-    to = datetime.fromisoformat(args.to.replace("Z", "+00:00")) if args.to else None
     record, findings = run_pitr_drill(
-        target, servers, target_time=to.replace(tzinfo=to.tzinfo or timezone.utc) if to else None,
+        target, servers, target_time=parse_utc_time(args.to) if args.to else None,
         work_dir=config.settings.work_dir, history_url=config.settings.history_url,
         run_id=f"cli__{started.strftime('%Y%m%dT%H%M%SZ')}__{uuid.uuid4().hex[:6]}", started_at=started,
         keep_scratch=args.keep_scratch)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 ACCEPTED_FORMS = "90s, 15m, 1h, 1h30m, 2d, 1w, or a whole number of seconds such as 900"
 
@@ -63,3 +63,9 @@ def format_duration(duration: timedelta) -> str:
         if count:
             parts.append(f"{count}{unit}")
     return "".join(parts)
+
+
+def parse_utc_time(text: str) -> datetime:
+    """An ISO-8601 moment (``2026-11-21T08:00:00Z``); a time without a zone is taken as UTC. ValueError otherwise."""
+    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

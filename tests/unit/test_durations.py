@@ -125,3 +125,17 @@ def test_format_size() -> None:
     assert format_size(512) == "512B"
     assert format_size(3 * 2**29) == "1.5GiB"
     assert format_size(2**30) == "1GiB"
+
+
+@pytest.mark.unit
+def test_parse_utc_time_accepts_z_offsets_and_zoneless_as_utc() -> None:
+    from datetime import datetime, timezone
+
+    from drdrill.durations import parse_utc_time
+
+    expected = datetime(2026, 11, 21, 8, 0, tzinfo=timezone.utc)
+    assert parse_utc_time("2026-11-21T08:00:00Z") == expected
+    assert parse_utc_time("2026-11-21T09:00:00+01:00") == expected
+    assert parse_utc_time(" 2026-11-21T08:00:00 ") == expected
+    with pytest.raises(ValueError):
+        parse_utc_time("yesterday")

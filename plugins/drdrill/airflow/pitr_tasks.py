@@ -8,7 +8,6 @@ from typing import Any
 from drdrill.airflow import runtime
 from drdrill.airflow.connections import mysql_endpoint, object_store
 from drdrill.airflow.restore_tasks import disaster_at, scratch_endpoint
-from drdrill.checks.findings import DrillFailed, Finding
 from drdrill.drills import pitr, restore
 
 
@@ -18,15 +17,7 @@ def _key(context: Any) -> str:
 
 def requested_time(context: Any) -> datetime | None:
     """The trigger form's target time, or None for a random second inside the recoverable window."""
-    text = (context["params"].get("target_time") or "").strip()
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise DrillFailed([Finding("CONFIG_INVALID", f"target_time {text!r} is not an ISO-8601 time.",
-                                   "Use e.g. 2026-11-21T08:00:00Z, or leave it empty for a random recoverable second.")]) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return runtime.time_param(context, "target_time", "a random recoverable second")
 
 
 def plan(target_name: str, context: Any) -> dict[str, Any]:

@@ -20,14 +20,9 @@ def _key(context: Any) -> str:
 
 def disaster_at(context: Any) -> datetime:
     """The declared disaster: the trigger form's time, else the moment the drill run started."""
-    declared = (context["params"].get("disaster_at") or "").strip()
+    declared = runtime.time_param(context, "disaster_at", "the drill's start")
     if declared:
-        try:
-            moment = datetime.fromisoformat(declared.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise DrillFailed([Finding("CONFIG_INVALID", f"disaster_at {declared!r} is not an ISO-8601 time.",
-                                       "Use a time like 2026-11-21T08:00:00Z, or leave it empty for the drill's start.")]) from exc
-        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return declared
     started = getattr(context["dag_run"], "start_date", None)
     return started.astimezone(timezone.utc) if started else runtime.run_time(context)
 
