@@ -87,8 +87,9 @@ def build_pitr_dag(target: Target) -> DAG:
         restore_base(planned, scratch) >> replayed
         validated = validate(planned, scratch)
         replayed >> validated
-        recorded = validated >> measure() >> record()
-        recorded >> teardown_scratch(scratch)
+        measured = validated >> measure()
+        measured >> record()  # outside the scratch scope, so an early failure is still recorded and alerted
+        measured >> teardown_scratch(scratch)
 
     return pitr_drill()
 

@@ -17,7 +17,8 @@ Proves that a backup restores into a usable database with the right data, and me
    and the RPO (newest heartbeat vs the declared disaster). Results and Data Docs go to S3 next to the backup.
 6. **measure**: RTO (declared disaster → validated server) with the stage breakdown, RPO, throughputs;
    judged against the target's objectives (`RTO_EXCEEDED`, `RPO_EXCEEDED`).
-7. **record**: the drill history; fails the run and alerts Slack unless the verdict is *passed*.
+7. **record**: the drill history; fails the run and alerts Slack unless the verdict is *passed*. It runs
+   whatever failed before it, also when no scratch server was ever created.
 8. **teardown_scratch** (teardown): always runs, also after failures; keeps the server only if asked.
 
 Trigger form: which backup, keep the scratch server for inspection, objective overrides, the disaster time.
@@ -94,8 +95,11 @@ def build_restore_dag(target: Target) -> DAG:
         fetch_and_verify(selected) >> scratch
         validated = validate(selected, scratch)
         restore(selected, scratch) >> validated
-        recorded = validated >> measure() >> record()
-        recorded >> teardown_scratch(scratch)
+        measured = validated >> measure()
+        # record stays outside the scratch server's setup/teardown scope: a failure before the scratch
+        # exists (no backup, corrupt objects) must still be recorded and alerted
+        measured >> record()
+        measured >> teardown_scratch(scratch)
 
     return restore_drill()
 

@@ -211,3 +211,25 @@ def test_a_login_that_may_not_write_markers_is_could_not_verify_with_the_grant_t
     record, findings = marker_drill(sandbox, tmp_path, marker_login(sandbox, with_grant=False))
     assert record.verdict == "could_not_verify" and [f.code for f in findings] == ["COULD_NOT_VERIFY"]
     assert "CREATE, INSERT ON shop.drdrill_pitr_markers" in findings[0].fix
+
+
+def test_pitr_dag_failing_at_plan_is_still_recorded_and_alerted(sandbox, airflow_db, tmp_path) -> None:
+    import importlib.util
+
+    from drdrill.history import list_drills
+    from drdrill.sandbox.slack_sink import read_posts
+
+    run_steps(sandbox, shop_target(), tmp_path / "backup")
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("dagfile_dr_pitr_red", root / "dags" / "dr_pitr_drill.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    before = len(read_posts(sandbox.sandbox.slack_record))
+
+    dag_run = module.DAGS["shop"].test(run_conf={"target_time": "2020-01-01T00:00:00Z"})
+
+    assert str(dag_run.state) == "failed"
+    record = list_drills(sandbox.history_url, "shop", "pitr", limit=1)[0]
+    assert record.run_id == dag_run.run_id and [f["code"] for f in record.findings] == ["PITR_TARGET_BEFORE_BACKUP"]
+    posts = read_posts(sandbox.sandbox.slack_record)[before:]
+    assert len(posts) == 1 and "PITR_TARGET_BEFORE_BACKUP" in posts[0]["body"]["text"]

@@ -39,7 +39,7 @@ from drdrill.storage.catalog import DRILL_EVIDENCE, list_backups
 from drdrill.storage.layout import backup_time
 from drdrill.storage.manifest import Manifest
 from drdrill.storage.objectstore import ObjectStore
-from drdrill.storage.verify import fetch_backup
+from drdrill.storage.verify import fetch_backup, quarantine
 
 STEPS = ["select_backup", "fetch_and_verify", "provision_scratch", "restore", "validate", "measure"]
 CHOICES = ("newest", "backup_id", "random")
@@ -102,9 +102,10 @@ def select_backup(target: Target, store: ObjectStore, *, now: datetime, choice: 
 
 def fetch_and_verify(selected: dict[str, Any], target: Target, store: ObjectStore, *, work_dir: Path,
                      key: str) -> dict[str, Any]:
-    """Download every object and check its size and sha256 before anything is restored."""
+    """Download every object and check its size and sha256 before anything is restored; quarantine a broken one."""
     stats, findings = fetch_backup(store, layout_for(target), selected["backup_id"], run_dir(work_dir, key) / "files")
     if findings:
+        quarantine(store, layout_for(target), selected["backup_id"], findings)
         raise DrillFailed(findings)
     return stats
 
