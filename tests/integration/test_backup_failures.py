@@ -46,6 +46,7 @@ def test_verify_passes_a_healthy_backup_and_flags_a_flipped_byte(sandbox, tmp_pa
     assert "new backup" in finding.fix
     entry = next(e for e in list_backups(store, layout) if e.backup_id == plan["backup_id"])
     assert entry.status == QUARANTINED and not entry.is_valid
+    assert entry.problem == f"failed verification: ARTEFACT_CORRUPT ({manifest.objects[0].name})"
 
 
 def test_dump_without_completion_trailer_is_archive_truncated_and_leaves_no_object(sandbox, tmp_path: Path,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from drdrill.storage.layout import BACKUP_ID_PATTERN, MANIFEST, QUARANTINE, TargetLayout, backup_time
@@ -63,6 +64,15 @@ def find_backup(store: ObjectStore, layout: TargetLayout, backup_id: str) -> Bac
     return next((entry for entry in list_backups(store, layout) if entry.backup_id == backup_id), None)
 
 
+def _quarantine_reason(raw: bytes | None) -> str:
+    """``ARTEFACT_CORRUPT (dump.sql.zst)``-style summary of the findings a quarantine marker holds."""
+    try:
+        findings = json.loads(raw or b"[]")
+        return "; ".join(f"{f['code']} ({f.get('evidence', {}).get('object', '-')})" for f in findings) or "unknown"
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return (raw or b"").decode(errors="replace")[:200]
+
+
 def _classify(store: ObjectStore, layout: TargetLayout, backup_id: str, sizes: dict[str, int]) -> BackupEntry:
     stored = sum(size for name, size in sizes.items() if not name.startswith(DRILL_EVIDENCE))
     if MANIFEST not in sizes:
@@ -73,8 +83,8 @@ def _classify(store: ObjectStore, layout: TargetLayout, backup_id: str, sizes: d
     except ManifestError as exc:
         return BackupEntry(backup_id, INVALID, None, stored, exc.problem)
     if QUARANTINE in sizes:
-        reason = (store.get_bytes(layout.quarantine_key(backup_id)) or b"").decode(errors="replace")
-        return BackupEntry(backup_id, QUARANTINED, manifest, stored, f"failed verification: {reason[:300]}")
+        return BackupEntry(backup_id, QUARANTINED, manifest, stored,
+                           f"failed verification: {_quarantine_reason(store.get_bytes(layout.quarantine_key(backup_id)))}")
     for entry in manifest.all_objects():
         if entry.name not in sizes:
             return BackupEntry(backup_id, INVALID, manifest, stored, f"{entry.name} is missing")
