@@ -25,6 +25,8 @@ from drdrill.sizes import parse_size
 CONFIG_ENV_VAR = "DRDRILL_CONFIG"
 ENGINES = ("mariadb-dump", "mydumper", "mariabackup")
 ENGINE_ALIASES = {"mysqldump": "mariadb-dump"}
+FAULTS = ("kill", "shutdown", "rds_reboot", "aurora_failover")
+ERRANT_POLICIES = ("flashback", "stop")
 SCHEDULE_KINDS = ("backup", "restore_drill", "pitr_drill", "failover_drill", "binlog_archive", "rpo_monitor")
 SCHEDULE_PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@once")
 DEFAULT_OWNER = "drdrill"
@@ -49,6 +51,9 @@ _SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "engine_options": ("parallel", "compression_level"),
     "restore_drill": ("after_backup", "scratch_conn_id", "max_backup_age"),
     "heartbeat": ("table", "column"),
+    "failover_drill": ("fault", "canary_conn_id", "max_replica_lag", "detection_timeout", "promotion_timeout",
+                       "errant_transactions", "switch_back", "redirect_command", "restart_command",
+                       "aws_conn_id", "db_instance_id", "db_cluster_id"),
 }
 _SECTION_EXAMPLES = {
     "storage": "{conn_id: drdrill_s3, bucket: drdrill-backups, prefix: drdrill}",
@@ -59,6 +64,7 @@ _SECTION_EXAMPLES = {
     "engine_options": "{parallel: 2, compression_level: 3}",
     "restore_drill": "{after_backup: true, scratch_conn_id: null, max_backup_age: 1d}",
     "heartbeat": "{table: shop.heartbeat, column: beat_at}",
+    "failover_drill": "{fault: kill, canary_conn_id: shop_canary, max_replica_lag: 10s, switch_back: true}",
 }
 _TARGET_ONLY_KEYS = ("name", "description", "source_conn_id", "replica_conn_id", "databases")
 _SHARED_KEYS = (
@@ -77,6 +83,7 @@ _SHARED_KEYS = (
     "tags",
     "restore_drill",
     "heartbeat",
+    "failover_drill",
 )
 _TARGET_KEYS = _TARGET_ONLY_KEYS + _SHARED_KEYS
 
@@ -151,6 +158,24 @@ class Heartbeat:
 
 
 @dataclass(frozen=True)
+class FailoverDrill:
+    """How a failover drill breaks the primary, what it accepts before starting, and how it puts things back."""
+
+    fault: str = "kill"
+    canary_conn_id: str | None = None
+    max_replica_lag: timedelta = timedelta(seconds=10)
+    detection_timeout: timedelta = timedelta(seconds=30)
+    promotion_timeout: timedelta = timedelta(seconds=60)
+    errant_transactions: str = "flashback"
+    switch_back: bool = True
+    redirect_command: str | None = None
+    restart_command: str | None = None
+    aws_conn_id: str | None = None
+    db_instance_id: str | None = None
+    db_cluster_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Notify:
     """Slack notification settings; ``slack_conn_id=None`` turns Slack off."""
 
@@ -190,11 +215,12 @@ class Target:
     tags: tuple[str, ...] = ()
     restore_drill: RestoreDrill = RestoreDrill()
     heartbeat: Heartbeat | None = None
+    failover_drill: FailoverDrill = FailoverDrill()
 
     def connection_ids(self) -> list[str]:
         """Airflow connection ids this target uses (source, replica, storage, Slack, scratch), without nulls."""
         ids = [self.source_conn_id, self.replica_conn_id, self.storage.conn_id, self.notify.slack_conn_id,
-               self.restore_drill.scratch_conn_id]
+               self.restore_drill.scratch_conn_id, self.failover_drill.canary_conn_id]
         return list(dict.fromkeys(conn_id for conn_id in ids if conn_id))
 
 
@@ -253,6 +279,7 @@ def check_connections(config: DrillConfig, exists: Callable[[str], bool]) -> lis
             (f"{label}.replica_conn_id", target.replica_conn_id, "mysql"),
             (f"{label}.storage.conn_id", target.storage.conn_id, "aws"),
             (f"{label}.notify.slack_conn_id", target.notify.slack_conn_id, "slack"),
+            (f"{label}.failover_drill.canary_conn_id", target.failover_drill.canary_conn_id, "mysql"),
         ]
         for key, conn_id, conn_type in references:
             if conn_id is None:
@@ -824,6 +851,7 @@ class _Validator:
         fields["tags"] = self.text_list(m, path, "tags", "[sandbox]") or ()
         fields["restore_drill"] = self.restore_drill(m.get("restore_drill"), _join(path, "restore_drill"))
         fields["heartbeat"] = self.heartbeat(m.get("heartbeat"), _join(path, "heartbeat"))
+        fields["failover_drill"] = self.failover_drill(m.get("failover_drill"), _join(path, "failover_drill"))
 
         schedules: Schedules = fields["schedules"]
         if not partial and schedules.failover_drill is not None and not fields["allow_failover_drill"]:
@@ -831,6 +859,14 @@ class _Validator:
                 _join(path, "schedules.failover_drill"),
                 "a failover drill is scheduled but allow_failover_drill is false.",
                 "Set allow_failover_drill: true for this target, or failover_drill: null.",
+            )
+        if not partial and fields["allow_failover_drill"] and fields["failover_drill"].canary_conn_id is None:
+            self.fail(
+                _join(path, "failover_drill.canary_conn_id"),
+                "is missing; a failover drill writes canary rows through a login that may only write data "
+                "(no SUPER or READ ONLY ADMIN, so a read-only replica refuses it).",
+                "Add failover_drill: {canary_conn_id: <a mysql connection with INSERT, SELECT on the first "
+                "database>}, or set allow_failover_drill: false.",
             )
         return fields
 
@@ -930,6 +966,36 @@ class _Validator:
                            rule="must be a column name", example="beat_at") or "beat_at"
         schema, name = table.split(".", 1)
         return Heartbeat(schema=schema, table=name, column=column)
+
+    def failover_drill(self, raw: Any, path: str) -> FailoverDrill:
+        m = self.mapping(raw, path, _SECTION_KEYS["failover_drill"], _SECTION_EXAMPLES["failover_drill"])
+        defaults = FailoverDrill()
+        fault = self.text(m, path, "fault", default=defaults.fault, example="kill")
+        if fault not in FAULTS:
+            self.fail(_join(path, "fault"), f"unknown fault {fault!r}.", f"Use one of: {', '.join(FAULTS)}.")
+        errant = self.text(m, path, "errant_transactions", default=defaults.errant_transactions, example="flashback")
+        if errant not in ERRANT_POLICIES:
+            self.fail(_join(path, "errant_transactions"), f"unknown policy {errant!r}.",
+                      "Use flashback (roll them back on the old primary after saving them) or stop "
+                      "(leave the old primary out of replication for a DBA to decide).")
+        aws = {name: self.text(m, path, name, example=example)
+               for name, example in (("db_instance_id", "shop-db"), ("db_cluster_id", "shop-cluster"))}
+        required = {"rds_reboot": "db_instance_id", "aurora_failover": "db_cluster_id"}.get(fault or "")
+        if required and not aws[required]:
+            self.missing(m, path, required, "shop-db", f"for fault: {fault}")
+        return FailoverDrill(
+            fault=fault or defaults.fault,
+            canary_conn_id=self.conn_id(m, path, "canary_conn_id", "shop_canary"),
+            max_replica_lag=self.duration(m, path, "max_replica_lag", "10s") or defaults.max_replica_lag,
+            detection_timeout=self.duration(m, path, "detection_timeout", "30s") or defaults.detection_timeout,
+            promotion_timeout=self.duration(m, path, "promotion_timeout", "60s") or defaults.promotion_timeout,
+            errant_transactions=errant or defaults.errant_transactions,
+            switch_back=self.flag(m, path, "switch_back", default=True),
+            redirect_command=self.text(m, path, "redirect_command", example="/usr/local/bin/repoint-proxysql"),
+            restart_command=self.text(m, path, "restart_command", example="systemctl start mariadb"),
+            aws_conn_id=self.conn_id(m, path, "aws_conn_id", "aws_default"),
+            **aws,
+        )
 
     def engine_options(self, raw: Any, path: str) -> EngineOptions:
         m = self.mapping(raw, path, _SECTION_KEYS["engine_options"], _SECTION_EXAMPLES["engine_options"])

@@ -41,6 +41,13 @@ CATALOG: dict[str, tuple[str, str]] = {
     "PITR_TARGET_UNREACHED": (FAILED, "The binlog archive ends before the requested recovery time; check archiving and pick an earlier target."),
     "PITR_TARGET_BEFORE_BACKUP": (FAILED, "No retained full backup is older than the recovery target; keep backups longer (retention) or pick a later target."),
     "PITR_BOUNDARY_WRONG": (FAILED, "The recovered data does not stop exactly at the target: rows after it are present or rows before it are missing; check the replay's stop condition."),
+    "REPLICATION_BROKEN": (FAILED, "Replication is not running on the replica, so promoting it would lose data; read Last_IO_Error/Last_SQL_Error in SHOW SLAVE STATUS, repair replication, then re-run the drill."),
+    "REPLICA_LAGGING": (FAILED, "The replica is further behind than failover_drill.max_replica_lag allows; a failover now would lose that much data. Find what slows it (long transactions, I/O, missing indexes) or raise the threshold deliberately."),
+    "PROMOTION_FAILED": (FAILED, "The replica could not be made the new primary; the message names the statement that failed. Fix the replica (privileges, SQL thread error, read-only settings) before relying on it for failover."),
+    "WRITES_LOST": (FAILED, "Writes acknowledged by the old primary never reached the replica, and the window lost is longer than the RPO objective; reduce replication lag or use semi-synchronous replication."),
+    "ERRANT_TRANSACTIONS": (PASSED, "The old primary held transactions the new primary never received; they were saved and handled by failover_drill.errant_transactions. Review the saved copy and re-apply what the business needs."),
+    "FAILBACK_FAILED": (FAILED, "The old primary could not rejoin as a replica of the new primary; the message names the step. Rebuild it from a backup of the new primary if it cannot be repaired."),
+    "TOPOLOGY_NOT_RESTORED": (FAILED, "After the drill the servers are not back to primary -> replica with replication running and equal data; repair it by hand (the message says what differs) before the next drill."),
     "RTO_EXCEEDED": (FAILED, "Recovery took longer than the RTO objective; use a faster engine (mariabackup), more parallelism, or a bigger scratch server."),
 }
 

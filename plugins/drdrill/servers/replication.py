@@ -26,7 +26,19 @@ def start_gtid_replica(
     timeout: float = 30,
 ) -> None:
     """Point ``replica`` at ``primary`` with MASTER_USE_GTID=slave_pos and wait until both threads run."""
-    with contextlib.closing(replica.root_connect()) as conn, conn.cursor() as cur:
+    with contextlib.closing(replica.root_connect()) as conn:
+        attach_replica(conn, primary, gtid_slave_pos, f"replica {replica.spec.name!r}", timeout)
+
+
+def attach_replica(
+    conn: pymysql.connections.Connection,
+    primary: MySQLEndpoint,
+    gtid_slave_pos: str | None,
+    who: str,
+    timeout: float = 30,
+) -> None:
+    """On the server behind ``conn``: replicate from ``primary`` by GTID (slave_pos), wait until both threads run."""
+    with conn.cursor() as cur:
         cur.execute("STOP SLAVE")
         cur.execute("RESET SLAVE ALL")
         if gtid_slave_pos is not None:
@@ -42,13 +54,13 @@ def start_gtid_replica(
         except pymysql.MySQLError as exc:
             message = _redact(str(exc), primary.password, conn.escape(primary.password))
             raise DrdrillError(
-                f"CHANGE MASTER on replica {replica.spec.name!r} to {primary.describe()} failed: {message}.",
+                f"CHANGE MASTER on {who} to {primary.describe()} failed: {message}.",
                 "check the primary's host, port and user; "
                 "stop replication on the replica by hand if it is stuck.",
             ) from None
         cur.execute("START SLAVE")
-        log.info("replica %s replicating from %s", replica.spec.name, primary.describe())
-        _wait_threads_running(conn, f"replica {replica.spec.name!r} of {primary.describe()}", timeout)
+        log.info("%s replicating from %s", who, primary.describe())
+    _wait_threads_running(conn, f"{who} of {primary.describe()}", timeout)
 
 
 def replication_status(conn: pymysql.connections.Connection) -> dict[str, Any]:

@@ -1,0 +1,199 @@
+"""The canary writer: one numbered row every interval into whichever candidate server accepts writes.
+
+It runs as its own process (``python -m drdrill.failover.canary``) so it outlives the Airflow task that
+starts it, and it appends every acknowledged row (``seq server_id epoch``) to an ack file: the drill
+compares that file with what the new primary holds to count the rows a failover lost. Logins come
+from option files, never argv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import configparser
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import pymysql
+
+from drdrill.endpoints import MySQLEndpoint
+from drdrill.errors import DrdrillError
+from drdrill.failover.topology import quoted
+from drdrill.toolenv import tool_environment
+
+CANARY_TABLE = "drdrill_canary"
+STOP_TIMEOUT = 10.0
+
+
+def canary_table(database: str) -> str:
+    """``<database>.drdrill_canary``."""
+    return f"{database}.{CANARY_TABLE}"
+
+
+def create_table_sql(table: str) -> str:
+    """DDL of the canary table (one row per write, keyed by drill run and sequence number)."""
+    return (f"CREATE TABLE IF NOT EXISTS {quoted(table)} (run_id VARCHAR(250) NOT NULL, seq BIGINT NOT NULL, "
+            "written_at DATETIME(6) NOT NULL, server_id INT UNSIGNED NOT NULL, PRIMARY KEY (run_id, seq)) "
+            "ENGINE=InnoDB")
+
+
+@dataclass(frozen=True)
+class Ack:
+    """One canary row a server acknowledged (COMMIT returned)."""
+
+    seq: int
+    server_id: int
+    at: float
+
+
+def read_acks(path: Path) -> Iterator[Ack]:
+    """The acks in the order they were written (a torn last line is ignored)."""
+    if not path.exists():
+        return
+    with open(path, encoding="ascii") as handle:
+        for line in handle:
+            parts = line.split()
+            if len(parts) == 3:
+                yield Ack(int(parts[0]), int(parts[1]), float(parts[2]))
+
+
+def run_canary(endpoints: Sequence[MySQLEndpoint], table: str, run_id: str, interval: float, acks: Path,
+               stop: threading.Event) -> None:
+    """Write until ``stop``: each attempt gets a new seq; a failed server is left for the next candidate."""
+    conn: pymysql.connections.Connection | None = None
+    current = 0
+    seq = 0
+    statement = (f"INSERT INTO {quoted(table)} (run_id, seq, written_at, server_id) "
+                 "VALUES (%s, %s, UTC_TIMESTAMP(6), @@server_id)")
+    with open(acks, "a", encoding="ascii") as ack_file:
+        next_write = time.monotonic()
+        while not stop.is_set():
+            seq += 1
+            try:
+                if conn is None:
+                    conn = endpoints[current].connect(connect_timeout=1, read_timeout=2, write_timeout=2)
+                with conn.cursor() as cur:
+                    cur.execute(statement, (run_id, seq))
+                    cur.execute("SELECT @@server_id")
+                    row = cur.fetchone()
+                ack_file.write(f"{seq} {int(row[0]) if row else 0} {time.time():.6f}\n")
+                ack_file.flush()
+            except (pymysql.MySQLError, OSError):
+                with contextlib.suppress(Exception):
+                    if conn is not None:
+                        conn.close()
+                conn = None
+                current = (current + 1) % len(endpoints)  # read-only or gone: try the next candidate
+            next_write += interval
+            stop.wait(max(0.0, next_write - time.monotonic()))
+    if conn is not None:
+        conn.close()
+
+
+# -- process control -------------------------------------------------------------------------------
+
+
+def start_canary(endpoints: Sequence[MySQLEndpoint], table: str, run_id: str, interval: float,
+                 directory: Path) -> dict[str, str | int]:
+    """Start the canary process detached; its option files, ack file and log live in ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stop_canary(directory)  # a retried task must not leave two writers
+    argv = [sys.executable, "-m", "drdrill.failover.canary", "--table", table, "--run-id", run_id,
+            "--interval", str(interval), "--acks", str(directory / "acks.txt")]
+    for index, endpoint in enumerate(endpoints):
+        path = directory / f"candidate-{index}.cnf"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"[client]\nuser={endpoint.user}\npassword={endpoint.password}\n"
+                         f"host={endpoint.host}\nport={endpoint.port}\n")
+        argv += ["--defaults-file", str(path)]
+    with open(directory / "canary.log", "ab") as log_file:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+                                   start_new_session=True, env=tool_environment())
+    (directory / "canary.pid").write_text(str(process.pid))
+    return {"pid": process.pid, "acks": str(directory / "acks.txt"), "table": table}
+
+
+def wait_first_ack(directory: Path, timeout: float = 10) -> Ack:
+    """The canary's first acknowledged row; DrdrillError when none arrives in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for ack in read_acks(directory / "acks.txt"):
+            return ack
+        time.sleep(0.05)
+    log_tail = (directory / "canary.log").read_text(errors="replace")[-1500:] if (directory / "canary.log").exists() else ""
+    raise DrdrillError(f"the canary wrote no row within {timeout:.0f} s. Its log: {log_tail or '(empty)'}",
+                       "give the canary login INSERT and SELECT on the canary table (failover_drill.canary_conn_id).")
+
+
+def stop_canary(directory: Path) -> bool:
+    """Stop the canary process if it runs; True when one was stopped. Its option files are removed."""
+    pid_file = directory / "canary.pid"
+    stopped = False
+    if pid_file.exists():
+        pid = int(pid_file.read_text().strip() or 0)
+        if pid and _is_canary(pid):
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + STOP_TIMEOUT
+            while _is_canary(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _is_canary(pid):
+                os.kill(pid, signal.SIGKILL)
+            stopped = True
+        pid_file.unlink()
+    for path in directory.glob("candidate-*.cnf"):
+        path.unlink()
+    return stopped
+
+
+def _is_canary(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # reap it if this process started it
+    return b"drdrill.failover.canary" in cmdline and state not in ("Z", "X")
+
+
+def _endpoint_from_option_file(path: str) -> MySQLEndpoint:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(path)
+    client = parser["client"]
+    return MySQLEndpoint(host=client.get("host", "127.0.0.1"), port=int(client.get("port", "3306")),
+                         user=client.get("user", ""), password=client.get("password", ""))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--defaults-file", action="append", required=True, help="one per candidate server, in order")
+    parser.add_argument("--table", required=True)
+    parser.add_argument("--run-id", required=True)
+    parser.add_argument("--interval", type=float, default=0.1)
+    parser.add_argument("--acks", required=True)
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+
+    def on_term(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_term)
+    endpoints = [_endpoint_from_option_file(path) for path in args.defaults_file]
+    for path in args.defaults_file:  # read once: the passwords do not stay on disk while the canary runs
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    run_canary(endpoints, args.table, args.run_id, args.interval, Path(args.acks), stop)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

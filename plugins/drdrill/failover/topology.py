@@ -1,0 +1,280 @@
+"""Replication topology facts and moves for a failover: who is primary, how far behind, promote, rejoin, compare."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pymysql
+
+from drdrill.checks.checksum import quote_identifier, table_checksum_sql
+from drdrill.endpoints import MySQLEndpoint, one_row
+from drdrill.errors import DrdrillError
+from drdrill.servers.replication import attach_replica, replication_status
+from drdrill.storage.binlog_archive import parse_gtid_position
+
+log = logging.getLogger(__name__)
+
+# Connection refused, lost during query, server gone away, can't connect (unknown host/timeout).
+DOWN_ERRNOS = frozenset({2002, 2003, 2006, 2013, 2055})
+
+
+@dataclass(frozen=True)
+class ServerState:
+    """What one server says about its replication role at one moment."""
+
+    server_id: int
+    read_only: bool
+    gtid_binlog_pos: str
+    gtid_slave_pos: str
+    gtid_io_pos: str
+    replicating_from: str | None
+    io_running: str | None
+    sql_running: str | None
+    seconds_behind: int | None
+    last_io_error: str
+    last_sql_error: str
+
+    @property
+    def is_replica(self) -> bool:
+        """True when the server has replication configured (running or not)."""
+        return self.replicating_from is not None
+
+    @property
+    def replication_running(self) -> bool:
+        """Both replication threads run."""
+        return self.io_running == "Yes" and self.sql_running == "Yes"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def read_state(conn: pymysql.connections.Connection) -> ServerState:
+    """The replication state of the server behind ``conn``."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT @@server_id, @@read_only, @@gtid_binlog_pos, @@gtid_slave_pos")
+        server_id, read_only, binlog_pos, slave_pos = one_row(cur)
+    status = replication_status(conn)
+    behind = status.get("Seconds_Behind_Master")
+    return ServerState(
+        server_id=int(server_id), read_only=bool(int(read_only)), gtid_binlog_pos=str(binlog_pos or ""),
+        gtid_slave_pos=str(slave_pos or ""), gtid_io_pos=str(status.get("Gtid_IO_Pos") or ""),
+        replicating_from=f"{status['Master_Host']}:{status['Master_Port']}" if status else None,
+        io_running=status.get("Slave_IO_Running"), sql_running=status.get("Slave_SQL_Running"),
+        seconds_behind=int(behind) if behind is not None else None,
+        last_io_error=str(status.get("Last_IO_Error") or ""), last_sql_error=str(status.get("Last_SQL_Error") or ""),
+    )
+
+
+def state_of(endpoint: MySQLEndpoint) -> ServerState:
+    """``read_state`` on a short-lived connection."""
+    with contextlib.closing(endpoint.connect(connect_timeout=5)) as conn:
+        return read_state(conn)
+
+
+def transactions_behind(ahead: str, behind: str) -> int:
+    """How many GTIDs ``ahead`` has that ``behind`` lacks (per domain, strict mode: seq_no counts transactions)."""
+    have = parse_gtid_position(behind)
+    missing = 0
+    for domain, (_, seq) in parse_gtid_position(ahead).items():
+        missing += max(0, seq - have.get(domain, (0, 0))[1])
+    return missing
+
+
+def missing_gtids(ahead: str, behind: str) -> list[str]:
+    """The GTIDs (domain-server-seq as in ``ahead``'s newest) that ``behind`` lacks; server ids are a best guess."""
+    have = parse_gtid_position(behind)
+    gtids = []
+    for domain, (server, seq) in sorted(parse_gtid_position(ahead).items()):
+        start = have.get(domain, (0, 0))[1]
+        gtids += [f"{domain}-{server}-{number}" for number in range(start + 1, seq + 1)]
+    return gtids
+
+
+def is_down(endpoint: MySQLEndpoint, timeout: float = 1.0) -> bool:
+    """True when the server refuses or drops a connection (or does not answer within ``timeout``)."""
+    try:
+        with contextlib.closing(endpoint.connect(connect_timeout=timeout, read_timeout=timeout)) as conn:
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1")
+        return False
+    except pymysql.MySQLError as exc:
+        code = exc.args[0] if exc.args else None
+        if code in DOWN_ERRNOS:
+            return True
+        raise
+
+
+def wait_until_down(endpoint: MySQLEndpoint, timeout: float, interval: float = 0.05) -> float:
+    """Probe until the server is down; the epoch time of the first failed probe. DrdrillError after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if is_down(endpoint, timeout=min(1.0, max(interval, 0.2))):
+            return time.time()
+        time.sleep(interval)
+    raise DrdrillError(f"{endpoint.describe()} still answers {timeout:.0f} s after the fault was injected.",
+                       "check that the fault injector acts on the right server (failover_drill.fault).")
+
+
+def wait_until_up(endpoint: MySQLEndpoint, timeout: float) -> None:
+    """Wait until the server answers ``SELECT 1``."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            if not is_down(endpoint):
+                return
+        except pymysql.MySQLError as exc:
+            last = str(exc)
+        time.sleep(0.1)
+    raise DrdrillError(f"{endpoint.describe()} did not come back within {timeout:.0f} s {last}".strip() + ".",
+                       "read the server's error log; start it by hand (or fix failover_drill.restart_command).")
+
+
+def promote(endpoint: MySQLEndpoint, apply_timeout: float, probe_table: str) -> dict[str, Any]:
+    """Make the replica the primary: apply what it received, stop and forget replication, go writable, prove a write.
+
+    Returns the positions and the epoch time the first write committed. Raises DrdrillError naming the
+    statement that failed.
+    """
+    began = time.time()
+    with contextlib.closing(endpoint.connect(connect_timeout=5)) as conn, conn.cursor() as cur:
+        before = read_state(conn)
+        received = before.gtid_io_pos or before.gtid_slave_pos
+        cur.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (received, apply_timeout))
+        if one_row(cur)[0] != 0:
+            now = read_state(conn)
+            raise DrdrillError(
+                f"the replica did not apply the transactions it had received ({received!r}) within "
+                f"{apply_timeout:.0f} s; it applied {now.gtid_slave_pos!r} (SQL thread {now.sql_running!r}, "
+                f"last SQL error {now.last_sql_error!r}).",
+                "repair the SQL thread error, or raise failover_drill.promotion_timeout if it is only slow.",
+            )
+        applied_at = time.time()
+        _execute(cur, "STOP SLAVE")
+        _execute(cur, "RESET SLAVE ALL")
+        _execute(cur, "SET GLOBAL read_only = OFF")
+        _execute(cur, f"INSERT INTO {probe_table} (run_id, seq, written_at, server_id) "
+                      "VALUES ('promotion', 0, UTC_TIMESTAMP(6), @@server_id) "
+                      "ON DUPLICATE KEY UPDATE written_at = VALUES(written_at), server_id = VALUES(server_id)")
+        writable_at = time.time()
+        cur.execute("SELECT @@gtid_slave_pos, @@gtid_binlog_pos")
+        slave_pos, binlog_pos = one_row(cur)
+    return {"received": received, "applied": str(slave_pos or ""), "binlog_pos": str(binlog_pos or ""),
+            "started_at": began, "applied_at": applied_at, "writable_at": writable_at,
+            "apply_seconds": round(applied_at - began, 3), "promotion_seconds": round(writable_at - began, 3)}
+
+
+def _execute(cur: Any, statement: str) -> None:
+    try:
+        cur.execute(statement)
+    except pymysql.MySQLError as exc:
+        raise DrdrillError(f"{statement.split(' (')[0]!r} failed on the replica: {exc}.",
+                           "grant the drill's login the privileges the README lists for failover drills "
+                           "(REPLICATION SLAVE ADMIN, READ_ONLY ADMIN or SUPER), and check the table named.") from None
+
+
+def set_read_only(endpoint: MySQLEndpoint, read_only: bool) -> None:
+    """``SET GLOBAL read_only``."""
+    endpoint.fetch_all(f"SET GLOBAL read_only = {'ON' if read_only else 'OFF'}")
+
+
+def rejoin_as_replica(replica: MySQLEndpoint, primary: MySQLEndpoint, replication: MySQLEndpoint,
+                      gtid_slave_pos: str | None, timeout: float = 30) -> None:
+    """Make ``replica`` read-only and replicate from ``primary`` (logging in as ``replication``'s user)."""
+    target = MySQLEndpoint(host=primary.host, port=primary.port, user=replication.user, password=replication.password)
+    with contextlib.closing(replica.connect(connect_timeout=5)) as conn:
+        with conn.cursor() as cur:
+            cur.execute("SET GLOBAL read_only = ON")
+        attach_replica(conn, target, gtid_slave_pos, f"replica {replica.describe()}", timeout)
+
+
+def wait_caught_up(replica: MySQLEndpoint, primary: MySQLEndpoint, timeout: float) -> None:
+    """Block until ``replica`` applied everything in ``primary``'s binlog."""
+    position = state_of(primary).gtid_binlog_pos
+    rows = replica.fetch_all("SELECT MASTER_GTID_WAIT(%s, %s)", (position, timeout))
+    if rows[0][0] != 0:
+        now = state_of(replica)
+        raise DrdrillError(
+            f"{replica.describe()} did not reach {position!r} within {timeout:.0f} s (applied {now.gtid_slave_pos!r}, "
+            f"IO {now.io_running!r}, SQL {now.sql_running!r}, last errors {now.last_io_error!r} {now.last_sql_error!r}).",
+            "read SHOW SLAVE STATUS on that server and repair replication.",
+        )
+
+
+def switchover(old: MySQLEndpoint, new: MySQLEndpoint, replication: MySQLEndpoint, timeout: float) -> dict[str, Any]:
+    """Planned role swap without data loss: ``old`` (primary) becomes the replica of ``new`` (its caught-up replica)."""
+    began = time.time()
+    set_read_only(old, True)
+    wait_caught_up(new, old, timeout)
+    with contextlib.closing(new.connect(connect_timeout=5)) as conn, conn.cursor() as cur:
+        cur.execute("STOP SLAVE")
+        cur.execute("RESET SLAVE ALL")
+        cur.execute("SET GLOBAL read_only = OFF")
+    writable_at = time.time()
+    # The old primary continues from its own binlog: everything in it is also in the new primary's.
+    rejoin_as_replica(old, new, replication, gtid_slave_pos=state_of(old).gtid_binlog_pos, timeout=timeout)
+    return {"read_only_seconds": round(writable_at - began, 3), "seconds": round(time.time() - began, 3)}
+
+
+def compare_checksums(primary: MySQLEndpoint, replica: MySQLEndpoint, databases: Sequence[str],
+                      timeout: float = 60) -> dict[str, Any]:
+    """Per-table checksums of ``primary`` at one snapshot and of ``replica`` stopped exactly at that snapshot.
+
+    The primary keeps taking writes: the replica is stopped first (so it cannot be ahead), a consistent
+    snapshot on the primary gives its GTID position, the replica runs UNTIL that position, both sides are
+    summed, and replication is restarted.
+    """
+    with contextlib.closing(replica.connect(connect_timeout=5)) as r_conn, r_conn.cursor() as r_cur:
+        r_cur.execute("STOP SLAVE")
+        try:
+            with contextlib.closing(primary.connect(connect_timeout=5)) as p_conn, p_conn.cursor() as p_cur:
+                p_cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+                p_cur.execute("SHOW STATUS LIKE 'binlog_snapshot_%'")
+                snapshot = {name: value for name, value in p_cur.fetchall()}
+                p_cur.execute("SELECT BINLOG_GTID_POS(%s, %s)",
+                              (snapshot["Binlog_snapshot_file"], int(snapshot["Binlog_snapshot_position"])))
+                position = str(one_row(p_cur)[0] or "")
+                on_primary = {name: _checksum(p_cur, name, columns) for name, columns in _tables(p_cur, databases).items()}
+                p_cur.execute("COMMIT")
+            r_cur.execute("START SLAVE UNTIL master_gtid_pos = %s", (position,))
+            r_cur.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (position, timeout))
+            reached = one_row(r_cur)[0] == 0
+            on_replica = {name: _checksum(r_cur, name, columns) for name, columns in _tables(r_cur, databases).items()}
+        finally:
+            r_cur.execute("STOP SLAVE")
+            r_cur.execute("START SLAVE")
+    differing = sorted(name for name in set(on_primary) | set(on_replica)
+                       if on_primary.get(name) != on_replica.get(name))
+    return {"position": position, "reached": reached, "tables": len(on_primary), "differing": differing,
+            "primary": on_primary, "replica": on_replica}
+
+
+def _tables(cur: Any, databases: Sequence[str]) -> dict[str, list[str]]:
+    marks = ", ".join(["%s"] * len(databases))
+    cur.execute(
+        "SELECT c.table_schema, c.table_name, c.column_name FROM information_schema.columns c "
+        "JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name "
+        f"WHERE t.table_type = 'BASE TABLE' AND c.table_schema IN ({marks}) "
+        "ORDER BY c.table_schema, c.table_name, c.ordinal_position", tuple(databases))
+    tables: dict[str, list[str]] = {}
+    for schema, table, column in cur.fetchall():
+        tables.setdefault(f"{schema}.{table}", []).append(column)
+    return tables
+
+
+def _checksum(cur: Any, name: str, columns: list[str]) -> list[int]:
+    schema, table = name.split(".", 1)
+    cur.execute(table_checksum_sql(schema, table, columns))
+    count, total = one_row(cur)
+    return [int(count), int(total)]
+
+
+def quoted(qualified: str) -> str:
+    """``schema.table`` quoted for SQL."""
+    schema, table = qualified.split(".", 1)
+    return f"{quote_identifier(schema)}.{quote_identifier(table)}"

@@ -1,0 +1,69 @@
+"""A primary + GTID replica pair with the logins a failover drill uses, and a target that allows the drill."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from drdrill.config import FailoverDrill, Objectives, Retention, Storage, Target
+from drdrill.drills.failover import FailoverServers
+from drdrill.servers.mariadb import LocalMariaDB
+from drdrill.servers.replication import start_gtid_replica
+
+ADMIN_GRANTS = ["SELECT, INSERT, UPDATE, DELETE, CREATE, RELOAD, PROCESS, SHUTDOWN, REPLICATION SLAVE, "
+                "REPLICATION SLAVE ADMIN, READ_ONLY ADMIN, BINLOG MONITOR, BINLOG REPLAY, SLAVE MONITOR ON *.*"]
+ADMIN_PASSWORD = "Admin-Secret-77"
+CANARY_PASSWORD = "Canary-Secret-55"
+
+
+@dataclass
+class Pair:
+    """The two servers, the drill's view of them, and a target for them."""
+
+    primary: LocalMariaDB
+    replica: LocalMariaDB
+    servers: FailoverServers
+    target: Target
+    work_dir: Path
+
+    def with_settings(self, **changes: Any) -> Target:
+        """The target with other failover_drill settings."""
+        return dataclasses.replace(self.target, failover_drill=dataclasses.replace(self.target.failover_drill, **changes))
+
+
+def make_pair(factory: Any, work_dir: Path, bucket: str = "drdrill-backups", **settings: Any) -> Pair:
+    """Start a primary and a replica with 300 rows in drill.items, the admin and canary logins on both."""
+    primary = factory("primary")
+    replica = factory("replica", read_only=True)
+    for server in (primary, replica):
+        server.ensure_user("drill", ADMIN_PASSWORD, ADMIN_GRANTS, binlog=False)
+        server.ensure_user("canary", CANARY_PASSWORD, ["SELECT, INSERT ON drill.*"], binlog=False)
+    start_gtid_replica(replica, primary.endpoint("drill", ADMIN_PASSWORD), gtid_slave_pos="")
+    with contextlib.closing(primary.root_connect()) as conn, conn.cursor() as cur:
+        cur.execute("CREATE DATABASE IF NOT EXISTS drill")
+        cur.execute("CREATE TABLE drill.items (id INT PRIMARY KEY, note VARCHAR(40)) ENGINE=InnoDB")
+        cur.executemany("INSERT INTO drill.items VALUES (%s, %s)", [(i, f"item-{i}") for i in range(300)])
+    target = Target(
+        name="fo", source_conn_id="fo_primary", replica_conn_id="fo_replica", databases=("drill",),
+        storage=Storage(conn_id="drdrill_s3", bucket=bucket, prefix="failover-tests"),
+        objectives=Objectives(rto=timedelta(minutes=5), rpo=timedelta(minutes=5)), retention=Retention(keep_backups=1),
+        allow_failover_drill=True,
+        failover_drill=dataclasses.replace(FailoverDrill(canary_conn_id="fo_canary"), **settings),
+    )
+    servers = FailoverServers(
+        primary=primary.endpoint("drill", ADMIN_PASSWORD), replica=replica.endpoint("drill", ADMIN_PASSWORD),
+        canary_primary=primary.endpoint("canary", CANARY_PASSWORD, "drill"),
+        canary_replica=replica.endpoint("canary", CANARY_PASSWORD, "drill"))
+    return Pair(primary, replica, servers, target, work_dir)
+
+
+def scalar(server: LocalMariaDB, sql: str, args: Any = None) -> Any:
+    """The first column of the first row, as root."""
+    with contextlib.closing(server.root_connect()) as conn, conn.cursor() as cur:
+        cur.execute(sql, args)
+        row = cur.fetchone()
+    return row[0] if row else None
