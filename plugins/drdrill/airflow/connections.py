@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from drdrill.config import Storage
@@ -85,3 +90,36 @@ def object_store(storage: Storage) -> ObjectStore:
     get_connection(storage.conn_id, "storage.conn_id")
     client = S3Hook(aws_conn_id=storage.conn_id).get_conn()
     return ObjectStore(client, storage.bucket)
+
+
+def import_connections(connections: dict[str, dict[str, Any]]) -> None:
+    """``airflow connections import --overwrite`` from a 0600 file, so no secret is in argv."""
+    airflow = str(Path(sys.executable).parent / "airflow")
+    fd, name = tempfile.mkstemp(prefix="drdrill-connections-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(connections, handle)
+        done = subprocess.run([airflow, "connections", "import", "--overwrite", name], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise DrdrillError(f"airflow connections import failed: {done.stderr[-1500:]}",
+                               "Check AIRFLOW_HOME and that this worker can reach the Airflow metadata database.")
+    finally:
+        os.unlink(name)
+
+
+def redirect_connection(conn_id: str, host: str, port: int) -> dict[str, Any]:
+    """Point a mysql connection at another server (same login); returns where it pointed before."""
+    if f"AIRFLOW_CONN_{conn_id.upper()}" in os.environ:
+        raise DrdrillError(
+            f"Airflow connection {conn_id!r} is defined by the environment variable AIRFLOW_CONN_{conn_id.upper()}, "
+            "which the drill cannot change for other processes.",
+            "Define the connection in the Airflow metastore (airflow connections add), or update your secrets "
+            "backend from failover_drill.redirect_command.")
+    connection = get_connection(conn_id)
+    before = {"host": connection.host, "port": connection.port}
+    import_connections({conn_id: {
+        "conn_type": connection.conn_type, "host": host, "port": int(port), "login": connection.login,
+        "password": connection.password, "schema": connection.schema,
+        "extra": json.dumps(connection.extra_dejson or {}),
+    }})
+    return before

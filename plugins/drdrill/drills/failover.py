@@ -116,7 +116,7 @@ def replication_findings(primary: ServerState, replica: ServerState, servers: Fa
     where = servers.replica.describe()
     if not replica.is_replica:
         return [Finding("REPLICATION_BROKEN", f"{where} is not a replica (SHOW SLAVE STATUS is empty).")]
-    if not replica.replicating_from.endswith(f":{servers.primary.port}"):
+    if not (replica.replicating_from or "").endswith(f":{servers.primary.port}"):
         return [Finding("REPLICATION_BROKEN", f"{where} replicates from {replica.replicating_from}, "
                         f"not from the primary {servers.primary.host}:{servers.primary.port}.",
                         "Point replica_conn_id at the primary's replica, or fix the topology.")]
@@ -374,7 +374,7 @@ def _rejoin_old_primary(target: Target, servers: FailoverServers, primary: Serve
         rejoin_as_replica(servers.primary, servers.replica, servers.primary, resume_at, timeout=60)
     except DrdrillError as exc:
         raise DrillFailed(findings + [Finding("FAILBACK_FAILED", f"The old primary could not replicate from the new "
-                                              f"one: {exc.problem}", exc.fix)]) from None
+                                              f"one: {exc.problem}", exc.fix or "")]) from None
     actions.append("old primary replicating from the new primary by GTID")
     return findings
 

@@ -12,7 +12,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +31,13 @@ DEFAULT_PORT_BASE = 23070  # below the ephemeral range (32768+), so outgoing con
 BACKUP_GRANTS = ["SELECT, SHOW VIEW, TRIGGER, EVENT, RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR, "
                  "REPLICATION SLAVE, REPLICATION CLIENT ON *.*"]
 REPLICATION_GRANTS = ["REPLICATION SLAVE ON *.*"]
+# What the failover drill's login needs on both servers: promote/rejoin (REPLICATION SLAVE ADMIN, READ_ONLY ADMIN),
+# reset the binlog (RELOAD), roll back errant transactions (BINLOG REPLAY + DML), canary table (CREATE, INSERT).
+FAILOVER_GRANTS = ["INSERT, UPDATE, DELETE, CREATE, SHUTDOWN, REPLICATION SLAVE ADMIN, READ_ONLY ADMIN, "
+                   "BINLOG REPLAY, SLAVE MONITOR ON *.*"]
 S3_BUCKET = "drdrill-backups"
 CONNECTION_IDS = {"primary": "drdrill_shop_primary", "replica": "drdrill_shop_replica",
-                  "s3": "drdrill_s3", "slack": "drdrill_slack"}
+                  "canary": "drdrill_shop_canary", "s3": "drdrill_s3", "slack": "drdrill_slack"}
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,7 @@ class Sandbox:
             start_gtid_replica(self.replica, self.primary.endpoint("drdrill_repl", keys["replication"]),
                                gtid_slave_pos=None if status else "")
         for server in (self.primary, self.replica):
-            server.ensure_user("drdrill_backup", keys["backup"], BACKUP_GRANTS, binlog=False)
+            server.ensure_user("drdrill_backup", keys["backup"], BACKUP_GRANTS + FAILOVER_GRANTS, binlog=False)
             ensure_app_user(server, "shop_app", keys["app"], binlog=False)
         with contextlib.closing(self.primary.root_connect()) as conn:
             create_shop_schema(conn)
@@ -216,6 +219,8 @@ class Sandbox:
                                         "login": "drdrill_backup", "password": backup},
             CONNECTION_IDS["replica"]: {"conn_type": "mysql", "host": "127.0.0.1", "port": self.ports.replica,
                                         "login": "drdrill_backup", "password": backup},
+            CONNECTION_IDS["canary"]: {"conn_type": "mysql", "host": "127.0.0.1", "port": self.ports.primary,
+                                       "login": "shop_app", "password": self.secrets()["app"], "schema": "shop"},
             CONNECTION_IDS["s3"]: {"conn_type": "aws", "login": "testing", "password": "testing",
                                    "extra": json.dumps({"endpoint_url": self.s3_endpoint_url, "region_name": "us-east-1"})},
             CONNECTION_IDS["slack"]: {"conn_type": "slackwebhook", "password": self.slack_url},
@@ -223,19 +228,11 @@ class Sandbox:
 
 
 def install_airflow_connections(connections: dict[str, dict[str, Any]]) -> None:
-    """``airflow db migrate`` then ``airflow connections import --overwrite`` from a 0600 file (no secret in argv)."""
-    airflow = str(Path(sys.executable).parent / "airflow")
-    subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True)
-    fd, name = tempfile.mkstemp(prefix="drdrill-connections-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(connections, handle)
-        done = subprocess.run([airflow, "connections", "import", "--overwrite", name], capture_output=True, text=True)
-        if done.returncode != 0:
-            raise DrdrillError(f"airflow connections import failed: {done.stderr[-1500:]}",
-                               "Check AIRFLOW_HOME and that 'airflow db migrate' works.")
-    finally:
-        os.unlink(name)
+    """``airflow db migrate`` then import the connections (from a 0600 file: no secret in argv)."""
+    from drdrill.airflow.connections import import_connections
+
+    subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], check=True, capture_output=True)
+    import_connections(connections)
 
 
 def _http_ok(url: str) -> bool:

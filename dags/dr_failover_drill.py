@@ -1,0 +1,115 @@
+"""
+### Failover drill: `dr_failover_drill__<target>`
+
+Breaks the primary for real, promotes the replica, measures, and puts the topology back. Only for targets
+with `allow_failover_drill: true` and a `replica_conn_id`; a `production: true` target also waits for a
+human approval (which says exactly what will be done) before anything is touched.
+
+1. **preflight**: replication running and pointed at the primary (`REPLICATION_BROKEN`), lag under
+   `max_replica_lag` (`REPLICA_LAGGING`), the drill's privileges, how to inject and undo the fault. Touches nothing.
+2. **approve** (production targets only): Airflow's human-in-the-loop approval.
+3. **start_canary** (setup): a row every 100 ms with a sequence number, through a data-only login.
+4. **inject_fault**: `kill` (SIGKILL of the local mariadbd), `shutdown` (SQL), `rds_reboot`, `aurora_failover`.
+5. **detect**: probes until the primary stops answering (detection time).
+6. **promote**: `MASTER_GTID_WAIT` for what the replica received, `STOP SLAVE`, `RESET SLAVE ALL`,
+   `read_only=OFF`, one write (`PROMOTION_FAILED`).
+7. **redirect**: the source connection (used by every other drill) now points at the new primary, plus
+   `failover_drill.redirect_command` for ProxySQL/DNS.
+8. **verify_writes**: the canary writes to the new primary.
+9. **measure**: the old primary is restarted read-only; lost writes by GTID (with sizes) and by canary row;
+   RTO (fault → first write on the new primary), RPO (`RTO_EXCEEDED`, `WRITES_LOST`).
+10. **fail_back**: the old primary rejoins by GTID (`ERRANT_TRANSACTIONS` saved to S3 and handled by
+    `errant_transactions: flashback|stop`; `FAILBACK_FAILED`), then roles switch back (`switch_back`).
+11. **cleanup** (teardown, always): stops the canary, undoes the fault, restores topology and connection.
+12. **verify_consistency**: primary → replica running, per-table checksums equal (`TOPOLOGY_NOT_RESTORED`).
+13. **record**: history and Slack.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import DAG, dag, get_current_context, setup, task, teardown
+
+from drdrill.airflow import failover_tasks
+from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks
+from drdrill.config import Target, load_config
+
+APPROVAL_TIMEOUT = timedelta(hours=4)
+
+
+def build_failover_dag(target: Target) -> DAG:
+    """One failover drill DAG for one target."""
+    name = target.name
+
+    @dag(dag_id=f"dr_failover_drill__{name}", schedule=target.schedules.failover_drill,
+         **dag_arguments(target, drill="failover", doc=__doc__))
+    def failover_drill() -> None:
+        @task
+        def preflight() -> dict:
+            return failover_tasks.preflight(name, get_current_context())
+
+        @setup
+        def start_canary() -> dict:
+            return failover_tasks.start_canary(name, get_current_context())
+
+        @task
+        def inject_fault() -> dict:
+            return failover_tasks.inject_fault(name, get_current_context())
+
+        @task
+        def detect() -> dict:
+            return failover_tasks.detect(name, get_current_context())
+
+        @task
+        def promote() -> dict:
+            return failover_tasks.promote(name, get_current_context())
+
+        @task
+        def redirect() -> dict:
+            return failover_tasks.redirect(name, get_current_context())
+
+        @task
+        def verify_writes() -> dict:
+            return failover_tasks.verify_writes(name, get_current_context())
+
+        @task
+        def measure() -> dict:
+            return failover_tasks.measure(name, get_current_context())
+
+        @task
+        def fail_back() -> dict:
+            return failover_tasks.fail_back(name, get_current_context())
+
+        @teardown
+        def cleanup(_canary: dict | None) -> dict:
+            return failover_tasks.cleanup(name, get_current_context())
+
+        @task(trigger_rule="all_done")
+        def verify_consistency() -> dict:
+            return failover_tasks.verify_consistency(name, get_current_context())
+
+        @task(trigger_rule="all_done", retries=0, **failure_callbacks(target, "failover"))
+        def record() -> dict:
+            return failover_tasks.record(name, get_current_context())
+
+        checked = preflight()
+        canary = start_canary()
+        if target.production:
+            from airflow.providers.standard.operators.hitl import ApprovalOperator
+
+            approval = ApprovalOperator(
+                task_id="approve", subject=f"Approve the failover drill on production target {name}",
+                body="{{ ti.xcom_pull(task_ids='preflight')['approval_text'] }}", response_timeout=APPROVAL_TIMEOUT)
+            checked >> approval >> canary
+        else:
+            checked >> canary
+        tidied = cleanup(canary)
+        canary >> inject_fault() >> detect() >> promote() >> redirect() >> verify_writes() >> measure() >> fail_back() >> tidied
+        tidied >> verify_consistency() >> record()  # outside the canary scope: recorded and alerted whatever failed
+
+    return failover_drill()
+
+
+DAGS = {target.name: build_failover_dag(target) for target in load_config().targets
+        if target.allow_failover_drill and target.replica_conn_id}
