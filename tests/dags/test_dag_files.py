@@ -127,3 +127,37 @@ def test_shipped_config_restores_on_its_schedule_and_after_every_valid_backup() 
     assert "drdrill_backup__shop" in repr(schedule.asset_condition)
     assert after_backup_schedule(target, None, True)[0].name == "drdrill_backup__shop"
     assert after_backup_schedule(target, "@daily", False) == "@daily"
+
+
+def _failover_module():
+    spec = importlib.util.spec_from_file_location("dagfile_failover_shape", ROOT / "dags" / "dr_failover_drill.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_failover_dag_asks_a_human_before_the_fault_only_on_production_targets() -> None:
+    import dataclasses
+
+    from drdrill.config import load_config
+
+    module = _failover_module()
+    shop = load_config().target("shop")
+    plain = module.build_failover_dag(shop)
+    assert "approve" not in plain.task_ids
+    assert plain.get_task("start_canary").upstream_task_ids == {"preflight"}
+    production = module.build_failover_dag(dataclasses.replace(shop, production=True))
+    approve = production.get_task("approve")
+    assert type(approve).__name__ == "ApprovalOperator"
+    assert approve.upstream_task_ids == {"preflight"} and production.get_task("start_canary").upstream_task_ids == {"approve"}
+    assert "approval_text" in approve.body
+    assert production.get_task("record").upstream_task_ids == {"verify_consistency"}
+    assert production.get_task("cleanup").is_teardown
+
+
+def test_no_failover_dag_for_targets_that_do_not_allow_it() -> None:
+    from drdrill.config import load_config
+
+    module = _failover_module()
+    config = load_config()
+    assert set(module.DAGS) == {t.name for t in config.targets if t.allow_failover_drill and t.replica_conn_id}

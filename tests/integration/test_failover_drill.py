@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from drdrill.checks.findings import DrillFailed
 from drdrill.drills import failover
-from drdrill.failover import canary
 from tests.integration.failover_helpers import make_pair, scalar
 
 pytestmark = pytest.mark.integration
@@ -51,3 +52,113 @@ def test_healthy_failover_promotes_measures_and_restores_the_topology(mariadb_fa
     assert scalar(pair.replica, "SELECT @@read_only") == 1
     assert scalar(pair.primary, "SELECT @@read_only") == 0
 
+
+
+def _codes(caught) -> list[str]:
+    return [finding.code for finding in caught.value.findings]
+
+
+def test_stopped_replication_fails_preflight_without_touching_anything(mariadb_factory, tmp_path: Path) -> None:
+    pair = make_pair(mariadb_factory, tmp_path)
+    pid = pair.primary.pid()
+    scalar(pair.replica, "STOP SLAVE")
+    with pytest.raises(DrillFailed) as caught:
+        failover.preflight(pair.target, pair.servers)
+    assert _codes(caught) == ["REPLICATION_BROKEN"]
+    assert pair.primary.pid() == pid
+    assert scalar(pair.primary, "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'drdrill_canary'") == 0
+    assert scalar(pair.replica, "SELECT @@read_only") == 1
+
+
+def test_replica_delayed_beyond_the_threshold_is_refused(mariadb_factory, tmp_path: Path) -> None:
+    pair = make_pair(mariadb_factory, tmp_path)
+    scalar(pair.replica, "STOP SLAVE")
+    scalar(pair.replica, "CHANGE MASTER TO MASTER_DELAY = 60")
+    scalar(pair.replica, "START SLAVE")
+    scalar(pair.primary, "INSERT INTO drill.items VALUES (1000, 'late')")
+    time.sleep(3)
+    target = pair.with_settings(max_replica_lag=timedelta(seconds=1))
+    with pytest.raises(DrillFailed) as caught:
+        failover.preflight(target, pair.servers)
+    assert _codes(caught) == ["REPLICA_LAGGING"]
+    assert caught.value.findings[0].evidence["seconds_behind"] >= 2
+    # the same replica passes with a threshold above its delay: the check does not cry wolf
+    assert failover.preflight(pair.with_settings(max_replica_lag=timedelta(minutes=5)), pair.servers)["lag_seconds"] >= 2
+
+
+def test_refuses_a_target_that_does_not_allow_failover_drills(mariadb_factory, tmp_path: Path) -> None:
+    pair = make_pair(mariadb_factory, tmp_path)
+    pid = pair.primary.pid()
+    with pytest.raises(DrillFailed) as caught:
+        failover.preflight(dataclasses.replace(pair.target, allow_failover_drill=False), pair.servers)
+    assert _codes(caught) == ["CONFIG_INVALID"] and "does not allow failover drills" in str(caught.value)
+    assert pair.primary.pid() == pid
+
+
+def _fail_over_with_replica_cut_off(pair, tmp_path: Path, store_key: str, moto_s3):
+    """Cut the replica's IO thread, let the canary write on, kill, promote; return what the drill measured."""
+    servers, target = pair.servers, pair.target
+    directory = failover.run_dir(tmp_path, store_key)
+    plan = failover.preflight(target, servers)
+    fault = failover.fault_for(target, servers, plan, tmp_path, store_key)
+    failover.start_canary(servers, plan, store_key, directory)
+    time.sleep(0.3)
+    scalar(pair.replica, "STOP SLAVE IO_THREAD")
+    reached_replica = scalar(pair.replica, "SELECT COUNT(*) FROM drill.drdrill_canary")
+    scalar(pair.primary, "INSERT INTO drill.items SELECT id + 1000, note FROM drill.items")  # one big transaction
+    time.sleep(0.5)
+    injected = failover.inject(fault)
+    failover.detect(servers, injected, 10)
+    promoted = failover.promote_replica(servers, plan, target.failover_drill)
+    failover.verify_writes(directory, plan["replica_state"]["server_id"])
+    fault.undo()
+    on_old_primary = scalar(pair.primary, "SELECT COUNT(*) FROM drill.drdrill_canary WHERE server_id = 1")
+    lost = failover.count_lost(servers, plan, promoted, directory, tmp_path, store_key)
+    return plan, fault, injected, promoted, lost, directory, reached_replica, on_old_primary
+
+
+def test_lost_writes_are_counted_exactly_and_errant_transactions_are_rolled_back(mariadb_factory, moto_s3,
+                                                                                 tmp_path: Path) -> None:
+    pair = make_pair(mariadb_factory, tmp_path)
+    plan, fault, injected, promoted, lost, directory, reached, on_old = _fail_over_with_replica_cut_off(
+        pair, tmp_path, "lossy", moto_s3)
+    try:
+        expected_rows = on_old - reached  # canary rows the old primary committed after the replica was cut off
+        assert expected_rows > 0
+        assert lost["canary_rows_lost"] == expected_rows
+        assert lost["lost_transaction_count"] == expected_rows + 1  # + the big INSERT ... SELECT
+        big = [item for item in lost["lost_transactions"] if "drill.items" in item["tables"]]
+        assert len(big) == 1 and big[0]["bytes"] > 5000
+        measured = failover.judge(plan, injected, None, promoted, None, lost, pair.target)
+        assert measured["findings"] == [] and measured["rpo_seconds"] > 0  # within the 5 min objective
+        strict = dataclasses.replace(pair.target, objectives=dataclasses.replace(
+            pair.target.objectives, rpo=timedelta(milliseconds=1)))
+        assert [f["code"] for f in failover.judge(plan, injected, None, promoted, None, lost, strict)["findings"]] \
+            == ["WRITES_LOST"]
+
+        back = failover.restore_topology(pair.target, pair.servers, fault, store=_store(moto_s3),
+                                         save_key="lossy/lost.sql.zst", work_dir=tmp_path)
+        assert [f["code"] for f in back["findings"]] == ["ERRANT_TRANSACTIONS"]
+        assert _store(moto_s3).head("lossy/lost.sql.zst") is not None
+        consistent = failover.verify_consistency(pair.target, pair.servers, expect_swapped=False)
+        assert consistent["tables_compared"] == 2
+        assert scalar(pair.primary, "SELECT COUNT(*) FROM drill.items") == 300  # the lost INSERT was rolled back
+    finally:
+        failover.cleanup(directory)
+
+
+def test_errant_policy_stop_leaves_the_old_primary_out_and_says_so(mariadb_factory, moto_s3, tmp_path: Path) -> None:
+    pair = make_pair(mariadb_factory, tmp_path, errant_transactions="stop")
+    plan, fault, injected, promoted, lost, directory, reached, on_old = _fail_over_with_replica_cut_off(
+        pair, tmp_path, "stopped", moto_s3)
+    try:
+        with pytest.raises(DrillFailed) as caught:
+            failover.restore_topology(pair.target, pair.servers, fault, store=_store(moto_s3),
+                                      save_key="stopped/lost.sql.zst", work_dir=tmp_path)
+        assert _codes(caught) == ["ERRANT_TRANSACTIONS", "FAILBACK_FAILED"]
+        with pytest.raises(DrillFailed) as unrestored:
+            failover.verify_consistency(pair.target, pair.servers, expect_swapped=False)
+        assert _codes(unrestored) == ["TOPOLOGY_NOT_RESTORED"]
+        assert scalar(pair.primary, "SELECT @@read_only") == 1  # left read-only, never taking writes
+    finally:
+        failover.cleanup(directory)

@@ -78,7 +78,9 @@ def test_shipped_drills_yaml_loads() -> None:
     assert (shop.retention.keep_days, shop.retention.keep_backups) == (7, 5)
     assert (shop.notify.slack_conn_id, shop.notify.on_success) == ("drdrill_slack", False)
     assert shop.tags == ("sandbox",)
-    assert not shop.allow_source_writes and not shop.production and not shop.allow_failover_drill
+    assert not shop.allow_source_writes and not shop.production
+    assert shop.allow_failover_drill and shop.failover_drill.fault == "kill"  # the sandbox target may be failed over
+    assert shop.failover_drill.canary_conn_id == "drdrill_shop_canary" and shop.schedules.failover_drill is None
     assert config.settings.history_url == f"sqlite:///{project_root()}/.sandbox/history.sqlite"
     assert config.settings.work_dir == project_root() / ".sandbox" / "work"
 
@@ -522,3 +524,33 @@ def test_check_connections_reports_exactly_the_missing_ids(tmp_path: Path) -> No
 @pytest.mark.unit
 def test_check_connections_all_present(tmp_path: Path) -> None:
     assert check_connections(two_targets(tmp_path), lambda conn_id: True) == []
+
+
+# --- failover_drill ------------------------------------------------------------------------------
+
+
+def test_failover_drill_settings_are_read_with_defaults(tmp_path: Path) -> None:
+    path = with_target_lines(tmp_path, "replica_conn_id: r", "allow_failover_drill: true",
+                             "failover_drill: {canary_conn_id: c, max_replica_lag: 3s, errant_transactions: stop}")
+    settings = load_config(path).targets[0].failover_drill
+    assert (settings.fault, settings.canary_conn_id, settings.max_replica_lag) == ("kill", "c", timedelta(seconds=3))
+    assert settings.errant_transactions == "stop" and settings.switch_back is True
+    assert "c" in load_config(path).targets[0].connection_ids()
+
+
+def test_failover_drill_without_a_canary_login_is_refused(tmp_path: Path) -> None:
+    path = with_target_lines(tmp_path, "replica_conn_id: r", "allow_failover_drill: true")
+    error = load_error(path)
+    assert_names(error, path, "targets[shop].failover_drill.canary_conn_id", "data")
+
+
+@pytest.mark.parametrize(("line", "key", "piece"), [
+    ("failover_drill: {canary_conn_id: c, fault: explode}", "targets[shop].failover_drill.fault", "kill"),
+    ("failover_drill: {canary_conn_id: c, errant_transactions: ignore}", "targets[shop].failover_drill.errant_transactions", "flashback"),
+    ("failover_drill: {canary_conn_id: c, fault: rds_reboot}", "targets[shop].failover_drill.db_instance_id", "rds_reboot"),
+    ("failover_drill: {canary_conn_id: c, max_replica_lag: soon}", "targets[shop].failover_drill.max_replica_lag", "10s"),
+    ("failover_drill: {canary_conn: c}", "targets[shop].failover_drill.canary_conn", "canary_conn_id"),
+])
+def test_failover_drill_typos_name_the_key_and_the_fix(tmp_path: Path, line: str, key: str, piece: str) -> None:
+    path = with_target_lines(tmp_path, "replica_conn_id: r", "allow_failover_drill: true", line)
+    assert_names(load_error(path), path, key, piece)

@@ -45,7 +45,8 @@ STEPS = ["preflight", "start_canary", "inject_fault", "detect", "promote", "redi
          "fail_back", "verify_consistency"]
 CANARY_INTERVAL = 0.1
 REJOIN_TIMEOUT = 120.0
-REQUIRED_PRIVILEGES = ("REPLICATION SLAVE ADMIN", "READ_ONLY ADMIN", "REPLICATION SLAVE", "RELOAD", "CREATE", "INSERT")
+REQUIRED_PRIVILEGES = ("REPLICATION SLAVE ADMIN", "READ_ONLY ADMIN", "REPLICATION SLAVE", "RELOAD", "CREATE", "INSERT",
+                       "UPDATE", "DELETE", "BINLOG ADMIN", "BINLOG REPLAY")
 
 
 @dataclass(frozen=True)

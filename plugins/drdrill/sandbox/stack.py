@@ -32,9 +32,9 @@ BACKUP_GRANTS = ["SELECT, SHOW VIEW, TRIGGER, EVENT, RELOAD, PROCESS, LOCK TABLE
                  "REPLICATION SLAVE, REPLICATION CLIENT ON *.*"]
 REPLICATION_GRANTS = ["REPLICATION SLAVE ON *.*"]
 # What the failover drill's login needs on both servers: promote/rejoin (REPLICATION SLAVE ADMIN, READ_ONLY ADMIN),
-# reset the binlog (RELOAD), roll back errant transactions (BINLOG REPLAY + DML), canary table (CREATE, INSERT).
+# reset the binlog (RELOAD), roll back errant transactions unlogged (BINLOG REPLAY, BINLOG ADMIN, DML), canary table (CREATE, INSERT).
 FAILOVER_GRANTS = ["INSERT, UPDATE, DELETE, CREATE, SHUTDOWN, REPLICATION SLAVE ADMIN, READ_ONLY ADMIN, "
-                   "BINLOG REPLAY, SLAVE MONITOR ON *.*"]
+                   "BINLOG REPLAY, BINLOG ADMIN, SLAVE MONITOR ON *.*"]
 S3_BUCKET = "drdrill-backups"
 CONNECTION_IDS = {"primary": "drdrill_shop_primary", "replica": "drdrill_shop_replica",
                   "canary": "drdrill_shop_canary", "s3": "drdrill_s3", "slack": "drdrill_slack"}

@@ -1,0 +1,555 @@
+"""Benchmark the failover drill: fault -> writable and lost transactions, drill vs the bare promotion statements.
+
+The script starts its own MariaDB primary and GTID replica (``LocalMariaDB``, ports --port-base+1 and +2,
+default 32371-32372) below --work-dir (default /tmp/drdrill-bench-failover), with the logins a failover
+drill uses on both: an admin login (promotion, rejoin, flashback), the canary's data-only login, and a
+DML-only application login (random passwords, reaching tools through option files only). Then, for each
+scenario, --repeat times, it fails the pair over once with the drill and once bare (which goes first
+alternates), each starting from a healthy pair (replication running, replica caught up):
+
+  idle  nothing but the drill's own canary writes;
+  load  --load-threads application connections commit --batch-rows-row INSERT transactions into
+        drill.bench_load on the primary, back to back; the fault comes after --load-seconds of load.
+        Each connection stops at its first error (the fault), so none writes to the restarted old primary.
+
+  drill  the library's steps in the DAG's order: preflight, start_canary, inject (fault: kill), detect,
+         promote_replica, verify_writes, fault.undo, count_lost, judge, restore_topology,
+         verify_consistency, cleanup;
+  bare   SIGKILL of the primary's mariadbd, then on the replica: Gtid_IO_Pos (SHOW SLAVE STATUS),
+         SELECT MASTER_GTID_WAIT to it, STOP SLAVE, RESET SLAVE ALL, SET GLOBAL read_only=OFF, one INSERT.
+         Then, untimed, the old primary is restarted and the pair put back with the drill's own
+         restore_topology and verify_consistency (preflight, also untimed, gives the pid to kill).
+
+Measured per failover: fault -> writable (drill: judge's rto_seconds; bare: SIGKILL -> INSERT committed),
+detection and promotion seconds (bare: no detection, promotion starts at the kill), the MASTER_GTID_WAIT part
+of the promotion, the replica's backlog just before the fault (GTIDs not applied yet), lost transactions
+(GTIDs in the old primary's binlog after its restart that the new primary had not applied at promotion;
+the drill lists them from the binlog, bare counts them by position), load transactions whose COMMIT
+returned but that the new primary lacks, canary rows lost (drill), and the seconds restore_topology took
+(drill). The report gives median and max per metric, scenario and kind.
+
+Objectives and failover_drill.max_replica_lag are set to a day, so neither lag nor loss stops a run; a
+failed step does (after cleaning up). restore_topology saves lost transactions to an in-process moto S3.
+Everything the script started is stopped and deleted at the end, also on failure, Ctrl-C and SIGTERM.
+
+Run:  .venv/bin/python bench/failover.py [--repeat 3] [--load-threads 4] [--batch-rows 500] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pymysql
+
+# common puts plugins/ on sys.path, so it comes before the drdrill imports; restore is a sibling benchmark.
+from common import add_sandbox_arguments, check_tools, format_table, interrupt, say
+from restore import BenchError
+
+from drdrill.config import FailoverDrill, Objectives, Retention, Storage, Target
+from drdrill.drills import failover
+from drdrill.drills.failover import FailoverServers
+from drdrill.endpoints import MySQLEndpoint, one_row
+from drdrill.errors import DrdrillError
+from drdrill.failover import canary
+from drdrill.failover.faults import Fault
+from drdrill.failover.topology import quoted, state_of, transactions_behind, wait_caught_up
+from drdrill.servers.mariadb import InstanceSpec, LocalMariaDB
+from drdrill.servers.replication import replication_status, start_gtid_replica
+from drdrill.storage.objectstore import ObjectStore
+
+# Below the ephemeral range (32768+); bench/restore.py uses 32170, bench/pitr.py 32270.
+DEFAULT_PORT_BASE = 32370
+DEFAULT_WORK_DIR = Path("/tmp/drdrill-bench-failover")
+TOOLS = ("mariadb-install-db", "mariadbd", "mariadb", "mariadb-binlog")
+DATABASE = "drill"
+LOAD_TABLE = f"{DATABASE}.bench_load"
+BUCKET = "drdrill-bench"
+LOOSE = timedelta(days=1)  # objectives and lag limit no run reaches: the numbers are measured, never judged
+LOGINS = {
+    "drill": ["SELECT, INSERT, UPDATE, DELETE, CREATE, RELOAD, PROCESS, SHUTDOWN, REPLICATION SLAVE, "
+              "REPLICATION SLAVE ADMIN, READ_ONLY ADMIN, BINLOG MONITOR, BINLOG REPLAY, BINLOG ADMIN, SLAVE MONITOR "
+              "ON *.*"],
+    "canary": [f"SELECT, INSERT ON {DATABASE}.*"],
+    "app": [f"SELECT, INSERT, UPDATE, DELETE ON {DATABASE}.*"],
+}
+NOTE = "x" * 100  # each load row's payload
+HEALTHY_TIMEOUT = 120.0
+THREAD_STOP_SECONDS = 30.0
+SCENARIOS = ("idle", "load")
+KINDS = ("drill", "bare")
+METRICS = [  # (title, run key, format)
+    ("fault->writable s", "writable_s", "{:.3f}"),
+    ("detection s", "detection_s", "{:.3f}"),
+    ("promotion s", "promotion_s", "{:.3f}"),
+    ("  of which apply wait s", "apply_s", "{:.3f}"),
+    ("replica backlog at fault, trx", "backlog", "{:g}"),
+    ("load trx committed", "load_committed", "{:g}"),
+    ("lost trx (GTID)", "lost_transactions", "{:g}"),
+    ("acked load trx lost", "acked_lost", "{:g}"),
+    ("canary rows lost", "canary_rows_lost", "{:g}"),
+    ("restore_topology s", "restore_s", "{:.2f}"),
+]
+
+
+@dataclass(frozen=True)
+class Pair:
+    """The two servers, the drill's and the application's logins on them, the drill target, a store, run files."""
+
+    primary: LocalMariaDB
+    replica: LocalMariaDB
+    servers: FailoverServers
+    app: MySQLEndpoint
+    target: Target
+    store: ObjectStore
+    work_dir: Path
+
+
+# -- the pair ----------------------------------------------------------------------------------------
+
+
+def bench_target() -> Target:
+    """A target that allows failover drills on the pair, with objectives and lag limit no run reaches."""
+    return Target(
+        name="bench_failover", source_conn_id="bench_primary", replica_conn_id="bench_replica",
+        databases=(DATABASE,), storage=Storage(conn_id="bench_s3", bucket=BUCKET, prefix="bench"),
+        objectives=Objectives(rto=LOOSE, rpo=LOOSE), retention=Retention(keep_backups=1),
+        allow_failover_drill=True,
+        failover_drill=FailoverDrill(canary_conn_id="bench_canary", max_replica_lag=LOOSE),
+    )
+
+
+def set_up(primary: LocalMariaDB, replica: LocalMariaDB, store: ObjectStore, work_dir: Path) -> Pair:
+    """Fresh servers (an interrupted run's leftovers wiped), the logins on both, GTID replication, the tables."""
+    passwords = {user: secrets.token_urlsafe(18) for user in LOGINS}
+    for server in (primary, replica):
+        server.destroy()
+        server.initialize()
+        server.start()
+        for user, grants in LOGINS.items():
+            server.ensure_user(user, passwords[user], grants, binlog=False)
+    start_gtid_replica(replica, primary.endpoint("drill", passwords["drill"]), gtid_slave_pos="")
+    with contextlib.closing(primary.root_connect()) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {DATABASE}")
+        cur.execute(canary.create_table_sql(canary.canary_table(DATABASE)))
+        cur.execute(
+            f"CREATE TABLE {LOAD_TABLE} (id BIGINT AUTO_INCREMENT PRIMARY KEY, run_id VARCHAR(40) NOT NULL, "
+            "thread SMALLINT NOT NULL, batch INT NOT NULL, written_at DATETIME(6) NOT NULL, "
+            "note VARCHAR(100) NOT NULL, KEY run_batch (run_id, thread, batch)) ENGINE=InnoDB"
+        )
+    work_dir.mkdir(parents=True, exist_ok=True)
+    servers = FailoverServers(
+        primary=primary.endpoint("drill", passwords["drill"]),
+        replica=replica.endpoint("drill", passwords["drill"]),
+        canary_primary=primary.endpoint("canary", passwords["canary"], DATABASE),
+        canary_replica=replica.endpoint("canary", passwords["canary"], DATABASE),
+    )
+    app = primary.endpoint("app", passwords["app"], DATABASE)
+    return Pair(primary, replica, servers, app, bench_target(), store, work_dir)
+
+
+@contextlib.contextmanager
+def object_store() -> Iterator[ObjectStore]:
+    """A bucket in moto's in-process S3 mock, where restore_topology saves lost transactions."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="testing",
+                              aws_secret_access_key="testing")
+        store = ObjectStore(client, BUCKET)
+        store.ensure_bucket()
+        yield store
+
+
+def wait_healthy(servers: FailoverServers) -> None:
+    """Wait until both replication threads run (START SLAVE returns before they connect) and it caught up."""
+    deadline = time.monotonic() + HEALTHY_TIMEOUT
+    while not (state := state_of(servers.replica)).replication_running:
+        if time.monotonic() > deadline:
+            raise BenchError(f"replication did not resume: IO {state.io_running}, SQL {state.sql_running}, "
+                             f"{state.last_io_error or state.last_sql_error}")
+        time.sleep(0.1)
+    wait_caught_up(servers.replica, servers.primary, HEALTHY_TIMEOUT)
+
+
+def replica_backlog(servers: FailoverServers) -> int:
+    """GTIDs in the primary's binlog that the replica has not applied yet."""
+    return transactions_behind(state_of(servers.primary).gtid_binlog_pos, state_of(servers.replica).gtid_slave_pos)
+
+
+def put_back(pair: Pair, fault: Fault, key: str) -> float:
+    """The drill's restore_topology (its seconds returned), then verify_consistency."""
+    began = time.monotonic()
+    failover.restore_topology(pair.target, pair.servers, fault, store=pair.store,
+                              save_key=f"bench/{key}/lost.binlog.zst", work_dir=pair.work_dir)
+    seconds = time.monotonic() - began
+    failover.verify_consistency(pair.target, pair.servers, expect_swapped=False)
+    return seconds
+
+
+# -- the write load ----------------------------------------------------------------------------------
+
+
+class WriteLoad:
+    """Application connections committing multi-row INSERTs into the load table back to back.
+
+    Each connection stops at its first error, which the fault causes: it never writes to the restarted
+    old primary. With no threads (the idle scenario) it does nothing.
+    """
+
+    def __init__(self, endpoint: MySQLEndpoint, run_id: str, threads: int, batch_rows: int) -> None:
+        self.endpoint = endpoint
+        self.run_id = run_id
+        self.batch_rows = batch_rows
+        self.acked = [0] * threads  # batches 1..n whose COMMIT returned, per thread
+        self.errors: list[str] = []
+        self.stop = threading.Event()
+        self.workers = [threading.Thread(target=self._write, args=(number,), name=f"load-{number}", daemon=True)
+                        for number in range(threads)]
+        self.began = 0.0
+
+    def __enter__(self) -> WriteLoad:
+        self.began = time.monotonic()
+        for worker in self.workers:
+            worker.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop.set()
+        for worker in self.workers:
+            worker.join(THREAD_STOP_SECONDS)
+
+    def _write(self, number: int) -> None:
+        rows = ", ".join([f"(%(run)s, {number}, %(batch)s, UTC_TIMESTAMP(6), %(note)s)"] * self.batch_rows)
+        statement = f"INSERT INTO {LOAD_TABLE} (run_id, thread, batch, written_at, note) VALUES {rows}"
+        conn = None
+        try:
+            conn = self.endpoint.connect(autocommit=False)
+            cursor = conn.cursor()
+            while not self.stop.is_set():
+                cursor.execute(statement, {"run": self.run_id, "batch": self.acked[number] + 1, "note": NOTE})
+                conn.commit()
+                self.acked[number] += 1
+        except pymysql.MySQLError as exc:
+            self.errors.append(f"load-{number}: {exc}")
+        finally:
+            if conn is not None:
+                with contextlib.suppress(pymysql.MySQLError):
+                    conn.close()
+
+    def wait_for_fault(self, seconds: float) -> None:
+        """Sleep until the load has run ``seconds`` (at once without load); BenchError if it failed already."""
+        if self.workers:
+            time.sleep(max(0.0, self.began + seconds - time.monotonic()))
+        if self.errors:
+            raise BenchError(f"the write load failed before the fault: {self.errors[0]}")
+
+    def committed(self) -> int | None:
+        """Load transactions whose COMMIT returned; None without load."""
+        return sum(self.acked) if self.workers else None
+
+    def acked_lost(self, new_primary: MySQLEndpoint) -> int | None:
+        """Load transactions whose COMMIT returned but that ``new_primary`` lacks; None without load.
+
+        The replica applies a prefix of the binlog, so each thread's batches there are 1..MAX(batch).
+        """
+        if not self.workers:
+            return None
+        present = dict(new_primary.fetch_all(
+            f"SELECT thread, MAX(batch) FROM {LOAD_TABLE} WHERE run_id = %s GROUP BY thread", (self.run_id,)))
+        return sum(max(0, acked - int(present.get(number, 0))) for number, acked in enumerate(self.acked))
+
+
+# -- one failover, drill and bare --------------------------------------------------------------------
+
+
+def run_drill(pair: Pair, load: WriteLoad, key: str, load_seconds: float) -> dict[str, Any]:
+    """The drill's library steps in the DAG's order; restore_topology timed on its own."""
+    servers, target, settings = pair.servers, pair.target, pair.target.failover_drill
+    directory = failover.run_dir(pair.work_dir, key)
+    try:
+        with load:
+            plan = failover.preflight(target, servers)
+            fault = failover.fault_for(target, servers, plan, pair.work_dir, key)
+            failover.start_canary(servers, plan, key, directory)
+            load.wait_for_fault(load_seconds)
+            backlog = replica_backlog(servers)
+            injected = failover.inject(fault)
+            detected = failover.detect(servers, injected, settings.detection_timeout.total_seconds())
+            promoted = failover.promote_replica(servers, plan, settings)
+        writes = failover.verify_writes(directory, plan["replica_state"]["server_id"])
+        fault.undo()
+        lost = failover.count_lost(servers, plan, promoted, directory, pair.work_dir, key)
+        measured = failover.judge(plan, injected, detected, promoted, writes, lost, target)
+        acked_lost = load.acked_lost(servers.replica)
+        restore_s = put_back(pair, fault, key)
+    finally:
+        failover.cleanup(directory)
+    return {
+        "writable_s": measured["rto_seconds"],
+        "detection_s": measured["detection_seconds"],
+        "promotion_s": measured["promotion_seconds"],
+        "apply_s": promoted["apply_seconds"],
+        "backlog": backlog,
+        "load_committed": load.committed(),
+        "lost_transactions": measured["lost_transactions"],
+        "acked_lost": acked_lost,
+        "canary_rows_lost": measured["canary_rows_lost"],
+        "restore_s": round(restore_s, 3),
+        "rpo_s": measured["rpo_seconds"],
+        "client_write_gap_s": measured["client_write_gap_seconds"],
+    }
+
+
+def promote_bare(replica: MySQLEndpoint, pid: int, probe_table: str, run_id: str, timeout: float) -> dict[str, Any]:
+    """SIGKILL ``pid``, then the promotion statements on ``replica``, timed from the kill."""
+    os.kill(pid, signal.SIGKILL)
+    killed = time.monotonic()
+    with contextlib.closing(replica.connect(connect_timeout=5)) as conn, conn.cursor() as cur:
+        received = str(replication_status(conn).get("Gtid_IO_Pos") or "")
+        cur.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (received, timeout))
+        if one_row(cur)[0] != 0:
+            raise BenchError(f"the replica did not apply the GTIDs it received ({received!r}) within {timeout:.0f} s")
+        applied = time.monotonic()
+        for statement in ("STOP SLAVE", "RESET SLAVE ALL", "SET GLOBAL read_only = OFF"):
+            cur.execute(statement)
+        cur.execute(f"INSERT INTO {quoted(probe_table)} (run_id, seq, written_at, server_id) "
+                    "VALUES (%s, 0, UTC_TIMESTAMP(6), @@server_id)", (run_id,))
+        writable = time.monotonic()
+        cur.execute("SELECT @@gtid_slave_pos")
+        applied_pos = str(one_row(cur)[0] or "")
+    return {"apply_s": round(applied - killed, 3), "writable_s": round(writable - killed, 3), "applied": applied_pos}
+
+
+def run_bare(pair: Pair, load: WriteLoad, key: str, load_seconds: float) -> dict[str, Any]:
+    """SIGKILL and the bare promotion statements; then the old primary restarted and the pair put back, untimed."""
+    servers, target = pair.servers, pair.target
+    plan = failover.preflight(target, servers)  # the pid to kill, and how to restart it
+    fault = failover.fault_for(target, servers, plan, pair.work_dir, key)
+    with load:
+        load.wait_for_fault(load_seconds)
+        backlog = replica_backlog(servers)
+        promoted = promote_bare(servers.replica, plan["process"]["pid"], plan["canary_table"], key,
+                                target.failover_drill.promotion_timeout.total_seconds())
+    fault.undo()
+    lost = transactions_behind(state_of(servers.primary).gtid_binlog_pos, promoted["applied"])
+    acked_lost = load.acked_lost(servers.replica)
+    put_back(pair, fault, key)
+    return {
+        "writable_s": promoted["writable_s"],
+        "detection_s": None,
+        "promotion_s": promoted["writable_s"],
+        "apply_s": promoted["apply_s"],
+        "backlog": backlog,
+        "load_committed": load.committed(),
+        "lost_transactions": lost,
+        "acked_lost": acked_lost,
+        "canary_rows_lost": None,
+        "restore_s": None,
+    }
+
+
+RUNNERS: dict[str, Callable[[Pair, WriteLoad, str, float], dict[str, Any]]] = {"drill": run_drill, "bare": run_bare}
+
+
+def run_one(pair: Pair, scenario: str, repetition: int, kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    """One failover of the healthy pair, ``kind`` drill or bare, under the scenario's load."""
+    key = f"{scenario}-{repetition}-{kind}"
+    wait_healthy(pair.servers)
+    load = WriteLoad(pair.app, key, args.load_threads if scenario == "load" else 0, args.batch_rows)
+    try:
+        result = RUNNERS[kind](pair, load, key, args.load_seconds)
+    except (DrdrillError, pymysql.MySQLError) as exc:
+        raise BenchError(f"{key} failed: {exc}") from exc
+    say(f"  {key}: writable after {result['writable_s']:.3f} s, backlog {result['backlog']}, "
+        f"{result['lost_transactions']} transaction(s) lost")
+    return {"scenario": scenario, "repetition": repetition, "kind": kind, **result}
+
+
+def bench(root: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Start the pair, run every scenario's repetitions (drill and bare alternating first), stop everything."""
+    primary = LocalMariaDB(InstanceSpec("primary", root / "primary", args.port_base + 1, 1,
+                                        buffer_pool=args.buffer_pool))
+    replica = LocalMariaDB(InstanceSpec("replica", root / "replica", args.port_base + 2, 2,
+                                        buffer_pool=args.buffer_pool, read_only=True))
+    work_dir = root / "runs"
+    try:
+        with object_store() as store:
+            say(f"primary and replica in {root} (ports {args.port_base + 1}-{args.port_base + 2})")
+            pair = set_up(primary, replica, store, work_dir)
+            runs = []
+            for scenario in SCENARIOS:
+                for repetition in range(1, args.repeat + 1):
+                    for kind in KINDS if repetition % 2 else reversed(KINDS):
+                        runs.append(run_one(pair, scenario, repetition, kind, args))
+            return runs
+    finally:
+        for server in (replica, primary):
+            server.destroy()
+        shutil.rmtree(work_dir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            root.rmdir()  # only when empty: --work-dir may hold other files
+
+
+# -- report ------------------------------------------------------------------------------------------
+
+
+def summarize(runs: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, dict[str, float | None]]]]:
+    """Median and max of every metric, per scenario and kind (None when not measured)."""
+    summary: dict[str, dict[str, dict[str, dict[str, float | None]]]] = {}
+    for scenario in SCENARIOS:
+        for kind in KINDS:
+            picked = [run for run in runs if run["scenario"] == scenario and run["kind"] == kind]
+            summary.setdefault(scenario, {})[kind] = {
+                key: spread([run[key] for run in picked if run[key] is not None]) for _, key, _ in METRICS
+            }
+    return summary
+
+
+def spread(values: list[float]) -> dict[str, float | None]:
+    """Median and max of ``values``; None for both when there are none."""
+    if not values:
+        return {"median": None, "max": None}
+    return {"median": statistics.median(values), "max": max(values)}
+
+
+def cell(value: float | None, fmt: str) -> str:
+    """``value`` formatted, '-' when not measured."""
+    return "-" if value is None else fmt.format(value)
+
+
+COLUMNS = [
+    ("scenario", "scenario", "{}"),
+    ("metric", "metric", "{}"),
+    ("drill median", "drill_median", "{}"),
+    ("drill max", "drill_max", "{}"),
+    ("bare median", "bare_median", "{}"),
+    ("bare max", "bare_max", "{}"),
+]
+
+
+def table_rows(summary: dict[str, Any]) -> list[dict[str, str]]:
+    """One row per scenario and metric: the drill's and the bare path's median and max side by side."""
+    rows = []
+    for scenario in SCENARIOS:
+        for index, (title, key, fmt) in enumerate(METRICS):
+            row = {"scenario": scenario if index == 0 else "", "metric": title}
+            for kind in KINDS:
+                for stat in ("median", "max"):
+                    row[f"{kind}_{stat}"] = cell(summary[scenario][kind][key][stat], fmt)
+            rows.append(row)
+    return rows
+
+
+def render_report(summary: dict[str, Any], meta: dict[str, Any], args: argparse.Namespace) -> str:
+    """Heading, the side-by-side table and what the metrics mean."""
+    heading = (
+        f"Failover benchmark on {meta['host']} ({meta['cpus']} CPUs), MariaDB {meta['mariadb']}: "
+        f"{args.repeat} repetition(s) per scenario, drill and bare alternating first; load = "
+        f"{args.load_threads} thread(s) x {args.batch_rows}-row INSERT transactions back to back, "
+        f"fault after {args.load_seconds:g} s of load"
+    )
+    notes = (
+        "fault->writable: drill = judge's rto_seconds (fault -> the promotion's write committed); bare = SIGKILL ->\n"
+        "  INSERT committed. Bare has no detection: its promotion starts at the kill. apply wait: the\n"
+        "  MASTER_GTID_WAIT part of the promotion (with connecting and reading the replica's position).\n"
+        "backlog: GTIDs the replica had not applied just before the fault. lost trx: GTIDs in the old primary's\n"
+        "  binlog after its restart that the new primary had not applied at promotion. acked load trx lost:\n"
+        "  COMMIT returned to the application, missing on the new primary. canary rows lost: the drill's count.\n"
+        "restore_topology: restart, rejoin (lost transactions saved and flashed back), switch back; the bare path\n"
+        "  is put back the same way, untimed."
+    )
+    return f"{heading}\n\n{format_table(table_rows(summary), COLUMNS)}\n\n{notes}"
+
+
+def mariadb_version() -> str:
+    """``mariadbd --version``, shortened to the version number."""
+    done = subprocess.run(["mariadbd", "--version"], capture_output=True, text=True, check=False)
+    words = done.stdout.split()
+    return words[words.index("Ver") + 1] if "Ver" in words else done.stdout.strip()
+
+
+def run_facts(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings and versions the numbers were measured with (JSON ``meta``)."""
+    return {
+        "host": platform.node(),
+        "cpus": os.cpu_count(),
+        "mariadb": mariadb_version(),
+        "repeat": args.repeat,
+        "load_threads": args.load_threads,
+        "batch_rows": args.batch_rows,
+        "load_seconds": args.load_seconds,
+        "buffer_pool": args.buffer_pool,
+        "canary_interval_s": failover.CANARY_INTERVAL,
+        "finished_at": datetime.now(timezone.utc).isoformat(),
+    }
+
+
+# -- command line ------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Options; counts and seconds must be positive."""
+    parser = argparse.ArgumentParser(
+        prog="bench/failover.py",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        conflict_handler="resolve",  # --work-dir below replaces the shared one: it has a fixed default here
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="failovers per scenario and kind (default 3)")
+    parser.add_argument("--load-threads", type=int, default=4, help="write load connections (default 4)")
+    parser.add_argument("--batch-rows", type=int, default=500, help="rows per load transaction (default 500)")
+    parser.add_argument("--load-seconds", type=float, default=5.0,
+                        help="seconds of write load before the fault (default 5)")
+    add_sandbox_arguments(parser, port_base=DEFAULT_PORT_BASE, buffer_pool="128M",
+                          buffer_pool_help="innodb_buffer_pool_size of both servers (default 128M)")
+    parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR,
+                        help=f"where the servers and run files go (default {DEFAULT_WORK_DIR})")
+    args = parser.parse_args(argv)
+    if min(args.repeat, args.load_threads, args.batch_rows) < 1 or args.load_seconds <= 0:
+        parser.error("--repeat, --load-threads, --batch-rows and --load-seconds must be positive")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the report; 130 when interrupted, 1 when a step failed (cleaned up)."""
+    args = parse_args(argv)
+    check_tools([], TOOLS)
+    signal.signal(signal.SIGTERM, interrupt)
+    root = args.work_dir.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        runs = bench(root, args)
+    except KeyboardInterrupt:
+        say("interrupted; cleaned up")
+        return 130
+    except (BenchError, DrdrillError, pymysql.MySQLError) as exc:
+        say(f"benchmark failed: {exc}")
+        return 1
+    summary = summarize(runs)
+    meta = run_facts(args)
+    print(render_report(summary, meta, args))
+    if args.json:
+        args.json.write_text(json.dumps({"meta": meta, "summary": summary, "runs": runs}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
