@@ -97,7 +97,7 @@ METRICS = [  # (title, run key, format)
     ("fault->writable s", "writable_s", "{:.3f}"),
     ("detection s", "detection_s", "{:.3f}"),
     ("promotion s", "promotion_s", "{:.3f}"),
-    ("  of which apply wait s", "apply_s", "{:.3f}"),
+    ("apply wait s (in promotion)", "apply_s", "{:.3f}"),
     ("replica backlog at fault, trx", "backlog", "{:g}"),
     ("load trx committed", "load_committed", "{:g}"),
     ("lost trx (GTID)", "lost_transactions", "{:g}"),

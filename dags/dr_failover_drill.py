@@ -98,10 +98,10 @@ def build_failover_dag(target: Target) -> DAG:
         if target.production:
             from airflow.providers.standard.operators.hitl import ApprovalOperator
 
-            approval = ApprovalOperator(
+            approve = ApprovalOperator(
                 task_id="approve", subject=f"Approve the failover drill on production target {name}",
                 body="{{ ti.xcom_pull(task_ids='preflight')['approval_text'] }}", response_timeout=APPROVAL_TIMEOUT)
-            checked >> approval >> canary
+            checked >> approve >> canary
         else:
             checked >> canary
         tidied = cleanup(canary)
