@@ -17,8 +17,8 @@ alternates), each starting from a healthy pair (replication running, replica cau
          verify_consistency, cleanup;
   bare   SIGKILL of the primary's mariadbd, then on the replica: Gtid_IO_Pos (SHOW SLAVE STATUS),
          SELECT MASTER_GTID_WAIT to it, STOP SLAVE, RESET SLAVE ALL, SET GLOBAL read_only=OFF, one INSERT.
-         Then, untimed, the old primary is restarted and the pair put back with the drill's own
-         restore_topology and verify_consistency (preflight, also untimed, gives the pid to kill).
+         Then, untimed, the old primary is restarted (fault.undo) and the pair put back with the drill's
+         own restore_topology and verify_consistency (preflight, also untimed, gives the pid to kill).
 
 Measured per failover: fault -> writable (drill: judge's rto_seconds; bare: SIGKILL -> INSERT committed),
 detection and promotion seconds (bare: no detection, promotion starts at the kill), the MASTER_GTID_WAIT part
@@ -26,11 +26,14 @@ of the promotion, the replica's backlog just before the fault (GTIDs not applied
 (GTIDs in the old primary's binlog after its restart that the new primary had not applied at promotion;
 the drill lists them from the binlog, bare counts them by position), load transactions whose COMMIT
 returned but that the new primary lacks, canary rows lost (drill), and the seconds restore_topology took
-(drill). The report gives median and max per metric, scenario and kind.
+(after both paths: it is the same call). The report gives median and max per metric, scenario and kind,
+and names every failover the pair could not be put back after.
 
-Objectives and failover_drill.max_replica_lag are set to a day, so neither lag nor loss stops a run; a
-failed step does (after cleaning up). restore_topology saves lost transactions to an in-process moto S3.
-Everything the script started is stopped and deleted at the end, also on failure, Ctrl-C and SIGTERM.
+Objectives and failover_drill.max_replica_lag are set to a day, so neither lag nor loss stops a run. A
+finding of restore_topology or verify_consistency is recorded and the pair rebuilt from scratch; any other
+failed step stops the benchmark (after cleaning up). restore_topology saves lost transactions to an
+in-process moto S3. Everything the script started is stopped and deleted at the end, also on failure,
+Ctrl-C and SIGTERM. On 2 cores a run with the defaults takes about a minute.
 
 Run:  .venv/bin/python bench/failover.py [--repeat 3] [--load-threads 4] [--batch-rows 500] [--json out.json]
 """
@@ -61,6 +64,7 @@ import pymysql
 from common import add_sandbox_arguments, check_tools, format_table, interrupt, say
 from restore import BenchError
 
+from drdrill.checks.findings import DrillFailed
 from drdrill.config import FailoverDrill, Objectives, Retention, Storage, Target
 from drdrill.drills import failover
 from drdrill.drills.failover import FailoverServers
@@ -193,14 +197,21 @@ def replica_backlog(servers: FailoverServers) -> int:
     return transactions_behind(state_of(servers.primary).gtid_binlog_pos, state_of(servers.replica).gtid_slave_pos)
 
 
-def put_back(pair: Pair, fault: Fault, key: str) -> float:
-    """The drill's restore_topology (its seconds returned), then verify_consistency."""
+def put_back(pair: Pair, fault: Fault, key: str) -> dict[str, Any]:
+    """The drill's restore_topology (timed), then verify_consistency; their findings are returned, not raised.
+
+    The caller rebuilds a pair they could not restore, so the next failover still starts from a healthy one.
+    """
     began = time.monotonic()
-    failover.restore_topology(pair.target, pair.servers, fault, store=pair.store,
-                              save_key=f"bench/{key}/lost.binlog.zst", work_dir=pair.work_dir)
-    seconds = time.monotonic() - began
-    failover.verify_consistency(pair.target, pair.servers, expect_swapped=False)
-    return seconds
+    restore_s = None
+    try:
+        failover.restore_topology(pair.target, pair.servers, fault, store=pair.store,
+                                  save_key=f"bench/{key}/lost.binlog.zst", work_dir=pair.work_dir)
+        restore_s = round(time.monotonic() - began, 3)
+        failover.verify_consistency(pair.target, pair.servers, expect_swapped=False)
+    except DrillFailed as exc:
+        return {"restore_s": restore_s, "restore_failed": " | ".join(f.sentence() for f in exc.findings)}
+    return {"restore_s": restore_s, "restore_failed": None}
 
 
 # -- the write load ----------------------------------------------------------------------------------
@@ -298,7 +309,7 @@ def run_drill(pair: Pair, load: WriteLoad, key: str, load_seconds: float) -> dic
         lost = failover.count_lost(servers, plan, promoted, directory, pair.work_dir, key)
         measured = failover.judge(plan, injected, detected, promoted, writes, lost, target)
         acked_lost = load.acked_lost(servers.replica)
-        restore_s = put_back(pair, fault, key)
+        restored = put_back(pair, fault, key)
     finally:
         failover.cleanup(directory)
     return {
@@ -311,7 +322,7 @@ def run_drill(pair: Pair, load: WriteLoad, key: str, load_seconds: float) -> dic
         "lost_transactions": measured["lost_transactions"],
         "acked_lost": acked_lost,
         "canary_rows_lost": measured["canary_rows_lost"],
-        "restore_s": round(restore_s, 3),
+        **restored,
         "rpo_s": measured["rpo_seconds"],
         "client_write_gap_s": measured["client_write_gap_seconds"],
     }
@@ -350,7 +361,7 @@ def run_bare(pair: Pair, load: WriteLoad, key: str, load_seconds: float) -> dict
     fault.undo()
     lost = transactions_behind(state_of(servers.primary).gtid_binlog_pos, promoted["applied"])
     acked_lost = load.acked_lost(servers.replica)
-    put_back(pair, fault, key)
+    restored = put_back(pair, fault, key)
     return {
         "writable_s": promoted["writable_s"],
         "detection_s": None,
@@ -361,7 +372,7 @@ def run_bare(pair: Pair, load: WriteLoad, key: str, load_seconds: float) -> dict
         "lost_transactions": lost,
         "acked_lost": acked_lost,
         "canary_rows_lost": None,
-        "restore_s": None,
+        **restored,
     }
 
 
@@ -398,6 +409,9 @@ def bench(root: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
                 for repetition in range(1, args.repeat + 1):
                     for kind in KINDS if repetition % 2 else reversed(KINDS):
                         runs.append(run_one(pair, scenario, repetition, kind, args))
+                        if runs[-1]["restore_failed"]:
+                            say(f"    not restored: {runs[-1]['restore_failed'][:300]}\n    rebuilding the pair")
+                            pair = set_up(primary, replica, store, work_dir)
             return runs
     finally:
         for server in (replica, primary):
@@ -457,8 +471,9 @@ def table_rows(summary: dict[str, Any]) -> list[dict[str, str]]:
     return rows
 
 
-def render_report(summary: dict[str, Any], meta: dict[str, Any], args: argparse.Namespace) -> str:
-    """Heading, the side-by-side table and what the metrics mean."""
+def render_report(runs: list[dict[str, Any]], summary: dict[str, Any], meta: dict[str, Any],
+                  args: argparse.Namespace) -> str:
+    """Heading, the side-by-side table, what the metrics mean, and the failovers not put back."""
     heading = (
         f"Failover benchmark on {meta['host']} ({meta['cpus']} CPUs), MariaDB {meta['mariadb']}: "
         f"{args.repeat} repetition(s) per scenario, drill and bare alternating first; load = "
@@ -472,10 +487,21 @@ def render_report(summary: dict[str, Any], meta: dict[str, Any], args: argparse.
         "backlog: GTIDs the replica had not applied just before the fault. lost trx: GTIDs in the old primary's\n"
         "  binlog after its restart that the new primary had not applied at promotion. acked load trx lost:\n"
         "  COMMIT returned to the application, missing on the new primary. canary rows lost: the drill's count.\n"
-        "restore_topology: restart, rejoin (lost transactions saved and flashed back), switch back; the bare path\n"
-        "  is put back the same way, untimed."
+        "restore_topology: rejoin (lost transactions saved and flashed back) and switch back, after fault.undo\n"
+        "  restarted the old primary; the same call after both paths."
     )
-    return f"{heading}\n\n{format_table(table_rows(summary), COLUMNS)}\n\n{notes}"
+    return f"{heading}\n\n{format_table(table_rows(summary), COLUMNS)}\n\n{notes}\n\n{not_restored(runs)}"
+
+
+def not_restored(runs: list[dict[str, Any]]) -> str:
+    """The failovers restore_topology and verify_consistency did not put the pair back after, with why."""
+    failed = [run for run in runs if run["restore_failed"]]
+    if not failed:
+        return f"restore_topology and verify_consistency put the pair back after all {len(runs)} failovers."
+    lines = [f"Not put back after {len(failed)} of {len(runs)} failovers (the pair was rebuilt each time):"]
+    lines += [f"  {run['scenario']}-{run['repetition']}-{run['kind']}: {run['restore_failed'][:400]}"
+              for run in failed]
+    return "\n".join(lines)
 
 
 def mariadb_version() -> str:
@@ -545,7 +571,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     summary = summarize(runs)
     meta = run_facts(args)
-    print(render_report(summary, meta, args))
+    print(render_report(runs, summary, meta, args))
     if args.json:
         args.json.write_text(json.dumps({"meta": meta, "summary": summary, "runs": runs}, indent=2))
     return 0
