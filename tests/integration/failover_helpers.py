@@ -45,7 +45,7 @@ def make_pair(factory: Any, work_dir: Path, bucket: str = "drdrill-backups", **s
     start_gtid_replica(replica, primary.endpoint("drill", ADMIN_PASSWORD), gtid_slave_pos="")
     with contextlib.closing(primary.root_connect()) as conn, conn.cursor() as cur:
         cur.execute("CREATE DATABASE IF NOT EXISTS drill")
-        cur.execute("CREATE TABLE drill.items (id INT PRIMARY KEY, note VARCHAR(40)) ENGINE=InnoDB")
+        cur.execute("CREATE TABLE drill.items (id INT PRIMARY KEY, note VARCHAR(400)) ENGINE=InnoDB")
         cur.executemany("INSERT INTO drill.items VALUES (%s, %s)", [(i, f"item-{i}") for i in range(300)])
     target = Target(
         name="fo", source_conn_id="fo_primary", replica_conn_id="fo_replica", databases=("drill",),
