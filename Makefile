@@ -53,7 +53,7 @@ demo: sandbox-up
 	@$(BIN)/airflow dags reserialize >/dev/null 2>&1
 	errors=$$(AIRFLOW__LOGGING__LOGGING_LEVEL=ERROR $(BIN)/airflow dags list-import-errors -o json 2>&1)
 	if [ "$$errors" != "[]" ]; then echo "DAG import errors (airflow dags list-import-errors):"; echo "$$errors"; exit 1; fi
-	for dag in dr_backup__shop dr_binlog_archive__shop dr_rpo_monitor__shop dr_restore_drill__shop dr_pitr_drill__shop; do
+	for dag in dr_backup__shop dr_binlog_archive__shop dr_rpo_monitor__shop dr_restore_drill__shop dr_pitr_drill__shop dr_failover_drill__shop; do
 	  echo "== airflow dags test $$dag"
 	  log=$(AIRFLOW_HOME)/demo-$$dag.log
 	  $(BIN)/airflow dags test $$dag > $$log 2>&1 || { tail -40 $$log; echo "$$dag: run FAILED (full log: $$log)"; exit 1; }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import contextlib
 import os
 import tempfile
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pymysql
+
+from drdrill.errors import DrdrillError
 
 
 def one_row(cursor: Any) -> tuple[Any, ...]:
@@ -73,20 +76,61 @@ class MySQLEndpoint:
         finally:
             connection.close()
 
-    @contextlib.contextmanager
-    def option_file(self, group: str = "client", directory: str | os.PathLike[str] | None = None) -> Iterator[Path]:
-        """Yield a 0600 option file with these credentials for ``--defaults-extra-file``; deleted afterwards."""
+    def option_text(self, group: str = "client") -> str:
+        """This login as a MySQL option file group (it holds the password: write it only to 0600 files)."""
         lines = [f"[{group}]", f"user={self.user}", f"password={self.password}"]
         if self.socket:
             lines.append(f"socket={self.socket}")
         else:
             lines += [f"host={self.host}", f"port={self.port}", "protocol=TCP"]
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_option_file(cls, path: str | Path, database: str | None = None) -> MySQLEndpoint:
+        """The login in an option file's ``[client]`` group (host 127.0.0.1 and port 3306 unless it says otherwise)."""
+        options = read_client_options(path)
+        return cls(host=options.get("host", "127.0.0.1"), port=int(options.get("port", "3306")),
+                   user=options.get("user", ""), password=options.get("password", ""), database=database,
+                   socket=options.get("socket"))
+
+    @contextlib.contextmanager
+    def option_file(self, group: str = "client", directory: str | os.PathLike[str] | None = None) -> Iterator[Path]:
+        """Yield a 0600 option file with these credentials for ``--defaults-extra-file``; deleted afterwards."""
         fd, name = tempfile.mkstemp(prefix="drdrill-", suffix=".cnf", dir=directory)
         try:
             os.fchmod(fd, 0o600)
             with os.fdopen(fd, "w") as handle:
-                handle.write("\n".join(lines) + "\n")
+                handle.write(self.option_text(group))
             yield Path(name)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(name)
+
+
+def read_client_options(path: str | Path, group: str = "client") -> dict[str, str]:
+    """The ``key=value`` settings of one group of a MySQL option file (quotes stripped)."""
+    parser = configparser.RawConfigParser(
+        allow_no_value=True, strict=False, comment_prefixes=("#", ";"), inline_comment_prefixes=None
+    )
+    try:
+        with open(path, encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except FileNotFoundError:
+        raise DrdrillError(
+            f"option file {path} does not exist.", "pass the path of an existing file."
+        ) from None
+    except configparser.Error as exc:
+        raise DrdrillError(
+            f"option file {path} cannot be parsed ({type(exc).__name__}).",
+            "write it as MySQL option file with a [client] group and key=value lines.",
+        ) from None
+    if not parser.has_section(group):
+        raise DrdrillError(
+            f"option file {path} has no [{group}] group.", f"add [{group}] with user and password."
+        )
+    options: dict[str, str] = {}
+    for key, value in parser.items(group):
+        if value is not None and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        options[key.replace("_", "-")] = value if value is not None else ""
+    return options

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from drdrill.ports import find_free_port
-from drdrill.sandbox.processes import Daemon
+from drdrill.daemon import Daemon
 from drdrill.servers.mariadb import MAX_SOCKET_PATH, InstanceSpec, LocalMariaDB
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from drdrill.airflow.connections import import_connections
+from drdrill.failover.canary import canary_table, create_table_sql
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
 from drdrill.servers.replication import replication_status
@@ -84,8 +85,7 @@ def test_failover_dag_whose_promotion_fails_restores_the_topology_and_alerts(met
     # A trigger on the replica only (not binlogged): replicated row events do not fire it, the promotion's write does.
     with contextlib.closing(box.replica.root_connect()) as conn, conn.cursor() as cur:
         cur.execute("SET SESSION sql_log_bin = 0")
-        cur.execute("CREATE TABLE IF NOT EXISTS shop.drdrill_canary (run_id VARCHAR(250) NOT NULL, seq BIGINT NOT NULL, "
-                    "written_at DATETIME(6) NOT NULL, server_id INT UNSIGNED NOT NULL, PRIMARY KEY (run_id, seq))")
+        cur.execute(create_table_sql(canary_table("shop")))
         cur.execute("CREATE TRIGGER shop.refuse_promotion BEFORE INSERT ON shop.drdrill_canary FOR EACH ROW "
                     "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'replica refuses writes'")
     try:

@@ -163,3 +163,17 @@ def test_errant_policy_stop_leaves_the_old_primary_out_and_says_so(mariadb_facto
         assert scalar(pair.primary, "SELECT @@read_only") == 1  # left read-only, never taking writes
     finally:
         failover.cleanup(directory)
+
+
+def test_a_login_without_the_promotion_privileges_is_refused_at_preflight(mariadb_factory, tmp_path: Path) -> None:
+    pair = make_pair(mariadb_factory, tmp_path)
+    for server in (pair.primary, pair.replica):  # REPLICATION SLAVE ADMIN must not pass for REPLICATION SLAVE
+        server.ensure_user("weak", "Weak-Secret-1", ["SELECT, REPLICATION SLAVE ADMIN, SLAVE MONITOR ON *.*"],
+                           binlog=False)
+    weak = dataclasses.replace(pair.servers, primary=pair.primary.endpoint("weak", "Weak-Secret-1"),
+                               replica=pair.replica.endpoint("weak", "Weak-Secret-1"))
+    with pytest.raises(DrillFailed) as caught:
+        failover.preflight(pair.target, weak)
+    assert _codes(caught) == ["CONFIG_INVALID", "CONFIG_INVALID"]
+    assert "REPLICATION SLAVE," in caught.value.findings[0].message and "READ_ONLY ADMIN" in caught.value.findings[0].message
+    assert "Weak-Secret-1" not in str(caught.value)

@@ -10,9 +10,11 @@ the tests run the same code. Times are epoch seconds so they survive XCom betwee
 from __future__ import annotations
 
 import contextlib
+import re
 import shlex
 import subprocess
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,11 +42,15 @@ from drdrill.failover.topology import (
 )
 from drdrill.servers.identity import read_identity
 from drdrill.storage.objectstore import ObjectStore
+from drdrill.toolenv import tool_environment
 
 STEPS = ["preflight", "start_canary", "inject_fault", "detect", "promote", "redirect", "verify_writes", "measure",
          "fail_back", "verify_consistency"]
 CANARY_INTERVAL = 0.1
 REJOIN_TIMEOUT = 120.0
+_GLOBAL_GRANT = re.compile(r"GRANT (.+?) ON \*\.\* TO ", re.IGNORECASE)
+# What SUPER still implies in MariaDB 10.11 among the privileges below.
+SUPER_INCLUDES = frozenset({"REPLICATION SLAVE ADMIN", "READ_ONLY ADMIN", "BINLOG ADMIN", "BINLOG REPLAY"})
 REQUIRED_PRIVILEGES = ("REPLICATION SLAVE ADMIN", "READ_ONLY ADMIN", "REPLICATION SLAVE", "RELOAD", "CREATE", "INSERT",
                        "UPDATE", "DELETE", "BINLOG ADMIN", "BINLOG REPLAY")
 
@@ -117,7 +123,7 @@ def replication_findings(primary: ServerState, replica: ServerState, servers: Fa
     where = servers.replica.describe()
     if not replica.is_replica:
         return [Finding("REPLICATION_BROKEN", f"{where} is not a replica (SHOW SLAVE STATUS is empty).")]
-    if not (replica.replicating_from or "").endswith(f":{servers.primary.port}"):
+    if not replica.replicates_from(servers.primary):
         return [Finding("REPLICATION_BROKEN", f"{where} replicates from {replica.replicating_from}, "
                         f"not from the primary {servers.primary.host}:{servers.primary.port}.",
                         "Point replica_conn_id at the primary's replica, or fix the topology.")]
@@ -142,19 +148,31 @@ def replication_findings(primary: ServerState, replica: ServerState, servers: Fa
 
 
 def privilege_findings(servers: FailoverServers) -> list[Finding]:
-    """CONFIG_INVALID when the drill's login lacks what promotion, rejoin and flashback need."""
+    """CONFIG_INVALID when the drill's login lacks, on ``*.*``, what promotion, rejoin and flashback need."""
     findings = []
     for role, endpoint in (("primary", servers.primary), ("replica", servers.replica)):
-        grants = " ".join(str(row[0]).upper() for row in endpoint.fetch_all("SHOW GRANTS FOR CURRENT_USER()"))
-        if "ALL PRIVILEGES ON *.*" in grants or ("SUPER" in grants and "ON *.*" in grants):
+        held = global_privileges(str(row[0]) for row in endpoint.fetch_all("SHOW GRANTS FOR CURRENT_USER()"))
+        if "ALL PRIVILEGES" in held:
             continue
-        missing = [privilege for privilege in REQUIRED_PRIVILEGES if privilege not in grants]
+        if "SUPER" in held:
+            held |= SUPER_INCLUDES
+        missing = [privilege for privilege in REQUIRED_PRIVILEGES if privilege not in held]
         if missing:
             findings.append(Finding("CONFIG_INVALID", f"The drill's login on the {role} ({endpoint.describe()}) lacks "
-                                    f"{', '.join(missing)}.",
+                                    f"{', '.join(missing)} ON *.*.",
                                     f"GRANT {', '.join(REQUIRED_PRIVILEGES)} ON *.* TO {endpoint.user}; "
                                     "(the README lists why each is needed)."))
     return findings
+
+
+def global_privileges(grants: Iterable[str]) -> set[str]:
+    """The privileges ``GRANT ... ON *.* TO ...`` lines give, as upper-case names."""
+    held: set[str] = set()
+    for grant in grants:
+        match = _GLOBAL_GRANT.match(grant.strip())
+        if match:
+            held |= {name.strip().upper() for name in match.group(1).split(",")}
+    return held
 
 
 # -- the failover ----------------------------------------------------------------------------------
@@ -201,7 +219,7 @@ def run_redirect_command(command: str | None, new_primary: MySQLEndpoint, old_pr
     """Run the user's redirect hook (ProxySQL, DNS, ...) with the new and old primary in its environment."""
     if not command:
         return {"command": None}
-    env = {**_tool_env(), "DRDRILL_NEW_PRIMARY_HOST": new_primary.host, "DRDRILL_NEW_PRIMARY_PORT": str(new_primary.port),
+    env = {**tool_environment(), "DRDRILL_NEW_PRIMARY_HOST": new_primary.host, "DRDRILL_NEW_PRIMARY_PORT": str(new_primary.port),
            "DRDRILL_OLD_PRIMARY_HOST": old_primary.host, "DRDRILL_OLD_PRIMARY_PORT": str(old_primary.port)}
     began = time.monotonic()
     done = subprocess.run(shlex.split(command), capture_output=True, text=True, timeout=300, env=env, check=False)
@@ -209,12 +227,6 @@ def run_redirect_command(command: str | None, new_primary: MySQLEndpoint, old_pr
         raise DrdrillError(f"failover_drill.redirect_command exited with {done.returncode}: "
                            f"{(done.stderr or done.stdout)[-800:]}", "fix the command; clients still use the old primary.")
     return {"command": shlex.split(command)[0], "seconds": round(time.monotonic() - began, 3)}
-
-
-def _tool_env() -> dict[str, str]:
-    from drdrill.toolenv import tool_environment
-
-    return tool_environment()
 
 
 def verify_writes(directory: Path, new_primary_id: int, timeout: float = 30) -> dict[str, Any]:
@@ -324,7 +336,7 @@ def restore_topology(target: Target, servers: FailoverServers, fault: Fault, *, 
     if undone["restarted"]:
         actions.append(f"old primary restarted ({undone['how']})")
     primary, replica = state_of(servers.primary), state_of(servers.replica)
-    if replica.is_replica and replica.replicating_from and replica.replicating_from.endswith(f":{servers.primary.port}"):
+    if replica.replicates_from(servers.primary):
         _resume(servers, replica, actions)
         return {"actions": actions, "roles": "original", "findings": []}
     if not primary.is_replica:
@@ -388,7 +400,7 @@ def verify_consistency(target: Target, servers: FailoverServers, expect_swapped:
     if p_state.read_only or p_state.is_replica:
         problems.append(f"{primary.describe()} should be the writable primary (read_only={p_state.read_only}, "
                         f"replicating from {p_state.replicating_from})")
-    if not r_state.replication_running or not (r_state.replicating_from or "").endswith(f":{primary.port}"):
+    if not r_state.replication_running or not r_state.replicates_from(primary):
         problems.append(f"{replica.describe()} should replicate from {primary.port} (from {r_state.replicating_from}, "
                         f"IO {r_state.io_running}, SQL {r_state.sql_running}, {r_state.last_io_error or r_state.last_sql_error})")
     if not r_state.read_only:

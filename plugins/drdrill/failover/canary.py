@@ -9,11 +9,9 @@ from option files, never argv.
 from __future__ import annotations
 
 import argparse
-import configparser
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -25,9 +23,9 @@ from types import FrameType
 import pymysql
 
 from drdrill.endpoints import MySQLEndpoint
+from drdrill.daemon import Daemon, python_module_argv
 from drdrill.errors import DrdrillError
 from drdrill.failover.topology import quoted
-from drdrill.toolenv import tool_environment
 
 CANARY_TABLE = "drdrill_canary"
 STOP_TIMEOUT = 10.0
@@ -101,25 +99,24 @@ def run_canary(endpoints: Sequence[MySQLEndpoint], table: str, run_id: str, inte
 # -- process control -------------------------------------------------------------------------------
 
 
+def _daemon(directory: Path) -> Daemon:
+    return Daemon("canary", directory)
+
+
 def start_canary(endpoints: Sequence[MySQLEndpoint], table: str, run_id: str, interval: float,
                  directory: Path) -> dict[str, str | int]:
     """Start the canary process detached; its option files, ack file and log live in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     stop_canary(directory)  # a retried task must not leave two writers
-    argv = [sys.executable, "-m", "drdrill.failover.canary", "--table", table, "--run-id", run_id,
-            "--interval", str(interval), "--acks", str(directory / "acks.txt")]
+    arguments = ["--table", table, "--run-id", run_id, "--interval", str(interval), "--acks", str(directory / "acks.txt")]
     for index, endpoint in enumerate(endpoints):
         path = directory / f"candidate-{index}.cnf"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
-            handle.write(f"[client]\nuser={endpoint.user}\npassword={endpoint.password}\n"
-                         f"host={endpoint.host}\nport={endpoint.port}\n")
-        argv += ["--defaults-file", str(path)]
-    with open(directory / "canary.log", "ab") as log_file:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-                                   start_new_session=True, env=tool_environment())
-    (directory / "canary.pid").write_text(str(process.pid))
-    return {"pid": process.pid, "acks": str(directory / "acks.txt"), "table": table}
+            handle.write(endpoint.option_text())
+        arguments += ["--defaults-file", str(path)]
+    pid = _daemon(directory).start(python_module_argv("drdrill.failover.canary", *arguments), ready=lambda: True)
+    return {"pid": pid, "acks": str(directory / "acks.txt"), "table": table}
 
 
 def wait_first_ack(directory: Path, timeout: float = 10) -> Ack:
@@ -129,48 +126,20 @@ def wait_first_ack(directory: Path, timeout: float = 10) -> Ack:
         for ack in read_acks(directory / "acks.txt"):
             return ack
         time.sleep(0.05)
-    log_tail = (directory / "canary.log").read_text(errors="replace")[-1500:] if (directory / "canary.log").exists() else ""
+    log_file = _daemon(directory).log_file
+    log_tail = log_file.read_text(errors="replace")[-1500:] if log_file.exists() else ""
     raise DrdrillError(f"the canary wrote no row within {timeout:.0f} s. Its log: {log_tail or '(empty)'}",
                        "give the canary login INSERT and SELECT on the canary table (failover_drill.canary_conn_id).")
 
 
 def stop_canary(directory: Path) -> bool:
-    """Stop the canary process if it runs; True when one was stopped. Its option files are removed."""
-    pid_file = directory / "canary.pid"
-    stopped = False
-    if pid_file.exists():
-        pid = int(pid_file.read_text().strip() or 0)
-        if pid and _is_canary(pid):
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + STOP_TIMEOUT
-            while _is_canary(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if _is_canary(pid):
-                os.kill(pid, signal.SIGKILL)
-            stopped = True
-        pid_file.unlink()
+    """Stop the canary process if it runs; True when one was stopped. Leftover option files are removed."""
+    daemon = _daemon(directory)
+    running = daemon.pid() is not None
+    daemon.stop(timeout=STOP_TIMEOUT)
     for path in directory.glob("candidate-*.cnf"):
         path.unlink()
-    return stopped
-
-
-def _is_canary(pid: int) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)  # reap it if this process started it
-    return b"drdrill.failover.canary" in cmdline and state not in ("Z", "X")
-
-
-def _endpoint_from_option_file(path: str) -> MySQLEndpoint:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(path)
-    client = parser["client"]
-    return MySQLEndpoint(host=client.get("host", "127.0.0.1"), port=int(client.get("port", "3306")),
-                         user=client.get("user", ""), password=client.get("password", ""))
+    return running
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -187,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stop.set()
 
     signal.signal(signal.SIGTERM, on_term)
-    endpoints = [_endpoint_from_option_file(path) for path in args.defaults_file]
+    endpoints = [MySQLEndpoint.from_option_file(path) for path in args.defaults_file]
     for path in args.defaults_file:  # read once: the passwords do not stay on disk while the canary runs
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)

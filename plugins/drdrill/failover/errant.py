@@ -19,6 +19,7 @@ from typing import Any
 
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
+from drdrill.failover.topology import transactions_behind
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.pipeline import stream_command_to_s3
 from drdrill.toolenv import tool_environment
@@ -76,37 +77,48 @@ def _when(stamp: bytes) -> str:
         tzinfo=timezone.utc).isoformat()
 
 
-def _binlog_argv(option_file: Path, since: str, first_file: str, *extra: str) -> list[str]:
+def _binlog_argv(option_file: Path, since: str, until: str, first_file: str, *extra: str) -> list[str]:
+    """Read from the server, ``since`` (exclusive) to ``until`` (inclusive, so a crash-truncated tail is never read)."""
     return [BINLOG_TOOL, f"--defaults-extra-file={option_file}", "--read-from-remote-server", "--to-last-log",
-            f"--start-position={since}", "--skip-gtid-strict-mode", *extra, first_file]
+            f"--start-position={since}", f"--stop-position={until}", "--skip-gtid-strict-mode", *extra, first_file]
 
 
-def _first_binlog(old: MySQLEndpoint) -> str:
-    rows = old.fetch_all("SHOW BINARY LOGS")
-    if not rows:
+def _first_file_after(old: MySQLEndpoint, since: str) -> str:
+    """The newest binlog file that begins at or before ``since`` (its Gtid_list holds nothing newer)."""
+    files = [str(row[0]) for row in old.fetch_all("SHOW BINARY LOGS")]
+    if not files:
         raise DrdrillError(f"{old.describe()} has no binary logs.", "enable log_bin on the primary.")
-    return str(rows[0][0])
+    for file in reversed(files):
+        listed = next((str(row[5]) for row in old.fetch_all(f"SHOW BINLOG EVENTS IN '{file}' LIMIT 3")
+                       if row[2] == "Gtid_list"), "[]")
+        if not transactions_behind(listed.strip("[]"), since):
+            return file
+    return files[0]
+
+
+def _end_of(old: MySQLEndpoint) -> str:
+    return str(old.fetch_all("SELECT @@gtid_binlog_pos")[0][0] or "")
 
 
 def list_lost(old: MySQLEndpoint, since: str, work_dir: Path) -> list[LostTransaction]:
     """The old primary's transactions after ``since`` (the GTID position the new primary had)."""
     with tempfile.TemporaryDirectory(dir=work_dir) as private, old.option_file(directory=private) as option_file:
-        process = subprocess.Popen(_binlog_argv(option_file, since, _first_binlog(old)), stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, env=tool_environment())
+        argv = _binlog_argv(option_file, since, _end_of(old), _first_file_after(old, since))
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=tool_environment())
         assert process.stdout is not None
         transactions = parse_transactions(process.stdout)
         _, stderr = process.communicate()
     if process.returncode != 0:
         raise DrdrillError(f"{BINLOG_TOOL} could not read the old primary's binlog from {since!r}: "
                            f"{stderr.decode(errors='replace')[-800:]}",
-                           "check that the drill's login has REPLICATION SLAVE on the old primary.")
+                           "read the tool's message above; the drill's login needs REPLICATION SLAVE on the old primary.")
     return transactions
 
 
 def save_lost(old: MySQLEndpoint, since: str, store: ObjectStore, key: str, work_dir: Path) -> str:
     """Upload the lost transactions as re-appliable ``mariadb-binlog`` output; the S3 URI."""
     with tempfile.TemporaryDirectory(dir=work_dir) as private, old.option_file(directory=private) as option_file:
-        stream_command_to_s3(_binlog_argv(option_file, since, _first_binlog(old)), store, key,
+        stream_command_to_s3(_binlog_argv(option_file, since, _end_of(old), _first_file_after(old, since)), store, key,
                              stderr_path=Path(private) / "binlog.err")
     return f"s3://{store.bucket}/{key}"
 
@@ -114,24 +126,31 @@ def save_lost(old: MySQLEndpoint, since: str, store: ObjectStore, key: str, work
 def flashback(old: MySQLEndpoint, since: str, resume_at: str, work_dir: Path) -> None:
     """Roll back everything after ``since`` on ``old`` (not binlogged), reset its binlog to continue from ``resume_at``.
 
-    ``RESET MASTER TO <next number>`` keeps binlog file numbers increasing, so an archive of this server
-    sees the files continue; callers archive the closed files first.
+    The binlog files are copied raw first: ``--flashback`` over ``--read-from-remote-server`` reverses only part
+    of a transaction whose rows span several rows events (MariaDB 10.11), and says nothing.
+    ``RESET MASTER TO <next number>`` keeps binlog file numbers increasing.
     """
-    first = _first_binlog(old)
+    until = _end_of(old)
     with tempfile.TemporaryDirectory(dir=work_dir) as private, old.option_file(directory=private) as option_file:
-        reader = subprocess.Popen(_binlog_argv(option_file, since, first, "--flashback"), stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, env=tool_environment())
+        copy = Path(private) / "raw"
+        copy.mkdir()
+        fetched = subprocess.run([BINLOG_TOOL, f"--defaults-extra-file={option_file}", "--read-from-remote-server",
+                                  "--raw", "--to-last-log", f"--result-file={copy}/", _first_file_after(old, since)],
+                                 capture_output=True, env=tool_environment(), check=False)
+        files = sorted(str(path) for path in copy.iterdir())
+        reader = subprocess.Popen([BINLOG_TOOL, "--flashback", f"--start-position={since}", f"--stop-position={until}",
+                                   "--skip-gtid-strict-mode", *files], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  env=tool_environment())
         applier = subprocess.run([CLIENT_TOOL, f"--defaults-extra-file={option_file}", "--batch",
                                   "--init-command=SET SESSION sql_log_bin = 0"], stdin=reader.stdout,
                                  capture_output=True, env=tool_environment(), check=False)
         _, reader_err = reader.communicate()
-    if reader.returncode != 0 or applier.returncode != 0:
+    if fetched.returncode != 0 or reader.returncode != 0 or applier.returncode != 0:
         raise DrdrillError(
             "rolling back the lost transactions on the old primary failed: "
-            f"{(reader_err + applier.stderr).decode(errors='replace')[-800:]}",
+            f"{(fetched.stderr + reader_err + applier.stderr).decode(errors='replace')[-800:]}",
             "flashback handles row changes only (not DDL); rebuild the old primary from a backup of the new one.")
     rows = old.fetch_all("SHOW BINARY LOGS")
-    last = str(rows[-1][0])
-    next_number = int(last.rsplit(".", 1)[1]) + 1
+    next_number = int(str(rows[-1][0]).rsplit(".", 1)[1]) + 1
     old.fetch_all(f"RESET MASTER TO {next_number}")
     old.fetch_all("SET GLOBAL gtid_slave_pos = %s", (resume_at,))

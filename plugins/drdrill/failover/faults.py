@@ -28,6 +28,7 @@ from drdrill.failover.topology import is_down, wait_until_up
 from drdrill.toolenv import tool_environment
 
 RESTART_TIMEOUT = 120.0
+READ_ONLY_FLAG = "--read-only=ON"
 
 
 def local_process(endpoint: MySQLEndpoint) -> dict[str, Any] | None:
@@ -91,7 +92,8 @@ class Fault(ABC):
         # Back as read-only: the drill decides whether it rejoins as a replica or takes writes again.
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_dir / "old-primary.out", "ab") as out:
-            subprocess.Popen([*argv, "--read-only=ON"], cwd=self.facts.get("cwd") or "/", stdin=subprocess.DEVNULL,
+            read_only = [] if READ_ONLY_FLAG in argv else [READ_ONLY_FLAG]  # once, however often it is restarted
+            subprocess.Popen([*argv, *read_only], cwd=self.facts.get("cwd") or "/", stdin=subprocess.DEVNULL,
                              stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=tool_environment())
         return "same command line, read-only"
 

@@ -49,6 +49,10 @@ class ServerState:
         """Both replication threads run."""
         return self.io_running == "Yes" and self.sql_running == "Yes"
 
+    def replicates_from(self, primary: MySQLEndpoint) -> bool:
+        """True when replication is configured towards ``primary``'s port (running or not)."""
+        return (self.replicating_from or "").endswith(f":{primary.port}")
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -83,16 +87,6 @@ def transactions_behind(ahead: str, behind: str) -> int:
     for domain, (_, seq) in parse_gtid_position(ahead).items():
         missing += max(0, seq - have.get(domain, (0, 0))[1])
     return missing
-
-
-def missing_gtids(ahead: str, behind: str) -> list[str]:
-    """The GTIDs (domain-server-seq as in ``ahead``'s newest) that ``behind`` lacks; server ids are a best guess."""
-    have = parse_gtid_position(behind)
-    gtids = []
-    for domain, (server, seq) in sorted(parse_gtid_position(ahead).items()):
-        start = have.get(domain, (0, 0))[1]
-        gtids += [f"{domain}-{server}-{number}" for number in range(start + 1, seq + 1)]
-    return gtids
 
 
 def is_down(endpoint: MySQLEndpoint, timeout: float = 1.0) -> bool:

@@ -7,19 +7,17 @@ and password come from the option file's ``[client]`` group, never from argv.
 from __future__ import annotations
 
 import argparse
-import configparser
 import contextlib
 import logging
 import signal
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from types import FrameType
 
 import pymysql
 
-from drdrill.endpoints import MySQLEndpoint, one_row
+from drdrill.endpoints import MySQLEndpoint, one_row, read_client_options
 from drdrill.errors import DrdrillError
 
 log = logging.getLogger(__name__)
@@ -73,35 +71,6 @@ def run_heartbeat(
             stop.wait(next_beat - now)
         _close_quietly(conn)
     log.info("heartbeat to %s stopped", endpoint.describe())
-
-
-def read_client_options(path: str | Path, group: str = "client") -> dict[str, str]:
-    """The ``key=value`` settings of one group of a MySQL option file (quotes stripped)."""
-    parser = configparser.RawConfigParser(
-        allow_no_value=True, strict=False, comment_prefixes=("#", ";"), inline_comment_prefixes=None
-    )
-    try:
-        with open(path, encoding="utf-8") as handle:
-            parser.read_file(handle)
-    except FileNotFoundError:
-        raise DrdrillError(
-            f"option file {path} does not exist.", "pass the path of an existing file."
-        ) from None
-    except configparser.Error as exc:
-        raise DrdrillError(
-            f"option file {path} cannot be parsed ({type(exc).__name__}).",
-            "write it as MySQL option file with a [client] group and key=value lines.",
-        ) from None
-    if not parser.has_section(group):
-        raise DrdrillError(
-            f"option file {path} has no [{group}] group.", f"add [{group}] with user and password."
-        )
-    options: dict[str, str] = {}
-    for key, value in parser.items(group):
-        if value is not None and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        options[key.replace("_", "-")] = value if value is not None else ""
-    return options
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,7 +21,7 @@ from drdrill.config import project_root
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
 from drdrill.ports import ensure_port_free, port_open
-from drdrill.sandbox.processes import SANDBOX_PORT_FIX, Daemon, python_module_argv
+from drdrill.daemon import SANDBOX_PORT_FIX, Daemon, python_module_argv
 from drdrill.sandbox.sample_data import create_shop_schema, ensure_app_user, load_shop_data
 from drdrill.servers.mariadb import InstanceSpec, LocalMariaDB
 from drdrill.servers.replication import replication_status, start_gtid_replica
@@ -205,8 +205,7 @@ class Sandbox:
         endpoint = self.app_endpoint()
         fd = os.open(option_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
-            handle.write(f"[client]\nuser={endpoint.user}\npassword={endpoint.password}\n"
-                         f"host=127.0.0.1\nport={endpoint.port}\n")
+            handle.write(endpoint.option_text())
         argv = python_module_argv("drdrill.sandbox.heartbeat", "--defaults-file", str(option_file),
                                   "--port", str(self.ports.primary), "--interval", "1")
         self.heartbeat.start(argv, ready=lambda: True)

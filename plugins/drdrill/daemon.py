@@ -1,4 +1,4 @@
-"""Background helper processes of the sandbox (S3, Slack sink, heartbeat), tracked by pid files."""
+"""Detached helper processes tracked by pid files: the sandbox's S3, Slack sink and heartbeat, the failover canary."""
 
 from __future__ import annotations
 

@@ -1,0 +1,43 @@
+"""Failover drill logic that needs no server: privilege parsing, GTID arithmetic, lost-transaction parsing."""
+
+from __future__ import annotations
+
+from drdrill.drills.failover import global_privileges
+from drdrill.failover.errant import parse_transactions
+from drdrill.failover.topology import transactions_behind
+
+
+def test_privileges_are_read_exactly_and_only_on_star_dot_star() -> None:
+    held = global_privileges([
+        "GRANT REPLICATION SLAVE ADMIN, CREATE USER, DELETE HISTORY ON *.* TO `drill`@`%`",
+        "GRANT INSERT, UPDATE ON `shop`.* TO `drill`@`%`",
+    ])
+    assert held == {"REPLICATION SLAVE ADMIN", "CREATE USER", "DELETE HISTORY"}
+    assert "REPLICATION SLAVE" not in held and "CREATE" not in held and "DELETE" not in held
+
+
+def test_transactions_behind_counts_per_domain() -> None:
+    assert transactions_behind("0-1-10,1-1-3", "0-1-7") == 6
+    assert transactions_behind("0-1-10", "0-2-12") == 0
+    assert transactions_behind("", "0-1-1") == 0
+
+
+def test_lost_transactions_are_parsed_with_time_size_and_tables() -> None:
+    lines = [
+        b"# at 400\n",
+        b"#261121 10:00:01 server id 1  end_log_pos 442 CRC32 0x1\tGTID 0-1-9 trans\n",
+        b"# at 442\n",
+        b"#261121 10:00:01 server id 1  end_log_pos 500 CRC32 0x2 \tTable_map: `drill`.`items` mapped to number 30\n",
+        b"# at 500\n",
+        b"#261121 10:00:01 server id 1  end_log_pos 9400 CRC32 0x3 \tWrite_rows: table id 30 flags: STMT_END_F\n",
+        b"# at 9400\n",
+        b"#261121 10:00:01 server id 1  end_log_pos 9431 CRC32 0x4 \tXid = 12\n",
+        b"# at 9431\n",
+        b"#261121  9:59:59 server id 1  end_log_pos 9473 CRC32 0x5\tGTID 0-1-10 trans\n",
+        b"# at 9473\n",
+        b"#261121  9:59:59 server id 1  end_log_pos 9504 CRC32 0x6 \tXid = 13\n",
+    ]
+    first, second = parse_transactions(lines)
+    assert (first.gtid, first.bytes, first.tables) == ("0-1-9", 9031, ["drill.items"])
+    assert first.committed_at == "2026-11-21T10:00:01+00:00"
+    assert (second.gtid, second.bytes, second.committed_at) == ("0-1-10", 73, "2026-11-21T09:59:59+00:00")
