@@ -310,6 +310,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
                           f"RPO {'not measured' if rpo is None else f'{rpo:.1f} s'} "
                           f"(objective {record['rpo_objective_seconds']:.0f} s); stages: " +
                           ", ".join(f"{name} {sec:.1f}s" for name, sec in record["stage_seconds"].items()))
+                if record["details"].get("headline"):
+                    print(f"    {record['details']['headline']}")
                 for finding in record["findings"]:
                     print(f"    {finding['code']}: {finding['message']} Fix: {finding['fix']}")
 

@@ -64,6 +64,9 @@ def test_failover_dag_kills_promotes_fails_back_and_other_drills_still_work(meta
     record = list_drills(history, "shop", "failover", limit=1)[0]
     assert record.verdict == "passed", record.findings
     assert 0 < record.rto_seconds < 60
+    assert {"preflight", "inject_fault", "detect", "promote", "fail_back", "verify_consistency"} <= set(record.stage_seconds)
+    assert "transaction(s)" in record.details["headline"] and "canary row(s)" in record.details["headline"]
+    assert "roles after: original" in record.details["headline"]
     measured = record.details["measured"]
     assert measured["detection_seconds"] is not None and measured["promotion_seconds"] < 10
     assert measured["lost"]["canary_acked_by_old_primary"] > 0

@@ -6,6 +6,8 @@ tasks after the redirect still know which server was which.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from drdrill.airflow import runtime
@@ -17,6 +19,16 @@ from drdrill.endpoints import MySQLEndpoint
 
 CLEANUP = "cleanup"
 RECORDED_STEPS = [*failover.STEPS[:-1], CLEANUP, failover.STEPS[-1]]
+
+
+def _run(context: Any, step: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``runtime.run_step`` with the step's wall time as ``seconds`` (the record's stage breakdown)."""
+    def timed() -> dict[str, Any]:
+        began = time.monotonic()
+        result = step()
+        return {**result, "seconds": round(time.monotonic() - began, 3)}
+
+    return runtime.run_step(context, timed)
 
 
 def _key(context: Any) -> str:
@@ -66,7 +78,7 @@ def preflight(target_name: str, context: Any) -> dict[str, Any]:
         plan["approval_text"] = approval_text(target, logins, fault.describe())
         return plan
 
-    return runtime.run_step(context, step)
+    return _run(context, step)
 
 
 def approval_text(target: Target, logins: failover.FailoverServers, fault: str) -> str:
@@ -87,14 +99,14 @@ def approval_text(target: Target, logins: failover.FailoverServers, fault: str) 
 def start_canary(target_name: str, context: Any) -> dict[str, Any]:
     target = runtime.target(target_name)
     plan = _plan(context)
-    return runtime.run_step(context, lambda: failover.start_canary(
+    return _run(context, lambda: failover.start_canary(
         servers(target, plan["addresses"]), plan, context["run_id"], _directory(context)))
 
 
 def inject_fault(target_name: str, context: Any) -> dict[str, Any]:
     target = runtime.target(target_name)
     plan = _plan(context)
-    return runtime.run_step(context, lambda: failover.inject(
+    return _run(context, lambda: failover.inject(
         failover.fault_for(target, servers(target, plan["addresses"]), plan, runtime.work_dir(), _key(context))))
 
 
@@ -102,14 +114,14 @@ def detect(target_name: str, context: Any) -> dict[str, Any]:
     target = runtime.target(target_name)
     plan = _plan(context)
     injected = context["ti"].xcom_pull(task_ids="inject_fault")
-    return runtime.run_step(context, lambda: failover.detect(
+    return _run(context, lambda: failover.detect(
         servers(target, plan["addresses"]), injected, target.failover_drill.detection_timeout.total_seconds()))
 
 
 def promote(target_name: str, context: Any) -> dict[str, Any]:
     target = runtime.target(target_name)
     plan = _plan(context)
-    return runtime.run_step(context, lambda: failover.promote_replica(
+    return _run(context, lambda: failover.promote_replica(
         servers(target, plan["addresses"]), plan, target.failover_drill))
 
 
@@ -125,12 +137,12 @@ def redirect(target_name: str, context: Any) -> dict[str, Any]:
         hook = failover.run_redirect_command(target.failover_drill.redirect_command, logins.replica, logins.primary)
         return {"connection": target.source_conn_id, "was": before, "now": new, "hook": hook}
 
-    return runtime.run_step(context, step)
+    return _run(context, step)
 
 
 def verify_writes(target_name: str, context: Any) -> dict[str, Any]:
     plan = _plan(context)
-    return runtime.run_step(context, lambda: failover.verify_writes(
+    return _run(context, lambda: failover.verify_writes(
         _directory(context), int(plan["replica_state"]["server_id"])))
 
 
@@ -150,7 +162,7 @@ def measure(target_name: str, context: Any) -> dict[str, Any]:
                                   promoted, ti.xcom_pull(task_ids="verify_writes"), lost, target)
         return {**measured, "lost": lost}
 
-    return runtime.run_step(context, step)
+    return _run(context, step)
 
 
 def _restore(target: Target, plan: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -176,7 +188,7 @@ def _point_source_at(target: Target, address: dict[str, Any]) -> str:
 def fail_back(target_name: str, context: Any) -> dict[str, Any]:
     """Old primary rejoins as a replica (errant transactions per policy), then roles switch back if configured."""
     target = runtime.target(target_name)
-    return runtime.run_step(context, lambda: _restore(target, _plan(context), context))
+    return _run(context, lambda: _restore(target, _plan(context), context))
 
 
 def cleanup(target_name: str, context: Any) -> dict[str, Any]:
@@ -190,7 +202,7 @@ def cleanup(target_name: str, context: Any) -> dict[str, Any]:
             return {**stopped, "topology": "untouched"}
         return {**stopped, **_restore(target, plan, context)}
 
-    return runtime.run_step(context, step)
+    return _run(context, step)
 
 
 def verify_consistency(target_name: str, context: Any) -> dict[str, Any]:
@@ -202,8 +214,19 @@ def verify_consistency(target_name: str, context: Any) -> dict[str, Any]:
 
         raise AirflowSkipException("The drill touched nothing, so there is no topology to verify.")
     swapped = not target.failover_drill.switch_back and context["ti"].xcom_pull(task_ids="promote") is not None
-    return runtime.run_step(context, lambda: failover.verify_consistency(
+    return _run(context, lambda: failover.verify_consistency(
         target, servers(target, plan["addresses"]), expect_swapped=swapped))
+
+
+def headline(measured: dict[str, Any], restored: dict[str, Any] | None) -> str:
+    """One line for the summary: detection, promotion, lost writes, how the topology ended."""
+    if not measured:
+        return "not measured"
+    roles = (restored or {}).get("roles", "unknown")
+    return (f"detection {measured['detection_seconds']} s, promotion {measured['promotion_seconds']} s, "
+            f"client write gap {measured['client_write_gap_seconds']} s; lost {measured['lost_transactions']} "
+            f"transaction(s) ({measured['lost_bytes']} bytes), {measured['canary_rows_lost']} canary row(s); "
+            f"lag before {measured['replica_lag_seconds_before']} s; roles after: {roles}")
 
 
 def record(target_name: str, context: Any) -> dict[str, Any]:
@@ -218,7 +241,8 @@ def record(target_name: str, context: Any) -> dict[str, Any]:
                                 f"canary row(s); RPO {measured['rpo_seconds']:.2f} s"}
     return runtime.finish_drill(
         context, target_name=target_name, drill="failover", steps=RECORDED_STEPS,
-        details={"fault": plan.get("fault"), "addresses": plan.get("addresses"),
+        details={"headline": headline(measured, results.get("fail_back") or results.get(CLEANUP)),
+                 "fault": plan.get("fault"), "addresses": plan.get("addresses"),
                  "measured": {key: value for key, value in measured.items() if key not in ("findings",)},
                  "fail_back": results.get("fail_back") or results.get(CLEANUP)},
         measurements={key: measured.get(key) for key in
