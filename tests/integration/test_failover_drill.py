@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from datetime import timedelta
@@ -84,6 +85,29 @@ def test_replica_delayed_beyond_the_threshold_is_refused(mariadb_factory, tmp_pa
     assert caught.value.findings[0].evidence["seconds_behind"] >= 2
     # the same replica passes with a threshold above its delay: the check does not cry wolf
     assert failover.preflight(pair.with_settings(max_replica_lag=timedelta(minutes=5)), pair.servers)["lag_seconds"] >= 2
+
+
+@pytest.mark.parametrize(("lock", "says"), [
+    (["FLUSH TABLES WITH READ LOCK"], "FLUSH TABLES WITH READ LOCK"),
+    (["BACKUP STAGE START"], "BACKUP STAGE"),
+    (["LOCK TABLES drill.items READ"], "SQL thread has been stuck"),
+])
+def test_a_replica_locked_by_another_session_fails_preflight(mariadb_factory, tmp_path: Path, lock: list[str],
+                                                             says: str) -> None:
+    pair = make_pair(mariadb_factory, tmp_path)
+    failover.preflight(pair.target, pair.servers)  # healthy: quiet
+    with contextlib.closing(pair.replica.root_connect()) as holder, holder.cursor() as cur:
+        for statement in lock:
+            cur.execute(statement)
+        scalar(pair.primary, "INSERT INTO drill.items VALUES (2000, 'blocked on the replica')")
+        time.sleep(0.5)
+        with pytest.raises(DrillFailed) as caught:
+            failover.preflight(pair.target, pair.servers)
+        assert _codes(caught) == ["REPLICATION_BROKEN"]
+        assert says in str(caught.value) and "Nothing was touched" in str(caught.value)
+    scalar(pair.replica, "SELECT MASTER_GTID_WAIT(%s, 10)", (scalar(pair.primary, "SELECT @@gtid_binlog_pos"),))
+    failover.preflight(pair.target, pair.servers)  # lock released: quiet again
+    assert scalar(pair.primary, "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'drdrill_canary'") == 0
 
 
 def test_refuses_a_target_that_does_not_allow_failover_drills(mariadb_factory, tmp_path: Path) -> None:

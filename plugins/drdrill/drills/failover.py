@@ -32,6 +32,7 @@ from drdrill.failover.topology import (
     compare_checksums,
     promote,
     quoted,
+    read_only_locks,
     rejoin_as_replica,
     set_read_only,
     state_of,
@@ -100,6 +101,8 @@ def preflight(target: Target, servers: FailoverServers) -> dict[str, Any]:
         raise DrillFailed([Finding("TARGET_UNAVAILABLE", f"Preflight could not read a server: {exc}.")]) from None
     findings = replication_findings(primary, replica, servers, settings)
     findings += privilege_findings(servers)
+    if not findings:
+        findings += lock_findings(servers.replica)
     process = local_process(servers.primary) if settings.fault in ("kill", "shutdown") else None
     if settings.fault == "kill" and process is None:
         findings.append(Finding("CONFIG_INVALID", f"fault: kill needs the primary's mariadbd on this machine; "
@@ -145,6 +148,17 @@ def replication_findings(primary: ServerState, replica: ServerState, servers: Fa
         findings.append(Finding("REPLICATION_BROKEN", f"{where} is writable (read_only=OFF): writes to it would "
                                 "diverge from the primary.", "SET GLOBAL read_only=ON on the replica (and in its my.cnf)."))
     return findings
+
+
+def lock_findings(replica: MySQLEndpoint) -> list[Finding]:
+    """REPLICATION_BROKEN when something besides read_only holds the replica locked (promotion would hang on it)."""
+    held = read_only_locks(replica)
+    if not held:
+        return []
+    return [Finding("REPLICATION_BROKEN", f"{replica.describe()} is locked: {'; '.join(held)}. Its SQL thread cannot "
+                    "apply, and promotion would wait for the lock. Nothing was touched.",
+                    "Find the session in SHOW PROCESSLIST on the replica (a backup tool, a manual FLUSH TABLES WITH "
+                    "READ LOCK) and let it finish or KILL it, then run the drill again.")]
 
 
 def privilege_findings(servers: FailoverServers) -> list[Finding]:

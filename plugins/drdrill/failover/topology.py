@@ -89,6 +89,41 @@ def transactions_behind(ahead: str, behind: str) -> int:
     return missing
 
 
+def read_only_locks(endpoint: MySQLEndpoint, wait_seconds: int = 1) -> list[str]:
+    """What holds the server read-locked besides ``read_only``: FLUSH TABLES WITH READ LOCK, a backup stage, a
+    replication SQL thread stuck on a lock. Empty when nothing does. Changes nothing (needs RELOAD)."""
+    held = []
+    with contextlib.closing(endpoint.connect(connect_timeout=5)) as conn, conn.cursor() as cur:
+        cur.execute(f"SET SESSION lock_wait_timeout = {int(wait_seconds)}")
+        if _blocked(cur, "FLUSH LOCAL TABLES"):  # waits for a global read lock, not for tables in use
+            held.append("a session holds FLUSH TABLES WITH READ LOCK")
+        if _blocked(cur, "BACKUP STAGE START"):  # only one backup stage at a time
+            held.append("another session is inside BACKUP STAGE (a mariabackup run?)")
+        else:
+            cur.execute("BACKUP STAGE END")
+        state = _sql_thread_state(conn)
+        if "lock" in state.lower():  # "Waiting for backup lock", "... table metadata lock"; a moment is normal
+            time.sleep(wait_seconds)
+            if _sql_thread_state(conn) == state:
+                held.append(f"the replication SQL thread has been stuck for over {wait_seconds} s: {state!r}")
+    return held
+
+
+def _sql_thread_state(conn: pymysql.connections.Connection) -> str:
+    return str(replication_status(conn).get("Slave_SQL_Running_State") or "")
+
+
+def _blocked(cur: Any, statement: str) -> bool:
+    """Run ``statement``; True when it timed out waiting for a lock another session holds."""
+    try:
+        cur.execute(statement)
+    except pymysql.MySQLError as exc:
+        if exc.args and exc.args[0] == 1205:
+            return True
+        raise
+    return False
+
+
 def is_down(endpoint: MySQLEndpoint, timeout: float = 1.0) -> bool:
     """True when the server refuses or drops a connection (or does not answer within ``timeout``)."""
     try:
@@ -137,6 +172,7 @@ def promote(endpoint: MySQLEndpoint, apply_timeout: float, probe_table: str) -> 
     """
     began = time.time()
     with contextlib.closing(endpoint.connect(connect_timeout=5)) as conn, conn.cursor() as cur:
+        cur.execute(f"SET SESSION lock_wait_timeout = {max(1, int(apply_timeout))}")  # a held lock fails, not hangs
         before = read_state(conn)
         received = before.gtid_io_pos or before.gtid_slave_pos
         cur.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (received, apply_timeout))
