@@ -2,8 +2,15 @@
 ### Failover drill: `dr_failover_drill__<target>`
 
 Breaks the primary for real, promotes the replica, measures, and puts the topology back. Only for targets
-with `allow_failover_drill: true` and a `replica_conn_id`; a `production: true` target also waits for a
-human approval (which says exactly what will be done) before anything is touched.
+with `allow_failover_drill: true` and a `replica_conn_id` (or a managed fault: `rds_reboot`, `aurora_failover`);
+a `production: true` target also waits for a human approval (which says exactly what will be done) before
+anything is touched.
+
+With a managed fault AWS promotes by itself: **promote** waits until the service reports the failover done and
+the endpoint takes a write, **redirect** only runs `redirect_command` (the endpoint's DNS follows the writer),
+lost writes are counted by canary row only, **fail_back** is a second Aurora failover to the original writer
+(`switch_back`; an RDS Multi-AZ instance keeps its new zone), and **verify_consistency** checks the service is
+available, the writer is where it was, and the endpoint takes writes.
 
 1. **preflight**: replication running and pointed at the primary (`REPLICATION_BROKEN`), lag under
    `max_replica_lag` (`REPLICA_LAGGING`), the drill's privileges, how to inject and undo the fault. Touches nothing.
@@ -34,6 +41,7 @@ from airflow.sdk import DAG, dag, get_current_context, setup, task, teardown
 from drdrill.airflow import failover_tasks
 from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks
 from drdrill.config import Target, load_config
+from drdrill.drills.failover_managed import is_managed
 
 APPROVAL_TIMEOUT = timedelta(hours=4)
 
@@ -112,4 +120,4 @@ def build_failover_dag(target: Target) -> DAG:
 
 
 DAGS = {target.name: build_failover_dag(target) for target in load_config().targets
-        if target.allow_failover_drill and target.replica_conn_id}
+        if target.allow_failover_drill and (target.replica_conn_id or is_managed(target))}

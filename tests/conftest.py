@@ -70,7 +70,7 @@ targets:
     heartbeat: {{table: shop.heartbeat, column: beat_at}}
     restore_drill: {{after_backup: false, max_backup_age: 1d}}
     allow_failover_drill: true
-    failover_drill: {{canary_conn_id: drdrill_shop_canary, max_replica_lag: 10s}}
+    failover_drill: {{canary_conn_id: drdrill_shop_canary, replication_conn_id: drdrill_shop_replication, max_replica_lag: 10s}}
 """
 (SESSION_DIR / "drills.yaml").write_text(TEST_CONFIG.format(dir=SESSION_DIR))
 

@@ -51,7 +51,7 @@ _SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "engine_options": ("parallel", "compression_level"),
     "restore_drill": ("after_backup", "scratch_conn_id", "max_backup_age"),
     "heartbeat": ("table", "column"),
-    "failover_drill": ("fault", "canary_conn_id", "max_replica_lag", "detection_timeout", "promotion_timeout",
+    "failover_drill": ("fault", "canary_conn_id", "replication_conn_id", "max_replica_lag", "detection_timeout", "promotion_timeout",
                        "errant_transactions", "switch_back", "redirect_command", "restart_command",
                        "aws_conn_id", "db_instance_id", "db_cluster_id"),
 }
@@ -163,6 +163,7 @@ class FailoverDrill:
 
     fault: str = "kill"
     canary_conn_id: str | None = None
+    replication_conn_id: str | None = None  # the login replicas use (CHANGE MASTER); None: the drill's own login
     max_replica_lag: timedelta = timedelta(seconds=10)
     detection_timeout: timedelta = timedelta(seconds=30)
     promotion_timeout: timedelta = timedelta(seconds=60)
@@ -220,7 +221,8 @@ class Target:
     def connection_ids(self) -> list[str]:
         """Airflow connection ids this target uses (source, replica, storage, Slack, scratch), without nulls."""
         ids = [self.source_conn_id, self.replica_conn_id, self.storage.conn_id, self.notify.slack_conn_id,
-               self.restore_drill.scratch_conn_id, self.failover_drill.canary_conn_id]
+               self.restore_drill.scratch_conn_id, self.failover_drill.canary_conn_id,
+               self.failover_drill.replication_conn_id]
         return list(dict.fromkeys(conn_id for conn_id in ids if conn_id))
 
 
@@ -280,6 +282,7 @@ def check_connections(config: DrillConfig, exists: Callable[[str], bool]) -> lis
             (f"{label}.storage.conn_id", target.storage.conn_id, "aws"),
             (f"{label}.notify.slack_conn_id", target.notify.slack_conn_id, "slack"),
             (f"{label}.failover_drill.canary_conn_id", target.failover_drill.canary_conn_id, "mysql"),
+            (f"{label}.failover_drill.replication_conn_id", target.failover_drill.replication_conn_id, "mysql"),
         ]
         for key, conn_id, conn_type in references:
             if conn_id is None:
@@ -986,6 +989,7 @@ class _Validator:
         return FailoverDrill(
             fault=fault or defaults.fault,
             canary_conn_id=self.conn_id(m, path, "canary_conn_id", "shop_canary"),
+            replication_conn_id=self.conn_id(m, path, "replication_conn_id", "shop_replication"),
             max_replica_lag=self.duration(m, path, "max_replica_lag", "10s") or defaults.max_replica_lag,
             detection_timeout=self.duration(m, path, "detection_timeout", "30s") or defaults.detection_timeout,
             promotion_timeout=self.duration(m, path, "promotion_timeout", "60s") or defaults.promotion_timeout,

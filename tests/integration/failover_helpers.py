@@ -47,18 +47,23 @@ def make_pair(factory: Any, work_dir: Path, bucket: str = "drdrill-backups", **s
         cur.execute("CREATE DATABASE IF NOT EXISTS drill")
         cur.execute("CREATE TABLE drill.items (id INT PRIMARY KEY, note VARCHAR(400)) ENGINE=InnoDB")
         cur.executemany("INSERT INTO drill.items VALUES (%s, %s)", [(i, f"item-{i}") for i in range(300)])
-    target = Target(
+    target = make_target(bucket, **settings)
+    servers = FailoverServers(
+        primary=primary.endpoint("drill", ADMIN_PASSWORD), replica=replica.endpoint("drill", ADMIN_PASSWORD),
+        canary_primary=primary.endpoint("canary", CANARY_PASSWORD, "drill"),
+        canary_replica=replica.endpoint("canary", CANARY_PASSWORD, "drill"))
+    return Pair(primary, replica, servers, target, work_dir)
+
+
+def make_target(bucket: str = "drdrill-backups", **settings: Any) -> Target:
+    """Target ``fo`` on database ``drill`` that allows failover drills, with ``settings`` for failover_drill."""
+    return Target(
         name="fo", source_conn_id="fo_primary", replica_conn_id="fo_replica", databases=("drill",),
         storage=Storage(conn_id="drdrill_s3", bucket=bucket, prefix="failover-tests"),
         objectives=Objectives(rto=timedelta(minutes=5), rpo=timedelta(minutes=5)), retention=Retention(keep_backups=1),
         allow_failover_drill=True,
         failover_drill=dataclasses.replace(FailoverDrill(canary_conn_id="fo_canary"), **settings),
     )
-    servers = FailoverServers(
-        primary=primary.endpoint("drill", ADMIN_PASSWORD), replica=replica.endpoint("drill", ADMIN_PASSWORD),
-        canary_primary=primary.endpoint("canary", CANARY_PASSWORD, "drill"),
-        canary_replica=replica.endpoint("canary", CANARY_PASSWORD, "drill"))
-    return Pair(primary, replica, servers, target, work_dir)
 
 
 def scalar(server: LocalMariaDB, sql: str, args: Any = None) -> Any:

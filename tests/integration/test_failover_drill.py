@@ -12,6 +12,7 @@ import pytest
 
 from drdrill.checks.findings import DrillFailed
 from drdrill.drills import failover
+from drdrill.servers.replication import replication_status
 from tests.integration.failover_helpers import make_pair, scalar
 
 pytestmark = pytest.mark.integration
@@ -27,7 +28,9 @@ def _store(moto_s3):
 
 def test_healthy_failover_promotes_measures_and_restores_the_topology(mariadb_factory, moto_s3, tmp_path: Path) -> None:
     pair = make_pair(mariadb_factory, tmp_path)
-    servers, target = pair.servers, pair.target
+    for server in (pair.primary, pair.replica):
+        server.ensure_user("repl", "Repl-Secret-33", ["REPLICATION SLAVE ON *.*"], binlog=False)
+    servers, target = dataclasses.replace(pair.servers, replication=pair.primary.endpoint("repl", "Repl-Secret-33")), pair.target
     directory = failover.run_dir(tmp_path, "healthy")
     plan = failover.preflight(target, servers)
     fault = failover.fault_for(target, servers, plan, tmp_path, "healthy")
@@ -52,6 +55,20 @@ def test_healthy_failover_promotes_measures_and_restores_the_topology(mariadb_fa
     assert consistent["tables_compared"] == 2
     assert scalar(pair.replica, "SELECT @@read_only") == 1
     assert scalar(pair.primary, "SELECT @@read_only") == 0
+    with contextlib.closing(pair.replica.root_connect()) as conn:
+        assert replication_status(conn)["Master_User"] == "repl"  # the replication login, not the drill's
+
+
+def test_a_replication_login_missing_on_the_replica_is_refused_at_preflight(mariadb_factory, tmp_path: Path) -> None:
+    pair = make_pair(mariadb_factory, tmp_path)
+    pair.primary.ensure_user("repl", "Repl-Secret-33", ["REPLICATION SLAVE ON *.*"], binlog=False)
+    servers = dataclasses.replace(pair.servers, replication=pair.primary.endpoint("repl", "Repl-Secret-33"))
+    with pytest.raises(DrillFailed) as caught:
+        failover.preflight(pair.target, servers)
+    assert _codes(caught) == ["CONFIG_INVALID"] and "cannot log in to the replica" in str(caught.value)
+    assert "Repl-Secret-33" not in str(caught.value)
+    pair.replica.ensure_user("repl", "Repl-Secret-33", ["REPLICATION SLAVE ON *.*"], binlog=False)
+    failover.preflight(pair.target, servers)  # on both servers: quiet
 
 
 

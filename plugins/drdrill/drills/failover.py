@@ -25,6 +25,7 @@ from drdrill.checks.findings import DrillFailed, Finding
 from drdrill.config import FailoverDrill, Target
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
+from drdrill.drills.failover_managed import is_managed
 from drdrill.failover import canary, errant
 from drdrill.failover.faults import Fault, build_fault, local_process
 from drdrill.failover.topology import (
@@ -64,6 +65,12 @@ class FailoverServers:
     replica: MySQLEndpoint
     canary_primary: MySQLEndpoint
     canary_replica: MySQLEndpoint
+    replication: MySQLEndpoint | None = None  # only its user and password: what replicas log in as
+
+    @property
+    def replication_login(self) -> MySQLEndpoint:
+        """The login a replica uses towards its primary: ``replication``, else the drill's own login."""
+        return self.replication or self.primary
 
 
 def run_dir(work_dir: Path, key: str) -> Path:
@@ -80,8 +87,8 @@ def fault_for(target: Target, servers: FailoverServers, plan: dict[str, Any], wo
 
 
 def refuse_unless_allowed(target: Target) -> None:
-    """CONFIG_INVALID unless the target's config allows failover drills and names a replica."""
-    if not target.allow_failover_drill or not target.replica_conn_id:
+    """CONFIG_INVALID unless the target's config allows failover drills and names a replica (or AWS fails over)."""
+    if not target.allow_failover_drill or not (target.replica_conn_id or is_managed(target)):
         raise DrillFailed([Finding(
             "CONFIG_INVALID",
             f"Target {target.name!r} does not allow failover drills (allow_failover_drill: "
@@ -100,7 +107,7 @@ def preflight(target: Target, servers: FailoverServers) -> dict[str, Any]:
     except pymysql.MySQLError as exc:
         raise DrillFailed([Finding("TARGET_UNAVAILABLE", f"Preflight could not read a server: {exc}.")]) from None
     findings = replication_findings(primary, replica, servers, settings)
-    findings += privilege_findings(servers)
+    findings += privilege_findings(servers) + replication_login_findings(servers)
     if not findings:
         findings += lock_findings(servers.replica)
     process = local_process(servers.primary) if settings.fault in ("kill", "shutdown") else None
@@ -159,6 +166,25 @@ def lock_findings(replica: MySQLEndpoint) -> list[Finding]:
                     "apply, and promotion would wait for the lock. Nothing was touched.",
                     "Find the session in SHOW PROCESSLIST on the replica (a backup tool, a manual FLUSH TABLES WITH "
                     "READ LOCK) and let it finish or KILL it, then run the drill again.")]
+
+
+def replication_login_findings(servers: FailoverServers) -> list[Finding]:
+    """CONFIG_INVALID unless the replication login can log in to both servers (either may become the primary)."""
+    login = servers.replication
+    if login is None:
+        return []
+    findings = []
+    for role, endpoint in (("primary", servers.primary), ("replica", servers.replica)):
+        try:
+            MySQLEndpoint(endpoint.host, endpoint.port, login.user, login.password).fetch_all("SELECT 1")
+        except pymysql.MySQLError as exc:
+            findings.append(Finding("CONFIG_INVALID", f"The replication login {login.user!r} "
+                                    f"(failover_drill.replication_conn_id) cannot log in to the {role} "
+                                    f"{endpoint.host}:{endpoint.port}: {exc}. After a failover the other server "
+                                    "replicates through it.",
+                                    f"Create {login.user} with REPLICATION SLAVE ON *.* on both servers "
+                                    "(with SET sql_log_bin=0, so its password stays out of the binlog)."))
+    return findings
 
 
 def privilege_findings(servers: FailoverServers) -> list[Finding]:
@@ -358,7 +384,7 @@ def restore_topology(target: Target, servers: FailoverServers, fault: Fault, *, 
     wait_caught_up(servers.primary, servers.replica, REJOIN_TIMEOUT)
     if not target.failover_drill.switch_back:
         return {"actions": actions, "roles": "swapped", "findings": [f.to_dict() for f in findings]}
-    switchover(servers.replica, servers.primary, servers.primary, REJOIN_TIMEOUT)
+    switchover(servers.replica, servers.primary, servers.replication_login, REJOIN_TIMEOUT)
     actions.append("roles switched back: original primary writable, replica replicating from it")
     return {"actions": actions, "roles": "original", "findings": [f.to_dict() for f in findings]}
 
@@ -398,7 +424,7 @@ def _rejoin_old_primary(target: Target, servers: FailoverServers, primary: Serve
                                 evidence={"saved": saved, "gtids": [item.gtid for item in lost][:50]}))
         resume_at = since
     try:
-        rejoin_as_replica(servers.primary, servers.replica, servers.primary, resume_at, timeout=60)
+        rejoin_as_replica(servers.primary, servers.replica, servers.replication_login, resume_at, timeout=60)
     except DrdrillError as exc:
         raise DrillFailed(findings + [Finding("FAILBACK_FAILED", f"The old primary could not replicate from the new "
                                               f"one: {exc.problem}", exc.fix or "")]) from None

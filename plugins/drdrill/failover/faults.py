@@ -137,24 +137,56 @@ class ShutdownFault(Fault):
         return time.time()
 
 
-class _AwsFault(Fault):
+class ManagedFault(Fault):
+    """A managed service's own failover: AWS moves the writer, the endpoint's DNS name follows it."""
+
     managed = True
+    POLL_SECONDS = 1.0
 
     def _client(self) -> Any:
         from airflow.providers.amazon.aws.hooks.rds import RdsHook
 
         return RdsHook(aws_conn_id=self.settings.aws_conn_id).conn
 
-    def undo(self) -> dict[str, Any]:
-        self._wait_available()
-        return {"restarted": False, "how": "managed by AWS"}
+    @abstractmethod
+    def service_state(self) -> dict[str, Any]:
+        """What the service says now: ``status`` and where the writer is."""
 
     @abstractmethod
-    def _wait_available(self) -> None:
-        """Wait until the service reports the instance or cluster available."""
+    def problems(self, state: dict[str, Any]) -> list[str]:
+        """Why this fault cannot be injected on a service in ``state`` (empty when it can)."""
+
+    @abstractmethod
+    def failing_over(self, before: dict[str, Any], now: dict[str, Any]) -> bool:
+        """True once the service shows the failover has begun (or is already done)."""
+
+    @abstractmethod
+    def failed_over(self, before: dict[str, Any], now: dict[str, Any]) -> bool:
+        """True once the service is available again with the writer moved as this fault moves it."""
+
+    def switch_back(self, before: dict[str, Any]) -> str | None:
+        """Put the writer back where it was before the drill; what was done, or None when nothing is needed."""
+        return None
+
+    def undo(self) -> dict[str, Any]:
+        """Wait until the service is available again (AWS restarts and promotes by itself)."""
+        self.wait_for(lambda state: state["status"] == "available", RESTART_TIMEOUT, "to be available again")
+        return {"restarted": False, "how": "managed by AWS"}
+
+    def wait_for(self, condition: Any, timeout: float, what: str) -> dict[str, Any]:
+        """Poll ``service_state`` until ``condition(state)``; DrdrillError naming the last state after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.service_state()
+            if condition(state):
+                return state
+            if time.monotonic() >= deadline:
+                raise DrdrillError(f"{self.describe()}: the service did not get {what} within {timeout:.0f} s "
+                                   f"(now {state}).", "look at the RDS events of the instance/cluster in the AWS console.")
+            time.sleep(self.POLL_SECONDS)
 
 
-class RdsRebootFault(_AwsFault):
+class RdsRebootFault(ManagedFault):
     """RDS reboot with forced failover to the Multi-AZ standby."""
 
     name = "rds_reboot"
@@ -162,16 +194,30 @@ class RdsRebootFault(_AwsFault):
     def describe(self) -> str:
         return f"RDS RebootDBInstance(ForceFailover=True) of {self.settings.db_instance_id}"
 
+    def service_state(self) -> dict[str, Any]:
+        instance = self._client().describe_db_instances(
+            DBInstanceIdentifier=self.settings.db_instance_id)["DBInstances"][0]
+        return {"status": instance["DBInstanceStatus"], "multi_az": bool(instance.get("MultiAZ")),
+                "zone": instance.get("AvailabilityZone"), "standby_zone": instance.get("SecondaryAvailabilityZone")}
+
+    def problems(self, state: dict[str, Any]) -> list[str]:
+        found = [] if state["status"] == "available" else [f"the instance is {state['status']!r}, not 'available'"]
+        if not state["multi_az"]:
+            found.append("the instance is not Multi-AZ, so a forced failover has no standby to fail over to")
+        return found
+
     def inject(self) -> float:
         self._client().reboot_db_instance(DBInstanceIdentifier=self.settings.db_instance_id, ForceFailover=True)
         return time.time()
 
-    def _wait_available(self) -> None:
-        self._client().get_waiter("db_instance_available").wait(
-            DBInstanceIdentifier=self.settings.db_instance_id, WaiterConfig={"Delay": 5, "MaxAttempts": 120})
+    def failing_over(self, before: dict[str, Any], now: dict[str, Any]) -> bool:
+        return now["status"] != "available" or now["zone"] != before["zone"]
+
+    def failed_over(self, before: dict[str, Any], now: dict[str, Any]) -> bool:
+        return now["status"] == "available"
 
 
-class AuroraFailoverFault(_AwsFault):
+class AuroraFailoverFault(ManagedFault):
     """Aurora FailoverDBCluster to another instance of the cluster."""
 
     name = "aurora_failover"
@@ -179,18 +225,39 @@ class AuroraFailoverFault(_AwsFault):
     def describe(self) -> str:
         return f"Aurora FailoverDBCluster of {self.settings.db_cluster_id}"
 
-    def writer(self) -> str:
-        """The cluster's current writer instance."""
+    def service_state(self) -> dict[str, Any]:
         cluster = self._client().describe_db_clusters(DBClusterIdentifier=self.settings.db_cluster_id)["DBClusters"][0]
-        return next(member["DBInstanceIdentifier"] for member in cluster["DBClusterMembers"] if member["IsClusterWriter"])
+        members = cluster.get("DBClusterMembers") or []
+        writers = [member["DBInstanceIdentifier"] for member in members if member.get("IsClusterWriter")]
+        return {"status": cluster["Status"], "writer": writers[0] if writers else None,
+                "members": sorted(member["DBInstanceIdentifier"] for member in members)}
+
+    def problems(self, state: dict[str, Any]) -> list[str]:
+        found = [] if state["status"] == "available" else [f"the cluster is {state['status']!r}, not 'available'"]
+        if len(state["members"]) < 2:
+            found.append(f"the cluster has {len(state['members'])} instance(s); a failover needs a reader to promote")
+        if state["writer"] is None:
+            found.append("the cluster has no writer instance")
+        return found
 
     def inject(self) -> float:
         self._client().failover_db_cluster(DBClusterIdentifier=self.settings.db_cluster_id)
         return time.time()
 
-    def _wait_available(self) -> None:
-        self._client().get_waiter("db_cluster_available").wait(
-            DBClusterIdentifier=self.settings.db_cluster_id, WaiterConfig={"Delay": 5, "MaxAttempts": 120})
+    def failing_over(self, before: dict[str, Any], now: dict[str, Any]) -> bool:
+        return now["status"] != "available" or now["writer"] != before["writer"]
+
+    def failed_over(self, before: dict[str, Any], now: dict[str, Any]) -> bool:
+        return now["status"] == "available" and now["writer"] not in (None, before["writer"])
+
+    def switch_back(self, before: dict[str, Any]) -> str | None:
+        if self.service_state()["writer"] == before["writer"]:
+            return None
+        self._client().failover_db_cluster(DBClusterIdentifier=self.settings.db_cluster_id,
+                                           TargetDBInstanceIdentifier=before["writer"])
+        self.wait_for(lambda state: state["status"] == "available" and state["writer"] == before["writer"],
+                      RESTART_TIMEOUT, f"its writer back on {before['writer']}")
+        return f"FailoverDBCluster back to {before['writer']}"
 
 
 FAULT_TYPES: dict[str, type[Fault]] = {kind.name: kind for kind in (KillFault, ShutdownFault, RdsRebootFault,

@@ -37,7 +37,8 @@ FAILOVER_GRANTS = ["INSERT, UPDATE, DELETE, CREATE, SHUTDOWN, REPLICATION SLAVE 
                    "BINLOG REPLAY, BINLOG ADMIN, SLAVE MONITOR ON *.*"]
 S3_BUCKET = "drdrill-backups"
 CONNECTION_IDS = {"primary": "drdrill_shop_primary", "replica": "drdrill_shop_replica",
-                  "canary": "drdrill_shop_canary", "s3": "drdrill_s3", "slack": "drdrill_slack"}
+                  "canary": "drdrill_shop_canary", "replication": "drdrill_shop_replication", "s3": "drdrill_s3",
+                  "slack": "drdrill_slack"}
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,8 @@ class Sandbox:
             server.start()
         # Users are created on each server with sql_log_bin=0: MariaDB logs CREATE/ALTER USER with the
         # password in plain text, and binlogs end up in backups' catch-up segments and the binlog archive.
-        self.primary.ensure_user("drdrill_repl", keys["replication"], REPLICATION_GRANTS, binlog=False)
+        for server in (self.primary, self.replica):  # on both: after a failover drill the replica is the primary
+            server.ensure_user("drdrill_repl", keys["replication"], REPLICATION_GRANTS, binlog=False)
         with contextlib.closing(self.replica.root_connect()) as conn:
             status = replication_status(conn)
         following = status.get("Slave_IO_Running") == "Yes" and status.get("Slave_SQL_Running") == "Yes" \
@@ -220,6 +222,8 @@ class Sandbox:
                                         "login": "drdrill_backup", "password": backup},
             CONNECTION_IDS["canary"]: {"conn_type": "mysql", "host": "127.0.0.1", "port": self.ports.primary,
                                        "login": "shop_app", "password": self.secrets()["app"], "schema": "shop"},
+            CONNECTION_IDS["replication"]: {"conn_type": "mysql", "host": "127.0.0.1", "port": self.ports.primary,
+                                            "login": "drdrill_repl", "password": self.secrets()["replication"]},
             CONNECTION_IDS["s3"]: {"conn_type": "aws", "login": "testing", "password": "testing",
                                    "extra": json.dumps({"endpoint_url": self.s3_endpoint_url, "region_name": "us-east-1"})},
             CONNECTION_IDS["slack"]: {"conn_type": "slackwebhook", "password": self.slack_url},
