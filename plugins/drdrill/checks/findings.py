@@ -40,6 +40,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "ARCHIVE_LAGGING": (FAILED, "The binlog archive is further behind the source than the RPO objective; run archiving more often or use the continuous streamer."),
     "PITR_TARGET_UNREACHED": (FAILED, "The binlog archive ends before the requested recovery time; check archiving and pick an earlier target."),
     "PITR_TARGET_BEFORE_BACKUP": (FAILED, "No retained full backup is older than the recovery target; keep backups longer (retention) or pick a later target."),
+    "PITR_BASE_ROLLED_BACK": (FAILED, "The backup point-in-time recovery would start from holds transactions a flashback fail-back later rolled back (see the fork record in the binlog archive); recover from a backup taken before them or after the fork, or quarantine this backup."),
     "PITR_BOUNDARY_WRONG": (FAILED, "The recovered data does not stop exactly at the target: rows after it are present or rows before it are missing; check the replay's stop condition."),
     "REPLICATION_BROKEN": (FAILED, "Replication is not running on the replica, so promoting it would lose data; read Last_IO_Error/Last_SQL_Error in SHOW SLAVE STATUS, repair replication, then re-run the drill."),
     "REPLICA_LAGGING": (FAILED, "The replica is further behind than failover_drill.max_replica_lag allows; a failover now would lose that much data. Find what slows it (long transactions, I/O, missing indexes) or raise the threshold deliberately."),

@@ -25,6 +25,7 @@ from drdrill.checks.findings import DrillFailed, Finding
 from drdrill.config import FailoverDrill, Target
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
+from drdrill.drills.binlog_archive import binlog_layout
 from drdrill.drills.failover_managed import is_managed
 from drdrill.failover import canary, errant
 from drdrill.failover.faults import Fault, build_fault, local_process
@@ -418,7 +419,12 @@ def _rejoin_old_primary(target: Target, servers: FailoverServers, primary: Serve
                                        "holds errant transactions (error 1236); it was left read-only and out of replication.",
                                        f"Re-apply what is needed from {saved} on the new primary, then roll them back on "
                                        "the old one (mariadb-binlog --flashback) or rebuild it from a backup.")])
-        errant.flashback(servers.primary, since, since, work_dir)
+        try:
+            errant.flashback(servers.primary, since, since, work_dir, store=store, layout=binlog_layout(target))
+        except DrdrillError as exc:
+            raise DrillFailed([Finding("ERRANT_TRANSACTIONS", message + " Policy 'flashback' could not roll them back."),
+                               Finding("FAILBACK_FAILED", f"The old primary was left read-only and out of replication: "
+                                       f"{exc.problem}", exc.fix or "")]) from None
         actions.append(f"{extra} errant transaction(s) saved to {saved} and rolled back on the old primary")
         findings.append(Finding("ERRANT_TRANSACTIONS", message + " Policy 'flashback': rolled back on the old primary.",
                                 evidence={"saved": saved, "gtids": [item.gtid for item in lost][:50]}))

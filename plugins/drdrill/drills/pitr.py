@@ -2,7 +2,9 @@
 
 plan → fetch_and_verify → provision_scratch → restore_base → replay → validate (two-sided GX suite) → measure.
 Targets are whole UTC seconds: binlog events carry their statement's start second, so "recover to T"
-means every transaction whose events are stamped before T, and none from T on.
+means every transaction whose events are stamped before T, and none from T on. Where the source's history
+forked (a flashback fail-back reset its binlog), the old history is replayed only up to where the new one
+resumed: the transactions the fail-back rolled back are never replayed.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from drdrill.storage.binlog_archive import (
     binlog_name,
     fetch_binlogs,
     list_archive,
+    parse_gtid_position,
+    read_forks,
     server_keys,
     split_binlog_name,
 )
@@ -114,6 +118,7 @@ def plan(target: Target, store: ObjectStore, *, target_time: datetime, now: date
     return {
         "backup_id": base.backup_id, "engine": manifest.engine, "server_key": key,
         "files": [entry.file for entry in chain], "start_position": manifest.consistent_point.position,
+        "segments": replay_segments(store, target, manifest, key, [entry.file for entry in chain]),
         "target_time": target_time.isoformat(), "stop_datetime": target_time.strftime(STOP_FORMAT),
         "backup_ready_at": backup_ready_at(manifest).isoformat(), "seconds": round(time.monotonic() - began, 3),
     }
@@ -173,6 +178,37 @@ def _binlog_chain(store: ObjectStore, target: Target, manifest: Manifest, key: s
                                f"the target {target_time.isoformat()}.")])
 
 
+def replay_segments(store: ObjectStore, target: Target, manifest: Manifest, key: str | None,
+                    files: list[str]) -> list[dict[str, Any]]:
+    """``files`` split where a fork starts a new history; a part stops at the resume position of the next fork.
+
+    PITR_BASE_ROLLED_BACK when the backup already holds transactions that fork rolled back.
+    """
+    forks, unusable = read_forks(store, binlog_layout(target), key) if key else ({}, [])
+    if unusable:
+        raise DrillFailed(unusable)
+    ahead = sorted(forks.values(), key=lambda fork: split_binlog_name(fork.first_file)[1])
+    segments: list[dict[str, Any]] = []
+    for file in files:
+        if not segments or file in forks:
+            segments.append({"files": []})
+        segments[-1]["files"].append(file)
+    for segment in segments:
+        last = split_binlog_name(segment["files"][-1])[1]
+        fork = next((fork for fork in ahead if split_binlog_name(fork.first_file)[1] > last), None)
+        segment.update(stop_position=fork.resumed_from if fork else None, fork=fork.first_file if fork else None)
+    base, stop = parse_gtid_position(manifest.consistent_point.gtid), parse_gtid_position(segments[0]["stop_position"])
+    if any(domain in stop and seq > stop[domain][1] for domain, (_, seq) in base.items()):
+        raise DrillFailed([Finding(
+            "PITR_BASE_ROLLED_BACK",
+            f"Backup {manifest.backup_id} (GTID {manifest.consistent_point.gtid}) holds transactions that a fail-back "
+            f"rolled back on server {key}: that history resumed from {segments[0]['stop_position']} at "
+            f"{segments[0]['fork']}. Recovering from it would keep them.",
+            evidence={"backup_id": manifest.backup_id, "fork": segments[0]["fork"],
+                      "resumed_from": segments[0]["stop_position"]})])
+    return segments
+
+
 def write_markers(source: MySQLEndpoint, schema: str, key: str) -> tuple[datetime, tuple[str, str]]:
     """On a source the drill may write to: a marker, the next whole second as target, a marker after it.
 
@@ -210,16 +246,22 @@ def fetch_binlog_files(planned: dict[str, Any], target: Target, store: ObjectSto
 
 def replay(planned: dict[str, Any], manifest: Manifest, *, endpoint: MySQLEndpoint, work_dir: Path, key: str,
            stop_datetime: str | None = None) -> dict[str, Any]:
-    """Replay the binlogs from the backup's consistent point up to the target second."""
-    files = [run_dir(work_dir, key) / "binlogs" / name for name in planned["files"]]
-    try:
-        stats = replay_binlogs(files, start_position=planned["start_position"],
-                               stop_datetime=stop_datetime or planned["stop_datetime"], databases=manifest.databases,
-                               endpoint=endpoint, log=run_dir(work_dir, key) / "replay.log")
-    except RestoreFailed as exc:
-        code = "BINLOG_CORRUPT" if exc.code == "ARCHIVE_TRUNCATED" else exc.code
-        raise DrillFailed([Finding(code, exc.problem, exc.fix or "", exc.evidence)]) from exc
-    return stats
+    """Replay the binlogs from the backup's consistent point up to the target second, segment by segment."""
+    directory = run_dir(work_dir, key)
+    runs = []
+    for number, segment in enumerate(planned["segments"]):
+        try:
+            runs.append(replay_binlogs(
+                [directory / "binlogs" / name for name in segment["files"]],
+                start_position=planned["start_position"] if number == 0 else None,
+                stop_position=segment["stop_position"], stop_datetime=stop_datetime or planned["stop_datetime"],
+                databases=manifest.databases, endpoint=endpoint, log=directory / f"replay-{number + 1}.log"))
+        except RestoreFailed as exc:
+            code = "BINLOG_CORRUPT" if exc.code == "ARCHIVE_TRUNCATED" else exc.code
+            raise DrillFailed([Finding(code, exc.problem, exc.fix or "", exc.evidence)]) from exc
+    seconds, raw_bytes = sum(run["seconds"] for run in runs), sum(run["raw_bytes"] for run in runs)
+    return {"seconds": round(seconds, 3), "raw_bytes": raw_bytes, "segments": len(runs),
+            "mb_per_second": round(raw_bytes / 1e6 / seconds, 1) if seconds else None}
 
 
 def validate(planned: dict[str, Any], target: Target, *, endpoint: MySQLEndpoint, source: MySQLEndpoint,

@@ -69,11 +69,16 @@ def restore_sql(archive: Path, endpoint: MySQLEndpoint, log: Path, what: str, tr
     return load_sql_stream(["zstd", "-dc", str(archive)], endpoint, log, what, trailer)
 
 
-def replay_binlogs(files: Sequence[Path], *, start_position: int, stop_datetime: str, databases: Sequence[str],
-                   endpoint: MySQLEndpoint, log: Path) -> dict[str, Any]:
-    """Replay archived binlogs from the backup's position up to (excluding) a UTC second into the scratch server."""
-    argv = ["mariadb-binlog", "--no-defaults", f"--start-position={start_position}",
-            f"--stop-datetime={stop_datetime}"]
+def replay_binlogs(files: Sequence[Path], *, start_position: int | None, stop_datetime: str, databases: Sequence[str],
+                   endpoint: MySQLEndpoint, log: Path, stop_position: str | None = None) -> dict[str, Any]:
+    """Replay archived binlogs up to (excluding) a UTC second into the scratch server.
+
+    ``start_position`` is a byte offset in the first file (the backup's position; None: from its start),
+    ``stop_position`` a GTID position to stop after (inclusive), whichever of the two stops comes first.
+    """
+    argv = ["mariadb-binlog", "--no-defaults",
+            *([f"--start-position={start_position}"] if start_position is not None else []),
+            f"--stop-datetime={stop_datetime}", *([f"--stop-position={stop_position}"] if stop_position else [])]
     return load_sql_stream(binlog_sql_command(argv, databases, [str(f) for f in files]), endpoint, log,
                            f"the binlog replay of {', '.join(f.name for f in files)}", BINLOG_TRAILER)
 

@@ -3,7 +3,8 @@
 They are listed from the old primary's own binlog (GTID, commit time, size, tables), saved to the bucket
 as re-appliable ``mariadb-binlog`` output, and, when ``failover_drill.errant_transactions`` is
 ``flashback``, rolled back on the old primary (``mariadb-binlog --flashback`` applied with
-``sql_log_bin=0``) and its binlog reset so it can replicate from the new primary by GTID.
+``sql_log_bin=0``) and its binlog reset so it can replicate from the new primary by GTID. A binlog archive
+of the old primary is completed before the reset and told where its history forks (``archive_fork``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from typing import Any
 
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
+from drdrill.failover.archive_fork import archive_history, record_fork
 from drdrill.failover.topology import transactions_behind
+from drdrill.storage.binlog_archive import BinlogLayout
+from drdrill.storage.layout import TargetLayout
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.pipeline import stream_command_to_s3
 from drdrill.toolenv import tool_environment
@@ -96,6 +100,44 @@ def _first_file_after(old: MySQLEndpoint, since: str) -> str:
     return files[0]
 
 
+def _whole_in_copy(files: list[str], since: str, until: str) -> list[str]:
+    """GTIDs after ``since`` up to ``until`` whose events the local binlog ``files`` hold to the end of the group."""
+    if not files:
+        return []
+    process = subprocess.Popen([BINLOG_TOOL, f"--start-position={since}", f"--stop-position={until}",
+                                "--skip-gtid-strict-mode", *files], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, env=tool_environment())
+    assert process.stdout is not None
+    whole = _whole_transactions(process.stdout)
+    process.wait()
+    return whole
+
+
+def _whole_transactions(lines: Iterable[bytes]) -> list[str]:
+    """GTIDs of the event groups in ``mariadb-binlog`` text that were read to their end.
+
+    A transaction ends with its COMMIT (an Xid event, or a COMMIT query for other engines); a standalone
+    statement (DDL) with its query. The tool prints an event only once it has read all of it.
+    """
+    whole: list[str] = []
+    current: str | None = None
+    in_transaction = False
+    previous = b""
+    for line in lines:
+        header = _HEADER.match(line)
+        if header and (gtid := _GTID.search(line)):
+            current, in_transaction = gtid.group(1).decode(), False
+        elif current is not None and line in (b"START TRANSACTION\n", b"BEGIN\n"):
+            in_transaction = True
+        elif current is not None and (
+                (in_transaction and (line == b"COMMIT/*!*/;\n" or (previous == b"COMMIT\n" and line == b"/*!*/;\n")))
+                or (header and not in_transaction)):
+            whole.append(current)
+            current = None
+        previous = line
+    return whole
+
+
 def _end_of(old: MySQLEndpoint) -> str:
     return str(old.fetch_all("SELECT @@gtid_binlog_pos")[0][0] or "")
 
@@ -123,34 +165,59 @@ def save_lost(old: MySQLEndpoint, since: str, store: ObjectStore, key: str, work
     return f"s3://{store.bucket}/{key}"
 
 
-def flashback(old: MySQLEndpoint, since: str, resume_at: str, work_dir: Path) -> None:
+def flashback(old: MySQLEndpoint, since: str, resume_at: str, work_dir: Path, *, store: ObjectStore | None = None,
+              layout: BinlogLayout | TargetLayout | None = None) -> None:
     """Roll back everything after ``since`` on ``old`` (not binlogged), reset its binlog to continue from ``resume_at``.
 
     The binlog files are copied raw first: ``--flashback`` over ``--read-from-remote-server`` reverses only part
     of a transaction whose rows span several rows events (MariaDB 10.11), and says nothing.
-    ``RESET MASTER TO <next number>`` keeps binlog file numbers increasing.
+    ``RESET MASTER TO <next number>`` keeps binlog file numbers increasing. With ``store`` and ``layout`` (the
+    target's binlog archive) the archive gets all of ``old``'s history first and a fork record before the reset.
     """
     until = _end_of(old)
+    history = archive_history(old, store, layout, work_dir) if store is not None and layout is not None else None
+    rolled_back = [item.gtid for item in list_lost(old, since, work_dir)] if history else []
     with tempfile.TemporaryDirectory(dir=work_dir) as private, old.option_file(directory=private) as option_file:
         copy = Path(private) / "raw"
         copy.mkdir()
+        # After a crash the last file can end in a torn event, past ``until``: the copy then exits non-zero
+        # although it holds everything needed. Judge the copy by what it holds, before anything is applied.
         fetched = subprocess.run([BINLOG_TOOL, f"--defaults-extra-file={option_file}", "--read-from-remote-server",
                                   "--raw", "--to-last-log", f"--result-file={copy}/", _first_file_after(old, since)],
                                  capture_output=True, env=tool_environment(), check=False)
         files = sorted(str(path) for path in copy.iterdir())
-        reader = subprocess.Popen([BINLOG_TOOL, "--flashback", f"--start-position={since}", f"--stop-position={until}",
-                                   "--skip-gtid-strict-mode", *files], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  env=tool_environment())
-        applier = subprocess.run([CLIENT_TOOL, f"--defaults-extra-file={option_file}", "--batch",
-                                  "--init-command=SET SESSION sql_log_bin = 0"], stdin=reader.stdout,
-                                 capture_output=True, env=tool_environment(), check=False)
-        _, reader_err = reader.communicate()
-    if fetched.returncode != 0 or reader.returncode != 0 or applier.returncode != 0:
+        whole, expected = _whole_in_copy(files, since, until), transactions_behind(until, since)
+        if len(whole) != expected:
+            raise DrdrillError(
+                f"the copy of the old primary's binlog holds {len(whole)} of the {expected} lost transaction(s) "
+                f"after {since} up to {until} whole, so nothing was rolled back: "
+                f"{fetched.stderr.decode(errors='replace')[-600:] or 'the binlog ends inside them'}",
+                "the old primary's binlog is damaged before its GTID position; rebuild the old primary from a "
+                "backup of the new one.")
+        script = Path(private) / "flashback.sql"
+        with open(script, "wb") as out:  # whole before any of it is applied
+            reader = subprocess.run([BINLOG_TOOL, "--flashback", f"--start-position={since}",
+                                     f"--stop-position={until}", "--skip-gtid-strict-mode", *files], stdout=out,
+                                    stderr=subprocess.PIPE, env=tool_environment(), check=False)
+        failed, said = reader.returncode != 0, reader.stderr
+        if not failed:
+            with open(script, "rb") as statements:
+                applier = subprocess.run([CLIENT_TOOL, f"--defaults-extra-file={option_file}", "--batch",
+                                          "--init-command=SET SESSION sql_log_bin = 0"], stdin=statements,
+                                         capture_output=True, env=tool_environment(), check=False)
+            failed, said = applier.returncode != 0, said + applier.stderr
+    if failed:
         raise DrdrillError(
             "rolling back the lost transactions on the old primary failed: "
-            f"{(fetched.stderr + reader_err + applier.stderr).decode(errors='replace')[-800:]}",
+            f"{said.decode(errors='replace')[-800:]}",
             "flashback handles row changes only (not DDL); rebuild the old primary from a backup of the new one.")
-    rows = old.fetch_all("SHOW BINARY LOGS")
-    next_number = int(str(rows[-1][0]).rsplit(".", 1)[1]) + 1
+    if history:
+        record_fork(history, resumed_from=resume_at, rolled_back=rolled_back,
+                    reason=f"fail-back: {len(rolled_back)} errant transaction(s) after {since} rolled back by "
+                           "flashback; the binlog was reset to replicate from the new primary")
+        next_number = history.next_number
+    else:
+        rows = old.fetch_all("SHOW BINARY LOGS")
+        next_number = int(str(rows[-1][0]).rsplit(".", 1)[1]) + 1
     old.fetch_all(f"RESET MASTER TO {next_number}")
     old.fetch_all("SET GLOBAL gtid_slave_pos = %s", (resume_at,))

@@ -4,6 +4,7 @@ Layout, per server identity (every server names its files ``mysql-bin.NNNNNN``):
 
     <prefix>/<target>/binlog/<server_key>/<file>.zst           the raw binlog file, compressed
     <prefix>/<target>/binlog/<server_key>/index/<file>.json    its index entry, written after the object
+    <prefix>/<target>/binlog/<server_key>/forks/<file>.json    a fork record: the history restarts at <file>
 
 An object without its index entry does not count (a killed run); the next run archives the file again.
 """
@@ -27,6 +28,7 @@ from drdrill.checks.findings import DrillFailed, Finding
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError, ToolError
 from drdrill.servers.identity import ServerIdentity, read_identity
+from drdrill.storage.binlog_fork import BinlogFork
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.pipeline import stream_command_to_s3
@@ -100,6 +102,14 @@ class BinlogLayout:
     def index_key(self, key: str, file: str) -> str:
         """The index entry; its presence is what makes the object count."""
         return f"{self.index_root(key)}{file}{INDEX_SUFFIX}"
+
+    def fork_root(self, key: str) -> str:
+        """The folder of one server's fork records."""
+        return f"{self.server_root(key)}forks/"
+
+    def fork_key(self, key: str, first_file: str) -> str:
+        """The fork record of the history that restarts at ``first_file``."""
+        return f"{self.fork_root(key)}{first_file}{INDEX_SUFFIX}"
 
 
 def split_binlog_name(file: str) -> tuple[str, int, int]:
@@ -330,7 +340,7 @@ def indexed_files(store: ObjectStore, layout: BinlogLayout, key: str) -> list[st
     return names
 
 
-def _read_entry(store: ObjectStore, layout: BinlogLayout, key: str, file: str) -> ArchivedBinlog | None:
+def read_entry(store: ObjectStore, layout: BinlogLayout, key: str, file: str) -> ArchivedBinlog | None:
     """One index entry, None when absent; BinlogIndexError when unreadable or not about this file."""
     where = f"s3://{store.bucket}/{layout.index_key(key, file)}"
     raw = store.get_bytes(layout.index_key(key, file))
@@ -348,7 +358,7 @@ def _load_entries(store: ObjectStore, layout: BinlogLayout, key: str) -> tuple[l
     findings: list[Finding] = []
     for file in indexed_files(store, layout, key):
         try:
-            entry = _read_entry(store, layout, key, file)
+            entry = read_entry(store, layout, key, file)
         except (BinlogIndexError, ValueError) as exc:
             findings.append(Finding("BINLOG_CORRUPT", f"Index entry of {key}/{file} is unusable: {exc}",
                                     evidence={"server_key": key, "file": file}))
@@ -357,6 +367,35 @@ def _load_entries(store: ObjectStore, layout: BinlogLayout, key: str) -> tuple[l
             entries.append(entry)
     entries.sort(key=_sort_key)
     return entries, findings
+
+
+def write_fork(store: ObjectStore, layout: BinlogLayout | TargetLayout, fork: BinlogFork) -> None:
+    """Store a fork record under its server key, named by the file the new history starts with."""
+    store.put_bytes(BinlogLayout.of(layout).fork_key(fork.server_key, fork.first_file), fork.to_json())
+
+
+def read_forks(store: ObjectStore, layout: BinlogLayout | TargetLayout,
+               key: str) -> tuple[dict[str, BinlogFork], list[Finding]]:
+    """One server's fork records by the file each new history starts with; unusable ones become BINLOG_CORRUPT."""
+    binlog_layout = BinlogLayout.of(layout)
+    forks: dict[str, BinlogFork] = {}
+    findings: list[Finding] = []
+    for stored in store.list_objects(binlog_layout.fork_root(key)):
+        where = f"s3://{store.bucket}/{stored.key}"
+        try:
+            fork = BinlogFork.from_json(store.get_bytes(stored.key) or b"", where)
+            split_binlog_name(fork.last_file)
+            split_binlog_name(fork.first_file)
+            parse_gtid_position(fork.old_end)
+            parse_gtid_position(fork.resumed_from)
+            if stored.key != binlog_layout.fork_key(fork.server_key, fork.first_file) or fork.server_key != key:
+                raise ValueError(f"{where} describes {fork.server_key}/{fork.first_file}")
+        except ValueError as exc:
+            findings.append(Finding("BINLOG_CORRUPT", f"Fork record {where} is unusable: {exc}.",
+                                    evidence={"server_key": key, "object": stored.key}))
+            continue
+        forks[fork.first_file] = fork
+    return forks, findings
 
 
 def server_keys(store: ObjectStore, layout: BinlogLayout | TargetLayout) -> list[str]:
@@ -424,7 +463,7 @@ def archive_closed_binlogs(
             to_archive.append((file, size))
             continue
         already += 1
-        entry = _read_entry(store, binlog_layout, key, file)
+        entry = read_entry(store, binlog_layout, key, file)
         if entry is not None and entry.raw_size != size:
             findings.append(Finding(
                 "BINLOG_GAP",
@@ -436,7 +475,7 @@ def archive_closed_binlogs(
                 evidence={"server_key": key, "file": file, "source_size": size, "archived_size": entry.raw_size},
             ))
     if indexed:  # the highest-numbered archived file holds the newest archived event
-        latest = _read_entry(store, binlog_layout, key, max(indexed, key=lambda name: split_binlog_name(name)[1]))
+        latest = read_entry(store, binlog_layout, key, max(indexed, key=lambda name: split_binlog_name(name)[1]))
         newest = latest.last_event_at if latest else None
 
     uploaded: list[str] = []
@@ -474,7 +513,7 @@ def purged_before_archiving(store: ObjectStore, layout: BinlogLayout, key: str, 
         return []
     last = binlog_name(base, archived[-1], digits)
     missing = [binlog_name(base, number, digits) for number in range(archived[-1] + 1, oldest)]
-    entry = _read_entry(store, layout, key, last)
+    entry = read_entry(store, layout, key, last)
     since = entry.last_event_at.isoformat() if entry and entry.last_event_at else None
     return [Finding(
         "BINLOG_GAP",
@@ -556,16 +595,19 @@ def check_archive(store: ObjectStore, layout: BinlogLayout | TargetLayout, *, de
 
     Per server key the file numbers must run without holes from the first archived file, each index
     entry must have its object (of the recorded size; with ``deep`` also of the recorded sha256),
-    and the GTIDs of consecutive files must continue (next seq_no = previous + 1 per domain).
+    and the GTIDs of consecutive files must continue (next seq_no = previous + 1 per domain). Where a
+    fork record names the newer file, the older one must end at the record's ``old_end`` and the newer
+    continue from its ``resumed_from`` instead: the one discontinuity a fork record excuses.
     """
     binlog_layout = BinlogLayout.of(layout)
     findings: list[Finding] = []
     for key in server_keys(store, binlog_layout):
         entries, problems = _load_entries(store, binlog_layout, key)
-        findings += problems
+        forks, unusable = read_forks(store, binlog_layout, key)
+        findings += problems + unusable
         findings += _check_objects(store, binlog_layout, key, entries, deep)
         for chain in _chains(entries):
-            findings += _check_chain(key, chain)
+            findings += _check_chain(key, chain, forks)
     return findings
 
 
@@ -604,7 +646,7 @@ def _chains(entries: list[ArchivedBinlog]) -> Iterator[list[ArchivedBinlog]]:
     yield from groups.values()
 
 
-def _check_chain(key: str, chain: list[ArchivedBinlog]) -> list[Finding]:
+def _check_chain(key: str, chain: list[ArchivedBinlog], forks: dict[str, BinlogFork]) -> list[Finding]:
     findings = []
     for before, after in zip(chain, chain[1:]):
         base, first_missing, digits = split_binlog_name(before.file)
@@ -620,13 +662,37 @@ def _check_chain(key: str, chain: list[ArchivedBinlog]) -> list[Finding]:
                           "gap_from": since, "gap_until": until},
             ))
             continue
-        findings += _check_gtid_continuity(key, before, after)
+        fork = forks.get(after.file)
+        if fork is None:
+            findings += _check_gtid_continuity(key, before, after, before.gtid_binlog_pos_end)
+        elif not _fork_explains(key, fork, before, after):
+            findings.append(_fork_mismatch(key, fork, before, after))
     return findings
 
 
-def _check_gtid_continuity(key: str, before: ArchivedBinlog, after: ArchivedBinlog) -> list[Finding]:
-    """Per domain: the next file's first seq_no follows the previous file's end, and its Gtid_list agrees."""
-    end = parse_gtid_position(before.gtid_binlog_pos_end)
+def _fork_explains(key: str, fork: BinlogFork, before: ArchivedBinlog, after: ArchivedBinlog) -> bool:
+    """The old history ends where the record says, and the new one continues from the record's resume position."""
+    return (fork.last_file == before.file
+            and parse_gtid_position(fork.old_end) == parse_gtid_position(before.gtid_binlog_pos_end)
+            and not _check_gtid_continuity(key, before, after, fork.resumed_from))
+
+
+def _fork_mismatch(key: str, fork: BinlogFork, before: ArchivedBinlog, after: ArchivedBinlog) -> Finding:
+    return Finding(
+        "BINLOG_GAP",
+        f"The archive of {key} does not match its fork record at {fork.first_file}: the record says {fork.last_file} "
+        f"ends at {fork.old_end} and {fork.first_file} continues from {fork.resumed_from}, but {before.file} ends at "
+        f"{before.gtid_binlog_pos_end} and {after.file} begins at {after.first_gtid} (Gtid_list "
+        f"{after.gtid_binlog_pos_start}); transactions are missing or the record is wrong.",
+        evidence={"server_key": key, "after": before.file, "before": after.file, "fork": fork.first_file,
+                  "resumed_from": fork.resumed_from, "old_end": fork.old_end},
+    )
+
+
+def _check_gtid_continuity(key: str, before: ArchivedBinlog, after: ArchivedBinlog,
+                           before_end: str | None) -> list[Finding]:
+    """Per domain: ``after``'s first seq_no follows ``before_end`` (normally ``before``'s end), its Gtid_list agrees."""
+    end = parse_gtid_position(before_end)
     start = parse_gtid_position(after.gtid_binlog_pos_start)
     first = parse_gtid_position(after.first_gtid)
     findings = []
@@ -692,7 +758,7 @@ def fetch_binlogs(store: ObjectStore, layout: BinlogLayout | TargetLayout, key: 
 def _fetch_one(store: ObjectStore, layout: BinlogLayout, key: str, file: str, into: Path) -> Path | Finding:
     evidence: dict[str, Any] = {"server_key": key, "file": file}
     try:
-        entry = _read_entry(store, layout, key, file)
+        entry = read_entry(store, layout, key, file)
     except (BinlogIndexError, ValueError) as exc:
         return Finding("BINLOG_CORRUPT", f"Index entry of {key}/{file} is unusable: {exc}", evidence=evidence)
     object_key = layout.object_key(key, file)
