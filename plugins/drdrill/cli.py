@@ -30,6 +30,14 @@ def _print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)))
 
 
+def _print_stages_and_findings(record: Any, findings: Sequence[Any]) -> None:
+    """A drill's seconds per step, then each finding with its fix."""
+    for step, took in record.stage_seconds.items():
+        print(f"  {step:<18} {took:8.2f} s")
+    for finding in findings:
+        print(f"  {finding.sentence()}")
+
+
 RESULT_STREAM = sys.stdout
 
 
@@ -182,10 +190,53 @@ def cmd_pitr(args: argparse.Namespace) -> int:
         if record.rto_seconds is not None:
             print(f"  RTO {record.rto_seconds:.1f} s (objective {record.rto_objective_seconds:.0f} s), "
                   f"RPO {record.rpo_seconds} s (objective {record.rpo_objective_seconds:.0f} s)")
-        for step, took in record.stage_seconds.items():
-            print(f"  {step:<18} {took:8.2f} s")
-        for finding in findings:
-            print(f"  {finding.sentence()}")
+        _print_stages_and_findings(record, findings)
+
+    _emit(args, record.to_dict(), human)
+    return EXIT_OK if record.verdict == "passed" else EXIT_DRILL_RED
+
+
+def _interrupt(signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def cmd_failover(args: argparse.Namespace) -> int:
+    from drdrill.config import load_config
+    from drdrill.drills.failover_run import ApprovalRequired, run_failover_drill
+
+    config = load_config()
+    target = config.target(args.target)
+    started = datetime.now(timezone.utc)
+    signal.signal(signal.SIGTERM, _interrupt)  # like Ctrl-C: the drill stops, cleans up and records
+    try:
+        record, findings = run_failover_drill(
+            target, work_dir=Path(config.settings.work_dir), history_url=config.settings.history_url,
+            run_id=f"cli__{started.strftime('%Y%m%dT%H%M%SZ')}__{uuid.uuid4().hex[:6]}", started_at=started,
+            dry_run=args.dry_run, approved=args.yes_i_approve)
+    except ApprovalRequired as exc:
+        refused = exc
+        _emit(args, {"target": target.name, "approved": False, "approval_text": refused.approval_text,
+                     "error": refused.problem, "fix": refused.fix},
+              lambda: print(f"{refused.approval_text}\n\nNot started: {refused}"))
+        return EXIT_ERROR
+    measured = record.details.get("measured") or {}
+    restored = record.details.get("fail_back") or {}
+
+    def human() -> None:
+        title = " (dry run: preflight only, nothing touched, not recorded)" if args.dry_run else ""
+        fault = f"  (fault {record.details['fault']})" if record.details.get("fault") else ""
+        print(f"Failover drill for {target.name}{title}: {record.verdict.upper()}{fault}")
+        if record.rto_seconds is not None:
+            print(f"  RTO {record.rto_seconds:.2f} s (objective {record.rto_objective_seconds:.0f} s), "
+                  f"RPO {record.rpo_seconds:.2f} s (objective {record.rpo_objective_seconds:.0f} s)")
+        if measured:
+            print(f"  {record.details['headline']}")
+        if restored:
+            print(f"  afterwards: roles {restored.get('roles', 'untouched')}, source connection "
+                  f"{restored.get('connection', 'unchanged')}")
+        _print_stages_and_findings(record, findings)
+        if record.details.get("approval_text"):
+            print(f"\nWhat the drill would do:\n{record.details['approval_text']}")
 
     _emit(args, record.to_dict(), human)
     return EXIT_OK if record.verdict == "passed" else EXIT_DRILL_RED
@@ -385,6 +436,17 @@ def build_parser() -> argparse.ArgumentParser:
     pitr.add_argument("--to", help="the second to recover to (ISO-8601, UTC); default: a random recoverable second")
     pitr.add_argument("--keep-scratch", action="store_true", help="leave the recovered server running")
     pitr.set_defaults(handler=cmd_pitr)
+
+    failover = add("failover", "Run the failover drill now, outside Airflow: break the primary (per failover_drill.fault), "
+                               "promote the replica, redirect the source connection, measure RTO and lost writes, put the "
+                               "topology back and check it. Same steps and record as dr_failover_drill__<target>; like the "
+                               "other drills run by hand, it posts nothing to Slack.")
+    failover.add_argument("target")
+    failover.add_argument("--dry-run", action="store_true", help="preflight only: check and say what would be done; "
+                          "touches nothing and records nothing")
+    failover.add_argument("--yes-i-approve", action="store_true", help="needed on a target marked production: true "
+                          "(without it the drill prints what it would do and stops)")
+    failover.set_defaults(handler=cmd_failover)
 
     stream = add("stream", "Ship a target's binlogs to its archive continuously (sub-minute RPO), in the foreground "
                            "until Ctrl-C; a file is archived as soon as the server moves on to the next.")

@@ -1,0 +1,202 @@
+"""The failover drill's steps on a target's Airflow connections, without a task context.
+
+The DAG's tasks (``failover_tasks``) and ``drdrill failover`` (``drills/failover_run``) both call these, so they
+check, redirect, measure and put the topology back the same way and write the same record. The servers are
+fixed by preflight (host and port of each, as the connections said before the drill), so steps after the
+redirect still know which server was which.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from drdrill.airflow.connections import get_connection, mysql_endpoint, object_store, redirect_connection
+from drdrill.checks.findings import DrillFailed, Finding
+from drdrill.config import Target
+from drdrill.drills import failover
+from drdrill.endpoints import MySQLEndpoint
+
+CLEANUP = "cleanup"
+RECORDED_STEPS = [*failover.STEPS[:-1], CLEANUP, failover.STEPS[-1]]
+
+# The AIRFLOW_CONN_* variables this process was started with. Outside a task, get_connection copies a
+# metastore connection into the environment; that copy is ours, not the user's, and goes stale when the
+# drill redirects the connection, so it is dropped before the connection is read or changed.
+_DEFINED_BY_ENVIRONMENT = frozenset(name for name in os.environ if name.startswith("AIRFLOW_CONN_"))
+
+
+def _environment_variable(conn_id: str) -> str:
+    return f"AIRFLOW_CONN_{conn_id.upper()}"
+
+
+def _forget_process_copy(conn_id: str) -> None:
+    """Drop this process's own environment copy of a metastore connection (never one the user defined)."""
+    name = _environment_variable(conn_id)
+    if name not in _DEFINED_BY_ENVIRONMENT:
+        os.environ.pop(name, None)
+
+
+def timed(step: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    """The step, returning its wall time as ``seconds`` too (the record's stage breakdown)."""
+    def run() -> dict[str, Any]:
+        began = time.monotonic()
+        result = step()
+        return {**result, "seconds": round(time.monotonic() - began, 3)}
+
+    return run
+
+
+def servers(target: Target, addresses: dict[str, Any] | None = None) -> failover.FailoverServers:
+    """Admin and canary logins on both servers; at ``addresses`` (from preflight) when given, else where the connections point."""
+    primary = mysql_endpoint(target.source_conn_id, f"targets[{target.name}].source_conn_id")
+    replica = mysql_endpoint(target.replica_conn_id or "", f"targets[{target.name}].replica_conn_id")
+    if addresses:
+        primary = _at(primary, addresses["primary"])
+        replica = _at(replica, addresses["replica"])
+    canary = mysql_endpoint(target.failover_drill.canary_conn_id or "", f"targets[{target.name}].failover_drill.canary_conn_id")
+    database = target.databases[0]
+    return failover.FailoverServers(
+        primary=primary, replica=replica,
+        canary_primary=MySQLEndpoint(primary.host, primary.port, canary.user, canary.password, database),
+        canary_replica=MySQLEndpoint(replica.host, replica.port, canary.user, canary.password, database))
+
+
+def _at(endpoint: MySQLEndpoint, address: dict[str, Any]) -> MySQLEndpoint:
+    return MySQLEndpoint(address["host"], int(address["port"]), endpoint.user, endpoint.password,
+                         endpoint.database, endpoint.socket)
+
+
+def plan_drill(target: Target, work_dir: Path, key: str) -> dict[str, Any]:
+    """Preflight: checks that touch nothing, where both servers are, and what will be done, in words."""
+    failover.refuse_unless_allowed(target)
+    refuse_source_from_environment(target)
+    logins = servers(target)
+    plan = failover.preflight(target, logins)
+    plan["addresses"] = {role: {"host": endpoint.host, "port": endpoint.port}
+                         for role, endpoint in (("primary", logins.primary), ("replica", logins.replica))}
+    fault = failover.fault_for(target, logins, plan, work_dir, key)
+    plan["approval_text"] = approval_text(target, logins, fault.describe())
+    return plan
+
+
+def refuse_source_from_environment(target: Target) -> None:
+    """CONFIG_INVALID when the source connection comes from an environment variable the redirect cannot change."""
+    name = _environment_variable(target.source_conn_id)
+    if name in _DEFINED_BY_ENVIRONMENT:
+        raise DrillFailed([Finding(
+            "CONFIG_INVALID",
+            f"The source connection {target.source_conn_id!r} is defined by the environment variable {name}; the "
+            "drill must point it at the new primary and back, which it cannot do for other processes. Nothing was touched.",
+            "Define the connection in the Airflow metastore (airflow connections add) and unset the variable.")])
+
+
+def approval_text(target: Target, logins: failover.FailoverServers, fault: str) -> str:
+    """Exactly what the drill will do, for a human to approve on a production target (and for a dry run)."""
+    settings = target.failover_drill
+    back = ("then switch roles back so the original primary takes writes again" if settings.switch_back
+            else "and leave the replica as the new primary")
+    return (f"Failover drill on {'production ' if target.production else ''}target **{target.name}** "
+            f"({', '.join(target.databases)}):\n\n"
+            f"1. Start a canary writer (one row every 100 ms) on {logins.primary.host}:{logins.primary.port}.\n"
+            f"2. Inject the fault: {fault}.\n"
+            f"3. Promote the replica {logins.replica.host}:{logins.replica.port} (STOP SLAVE, RESET SLAVE ALL, read_only=OFF).\n"
+            f"4. Point the Airflow connection `{target.source_conn_id}` at it"
+            f"{' and run ' + settings.redirect_command if settings.redirect_command else ''}.\n"
+            f"5. Bring the old primary back as a replica (errant transactions: {settings.errant_transactions}), {back}.\n\n"
+            "Writes to the primary fail from step 2 until step 3 completes.")
+
+
+def redirect_source(target: Target, plan: dict[str, Any]) -> dict[str, Any]:
+    """Point the source connection (what every other drill uses) at the new primary; run the user's hook."""
+    logins = servers(target, plan["addresses"])
+    new = plan["addresses"]["replica"]
+    _forget_process_copy(target.source_conn_id)
+    before = redirect_connection(target.source_conn_id, new["host"], new["port"])
+    hook = failover.run_redirect_command(target.failover_drill.redirect_command, logins.replica, logins.primary)
+    return {"connection": target.source_conn_id, "was": before, "now": new, "hook": hook}
+
+
+def measure_failover(target: Target, plan: dict[str, Any], results: Mapping[str, Any], *, work_dir: Path, key: str,
+                     run_id: str) -> dict[str, Any]:
+    """Bring the old primary back read-only, count what it had that the new primary lacks, judge RTO and RPO.
+
+    ``results`` holds the results of inject_fault, detect, promote and verify_writes.
+    """
+    logins = servers(target, plan["addresses"])
+    failover.fault_for(target, logins, plan, work_dir, key).undo()
+    promoted = results["promote"]
+    lost = failover.count_lost(logins, plan, promoted, failover.run_dir(work_dir, key), work_dir, run_id)
+    measured = failover.judge(plan, results["inject_fault"], results.get("detect"), promoted,
+                              results.get("verify_writes"), lost, target)
+    return {**measured, "lost": lost}
+
+
+def restore_and_reconnect(target: Target, plan: dict[str, Any], *, work_dir: Path, key: str) -> dict[str, Any]:
+    """Put the topology back (errant transactions saved to S3 and handled per policy), then the source connection."""
+    logins = servers(target, plan["addresses"])
+    fault = failover.fault_for(target, logins, plan, work_dir, key)
+    base = f"{target.storage.prefix}/" if target.storage.prefix else ""
+    save_key = f"{base}{target.name}/failover/{key}/lost-transactions.binlog.sql.zst"
+    restored = failover.restore_topology(target, logins, fault, store=object_store(target.storage),
+                                         save_key=save_key, work_dir=work_dir)
+    where = plan["addresses"]["primary" if restored["roles"] == "original" else "replica"]
+    restored["connection"] = point_source_at(target, where)
+    return restored
+
+
+def point_source_at(target: Target, address: dict[str, Any]) -> str:
+    """Redirect the source connection to ``address`` unless it already points there; says what it did."""
+    _forget_process_copy(target.source_conn_id)
+    connection = get_connection(target.source_conn_id)
+    if (connection.host, int(connection.port or 3306)) == (address["host"], int(address["port"])):
+        return "unchanged"
+    _forget_process_copy(target.source_conn_id)
+    redirect_connection(target.source_conn_id, address["host"], address["port"])
+    return f"{target.source_conn_id} -> {address['host']}:{address['port']}"
+
+
+def clean_up(target: Target, plan: dict[str, Any], *, injected: bool, work_dir: Path, key: str) -> dict[str, Any]:
+    """Whatever failed: stop the canary, and once a fault was injected, undo it and restore topology and connection."""
+    stopped = failover.cleanup(failover.run_dir(work_dir, key))
+    if not plan.get("addresses") or not injected:
+        return {**stopped, "topology": "untouched"}
+    return {**stopped, **restore_and_reconnect(target, plan, work_dir=work_dir, key=key)}
+
+
+def verify_topology(target: Target, plan: dict[str, Any], *, promoted: bool) -> dict[str, Any]:
+    """Roles as expected (swapped only when a promotion happened and no switch back is configured), checksums equal."""
+    swapped = not target.failover_drill.switch_back and promoted
+    return failover.verify_consistency(target, servers(target, plan["addresses"]), expect_swapped=swapped)
+
+
+def headline(measured: dict[str, Any], restored: dict[str, Any] | None) -> str:
+    """One line for the summary: detection, promotion, lost writes, how the topology ended."""
+    if not measured:
+        return "not measured"
+    roles = (restored or {}).get("roles", "unknown")
+    return (f"detection {measured['detection_seconds']} s, promotion {measured['promotion_seconds']} s, "
+            f"client write gap {measured['client_write_gap_seconds']} s; lost {measured['lost_transactions']} "
+            f"transaction(s) ({measured['lost_bytes']} bytes), {measured['canary_rows_lost']} canary row(s); "
+            f"lag before {measured['replica_lag_seconds_before']} s; roles after: {roles}")
+
+
+def record_fields(results: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """The record's details and measurements, and the Slack lines, from the steps' results."""
+    measured = results.get("measure") or {}
+    plan = results.get("preflight") or {}
+    restored = results.get("fail_back") or results.get(CLEANUP)
+    lines = {}
+    if measured:
+        lines = {"RTO": f"{measured['rto_seconds']:.2f} s (objective {measured['rto_objective_seconds']:.0f} s)",
+                 "Lost writes": f"{measured['lost_transactions']} transaction(s), {measured['canary_rows_lost']} "
+                                f"canary row(s); RPO {measured['rpo_seconds']:.2f} s"}
+    details = {"headline": headline(measured, restored), "fault": plan.get("fault"), "addresses": plan.get("addresses"),
+               "measured": {key: value for key, value in measured.items() if key not in ("findings",)},
+               "fail_back": restored}
+    measurements = {key: measured.get(key) for key in
+                    ("rto_seconds", "rto_objective_seconds", "rpo_seconds", "rpo_objective_seconds")}
+    return details, measurements, lines

@@ -1,0 +1,263 @@
+"""``drdrill failover`` as a DBA runs it, on the session sandbox (shared: every test leaves it as it found it).
+
+The source connection lives only in the Airflow metastore here (the drill redirects it there, as the DAG does),
+so the command runs without its AIRFLOW_CONN_* variable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drdrill.airflow.connections import import_connections
+from drdrill.failover.canary import canary_table, create_table_sql
+from drdrill.history import list_drills
+from drdrill.sandbox.slack_sink import read_posts
+from drdrill.servers.replication import replication_status, wait_replica_caught_up
+
+pytestmark = pytest.mark.integration
+DRDRILL = str(Path(sys.executable).parent / "drdrill")
+PRIMARY_CONN = "drdrill_shop_primary"
+ALL_STEPS = {"preflight", "start_canary", "inject_fault", "detect", "promote", "redirect", "verify_writes", "measure",
+             "fail_back", "cleanup", "verify_consistency"}
+
+
+def _without_source_variable() -> dict[str, str]:
+    """This environment minus the source connection's AIRFLOW_CONN_* variable: the drill finds it in the metastore."""
+    return {key: value for key, value in os.environ.items() if key != f"AIRFLOW_CONN_{PRIMARY_CONN.upper()}"}
+
+
+def run_failover(*args: str, config: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``drdrill failover shop ...`` with the source connection only in the metastore."""
+    env = _without_source_variable()
+    if config:
+        env["DRDRILL_CONFIG"] = str(config)
+    return subprocess.run([DRDRILL, "failover", "shop", *args], capture_output=True, text=True, env=env, timeout=600)
+
+
+def _airflow(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """The airflow CLI on the metastore only (no AIRFLOW_CONN_* variables)."""
+    return subprocess.run([str(Path(sys.executable).parent / "airflow"), *args], capture_output=True, text=True,
+                          check=check, env={k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")})
+
+
+@pytest.fixture(scope="module")
+def source_in_metastore(sandbox, airflow_db):
+    """The source connection in the metastore for this module; deleted afterwards unless it was there before."""
+    existed = _airflow("connections", "get", PRIMARY_CONN, "-o", "json", check=False).returncode == 0
+    yield
+    if not existed:
+        _airflow("connections", "delete", PRIMARY_CONN)
+
+
+@pytest.fixture
+def box(sandbox, source_in_metastore):
+    """The sandbox, with the metastore's source connection pointing at the primary."""
+    import_connections({PRIMARY_CONN: sandbox.sandbox.airflow_connections()[PRIMARY_CONN]})
+    return sandbox
+
+
+def _connection_port(conn_id: str) -> int:
+    done = _airflow("connections", "get", conn_id, "-o", "json")
+    return int(json.loads(done.stdout[done.stdout.index("["):])[0]["port"])
+
+
+def _query(server: Any, sql: str) -> list[tuple[Any, ...]]:
+    with contextlib.closing(server.root_connect()) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        return list(cur.fetchall())
+
+
+def _script(server: Any, statements: str) -> None:
+    with contextlib.closing(server.root_connect()) as conn, conn.cursor() as cur:
+        for statement in statements.split("; "):
+            cur.execute(statement)
+
+
+def _untouched_state(handle: Any) -> dict[str, Any]:
+    """What a drill that touches nothing must leave exactly as it was."""
+    box = handle.sandbox
+    canary = _query(box.primary, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'shop' "
+                                 "AND table_name = 'drdrill_canary'")[0][0]
+    with contextlib.closing(box.replica.root_connect()) as conn:
+        status = replication_status(conn)
+    return {"primary_pid": box.primary.pid(), "replica_pid": box.replica.pid(),
+            "canary_rows": _query(box.primary, "SELECT COUNT(*) FROM shop.drdrill_canary")[0][0] if canary else None,
+            "read_only": (_query(box.primary, "SELECT @@read_only")[0][0], _query(box.replica, "SELECT @@read_only")[0][0]),
+            "replicating": (status["Slave_IO_Running"], status["Slave_SQL_Running"], int(status["Master_Port"])),
+            "connection_port": _connection_port(PRIMARY_CONN),
+            "failover_records": len(list_drills(handle.history_url, "shop", "failover", limit=1000))}
+
+
+def _checksums(box: Any) -> tuple[dict[str, int], dict[str, int]]:
+    """CHECKSUM TABLE of every shop table on both servers at one GTID position (the primary briefly locked)."""
+    with contextlib.closing(box.primary.root_connect()) as primary, contextlib.closing(box.replica.root_connect()) as replica:
+        with primary.cursor() as cur:
+            cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'shop' "
+                        "AND table_type = 'BASE TABLE'")
+            tables = ", ".join(f"shop.`{row[0]}`" for row in cur.fetchall())
+            cur.execute("FLUSH TABLES WITH READ LOCK")
+        try:
+            wait_replica_caught_up(replica, primary, 60)
+            sums = []
+            for conn in (primary, replica):
+                with conn.cursor() as cur:
+                    cur.execute(f"CHECKSUM TABLE {tables}")
+                    sums.append({str(name): int(value) for name, value in cur.fetchall()})
+        finally:
+            with primary.cursor() as cur:
+                cur.execute("UNLOCK TABLES")
+    return sums[0], sums[1]
+
+
+def _assert_put_back(server: Any) -> None:
+    """Primary writable, replica read-only and replicating from it, equal checksums, connection at the primary."""
+    with contextlib.closing(server.replica.root_connect()) as conn:
+        status = replication_status(conn)
+    assert (status["Slave_IO_Running"], status["Slave_SQL_Running"]) == ("Yes", "Yes")
+    assert int(status["Master_Port"]) == server.ports.primary
+    assert _query(server.primary, "SELECT @@read_only")[0][0] == 0
+    assert _query(server.replica, "SELECT @@read_only")[0][0] == 1
+    on_primary, on_replica = _checksums(server)
+    assert on_primary == on_replica and "shop.orders" in on_primary
+    assert _connection_port(PRIMARY_CONN) == server.ports.primary
+
+
+def test_failover_from_the_cli_is_green_records_and_puts_everything_back(box) -> None:
+    server = box.sandbox
+    pid_before = server.primary.pid()
+    posts_before = len(read_posts(server.slack_record))
+    began = time.monotonic()
+
+    done = run_failover("--json")
+
+    print(f"drdrill failover took {time.monotonic() - began:.1f} s")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    printed = json.loads(done.stdout)
+    record = list_drills(box.history_url, "shop", "failover", limit=1)[0]
+    assert record.run_id == printed["run_id"] and record.run_id.startswith("cli__")
+    assert record.verdict == printed["verdict"] == "passed", record.findings
+    assert set(record.stage_seconds) == ALL_STEPS
+    assert 0 < record.rto_seconds < 60 and record.rto_objective_seconds == 1800
+    assert record.rpo_seconds is not None and record.rpo_objective_seconds == 900
+    assert record.details["fault"] == "kill" and record.details["dry_run"] is False
+    assert "canary row(s)" in record.details["headline"] and "roles after: original" in record.details["headline"]
+    assert record.details["measured"]["lost"]["canary_acked_by_old_primary"] > 0
+    assert record.details["fail_back"]["roles"] == "original"
+    assert record.details["fail_back"]["connection"] == f"{PRIMARY_CONN} -> 127.0.0.1:{server.ports.primary}"
+    assert len(read_posts(server.slack_record)) == posts_before  # like every drill run by hand: no Slack
+
+    assert server.primary.pid() != pid_before  # it really was killed, and started again
+    _assert_put_back(server)  # the connection was redirected, then pointed back
+
+
+def test_dry_run_checks_and_says_what_it_would_do_but_touches_nothing(box) -> None:
+    before = _untouched_state(box)
+
+    done = run_failover("--dry-run", "--json")
+
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    printed = json.loads(done.stdout)
+    assert printed["verdict"] == "passed" and printed["details"]["dry_run"] is True
+    assert set(printed["stage_seconds"]) == {"preflight"}
+    assert f"kill -9 of mariadbd pid {before['primary_pid']}" in printed["details"]["approval_text"]
+    assert _untouched_state(box) == before  # no kill, no canary row, same replication, connection, history
+
+
+def test_production_target_prints_the_plan_and_refuses_without_approval(box, tmp_path: Path) -> None:
+    config = tmp_path / "drills.yaml"
+    text = Path(os.environ["DRDRILL_CONFIG"]).read_text()
+    config.write_text(text.replace("    allow_failover_drill: true\n", "    allow_failover_drill: true\n    production: true\n"))
+    before = _untouched_state(box)
+
+    done = run_failover(config=config)
+
+    assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-3000:]
+    assert f"kill -9 of mariadbd pid {before['primary_pid']}" in done.stdout
+    assert f"Promote the replica 127.0.0.1:{box.sandbox.ports.replica}" in done.stdout
+    assert f"`{PRIMARY_CONN}`" in done.stdout and "--yes-i-approve" in done.stdout
+    assert _untouched_state(box) == before
+
+
+def test_stopped_replication_is_red_and_nothing_is_touched(box) -> None:
+    server = box.sandbox
+    _query(server.replica, "STOP SLAVE")
+    try:
+        before = _untouched_state(box)
+        done = run_failover()
+        after = _untouched_state(box)
+    finally:
+        _query(server.replica, "START SLAVE")
+        with contextlib.closing(server.replica.root_connect()) as replica, \
+                contextlib.closing(server.primary.root_connect()) as primary:
+            wait_replica_caught_up(replica, primary, 60)
+
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Failover drill for shop: FAILED" in done.stdout and "REPLICATION_BROKEN" in done.stdout
+    record = list_drills(box.history_url, "shop", "failover", limit=1)[0]
+    assert [finding["code"] for finding in record.findings] == ["REPLICATION_BROKEN"]
+    assert record.details["failed_steps"] == ["preflight"] and set(record.stage_seconds) == set()
+    assert {**after, "failover_records": before["failover_records"]} == before
+    assert after["failover_records"] == before["failover_records"] + 1
+
+
+def test_failed_promotion_is_red_and_cleanup_still_puts_everything_back(box) -> None:
+    server = box.sandbox
+    pid_before = server.primary.pid()
+    # A trigger on the replica only (not binlogged): replicated row events do not fire it, the promotion's write does.
+    for statement in ("SET SESSION sql_log_bin = 0; " + create_table_sql(canary_table("shop")),
+                      "SET SESSION sql_log_bin = 0; CREATE TRIGGER shop.refuse_promotion BEFORE INSERT ON "
+                      "shop.drdrill_canary FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'replica refuses writes'"):
+        _script(server.replica, statement)
+    try:
+        done = run_failover()
+    finally:
+        _script(server.replica, "SET SESSION sql_log_bin = 0; DROP TRIGGER IF EXISTS shop.refuse_promotion")
+
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Failover drill for shop: FAILED" in done.stdout and "PROMOTION_FAILED" in done.stdout
+    assert "afterwards: roles original" in done.stdout
+    record = list_drills(box.history_url, "shop", "failover", limit=1)[0]
+    assert [finding["code"] for finding in record.findings] == ["PROMOTION_FAILED"]  # cleanup and the check found nothing
+    assert record.details["failed_steps"] == ["promote"]
+    assert {"inject_fault", "detect", "cleanup", "verify_consistency"} <= set(record.stage_seconds)
+    assert not {"promote", "redirect", "measure", "fail_back"} & set(record.stage_seconds)
+    assert record.details["fail_back"]["roles"] == "original"  # from cleanup, as the DAG's teardown
+    assert server.primary.pid() != pid_before
+    _assert_put_back(server)  # the connection was never redirected
+
+
+def test_interrupted_drill_cleans_up_and_records_could_not_verify(box) -> None:
+    server = box.sandbox
+    pid_before = server.primary.pid()
+    drill = subprocess.Popen([DRDRILL, "failover", "shop"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=_without_source_variable())
+    try:
+        deadline = time.monotonic() + 120
+        while server.primary.pid() == pid_before and drill.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert drill.poll() is None, "the drill ended before the fault was injected"
+        drill.send_signal(signal.SIGINT)  # Ctrl-C, with the primary down
+        stdout, stderr = drill.communicate(timeout=300)
+    finally:
+        if drill.poll() is None:
+            drill.kill()
+
+    assert drill.returncode == 1, stdout[-3000:] + stderr[-3000:]
+    assert "COULD_NOT_VERIFY: The drill was interrupted during step" in stdout
+    record = list_drills(box.history_url, "shop", "failover", limit=1)[0]
+    assert record.verdict == "could_not_verify", record.findings
+    assert [finding["code"] for finding in record.findings] == ["COULD_NOT_VERIFY"]  # cleanup and the check found nothing
+    assert {"inject_fault", "cleanup", "verify_consistency"} <= set(record.stage_seconds)
+    assert record.details["fail_back"]["roles"] == "original"
+    assert server.primary.pid() != pid_before
+    _assert_put_back(server)
