@@ -18,6 +18,8 @@ from drdrill.airflow.connections import get_connection, mysql_endpoint, object_s
 from drdrill.checks.findings import DrillFailed, Finding
 from drdrill.config import Target
 from drdrill.drills import failover
+from drdrill.drills import failover_managed as managed
+from drdrill.failover.faults import Fault, ManagedFault
 from drdrill.endpoints import MySQLEndpoint
 
 CLEANUP = "cleanup"
@@ -52,17 +54,23 @@ def timed(step: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
 
 def servers(target: Target, addresses: dict[str, Any] | None = None) -> failover.FailoverServers:
     """Admin and canary logins on both servers; at ``addresses`` (from preflight) when given, else where the connections point."""
+    settings = target.failover_drill
     primary = mysql_endpoint(target.source_conn_id, f"targets[{target.name}].source_conn_id")
-    replica = mysql_endpoint(target.replica_conn_id or "", f"targets[{target.name}].replica_conn_id")
+    # A managed service has no replica to log in to: its writer endpoint is both the old and the new primary.
+    replica = primary if managed.is_managed(target) else \
+        mysql_endpoint(target.replica_conn_id or "", f"targets[{target.name}].replica_conn_id")
     if addresses:
         primary = _at(primary, addresses["primary"])
         replica = _at(replica, addresses["replica"])
-    canary = mysql_endpoint(target.failover_drill.canary_conn_id or "", f"targets[{target.name}].failover_drill.canary_conn_id")
+    canary = mysql_endpoint(settings.canary_conn_id or "", f"targets[{target.name}].failover_drill.canary_conn_id")
+    replication = mysql_endpoint(settings.replication_conn_id, f"targets[{target.name}].failover_drill.replication_conn_id") \
+        if settings.replication_conn_id else None
     database = target.databases[0]
     return failover.FailoverServers(
         primary=primary, replica=replica,
         canary_primary=MySQLEndpoint(primary.host, primary.port, canary.user, canary.password, database),
-        canary_replica=MySQLEndpoint(replica.host, replica.port, canary.user, canary.password, database))
+        canary_replica=MySQLEndpoint(replica.host, replica.port, canary.user, canary.password, database),
+        replication=replication)
 
 
 def _at(endpoint: MySQLEndpoint, address: dict[str, Any]) -> MySQLEndpoint:
@@ -73,14 +81,54 @@ def _at(endpoint: MySQLEndpoint, address: dict[str, Any]) -> MySQLEndpoint:
 def plan_drill(target: Target, work_dir: Path, key: str) -> dict[str, Any]:
     """Preflight: checks that touch nothing, where both servers are, and what will be done, in words."""
     failover.refuse_unless_allowed(target)
-    refuse_source_from_environment(target)
-    logins = servers(target)
-    plan = failover.preflight(target, logins)
+    fault: Fault
+    if managed.is_managed(target):  # the endpoint's DNS follows the writer: no connection to redirect
+        logins = servers(target)
+        fault = managed.managed_fault(target, logins.primary, failover.run_dir(work_dir, key))
+        plan = managed.preflight(target, logins.primary, fault)
+    else:
+        refuse_source_from_environment(target)
+        logins = servers(target)
+        plan = failover.preflight(target, logins)
+        fault = failover.fault_for(target, logins, plan, work_dir, key)
     plan["addresses"] = {role: {"host": endpoint.host, "port": endpoint.port}
                          for role, endpoint in (("primary", logins.primary), ("replica", logins.replica))}
-    fault = failover.fault_for(target, logins, plan, work_dir, key)
     plan["approval_text"] = approval_text(target, logins, fault.describe())
     return plan
+
+
+def _managed(target: Target, plan: dict[str, Any], work_dir: Path, key: str) -> tuple[MySQLEndpoint, ManagedFault]:
+    endpoint = servers(target, plan["addresses"]).primary
+    return endpoint, managed.managed_fault(target, endpoint, failover.run_dir(work_dir, key))
+
+
+def detect_failure(target: Target, plan: dict[str, Any], injected: dict[str, Any], *, work_dir: Path,
+                   key: str) -> dict[str, Any]:
+    """Until the primary stops answering (or, managed, the service shows the failover)."""
+    timeout = target.failover_drill.detection_timeout.total_seconds()
+    if managed.is_managed(target):
+        endpoint, fault = _managed(target, plan, work_dir, key)
+        return managed.detect(endpoint, fault, plan, injected, timeout)
+    return failover.detect(servers(target, plan["addresses"]), injected, timeout)
+
+
+def promote(target: Target, plan: dict[str, Any], detected: dict[str, Any], *, work_dir: Path,
+            key: str) -> dict[str, Any]:
+    """Promote the replica (or, managed, wait until AWS has and the endpoint takes a write)."""
+    if managed.is_managed(target):
+        endpoint, fault = _managed(target, plan, work_dir, key)
+        return managed.wait_for_promotion(endpoint, fault, plan, detected,
+                                          target.failover_drill.promotion_timeout.total_seconds())
+    return failover.promote_replica(servers(target, plan["addresses"]), plan, target.failover_drill)
+
+
+def verify_new_writes(target: Target, plan: dict[str, Any], detected: dict[str, Any], *, work_dir: Path,
+                      key: str) -> dict[str, Any]:
+    """The canary writes to the new primary (managed: through the endpoint, after the failover)."""
+    directory = failover.run_dir(work_dir, key)
+    if managed.is_managed(target):
+        return managed.verify_writes(directory, detected["detected_at"])
+    return failover.verify_writes(directory, int(plan["replica_state"]["server_id"]))
 
 
 def refuse_source_from_environment(target: Target) -> None:
@@ -99,13 +147,19 @@ def approval_text(target: Target, logins: failover.FailoverServers, fault: str) 
     settings = target.failover_drill
     back = ("then switch roles back so the original primary takes writes again" if settings.switch_back
             else "and leave the replica as the new primary")
-    return (f"Failover drill on {'production ' if target.production else ''}target **{target.name}** "
+    hook = f" and run {settings.redirect_command}" if settings.redirect_command else ""
+    head = (f"Failover drill on {'production ' if target.production else ''}target **{target.name}** "
             f"({', '.join(target.databases)}):\n\n"
             f"1. Start a canary writer (one row every 100 ms) on {logins.primary.host}:{logins.primary.port}.\n"
-            f"2. Inject the fault: {fault}.\n"
+            f"2. Inject the fault: {fault}.\n")
+    if managed.is_managed(target):
+        again = "fail the cluster back to its original writer" if settings.switch_back else "leave the writer where AWS put it"
+        return head + (f"3. Wait until AWS has promoted and the endpoint takes a write{hook}.\n"
+                       f"4. Wait until the service is available, then {again}.\n\n"
+                       "Writes through the endpoint fail from step 2 until AWS completes the failover.")
+    return head + (
             f"3. Promote the replica {logins.replica.host}:{logins.replica.port} (STOP SLAVE, RESET SLAVE ALL, read_only=OFF).\n"
-            f"4. Point the Airflow connection `{target.source_conn_id}` at it"
-            f"{' and run ' + settings.redirect_command if settings.redirect_command else ''}.\n"
+            f"4. Point the Airflow connection `{target.source_conn_id}` at it{hook}.\n"
             f"5. Bring the old primary back as a replica (errant transactions: {settings.errant_transactions}), {back}.\n\n"
             "Writes to the primary fail from step 2 until step 3 completes.")
 
@@ -113,6 +167,9 @@ def approval_text(target: Target, logins: failover.FailoverServers, fault: str) 
 def redirect_source(target: Target, plan: dict[str, Any]) -> dict[str, Any]:
     """Point the source connection (what every other drill uses) at the new primary; run the user's hook."""
     logins = servers(target, plan["addresses"])
+    if managed.is_managed(target):
+        return {"connection": "unchanged (the endpoint follows the writer)",
+                "hook": failover.run_redirect_command(target.failover_drill.redirect_command, logins.primary, logins.primary)}
     new = plan["addresses"]["replica"]
     _forget_process_copy(target.source_conn_id)
     before = redirect_connection(target.source_conn_id, new["host"], new["port"])
@@ -129,7 +186,11 @@ def measure_failover(target: Target, plan: dict[str, Any], results: Mapping[str,
     logins = servers(target, plan["addresses"])
     failover.fault_for(target, logins, plan, work_dir, key).undo()
     promoted = results["promote"]
-    lost = failover.count_lost(logins, plan, promoted, failover.run_dir(work_dir, key), work_dir, run_id)
+    if managed.is_managed(target):
+        lost = managed.count_lost(logins.primary, plan, failover.run_dir(work_dir, key), run_id,
+                                  results["inject_fault"]["fault_at"])
+    else:
+        lost = failover.count_lost(logins, plan, promoted, failover.run_dir(work_dir, key), work_dir, run_id)
     measured = failover.judge(plan, results["inject_fault"], results.get("detect"), promoted,
                               results.get("verify_writes"), lost, target)
     return {**measured, "lost": lost}
@@ -137,6 +198,9 @@ def measure_failover(target: Target, plan: dict[str, Any], results: Mapping[str,
 
 def restore_and_reconnect(target: Target, plan: dict[str, Any], *, work_dir: Path, key: str) -> dict[str, Any]:
     """Put the topology back (errant transactions saved to S3 and handled per policy), then the source connection."""
+    if managed.is_managed(target):
+        _, managed_fault = _managed(target, plan, work_dir, key)
+        return {**managed.restore(target, managed_fault, plan), "connection": "unchanged"}
     logins = servers(target, plan["addresses"])
     fault = failover.fault_for(target, logins, plan, work_dir, key)
     base = f"{target.storage.prefix}/" if target.storage.prefix else ""
@@ -170,6 +234,9 @@ def clean_up(target: Target, plan: dict[str, Any], *, injected: bool, work_dir: 
 def verify_topology(target: Target, plan: dict[str, Any], *, promoted: bool) -> dict[str, Any]:
     """Roles as expected (swapped only when a promotion happened and no switch back is configured), checksums equal."""
     swapped = not target.failover_drill.switch_back and promoted
+    if managed.is_managed(target):
+        endpoint, fault = _managed(target, plan, Path("."), "")
+        return managed.verify_consistency(endpoint, fault, plan, expect_swapped=swapped)
     return failover.verify_consistency(target, servers(target, plan["addresses"]), expect_swapped=swapped)
 
 

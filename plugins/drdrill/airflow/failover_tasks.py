@@ -53,15 +53,16 @@ def detect(target_name: str, context: Any) -> dict[str, Any]:
     target = runtime.target(target_name)
     plan = _plan(context)
     injected = context["ti"].xcom_pull(task_ids="inject_fault")
-    return _run(context, lambda: failover.detect(
-        servers(target, plan["addresses"]), injected, target.failover_drill.detection_timeout.total_seconds()))
+    return _run(context, lambda: failover_steps.detect_failure(target, plan, injected, work_dir=runtime.work_dir(),
+                                                               key=_key(context)))
 
 
 def promote(target_name: str, context: Any) -> dict[str, Any]:
     target = runtime.target(target_name)
     plan = _plan(context)
-    return _run(context, lambda: failover.promote_replica(
-        servers(target, plan["addresses"]), plan, target.failover_drill))
+    detected = context["ti"].xcom_pull(task_ids="detect")
+    return _run(context, lambda: failover_steps.promote(target, plan, detected, work_dir=runtime.work_dir(),
+                                                        key=_key(context)))
 
 
 def redirect(target_name: str, context: Any) -> dict[str, Any]:
@@ -71,9 +72,11 @@ def redirect(target_name: str, context: Any) -> dict[str, Any]:
 
 
 def verify_writes(target_name: str, context: Any) -> dict[str, Any]:
+    target = runtime.target(target_name)
     plan = _plan(context)
-    return _run(context, lambda: failover.verify_writes(
-        _directory(context), int(plan["replica_state"]["server_id"])))
+    detected = context["ti"].xcom_pull(task_ids="detect")
+    return _run(context, lambda: failover_steps.verify_new_writes(target, plan, detected, work_dir=runtime.work_dir(),
+                                                                  key=_key(context)))
 
 
 def measure(target_name: str, context: Any) -> dict[str, Any]:

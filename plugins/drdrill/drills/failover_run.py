@@ -78,14 +78,15 @@ def _fail_over(runner: StepRunner, target: Target, plan: dict[str, Any], *, run_
     fault = failover.fault_for(target, logins, plan, work_dir, key)
     directory = failover.run_dir(work_dir, key)
     results = runner.results
-    settings = target.failover_drill
     chain: list[tuple[str, Callable[[], dict[str, Any]]]] = [
         ("start_canary", lambda: failover.start_canary(logins, plan, run_id, directory)),
         ("inject_fault", lambda: failover.inject(fault)),
-        ("detect", lambda: failover.detect(logins, results["inject_fault"], settings.detection_timeout.total_seconds())),
-        ("promote", lambda: failover.promote_replica(logins, plan, settings)),
+        ("detect", lambda: failover_steps.detect_failure(target, plan, results["inject_fault"], work_dir=work_dir,
+                                                         key=key)),
+        ("promote", lambda: failover_steps.promote(target, plan, results["detect"], work_dir=work_dir, key=key)),
         ("redirect", lambda: failover_steps.redirect_source(target, plan)),
-        ("verify_writes", lambda: failover.verify_writes(directory, int(plan["replica_state"]["server_id"]))),
+        ("verify_writes", lambda: failover_steps.verify_new_writes(target, plan, results["detect"], work_dir=work_dir,
+                                                                   key=key)),
         ("measure", lambda: failover_steps.measure_failover(target, plan, results, work_dir=work_dir, key=key,
                                                              run_id=run_id)),
         ("fail_back", lambda: failover_steps.restore_and_reconnect(target, plan, work_dir=work_dir, key=key)),
