@@ -107,10 +107,10 @@ def preflight(target: Target, servers: FailoverServers) -> dict[str, Any]:
         identities = {"primary": read_identity(servers.primary).to_dict(), "replica": read_identity(servers.replica).to_dict()}
     except pymysql.MySQLError as exc:
         raise DrillFailed([Finding("TARGET_UNAVAILABLE", f"Preflight could not read a server: {exc}.")]) from None
-    findings = replication_findings(primary, replica, servers, settings)
-    findings += privilege_findings(servers) + replication_login_findings(servers)
-    if not findings:
-        findings += lock_findings(servers.replica)
+    privileges = privilege_findings(servers)
+    # A lock is often why the replica lags: probe for one whenever the login may (RELOAD), not only when all is well.
+    findings = (lock_findings(servers.replica) if not privileges else []) + \
+        replication_findings(primary, replica, servers, settings) + privileges + replication_login_findings(servers)
     process = local_process(servers.primary) if settings.fault in ("kill", "shutdown") else None
     if settings.fault == "kill" and process is None:
         findings.append(Finding("CONFIG_INVALID", f"fault: kill needs the primary's mariadbd on this machine; "
