@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -20,9 +21,18 @@ class MissingConnection(DrdrillError):
     """An Airflow connection the config names does not exist."""
 
 
-def _in_task() -> bool:
-    import sys
+# AIRFLOW_CONN_* variables get_connection set itself (name -> value): metastore connections handed to the provider
+# hooks outside a task. They are this process's copies, not the user's: never mistaken for a connection the
+# environment defines, and dropped when the connection is redirected.
+_COPIED: dict[str, str] = {}
 
+
+def environment_variable(conn_id: str) -> str:
+    """The name of the variable that would define the connection: ``AIRFLOW_CONN_<ID>``."""
+    return f"AIRFLOW_CONN_{conn_id.upper()}"
+
+
+def _in_task() -> bool:
     runner = sys.modules.get("airflow.sdk.execution_time.task_runner")
     return hasattr(runner, "SUPERVISOR_COMMS")
 
@@ -31,7 +41,7 @@ def get_connection(conn_id: str, used_for: str = "") -> Any:
     """The connection from the Task SDK (tasks, env vars), else the metastore (CLI outside a task).
 
     A connection found in the metastore from the CLI is handed to the provider hooks through this
-    process's environment only; child processes never inherit it (see ``tool_environment``).
+    process's environment only (``_COPIED``); child processes never inherit it (see ``tool_environment``).
     """
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
@@ -47,14 +57,28 @@ def get_connection(conn_id: str, used_for: str = "") -> Any:
             except Exception:
                 connection = None
             if connection is not None:
-                os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = connection.as_json()
+                name = environment_variable(conn_id)
+                os.environ[name] = _COPIED[name] = connection.as_json()
                 return connection
     where = f" ({used_for})" if used_for else ""
     raise MissingConnection(
         f"Airflow connection '{conn_id}'{where} is not defined.",
-        f"Create it: airflow connections add {conn_id} --conn-type ... (or set AIRFLOW_CONN_{conn_id.upper()}); "
+        f"Create it: airflow connections add {conn_id} --conn-type ... (or set {environment_variable(conn_id)}); "
         "the sandbox creates its own with 'drdrill sandbox up'.",
     )
+
+
+def defined_by_environment(conn_id: str) -> bool:
+    """True when an AIRFLOW_CONN_* variable of the user (not this process's copy of a metastore connection) defines it."""
+    name = environment_variable(conn_id)
+    return name in os.environ and os.environ[name] != _COPIED.get(name)
+
+
+def _forget_copy(conn_id: str) -> None:
+    """Drop this process's copy of a metastore connection, so the next ``get_connection`` reads the metastore again."""
+    name = environment_variable(conn_id)
+    if name in _COPIED and os.environ.get(name) == _COPIED.pop(name):
+        del os.environ[name]
 
 
 def connection_exists(conn_id: str) -> bool:
@@ -92,6 +116,20 @@ def object_store(storage: Storage) -> ObjectStore:
     return ObjectStore(client, storage.bucket)
 
 
+def rds_client(conn_id: str | None) -> Any:
+    """A boto3 RDS client from the amazon provider's RdsHook, with a metastore connection found outside a task too.
+
+    The hook alone sees only environment variables and secrets backends there, and without the connection it
+    silently falls back to boto3's default credentials; a connection that exists nowhere still does (the provider's way).
+    """
+    from airflow.providers.amazon.aws.hooks.rds import RdsHook
+
+    if conn_id:
+        with contextlib.suppress(MissingConnection):
+            get_connection(conn_id)  # outside a task: copies a metastore connection where the hook looks
+    return RdsHook(aws_conn_id=conn_id).conn
+
+
 def import_connections(connections: dict[str, dict[str, Any]]) -> None:
     """``airflow connections import --overwrite`` from a 0600 file, so no secret is in argv."""
     airflow = str(Path(sys.executable).parent / "airflow")
@@ -108,18 +146,25 @@ def import_connections(connections: dict[str, dict[str, Any]]) -> None:
 
 
 def redirect_connection(conn_id: str, host: str, port: int) -> dict[str, Any]:
-    """Point a mysql connection at another server (same login); returns where it pointed before."""
-    if f"AIRFLOW_CONN_{conn_id.upper()}" in os.environ:
+    """Point a mysql connection at another server (same login) unless it points there already.
+
+    ``{"was": {"host", "port"}, "changed": bool}``: where it pointed before (as the metastore says, not this
+    process's copy), and whether it was changed.
+    """
+    if defined_by_environment(conn_id):
         raise DrdrillError(
-            f"Airflow connection {conn_id!r} is defined by the environment variable AIRFLOW_CONN_{conn_id.upper()}, "
+            f"Airflow connection {conn_id!r} is defined by the environment variable {environment_variable(conn_id)}, "
             "which the drill cannot change for other processes.",
             "Define the connection in the Airflow metastore (airflow connections add), or update your secrets "
             "backend from failover_drill.redirect_command.")
+    _forget_copy(conn_id)
     connection = get_connection(conn_id)
-    before = {"host": connection.host, "port": connection.port}
-    import_connections({conn_id: {
-        "conn_type": connection.conn_type, "host": host, "port": int(port), "login": connection.login,
-        "password": connection.password, "schema": connection.schema,
-        "extra": json.dumps(connection.extra_dejson or {}),
-    }})
-    return before
+    changed = (connection.host, int(connection.port or 3306)) != (host, int(port))
+    if changed:
+        import_connections({conn_id: {
+            "conn_type": connection.conn_type, "host": host, "port": int(port), "login": connection.login,
+            "password": connection.password, "schema": connection.schema,
+            "extra": json.dumps(connection.extra_dejson or {}),
+        }})
+        _forget_copy(conn_id)  # now stale: the next reader goes to the metastore
+    return {"was": {"host": connection.host, "port": connection.port}, "changed": changed}

@@ -8,13 +8,18 @@ redirect still know which server was which.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from drdrill.airflow.connections import get_connection, mysql_endpoint, object_store, redirect_connection
+from drdrill.airflow.connections import (
+    defined_by_environment,
+    environment_variable,
+    mysql_endpoint,
+    object_store,
+    redirect_connection,
+)
 from drdrill.checks.findings import DrillFailed, Finding
 from drdrill.config import Target
 from drdrill.drills import failover
@@ -24,23 +29,6 @@ from drdrill.endpoints import MySQLEndpoint
 
 CLEANUP = "cleanup"
 RECORDED_STEPS = [*failover.STEPS[:-1], CLEANUP, failover.STEPS[-1]]
-
-# The AIRFLOW_CONN_* variables this process was started with. Outside a task, get_connection copies a
-# metastore connection into the environment; that copy is ours, not the user's, and goes stale when the
-# drill redirects the connection, so it is dropped before the connection is read or changed.
-_DEFINED_BY_ENVIRONMENT = frozenset(name for name in os.environ if name.startswith("AIRFLOW_CONN_"))
-
-
-def _environment_variable(conn_id: str) -> str:
-    return f"AIRFLOW_CONN_{conn_id.upper()}"
-
-
-def _forget_process_copy(conn_id: str) -> None:
-    """Drop this process's own environment copy of a metastore connection (never one the user defined)."""
-    name = _environment_variable(conn_id)
-    if name not in _DEFINED_BY_ENVIRONMENT:
-        os.environ.pop(name, None)
-
 
 def timed(step: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
     """The step, returning its wall time as ``seconds`` too (the record's stage breakdown)."""
@@ -81,14 +69,14 @@ def _at(endpoint: MySQLEndpoint, address: dict[str, Any]) -> MySQLEndpoint:
 def plan_drill(target: Target, work_dir: Path, key: str) -> dict[str, Any]:
     """Preflight: checks that touch nothing, where both servers are, and what will be done, in words."""
     failover.refuse_unless_allowed(target)
+    if not managed.is_managed(target):  # a managed endpoint's DNS follows the writer: no connection to redirect
+        refuse_source_from_environment(target)
+    logins = servers(target)
     fault: Fault
-    if managed.is_managed(target):  # the endpoint's DNS follows the writer: no connection to redirect
-        logins = servers(target)
+    if managed.is_managed(target):
         fault = managed.managed_fault(target, logins.primary, failover.run_dir(work_dir, key))
         plan = managed.preflight(target, logins.primary, fault)
     else:
-        refuse_source_from_environment(target)
-        logins = servers(target)
         plan = failover.preflight(target, logins)
         fault = failover.fault_for(target, logins, plan, work_dir, key)
     plan["addresses"] = {role: {"host": endpoint.host, "port": endpoint.port}
@@ -133,8 +121,8 @@ def verify_new_writes(target: Target, plan: dict[str, Any], detected: dict[str, 
 
 def refuse_source_from_environment(target: Target) -> None:
     """CONFIG_INVALID when the source connection comes from an environment variable the redirect cannot change."""
-    name = _environment_variable(target.source_conn_id)
-    if name in _DEFINED_BY_ENVIRONMENT:
+    if defined_by_environment(target.source_conn_id):
+        name = environment_variable(target.source_conn_id)
         raise DrillFailed([Finding(
             "CONFIG_INVALID",
             f"The source connection {target.source_conn_id!r} is defined by the environment variable {name}; the "
@@ -171,10 +159,9 @@ def redirect_source(target: Target, plan: dict[str, Any]) -> dict[str, Any]:
         return {"connection": "unchanged (the endpoint follows the writer)",
                 "hook": failover.run_redirect_command(target.failover_drill.redirect_command, logins.primary, logins.primary)}
     new = plan["addresses"]["replica"]
-    _forget_process_copy(target.source_conn_id)
-    before = redirect_connection(target.source_conn_id, new["host"], new["port"])
+    moved = redirect_connection(target.source_conn_id, new["host"], new["port"])
     hook = failover.run_redirect_command(target.failover_drill.redirect_command, logins.replica, logins.primary)
-    return {"connection": target.source_conn_id, "was": before, "now": new, "hook": hook}
+    return {"connection": target.source_conn_id, "was": moved["was"], "now": new, "hook": hook}
 
 
 def measure_failover(target: Target, plan: dict[str, Any], results: Mapping[str, Any], *, work_dir: Path, key: str,
@@ -214,12 +201,8 @@ def restore_and_reconnect(target: Target, plan: dict[str, Any], *, work_dir: Pat
 
 def point_source_at(target: Target, address: dict[str, Any]) -> str:
     """Redirect the source connection to ``address`` unless it already points there; says what it did."""
-    _forget_process_copy(target.source_conn_id)
-    connection = get_connection(target.source_conn_id)
-    if (connection.host, int(connection.port or 3306)) == (address["host"], int(address["port"])):
+    if not redirect_connection(target.source_conn_id, address["host"], address["port"])["changed"]:
         return "unchanged"
-    _forget_process_copy(target.source_conn_id)
-    redirect_connection(target.source_conn_id, address["host"], address["port"])
     return f"{target.source_conn_id} -> {address['host']}:{address['port']}"
 
 

@@ -49,20 +49,20 @@ def inject_fault(target_name: str, context: Any) -> dict[str, Any]:
         failover.fault_for(target, servers(target, plan["addresses"]), plan, runtime.work_dir(), _key(context))))
 
 
-def detect(target_name: str, context: Any) -> dict[str, Any]:
+def _after(target_name: str, context: Any, previous: str, step: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """A step of ``(target, plan, the result of task previous, *, work_dir, key)``."""
     target = runtime.target(target_name)
     plan = _plan(context)
-    injected = context["ti"].xcom_pull(task_ids="inject_fault")
-    return _run(context, lambda: failover_steps.detect_failure(target, plan, injected, work_dir=runtime.work_dir(),
-                                                               key=_key(context)))
+    result = context["ti"].xcom_pull(task_ids=previous)
+    return _run(context, lambda: step(target, plan, result, work_dir=runtime.work_dir(), key=_key(context)))
+
+
+def detect(target_name: str, context: Any) -> dict[str, Any]:
+    return _after(target_name, context, "inject_fault", failover_steps.detect_failure)
 
 
 def promote(target_name: str, context: Any) -> dict[str, Any]:
-    target = runtime.target(target_name)
-    plan = _plan(context)
-    detected = context["ti"].xcom_pull(task_ids="detect")
-    return _run(context, lambda: failover_steps.promote(target, plan, detected, work_dir=runtime.work_dir(),
-                                                        key=_key(context)))
+    return _after(target_name, context, "detect", failover_steps.promote)
 
 
 def redirect(target_name: str, context: Any) -> dict[str, Any]:
@@ -72,11 +72,7 @@ def redirect(target_name: str, context: Any) -> dict[str, Any]:
 
 
 def verify_writes(target_name: str, context: Any) -> dict[str, Any]:
-    target = runtime.target(target_name)
-    plan = _plan(context)
-    detected = context["ti"].xcom_pull(task_ids="detect")
-    return _run(context, lambda: failover_steps.verify_new_writes(target, plan, detected, work_dir=runtime.work_dir(),
-                                                                  key=_key(context)))
+    return _after(target_name, context, "detect", failover_steps.verify_new_writes)
 
 
 def measure(target_name: str, context: Any) -> dict[str, Any]:

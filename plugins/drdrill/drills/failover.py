@@ -272,12 +272,9 @@ def run_redirect_command(command: str | None, new_primary: MySQLEndpoint, old_pr
 
 def verify_writes(directory: Path, new_primary_id: int, timeout: float = 30) -> dict[str, Any]:
     """Wait until the canary has a row acknowledged by the new primary: clients can write again."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for ack in canary.read_acks(directory / "acks.txt"):
-            if ack.server_id == new_primary_id:
-                return {"first_canary_on_new_primary_at": ack.at, "seq": ack.seq}
-        time.sleep(0.05)
+    ack = canary.wait_for_ack(directory, lambda ack: ack.server_id == new_primary_id, timeout)
+    if ack is not None:
+        return {"first_canary_on_new_primary_at": ack.at, "seq": ack.seq}
     raise DrillFailed([Finding("PROMOTION_FAILED", f"The canary could not write to the new primary (server_id "
                                f"{new_primary_id}) within {timeout:.0f} s after promotion.",
                                "check failover_drill.canary_conn_id's grants on the replica and its read_only setting.")])
@@ -297,15 +294,9 @@ def count_lost(servers: FailoverServers, plan: dict[str, Any], promoted: dict[st
     table = plan["canary_table"]
     present = {int(row[0]) for row in servers.replica.fetch_all(
         f"SELECT seq FROM {quoted(table)} WHERE run_id = %s AND server_id = %s", (run_id, old_id))}
-    lost_rows = [ack for ack in acked if ack.seq not in present]
-    survived = [ack for ack in acked if ack.seq in present]
     return {"old_primary_gtid": old.gtid_binlog_pos, "new_primary_had": since,
             "lost_transactions": [item.to_dict() for item in lost], "lost_transaction_count": len(lost),
-            "lost_bytes": sum(item.bytes for item in lost),
-            "canary_acked_by_old_primary": len(acked), "canary_rows_lost": len(lost_rows),
-            "lost_canary_seqs": [ack.seq for ack in lost_rows][:100],
-            "last_surviving_write_at": survived[-1].at if survived else None,
-            "last_lost_write_at": lost_rows[-1].at if lost_rows else None}
+            "lost_bytes": sum(item.bytes for item in lost), **canary.losses(acked, present)}
 
 
 def judge(plan: dict[str, Any], injected: dict[str, Any], detected: dict[str, Any] | None,

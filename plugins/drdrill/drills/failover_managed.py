@@ -25,7 +25,7 @@ from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
 from drdrill.failover import canary
 from drdrill.failover.faults import ManagedFault, build_fault
-from drdrill.failover.topology import is_down, quoted, state_of
+from drdrill.failover.topology import is_down, promotion_write_sql, quoted, state_of
 
 MANAGED_FAULTS = frozenset({"rds_reboot", "aurora_failover"})
 PROBE_INTERVAL = 0.2
@@ -108,9 +108,7 @@ def _first_write(endpoint: MySQLEndpoint, table: str, timeout: float) -> float:
     while time.monotonic() < deadline:
         try:
             with contextlib.closing(endpoint.connect(connect_timeout=2, read_timeout=5)) as conn, conn.cursor() as cur:
-                cur.execute(f"INSERT INTO {quoted(table)} (run_id, seq, written_at, server_id) "
-                            "VALUES ('promotion', 0, UTC_TIMESTAMP(6), @@server_id) "
-                            "ON DUPLICATE KEY UPDATE written_at = VALUES(written_at), server_id = VALUES(server_id)")
+                cur.execute(promotion_write_sql(table))
             return time.time()
         except pymysql.MySQLError as exc:
             last = str(exc)
@@ -122,12 +120,9 @@ def _first_write(endpoint: MySQLEndpoint, table: str, timeout: float) -> float:
 
 def verify_writes(directory: Path, since: float, timeout: float = 30) -> dict[str, Any]:
     """The canary's first row acknowledged after the failover was detected: clients write again."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for ack in canary.read_acks(directory / "acks.txt"):
-            if ack.at > since:
-                return {"first_canary_on_new_primary_at": ack.at, "seq": ack.seq, "server_id": ack.server_id}
-        time.sleep(0.05)
+    ack = canary.wait_for_ack(directory, lambda ack: ack.at > since, timeout)
+    if ack is not None:
+        return {"first_canary_on_new_primary_at": ack.at, "seq": ack.seq, "server_id": ack.server_id}
     raise DrillFailed([Finding("PROMOTION_FAILED", f"The canary could not write through the endpoint within "
                                f"{timeout:.0f} s after the failover.",
                                "check failover_drill.canary_conn_id: it must reach the writer endpoint.")])
@@ -139,13 +134,8 @@ def count_lost(endpoint: MySQLEndpoint, plan: dict[str, Any], directory: Path, r
     acked = [ack for ack in canary.read_acks(directory / "acks.txt") if ack.at <= fault_at]
     present = {int(row[0]) for row in endpoint.fetch_all(
         f"SELECT seq FROM {quoted(plan['canary_table'])} WHERE run_id = %s", (run_id,))}
-    lost_rows = [ack for ack in acked if ack.seq not in present]
-    survived = [ack for ack in acked if ack.seq in present]
     return {"gtid_checked": False, "lost_transactions": [], "lost_transaction_count": 0, "lost_bytes": 0,
-            "canary_acked_by_old_primary": len(acked), "canary_rows_lost": len(lost_rows),
-            "lost_canary_seqs": [ack.seq for ack in lost_rows][:100],
-            "last_surviving_write_at": survived[-1].at if survived else None,
-            "last_lost_write_at": lost_rows[-1].at if lost_rows else None}
+            **canary.losses(acked, present)}
 
 
 def restore(target: Target, fault: ManagedFault, plan: dict[str, Any]) -> dict[str, Any]:

@@ -15,10 +15,11 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import pymysql
 
@@ -61,6 +62,27 @@ def read_acks(path: Path) -> Iterator[Ack]:
             parts = line.split()
             if len(parts) == 3:
                 yield Ack(int(parts[0]), int(parts[1]), float(parts[2]))
+
+
+def wait_for_ack(directory: Path, matches: Callable[[Ack], bool], timeout: float) -> Ack | None:
+    """The first acknowledged row that ``matches``, polling the ack file for up to ``timeout``; None if none came."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for ack in read_acks(directory / "acks.txt"):
+            if matches(ack):
+                return ack
+        time.sleep(0.05)
+    return None
+
+
+def losses(acked: Sequence[Ack], present: set[int]) -> dict[str, Any]:
+    """The record's canary counts: rows ``acked`` by the old primary, those whose seq is not ``present`` now."""
+    lost = [ack for ack in acked if ack.seq not in present]
+    survived = [ack for ack in acked if ack.seq in present]
+    return {"canary_acked_by_old_primary": len(acked), "canary_rows_lost": len(lost),
+            "lost_canary_seqs": [ack.seq for ack in lost][:100],
+            "last_surviving_write_at": survived[-1].at if survived else None,
+            "last_lost_write_at": lost[-1].at if lost else None}
 
 
 def run_canary(endpoints: Sequence[MySQLEndpoint], table: str, run_id: str, interval: float, acks: Path,
@@ -121,11 +143,9 @@ def start_canary(endpoints: Sequence[MySQLEndpoint], table: str, run_id: str, in
 
 def wait_first_ack(directory: Path, timeout: float = 10) -> Ack:
     """The canary's first acknowledged row; DrdrillError when none arrives in time."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for ack in read_acks(directory / "acks.txt"):
-            return ack
-        time.sleep(0.05)
+    first = wait_for_ack(directory, lambda _ack: True, timeout)
+    if first is not None:
+        return first
     log_file = _daemon(directory).log_file
     log_tail = log_file.read_text(errors="replace")[-1500:] if log_file.exists() else ""
     raise DrdrillError(f"the canary wrote no row within {timeout:.0f} s. Its log: {log_tail or '(empty)'}",

@@ -146,7 +146,9 @@ def list_lost(old: MySQLEndpoint, since: str, work_dir: Path) -> list[LostTransa
     """The old primary's transactions after ``since`` (the GTID position the new primary had)."""
     with tempfile.TemporaryDirectory(dir=work_dir) as private, old.option_file(directory=private) as option_file:
         argv = _binlog_argv(option_file, since, _end_of(old), _first_file_after(old, since))
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=tool_environment())
+        # Header times are printed in the tool's time zone; they are read as UTC (as the binlog archive decodes).
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env={**tool_environment(), "TZ": "UTC"})
         assert process.stdout is not None
         transactions = parse_transactions(process.stdout)
         _, stderr = process.communicate()

@@ -11,6 +11,7 @@ it had, or running ``failover_drill.restart_command``) and does nothing when it 
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import signal
@@ -143,10 +144,12 @@ class ManagedFault(Fault):
     managed = True
     POLL_SECONDS = 1.0
 
-    def _client(self) -> Any:
-        from airflow.providers.amazon.aws.hooks.rds import RdsHook
+    @functools.cached_property
+    def _rds(self) -> Any:
+        """One boto3 RDS client per fault (``service_state`` is polled every second)."""
+        from drdrill.airflow.connections import rds_client
 
-        return RdsHook(aws_conn_id=self.settings.aws_conn_id).conn
+        return rds_client(self.settings.aws_conn_id)
 
     @abstractmethod
     def service_state(self) -> dict[str, Any]:
@@ -195,7 +198,7 @@ class RdsRebootFault(ManagedFault):
         return f"RDS RebootDBInstance(ForceFailover=True) of {self.settings.db_instance_id}"
 
     def service_state(self) -> dict[str, Any]:
-        instance = self._client().describe_db_instances(
+        instance = self._rds.describe_db_instances(
             DBInstanceIdentifier=self.settings.db_instance_id)["DBInstances"][0]
         return {"status": instance["DBInstanceStatus"], "multi_az": bool(instance.get("MultiAZ")),
                 "zone": instance.get("AvailabilityZone"), "standby_zone": instance.get("SecondaryAvailabilityZone")}
@@ -207,7 +210,7 @@ class RdsRebootFault(ManagedFault):
         return found
 
     def inject(self) -> float:
-        self._client().reboot_db_instance(DBInstanceIdentifier=self.settings.db_instance_id, ForceFailover=True)
+        self._rds.reboot_db_instance(DBInstanceIdentifier=self.settings.db_instance_id, ForceFailover=True)
         return time.time()
 
     def failing_over(self, before: dict[str, Any], now: dict[str, Any]) -> bool:
@@ -226,7 +229,7 @@ class AuroraFailoverFault(ManagedFault):
         return f"Aurora FailoverDBCluster of {self.settings.db_cluster_id}"
 
     def service_state(self) -> dict[str, Any]:
-        cluster = self._client().describe_db_clusters(DBClusterIdentifier=self.settings.db_cluster_id)["DBClusters"][0]
+        cluster = self._rds.describe_db_clusters(DBClusterIdentifier=self.settings.db_cluster_id)["DBClusters"][0]
         members = cluster.get("DBClusterMembers") or []
         writers = [member["DBInstanceIdentifier"] for member in members if member.get("IsClusterWriter")]
         return {"status": cluster["Status"], "writer": writers[0] if writers else None,
@@ -241,7 +244,7 @@ class AuroraFailoverFault(ManagedFault):
         return found
 
     def inject(self) -> float:
-        self._client().failover_db_cluster(DBClusterIdentifier=self.settings.db_cluster_id)
+        self._rds.failover_db_cluster(DBClusterIdentifier=self.settings.db_cluster_id)
         return time.time()
 
     def failing_over(self, before: dict[str, Any], now: dict[str, Any]) -> bool:
@@ -253,7 +256,7 @@ class AuroraFailoverFault(ManagedFault):
     def switch_back(self, before: dict[str, Any]) -> str | None:
         if self.service_state()["writer"] == before["writer"]:
             return None
-        self._client().failover_db_cluster(DBClusterIdentifier=self.settings.db_cluster_id,
+        self._rds.failover_db_cluster(DBClusterIdentifier=self.settings.db_cluster_id,
                                            TargetDBInstanceIdentifier=before["writer"])
         self.wait_for(lambda state: state["status"] == "available" and state["writer"] == before["writer"],
                       RESTART_TIMEOUT, f"its writer back on {before['writer']}")

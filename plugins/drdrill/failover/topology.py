@@ -188,15 +188,20 @@ def promote(endpoint: MySQLEndpoint, apply_timeout: float, probe_table: str) -> 
         _execute(cur, "STOP SLAVE")
         _execute(cur, "RESET SLAVE ALL")
         _execute(cur, "SET GLOBAL read_only = OFF")
-        _execute(cur, f"INSERT INTO {probe_table} (run_id, seq, written_at, server_id) "
-                      "VALUES ('promotion', 0, UTC_TIMESTAMP(6), @@server_id) "
-                      "ON DUPLICATE KEY UPDATE written_at = VALUES(written_at), server_id = VALUES(server_id)")
+        _execute(cur, promotion_write_sql(probe_table))
         writable_at = time.time()
         cur.execute("SELECT @@gtid_slave_pos, @@gtid_binlog_pos")
         slave_pos, binlog_pos = one_row(cur)
     return {"received": received, "applied": str(slave_pos or ""), "binlog_pos": str(binlog_pos or ""),
             "started_at": began, "applied_at": applied_at, "writable_at": writable_at,
             "apply_seconds": round(applied_at - began, 3), "promotion_seconds": round(writable_at - began, 3)}
+
+
+def promotion_write_sql(table: str) -> str:
+    """The one row a new primary writes to prove it takes writes (into the canary table, outside any run)."""
+    return (f"INSERT INTO {quoted(table)} (run_id, seq, written_at, server_id) "
+            "VALUES ('promotion', 0, UTC_TIMESTAMP(6), @@server_id) "
+            "ON DUPLICATE KEY UPDATE written_at = VALUES(written_at), server_id = VALUES(server_id)")
 
 
 def _execute(cur: Any, statement: str) -> None:
