@@ -33,6 +33,7 @@ from drdrill.storage.binlog_archive import (
     binlog_name,
     fetch_binlogs,
     list_archive,
+    newest_archived_event,
     parse_gtid_position,
     read_forks,
     server_keys,
@@ -69,11 +70,10 @@ def archive_key(store: ObjectStore, target: Target, manifest: Manifest) -> str |
 def recoverable_window(target: Target, store: ObjectStore) -> tuple[datetime, datetime] | None:
     """From the oldest valid backup to the newest archived event: the span PITR can reach."""
     valid = [entry for entry in list_backups(store, layout_for(target)) if entry.is_valid and entry.manifest]
-    events = [e.last_event_at for e in list_archive(store, binlog_layout(target)) if e.last_event_at]
-    if not valid or not events:
+    end = newest_archived_event(store, binlog_layout(target))
+    if not valid or end is None:
         return None
     start = min(backup_ready_at(entry.manifest) for entry in valid if entry.manifest)
-    end = max(datetime.fromisoformat(str(moment)) for moment in events)
     return (start, end) if end > start else None
 
 
@@ -171,7 +171,7 @@ def _binlog_chain(store: ObjectStore, target: Target, manifest: Manifest, key: s
                                        evidence={"missing": missing})])
         chain.append(entry)
         expected += 1
-        if entry.last_event_at and datetime.fromisoformat(str(entry.last_event_at)) >= target_time:
+        if entry.last_event_at and entry.last_event_at >= target_time:
             return chain
     newest = chain[-1].last_event_at if chain else None
     raise DrillFailed([Finding("PITR_TARGET_UNREACHED", f"The binlog archive of server {key} ends at {newest}, before "

@@ -29,7 +29,7 @@ from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError, ToolError
 from drdrill.servers.identity import ServerIdentity, read_identity
 from drdrill.storage.binlog_fork import BinlogFork
-from drdrill.storage.layout import TargetLayout
+from drdrill.storage.layout import TargetLayout, target_root
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.pipeline import stream_command_to_s3
 from drdrill.storage.verify import hash_object
@@ -84,8 +84,7 @@ class BinlogLayout:
     @property
     def root(self) -> str:
         """The folder with one sub-folder per server key."""
-        base = f"{self.prefix}/" if self.prefix else ""
-        return f"{base}{self.target}/binlog/"
+        return f"{target_root(self.prefix, self.target)}binlog/"
 
     def server_root(self, key: str) -> str:
         """The folder of one server's archived files."""

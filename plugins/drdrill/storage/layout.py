@@ -12,6 +12,11 @@ QUARANTINE = "quarantine.json"
 BACKUP_ID_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
 
 
+def target_root(prefix: str, target: str) -> str:
+    """``<prefix>/<target>/`` (``<target>/`` without a prefix): the folder of everything one target stores."""
+    return f"{prefix}/{target}/" if prefix else f"{target}/"
+
+
 @dataclass(frozen=True)
 class TargetLayout:
     """Key names for one target under a bucket prefix."""
@@ -22,8 +27,7 @@ class TargetLayout:
     @property
     def full_root(self) -> str:
         """The folder that holds one sub-folder per full backup."""
-        base = f"{self.prefix}/" if self.prefix else ""
-        return f"{base}{self.target}/full/"
+        return f"{target_root(self.prefix, self.target)}full/"
 
     def backup_root(self, backup_id: str) -> str:
         """The folder of one backup."""
