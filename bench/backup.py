@@ -29,11 +29,9 @@ import os
 import platform
 import resource
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,11 +40,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
 from common import (  # noqa: E402
+    add_engines_argument,
     add_sandbox_arguments,
     bring_up,
     check_tools,
+    engine_names,
     format_table,
-    interrupt,
+    new_parser,
+    run_cleaning_up,
     say,
     with_server_memory,
 )
@@ -59,7 +60,6 @@ from drdrill.storage.objectstore import PART_SIZE, ObjectStore  # noqa: E402
 from drdrill.storage.pipeline import zstd_argv  # noqa: E402
 from drdrill.toolenv import tool_environment  # noqa: E402
 
-DEFAULT_ENGINES = "mariadb-dump,mydumper,mariabackup"
 DEFAULT_PORT_BASE = 32070  # below the ephemeral range (32768+); bench/restore.py uses 32170
 CHILD_FLAG = "--drill-child"
 
@@ -377,17 +377,10 @@ def run_facts(args: argparse.Namespace) -> dict[str, Any]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Options, with engines resolved to canonical names and sizes parsed to bytes."""
-    parser = argparse.ArgumentParser(
-        prog="bench/backup.py",
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = new_parser("bench/backup.py", __doc__)
     parser.add_argument("--size", default="1GB", help="large database size, e.g. 1GB, 500MB (default 1GB)")
     parser.add_argument("--small-size", default="250MB", help="small database size (default 250MB)")
-    parser.add_argument(
-        "--engines", default=DEFAULT_ENGINES, help=f"comma-separated (default {DEFAULT_ENGINES})"
-    )
+    add_engines_argument(parser)
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; the median is reported")
     parser.add_argument(
         "--parallel", type=int, default=2, help="tool and zstd threads (default 2, as BackupJob)"
@@ -400,7 +393,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     try:
-        args.engines = [get_engine(name).name for name in args.engines.split(",") if name]
+        args.engines = engine_names(args.engines)
         args.sizes = [("small", parse_size(args.small_size)), ("large", parse_size(args.size))]
     except ValueError as exc:
         parser.error(str(exc))
@@ -408,21 +401,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Benchmark both sizes, print the report; 130 when interrupted (after cleaning up)."""
+    """Benchmark both sizes, print the report; exits 130 when interrupted (after cleaning up)."""
     args = parse_args(argv)
     check_tools(args.engines)
-    signal.signal(signal.SIGTERM, interrupt)
-    root = args.work_dir.resolve() if args.work_dir else Path(tempfile.mkdtemp(prefix="drdrill-bench-"))
-    rows: list[dict[str, Any]] = []
-    try:
-        for label, size in args.sizes:
-            rows += bench_size(label, size, root, args)
-    except KeyboardInterrupt:
-        say("interrupted; cleaning up")
-        return 130
-    finally:
-        if args.work_dir is None:
-            shutil.rmtree(root, ignore_errors=True)
+
+    def measure(root: Path) -> list[dict[str, Any]]:
+        return [row for label, size in args.sizes for row in bench_size(label, size, root, args)]
+
+    rows = run_cleaning_up(measure, work_dir=args.work_dir, temp_prefix="drdrill-bench-")
     print(render_report(rows, args))
     if args.json:
         args.json.write_text(json.dumps({"meta": run_facts(args), "results": rows}, indent=2))

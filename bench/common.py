@@ -1,7 +1,8 @@
-"""Helpers both benchmarks share: the bench sandbox of a given size, tool checks, progress and the text table.
+"""Helpers the benchmarks share: the bench sandbox of a given size, tool checks, progress, the text table,
+the command line and the run with its clean-up.
 
-Not a benchmark itself. ``bench/backup.py`` and ``bench/restore.py`` import it as ``common`` (Python puts
-the script's directory, ``bench/``, first on ``sys.path``).
+Not a benchmark itself. The scripts in ``bench/`` import it as ``common`` (Python puts the script's
+directory, ``bench/``, first on ``sys.path``).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import dataclasses
 import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
@@ -27,6 +29,12 @@ from drdrill.servers.mariadb import LocalMariaDB  # noqa: E402
 from drdrill.sizes import format_size  # noqa: E402
 
 Column = tuple[str, str, str | None]  # (title, row key, format string; None = format_size)
+DEFAULT_ENGINES = "mariadb-dump,mydumper,mariabackup"
+T = TypeVar("T")
+
+
+class BenchError(RuntimeError):
+    """A drill or a bare step did not succeed, so its timing would mean nothing."""
 
 
 # -- sandbox per size --------------------------------------------------------------------------------
@@ -153,6 +161,27 @@ def interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
+def new_parser(prog: str, doc: str | None, **options: Any) -> argparse.ArgumentParser:
+    """The script's parser: its docstring's first paragraph as description, the rest as epilog."""
+    assert doc, f"{prog} has no module docstring"
+    description, epilog = doc.split("\n\n", 1)
+    return argparse.ArgumentParser(prog=prog, description=description, epilog=epilog,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter, **options)
+
+
+def add_engines_argument(parser: argparse.ArgumentParser) -> None:
+    """``--engines``, a comma-separated list; ``engine_names`` resolves it after parsing."""
+    parser.add_argument("--engines", default=DEFAULT_ENGINES, help=f"comma-separated (default {DEFAULT_ENGINES})")
+
+
+def engine_names(text: str) -> list[str]:
+    """The canonical names of a comma-separated engine list; ValueError for an unknown engine or none at all."""
+    names = [get_engine(name).name for name in text.split(",") if name]
+    if not names:
+        raise ValueError("--engines names no engine")
+    return names
+
+
 def add_sandbox_arguments(parser: argparse.ArgumentParser, *, port_base: int, buffer_pool: str,
                           buffer_pool_help: str) -> None:
     """The options every benchmark shares: server memory, ports, work directory and JSON output."""
@@ -161,3 +190,26 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser, *, port_base: int, bu
                         help=f"sandbox ports are base+1..base+4 (default {port_base})")
     parser.add_argument("--work-dir", type=Path, help="where sandbox and scratch files go (default: a new temp dir)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+
+
+def run_cleaning_up(measure: Callable[[Path], T], *, work_dir: Path | None, temp_prefix: str,
+                    failures: tuple[type[Exception], ...] = ()) -> T:
+    """``measure(root)`` in ``work_dir``, or in a new temp dir deleted afterwards whatever happens.
+
+    SIGTERM acts like Ctrl-C. Interrupted, it exits 130; failed with one of ``failures``, it says why and
+    exits 1; both after ``measure``'s own clean-up and the temp dir's removal.
+    """
+    signal.signal(signal.SIGTERM, interrupt)
+    root = work_dir.resolve() if work_dir else Path(tempfile.mkdtemp(prefix=temp_prefix))
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        return measure(root)
+    except KeyboardInterrupt:
+        say("interrupted; cleaning up" if work_dir is None else "interrupted; cleaned up")
+        raise SystemExit(130) from None
+    except failures as exc:
+        say(f"benchmark failed: {exc}")
+        raise SystemExit(1) from None
+    finally:
+        if work_dir is None:
+            shutil.rmtree(root, ignore_errors=True)

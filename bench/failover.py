@@ -61,9 +61,16 @@ from typing import Any
 
 import pymysql
 
-# common puts plugins/ on sys.path, so it comes before the drdrill imports; restore is a sibling benchmark.
-from common import add_sandbox_arguments, check_tools, format_table, interrupt, say
-from restore import BenchError
+# common puts plugins/ on sys.path, so it comes before the drdrill imports.
+from common import (
+    BenchError,
+    add_sandbox_arguments,
+    check_tools,
+    format_table,
+    new_parser,
+    run_cleaning_up,
+    say,
+)
 
 from drdrill.checks.findings import DrillFailed
 from drdrill.config import FailoverDrill, Objectives, Retention, Storage, Target
@@ -538,13 +545,8 @@ def run_facts(args: argparse.Namespace) -> dict[str, Any]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Options; counts and seconds must be positive."""
-    parser = argparse.ArgumentParser(
-        prog="bench/failover.py",
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        conflict_handler="resolve",  # --work-dir below replaces the shared one: it has a fixed default here
-    )
+    # conflict_handler: --work-dir below replaces the shared one, as it has a fixed default here
+    parser = new_parser("bench/failover.py", __doc__, conflict_handler="resolve")
     parser.add_argument("--repeat", type=int, default=3, help="failovers per scenario and kind (default 3)")
     parser.add_argument("--load-threads", type=int, default=4, help="write load connections (default 4)")
     parser.add_argument("--batch-rows", type=int, default=500, help="rows per load transaction (default 500)")
@@ -561,20 +563,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print the report; 130 when interrupted, 1 when the benchmark failed (cleaned up)."""
+    """Run the benchmark and print the report; exits 130 when interrupted, 1 when the benchmark failed (cleaned up)."""
     args = parse_args(argv)
     check_tools([], TOOLS)
-    signal.signal(signal.SIGTERM, interrupt)
-    root = args.work_dir.resolve()
-    root.mkdir(parents=True, exist_ok=True)
-    try:
-        runs = bench(root, args)
-    except KeyboardInterrupt:
-        say("interrupted; cleaned up")
-        return 130
-    except (BenchError, DrdrillError, pymysql.MySQLError) as exc:
-        say(f"benchmark failed: {exc}")
-        return 1
+    runs = run_cleaning_up(lambda root: bench(root, args), work_dir=args.work_dir, temp_prefix="drdrill-fbench-",
+                           failures=(BenchError, DrdrillError, pymysql.MySQLError))
     summary = summarize(runs)
     meta = run_facts(args)
     print(render_report(runs, summary, meta, args))

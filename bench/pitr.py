@@ -58,10 +58,8 @@ import os
 import platform
 import random
 import shutil
-import signal
 import statistics
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -70,9 +68,17 @@ from pathlib import Path
 from typing import Any, cast
 
 # common puts plugins/ on sys.path, so it comes before the drdrill imports; restore is the sibling benchmark.
-from common import add_sandbox_arguments, bring_up, check_tools, format_table, interrupt, say
-from restore import (
+from common import (
     BenchError,
+    add_sandbox_arguments,
+    bring_up,
+    check_tools,
+    format_table,
+    new_parser,
+    run_cleaning_up,
+    say,
+)
+from restore import (
     base_tables,
     base_target,
     checksum_tables,
@@ -879,12 +885,7 @@ def run_facts(args: argparse.Namespace, facts: dict[str, Any]) -> dict[str, Any]
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Options, with sizes parsed to bytes and the engine resolved to its canonical name."""
-    parser = argparse.ArgumentParser(
-        prog="bench/pitr.py",
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = new_parser("bench/pitr.py", __doc__)
     parser.add_argument("--size", default="12MB", help="base data size (default 12MB, ~100k rows)")
     parser.add_argument(
         "--engine", default="mariadb-dump", help="backup engine of the base (default mariadb-dump)"
@@ -953,24 +954,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print the report; 130 when interrupted, 1 when a step failed (cleaned up)."""
+    """Run the benchmark and print the report; exits 130 when interrupted, 1 when a step failed (cleaned up)."""
     args = parse_args(argv)
     check_tools([args.engine], TOOLS)
     logging.getLogger("drdrill").setLevel(logging.WARNING)
-    signal.signal(signal.SIGTERM, interrupt)
-    root = args.work_dir.resolve() if args.work_dir else Path(tempfile.mkdtemp(prefix="drdrill-pbench-"))
-    root.mkdir(parents=True, exist_ok=True)
-    try:
-        result = bench(root, args)
-    except KeyboardInterrupt:
-        say("interrupted; cleaning up")
-        return 130
-    except BenchError as exc:
-        say(f"benchmark failed: {exc}")
-        return 1
-    finally:
-        if args.work_dir is None:
-            shutil.rmtree(root, ignore_errors=True)
+    result = run_cleaning_up(lambda root: bench(root, args), work_dir=args.work_dir,
+                             temp_prefix="drdrill-pbench-", failures=(BenchError,))
     print(render_report(result, args))
     if args.json:
         meta = run_facts(args, result["facts"])

@@ -43,7 +43,6 @@ import logging
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -54,7 +53,19 @@ from pathlib import Path
 from typing import Any
 
 # common puts plugins/ on sys.path, so it comes before the drdrill imports.
-from common import add_sandbox_arguments, bring_up, check_tools, format_table, interrupt, say, with_server_memory
+from common import (
+    BenchError,
+    add_engines_argument,
+    add_sandbox_arguments,
+    bring_up,
+    check_tools,
+    engine_names,
+    format_table,
+    new_parser,
+    run_cleaning_up,
+    say,
+    with_server_memory,
+)
 from drdrill.checks.checksum import quote_identifier
 from drdrill.checks.gx_suite import validate_restore
 from drdrill.config import EngineOptions, Heartbeat, Objectives, Retention, Storage, Target
@@ -77,7 +88,6 @@ from drdrill.storage.manifest import Manifest
 from drdrill.storage.objectstore import PART_SIZE, ObjectStore
 from drdrill.toolenv import tool_environment
 
-DEFAULT_ENGINES = "mariadb-dump,mydumper,mariabackup"
 # Below the ephemeral range (32768+) and above the tests' port bases (20000-32000); bench/backup.py uses 32070.
 DEFAULT_PORT_BASE = 32170
 RESTORE_TOOLS = {
@@ -95,10 +105,6 @@ DRILL_STAGE = {
     "restore": "restore",
     "validate": "validate",
 }
-
-
-class BenchError(RuntimeError):
-    """A drill or a bare step did not succeed, so its timing would mean nothing."""
 
 
 # -- targets and backups -----------------------------------------------------------------------------
@@ -692,16 +698,9 @@ def run_facts(args: argparse.Namespace, facts: dict[str, Any]) -> dict[str, Any]
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Options, with engines resolved to canonical names and the size parsed to bytes."""
-    parser = argparse.ArgumentParser(
-        prog="bench/restore.py",
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = new_parser("bench/restore.py", __doc__)
     parser.add_argument("--size", default="1GB", help="database size, e.g. 1GB, 250MB (default 1GB)")
-    parser.add_argument(
-        "--engines", default=DEFAULT_ENGINES, help=f"comma-separated (default {DEFAULT_ENGINES})"
-    )
+    add_engines_argument(parser)
     parser.add_argument(
         "--parallel", type=int, default=2, help="tool and zstd threads, backup and restore (default 2)"
     )
@@ -711,35 +710,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                           "scratch servers keep the drill's)")
     args = parser.parse_args(argv)
     try:
-        args.engines = [get_engine(name).name for name in args.engines.split(",") if name]
+        args.engines = engine_names(args.engines)
         args.size = parse_size(args.size)
     except ValueError as exc:
         parser.error(str(exc))
-    if not args.engines:
-        parser.error("--engines names no engine")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print the report; 130 when interrupted, 1 when a drill or step failed (after cleaning up)."""
+    """Run the benchmark and print the report; exits 130 when interrupted, 1 when a drill or step failed (after cleaning up)."""
     args = parse_args(argv)
     check_tools(
         args.engines, [*SERVER_TOOLS, *(tool for name in args.engines for tool in RESTORE_TOOLS[name])]
     )
-    signal.signal(signal.SIGTERM, interrupt)
-    root = args.work_dir.resolve() if args.work_dir else Path(tempfile.mkdtemp(prefix="drdrill-rbench-"))
-    root.mkdir(parents=True, exist_ok=True)
-    try:
-        facts, results = bench(root, args)
-    except KeyboardInterrupt:
-        say("interrupted; cleaning up")
-        return 130
-    except BenchError as exc:
-        say(f"benchmark failed: {exc}")
-        return 1
-    finally:
-        if args.work_dir is None:
-            shutil.rmtree(root, ignore_errors=True)
+    facts, results = run_cleaning_up(lambda root: bench(root, args), work_dir=args.work_dir,
+                                     temp_prefix="drdrill-rbench-", failures=(BenchError,))
     print(render_report(facts, results, args))
     if args.json:
         args.json.write_text(json.dumps({"meta": run_facts(args, facts), "results": results}, indent=2))

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from binlog_helpers import LAYOUT, SCHEMA, assert_no_password_in, entry_of
 from drill_helpers import execute, query
 
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.servers.identity import read_identity
 from drdrill.servers.mariadb import LocalMariaDB
 from drdrill.storage.binlog_archive import (
-    ArchivedBinlog,
     BinlogArchiveError,
     BinlogLayout,
     archive_closed_binlogs,
@@ -30,13 +30,11 @@ from drdrill.storage.binlog_archive import (
     parse_gtid_position,
     server_key,
 )
-from drdrill.storage.layout import TargetLayout
 from drdrill.storage.objectstore import ObjectStore
 
 BACKUP_USER = "drdrill_backup"
 BACKUP_PASSWORD = f"Bk-{uuid.uuid4().hex}"
 BACKUP_GRANTS = ["RELOAD, REPLICATION SLAVE, REPLICATION CLIENT, BINLOG MONITOR, SELECT ON *.*"]
-LAYOUT = BinlogLayout.of(TargetLayout("drills", "shop"))
 
 
 # -- fixtures and helpers --------------------------------------------------------------------------
@@ -54,19 +52,7 @@ def store(s3_client: Any) -> Iterator[ObjectStore]:
     bucket = ObjectStore(s3_client, f"binlogs-{uuid.uuid4().hex[:12]}")
     bucket.ensure_bucket()
     yield bucket
-    assert_no_password_in(bucket)
-
-
-def assert_no_password_in(store: ObjectStore) -> None:
-    """Every object, and every .zst object decompressed, is free of the password."""
-    objects = store.list_objects("")
-    assert objects, "the test stored nothing"
-    for stored in objects:
-        body = store.get_bytes(stored.key) or b""
-        assert BACKUP_PASSWORD.encode() not in body, stored.key
-        if stored.key.endswith(".zst"):
-            plain = subprocess.run(["zstd", "-dc"], input=body, capture_output=True, check=True).stdout
-            assert BACKUP_PASSWORD.encode() not in plain, stored.key
+    assert_no_password_in(bucket, BACKUP_PASSWORD)
 
 
 def source_server(factory: Any, name: str = "source") -> tuple[LocalMariaDB, MySQLEndpoint]:
@@ -85,18 +71,8 @@ def now_second() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
-def entry_of(store: ObjectStore, key: str, file: str) -> ArchivedBinlog:
-    raw = store.get_bytes(LAYOUT.index_key(key, file))
-    assert raw is not None, file
-    return ArchivedBinlog.from_json(raw)
-
-
 def codes(findings: list[Any]) -> list[str]:
     return [finding.code if hasattr(finding, "code") else finding["code"] for finding in findings]
-
-
-SCHEMA = ("CREATE DATABASE shop",
-          "CREATE TABLE shop.orders (id INT PRIMARY KEY, note VARCHAR(40) NOT NULL)")
 
 
 # -- tests -----------------------------------------------------------------------------------------

@@ -25,14 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from binlog_helpers import LAYOUT, SCHEMA, assert_no_password_in, entry_of
 from drill_helpers import execute, query
 
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.servers.identity import read_identity
 from drdrill.servers.mariadb import LocalMariaDB
 from drdrill.storage.binlog_archive import (
-    ArchivedBinlog,
-    BinlogLayout,
     archive_closed_binlogs,
     check_archive,
     fetch_binlogs,
@@ -47,13 +46,12 @@ from drdrill.storage.objectstore import ObjectStore
 STREAM_USER = "drdrill_stream"
 STREAM_PASSWORD = f"St-{uuid.uuid4().hex}"
 STREAM_GRANTS = ["RELOAD, REPLICATION SLAVE, REPLICATION CLIENT, BINLOG MONITOR, SELECT ON *.*"]
-LAYOUT = BinlogLayout("drills", "shop")
-SCHEMA = ("CREATE DATABASE shop", "CREATE TABLE shop.orders (id INT PRIMARY KEY, note VARCHAR(40) NOT NULL)")
 # Fast polling and short backoff so that the module stays well under a minute.
 FAST = {"poll_interval": 0.1, "recheck_interval": 0.3, "initial_backoff": 0.1, "max_backoff": 1.0,
         "stall_timeout": 2.0, "rotate_interval": None}  # tests rotate by hand unless they test rotation
 GTID_EVENT = re.compile(rb"^#\d{6}\s.*?\tGTID (\d+-\d+-\d+)", re.MULTILINE)
 STREAMER_LOG = "drdrill.storage.binlog_streamer"
+FIRST_THREE = ["mysql-bin.000001", "mysql-bin.000002", "mysql-bin.000003"]
 
 
 # -- fixtures and helpers --------------------------------------------------------------------------
@@ -66,19 +64,7 @@ def store(moto_s3: Any) -> Iterator[ObjectStore]:
     bucket.ensure_bucket()
     moto_s3.client.put_bucket_versioning(Bucket=bucket.bucket, VersioningConfiguration={"Status": "Enabled"})
     yield bucket
-    assert_no_password_in(bucket)
-
-
-def assert_no_password_in(store: ObjectStore) -> None:
-    """Every object, and every .zst object decompressed, is free of the password."""
-    objects = store.list_objects("")
-    assert objects, "the test stored nothing"
-    for stored in objects:
-        body = store.get_bytes(stored.key) or b""
-        assert STREAM_PASSWORD.encode() not in body, stored.key
-        if stored.key.endswith(".zst"):
-            plain = subprocess.run(["zstd", "-dc"], input=body, capture_output=True, check=True).stdout
-            assert STREAM_PASSWORD.encode() not in plain, stored.key
+    assert_no_password_in(bucket, STREAM_PASSWORD)
 
 
 def assert_written_once(store: ObjectStore) -> None:
@@ -90,11 +76,14 @@ def assert_written_once(store: ObjectStore) -> None:
     assert versions and all(count == 1 for count in versions.values()), versions
 
 
-def source_server(factory: Any, name: str = "source") -> tuple[LocalMariaDB, MySQLEndpoint]:
-    """A fresh server with the streaming user, created outside the binlog."""
+def source_server(factory: Any, name: str = "source") -> tuple[LocalMariaDB, MySQLEndpoint, str]:
+    """A fresh server with the streaming user (created outside the binlog) and the test schema; returns the
+    server, its streaming endpoint and its server key."""
     server = factory(name)
     server.ensure_user(STREAM_USER, STREAM_PASSWORD, STREAM_GRANTS, binlog=False)
-    return server, server.endpoint(STREAM_USER, STREAM_PASSWORD)
+    source = server.endpoint(STREAM_USER, STREAM_PASSWORD)
+    execute(server, *SCHEMA)
+    return server, source, server_key(read_identity(source))
 
 
 def closed_files(server: LocalMariaDB) -> list[str]:
@@ -111,12 +100,6 @@ def written_gtids(server: LocalMariaDB) -> list[str]:
 
 def indexed(store: ObjectStore, key: str) -> list[str]:
     return sorted(indexed_files(store, LAYOUT, key))
-
-
-def entry_of(store: ObjectStore, key: str, file: str) -> ArchivedBinlog:
-    raw = store.get_bytes(LAYOUT.index_key(key, file))
-    assert raw is not None, file
-    return ArchivedBinlog.from_json(raw)
 
 
 def archived_gtids(store: ObjectStore, key: str, into: Path) -> list[str]:
@@ -140,6 +123,24 @@ def wait_for(what: str, predicate: Callable[[], Any], timeout: float = 10.0) -> 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(0.05)
+
+
+def flush_and_wait_archived(server: LocalMariaDB, store: ObjectStore, key: str, expected: list[str]) -> list[str]:
+    """FLUSH BINARY LOGS; the closed files must be ``expected``; wait until all are in the index. Returns them."""
+    execute(server, "FLUSH BINARY LOGS")
+    closed = closed_files(server)
+    assert closed == expected
+    wait_for("every closed file in the index", lambda: indexed(store, key) == closed)
+    return closed
+
+
+def assert_archive_holds(store: ObjectStore, into: Path, servers: dict[str, LocalMariaDB]) -> None:
+    """The archive as PITR reads it: ``check_archive`` silent, every GTID each server (by server key) wrote
+    archived once and in order, and no key ever written twice."""
+    assert check_archive(store, LAYOUT, deep=True) == []
+    for key, server in servers.items():
+        assert archived_gtids(store, key, into) == written_gtids(server), key
+    assert_written_once(store)
 
 
 def streamed_whole(status: StreamerStatus, server: LocalMariaDB, file: str) -> bool:
@@ -215,9 +216,8 @@ class Writer:
 def test_files_are_archived_as_the_server_moves_on_and_the_open_file_never_is(
         mariadb_factory: Any, store: ObjectStore, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger=STREAMER_LOG)
-    server, source = source_server(mariadb_factory)
-    key = server_key(read_identity(source))
-    execute(server, *SCHEMA, "INSERT INTO shop.orders VALUES (1, 'first')")
+    server, source, key = source_server(mariadb_factory)
+    execute(server, "INSERT INTO shop.orders VALUES (1, 'first')")
     spool = tmp_path / "spool"
 
     with streaming(lambda: source, store, spool) as status:
@@ -245,9 +245,7 @@ def test_files_are_archived_as_the_server_moves_on_and_the_open_file_never_is(
     result = archive_closed_binlogs(source, store, LAYOUT, work_dir=tmp_path / "work")
     assert result["uploaded"] == ["mysql-bin.000003"] and result["already_archived"] == 2
     assert result["findings"] == []
-    assert check_archive(store, LAYOUT, deep=True) == []
-    assert archived_gtids(store, key, tmp_path / "fetch") == written_gtids(server)
-    assert_written_once(store)
+    assert_archive_holds(store, tmp_path / "fetch", {key: server})
     assert "archived" in caplog.text and STREAM_PASSWORD not in caplog.text
 
 
@@ -255,9 +253,7 @@ def test_files_are_archived_as_the_server_moves_on_and_the_open_file_never_is(
 def test_the_streamer_survives_a_primary_restart_under_writes_and_the_archive_holds_every_gtid(
         mariadb_factory: Any, store: ObjectStore, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger=STREAMER_LOG)
-    server, source = source_server(mariadb_factory)
-    key = server_key(read_identity(source))
-    execute(server, *SCHEMA)
+    server, source, key = source_server(mariadb_factory)
 
     with streaming(lambda: source, store, tmp_path / "spool") as status, Writer(server) as writer:
         wait_for("writes", lambda: writer.committed >= 20)
@@ -273,20 +269,15 @@ def test_the_streamer_survives_a_primary_restart_under_writes_and_the_archive_ho
         wait_for("writes after the restart", lambda: writer.committed >= after + 20)
         writer.stop.set()
         writer.thread.join(10)
-        execute(server, "FLUSH BINARY LOGS")
-        closed = closed_files(server)
-        assert closed == ["mysql-bin.000001", "mysql-bin.000002", "mysql-bin.000003"]
-        wait_for("every closed file in the index", lambda: indexed(store, key) == closed)
+        closed = flush_and_wait_archived(server, store, key, FIRST_THREE)
 
     assert status.restarts >= 1 and "restarting" in caplog.text
     assert status.stall_restarts == 0  # a server that went away is not a hang
     for file in closed:  # the file open at the restart too, its stop event included
         on_server = (server.datadir / file).read_bytes()
         assert entry_of(store, key, file).raw_sha256 == hashlib.sha256(on_server).hexdigest(), file
-    assert check_archive(store, LAYOUT, deep=True) == []
-    assert archived_gtids(store, key, tmp_path / "fetch") == written_gtids(server)
+    assert_archive_holds(store, tmp_path / "fetch", {key: server})
     assert len(written_gtids(server)) >= 2 + 60
-    assert_written_once(store)
     assert STREAM_PASSWORD not in caplog.text
 
 
@@ -294,9 +285,7 @@ def test_the_streamer_survives_a_primary_restart_under_writes_and_the_archive_ho
 def test_a_hung_mariadb_binlog_is_killed_and_restarted_and_an_idle_source_is_not_a_hang(
         mariadb_factory: Any, store: ObjectStore, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger=STREAMER_LOG)
-    server, source = source_server(mariadb_factory)
-    key = server_key(read_identity(source))
-    execute(server, *SCHEMA)
+    server, source, key = source_server(mariadb_factory)
     spool = tmp_path / "spool"
 
     with streaming(lambda: source, store, spool) as status:
@@ -320,19 +309,14 @@ def test_a_hung_mariadb_binlog_is_killed_and_restarted_and_an_idle_source_is_not
             assert not Path(f"/proc/{hung}").exists()
             restarted = writer.committed
             wait_for("writes after the restart", lambda: writer.committed >= restarted + 20)
-        execute(server, "FLUSH BINARY LOGS")
-        closed = closed_files(server)
-        assert closed == ["mysql-bin.000001", "mysql-bin.000002", "mysql-bin.000003"]
-        wait_for("every closed file in the index", lambda: indexed(store, key) == closed)
+        flush_and_wait_archived(server, store, key, FIRST_THREE)
         time.sleep(3 * FAST["stall_timeout"])  # idle again: no further stall restart
         assert (status.stall_restarts, status.starts) == (1, 2)
 
     assert f"killing pid {hung}" in caplog.text and "stalled" in caplog.text
     assert status.last_error is not None and "stalled" in status.last_error
-    assert check_archive(store, LAYOUT, deep=True) == []
-    assert archived_gtids(store, key, tmp_path / "fetch") == written_gtids(server)
+    assert_archive_holds(store, tmp_path / "fetch", {key: server})
     assert len(written_gtids(server)) >= 2 + 60
-    assert_written_once(store)
     assert STREAM_PASSWORD not in caplog.text
 
 
@@ -340,9 +324,7 @@ def test_a_hung_mariadb_binlog_is_killed_and_restarted_and_an_idle_source_is_not
 def test_a_stopped_or_killed_streamer_resumes_without_gaps_or_duplicates(
         mariadb_factory: Any, store: ObjectStore, moto_s3: Any, tmp_path: Path,
         caplog: pytest.LogCaptureFixture) -> None:
-    server, source = source_server(mariadb_factory)
-    key = server_key(read_identity(source))
-    execute(server, *SCHEMA)
+    server, source, key = source_server(mariadb_factory)
     spool = tmp_path / "spool"
 
     # 1. A streamer thread stopped mid-file leaves the partial copy in the spool and archives nothing of it.
@@ -374,11 +356,10 @@ targets:
            "AIRFLOW_CONN_STREAM_S3": json.dumps(moto_s3.connection())}
     argv = [sys.executable, "-m", "drdrill.storage.binlog_streamer", "--config", str(config), "--target", "shop",
             "--spool-dir", str(spool), "--poll-interval", "0.1"]
-    first_three = ["mysql-bin.000001", "mysql-bin.000002", "mysql-bin.000003"]
     with open(tmp_path / "streamer-1.log", "wb") as output:
         process = subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT, env=env)
         try:
-            wait_for("the process to archive the files closed meanwhile", lambda: indexed(store, key) == first_three,
+            wait_for("the process to archive the files closed meanwhile", lambda: indexed(store, key) == FIRST_THREE,
                      timeout=30)
             child = int((spool / CHILD_PID_FILE).read_text())
             process.send_signal(signal.SIGTERM)
@@ -388,7 +369,7 @@ targets:
     log_text = (tmp_path / "streamer-1.log").read_text()
     assert "archived" in log_text and "stopping" in log_text and STREAM_PASSWORD not in log_text
     assert not Path(f"/proc/{child}").exists() and not (spool / CHILD_PID_FILE).exists()
-    assert not list(spool.rglob("*.cnf")) and indexed(store, key) == first_three
+    assert not list(spool.rglob("*.cnf")) and indexed(store, key) == FIRST_THREE
 
     # 3. A streamer process killed outright leaves its mariadb-binlog running (an orphan) ...
     execute(server, "INSERT INTO shop.orders VALUES (5, 'e')", "FLUSH BINARY LOGS")
@@ -410,14 +391,10 @@ targets:
     # ... which the next streamer ends before it resumes; the archive has every GTID exactly once.
     with caplog.at_level(logging.INFO, logger=STREAMER_LOG), streaming(lambda: source, store, spool):
         wait_for("the orphan ended", lambda: not Path(f"/proc/{orphan}").exists())
-        execute(server, "INSERT INTO shop.orders VALUES (8, 'h')", "FLUSH BINARY LOGS")
-        closed = closed_files(server)
-        wait_for("every closed file in the index", lambda: indexed(store, key) == closed)
+        execute(server, "INSERT INTO shop.orders VALUES (8, 'h')")
+        closed = flush_and_wait_archived(server, store, key, [f"mysql-bin.00000{n}" for n in range(1, 7)])
     assert f"ending mariadb-binlog pid {orphan}" in caplog.text
-    assert closed == [f"mysql-bin.00000{n}" for n in range(1, 7)]
-    assert check_archive(store, LAYOUT, deep=True) == []
-    assert archived_gtids(store, key, tmp_path / "fetch") == written_gtids(server)
-    assert_written_once(store)
+    assert_archive_holds(store, tmp_path / "fetch", {key: server})
 
     # 4. A hole in the archive (mysql-bin.000002 never archived): the streamer starts there, archives it, and
     #    skips the later files it streams again because they have index entries (the index decides).
@@ -437,12 +414,10 @@ targets:
 @pytest.mark.integration
 def test_the_streamer_follows_a_new_primary_into_its_own_server_key(
         mariadb_factory: Any, store: ObjectStore, tmp_path: Path) -> None:
-    primary, primary_source = source_server(mariadb_factory, "primary")
-    standby, standby_source = source_server(mariadb_factory, "standby")
-    primary_key, standby_key = (server_key(read_identity(source)) for source in (primary_source, standby_source))
+    primary, primary_source, primary_key = source_server(mariadb_factory, "primary")
+    standby, standby_source, standby_key = source_server(mariadb_factory, "standby")
     assert primary_key != standby_key
-    execute(primary, *SCHEMA, "INSERT INTO shop.orders VALUES (1, 'primary')")
-    execute(standby, *SCHEMA)
+    execute(primary, "INSERT INTO shop.orders VALUES (1, 'primary')")
     current = [primary_source]
 
     with streaming(lambda: current[0], store, tmp_path / "spool") as status:
@@ -464,26 +439,19 @@ def test_the_streamer_follows_a_new_primary_into_its_own_server_key(
         primary.start()
         current[0] = primary_source
         wait_for("the primary streamed again", lambda: status.server_key == primary_key)
-        execute(primary, "INSERT INTO shop.orders VALUES (3, 'after failback')", "FLUSH BINARY LOGS")
-        closed = closed_files(primary)
-        wait_for("the primary's closed files", lambda: indexed(store, primary_key) == closed)
-        assert closed == ["mysql-bin.000001", "mysql-bin.000002", "mysql-bin.000003"]
+        execute(primary, "INSERT INTO shop.orders VALUES (3, 'after failback')")
+        flush_and_wait_archived(primary, store, primary_key, FIRST_THREE)
 
     assert server_keys(store, LAYOUT) == sorted([primary_key, standby_key])
-    assert check_archive(store, LAYOUT, deep=True) == []
-    assert archived_gtids(store, primary_key, tmp_path / "fetch") == written_gtids(primary)
-    assert archived_gtids(store, standby_key, tmp_path / "fetch") == written_gtids(standby)
-    assert_written_once(store)
+    assert_archive_holds(store, tmp_path / "fetch", {primary_key: primary, standby_key: standby})
 
 
 @pytest.mark.integration
 def test_complete_files_a_previous_server_left_in_the_spool_are_archived_under_its_key(
         mariadb_factory: Any, store: ObjectStore, tmp_path: Path) -> None:
-    old, old_source = source_server(mariadb_factory, "old")
-    new, new_source = source_server(mariadb_factory, "new")
-    old_key, new_key = (server_key(read_identity(source)) for source in (old_source, new_source))
-    execute(old, *SCHEMA, "FLUSH BINARY LOGS", "INSERT INTO shop.orders VALUES (1, 'a')", "FLUSH BINARY LOGS")
-    execute(new, *SCHEMA)
+    old, _, old_key = source_server(mariadb_factory, "old")
+    new, new_source, new_key = source_server(mariadb_factory, "new")
+    execute(old, "FLUSH BINARY LOGS", "INSERT INTO shop.orders VALUES (1, 'a')", "FLUSH BINARY LOGS")
     # What a streamer of the old server left when its upload failed: two closed copies (one torn) and the open one.
     left = tmp_path / "spool" / old_key
     left.mkdir(parents=True)
@@ -507,10 +475,9 @@ def test_complete_files_a_previous_server_left_in_the_spool_are_archived_under_i
 def test_a_busy_source_is_archived_within_the_rotation_interval_and_an_idle_one_is_never_rotated(
     mariadb_factory: Any, store: ObjectStore, tmp_path: Path
 ) -> None:
-    server, endpoint = source_server(mariadb_factory)
-    execute(server, *SCHEMA)
+    server, endpoint, key = source_server(mariadb_factory)
     with streaming(lambda: endpoint, store, tmp_path / "spool", rotate_interval=1.0) as status:
-        key = wait_for("the streamer to start", lambda: status.server_key)
+        assert wait_for("the streamer to start", lambda: status.server_key) == key
         execute(server, "INSERT INTO shop.orders VALUES (1, 'no flush from the test')")
         # nobody runs FLUSH BINARY LOGS: the streamer's rotation closes the file and it is archived
         wait_for("every written GTID archived",
@@ -520,4 +487,4 @@ def test_a_busy_source_is_archived_within_the_rotation_interval_and_an_idle_one_
         time.sleep(3)  # idle: no write, so no rotation and no new (empty) file
         assert (status.rotations, closed_files(server)) == (rotations, files)
     assert check_archive(store, LAYOUT, deep=True) == []
-    assert_no_password_in(store)
+    assert_no_password_in(store, STREAM_PASSWORD)
