@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import subprocess
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -72,3 +73,10 @@ def scalar(server: LocalMariaDB, sql: str, args: Any = None) -> Any:
         cur.execute(sql, args)
         row = cur.fetchone()
     return row[0] if row else None
+
+
+def finished_state(done: subprocess.CompletedProcess[str]) -> str:
+    """The run's final state as ``airflow dags test`` logged it."""
+    line = next(line for line in done.stdout.splitlines()[::-1] + done.stderr.splitlines()[::-1]
+                if "DagRun Finished" in line)
+    return line.split("state=")[1].split(",")[0]

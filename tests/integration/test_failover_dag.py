@@ -20,6 +20,7 @@ from drdrill.failover.canary import canary_table, create_table_sql
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
 from drdrill.servers.replication import replication_status
+from tests.integration.failover_helpers import finished_state
 
 pytestmark = pytest.mark.integration
 PRIMARY_CONN = "drdrill_shop_primary"
@@ -30,13 +31,6 @@ def run_dag(dag_id: str) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if key != f"AIRFLOW_CONN_{PRIMARY_CONN.upper()}"}
     return subprocess.run([str(Path(sys.executable).parent / "airflow"), "dags", "test", dag_id],
                           capture_output=True, text=True, env=env, timeout=600)
-
-
-def finished_state(done: subprocess.CompletedProcess[str]) -> str:
-    """The run's final state as Airflow logged it."""
-    line = next(line for line in done.stdout.splitlines()[::-1] + done.stderr.splitlines()[::-1]
-                if "DagRun Finished" in line)
-    return line.split("state=")[1].split(",")[0]
 
 
 @pytest.fixture

@@ -228,10 +228,15 @@ def headline(measured: dict[str, Any], restored: dict[str, Any] | None) -> str:
     if not measured:
         return "not measured"
     roles = (restored or {}).get("roles", "unknown")
+    if measured.get("lost", {}).get("gtid_checked") is False:  # managed: no binlog of the old writer to read
+        lost = f"lost {measured['canary_rows_lost']} canary row(s) (transactions not counted by GTID)"
+    else:
+        lost = (f"lost {measured['lost_transactions']} transaction(s) ({measured['lost_bytes']} bytes), "
+                f"{measured['canary_rows_lost']} canary row(s)")
+    lag = measured["replica_lag_seconds_before"]
     return (f"detection {measured['detection_seconds']} s, promotion {measured['promotion_seconds']} s, "
-            f"client write gap {measured['client_write_gap_seconds']} s; lost {measured['lost_transactions']} "
-            f"transaction(s) ({measured['lost_bytes']} bytes), {measured['canary_rows_lost']} canary row(s); "
-            f"lag before {measured['replica_lag_seconds_before']} s; roles after: {roles}")
+            f"client write gap {measured['client_write_gap_seconds']} s; {lost}; "
+            f"lag before {'not measured' if lag is None else f'{lag} s'}; roles after: {roles}")
 
 
 def record_fields(results: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
@@ -245,6 +250,7 @@ def record_fields(results: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str,
                  "Lost writes": f"{measured['lost_transactions']} transaction(s), {measured['canary_rows_lost']} "
                                 f"canary row(s); RPO {measured['rpo_seconds']:.2f} s"}
     details = {"headline": headline(measured, restored), "fault": plan.get("fault"), "addresses": plan.get("addresses"),
+               "promotion": results.get("promote"),
                "measured": {key: value for key, value in measured.items() if key not in ("findings",)},
                "fail_back": restored}
     measurements = {key: measured.get(key) for key in
