@@ -104,9 +104,9 @@ def build_failover_dag(target: Target) -> DAG:
         checked = preflight()
         canary = start_canary()
         if target.production:
-            from airflow.providers.standard.operators.hitl import ApprovalOperator
+            from drdrill.airflow.approval import DrillApproval
 
-            approve = ApprovalOperator(
+            approve = DrillApproval(
                 task_id="approve", subject=f"Approve the failover drill on production target {name}",
                 body="{{ ti.xcom_pull(task_ids='preflight')['approval_text'] }}", response_timeout=APPROVAL_TIMEOUT)
             checked >> approve >> canary

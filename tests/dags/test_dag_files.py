@@ -143,7 +143,9 @@ def test_failover_dag_asks_a_human_before_the_fault_only_on_production_targets()
     assert plain.get_task("start_canary").upstream_task_ids == {"preflight"}
     production = module.build_failover_dag(dataclasses.replace(shop, production=True))
     approve = production.get_task("approve")
-    assert type(approve).__name__ == "ApprovalOperator"
+    from airflow.providers.standard.operators.hitl import ApprovalOperator
+
+    assert isinstance(approve, ApprovalOperator)
     assert approve.upstream_task_ids == {"preflight"} and production.get_task("start_canary").upstream_task_ids == {"approve"}
     assert "approval_text" in approve.body
     assert production.get_task("record").upstream_task_ids == {"verify_consistency"}

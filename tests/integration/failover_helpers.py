@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
+import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +21,7 @@ from drdrill.servers.replication import start_gtid_replica
 ADMIN_GRANTS = ["SELECT, INSERT, UPDATE, DELETE, CREATE, RELOAD, PROCESS, SHUTDOWN, REPLICATION SLAVE, "
                 "REPLICATION SLAVE ADMIN, READ_ONLY ADMIN, BINLOG MONITOR, BINLOG REPLAY, BINLOG ADMIN, SLAVE MONITOR ON *.*"]
 ADMIN_PASSWORD = "Admin-Secret-77"
+PRIMARY_CONN = "drdrill_shop_primary"  # the sandbox target's source connection, which the drill redirects
 CANARY_PASSWORD = "Canary-Secret-55"
 
 
@@ -80,3 +84,30 @@ def finished_state(done: subprocess.CompletedProcess[str]) -> str:
     line = next(line for line in done.stdout.splitlines()[::-1] + done.stderr.splitlines()[::-1]
                 if "DagRun Finished" in line)
     return line.split("state=")[1].split(",")[0]
+
+
+def without_source_variable(config: Path | None = None) -> dict[str, str]:
+    """This environment minus the source connection's AIRFLOW_CONN_* variable (the drill finds it in the
+    metastore, where the redirect changes it), with DRDRILL_CONFIG set to ``config`` when given."""
+    env = {key: value for key, value in os.environ.items() if key != f"AIRFLOW_CONN_{PRIMARY_CONN.upper()}"}
+    if config:
+        env["DRDRILL_CONFIG"] = str(config)
+    return env
+
+
+def run_dag(dag_id: str, config: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``airflow dags test <dag_id>`` in its own process, as make demo runs DAGs, on ``without_source_variable``."""
+    return subprocess.run([str(Path(sys.executable).parent / "airflow"), "dags", "test", dag_id],
+                          capture_output=True, text=True, env=without_source_variable(config), timeout=600)
+
+
+def airflow_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """The airflow CLI on the metastore only (no AIRFLOW_CONN_* variables)."""
+    return subprocess.run([str(Path(sys.executable).parent / "airflow"), *args], capture_output=True, text=True,
+                          check=check, env={k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")})
+
+
+def connection_port(conn_id: str) -> int:
+    """The port of a connection as the metastore has it."""
+    done = airflow_cli("connections", "get", conn_id, "-o", "json")
+    return int(json.loads(done.stdout[done.stdout.index("["):])[0]["port"])

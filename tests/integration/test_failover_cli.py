@@ -18,57 +18,37 @@ from typing import Any
 
 import pytest
 
-from drdrill.airflow.connections import import_connections
 from drdrill.failover.canary import canary_table, create_table_sql
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
 from drdrill.servers.replication import replication_status, wait_replica_caught_up
+from tests.integration.failover_helpers import PRIMARY_CONN, airflow_cli, connection_port, without_source_variable
 
 pytestmark = pytest.mark.integration
 DRDRILL = str(Path(sys.executable).parent / "drdrill")
-PRIMARY_CONN = "drdrill_shop_primary"
 ALL_STEPS = {"preflight", "start_canary", "inject_fault", "detect", "promote", "redirect", "verify_writes", "measure",
              "fail_back", "cleanup", "verify_consistency"}
 
 
-def _without_source_variable() -> dict[str, str]:
-    """This environment minus the source connection's AIRFLOW_CONN_* variable: the drill finds it in the metastore."""
-    return {key: value for key, value in os.environ.items() if key != f"AIRFLOW_CONN_{PRIMARY_CONN.upper()}"}
-
-
 def run_failover(*args: str, config: Path | None = None) -> subprocess.CompletedProcess[str]:
     """``drdrill failover shop ...`` with the source connection only in the metastore."""
-    env = _without_source_variable()
-    if config:
-        env["DRDRILL_CONFIG"] = str(config)
-    return subprocess.run([DRDRILL, "failover", "shop", *args], capture_output=True, text=True, env=env, timeout=600)
-
-
-def _airflow(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """The airflow CLI on the metastore only (no AIRFLOW_CONN_* variables)."""
-    return subprocess.run([str(Path(sys.executable).parent / "airflow"), *args], capture_output=True, text=True,
-                          check=check, env={k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")})
+    return subprocess.run([DRDRILL, "failover", "shop", *args], capture_output=True, text=True,
+                          env=without_source_variable(config), timeout=600)
 
 
 @pytest.fixture(scope="module")
 def source_in_metastore(sandbox, airflow_db):
     """The source connection in the metastore for this module; deleted afterwards unless it was there before."""
-    existed = _airflow("connections", "get", PRIMARY_CONN, "-o", "json", check=False).returncode == 0
+    existed = airflow_cli("connections", "get", PRIMARY_CONN, "-o", "json", check=False).returncode == 0
     yield
     if not existed:
-        _airflow("connections", "delete", PRIMARY_CONN)
+        airflow_cli("connections", "delete", PRIMARY_CONN)
 
 
 @pytest.fixture
-def box(sandbox, source_in_metastore):
+def box(source_in_metastore, metastore_primary_connection):
     """The sandbox, with the metastore's source connection pointing at the primary."""
-    import_connections({PRIMARY_CONN: sandbox.sandbox.airflow_connections()[PRIMARY_CONN]})
-    return sandbox
-
-
-def _connection_port(conn_id: str) -> int:
-    done = _airflow("connections", "get", conn_id, "-o", "json")
-    return int(json.loads(done.stdout[done.stdout.index("["):])[0]["port"])
+    return metastore_primary_connection
 
 
 def _query(server: Any, sql: str) -> list[tuple[Any, ...]]:
@@ -94,7 +74,7 @@ def _untouched_state(handle: Any) -> dict[str, Any]:
             "canary_rows": _query(box.primary, "SELECT COUNT(*) FROM shop.drdrill_canary")[0][0] if canary else None,
             "read_only": (_query(box.primary, "SELECT @@read_only")[0][0], _query(box.replica, "SELECT @@read_only")[0][0]),
             "replicating": (status["Slave_IO_Running"], status["Slave_SQL_Running"], int(status["Master_Port"])),
-            "connection_port": _connection_port(PRIMARY_CONN),
+            "connection_port": connection_port(PRIMARY_CONN),
             "failover_records": len(list_drills(handle.history_url, "shop", "failover", limit=1000))}
 
 
@@ -129,7 +109,7 @@ def _assert_put_back(server: Any) -> None:
     assert _query(server.replica, "SELECT @@read_only")[0][0] == 1
     on_primary, on_replica = _checksums(server)
     assert on_primary == on_replica and "shop.orders" in on_primary
-    assert _connection_port(PRIMARY_CONN) == server.ports.primary
+    assert connection_port(PRIMARY_CONN) == server.ports.primary
 
 
 def test_failover_from_the_cli_is_green_records_and_puts_everything_back(box) -> None:
@@ -240,7 +220,7 @@ def test_interrupted_drill_cleans_up_and_records_could_not_verify(box) -> None:
     server = box.sandbox
     pid_before = server.primary.pid()
     drill = subprocess.Popen([DRDRILL, "failover", "shop"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=_without_source_variable())
+                             env=without_source_variable())
     try:
         deadline = time.monotonic() + 120
         while server.primary.pid() == pid_before and drill.poll() is None and time.monotonic() < deadline:

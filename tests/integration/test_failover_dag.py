@@ -8,43 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from drdrill.airflow.connections import import_connections
 from drdrill.failover.canary import canary_table, create_table_sql
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
 from drdrill.servers.replication import replication_status
-from tests.integration.failover_helpers import finished_state
+from tests.integration.failover_helpers import PRIMARY_CONN, connection_port, finished_state, run_dag
 
 pytestmark = pytest.mark.integration
-PRIMARY_CONN = "drdrill_shop_primary"
-
-
-def run_dag(dag_id: str) -> subprocess.CompletedProcess[str]:
-    """``airflow dags test <dag_id>`` with the source connection only in the metastore (the redirect changes it there)."""
-    env = {key: value for key, value in os.environ.items() if key != f"AIRFLOW_CONN_{PRIMARY_CONN.upper()}"}
-    return subprocess.run([str(Path(sys.executable).parent / "airflow"), "dags", "test", dag_id],
-                          capture_output=True, text=True, env=env, timeout=600)
-
-
-@pytest.fixture
-def metastore_primary_connection(sandbox, airflow_db):
-    """The source connection in the metastore too (run_dag hides the environment's copy)."""
-    import_connections({PRIMARY_CONN: sandbox.sandbox.airflow_connections()[PRIMARY_CONN]})
-    return sandbox
-
-
-def _connection_port(conn_id: str) -> int:
-    done = subprocess.run([str(Path(sys.executable).parent / "airflow"), "connections", "get", conn_id, "-o", "json"],
-                          capture_output=True, text=True, check=True,
-                          env={k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")})
-    return int(json.loads(done.stdout[done.stdout.index("["):])[0]["port"])
 
 
 def test_failover_dag_kills_promotes_fails_back_and_other_drills_still_work(metastore_primary_connection) -> None:
@@ -69,7 +42,7 @@ def test_failover_dag_kills_promotes_fails_back_and_other_drills_still_work(meta
         status = replication_status(conn)
     assert status["Slave_IO_Running"] == "Yes" and status["Slave_SQL_Running"] == "Yes"
     assert int(status["Master_Port"]) == box.ports.primary
-    assert _connection_port(PRIMARY_CONN) == box.ports.primary  # redirected and pointed back
+    assert connection_port(PRIMARY_CONN) == box.ports.primary  # redirected and pointed back
 
     backup = run_dag("dr_backup__shop")
     assert finished_state(backup) == "success", backup.stdout[-3000:] + backup.stderr[-3000:]

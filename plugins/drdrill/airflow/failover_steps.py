@@ -28,7 +28,28 @@ from drdrill.failover.faults import Fault, ManagedFault
 from drdrill.endpoints import MySQLEndpoint
 
 CLEANUP = "cleanup"
+APPROVE = "approve"
 RECORDED_STEPS = [*failover.STEPS[:-1], CLEANUP, failover.STEPS[-1]]
+
+
+def recorded_steps(target: Target) -> list[str]:
+    """The DAG's steps in the record: a production target's run also has the human approval after preflight."""
+    if not target.production:
+        return RECORDED_STEPS
+    return [RECORDED_STEPS[0], APPROVE, *RECORDED_STEPS[1:]]
+
+
+def approval_findings(answer: Mapping[str, Any] | None, preflight_passed: bool) -> list[Finding]:
+    """NOT_APPROVED when the approver's ``answer`` was not "Approve", or none came although preflight passed."""
+    if not preflight_passed or (answer and answer.get("chosen_options") == ["Approve"]):
+        return []
+    if answer:
+        why = (f"{answer.get('responded_by') or 'the approver'} chose {', '.join(answer.get('chosen_options') or ['nothing'])} "
+               f"on the approval request at {answer.get('responded_at')}")
+    else:
+        why = "no approval came: nobody answered within the approval timeout, or the approve task failed"
+    return [Finding("NOT_APPROVED", f"The failover drill did not run: {why}. Nothing was touched.")]
+
 
 def timed(step: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
     """The step, returning its wall time as ``seconds`` too (the record's stage breakdown)."""

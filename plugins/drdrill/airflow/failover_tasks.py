@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from drdrill.airflow import failover_steps, runtime
-from drdrill.airflow.failover_steps import RECORDED_STEPS, servers
+from drdrill.airflow.failover_steps import servers
 from drdrill.drills import failover
 from drdrill.drills.restore import run_key
 
@@ -113,9 +113,17 @@ def verify_consistency(target_name: str, context: Any) -> dict[str, Any]:
 
 def record(target_name: str, context: Any) -> dict[str, Any]:
     """Write the drill record; fail the run (and alert) unless the verdict is passed."""
-    results, _ = runtime.pull_results(context, RECORDED_STEPS)
+    steps = failover_steps.recorded_steps(runtime.target(target_name))
+    results, findings = runtime.pull_results(context, steps)
     details, measurements, lines = failover_steps.record_fields(results)
+    found = {}
+    if failover_steps.APPROVE in steps:
+        passed = results["preflight"] is not None and not findings["preflight"]
+        from drdrill.airflow.approval import ANSWER_KEY
+
+        answer = context["ti"].xcom_pull(task_ids=failover_steps.APPROVE, key=ANSWER_KEY)
+        found[failover_steps.APPROVE] = failover_steps.approval_findings(answer, preflight_passed=passed)
     return runtime.finish_drill(
-        context, target_name=target_name, drill="failover", steps=RECORDED_STEPS, details=details,
-        measurements=measurements, slack_lines=lines or None,
+        context, target_name=target_name, drill="failover", steps=steps, details=details,
+        measurements=measurements, slack_lines=lines or None, found=found,
     )

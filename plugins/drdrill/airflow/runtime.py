@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
@@ -90,13 +90,19 @@ def pull_results(context: Any, steps: list[str]) -> tuple[dict[str, Any], dict[s
 
 def finish_drill(context: Any, *, target_name: str, drill: str, steps: list[str], backup_id: str | None = None,
                  details: dict[str, Any] | None = None, measurements: dict[str, Any] | None = None,
-                 slack_lines: dict[str, str] | None = None, dry_run: bool = False) -> dict[str, Any]:
-    """The record task of every drill: write the record, then fail the run (and alert) unless it passed."""
+                 slack_lines: dict[str, str] | None = None, dry_run: bool = False,
+                 found: Mapping[str, list[Finding]] | None = None) -> dict[str, Any]:
+    """The record task of every drill: write the record, then fail the run (and alert) unless it passed.
+
+    ``found``: findings the record task itself made about a step (by step name), added to the step's own.
+    """
     from drdrill.checks.findings import PASSED
     from drdrill.drills.record import build_record
     from drdrill.history import record_drill
 
     results, findings = pull_results(context, steps)
+    for step, extra in (found or {}).items():
+        findings[step] = [*findings.get(step, []), *extra]
     started = getattr(context["dag_run"], "start_date", None) or run_time(context)
     record, all_findings = build_record(
         run_id=context["run_id"], target=target_name, drill=drill, started_at=started.isoformat(), steps=steps,

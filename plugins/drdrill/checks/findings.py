@@ -48,6 +48,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "WRITES_LOST": (FAILED, "Writes acknowledged by the old primary never reached the replica, and the window lost is longer than the RPO objective; reduce replication lag or use semi-synchronous replication."),
     "ERRANT_TRANSACTIONS": (PASSED, "The old primary held transactions the new primary never received; they were saved and handled by failover_drill.errant_transactions. Review the saved copy and re-apply what the business needs."),
     "FAILBACK_FAILED": (FAILED, "The old primary could not rejoin as a replica of the new primary; the message names the step. Rebuild it from a backup of the new primary if it cannot be repaired."),
+    "NOT_APPROVED": (COULD_NOT_VERIFY, "Nothing was touched. Trigger the drill again when the failover may happen, and approve it (Required Actions in the Airflow UI) within the approval timeout."),
     "TOPOLOGY_NOT_RESTORED": (FAILED, "After the drill the servers are not back to primary -> replica with replication running and equal data; repair it by hand (the message says what differs) before the next drill."),
     "RTO_EXCEEDED": (FAILED, "Recovery took longer than the RTO objective; use a faster engine (mariabackup), more parallelism, or a bigger scratch server."),
 }
