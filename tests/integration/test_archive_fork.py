@@ -105,13 +105,13 @@ def test_flashback_archives_the_whole_history_and_the_chain_check_accepts_exactl
     store.put_bytes(layout.index_key(key, first.file),
                     dataclasses.replace(first, raw_size=first.raw_size + 1).to_json())
     with pytest.raises(DrdrillError, match="does not hold all of"):
-        errant.flashback(old, since, since, tmp_path, store=store, layout=layout)
+        errant.flashback(old, since, tmp_path, store=store, layout=layout)
     assert query(pair.primary, "SELECT COUNT(*) FROM drill.items WHERE id = 5000") == [(1,)]
     assert query(pair.primary, "SHOW BINARY LOGS")[0][0] == "mysql-bin.000001"
     assert read_forks(store, layout, key) == ({}, [])
     store.put_bytes(layout.index_key(key, first.file), first.to_json())
 
-    errant.flashback(old, since, since, tmp_path, store=store, layout=layout)
+    assert errant.flashback(old, since, tmp_path, store=store, layout=layout) == []  # nothing to report on the archive
     rejoin(pair, since)
     archive_closed_binlogs(old, store, layout, work_dir=tmp_path / "archive")
 
@@ -204,7 +204,7 @@ def test_without_an_archive_of_the_old_primary_flashback_writes_nothing(
     layout = binlog_layout(pair.target)
     since = lose_writes_and_promote(pair)
     last = split_binlog_name(query(pair.primary, "SHOW BINARY LOGS")[-1][0])[1]
-    errant.flashback(pair.servers.primary, since, since, tmp_path, store=store, layout=layout)
+    errant.flashback(pair.servers.primary, since, tmp_path, store=store, layout=layout)
     rejoin(pair, since)
     assert store.list_objects("") == []
     assert query(pair.primary, "SHOW BINARY LOGS")[0][0] == f"mysql-bin.{last + 1:06d}"  # as before this change
@@ -258,7 +258,7 @@ def test_pitr_across_a_fork_stops_the_old_history_where_the_new_one_resumed(
     since = lose_writes_and_promote(pair, lambda: inside.append(take_backup(pair, store, tmp_path / "backup")))
     before_fork = pitr.whole_second(datetime.now(timezone.utc))  # after the errant commits, before the reset
     time.sleep(1.1)
-    errant.flashback(old, since, since, tmp_path, store=store, layout=layout)
+    errant.flashback(old, since, tmp_path, store=store, layout=layout)
     rejoin(pair, since)
     now = datetime.now(timezone.utc)
     after_fork = pitr.whole_second(now) + timedelta(seconds=1)
@@ -297,3 +297,28 @@ def test_pitr_across_a_fork_stops_the_old_history_where_the_new_one_resumed(
     assert recover(pair, store, planned, tmp_path / "work", "before") == [(1, "item-1")]
     whole = {**planned, "segments": [{"files": planned["files"], "stop_position": None, "fork": None}]}
     assert recover(pair, store, whole, tmp_path / "work", "before-whole") == [(1, "errant-update"), (5000, "errant")]
+
+
+def test_flashback_reports_a_gap_the_old_primary_left_in_its_archive(mariadb_factory: Any, store: ObjectStore,
+                                                                     tmp_path: Path) -> None:
+    pair = make_pair(mariadb_factory, tmp_path)
+    old = pair.servers.primary
+    layout = binlog_layout(pair.target)
+    archive_closed_binlogs(old, store, layout, work_dir=tmp_path / "archive")
+    wait_caught_up(pair.servers.replica, old, 30)
+    # Files purged before anyone archived them: the archive lacks them for good.
+    execute(pair.primary, "INSERT INTO drill.items VALUES (4000, 'never archived')", "FLUSH BINARY LOGS",
+            "FLUSH BINARY LOGS")
+    newest = query(pair.primary, "SHOW BINARY LOGS")[-1][0]
+    wait_caught_up(pair.servers.replica, old, 30)
+    deadline = time.monotonic() + 20
+    while query(pair.primary, "SHOW BINARY LOGS")[0][0] != newest:  # a file waits for its binlog checkpoint
+        assert time.monotonic() < deadline, query(pair.primary, "SHOW BINARY LOGS")
+        execute(pair.primary, f"PURGE BINARY LOGS TO '{newest}'")
+        time.sleep(0.2)
+    since = lose_writes_and_promote(pair)
+
+    notes = errant.flashback(old, since, tmp_path, store=store, layout=layout)
+
+    assert codes(notes) == ["BINLOG_GAP"]  # reported to the drill, which names it in the fail-back's actions
+    assert query(pair.primary, "SELECT COUNT(*) FROM drill.items WHERE id = 5000") == [(0,)]  # still rolled back

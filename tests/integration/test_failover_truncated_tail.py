@@ -162,7 +162,7 @@ def test_lost_transactions_before_a_torn_binlog_tail_are_listed_saved_and_rolled
                              capture_output=True, check=False)
     assert raw.returncode != 0 and b"binlog truncated in the middle of event" in raw.stderr
 
-    errant.flashback(old, since, since, tmp_path)
+    errant.flashback(old, since, tmp_path)
     assert _checksums(pair.primary) == _checksums(pair.replica)  # exactly the lost transactions were rolled back
     assert _counts(pair.primary) == _counts(pair.replica) == {"drill.items": 300, "drill.bulk": 0}
     assert scalar(pair.primary, "SELECT @@gtid_binlog_pos") == ""  # the rollback itself was not binlogged
@@ -203,7 +203,7 @@ def test_flashback_refuses_a_binlog_that_ends_inside_the_lost_transactions_and_c
             errant.list_lost(old, since, tmp_path)
 
     with pytest.raises(DrdrillError) as caught:
-        errant.flashback(old, since, since, tmp_path)
+        errant.flashback(old, since, tmp_path)
     assert lost[-1] in caught.value.problem and "nothing was rolled back" in caught.value.problem
     assert _checksums(pair.primary) == checksums and _counts(pair.primary) == counts  # not half applied
     assert scalar(pair.primary, "SELECT @@gtid_binlog_pos") == position == lost[-1]  # nor reset

@@ -7,9 +7,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-from drdrill.checks.findings import DrillFailed, Finding
+from drdrill.checks.findings import DrillFailed, Finding, error_finding
 from drdrill.config import DrillConfig, Target, load_config
-from drdrill.errors import DrdrillError
 
 T = TypeVar("T")
 FINDINGS_KEY = "findings"
@@ -70,10 +69,7 @@ def run_step(context: Any, step: Callable[[], T]) -> T:
 
         raise AirflowFailException(str(exc)) from exc  # a finding does not go away by retrying
     except Exception as exc:
-        finding = Finding("COULD_NOT_VERIFY", f"Task {ti.task_id} failed: {type(exc).__name__}: {exc}")
-        if isinstance(exc, DrdrillError) and exc.fix:
-            finding = Finding("COULD_NOT_VERIFY", f"Task {ti.task_id} failed: {exc.problem}", exc.fix)
-        ti.xcom_push(key=FINDINGS_KEY, value=[finding.to_dict()])
+        ti.xcom_push(key=FINDINGS_KEY, value=[error_finding(f"Task {ti.task_id}", exc).to_dict()])
         raise
 
 

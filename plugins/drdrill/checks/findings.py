@@ -88,6 +88,13 @@ class Finding:
         return cls(**data)
 
 
+def error_finding(where: str, exc: BaseException) -> Finding:
+    """COULD_NOT_VERIFY for a step that raised instead of reporting (``where``: "Task x", "Step y"): never a pass."""
+    if isinstance(exc, DrdrillError):
+        return Finding("COULD_NOT_VERIFY", f"{where} failed: {exc.problem}", exc.fix or "")
+    return Finding("COULD_NOT_VERIFY", f"{where} failed: {type(exc).__name__}: {exc}")
+
+
 def verdict_of(findings: Iterable[Finding]) -> str:
     """``failed`` beats ``could_not_verify`` beats ``passed``."""
     verdicts = {finding.verdict for finding in findings}

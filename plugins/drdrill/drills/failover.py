@@ -411,12 +411,14 @@ def _rejoin_old_primary(target: Target, servers: FailoverServers, primary: Serve
                                        f"Re-apply what is needed from {saved} on the new primary, then roll them back on "
                                        "the old one (mariadb-binlog --flashback) or rebuild it from a backup.")])
         try:
-            errant.flashback(servers.primary, since, since, work_dir, store=store, layout=binlog_layout(target))
+            archive_notes = errant.flashback(servers.primary, since, work_dir, store=store, layout=binlog_layout(target))
         except DrdrillError as exc:
             raise DrillFailed([Finding("ERRANT_TRANSACTIONS", message + " Policy 'flashback' could not roll them back."),
                                Finding("FAILBACK_FAILED", f"The old primary was left read-only and out of replication: "
                                        f"{exc.problem}", exc.fix or "")]) from None
         actions.append(f"{extra} errant transaction(s) saved to {saved} and rolled back on the old primary")
+        actions += [f"archiving the old primary's binlogs found {note.sentence()} (the binlog archive drill reports it)"
+                    for note in archive_notes]
         findings.append(Finding("ERRANT_TRANSACTIONS", message + " Policy 'flashback': rolled back on the old primary.",
                                 evidence={"saved": saved, "gtids": [item.gtid for item in lost][:50]}))
         resume_at = since

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from drdrill.airflow import failover_steps
-from drdrill.checks.findings import DrillFailed, Finding
+from drdrill.checks.findings import DrillFailed, Finding, error_finding
 from drdrill.config import Target
 from drdrill.drills import failover
 from drdrill.drills.record import StepRunner, build_record
@@ -109,7 +109,6 @@ def _attempt(runner: StepRunner, step: str, call: Callable[[], dict[str, Any]]) 
         except DrillFailed:
             raise
         except Exception as exc:
-            problem, fix = (exc.problem, exc.fix or "") if isinstance(exc, DrdrillError) else (f"{type(exc).__name__}: {exc}", "")
-            raise DrillFailed([Finding("COULD_NOT_VERIFY", f"Step {step} failed: {problem}", fix)]) from exc
+            raise DrillFailed([error_finding(f"Step {step}", exc)]) from exc
 
     return runner.attempt(step, reported)

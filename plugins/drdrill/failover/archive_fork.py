@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from drdrill.checks.findings import Finding
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
 from drdrill.servers.identity import read_identity
@@ -41,6 +42,7 @@ class ArchivedHistory:
     last_file: str
     next_file: str
     end: str | None
+    archive_findings: tuple[Finding, ...] = ()  # what archiving the old primary's binlogs found (e.g. BINLOG_GAP)
 
     @property
     def next_number(self) -> int:
@@ -60,7 +62,7 @@ def archive_history(old: MySQLEndpoint, store: ObjectStore, layout: BinlogLayout
     if not indexed_files(store, binlog_layout, key):
         return None
     try:
-        archive_closed_binlogs(old, store, binlog_layout, work_dir=work_dir, rotate=True)
+        archived = archive_closed_binlogs(old, store, binlog_layout, work_dir=work_dir, rotate=True)
     except DrdrillError as exc:
         raise DrdrillError(f"archiving {old.describe()}'s binlogs before its reset failed, so nothing was rolled "
                            f"back and its binlog was not reset: {exc.problem}", exc.fix) from exc
@@ -75,7 +77,8 @@ def archive_history(old: MySQLEndpoint, store: ObjectStore, layout: BinlogLayout
             f"(not archived: {', '.join(missing) or 'none'}; archive ends at {archived_end}, the server at {end}); "
             "its binlog was not reset and nothing was rolled back.",
             "run the binlog archive drill for this target and read its findings, then run the fail-back again.")
-    return ArchivedHistory(store, binlog_layout, key, closed[-1][0], current, end)
+    return ArchivedHistory(store, binlog_layout, key, closed[-1][0], current, end,
+                           tuple(Finding.from_dict(item) for item in archived["findings"]))
 
 
 def record_fork(history: ArchivedHistory, *, resumed_from: str, rolled_back: list[str], reason: str) -> None:

@@ -18,11 +18,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from drdrill.checks.findings import Finding
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
 from drdrill.failover.archive_fork import archive_history, record_fork
 from drdrill.failover.topology import transactions_behind
-from drdrill.storage.binlog_archive import BinlogLayout
+from drdrill.storage.binlog_archive import BinlogLayout, split_binlog_name
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.pipeline import stream_command_to_s3
@@ -167,14 +168,15 @@ def save_lost(old: MySQLEndpoint, since: str, store: ObjectStore, key: str, work
     return f"s3://{store.bucket}/{key}"
 
 
-def flashback(old: MySQLEndpoint, since: str, resume_at: str, work_dir: Path, *, store: ObjectStore | None = None,
-              layout: BinlogLayout | TargetLayout | None = None) -> None:
-    """Roll back everything after ``since`` on ``old`` (not binlogged), reset its binlog to continue from ``resume_at``.
+def flashback(old: MySQLEndpoint, since: str, work_dir: Path, *, store: ObjectStore | None = None,
+              layout: BinlogLayout | TargetLayout | None = None) -> list[Finding]:
+    """Roll back everything after ``since`` on ``old`` (not binlogged), reset its binlog to continue from ``since``.
 
     The binlog files are copied raw first: ``--flashback`` over ``--read-from-remote-server`` reverses only part
     of a transaction whose rows span several rows events (MariaDB 10.11), and says nothing.
     ``RESET MASTER TO <next number>`` keeps binlog file numbers increasing. With ``store`` and ``layout`` (the
-    target's binlog archive) the archive gets all of ``old``'s history first and a fork record before the reset.
+    target's binlog archive) the archive gets all of ``old``'s history first and a fork record before the reset;
+    returns what archiving it found (e.g. a BINLOG_GAP left by files purged before they were archived).
     """
     until = _end_of(old)
     history = archive_history(old, store, layout, work_dir) if store is not None and layout is not None else None
@@ -214,12 +216,13 @@ def flashback(old: MySQLEndpoint, since: str, resume_at: str, work_dir: Path, *,
             f"{said.decode(errors='replace')[-800:]}",
             "flashback handles row changes only (not DDL); rebuild the old primary from a backup of the new one.")
     if history:
-        record_fork(history, resumed_from=resume_at, rolled_back=rolled_back,
+        record_fork(history, resumed_from=since, rolled_back=rolled_back,
                     reason=f"fail-back: {len(rolled_back)} errant transaction(s) after {since} rolled back by "
                            "flashback; the binlog was reset to replicate from the new primary")
         next_number = history.next_number
     else:
         rows = old.fetch_all("SHOW BINARY LOGS")
-        next_number = int(str(rows[-1][0]).rsplit(".", 1)[1]) + 1
+        next_number = split_binlog_name(str(rows[-1][0]))[1] + 1
     old.fetch_all(f"RESET MASTER TO {next_number}")
-    old.fetch_all("SET GLOBAL gtid_slave_pos = %s", (resume_at,))
+    old.fetch_all("SET GLOBAL gtid_slave_pos = %s", (since,))
+    return list(history.archive_findings) if history else []

@@ -14,7 +14,7 @@ import pymysql
 from drdrill.checks.checksum import quote_identifier, table_checksum_sql
 from drdrill.endpoints import MySQLEndpoint, one_row
 from drdrill.errors import DrdrillError
-from drdrill.servers.replication import attach_replica, replication_status
+from drdrill.servers.replication import attach_replica, replication_status, wait_replica_caught_up
 from drdrill.storage.binlog_archive import parse_gtid_position
 
 log = logging.getLogger(__name__)
@@ -230,15 +230,8 @@ def rejoin_as_replica(replica: MySQLEndpoint, primary: MySQLEndpoint, replicatio
 
 def wait_caught_up(replica: MySQLEndpoint, primary: MySQLEndpoint, timeout: float) -> None:
     """Block until ``replica`` applied everything in ``primary``'s binlog."""
-    position = state_of(primary).gtid_binlog_pos
-    rows = replica.fetch_all("SELECT MASTER_GTID_WAIT(%s, %s)", (position, timeout))
-    if rows[0][0] != 0:
-        now = state_of(replica)
-        raise DrdrillError(
-            f"{replica.describe()} did not reach {position!r} within {timeout:.0f} s (applied {now.gtid_slave_pos!r}, "
-            f"IO {now.io_running!r}, SQL {now.sql_running!r}, last errors {now.last_io_error!r} {now.last_sql_error!r}).",
-            "read SHOW SLAVE STATUS on that server and repair replication.",
-        )
+    with contextlib.closing(replica.connect()) as replica_conn, contextlib.closing(primary.connect()) as primary_conn:
+        wait_replica_caught_up(replica_conn, primary_conn, timeout, replica_name=replica.describe())
 
 
 def switchover(old: MySQLEndpoint, new: MySQLEndpoint, replication: MySQLEndpoint, timeout: float) -> dict[str, Any]:

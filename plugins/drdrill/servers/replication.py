@@ -75,6 +75,7 @@ def wait_replica_caught_up(
     replica_conn: pymysql.connections.Connection,
     primary_conn: pymysql.connections.Connection,
     timeout: float,
+    replica_name: str = "replica",
 ) -> None:
     """Block until the replica has applied everything in the primary's binlog (MASTER_GTID_WAIT)."""
     with primary_conn.cursor() as cur:
@@ -90,7 +91,7 @@ def wait_replica_caught_up(
         applied = cur.fetchone()
     status = replication_status(replica_conn)
     raise DrdrillError(
-        f"replica did not reach the primary's GTID position {target!r} within {timeout:.0f} s "
+        f"{replica_name} did not reach the primary's GTID position {target!r} within {timeout:.0f} s "
         f"(applied {applied[0] if applied else '?'!r}; IO={status.get('Slave_IO_Running')!r}, "
         f"SQL={status.get('Slave_SQL_Running')!r}, last IO error {status.get('Last_IO_Error')!r}, "
         f"last SQL error {status.get('Last_SQL_Error')!r}).",

@@ -129,6 +129,8 @@ def binlog_name(base: str, number: int, digits: int) -> str:
 
 def parse_gtid_position(text: str | None) -> dict[int, tuple[int, int]]:
     """``"0-1-9,3-1-2"`` → ``{0: (1, 9), 3: (1, 2)}`` (domain → server_id, seq_no); the highest seq_no per domain wins."""
+    if text is not None and not isinstance(text, str):  # e.g. a number in a hand-edited JSON record
+        raise ValueError(f"{text!r} is not a GTID position (a string like 0-1-42)")
     position: dict[int, tuple[int, int]] = {}
     for part in (text or "").split(","):
         part = part.strip()
@@ -385,8 +387,8 @@ def read_forks(store: ObjectStore, layout: BinlogLayout | TargetLayout,
             fork = BinlogFork.from_json(store.get_bytes(stored.key) or b"", where)
             split_binlog_name(fork.last_file)
             split_binlog_name(fork.first_file)
-            parse_gtid_position(fork.old_end)
-            parse_gtid_position(fork.resumed_from)
+            for position in (fork.old_end, fork.resumed_from, *fork.rolled_back):
+                parse_gtid_position(position)
             if stored.key != binlog_layout.fork_key(fork.server_key, fork.first_file) or fork.server_key != key:
                 raise ValueError(f"{where} describes {fork.server_key}/{fork.first_file}")
         except ValueError as exc:

@@ -48,9 +48,11 @@ class BinlogFork:
         if missing:
             raise ValueError(f"{where} lacks {', '.join(missing)}")
         texts = ("server_key", "last_file", "first_file", "resumed_from", "reason")
-        if not all(isinstance(data[name], str) for name in texts) or not isinstance(data["rolled_back"], list):
+        if not all(isinstance(data[name], str) for name in texts) or not isinstance(data["rolled_back"], list) \
+                or not all(isinstance(gtid, str) for gtid in data["rolled_back"]) \
+                or not isinstance(data["old_end"], (str, type(None))):
             raise ValueError(f"{where} has a value of the wrong type")
         return cls(server_key=data["server_key"], last_file=data["last_file"], first_file=data["first_file"],
                    old_end=data["old_end"] or None, resumed_from=data["resumed_from"],
-                   rolled_back=tuple(str(gtid) for gtid in data["rolled_back"]),
+                   rolled_back=tuple(data["rolled_back"]),
                    forked_at=datetime.fromisoformat(str(data["forked_at"])), reason=data["reason"])
