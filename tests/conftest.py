@@ -75,6 +75,13 @@ targets:
 (SESSION_DIR / "drills.yaml").write_text(TEST_CONFIG.format(dir=SESSION_DIR))
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Delete the session directory (Airflow home, config, history) once the session is over."""
+    import shutil
+
+    shutil.rmtree(SESSION_DIR, ignore_errors=True)
+
+
 @dataclass
 class SandboxHandle:
     """The running test sandbox and what tests need from it."""
