@@ -12,8 +12,10 @@ import pytest
 
 from drdrill.checks.findings import DrillFailed
 from drdrill.drills import failover
+from drdrill.endpoints import MySQLEndpoint
+from drdrill.errors import DrdrillError
 from drdrill.servers.replication import replication_status
-from tests.integration.failover_helpers import make_pair, scalar
+from tests.integration.failover_helpers import ADMIN_PASSWORD, make_pair, scalar
 
 pytestmark = pytest.mark.integration
 
@@ -26,28 +28,36 @@ def _store(moto_s3):
     return store
 
 
+def _fail_over_and_back(servers, target, store, work_dir: Path, key: str) -> dict:
+    """The library steps in the DAG's order, the redirect hook included; every step's result by name."""
+    directory = failover.run_dir(work_dir, key)
+    plan = failover.preflight(target, servers)
+    fault = failover.fault_for(target, servers, plan, work_dir, key)
+    try:
+        failover.start_canary(servers, plan, f"run-{key}", directory)
+        injected = failover.inject(fault)
+        detected = failover.detect(servers, injected, 10)
+        promoted = failover.promote_replica(servers, plan, target.failover_drill)
+        hook = failover.run_redirect_command(target.failover_drill.redirect_command, servers.replica, servers.primary)
+        writes = failover.verify_writes(directory, plan["replica_state"]["server_id"])
+        undone = fault.undo()
+        lost = failover.count_lost(servers, plan, promoted, directory, work_dir, f"run-{key}")
+        measured = failover.judge(plan, injected, detected, promoted, writes, lost, target)
+        back = failover.restore_topology(target, servers, fault, store=store, save_key=key, work_dir=work_dir)
+        consistent = failover.verify_consistency(target, servers, expect_swapped=False)
+    finally:
+        failover.cleanup(directory)
+    return {"plan": plan, "hook": hook, "undone": undone, "lost": lost, "measured": measured, "back": back,
+            "consistent": consistent}
+
+
 def test_healthy_failover_promotes_measures_and_restores_the_topology(mariadb_factory, moto_s3, tmp_path: Path) -> None:
     pair = make_pair(mariadb_factory, tmp_path)
     for server in (pair.primary, pair.replica):
         server.ensure_user("repl", "Repl-Secret-33", ["REPLICATION SLAVE ON *.*"], binlog=False)
-    servers, target = dataclasses.replace(pair.servers, replication=pair.primary.endpoint("repl", "Repl-Secret-33")), pair.target
-    directory = failover.run_dir(tmp_path, "healthy")
-    plan = failover.preflight(target, servers)
-    fault = failover.fault_for(target, servers, plan, tmp_path, "healthy")
-    try:
-        started = failover.start_canary(servers, plan, "run-1", directory)
-        injected = failover.inject(fault)
-        detected = failover.detect(servers, injected, 10)
-        promoted = failover.promote_replica(servers, plan, target.failover_drill)
-        writes = failover.verify_writes(directory, plan["replica_state"]["server_id"])
-        fault.undo()
-        lost = failover.count_lost(servers, plan, promoted, directory, tmp_path, "run-1")
-        measured = failover.judge(plan, injected, detected, promoted, writes, lost, target)
-        back = failover.restore_topology(target, servers, fault, store=_store(moto_s3), save_key="x", work_dir=tmp_path)
-        consistent = failover.verify_consistency(target, servers, expect_swapped=False)
-    finally:
-        failover.cleanup(directory)
-    print(started, injected, detected, promoted, writes, lost, measured, back, consistent)
+    servers = dataclasses.replace(pair.servers, replication=pair.primary.endpoint("repl", "Repl-Secret-33"))
+    done = _fail_over_and_back(servers, pair.target, _store(moto_s3), tmp_path, "healthy")
+    measured, lost, back, consistent = done["measured"], done["lost"], done["back"], done["consistent"]
     assert measured["findings"] == []
     assert 0 < measured["rto_seconds"] < 10
     assert lost["lost_transaction_count"] == 0 and lost["canary_rows_lost"] == 0
@@ -57,6 +67,32 @@ def test_healthy_failover_promotes_measures_and_restores_the_topology(mariadb_fa
     assert scalar(pair.primary, "SELECT @@read_only") == 0
     with contextlib.closing(pair.replica.root_connect()) as conn:
         assert replication_status(conn)["Master_User"] == "repl"  # the replication login, not the drill's
+
+
+def test_shutdown_fault_and_the_redirect_hook(mariadb_factory, moto_s3, tmp_path: Path) -> None:
+    hook_saw = tmp_path / "hook.env"
+    pair = make_pair(mariadb_factory, tmp_path, fault="shutdown", redirect_command=f"sh -c 'env > {hook_saw}'")
+    pid_before = pair.primary.pid()
+
+    done = _fail_over_and_back(pair.servers, pair.target, _store(moto_s3), tmp_path, "shutdown")
+
+    assert "SHUTDOWN statement sent to" in failover.fault_for(pair.target, pair.servers, done["plan"], tmp_path, "x").describe()
+    assert done["undone"] == {"restarted": True, "how": "same command line, read-only"}
+    assert pair.primary.pid() != pid_before  # it really went down and was started again
+    assert done["measured"]["findings"] == [] and done["back"]["roles"] == "original"
+    assert done["hook"]["command"] == "sh"
+    seen = dict(line.split("=", 1) for line in hook_saw.read_text().splitlines() if "=" in line)
+    assert seen["DRDRILL_NEW_PRIMARY_PORT"] == str(pair.servers.replica.port)
+    assert seen["DRDRILL_OLD_PRIMARY_PORT"] == str(pair.servers.primary.port)
+    assert ADMIN_PASSWORD not in hook_saw.read_text()  # the hook gets addresses, never the drill's password
+
+
+def test_a_failing_redirect_hook_is_an_error_that_says_so(tmp_path: Path) -> None:
+    endpoint = MySQLEndpoint("127.0.0.1", 1, "drill", ADMIN_PASSWORD)
+    assert failover.run_redirect_command(None, endpoint, endpoint) == {"command": None}
+    with pytest.raises(DrdrillError, match="redirect_command") as caught:
+        failover.run_redirect_command("sh -c 'echo proxysql unreachable >&2; exit 3'", endpoint, endpoint)
+    assert "proxysql unreachable" in str(caught.value)
 
 
 def test_a_replication_login_missing_on_the_replica_is_refused_at_preflight(mariadb_factory, tmp_path: Path) -> None:
