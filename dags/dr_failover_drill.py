@@ -104,10 +104,10 @@ def build_failover_dag(target: Target) -> DAG:
         checked = preflight()
         canary = start_canary()
         if target.production:
-            from drdrill.airflow.approval import DrillApproval
+            from drdrill.airflow.approval import APPROVE_TASK, DrillApproval
 
             approve = DrillApproval(
-                task_id="approve", subject=f"Approve the failover drill on production target {name}",
+                task_id=APPROVE_TASK, subject=f"Approve the failover drill on production target {name}",
                 body="{{ ti.xcom_pull(task_ids='preflight')['approval_text'] }}", response_timeout=APPROVAL_TIMEOUT)
             checked >> approve >> canary
         else:

@@ -219,10 +219,11 @@ class Target:
     failover_drill: FailoverDrill = FailoverDrill()
 
     def connection_ids(self) -> list[str]:
-        """Airflow connection ids this target uses (source, replica, storage, Slack, scratch), without nulls."""
+        """Airflow connection ids this target uses (source, replica, storage, Slack, scratch, failover logins and
+        AWS), without nulls."""
         ids = [self.source_conn_id, self.replica_conn_id, self.storage.conn_id, self.notify.slack_conn_id,
                self.restore_drill.scratch_conn_id, self.failover_drill.canary_conn_id,
-               self.failover_drill.replication_conn_id]
+               self.failover_drill.replication_conn_id, self.failover_drill.aws_conn_id]
         return list(dict.fromkeys(conn_id for conn_id in ids if conn_id))
 
 
@@ -283,6 +284,7 @@ def check_connections(config: DrillConfig, exists: Callable[[str], bool]) -> lis
             (f"{label}.notify.slack_conn_id", target.notify.slack_conn_id, "slack"),
             (f"{label}.failover_drill.canary_conn_id", target.failover_drill.canary_conn_id, "mysql"),
             (f"{label}.failover_drill.replication_conn_id", target.failover_drill.replication_conn_id, "mysql"),
+            (f"{label}.failover_drill.aws_conn_id", target.failover_drill.aws_conn_id, "aws"),
         ]
         for key, conn_id, conn_type in references:
             if conn_id is None:

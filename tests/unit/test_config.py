@@ -538,6 +538,17 @@ def test_failover_drill_settings_are_read_with_defaults(tmp_path: Path) -> None:
     assert "c" in load_config(path).targets[0].connection_ids()
 
 
+def test_a_managed_fault_s_missing_aws_connection_is_reported(tmp_path: Path) -> None:
+    path = with_target_lines(tmp_path, "allow_failover_drill: true", "failover_drill: {canary_conn_id: c, "
+                             "fault: aurora_failover, db_cluster_id: shop-cluster, aws_conn_id: shop_aws}")
+    config = load_config(path)
+    assert "shop_aws" in config.targets[0].connection_ids()
+    problems = check_connections(config, lambda conn_id: conn_id != "shop_aws")
+    assert [problem.key for problem in problems] == ["targets[shop].failover_drill.aws_conn_id"]
+    assert "--conn-type aws" in (problems[0].fix or "")
+    assert check_connections(config, lambda conn_id: True) == []
+
+
 def test_failover_drill_without_a_canary_login_is_refused(tmp_path: Path) -> None:
     path = with_target_lines(tmp_path, "replica_conn_id: r", "allow_failover_drill: true")
     error = load_error(path)

@@ -2,15 +2,19 @@
 
 On "Reject" the standard operator skips the drill's tasks and returns no XCom, so the record could not tell a
 rejection (and who made it) from a timeout. This subclass pushes the answer as XCom ``answer`` first.
-Imported only by DAGs of production targets.
+Imported only by DAGs of production targets and by their record task.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 
+from drdrill.checks.findings import Finding
+
+APPROVE_TASK = "approve"
 ANSWER_KEY = "answer"
 
 
@@ -25,3 +29,20 @@ class DrillApproval(ApprovalOperator):
                 "responded_by": (event.get("responded_by_user") or {}).get("name"),
                 "responded_at": str(event.get("responded_at"))})
         return super().execute_complete(context, event)
+
+
+def recorded_steps(steps: list[str]) -> list[str]:
+    """A production failover drill's recorded steps: the approval right after the first (preflight)."""
+    return [steps[0], APPROVE_TASK, *steps[1:]]
+
+
+def approval_findings(answer: Mapping[str, Any] | None, preflight_passed: bool) -> list[Finding]:
+    """NOT_APPROVED when the approver's ``answer`` was not "Approve", or none came although preflight passed."""
+    if not preflight_passed or (answer and answer.get("chosen_options") == [DrillApproval.APPROVE]):
+        return []
+    if answer:
+        why = (f"{answer.get('responded_by') or 'the approver'} chose {', '.join(answer.get('chosen_options') or ['nothing'])} "
+               f"on the approval request at {answer.get('responded_at')}")
+    else:
+        why = "no approval came: nobody answered within the approval timeout, or the approve task failed"
+    return [Finding("NOT_APPROVED", f"The failover drill did not run: {why}. Nothing was touched.")]

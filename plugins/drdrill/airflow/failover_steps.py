@@ -28,27 +28,7 @@ from drdrill.failover.faults import Fault, ManagedFault
 from drdrill.endpoints import MySQLEndpoint
 
 CLEANUP = "cleanup"
-APPROVE = "approve"
 RECORDED_STEPS = [*failover.STEPS[:-1], CLEANUP, failover.STEPS[-1]]
-
-
-def recorded_steps(target: Target) -> list[str]:
-    """The DAG's steps in the record: a production target's run also has the human approval after preflight."""
-    if not target.production:
-        return RECORDED_STEPS
-    return [RECORDED_STEPS[0], APPROVE, *RECORDED_STEPS[1:]]
-
-
-def approval_findings(answer: Mapping[str, Any] | None, preflight_passed: bool) -> list[Finding]:
-    """NOT_APPROVED when the approver's ``answer`` was not "Approve", or none came although preflight passed."""
-    if not preflight_passed or (answer and answer.get("chosen_options") == ["Approve"]):
-        return []
-    if answer:
-        why = (f"{answer.get('responded_by') or 'the approver'} chose {', '.join(answer.get('chosen_options') or ['nothing'])} "
-               f"on the approval request at {answer.get('responded_at')}")
-    else:
-        why = "no approval came: nobody answered within the approval timeout, or the approve task failed"
-    return [Finding("NOT_APPROVED", f"The failover drill did not run: {why}. Nothing was touched.")]
 
 
 def timed(step: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
@@ -235,11 +215,11 @@ def clean_up(target: Target, plan: dict[str, Any], *, injected: bool, work_dir: 
     return {**stopped, **restore_and_reconnect(target, plan, work_dir=work_dir, key=key)}
 
 
-def verify_topology(target: Target, plan: dict[str, Any], *, promoted: bool) -> dict[str, Any]:
+def verify_topology(target: Target, plan: dict[str, Any], *, promoted: bool, work_dir: Path, key: str) -> dict[str, Any]:
     """Roles as expected (swapped only when a promotion happened and no switch back is configured), checksums equal."""
     swapped = not target.failover_drill.switch_back and promoted
     if managed.is_managed(target):
-        endpoint, fault = _managed(target, plan, Path("."), "")
+        endpoint, fault = _managed(target, plan, work_dir, key)
         return managed.verify_consistency(endpoint, fault, plan, expect_swapped=swapped)
     return failover.verify_consistency(target, servers(target, plan["addresses"]), expect_swapped=swapped)
 

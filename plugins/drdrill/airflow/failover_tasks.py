@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from drdrill.airflow import failover_steps, runtime
-from drdrill.airflow.failover_steps import servers
+from drdrill.airflow.failover_steps import RECORDED_STEPS, servers
 from drdrill.drills import failover
 from drdrill.drills.restore import run_key
 
@@ -108,21 +108,26 @@ def verify_consistency(target_name: str, context: Any) -> dict[str, Any]:
 
         raise AirflowSkipException("The drill touched nothing, so there is no topology to verify.")
     promoted = context["ti"].xcom_pull(task_ids="promote") is not None
-    return _run(context, lambda: failover_steps.verify_topology(target, plan, promoted=promoted))
+    return _run(context, lambda: failover_steps.verify_topology(target, plan, promoted=promoted,
+                                                                 work_dir=runtime.work_dir(), key=_key(context)))
+
+
+def _approval(context: Any) -> tuple[list[str], dict[str, list[Any]]]:
+    """A production run's recorded steps (with approve), and NOT_APPROVED unless the approver approved."""
+    from drdrill.airflow import approval
+
+    plan, findings = runtime.pull_results(context, ["preflight"])
+    answer = context["ti"].xcom_pull(task_ids=approval.APPROVE_TASK, key=approval.ANSWER_KEY)
+    passed = plan["preflight"] is not None and not findings["preflight"]
+    return (approval.recorded_steps(RECORDED_STEPS),
+            {approval.APPROVE_TASK: approval.approval_findings(answer, preflight_passed=passed)})
 
 
 def record(target_name: str, context: Any) -> dict[str, Any]:
     """Write the drill record; fail the run (and alert) unless the verdict is passed."""
-    steps = failover_steps.recorded_steps(runtime.target(target_name))
-    results, findings = runtime.pull_results(context, steps)
+    steps, found = _approval(context) if runtime.target(target_name).production else (RECORDED_STEPS, {})
+    results, _ = runtime.pull_results(context, steps)
     details, measurements, lines = failover_steps.record_fields(results)
-    found = {}
-    if failover_steps.APPROVE in steps:
-        passed = results["preflight"] is not None and not findings["preflight"]
-        from drdrill.airflow.approval import ANSWER_KEY
-
-        answer = context["ti"].xcom_pull(task_ids=failover_steps.APPROVE, key=ANSWER_KEY)
-        found[failover_steps.APPROVE] = failover_steps.approval_findings(answer, preflight_passed=passed)
     return runtime.finish_drill(
         context, target_name=target_name, drill="failover", steps=steps, details=details,
         measurements=measurements, slack_lines=lines or None, found=found,

@@ -58,7 +58,7 @@ def run_failover_drill(target: Target, *, work_dir: Path, history_url: str, run_
                 target, plan, injected=attempted, work_dir=work_dir, key=key))
         if runner.results.get("start_canary") is not None:
             _attempt(runner, "verify_consistency", lambda: failover_steps.verify_topology(
-                target, plan, promoted=runner.results.get("promote") is not None))
+                target, plan, promoted=runner.results.get("promote") is not None, work_dir=work_dir, key=key))
     details, measurements, _ = failover_steps.record_fields(runner.results)
     if dry_run and plan:
         details["approval_text"] = plan["approval_text"]
