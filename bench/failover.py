@@ -397,7 +397,7 @@ def run_one(pair: Pair, scenario: str, repetition: int, kind: str, args: argpars
                            "failed": None, "restore_failed": None}
     try:
         run.update(RUNNERS[kind](pair, load, key, args.load_seconds))
-    except (DrdrillError, pymysql.MySQLError) as exc:
+    except (BenchError, DrdrillError, pymysql.MySQLError) as exc:  # reported, the pair rebuilt; other runs kept
         say(f"  {key} failed: {exc}")
         return {**run, "failed": str(exc)}
     say(f"  {key}: writable after {run['writable_s']:.3f} s, backlog {run['backlog']}, "
@@ -428,8 +428,9 @@ def bench(root: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
                             pair = set_up(primary, replica, store, work_dir)
             return runs
     finally:
-        for server in (replica, primary):
-            server.destroy()
+        with contextlib.ExitStack() as stopping:  # each server is stopped even if stopping the other fails
+            for server in (primary, replica):
+                stopping.callback(server.destroy)
         shutil.rmtree(work_dir, ignore_errors=True)
         with contextlib.suppress(OSError):
             root.rmdir()  # only when empty: --work-dir may hold other files

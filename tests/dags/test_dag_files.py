@@ -124,19 +124,12 @@ def test_shipped_config_restores_on_its_schedule_and_after_every_valid_backup() 
     assert after_backup_schedule(target, "@daily", False) == "@daily"
 
 
-def _failover_module():
-    spec = importlib.util.spec_from_file_location("dagfile_failover_shape", ROOT / "dags" / "dr_failover_drill.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_failover_dag_asks_a_human_before_the_fault_only_on_production_targets() -> None:
     import dataclasses
 
     from drdrill.config import load_config
 
-    module = _failover_module()
+    module = load_dag_module(ROOT / "dags" / "dr_failover_drill.py")
     shop = load_config().target("shop")
     plain = module.build_failover_dag(shop)
     assert "approve" not in plain.task_ids
@@ -152,9 +145,28 @@ def test_failover_dag_asks_a_human_before_the_fault_only_on_production_targets()
     assert production.get_task("cleanup").is_teardown
 
 
-def test_no_failover_dag_for_targets_that_do_not_allow_it() -> None:
-    from drdrill.config import load_config
+FAILOVER_TARGETS = """
+settings: {{history_url: "sqlite:///{dir}/history.sqlite", work_dir: "{dir}/work"}}
+defaults:
+  storage: {{conn_id: s3, bucket: drdrill-backups}}
+  objectives: {{rto: 30m, rpo: 15m}}
+  retention: {{keep_backups: 1}}
+targets:
+  - {{name: forbidden, source_conn_id: p, replica_conn_id: r, databases: [shop]}}
+  - {{name: selfmanaged, source_conn_id: p, replica_conn_id: r, databases: [shop], allow_failover_drill: true,
+     failover_drill: {{canary_conn_id: c}}}}
+  - {{name: aurora, source_conn_id: p, databases: [shop], allow_failover_drill: true,
+     failover_drill: {{canary_conn_id: c, fault: aurora_failover, db_cluster_id: shop-cluster}}}}
+  - {{name: noreplica, source_conn_id: p, databases: [shop], allow_failover_drill: true,
+     failover_drill: {{canary_conn_id: c}}}}
+"""
 
-    module = _failover_module()
-    config = load_config()
-    assert set(module.DAGS) == {t.name for t in config.targets if t.allow_failover_drill and t.replica_conn_id}
+
+def test_failover_dags_exist_only_for_allowed_targets_with_a_replica_or_a_managed_fault(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "drills.yaml"
+    config.write_text(FAILOVER_TARGETS.format(dir=tmp_path))
+    monkeypatch.setenv("DRDRILL_CONFIG", str(config))
+    module = load_dag_module(ROOT / "dags" / "dr_failover_drill.py")
+    assert set(module.DAGS) == {"selfmanaged", "aurora"}
+    assert module.DAGS["aurora"].dag_id == "dr_failover_drill__aurora"

@@ -126,7 +126,7 @@ def metastore_primary_connection(sandbox, airflow_db):
     """The sandbox's source connection in the Airflow metastore too, pointing at the primary (the failover
     drill redirects it there; run_dag and the CLI tests hide the environment's copy)."""
     from drdrill.airflow.connections import import_connections
-    from tests.integration.failover_helpers import PRIMARY_CONN
+    from failover_helpers import PRIMARY_CONN
 
     import_connections({PRIMARY_CONN: sandbox.sandbox.airflow_connections()[PRIMARY_CONN]})
     return sandbox

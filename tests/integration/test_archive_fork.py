@@ -39,7 +39,7 @@ from drdrill.storage.binlog_archive import (
 from drdrill.storage.manifest import Manifest
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.verify import quarantine
-from tests.integration.failover_helpers import Pair, make_pair, scalar
+from failover_helpers import Pair, make_pair, scalar
 
 pytestmark = pytest.mark.integration
 

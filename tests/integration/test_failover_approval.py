@@ -20,7 +20,7 @@ import yaml
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
 from drdrill.servers.replication import replication_status
-from tests.integration.failover_helpers import without_source_variable
+from failover_helpers import without_source_variable
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,7 +22,7 @@ from drdrill.failover.canary import canary_table, create_table_sql
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
 from drdrill.servers.replication import replication_status, wait_replica_caught_up
-from tests.integration.failover_helpers import PRIMARY_CONN, airflow_cli, connection_port, without_source_variable
+from failover_helpers import PRIMARY_CONN, airflow_cli, connection_port, without_source_variable
 
 pytestmark = pytest.mark.integration
 DRDRILL = str(Path(sys.executable).parent / "drdrill")

@@ -15,7 +15,7 @@ from drdrill.failover.canary import canary_table, create_table_sql
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
 from drdrill.servers.replication import replication_status
-from tests.integration.failover_helpers import PRIMARY_CONN, connection_port, finished_state, run_dag
+from failover_helpers import PRIMARY_CONN, connection_port, finished_state, run_dag
 
 pytestmark = pytest.mark.integration
 

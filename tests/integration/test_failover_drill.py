@@ -15,7 +15,7 @@ from drdrill.drills import failover
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
 from drdrill.servers.replication import replication_status
-from tests.integration.failover_helpers import ADMIN_PASSWORD, make_pair, scalar
+from failover_helpers import ADMIN_PASSWORD, make_pair, scalar
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,7 @@ from drdrill.config import FailoverDrill
 from drdrill.drills import failover
 from drdrill.drills import failover_managed as managed
 from drdrill.errors import DrdrillError
-from tests.integration.failover_helpers import ADMIN_GRANTS, ADMIN_PASSWORD, CANARY_PASSWORD, make_target
+from failover_helpers import ADMIN_GRANTS, ADMIN_PASSWORD, CANARY_PASSWORD, make_target
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,7 @@ import pytest
 
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
-from tests.integration.failover_helpers import ADMIN_GRANTS, ADMIN_PASSWORD, CANARY_PASSWORD, finished_state
+from failover_helpers import ADMIN_GRANTS, ADMIN_PASSWORD, CANARY_PASSWORD, finished_state
 
 pytestmark = pytest.mark.integration
 

@@ -27,7 +27,7 @@ from drdrill.errors import DrdrillError
 from drdrill.failover import errant
 from drdrill.failover.topology import rejoin_as_replica
 from drdrill.storage.objectstore import ObjectStore
-from tests.integration.failover_helpers import Pair, make_pair, scalar
+from failover_helpers import Pair, make_pair, scalar
 
 pytestmark = pytest.mark.integration
 

@@ -10,6 +10,8 @@ import pytest
 from drdrill.storage.binlog_archive import ArchivedBinlog, BinlogIndexError, parse_gtid_position
 from drdrill.storage.binlog_fork import BinlogFork
 
+pytestmark = pytest.mark.unit
+
 ENTRY = ArchivedBinlog(
     file="mysql-bin.000007", server_key="primary-1", server_id=1, size=120, sha256="ab" * 32, raw_size=300,
     raw_sha256="cd" * 32, first_gtid="0-1-10", last_gtid="0-1-12", gtid_binlog_pos_start="0-1-9",

@@ -17,6 +17,8 @@ from drdrill.config import (
 )
 from drdrill.errors import ConfigError
 
+pytestmark = pytest.mark.unit
+
 TARGET = """\
   - name: shop
     source_conn_id: shop_primary

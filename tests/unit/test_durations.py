@@ -9,6 +9,8 @@ import pytest
 from drdrill.durations import format_duration, parse_duration
 from drdrill.sizes import format_size, parse_size
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.unit
 @pytest.mark.parametrize(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from drdrill.drills.failover import global_privileges
 from drdrill.failover.errant import parse_transactions
 from drdrill.failover.topology import transactions_behind
+
+pytestmark = pytest.mark.unit
 
 
 def test_privileges_are_read_exactly_and_only_on_star_dot_star() -> None:
