@@ -112,13 +112,18 @@ def _assert_put_back(server: Any) -> None:
     assert connection_port(PRIMARY_CONN) == server.ports.primary
 
 
-def test_failover_from_the_cli_is_green_records_and_puts_everything_back(box) -> None:
+def test_failover_from_the_cli_is_green_records_and_puts_everything_back(box, tmp_path: Path) -> None:
     server = box.sandbox
     pid_before = server.primary.pid()
     posts_before = len(read_posts(server.slack_record))
+    moves = tmp_path / "hook.log"  # what a ProxySQL/DNS hook would be told, in order
+    config = tmp_path / "drills.yaml"
+    hook = f"sh -c 'echo $DRDRILL_NEW_PRIMARY_PORT $DRDRILL_OLD_PRIMARY_PORT >> {moves}'"
+    config.write_text(Path(os.environ["DRDRILL_CONFIG"]).read_text().replace(
+        "failover_drill: {", f"failover_drill: {{redirect_command: \"{hook}\", ", 1))
     began = time.monotonic()
 
-    done = run_failover("--json")
+    done = run_failover("--json", config=config)
 
     print(f"drdrill failover took {time.monotonic() - began:.1f} s")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -135,6 +140,9 @@ def test_failover_from_the_cli_is_green_records_and_puts_everything_back(box) ->
     assert record.details["fail_back"]["roles"] == "original"
     assert record.details["fail_back"]["connection"] == f"{PRIMARY_CONN} -> 127.0.0.1:{server.ports.primary}"
     assert len(read_posts(server.slack_record)) == posts_before  # like every drill run by hand: no Slack
+    primary, replica = server.ports.primary, server.ports.replica
+    assert moves.read_text().split("\n")[:-1] == [f"{replica} {primary}", f"{primary} {replica}"]  # over, and back
+    assert record.details["fail_back"]["hook"]["new_primary"] == f"127.0.0.1:{primary}"
 
     assert server.primary.pid() != pid_before  # it really was killed, and started again
     _assert_put_back(server)  # the connection was redirected, then pointed back

@@ -15,7 +15,7 @@ from drdrill.drills import failover
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
 from drdrill.servers.replication import replication_status
-from failover_helpers import ADMIN_PASSWORD, make_pair, scalar
+from failover_helpers import ADMIN_GRANTS, ADMIN_PASSWORD, make_pair, scalar
 
 pytestmark = pytest.mark.integration
 
@@ -93,6 +93,8 @@ def test_a_failing_redirect_hook_is_an_error_that_says_so(tmp_path: Path) -> Non
     with pytest.raises(DrdrillError, match="redirect_command") as caught:
         failover.run_redirect_command("sh -c 'echo proxysql unreachable >&2; exit 3'", endpoint, endpoint)
     assert "proxysql unreachable" in str(caught.value)
+    with pytest.raises(DrdrillError, match="redirect_command could not start '/nonexistent/repoint'"):
+        failover.run_redirect_command("/nonexistent/repoint --now", endpoint, endpoint)
 
 
 def test_a_replication_login_missing_on_the_replica_is_refused_at_preflight(mariadb_factory, tmp_path: Path) -> None:
@@ -254,3 +256,32 @@ def test_a_login_without_the_promotion_privileges_is_refused_at_preflight(mariad
     assert _codes(caught) == ["CONFIG_INVALID", "CONFIG_INVALID"]
     assert "REPLICATION SLAVE," in caught.value.findings[0].message and "READ_ONLY ADMIN" in caught.value.findings[0].message
     assert "Weak-Secret-1" not in str(caught.value)
+
+
+def test_the_shutdown_fault_needs_the_shutdown_privilege_before_anything_is_touched(mariadb_factory,
+                                                                                    tmp_path: Path) -> None:
+    pair = make_pair(mariadb_factory, tmp_path)
+    no_shutdown = [ADMIN_GRANTS[0].replace("SHUTDOWN, ", "")]
+    assert "SHUTDOWN" not in no_shutdown[0]
+    for server in (pair.primary, pair.replica):
+        server.ensure_user("noshut", "Noshut-Secret-2", no_shutdown, binlog=False)
+    logins = dataclasses.replace(pair.servers, primary=pair.primary.endpoint("noshut", "Noshut-Secret-2"),
+                                 replica=pair.replica.endpoint("noshut", "Noshut-Secret-2"))
+    failover.preflight(pair.target, logins)  # fault: kill needs no SHUTDOWN: quiet
+    with pytest.raises(DrillFailed) as caught:
+        failover.preflight(pair.with_settings(fault="shutdown"), logins)
+    assert _codes(caught) == ["CONFIG_INVALID", "CONFIG_INVALID"]
+    assert "lacks SHUTDOWN ON *.*" in caught.value.findings[0].message
+    assert scalar(pair.primary, "SELECT 1") == 1  # still up: nothing was touched
+
+
+def test_flashback_needs_full_row_images_on_both_servers_before_anything_is_touched(mariadb_factory,
+                                                                                   tmp_path: Path) -> None:
+    pair = make_pair(mariadb_factory, tmp_path)
+    failover.preflight(pair.target, pair.servers)  # ROW and FULL (the defaults): quiet
+    scalar(pair.replica, "SET GLOBAL binlog_row_image = 'MINIMAL'")
+    with pytest.raises(DrillFailed) as caught:
+        failover.preflight(pair.target, pair.servers)
+    assert _codes(caught) == ["CONFIG_INVALID"] and "the replica" in caught.value.findings[0].message
+    assert "MINIMAL" in caught.value.findings[0].message
+    failover.preflight(pair.with_settings(errant_transactions="stop"), pair.servers)  # no flashback: not needed

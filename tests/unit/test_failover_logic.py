@@ -6,7 +6,8 @@ import pytest
 
 from drdrill.drills.failover import global_privileges
 from drdrill.failover.errant import parse_transactions
-from drdrill.failover.topology import transactions_behind
+from drdrill.endpoints import MySQLEndpoint
+from drdrill.failover.topology import ServerState, transactions_behind
 
 pytestmark = pytest.mark.unit
 
@@ -45,3 +46,20 @@ def test_lost_transactions_are_parsed_with_time_size_and_tables() -> None:
     assert (first.gtid, first.bytes, first.tables) == ("0-1-9", 9031, ["drill.items"])
     assert first.committed_at == "2026-11-21T10:00:01+00:00"
     assert (second.gtid, second.bytes, second.committed_at) == ("0-1-10", 73, "2026-11-21T09:59:59+00:00")
+
+
+def _state(server_id: int, replicating_from: str | None = None, master_server_id: int = 0) -> ServerState:
+    return ServerState(server_id=server_id, read_only=replicating_from is not None, gtid_binlog_pos="", gtid_slave_pos="",
+                       gtid_io_pos="", replicating_from=replicating_from, io_running=None, sql_running=None,
+                       seconds_behind=None, last_io_error="", last_sql_error="", master_server_id=master_server_id)
+
+
+def test_a_replica_is_matched_to_its_primary_by_server_id_not_by_a_shared_port() -> None:
+    primary, elsewhere = _state(1), _state(7)
+    address = MySQLEndpoint("db-a.internal", 3306, "drill", "secret")
+    replica = _state(2, "10.0.0.9:3306", master_server_id=1)  # the primary by another name
+    assert replica.replicates_from(primary, address)
+    assert not replica.replicates_from(elsewhere, address)  # same port 3306, another server
+    never_connected = _state(2, "10.0.0.9:3306")
+    assert never_connected.replicates_from(primary, address)  # before the IO thread connected: the port
+    assert not _state(2, "10.0.0.9:3307").replicates_from(primary, address)

@@ -26,6 +26,7 @@ from drdrill.drills import failover
 from drdrill.drills import failover_managed as managed
 from drdrill.failover.faults import Fault, ManagedFault
 from drdrill.endpoints import MySQLEndpoint
+from drdrill.storage.layout import target_root
 
 CLEANUP = "cleanup"
 RECORDED_STEPS = [*failover.STEPS[:-1], CLEANUP, failover.STEPS[-1]]
@@ -191,12 +192,14 @@ def restore_and_reconnect(target: Target, plan: dict[str, Any], *, work_dir: Pat
         return {**managed.restore(target, managed_fault, plan), "connection": "unchanged"}
     logins = servers(target, plan["addresses"])
     fault = failover.fault_for(target, logins, plan, work_dir, key)
-    base = f"{target.storage.prefix}/" if target.storage.prefix else ""
-    save_key = f"{base}{target.name}/failover/{key}/lost-transactions.binlog.sql.zst"
+    save_key = f"{target_root(target.storage.prefix, target.name)}failover/{key}/lost-transactions.binlog.sql.zst"
     restored = failover.restore_topology(target, logins, fault, store=object_store(target.storage),
                                          save_key=save_key, work_dir=work_dir)
-    where = plan["addresses"]["primary" if restored["roles"] == "original" else "replica"]
-    restored["connection"] = point_source_at(target, where)
+    original = restored["roles"] == "original"
+    restored["connection"] = point_source_at(target, plan["addresses"]["primary" if original else "replica"])
+    if original and restored["connection"] != "unchanged":  # clients were redirected: the hook moves them back too
+        restored["hook"] = failover.run_redirect_command(target.failover_drill.redirect_command, logins.primary,
+                                                         logins.replica)
     return restored
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import re
 import shlex
-import subprocess
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from drdrill.errors import DrdrillError
 from drdrill.drills.binlog_archive import binlog_layout
 from drdrill.drills.failover_managed import is_managed
 from drdrill.failover import canary, errant
+from drdrill.failover.hooks import run_hook
 from drdrill.failover.faults import Fault, build_fault, local_process
 from drdrill.failover.topology import (
     ServerState,
@@ -45,17 +45,17 @@ from drdrill.failover.topology import (
 )
 from drdrill.servers.identity import read_identity
 from drdrill.storage.objectstore import ObjectStore
-from drdrill.toolenv import tool_environment
 
 STEPS = ["preflight", "start_canary", "inject_fault", "detect", "promote", "redirect", "verify_writes", "measure",
          "fail_back", "verify_consistency"]
 CANARY_INTERVAL = 0.1
 REJOIN_TIMEOUT = 120.0
+REDIRECT_TIMEOUT = 300.0
 _GLOBAL_GRANT = re.compile(r"GRANT (.+?) ON \*\.\* TO ", re.IGNORECASE)
 # What SUPER still implies in MariaDB 10.11 among the privileges below.
 SUPER_INCLUDES = frozenset({"REPLICATION SLAVE ADMIN", "READ_ONLY ADMIN", "BINLOG ADMIN", "BINLOG REPLAY"})
 REQUIRED_PRIVILEGES = ("REPLICATION SLAVE ADMIN", "READ_ONLY ADMIN", "REPLICATION SLAVE", "RELOAD", "CREATE", "INSERT",
-                       "UPDATE", "DELETE", "BINLOG ADMIN", "BINLOG REPLAY")
+                       "UPDATE", "DELETE", "BINLOG ADMIN", "BINLOG REPLAY", "SLAVE MONITOR", "BINLOG MONITOR")
 
 
 @dataclass(frozen=True)
@@ -107,10 +107,12 @@ def preflight(target: Target, servers: FailoverServers) -> dict[str, Any]:
         identities = {"primary": read_identity(servers.primary).to_dict(), "replica": read_identity(servers.replica).to_dict()}
     except pymysql.MySQLError as exc:
         raise DrillFailed([Finding("TARGET_UNAVAILABLE", f"Preflight could not read a server: {exc}.")]) from None
-    privileges = privilege_findings(servers)
+    privileges = privilege_findings(servers, settings.fault)
     # A lock is often why the replica lags: probe for one whenever the login may (RELOAD), not only when all is well.
     findings = (lock_findings(servers.replica) if not privileges else []) + \
         replication_findings(primary, replica, servers, settings) + privileges + replication_login_findings(servers)
+    if settings.errant_transactions == "flashback":
+        findings += flashback_findings(servers)
     process = local_process(servers.primary) if settings.fault in ("kill", "shutdown") else None
     if settings.fault == "kill" and process is None:
         findings.append(Finding("CONFIG_INVALID", f"fault: kill needs the primary's mariadbd on this machine; "
@@ -134,7 +136,7 @@ def replication_findings(primary: ServerState, replica: ServerState, servers: Fa
     where = servers.replica.describe()
     if not replica.is_replica:
         return [Finding("REPLICATION_BROKEN", f"{where} is not a replica (SHOW SLAVE STATUS is empty).")]
-    if not replica.replicates_from(servers.primary):
+    if not replica.replicates_from(primary, servers.primary):
         return [Finding("REPLICATION_BROKEN", f"{where} replicates from {replica.replicating_from}, "
                         f"not from the primary {servers.primary.host}:{servers.primary.port}.",
                         "Point replica_conn_id at the primary's replica, or fix the topology.")]
@@ -169,6 +171,22 @@ def lock_findings(replica: MySQLEndpoint) -> list[Finding]:
                     "READ LOCK) and let it finish or KILL it, then run the drill again.")]
 
 
+def flashback_findings(servers: FailoverServers) -> list[Finding]:
+    """CONFIG_INVALID unless both servers log whole row images, which ``mariadb-binlog --flashback`` reverses."""
+    findings = []
+    for role, endpoint in (("primary", servers.primary), ("replica", servers.replica)):
+        binlog_format, row_image = endpoint.fetch_all("SELECT @@GLOBAL.binlog_format, @@GLOBAL.binlog_row_image")[0]
+        if (str(binlog_format).upper(), str(row_image).upper()) != ("ROW", "FULL"):
+            findings.append(Finding(
+                "CONFIG_INVALID",
+                f"errant_transactions: flashback needs binlog_format=ROW and binlog_row_image=FULL, but the {role} "
+                f"({endpoint.describe()}) has {binlog_format} and {row_image}: lost writes could not be rolled back "
+                "there after a failover. Nothing was touched.",
+                "Set binlog_format=ROW and binlog_row_image=FULL on both servers (my.cnf and SET GLOBAL), "
+                "or use errant_transactions: stop."))
+    return findings
+
+
 def replication_login_findings(servers: FailoverServers) -> list[Finding]:
     """CONFIG_INVALID unless the replication login can log in to both servers (either may become the primary)."""
     login = servers.replication
@@ -188,8 +206,9 @@ def replication_login_findings(servers: FailoverServers) -> list[Finding]:
     return findings
 
 
-def privilege_findings(servers: FailoverServers) -> list[Finding]:
-    """CONFIG_INVALID when the drill's login lacks, on ``*.*``, what promotion, rejoin and flashback need."""
+def privilege_findings(servers: FailoverServers, fault: str) -> list[Finding]:
+    """CONFIG_INVALID when the drill's login lacks, on ``*.*``, what promotion, rejoin, flashback and the fault need."""
+    required = (*REQUIRED_PRIVILEGES, "SHUTDOWN") if fault == "shutdown" else REQUIRED_PRIVILEGES
     findings = []
     for role, endpoint in (("primary", servers.primary), ("replica", servers.replica)):
         held = global_privileges(str(row[0]) for row in endpoint.fetch_all("SHOW GRANTS FOR CURRENT_USER()"))
@@ -197,11 +216,11 @@ def privilege_findings(servers: FailoverServers) -> list[Finding]:
             continue
         if "SUPER" in held:
             held |= SUPER_INCLUDES
-        missing = [privilege for privilege in REQUIRED_PRIVILEGES if privilege not in held]
+        missing = [privilege for privilege in required if privilege not in held]
         if missing:
             findings.append(Finding("CONFIG_INVALID", f"The drill's login on the {role} ({endpoint.describe()}) lacks "
                                     f"{', '.join(missing)} ON *.*.",
-                                    f"GRANT {', '.join(REQUIRED_PRIVILEGES)} ON *.* TO {endpoint.user}; "
+                                    f"GRANT {', '.join(required)} ON *.* TO {endpoint.user}; "
                                     "(the README lists why each is needed)."))
     return findings
 
@@ -260,14 +279,11 @@ def run_redirect_command(command: str | None, new_primary: MySQLEndpoint, old_pr
     """Run the user's redirect hook (ProxySQL, DNS, ...) with the new and old primary in its environment."""
     if not command:
         return {"command": None}
-    env = {**tool_environment(), "DRDRILL_NEW_PRIMARY_HOST": new_primary.host, "DRDRILL_NEW_PRIMARY_PORT": str(new_primary.port),
+    env = {"DRDRILL_NEW_PRIMARY_HOST": new_primary.host, "DRDRILL_NEW_PRIMARY_PORT": str(new_primary.port),
            "DRDRILL_OLD_PRIMARY_HOST": old_primary.host, "DRDRILL_OLD_PRIMARY_PORT": str(old_primary.port)}
-    began = time.monotonic()
-    done = subprocess.run(shlex.split(command), capture_output=True, text=True, timeout=300, env=env, check=False)
-    if done.returncode != 0:
-        raise DrdrillError(f"failover_drill.redirect_command exited with {done.returncode}: "
-                           f"{(done.stderr or done.stdout)[-800:]}", "fix the command; clients still use the old primary.")
-    return {"command": shlex.split(command)[0], "seconds": round(time.monotonic() - began, 3)}
+    seconds = run_hook("redirect_command", command, timeout=REDIRECT_TIMEOUT, env=env,
+                       consequence=f"clients may still use {old_primary.host}:{old_primary.port}.")
+    return {"command": shlex.split(command)[0], "new_primary": f"{new_primary.host}:{new_primary.port}", "seconds": seconds}
 
 
 def verify_writes(directory: Path, new_primary_id: int, timeout: float = 30) -> dict[str, Any]:
@@ -368,7 +384,7 @@ def restore_topology(target: Target, servers: FailoverServers, fault: Fault, *, 
     if undone["restarted"]:
         actions.append(f"old primary restarted ({undone['how']})")
     primary, replica = state_of(servers.primary), state_of(servers.replica)
-    if replica.replicates_from(servers.primary):
+    if replica.replicates_from(primary, servers.primary):
         _resume(servers, replica, actions)
         return {"actions": actions, "roles": "original", "findings": []}
     if not primary.is_replica:
@@ -439,7 +455,7 @@ def verify_consistency(target: Target, servers: FailoverServers, expect_swapped:
     if p_state.read_only or p_state.is_replica:
         problems.append(f"{primary.describe()} should be the writable primary (read_only={p_state.read_only}, "
                         f"replicating from {p_state.replicating_from})")
-    if not r_state.replication_running or not r_state.replicates_from(primary):
+    if not r_state.replication_running or not r_state.replicates_from(p_state, primary):
         problems.append(f"{replica.describe()} should replicate from {primary.port} (from {r_state.replicating_from}, "
                         f"IO {r_state.io_running}, SQL {r_state.sql_running}, {r_state.last_io_error or r_state.last_sql_error})")
     if not r_state.read_only:

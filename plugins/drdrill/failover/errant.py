@@ -105,7 +105,7 @@ def _whole_in_copy(files: list[str], since: str, until: str) -> list[str]:
     """GTIDs after ``since`` up to ``until`` whose events the local binlog ``files`` hold to the end of the group."""
     if not files:
         return []
-    process = subprocess.Popen([BINLOG_TOOL, f"--start-position={since}", f"--stop-position={until}",
+    process = subprocess.Popen([BINLOG_TOOL, "--no-defaults", f"--start-position={since}", f"--stop-position={until}",
                                 "--skip-gtid-strict-mode", *files], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, env=tool_environment())
     assert process.stdout is not None
@@ -200,7 +200,7 @@ def flashback(old: MySQLEndpoint, since: str, work_dir: Path, *, store: ObjectSt
                 "backup of the new one.")
         script = Path(private) / "flashback.sql"
         with open(script, "wb") as out:  # whole before any of it is applied
-            reader = subprocess.run([BINLOG_TOOL, "--flashback", f"--start-position={since}",
+            reader = subprocess.run([BINLOG_TOOL, "--no-defaults", "--flashback", f"--start-position={since}",
                                      f"--stop-position={until}", "--skip-gtid-strict-mode", *files], stdout=out,
                                     stderr=subprocess.PIPE, env=tool_environment(), check=False)
         failed, said = reader.returncode != 0, reader.stderr

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import os
-import shlex
 import signal
 import socket
 import subprocess
@@ -25,6 +24,7 @@ from typing import Any
 from drdrill.config import FailoverDrill
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
+from drdrill.failover.hooks import run_hook
 from drdrill.failover.topology import is_down, wait_until_up
 from drdrill.toolenv import tool_environment
 
@@ -80,11 +80,8 @@ class Fault(ABC):
 
     def _restart(self) -> str:
         if self.settings.restart_command:
-            done = subprocess.run(shlex.split(self.settings.restart_command), capture_output=True, text=True,
-                                  timeout=RESTART_TIMEOUT, env=tool_environment(), check=False)
-            if done.returncode != 0:
-                raise DrdrillError(f"failover_drill.restart_command exited with {done.returncode}: "
-                                   f"{(done.stderr or done.stdout)[-800:]}", "fix the command or start the server by hand.")
+            run_hook("restart_command", self.settings.restart_command, timeout=RESTART_TIMEOUT,
+                     consequence="start the server by hand.")
             return "restart_command"
         argv = self.facts.get("argv")
         if not argv:

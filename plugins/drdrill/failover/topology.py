@@ -11,16 +11,18 @@ from typing import Any
 
 import pymysql
 
-from drdrill.checks.checksum import quote_identifier, table_checksum_sql
+from drdrill.checks.checksum import quote_identifier
+from drdrill.checks.source_facts import checksum_tables, collect_source_facts, read_inventory
 from drdrill.endpoints import MySQLEndpoint, one_row
 from drdrill.errors import DrdrillError
 from drdrill.servers.replication import attach_replica, replication_status, wait_replica_caught_up
 from drdrill.storage.binlog_archive import parse_gtid_position
+from drdrill.storage.manifest import TableFacts
 
 log = logging.getLogger(__name__)
 
-# Connection refused, lost during query, server gone away, can't connect (unknown host/timeout).
-DOWN_ERRNOS = frozenset({2002, 2003, 2006, 2013, 2055})
+# Server shutdown in progress, connection refused, lost during query, server gone away, can't connect.
+DOWN_ERRNOS = frozenset({1053, 2002, 2003, 2006, 2013, 2055})
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class ServerState:
     seconds_behind: int | None
     last_io_error: str
     last_sql_error: str
+    master_server_id: int = 0  # of the server the IO thread last connected to; 0 before it ever did
 
     @property
     def is_replica(self) -> bool:
@@ -49,9 +52,15 @@ class ServerState:
         """Both replication threads run."""
         return self.io_running == "Yes" and self.sql_running == "Yes"
 
-    def replicates_from(self, primary: MySQLEndpoint) -> bool:
-        """True when replication is configured towards ``primary``'s port (running or not)."""
-        return (self.replicating_from or "").endswith(f":{primary.port}")
+    def replicates_from(self, primary: ServerState, address: MySQLEndpoint) -> bool:
+        """True when replication is configured towards ``primary`` (running or not).
+
+        By the server_id the IO thread saw: hosts differ in form (names, addresses) and production servers
+        share port 3306. Before the IO thread ever connected, by the port of ``address`` alone.
+        """
+        if self.master_server_id:
+            return self.master_server_id == primary.server_id
+        return (self.replicating_from or "").endswith(f":{address.port}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,6 +80,7 @@ def read_state(conn: pymysql.connections.Connection) -> ServerState:
         io_running=status.get("Slave_IO_Running"), sql_running=status.get("Slave_SQL_Running"),
         seconds_behind=int(behind) if behind is not None else None,
         last_io_error=str(status.get("Last_IO_Error") or ""), last_sql_error=str(status.get("Last_SQL_Error") or ""),
+        master_server_id=int(status.get("Master_Server_Id") or 0),
     )
 
 
@@ -238,11 +248,20 @@ def switchover(old: MySQLEndpoint, new: MySQLEndpoint, replication: MySQLEndpoin
     """Planned role swap without data loss: ``old`` (primary) becomes the replica of ``new`` (its caught-up replica)."""
     began = time.time()
     set_read_only(old, True)
-    wait_caught_up(new, old, timeout)
-    with contextlib.closing(new.connect(connect_timeout=5)) as conn, conn.cursor() as cur:
-        cur.execute("STOP SLAVE")
-        cur.execute("RESET SLAVE ALL")
-        cur.execute("SET GLOBAL read_only = OFF")
+    try:
+        wait_caught_up(new, old, timeout)
+        with contextlib.closing(new.connect(connect_timeout=5)) as conn, conn.cursor() as cur:
+            cur.execute("STOP SLAVE")
+            cur.execute("RESET SLAVE ALL")
+            cur.execute("SET GLOBAL read_only = OFF")
+    except Exception:
+        try:
+            promoted = not state_of(new).is_replica
+        except pymysql.MySQLError:
+            promoted = False  # unreachable: it takes no writes either
+        if not promoted:  # give the writes back to the primary rather than leave them to nobody
+            set_read_only(old, False)
+        raise
     writable_at = time.time()
     # The old primary continues from its own binlog: everything in it is also in the new primary's.
     rejoin_as_replica(old, new, replication, gtid_slave_pos=state_of(old).gtid_binlog_pos, timeout=timeout)
@@ -253,53 +272,31 @@ def compare_checksums(primary: MySQLEndpoint, replica: MySQLEndpoint, databases:
                       timeout: float = 60) -> dict[str, Any]:
     """Per-table checksums of ``primary`` at one snapshot and of ``replica`` stopped exactly at that snapshot.
 
-    The primary keeps taking writes: the replica is stopped first (so it cannot be ahead), a consistent
-    snapshot on the primary gives its GTID position, the replica runs UNTIL that position, both sides are
-    summed, and replication is restarted.
+    The primary keeps taking writes: the replica is stopped first (so it cannot be ahead), the primary's
+    facts are taken in one consistent snapshot (as a backup's are) whose GTID position the replica then runs
+    UNTIL, the replica is summed the same way, and replication is restarted.
     """
     with contextlib.closing(replica.connect(connect_timeout=5)) as r_conn, r_conn.cursor() as r_cur:
         r_cur.execute("STOP SLAVE")
         try:
-            with contextlib.closing(primary.connect(connect_timeout=5)) as p_conn, p_conn.cursor() as p_cur:
-                p_cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-                p_cur.execute("SHOW STATUS LIKE 'binlog_snapshot_%'")
-                snapshot = {name: value for name, value in p_cur.fetchall()}
-                p_cur.execute("SELECT BINLOG_GTID_POS(%s, %s)",
-                              (snapshot["Binlog_snapshot_file"], int(snapshot["Binlog_snapshot_position"])))
-                position = str(one_row(p_cur)[0] or "")
-                on_primary = {name: _checksum(p_cur, name, columns) for name, columns in _tables(p_cur, databases).items()}
-                p_cur.execute("COMMIT")
+            facts = collect_source_facts(primary, databases)
+            position = facts.point.gtid
             r_cur.execute("START SLAVE UNTIL master_gtid_pos = %s", (position,))
             r_cur.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (position, timeout))
             reached = one_row(r_cur)[0] == 0
-            on_replica = {name: _checksum(r_cur, name, columns) for name, columns in _tables(r_cur, databases).items()}
+            on_replica = _sums(checksum_tables(r_cur, read_inventory(r_cur, databases)))
         finally:
             r_cur.execute("STOP SLAVE")
             r_cur.execute("START SLAVE")
+    on_primary = _sums(facts.tables)
     differing = sorted(name for name in set(on_primary) | set(on_replica)
                        if on_primary.get(name) != on_replica.get(name))
     return {"position": position, "reached": reached, "tables": len(on_primary), "differing": differing,
             "primary": on_primary, "replica": on_replica}
 
 
-def _tables(cur: Any, databases: Sequence[str]) -> dict[str, list[str]]:
-    marks = ", ".join(["%s"] * len(databases))
-    cur.execute(
-        "SELECT c.table_schema, c.table_name, c.column_name FROM information_schema.columns c "
-        "JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name "
-        f"WHERE t.table_type = 'BASE TABLE' AND c.table_schema IN ({marks}) "
-        "ORDER BY c.table_schema, c.table_name, c.ordinal_position", tuple(databases))
-    tables: dict[str, list[str]] = {}
-    for schema, table, column in cur.fetchall():
-        tables.setdefault(f"{schema}.{table}", []).append(column)
-    return tables
-
-
-def _checksum(cur: Any, name: str, columns: list[str]) -> list[int]:
-    schema, table = name.split(".", 1)
-    cur.execute(table_checksum_sql(schema, table, columns))
-    count, total = one_row(cur)
-    return [int(count), int(total)]
+def _sums(tables: Sequence[TableFacts]) -> dict[str, list[Any]]:
+    return {f"{table.schema}.{table.name}": [table.rows, table.checksum] for table in tables}
 
 
 def quoted(qualified: str) -> str:
