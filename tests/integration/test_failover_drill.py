@@ -14,7 +14,7 @@ from drdrill.checks.findings import DrillFailed
 from drdrill.drills import failover
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
-from drdrill.servers.replication import replication_status
+from drdrill.servers.replication import replication_status, wait_threads_running
 from failover_helpers import ADMIN_GRANTS, ADMIN_PASSWORD, make_pair, scalar
 
 pytestmark = pytest.mark.integration
@@ -172,6 +172,34 @@ def test_refuses_a_target_that_does_not_allow_failover_drills(mariadb_factory, t
         failover.preflight(dataclasses.replace(pair.target, allow_failover_drill=False), pair.servers)
     assert _codes(caught) == ["CONFIG_INVALID"] and "does not allow failover drills" in str(caught.value)
     assert pair.primary.pid() == pid
+
+
+def test_cleanup_after_the_kill_reconnects_a_replica_that_waits_for_its_connect_retry(mariadb_factory, moto_s3,
+                                                                                      tmp_path: Path) -> None:
+    """Interrupted before promotion: the replica's IO thread would retry only after 60 s (the server default)."""
+    pair = make_pair(mariadb_factory, tmp_path)
+    with contextlib.closing(pair.replica.root_connect()) as replica:
+        for statement in ("STOP SLAVE", "CHANGE MASTER TO MASTER_CONNECT_RETRY = 60", "START SLAVE"):
+            scalar(pair.replica, statement)
+        wait_threads_running(replica, "replica", 30)
+        plan = failover.preflight(pair.target, pair.servers)
+        fault = failover.fault_for(pair.target, pair.servers, plan, tmp_path, "retry")
+        failover.detect(pair.servers, failover.inject(fault), 10)
+        deadline = time.monotonic() + 10
+        while replication_status(replica).get("Slave_IO_Running") != "Connecting":
+            assert time.monotonic() < deadline, "the replica's IO thread never noticed the primary was down"
+            time.sleep(0.05)
+    began = time.monotonic()
+    back = failover.restore_topology(pair.target, pair.servers, fault, store=_store(moto_s3), save_key="retry/lost",
+                                     work_dir=tmp_path)
+    assert back["roles"] == "original" and "replication on the replica restarted" in back["actions"]
+    consistent = failover.verify_consistency(pair.target, pair.servers, expect_swapped=False)  # not 60 s later
+    assert consistent["tables_compared"] == 1
+    assert time.monotonic() - began < 30
+    assert scalar(pair.primary, "SELECT @@read_only") == 0 and scalar(pair.replica, "SELECT @@read_only") == 1
+    # healthy replication is left alone: nothing to restart
+    assert "replication on the replica restarted" not in failover.restore_topology(
+        pair.target, pair.servers, fault, store=_store(moto_s3), save_key="retry/lost", work_dir=tmp_path)["actions"]
 
 
 def _fail_over_with_replica_cut_off(pair, tmp_path: Path, store_key: str, moto_s3):

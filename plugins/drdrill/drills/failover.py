@@ -35,6 +35,7 @@ from drdrill.failover.topology import (
     promote,
     quoted,
     read_only_locks,
+    reconnect_replica,
     rejoin_as_replica,
     set_read_only,
     state_of,
@@ -385,7 +386,7 @@ def restore_topology(target: Target, servers: FailoverServers, fault: Fault, *, 
         actions.append(f"old primary restarted ({undone['how']})")
     primary, replica = state_of(servers.primary), state_of(servers.replica)
     if replica.replicates_from(primary, servers.primary):
-        _resume(servers, replica, actions)
+        _resume(servers, actions)
         return {"actions": actions, "roles": "original", "findings": []}
     if not primary.is_replica:
         findings += _rejoin_old_primary(target, servers, primary, replica, store, save_key, work_dir, actions)
@@ -397,14 +398,14 @@ def restore_topology(target: Target, servers: FailoverServers, fault: Fault, *, 
     return {"actions": actions, "roles": "original", "findings": [f.to_dict() for f in findings]}
 
 
-def _resume(servers: FailoverServers, replica: ServerState, actions: list[str]) -> None:
-    """The replica was never promoted: make sure it runs read-only and the primary takes writes."""
+def _resume(servers: FailoverServers, actions: list[str]) -> None:
+    """The replica was never promoted: the primary takes writes, the replica replicates them read-only, caught up."""
     set_read_only(servers.replica, True)
-    if not replica.replication_running:
-        servers.replica.fetch_all("START SLAVE")
-        actions.append("replication on the replica restarted")
-    set_read_only(servers.primary, False)
+    set_read_only(servers.primary, False)  # first: a replica that cannot resume must not keep the primary read-only
     actions.append("original primary writable again")
+    if reconnect_replica(servers.replica, REJOIN_TIMEOUT):
+        actions.append("replication on the replica restarted")
+    wait_caught_up(servers.replica, servers.primary, REJOIN_TIMEOUT)
 
 
 def _rejoin_old_primary(target: Target, servers: FailoverServers, primary: ServerState, replica: ServerState,

@@ -15,7 +15,12 @@ from drdrill.checks.checksum import quote_identifier
 from drdrill.checks.source_facts import checksum_tables, collect_source_facts, read_inventory
 from drdrill.endpoints import MySQLEndpoint, one_row
 from drdrill.errors import DrdrillError
-from drdrill.servers.replication import attach_replica, replication_status, wait_replica_caught_up
+from drdrill.servers.replication import (
+    attach_replica,
+    replication_status,
+    wait_replica_caught_up,
+    wait_threads_running,
+)
 from drdrill.storage.binlog_archive import parse_gtid_position
 from drdrill.storage.manifest import TableFacts
 
@@ -236,6 +241,23 @@ def rejoin_as_replica(replica: MySQLEndpoint, primary: MySQLEndpoint, replicatio
         with conn.cursor() as cur:
             cur.execute("SET GLOBAL read_only = ON")
         attach_replica(conn, target, gtid_slave_pos, f"replica {replica.describe()}", timeout)
+
+
+def reconnect_replica(replica: MySQLEndpoint, timeout: float) -> bool:
+    """Restart replication threads that are not both running, now rather than at the IO thread's next connect retry.
+
+    After its primary was down the IO thread waits MASTER_CONNECT_RETRY (60 s by default) between attempts.
+    Returns whether the threads were restarted; raises DrdrillError (replication left stopped) if they do not run.
+    """
+    with contextlib.closing(replica.connect(connect_timeout=5)) as conn:
+        status = replication_status(conn)
+        if status.get("Slave_IO_Running") == "Yes" and status.get("Slave_SQL_Running") == "Yes":
+            return False
+        with conn.cursor() as cur:
+            cur.execute("STOP SLAVE")
+            cur.execute("START SLAVE")
+        wait_threads_running(conn, f"replica {replica.describe()}", timeout)
+    return True
 
 
 def wait_caught_up(replica: MySQLEndpoint, primary: MySQLEndpoint, timeout: float) -> None:

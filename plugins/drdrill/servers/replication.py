@@ -60,7 +60,7 @@ def attach_replica(
             ) from None
         cur.execute("START SLAVE")
         log.info("%s replicating from %s", who, primary.describe())
-    _wait_threads_running(conn, f"{who} of {primary.describe()}", timeout)
+    wait_threads_running(conn, f"{who} of {primary.describe()}", timeout)
 
 
 def replication_status(conn: pymysql.connections.Connection) -> dict[str, Any]:
@@ -99,7 +99,7 @@ def wait_replica_caught_up(
     )
 
 
-def _wait_threads_running(conn: pymysql.connections.Connection, who: str, timeout: float) -> None:
+def wait_threads_running(conn: pymysql.connections.Connection, who: str, timeout: float) -> None:
     """Wait until Slave_IO_Running and Slave_SQL_Running are Yes; raise with the last errors otherwise."""
     deadline = time.monotonic() + timeout
     status: dict[str, Any] = {}
@@ -119,8 +119,8 @@ def _wait_threads_running(conn: pymysql.connections.Connection, who: str, timeou
         f"{who}: replication threads did not start (IO={status.get('Slave_IO_Running')!r}, "
         f"SQL={status.get('Slave_SQL_Running')!r}); last IO error {status.get('Last_IO_Error')!r}, "
         f"last SQL error {status.get('Last_SQL_Error')!r}.",
-        "fix the cause named above (replication user and grants, network, GTID position) and call "
-        "start_gtid_replica again; replication is left stopped.",
+        "fix the cause named above (replication user and grants, network, GTID position), then START SLAVE "
+        "on the replica; replication is left stopped.",
     )
 
 
