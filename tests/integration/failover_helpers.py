@@ -40,10 +40,14 @@ class Pair:
         return dataclasses.replace(self.target, failover_drill=dataclasses.replace(self.target.failover_drill, **changes))
 
 
-def make_pair(factory: Any, work_dir: Path, bucket: str = "drdrill-backups", **settings: Any) -> Pair:
-    """Start a primary and a replica with 300 rows in drill.items, the admin and canary logins on both."""
-    primary = factory("primary")
-    replica = factory("replica", read_only=True)
+def make_pair(factory: Any, work_dir: Path, bucket: str = "drdrill-backups", server_options: dict[str, str] | None = None,
+              **settings: Any) -> Pair:
+    """Start a primary and a replica with 300 rows in drill.items, the admin and canary logins on both.
+
+    ``server_options``: more [mysqld] options for both servers; ``settings``: failover_drill settings.
+    """
+    primary = factory("primary", extra=dict(server_options or {}))
+    replica = factory("replica", read_only=True, extra=dict(server_options or {}))
     for server in (primary, replica):
         server.ensure_user("drill", ADMIN_PASSWORD, ADMIN_GRANTS, binlog=False)
         server.ensure_user("canary", CANARY_PASSWORD, ["SELECT, INSERT ON drill.*"], binlog=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import subprocess
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from drdrill.checks.findings import DrillFailed
 from drdrill.drills import failover
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
-from drdrill.servers.replication import replication_status, wait_threads_running
+from drdrill.servers.replication import attach_replica, replication_status, wait_threads_running
 from failover_helpers import ADMIN_GRANTS, ADMIN_PASSWORD, make_pair, scalar
 
 pytestmark = pytest.mark.integration
@@ -43,8 +44,10 @@ def _fail_over_and_back(servers, target, store, work_dir: Path, key: str) -> dic
         undone = fault.undo()
         lost = failover.count_lost(servers, plan, promoted, directory, work_dir, f"run-{key}")
         measured = failover.judge(plan, injected, detected, promoted, writes, lost, target)
-        back = failover.restore_topology(target, servers, fault, store=store, save_key=key, work_dir=work_dir)
-        consistent = failover.verify_consistency(target, servers, expect_swapped=False)
+        back = failover.restore_topology(target, servers, fault, store=store, save_key=key, work_dir=work_dir,
+                                         link=plan["replica_state"]["link"])
+        consistent = failover.verify_consistency(target, servers,
+                                                 expect_swapped=not target.failover_drill.switch_back)
     finally:
         failover.cleanup(directory)
     return {"plan": plan, "hook": hook, "undone": undone, "lost": lost, "measured": measured, "back": back,
@@ -85,6 +88,42 @@ def test_shutdown_fault_and_the_redirect_hook(mariadb_factory, moto_s3, tmp_path
     assert seen["DRDRILL_NEW_PRIMARY_PORT"] == str(pair.servers.replica.port)
     assert seen["DRDRILL_OLD_PRIMARY_PORT"] == str(pair.servers.primary.port)
     assert ADMIN_PASSWORD not in hook_saw.read_text()  # the hook gets addresses, never the drill's password
+
+
+def _self_signed_certificate(directory: Path) -> dict[str, str]:
+    """A certificate for 127.0.0.1 that is its own CA, as server options."""
+    key, cert = directory / "server-key.pem", directory / "server-cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return {"ssl-ca": str(cert), "ssl-cert": str(cert), "ssl-key": str(key)}
+
+
+@pytest.mark.parametrize("switch_back", [True, False])
+def test_the_replication_link_keeps_tls_and_its_connect_retry_through_the_drill(mariadb_factory, moto_s3,
+                                                                               tmp_path: Path, switch_back: bool) -> None:
+    """A replication login that REQUIRES SSL: every link the drill makes must use TLS, and the replica's own comes back."""
+    tls = _self_signed_certificate(tmp_path)
+    pair = make_pair(mariadb_factory, tmp_path, server_options=tls, switch_back=switch_back)
+    for server in (pair.primary, pair.replica):
+        server.ensure_user("repl", "Repl-Secret-33", ["REPLICATION SLAVE ON *.*"], binlog=False)
+        with contextlib.closing(server.root_connect()) as conn, conn.cursor() as cur:
+            cur.execute("SET SESSION sql_log_bin = 0")
+            cur.execute("ALTER USER 'repl'@'127.0.0.1' REQUIRE SSL")
+    original = {"MASTER_SSL": 1, "MASTER_SSL_CA": tls["ssl-ca"], "MASTER_SSL_VERIFY_SERVER_CERT": 1,
+                "MASTER_CONNECT_RETRY": 7}
+    with contextlib.closing(pair.replica.root_connect()) as conn:
+        attach_replica(conn, pair.primary.endpoint("repl", "Repl-Secret-33"), None, "replica", 30, original)
+    servers = dataclasses.replace(pair.servers, replication=pair.primary.endpoint("repl", "Repl-Secret-33"))
+    done = _fail_over_and_back(servers, pair.target, _store(moto_s3), tmp_path, "tls")
+    assert done["plan"]["replica_state"]["link"] == original
+    if switch_back:  # the replica's link is the one it had, certificate checks included
+        assert done["back"]["roles"] == "original"
+        assert failover.state_of(pair.servers.replica).link == original
+    else:  # the old primary replicates from the promoted replica over TLS, without the replica's file paths
+        assert done["back"]["roles"] == "swapped"
+        assert failover.state_of(pair.servers.primary).link == {
+            "MASTER_SSL": 1, "MASTER_SSL_VERIFY_SERVER_CERT": 0, "MASTER_CONNECT_RETRY": 7}
 
 
 def test_a_failing_redirect_hook_is_an_error_that_says_so(tmp_path: Path) -> None:

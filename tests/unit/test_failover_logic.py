@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from drdrill.drills.failover import global_privileges
-from drdrill.failover.errant import parse_transactions
 from drdrill.endpoints import MySQLEndpoint
-from drdrill.failover.topology import ServerState, transactions_behind
+from drdrill.failover.errant import parse_transactions
+from drdrill.failover.topology import ServerState, portable_link, transactions_behind
+from drdrill.servers.replication import link_options
 
 pytestmark = pytest.mark.unit
 
@@ -63,3 +64,15 @@ def test_a_replica_is_matched_to_its_primary_by_server_id_not_by_a_shared_port()
     never_connected = _state(2, "10.0.0.9:3306")
     assert never_connected.replicates_from(primary, address)  # before the IO thread connected: the port
     assert not _state(2, "10.0.0.9:3307").replicates_from(primary, address)
+
+
+def test_a_replication_link_is_read_from_slave_status_and_only_host_free_options_travel() -> None:
+    row = {"Master_SSL_Allowed": "Yes", "Master_SSL_CA_File": "/etc/mysql/ca.pem", "Master_SSL_CA_Path": "",
+           "Master_SSL_Cert": "", "Master_SSL_Key": "", "Master_SSL_Cipher": "", "Master_SSL_Crl": "",
+           "Master_SSL_Crlpath": "", "Master_SSL_Verify_Server_Cert": "Yes", "Connect_Retry": 60}
+    link = link_options(row)
+    assert link == {"MASTER_SSL": 1, "MASTER_SSL_CA": "/etc/mysql/ca.pem", "MASTER_SSL_VERIFY_SERVER_CERT": 1,
+                    "MASTER_CONNECT_RETRY": 60}
+    assert portable_link(link) == {"MASTER_SSL": 1, "MASTER_CONNECT_RETRY": 60}
+    assert link_options({**row, "Master_SSL_Allowed": "No", "Master_SSL_Verify_Server_Cert": "No"})["MASTER_SSL"] == 0
+    assert link_options({}) == {}  # not a replica

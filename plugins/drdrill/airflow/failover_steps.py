@@ -194,7 +194,7 @@ def restore_and_reconnect(target: Target, plan: dict[str, Any], *, work_dir: Pat
     fault = failover.fault_for(target, logins, plan, work_dir, key)
     save_key = f"{target_root(target.storage.prefix, target.name)}failover/{key}/lost-transactions.binlog.sql.zst"
     restored = failover.restore_topology(target, logins, fault, store=object_store(target.storage),
-                                         save_key=save_key, work_dir=work_dir)
+                                         save_key=save_key, work_dir=work_dir, link=plan["replica_state"].get("link"))
     original = restored["roles"] == "original"
     restored["connection"] = point_source_at(target, plan["addresses"]["primary" if original else "replica"])
     if original and restored["connection"] != "unchanged":  # clients were redirected: the hook moves them back too

@@ -12,8 +12,9 @@ from __future__ import annotations
 import contextlib
 import re
 import shlex
+import ssl
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from drdrill.failover.faults import Fault, build_fault, local_process
 from drdrill.failover.topology import (
     ServerState,
     compare_checksums,
+    portable_link,
     promote,
     quoted,
     read_only_locks,
@@ -111,7 +113,8 @@ def preflight(target: Target, servers: FailoverServers) -> dict[str, Any]:
     privileges = privilege_findings(servers, settings.fault)
     # A lock is often why the replica lags: probe for one whenever the login may (RELOAD), not only when all is well.
     findings = (lock_findings(servers.replica) if not privileges else []) + \
-        replication_findings(primary, replica, servers, settings) + privileges + replication_login_findings(servers)
+        replication_findings(primary, replica, servers, settings) + privileges + \
+        replication_login_findings(servers, tls=bool(replica.link.get("MASTER_SSL")))
     if settings.errant_transactions == "flashback":
         findings += flashback_findings(servers)
     process = local_process(servers.primary) if settings.fault in ("kill", "shutdown") else None
@@ -188,23 +191,36 @@ def flashback_findings(servers: FailoverServers) -> list[Finding]:
     return findings
 
 
-def replication_login_findings(servers: FailoverServers) -> list[Finding]:
-    """CONFIG_INVALID unless the replication login can log in to both servers (either may become the primary)."""
+def replication_login_findings(servers: FailoverServers, *, tls: bool) -> list[Finding]:
+    """CONFIG_INVALID unless the replication login can log in to both servers (either may become the primary).
+
+    ``tls``: log in over TLS, as the replica's link does (a login may REQUIRE SSL); certificates are not checked
+    here, the replica checks them with its own files.
+    """
     login = servers.replication
     if login is None:
         return []
     findings = []
     for role, endpoint in (("primary", servers.primary), ("replica", servers.replica)):
         try:
-            MySQLEndpoint(endpoint.host, endpoint.port, login.user, login.password).fetch_all("SELECT 1")
+            probe = MySQLEndpoint(endpoint.host, endpoint.port, login.user, login.password)
+            with contextlib.closing(probe.connect(connect_timeout=5, **({"ssl": _unchecked_tls()} if tls else {}))):
+                pass
         except pymysql.MySQLError as exc:
             findings.append(Finding("CONFIG_INVALID", f"The replication login {login.user!r} "
                                     f"(failover_drill.replication_conn_id) cannot log in to the {role} "
-                                    f"{endpoint.host}:{endpoint.port}: {exc}. After a failover the other server "
-                                    "replicates through it.",
+                                    f"{endpoint.host}:{endpoint.port}{' over TLS' if tls else ''}: {exc}. "
+                                    "After a failover the other server replicates through it.",
                                     f"Create {login.user} with REPLICATION SLAVE ON *.* on both servers "
                                     "(with SET sql_log_bin=0, so its password stays out of the binlog)."))
     return findings
+
+
+def _unchecked_tls() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def privilege_findings(servers: FailoverServers, fault: str) -> list[Finding]:
@@ -372,12 +388,14 @@ def _epoch(iso: str) -> float:
 
 
 def restore_topology(target: Target, servers: FailoverServers, fault: Fault, *, store: ObjectStore, save_key: str,
-                     work_dir: Path) -> dict[str, Any]:
+                     work_dir: Path, link: Mapping[str, str | int] | None = None) -> dict[str, Any]:
     """Bring the topology back to primary → replica, whatever state the drill left it in. Idempotent.
 
     The old primary is restarted if down. If the replica was never promoted it resumes replicating. If it was,
     the old primary rejoins it by GTID (errant transactions saved and handled per policy), catches up, and
-    (with ``switch_back``) the roles are swapped back by a planned switchover.
+    (with ``switch_back``) the roles are swapped back by a planned switchover. ``link`` is the replica's CHANGE
+    MASTER options before the drill (``ServerState.link``): the switch back restores them, the old primary's
+    link takes what of them is not a file on the replica's host.
     """
     actions: list[str] = []
     findings: list[Finding] = []
@@ -389,11 +407,12 @@ def restore_topology(target: Target, servers: FailoverServers, fault: Fault, *, 
         _resume(servers, actions)
         return {"actions": actions, "roles": "original", "findings": []}
     if not primary.is_replica:
-        findings += _rejoin_old_primary(target, servers, primary, replica, store, save_key, work_dir, actions)
+        findings += _rejoin_old_primary(target, servers, primary, replica, store, save_key, work_dir, actions,
+                                        portable_link(link or {}))
     wait_caught_up(servers.primary, servers.replica, REJOIN_TIMEOUT)
     if not target.failover_drill.switch_back:
         return {"actions": actions, "roles": "swapped", "findings": [f.to_dict() for f in findings]}
-    switchover(servers.replica, servers.primary, servers.replication_login, REJOIN_TIMEOUT)
+    switchover(servers.replica, servers.primary, servers.replication_login, REJOIN_TIMEOUT, link=link)
     actions.append("roles switched back: original primary writable, replica replicating from it")
     return {"actions": actions, "roles": "original", "findings": [f.to_dict() for f in findings]}
 
@@ -409,7 +428,8 @@ def _resume(servers: FailoverServers, actions: list[str]) -> None:
 
 
 def _rejoin_old_primary(target: Target, servers: FailoverServers, primary: ServerState, replica: ServerState,
-                        store: ObjectStore, save_key: str, work_dir: Path, actions: list[str]) -> list[Finding]:
+                        store: ObjectStore, save_key: str, work_dir: Path, actions: list[str],
+                        link: Mapping[str, str | int]) -> list[Finding]:
     """Old primary → replica of the promoted one; ERRANT_TRANSACTIONS handled per policy, FAILBACK_FAILED otherwise."""
     since = replica.gtid_slave_pos  # what the promoted server had applied from the old primary (kept by RESET SLAVE ALL)
     extra = transactions_behind(primary.gtid_binlog_pos, since)
@@ -440,7 +460,8 @@ def _rejoin_old_primary(target: Target, servers: FailoverServers, primary: Serve
                                 evidence={"saved": saved, "gtids": [item.gtid for item in lost][:50]}))
         resume_at = since
     try:
-        rejoin_as_replica(servers.primary, servers.replica, servers.replication_login, resume_at, timeout=60)
+        rejoin_as_replica(servers.primary, servers.replica, servers.replication_login, resume_at, timeout=60,
+                          link=link)
     except DrdrillError as exc:
         raise DrillFailed(findings + [Finding("FAILBACK_FAILED", f"The old primary could not replicate from the new "
                                               f"one: {exc.problem}", exc.fix or "")]) from None

@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pymysql
@@ -17,6 +17,7 @@ from drdrill.endpoints import MySQLEndpoint, one_row
 from drdrill.errors import DrdrillError
 from drdrill.servers.replication import (
     attach_replica,
+    link_options,
     replication_status,
     wait_replica_caught_up,
     wait_threads_running,
@@ -46,6 +47,7 @@ class ServerState:
     last_io_error: str
     last_sql_error: str
     master_server_id: int = 0  # of the server the IO thread last connected to; 0 before it ever did
+    link: dict[str, str | int] = field(default_factory=dict)  # its CHANGE MASTER options: TLS, connect retry
 
     @property
     def is_replica(self) -> bool:
@@ -85,7 +87,7 @@ def read_state(conn: pymysql.connections.Connection) -> ServerState:
         io_running=status.get("Slave_IO_Running"), sql_running=status.get("Slave_SQL_Running"),
         seconds_behind=int(behind) if behind is not None else None,
         last_io_error=str(status.get("Last_IO_Error") or ""), last_sql_error=str(status.get("Last_SQL_Error") or ""),
-        master_server_id=int(status.get("Master_Server_Id") or 0),
+        master_server_id=int(status.get("Master_Server_Id") or 0), link=link_options(status),
     )
 
 
@@ -234,13 +236,23 @@ def set_read_only(endpoint: MySQLEndpoint, read_only: bool) -> None:
 
 
 def rejoin_as_replica(replica: MySQLEndpoint, primary: MySQLEndpoint, replication: MySQLEndpoint,
-                      gtid_slave_pos: str | None, timeout: float = 30) -> None:
-    """Make ``replica`` read-only and replicate from ``primary`` (logging in as ``replication``'s user)."""
+                      gtid_slave_pos: str | None, timeout: float = 30,
+                      link: Mapping[str, str | int] | None = None) -> None:
+    """Make ``replica`` read-only and replicate from ``primary`` (logging in as ``replication``'s user, over ``link``)."""
     target = MySQLEndpoint(host=primary.host, port=primary.port, user=replication.user, password=replication.password)
     with contextlib.closing(replica.connect(connect_timeout=5)) as conn:
         with conn.cursor() as cur:
             cur.execute("SET GLOBAL read_only = ON")
-        attach_replica(conn, target, gtid_slave_pos, f"replica {replica.describe()}", timeout)
+        attach_replica(conn, target, gtid_slave_pos, f"replica {replica.describe()}", timeout, link)
+
+
+def portable_link(link: Mapping[str, str | int]) -> dict[str, str | int]:
+    """The options of ``link`` that mean the same on another host: TLS on or off, cipher, connect retry.
+
+    Certificate, key and CA files are paths on the replica's host, which the old primary may not have.
+    """
+    return {name: value for name, value in link.items()
+            if name in ("MASTER_SSL", "MASTER_SSL_CIPHER", "MASTER_CONNECT_RETRY")}
 
 
 def reconnect_replica(replica: MySQLEndpoint, timeout: float) -> bool:
@@ -266,8 +278,12 @@ def wait_caught_up(replica: MySQLEndpoint, primary: MySQLEndpoint, timeout: floa
         wait_replica_caught_up(replica_conn, primary_conn, timeout, replica_name=replica.describe())
 
 
-def switchover(old: MySQLEndpoint, new: MySQLEndpoint, replication: MySQLEndpoint, timeout: float) -> dict[str, Any]:
-    """Planned role swap without data loss: ``old`` (primary) becomes the replica of ``new`` (its caught-up replica)."""
+def switchover(old: MySQLEndpoint, new: MySQLEndpoint, replication: MySQLEndpoint, timeout: float,
+               link: Mapping[str, str | int] | None = None) -> dict[str, Any]:
+    """Planned role swap without data loss: ``old`` (primary) becomes the replica of ``new`` (its caught-up replica).
+
+    ``link``: the CHANGE MASTER options (TLS, connect retry) ``old`` replicates with.
+    """
     began = time.time()
     set_read_only(old, True)
     try:
@@ -286,7 +302,8 @@ def switchover(old: MySQLEndpoint, new: MySQLEndpoint, replication: MySQLEndpoin
         raise
     writable_at = time.time()
     # The old primary continues from its own binlog: everything in it is also in the new primary's.
-    rejoin_as_replica(old, new, replication, gtid_slave_pos=state_of(old).gtid_binlog_pos, timeout=timeout)
+    rejoin_as_replica(old, new, replication, gtid_slave_pos=state_of(old).gtid_binlog_pos, timeout=timeout,
+                      link=link)
     return {"read_only_seconds": round(writable_at - began, 3), "seconds": round(time.time() - began, 3)}
 
 

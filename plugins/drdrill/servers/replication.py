@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import pymysql
@@ -14,6 +15,15 @@ from drdrill.errors import DrdrillError
 from drdrill.servers.mariadb import LocalMariaDB
 
 log = logging.getLogger(__name__)
+
+# CHANGE MASTER options a link may carry, with the SHOW SLAVE STATUS column each is read from.
+LINK_OPTIONS = {
+    "MASTER_SSL": "Master_SSL_Allowed", "MASTER_SSL_CA": "Master_SSL_CA_File", "MASTER_SSL_CAPATH": "Master_SSL_CA_Path",
+    "MASTER_SSL_CERT": "Master_SSL_Cert", "MASTER_SSL_KEY": "Master_SSL_Key", "MASTER_SSL_CIPHER": "Master_SSL_Cipher",
+    "MASTER_SSL_CRL": "Master_SSL_Crl", "MASTER_SSL_CRLPATH": "Master_SSL_Crlpath",
+    "MASTER_SSL_VERIFY_SERVER_CERT": "Master_SSL_Verify_Server_Cert", "MASTER_CONNECT_RETRY": "Connect_Retry",
+}
+_FLAGS = frozenset({"MASTER_SSL", "MASTER_SSL_VERIFY_SERVER_CERT"})
 
 # Access denied (1045), host not allowed (1130), no REPLICATION SLAVE grant (1227), unknown host (2005).
 _PERMANENT_IO_ERRNOS = frozenset({1045, 1130, 1227, 2005})
@@ -36,18 +46,25 @@ def attach_replica(
     gtid_slave_pos: str | None,
     who: str,
     timeout: float = 30,
+    link: Mapping[str, str | int] | None = None,
 ) -> None:
-    """On the server behind ``conn``: replicate from ``primary`` by GTID (slave_pos), wait until both threads run."""
+    """On the server behind ``conn``: replicate from ``primary`` by GTID (slave_pos), wait until both threads run.
+
+    ``link``: further CHANGE MASTER options by name (``MASTER_SSL``, ``MASTER_SSL_CA``, ``MASTER_CONNECT_RETRY``
+    …, see ``LINK_OPTIONS``); the connect retry is 1 s unless it says otherwise.
+    """
     with conn.cursor() as cur:
         cur.execute("STOP SLAVE")
         cur.execute("RESET SLAVE ALL")
         if gtid_slave_pos is not None:
             cur.execute("SET GLOBAL gtid_slave_pos = %s", (gtid_slave_pos,))
         # CHANGE MASTER takes string literals only: escape with the connection, never log the statement.
+        options = "".join(f", {name}={_literal(conn, value)}"
+                          for name, value in {"MASTER_CONNECT_RETRY": 1, **_checked(link or {})}.items())
         statement = (
             f"CHANGE MASTER TO MASTER_HOST={conn.escape(primary.host)}, MASTER_PORT={int(primary.port)}, "
             f"MASTER_USER={conn.escape(primary.user)}, MASTER_PASSWORD={conn.escape(primary.password)}, "
-            "MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1"
+            f"MASTER_USE_GTID=slave_pos{options}"
         )
         try:
             cur.execute(statement)
@@ -61,6 +78,34 @@ def attach_replica(
         cur.execute("START SLAVE")
         log.info("%s replicating from %s", who, primary.describe())
     wait_threads_running(conn, f"{who} of {primary.describe()}", timeout)
+
+
+def link_options(status: Mapping[str, Any]) -> dict[str, str | int]:
+    """The CHANGE MASTER options (TLS, connect retry) behind a ``SHOW SLAVE STATUS`` row; empty for no row."""
+    options: dict[str, str | int] = {}
+    for name, column in LINK_OPTIONS.items():
+        value = status.get(column)
+        if name in _FLAGS:
+            if value is not None:
+                options[name] = int(value == "Yes")
+        elif name == "MASTER_CONNECT_RETRY":
+            if value is not None:
+                options[name] = int(value)
+        elif value:
+            options[name] = str(value)
+    return options
+
+
+def _checked(link: Mapping[str, str | int]) -> Mapping[str, str | int]:
+    unknown = set(link) - set(LINK_OPTIONS)
+    if unknown:
+        raise DrdrillError(f"Unknown replication link option(s) {sorted(unknown)}.",
+                           f"use only {', '.join(LINK_OPTIONS)}.")
+    return link
+
+
+def _literal(conn: pymysql.connections.Connection, value: str | int) -> str:
+    return str(int(value)) if isinstance(value, int) else conn.escape(value)
 
 
 def replication_status(conn: pymysql.connections.Connection) -> dict[str, Any]:
