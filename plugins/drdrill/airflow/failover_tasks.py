@@ -94,9 +94,11 @@ def fail_back(target_name: str, context: Any) -> dict[str, Any]:
 def cleanup(target_name: str, context: Any) -> dict[str, Any]:
     """Teardown, whatever failed: stop the canary, undo the fault, restore the topology and the connection."""
     target = runtime.target(target_name)
+    _, found = runtime.pull_results(context, ["fail_back"])
     return _run(context, lambda: failover_steps.clean_up(
         target, _plan(context), injected=context["ti"].xcom_pull(task_ids="inject_fault") is not None,
-        work_dir=runtime.work_dir(), key=_key(context)))
+        fail_back_codes=[finding.code for finding in found["fail_back"]], work_dir=runtime.work_dir(),
+        key=_key(context)))
 
 
 def verify_consistency(target_name: str, context: Any) -> dict[str, Any]:

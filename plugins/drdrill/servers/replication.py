@@ -25,8 +25,9 @@ LINK_OPTIONS = {
 }
 _FLAGS = frozenset({"MASTER_SSL", "MASTER_SSL_VERIFY_SERVER_CERT"})
 
-# Access denied (1045), host not allowed (1130), no REPLICATION SLAVE grant (1227), unknown host (2005).
-_PERMANENT_IO_ERRNOS = frozenset({1045, 1130, 1227, 2005})
+# Access denied (1045), host not allowed (1130), no REPLICATION SLAVE grant (1227), unknown host (2005),
+# account locked (4151).
+_PERMANENT_IO_ERRNOS = frozenset({1045, 1130, 1227, 2005, 4151})
 
 
 def start_gtid_replica(
