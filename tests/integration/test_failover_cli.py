@@ -157,7 +157,8 @@ def test_dry_run_checks_and_says_what_it_would_do_but_touches_nothing(box) -> No
     printed = json.loads(done.stdout)
     assert printed["verdict"] == "passed" and printed["details"]["dry_run"] is True
     assert set(printed["stage_seconds"]) == {"preflight"}
-    assert f"kill -9 of mariadbd pid {before['primary_pid']}" in printed["details"]["approval_text"]
+    said = printed["details"]["approval_text"]
+    assert f"kill -9 of mariadbd pid {before['primary_pid']} (mariadbd --defaults-file=" in said
     assert _untouched_state(box) == before  # no kill, no canary row, same replication, connection, history
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from drdrill.config import FailoverDrill
 from drdrill.drills.failover import global_privileges
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.failover.errant import parse_transactions
+from drdrill.failover.faults import KillFault
 from drdrill.failover.topology import ServerState, portable_link, transactions_behind
 from drdrill.servers.replication import link_options
 
@@ -76,3 +78,12 @@ def test_a_replication_link_is_read_from_slave_status_and_only_host_free_options
     assert portable_link(link) == {"MASTER_SSL": 1, "MASTER_CONNECT_RETRY": 60}
     assert link_options({**row, "Master_SSL_Allowed": "No", "Master_SSL_Verify_Server_Cert": "No"})["MASTER_SSL"] == 0
     assert link_options({}) == {}  # not a replica
+
+
+def test_the_kill_fault_names_its_process_without_the_servers_other_options(tmp_path) -> None:
+    argv = ["/usr/sbin/mariadbd", "--defaults-file=/etc/mysql/db1.cnf", "--ssl-key=/etc/mysql/private/db1.key",
+            "--datadir=/var/lib/mysql", "--read-only=ON"]
+    fault = KillFault(FailoverDrill(canary_conn_id="c"), MySQLEndpoint("db1", 3306, "drill"),
+                      {"pid": 4242, "argv": argv, "hostname": "db1"}, tmp_path)
+    assert fault.describe() == ("kill -9 of mariadbd pid 4242 (/usr/sbin/mariadbd --defaults-file=/etc/mysql/db1.cnf "
+                                "--datadir=/var/lib/mysql) serving db1:3306 on db1")

@@ -49,6 +49,12 @@ def local_process(endpoint: MySQLEndpoint) -> dict[str, Any] | None:
     return {"pid": pid, "argv": argv, "cwd": cwd, "hostname": str(hostname)}
 
 
+def _identifying(argv: list[str]) -> str:
+    """The executable and the options that say which server it is; the others stay out of messages."""
+    kept = [part for part in argv[1:] if part.startswith(("--defaults-file=", "--datadir=", "--port="))]
+    return " ".join(argv[:1] + kept)
+
+
 class Fault(ABC):
     """One way to break the primary, and to bring it back afterwards."""
 
@@ -102,7 +108,7 @@ class KillFault(Fault):
     name = "kill"
 
     def describe(self) -> str:
-        return (f"kill -9 of mariadbd pid {self.facts.get('pid')} ({' '.join(self.facts.get('argv', []))}) serving "
+        return (f"kill -9 of mariadbd pid {self.facts.get('pid')} ({_identifying(self.facts.get('argv', []))}) serving "
                 f"{self.primary.host}:{self.primary.port} on {self.facts.get('hostname')}")
 
     def inject(self) -> float:
