@@ -115,3 +115,49 @@ def connection_port(conn_id: str) -> int:
     """The port of a connection as the metastore has it."""
     done = airflow_cli("connections", "get", conn_id, "-o", "json")
     return int(json.loads(done.stdout[done.stdout.index("["):])[0]["port"])
+
+
+def config_locking_replication_on_redirect(sandbox: Any, directory: Path) -> Path:
+    """The session config with a redirect hook that locks the replication login on the promoted replica.
+
+    The old primary then cannot rejoin it: the fail-back fails with FAILBACK_FAILED whatever else happens.
+    """
+    lock = directory / "lock-replication.sh"
+    lock.write_text(f"mariadb --no-defaults --socket={sandbox.replica.socket} -uroot -e "
+                    "\"SET sql_log_bin = 0; ALTER USER 'drdrill_repl'@'127.0.0.1' ACCOUNT LOCK\"\n")
+    config = directory / "drills.yaml"
+    config.write_text(Path(os.environ["DRDRILL_CONFIG"]).read_text().replace(
+        "failover_drill: {", f"failover_drill: {{redirect_command: \"sh {lock}\", ", 1))
+    return config
+
+
+def assert_fail_back_reported_once(record: Any, sandbox: Any) -> None:
+    """FAILBACK_FAILED and TOPOLOGY_NOT_RESTORED once each (cleanup did not retry); the promoted replica kept it all."""
+    # ERRANT_TRANSACTIONS too if the kill happened to lose a canary row
+    codes = [finding["code"] for finding in record.findings if finding["code"] != "ERRANT_TRANSACTIONS"]
+    assert codes == ["FAILBACK_FAILED", "TOPOLOGY_NOT_RESTORED"], record.findings
+    assert "locked" in next(f["message"] for f in record.findings if f["code"] == "FAILBACK_FAILED")
+    assert record.details["failed_steps"] == ["fail_back", "verify_consistency"]
+    assert record.details["fail_back"]["topology"] == "left as fail_back reported it (FAILBACK_FAILED)"
+    assert scalar(sandbox.replica, "SELECT @@read_only") == 0
+    assert scalar(sandbox.primary, "SELECT @@read_only") == 1  # out of replication, taking no writes
+    assert connection_port(PRIMARY_CONN) == sandbox.ports.replica
+
+
+def switch_back_by_hand(sandbox: Any) -> None:
+    """What a DBA does after such a drill: unlock the login, let the old primary catch up, swap the roles back."""
+    from drdrill.airflow.connections import import_connections
+    from drdrill.endpoints import MySQLEndpoint
+    from drdrill.failover.topology import switchover, wait_caught_up
+
+    with contextlib.closing(sandbox.replica.root_connect()) as conn, conn.cursor() as cur:
+        cur.execute("SET SESSION sql_log_bin = 0")
+        cur.execute("ALTER USER 'drdrill_repl'@'127.0.0.1' ACCOUNT UNLOCK")
+    logins = {name: MySQLEndpoint(item["host"], item["port"], item["login"], item["password"])
+              for name, item in sandbox.airflow_connections().items() if item["conn_type"] == "mysql"}
+    primary, replica = logins[PRIMARY_CONN], logins["drdrill_shop_replica"]
+    if scalar(sandbox.primary, "SELECT @@read_only") == 1:
+        scalar(sandbox.primary, "START SLAVE")
+        wait_caught_up(primary, replica, 60)
+        switchover(replica, primary, logins["drdrill_shop_replication"], 60)
+    import_connections({PRIMARY_CONN: sandbox.airflow_connections()[PRIMARY_CONN]})

@@ -22,7 +22,15 @@ from drdrill.failover.canary import canary_table, create_table_sql
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
 from drdrill.servers.replication import replication_status, wait_replica_caught_up
-from failover_helpers import PRIMARY_CONN, airflow_cli, connection_port, without_source_variable
+from failover_helpers import (
+    PRIMARY_CONN,
+    airflow_cli,
+    assert_fail_back_reported_once,
+    config_locking_replication_on_redirect,
+    connection_port,
+    switch_back_by_hand,
+    without_source_variable,
+)
 
 pytestmark = pytest.mark.integration
 DRDRILL = str(Path(sys.executable).parent / "drdrill")
@@ -254,45 +262,11 @@ def test_interrupted_drill_cleans_up_and_records_could_not_verify(box) -> None:
 
 def test_a_fail_back_that_cannot_work_is_reported_once_and_cleanup_does_not_retry_it(box, tmp_path: Path) -> None:
     server = box.sandbox
-    # The redirect hook locks the replication login on the promoted replica: the old primary cannot rejoin it.
-    lock = tmp_path / "lock-replication.sh"
-    lock.write_text(f"mariadb --no-defaults --socket={server.replica.socket} -uroot -e "
-                    "\"SET sql_log_bin = 0; ALTER USER 'drdrill_repl'@'127.0.0.1' ACCOUNT LOCK\"\n")
-    config = tmp_path / "drills.yaml"
-    config.write_text(Path(os.environ["DRDRILL_CONFIG"]).read_text().replace(
-        "failover_drill: {", f"failover_drill: {{redirect_command: \"sh {lock}\", ", 1))
     try:
-        done = run_failover(config=config)
+        done = run_failover(config=config_locking_replication_on_redirect(server, tmp_path))
 
         assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
-        record = list_drills(box.history_url, "shop", "failover", limit=1)[0]
-        # once each, not again by cleanup (ERRANT_TRANSACTIONS too if the kill happened to lose a canary row)
-        codes = [finding["code"] for finding in record.findings if finding["code"] != "ERRANT_TRANSACTIONS"]
-        assert codes == ["FAILBACK_FAILED", "TOPOLOGY_NOT_RESTORED"], record.findings
-        assert "locked" in next(f["message"] for f in record.findings if f["code"] == "FAILBACK_FAILED")
-        assert record.details["failed_steps"] == ["fail_back", "verify_consistency"]
-        assert record.details["fail_back"]["topology"] == "left as fail_back reported it (FAILBACK_FAILED)"
-        # the promoted replica keeps the writes and the connection; the old primary is read-only, out of replication
-        assert _query(server.replica, "SELECT @@read_only")[0][0] == 0
-        assert _query(server.primary, "SELECT @@read_only")[0][0] == 1
-        assert connection_port(PRIMARY_CONN) == server.ports.replica
+        assert_fail_back_reported_once(list_drills(box.history_url, "shop", "failover", limit=1)[0], server)
     finally:
-        _switch_back_by_hand(server)
+        switch_back_by_hand(server)
     _assert_put_back(server)
-
-
-def _switch_back_by_hand(server: Any) -> None:
-    """What the DBA does after that drill: unlock the login, let the old primary catch up, swap the roles back."""
-    from drdrill.airflow.connections import import_connections
-    from drdrill.endpoints import MySQLEndpoint
-    from drdrill.failover.topology import switchover, wait_caught_up
-
-    _script(server.replica, "SET sql_log_bin = 0; ALTER USER 'drdrill_repl'@'127.0.0.1' ACCOUNT UNLOCK")
-    logins = {name: MySQLEndpoint(item["host"], item["port"], item["login"], item["password"])
-              for name, item in server.airflow_connections().items() if item["conn_type"] == "mysql"}
-    primary, replica = logins[PRIMARY_CONN], logins["drdrill_shop_replica"]
-    if _query(server.primary, "SELECT @@read_only")[0][0] == 1:
-        _script(server.primary, "START SLAVE")
-        wait_caught_up(primary, replica, 60)
-        switchover(replica, primary, logins["drdrill_shop_replication"], 60)
-    import_connections({PRIMARY_CONN: server.airflow_connections()[PRIMARY_CONN]})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +16,15 @@ from drdrill.failover.canary import canary_table, create_table_sql
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
 from drdrill.servers.replication import replication_status
-from failover_helpers import PRIMARY_CONN, connection_port, finished_state, run_dag
+from failover_helpers import (
+    PRIMARY_CONN,
+    assert_fail_back_reported_once,
+    config_locking_replication_on_redirect,
+    connection_port,
+    finished_state,
+    run_dag,
+    switch_back_by_hand,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -76,3 +85,23 @@ def test_failover_dag_whose_promotion_fails_restores_the_topology_and_alerts(met
     with contextlib.closing(box.replica.root_connect()) as conn:
         status = replication_status(conn)
     assert status["Slave_SQL_Running"] == "Yes" and int(status["Master_Port"]) == box.ports.primary
+
+
+def test_failover_dag_whose_fail_back_cannot_work_reports_it_once_and_alerts(metastore_primary_connection,
+                                                                             tmp_path: Path) -> None:
+    box = metastore_primary_connection.sandbox
+    posts_before = len(read_posts(box.slack_record))
+    try:
+        done = run_dag("dr_failover_drill__shop", config_locking_replication_on_redirect(box, tmp_path))
+
+        assert finished_state(done) == "failed", done.stdout[-3000:]
+        record = list_drills(metastore_primary_connection.history_url, "shop", "failover", limit=1)[0]
+        assert_fail_back_reported_once(record, box)  # the teardown read fail_back's findings and left it alone
+        posts = read_posts(box.slack_record)[posts_before:]
+        assert len(posts) == 1 and "FAILBACK_FAILED" in posts[0]["body"]["text"]
+    finally:
+        switch_back_by_hand(box)
+    with contextlib.closing(box.replica.root_connect()) as conn:
+        status = replication_status(conn)
+    assert (status["Slave_IO_Running"], status["Slave_SQL_Running"]) == ("Yes", "Yes")
+    assert int(status["Master_Port"]) == box.ports.primary
