@@ -20,11 +20,15 @@ SANDBOX_PORT_FIX = "move the whole sandbox with DRDRILL_SANDBOX_PORT_BASE=<n> (i
 
 @dataclass(frozen=True)
 class Daemon:
-    """A detached process with a pid file and a log file under the sandbox directory."""
+    """A detached process with a pid file and a log file under ``directory``.
+
+    ``start_fix``: what to do when it does not come up (after fixing the cause its log shows).
+    """
 
     name: str
     directory: Path
     port: int | None = None
+    start_fix: str = "run 'drdrill sandbox up' again"
 
     @property
     def pid_file(self) -> Path:
@@ -70,7 +74,7 @@ class Daemon:
         process.kill()
         tail = self.log_file.read_text(errors="replace")[-2000:]
         raise ServerStartError(f"{self.name} did not come up within {timeout:.0f}s. Its log ({self.log_file}) ends:\n{tail}",
-                               "Fix the cause shown in the log and run 'drdrill sandbox up' again.")
+                               f"Fix the cause shown in the log and {self.start_fix}.")
 
     def stop(self, timeout: float = 20) -> None:
         """SIGTERM, then SIGKILL after ``timeout``; idempotent."""

@@ -24,16 +24,15 @@ from drdrill.config import Target
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
 from drdrill.failover import canary
-from drdrill.failover.faults import ManagedFault, build_fault
+from drdrill.failover.faults import FAULT_TYPES, ManagedFault, build_fault
 from drdrill.failover.topology import is_down, promotion_write_sql, quoted, state_of
 
-MANAGED_FAULTS = frozenset({"rds_reboot", "aurora_failover"})
 PROBE_INTERVAL = 0.2
 
 
 def is_managed(target: Target) -> bool:
     """True when the target's fault is the managed service's own failover."""
-    return target.failover_drill.fault in MANAGED_FAULTS
+    return FAULT_TYPES[target.failover_drill.fault].managed
 
 
 def managed_fault(target: Target, endpoint: MySQLEndpoint, log_dir: Path) -> ManagedFault:

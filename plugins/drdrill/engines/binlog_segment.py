@@ -7,6 +7,7 @@ from pathlib import Path
 
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.engines.binlog_sql import binlog_sql_command
+from drdrill.storage.binlog_archive import binary_logs
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.manifest import BinlogPosition, ObjectEntry
 from drdrill.storage.objectstore import ObjectStore
@@ -17,7 +18,7 @@ CATCHUP_OBJECT = "catchup.sql.zst"
 
 def binlog_files_between(source: MySQLEndpoint, first: str, last: str) -> list[str]:
     """The source's binlog files from ``first`` to ``last`` inclusive, in order."""
-    names = [row[0] for row in source.fetch_all("SHOW BINARY LOGS")]
+    names = [file for file, _ in binary_logs(source)]
     if first not in names or last not in names:
         raise FileNotFoundError(f"binlog {first if first not in names else last} is no longer on the source")
     return names[names.index(first): names.index(last) + 1]

@@ -19,6 +19,7 @@ from drdrill.servers.identity import read_identity
 from drdrill.storage.binlog_archive import (
     BinlogLayout,
     archive_closed_binlogs,
+    binary_logs,
     format_gtid_position,
     indexed_files,
     parse_gtid_position,
@@ -66,7 +67,7 @@ def archive_history(old: MySQLEndpoint, store: ObjectStore, layout: BinlogLayout
     except DrdrillError as exc:
         raise DrdrillError(f"archiving {old.describe()}'s binlogs before its reset failed, so nothing was rolled "
                            f"back and its binlog was not reset: {exc.problem}", exc.fix) from exc
-    *closed, (current, _) = [(str(row[0]), int(row[1])) for row in old.fetch_all("SHOW BINARY LOGS")]
+    *closed, (current, _) = binary_logs(old)
     entries = [read_entry(store, binlog_layout, key, file) for file, _ in closed]
     missing = [file for (file, size), entry in zip(closed, entries) if entry is None or entry.raw_size != size]
     end = format_gtid_position(parse_gtid_position(str(old.fetch_all("SELECT @@gtid_binlog_pos")[0][0] or "")))

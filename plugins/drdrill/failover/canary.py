@@ -122,7 +122,7 @@ def run_canary(endpoints: Sequence[MySQLEndpoint], table: str, run_id: str, inte
 
 
 def _daemon(directory: Path) -> Daemon:
-    return Daemon("canary", directory)
+    return Daemon("canary", directory, start_fix="run the drill again")
 
 
 def start_canary(endpoints: Sequence[MySQLEndpoint], table: str, run_id: str, interval: float,

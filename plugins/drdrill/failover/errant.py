@@ -23,7 +23,7 @@ from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
 from drdrill.failover.archive_fork import archive_history, record_fork
 from drdrill.failover.topology import transactions_behind
-from drdrill.storage.binlog_archive import BinlogLayout, split_binlog_name
+from drdrill.storage.binlog_archive import BinlogLayout, binary_logs, split_binlog_name
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.pipeline import stream_command_to_s3
@@ -90,7 +90,7 @@ def _binlog_argv(option_file: Path, since: str, until: str, first_file: str, *ex
 
 def _first_file_after(old: MySQLEndpoint, since: str) -> str:
     """The newest binlog file that begins at or before ``since`` (its Gtid_list holds nothing newer)."""
-    files = [str(row[0]) for row in old.fetch_all("SHOW BINARY LOGS")]
+    files = [file for file, _ in binary_logs(old)]
     if not files:
         raise DrdrillError(f"{old.describe()} has no binary logs.", "enable log_bin on the primary.")
     for file in reversed(files):
@@ -221,8 +221,7 @@ def flashback(old: MySQLEndpoint, since: str, work_dir: Path, *, store: ObjectSt
                            "flashback; the binlog was reset to replicate from the new primary")
         next_number = history.next_number
     else:
-        rows = old.fetch_all("SHOW BINARY LOGS")
-        next_number = split_binlog_name(str(rows[-1][0]))[1] + 1
+        next_number = split_binlog_name(binary_logs(old)[-1][0])[1] + 1
     old.fetch_all(f"RESET MASTER TO {next_number}")
     old.fetch_all("SET GLOBAL gtid_slave_pos = %s", (since,))
     return list(history.archive_findings) if history else []

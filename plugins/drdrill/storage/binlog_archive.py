@@ -111,6 +111,11 @@ class BinlogLayout:
         return f"{self.fork_root(key)}{first_file}{INDEX_SUFFIX}"
 
 
+def binary_logs(source: MySQLEndpoint) -> list[tuple[str, int]]:
+    """``SHOW BINARY LOGS``: each binlog file on the server with its size, oldest first (the last one is open)."""
+    return [(str(row[0]), int(row[1])) for row in source.fetch_all("SHOW BINARY LOGS")]
+
+
 def split_binlog_name(file: str) -> tuple[str, int, int]:
     """``mysql-bin.000042`` → ``("mysql-bin", 42, 6)`` (base name, number, digits)."""
     match = _BINLOG_FILE.match(file)
@@ -451,7 +456,7 @@ def archive_closed_binlogs(
     key = server_key(identity)
     if rotate:
         source.fetch_all("FLUSH BINARY LOGS")
-    on_source = [(str(row[0]), int(row[1])) for row in source.fetch_all("SHOW BINARY LOGS")]
+    on_source = binary_logs(source)
     closed = on_source[:-1]
     indexed = set(indexed_files(store, binlog_layout, key))
     findings = purged_before_archiving(store, binlog_layout, key, indexed, on_source)

@@ -56,6 +56,7 @@ from drdrill.storage.binlog_archive import (
     ArchivedBinlog,
     BinlogLayout,
     archive_binlog_file,
+    binary_logs,
     indexed_files,
     purged_before_archiving,
     server_key,
@@ -202,7 +203,7 @@ class _Session:
         self.key, self.server_id = server_key(identity), identity.server_id
         self.status.source, self.status.server_key = self.source.describe(), self.key
         self._ship_leftovers()
-        on_source = _binary_logs(self.source)
+        on_source = binary_logs(self.source)
         if not on_source:
             raise StreamerError(f"{self.source.describe()} lists no binary logs.",
                                 "Turn on binary logging (log_bin) on the source; there is nothing to stream.")
@@ -405,16 +406,12 @@ class _Session:
 # -- helpers ---------------------------------------------------------------------------------------
 
 
-def _binary_logs(source: MySQLEndpoint) -> list[tuple[str, int]]:
-    return [(str(row[0]), int(row[1])) for row in source.fetch_all("SHOW BINARY LOGS")]
-
-
 def _listed_sizes(source: MySQLEndpoint | None) -> dict[str, int] | None:
     """The source's files and sizes, or None when it cannot be asked (it died: the spool order decides)."""
     if source is None:
         return None
     try:
-        return dict(_binary_logs(source))
+        return dict(binary_logs(source))
     except Exception as exc:
         log.debug("SHOW BINARY LOGS failed: %s", exc)
         return None
