@@ -34,17 +34,12 @@ available, the writer is where it was, and the endpoint takes writes.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from airflow.sdk import DAG, dag, get_current_context, setup, task, teardown
 
 from drdrill.airflow import failover_tasks
 from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks
 from drdrill.config import Target, load_config
 from drdrill.drills.failover_managed import is_managed
-
-APPROVAL_TIMEOUT = timedelta(hours=4)
-
 
 def build_failover_dag(target: Target) -> DAG:
     """One failover drill DAG for one target."""
@@ -108,7 +103,7 @@ def build_failover_dag(target: Target) -> DAG:
 
             approve = DrillApproval(
                 task_id=APPROVE_TASK, subject=f"Approve the failover drill on production target {name}",
-                body="{{ ti.xcom_pull(task_ids='preflight')['approval_text'] }}", response_timeout=APPROVAL_TIMEOUT)
+                body="{{ ti.xcom_pull(task_ids='preflight')['approval_text'] }}", response_timeout=target.failover_drill.approval_timeout)
             checked >> approve >> canary
         else:
             checked >> canary

@@ -52,7 +52,7 @@ _SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "restore_drill": ("after_backup", "scratch_conn_id", "max_backup_age"),
     "heartbeat": ("table", "column"),
     "failover_drill": ("fault", "canary_conn_id", "replication_conn_id", "max_replica_lag", "detection_timeout", "promotion_timeout",
-                       "errant_transactions", "switch_back", "redirect_command", "restart_command",
+                       "approval_timeout", "errant_transactions", "switch_back", "redirect_command", "restart_command",
                        "aws_conn_id", "db_instance_id", "db_cluster_id"),
 }
 _SECTION_EXAMPLES = {
@@ -167,6 +167,7 @@ class FailoverDrill:
     max_replica_lag: timedelta = timedelta(seconds=10)
     detection_timeout: timedelta = timedelta(seconds=30)
     promotion_timeout: timedelta = timedelta(seconds=60)
+    approval_timeout: timedelta = timedelta(hours=4)  # production targets: how long the approval request waits
     errant_transactions: str = "flashback"
     switch_back: bool = True
     redirect_command: str | None = None
@@ -995,6 +996,7 @@ class _Validator:
             max_replica_lag=self.duration(m, path, "max_replica_lag", "10s") or defaults.max_replica_lag,
             detection_timeout=self.duration(m, path, "detection_timeout", "30s") or defaults.detection_timeout,
             promotion_timeout=self.duration(m, path, "promotion_timeout", "60s") or defaults.promotion_timeout,
+            approval_timeout=self.duration(m, path, "approval_timeout", "4h") or defaults.approval_timeout,
             errant_transactions=errant or defaults.errant_transactions,
             switch_back=self.flag(m, path, "switch_back", default=True),
             redirect_command=self.text(m, path, "redirect_command", example="/usr/local/bin/repoint-proxysql"),

@@ -3,7 +3,8 @@ approved, the drill runs. Through Airflow (``airflow dags test``), answered the 
 
 The target ``shopprod`` is the session sandbox's ``shop`` marked ``production: true`` (its own history file), so
 its DAG has the approve task; the answer comes from ``hitl_respond`` in another process, through the public
-HITL route's own code, while ``airflow dags test`` waits for it.
+HITL route's own code, while ``airflow dags test`` waits for it. Unanswered, the request times out through the
+scheduler's own timeout sweep, run by the same helper.
 """
 
 from __future__ import annotations
@@ -27,20 +28,28 @@ ROOT = Path(__file__).resolve().parents[2]
 DAG_ID = "dr_failover_drill__shopprod"
 
 
-@pytest.fixture
-def production(metastore_primary_connection, tmp_path: Path):
+def _production_config(box, directory: Path, **failover_drill: str) -> tuple[Path, str]:
     """A config whose only target is the sandbox's shop as production target ``shopprod``; its history URL."""
-    config = yaml.safe_load(metastore_primary_connection.config_path.read_text())
-    history = f"sqlite:///{tmp_path}/history.sqlite"
-    config["settings"] = {"history_url": history, "work_dir": str(tmp_path / "work")}
-    config["targets"] = [{**config["targets"][0], "name": "shopprod", "production": True}]
-    path = tmp_path / "drills.yaml"
+    config = yaml.safe_load(box.config_path.read_text())
+    history = f"sqlite:///{directory}/history.sqlite"
+    config["settings"] = {"history_url": history, "work_dir": str(directory / "work")}
+    shop = config["targets"][0]
+    config["targets"] = [{**shop, "name": "shopprod", "production": True,
+                          "failover_drill": {**shop["failover_drill"], **failover_drill}}]
+    path = directory / "drills.yaml"
     path.write_text(yaml.safe_dump(config))
     return path, history
 
 
+@pytest.fixture
+def production(metastore_primary_connection, tmp_path: Path):
+    """The production config (4 h approval timeout) and its history URL."""
+    return _production_config(metastore_primary_connection, tmp_path)
+
+
 def _run_answering(config: Path, option: str, logs: Path) -> tuple[str, dict]:
-    """Run the DAG while another process answers its approval request with ``option``; the run's log, the answer."""
+    """Run the DAG while another process answers its approval request with ``option`` (or ``--no-answer``: lets
+    it time out); the run's log, and what that process printed."""
     log = logs / "dags-test.log"
     with log.open("w") as output:
         run = subprocess.Popen([str(Path(sys.executable).parent / "airflow"), "dags", "test", DAG_ID],
@@ -105,3 +114,24 @@ def test_an_approved_production_drill_runs_and_passes(production, metastore_prim
     assert box.primary.pid() != pid_before  # the drill ran: the primary was killed and started again
     status = _replication(box)
     assert status["Slave_SQL_Running"] == "Yes" and int(status["Master_Port"]) == box.ports.primary
+
+
+def test_a_production_drill_nobody_answers_times_out_touches_nothing_and_is_not_green(metastore_primary_connection,
+                                                                                     tmp_path: Path) -> None:
+    config, history = _production_config(metastore_primary_connection, tmp_path, approval_timeout="5s")
+    box = metastore_primary_connection.sandbox
+    pid_before = box.primary.pid()
+    posts_before = len(read_posts(box.slack_record))
+
+    log, swept = _run_answering(config, "--no-answer", tmp_path)
+
+    assert "timed_out_at" in swept
+    assert "state=failed" in _finished(log), log[-3000:]
+    record = list_drills(history, "shopprod", "failover", limit=1)[0]
+    assert record.verdict == "could_not_verify"
+    assert [f["code"] for f in record.findings] == ["NOT_APPROVED"]
+    assert "no approval came" in record.findings[0]["message"]
+    assert box.primary.pid() == pid_before  # never killed
+    assert int(_replication(box)["Master_Port"]) == box.ports.primary
+    posts = read_posts(box.slack_record)[posts_before:]
+    assert len(posts) == 1 and "NOT_APPROVED" in posts[0]["body"]["text"]

@@ -537,6 +537,7 @@ def test_failover_drill_settings_are_read_with_defaults(tmp_path: Path) -> None:
     settings = load_config(path).targets[0].failover_drill
     assert (settings.fault, settings.canary_conn_id, settings.max_replica_lag) == ("kill", "c", timedelta(seconds=3))
     assert settings.errant_transactions == "stop" and settings.switch_back is True
+    assert settings.approval_timeout == timedelta(hours=4)
     assert "c" in load_config(path).targets[0].connection_ids()
 
 
@@ -563,6 +564,8 @@ def test_failover_drill_without_a_canary_login_is_refused(tmp_path: Path) -> Non
     ("failover_drill: {canary_conn_id: c, fault: rds_reboot}", "targets[shop].failover_drill.db_instance_id", "rds_reboot"),
     ("failover_drill: {canary_conn_id: c, max_replica_lag: soon}", "targets[shop].failover_drill.max_replica_lag", "10s"),
     ("failover_drill: {canary_conn: c}", "targets[shop].failover_drill.canary_conn", "canary_conn_id"),
+    ("failover_drill: {canary_conn_id: c, approval_timeout: tomorrow}", "targets[shop].failover_drill.approval_timeout",
+     "4h"),
 ])
 def test_failover_drill_typos_name_the_key_and_the_fix(tmp_path: Path, line: str, key: str, piece: str) -> None:
     path = with_target_lines(tmp_path, "replica_conn_id: r", "allow_failover_drill: true", line)
