@@ -38,3 +38,48 @@ def test_replica_follows_the_primary_and_has_the_drill_users(sandbox) -> None:
     assert status["Slave_IO_Running"] == "Yes" and status["Slave_SQL_Running"] == "Yes"
     assert int(status["Master_Port"]) == box.ports.primary
     assert box.backup_endpoint(box.replica).fetch_all("SELECT COUNT(*) FROM shop.customers")[0][0] > 0
+
+
+def _roles(box) -> tuple[int, int, int | None]:
+    """(primary read_only, replica read_only, the port the replica replicates from)."""
+    with contextlib.closing(box.replica.root_connect()) as connection:
+        status = replication_status(connection)
+    read_only = [box.backup_endpoint(server).fetch_all("SELECT @@read_only")[0][0] for server in (box.primary, box.replica)]
+    return read_only[0], read_only[1], int(status["Master_Port"]) if status else None
+
+
+def test_sandbox_up_puts_back_roles_a_failover_drill_left_swapped(sandbox) -> None:
+    from drdrill.failover.topology import switchover
+
+    box = sandbox.sandbox
+    repl = box.primary.endpoint("drdrill_repl", box.secrets()["replication"])
+    switchover(box.backup_endpoint(box.primary), box.backup_endpoint(box.replica), repl, 60)  # as a drill left it
+    assert _roles(box) == (1, 0, None)
+
+    box.up(rows=1000, airflow=False)  # seeded already: the row count is not used
+
+    assert _roles(box) == (0, 1, box.ports.primary)
+    write_on_source(sandbox, rows=1)  # the primary takes writes again
+
+
+def test_sandbox_up_refuses_a_replica_that_took_writes_of_its_own(sandbox) -> None:
+    from drdrill.errors import DrdrillError
+    from drdrill.failover.topology import rejoin_as_replica, set_read_only, switchover
+
+    box = sandbox.sandbox
+    primary, replica = box.backup_endpoint(box.primary), box.backup_endpoint(box.replica)
+    repl = box.primary.endpoint("drdrill_repl", box.secrets()["replication"])
+    with contextlib.closing(box.replica.root_connect()) as connection, connection.cursor() as cursor:
+        for statement in ("STOP SLAVE", "RESET SLAVE ALL", "SET GLOBAL read_only = OFF",
+                          "CREATE DATABASE sandbox_probe", "DROP DATABASE sandbox_probe"):
+            cursor.execute(statement)  # promoted by hand, then a write the primary never gets
+    set_read_only(primary, True)
+    try:
+        with pytest.raises(DrdrillError) as refused:
+            box.up(rows=1000, airflow=False)  # seeded already: the row count is not used
+        assert "never received" in str(refused.value) and "down --purge" in str(refused.value)
+    finally:  # the old primary has nothing of its own: it follows the replica, then the roles are swapped back
+        rejoin_as_replica(primary, replica, repl,
+                          primary.fetch_all("SELECT @@gtid_binlog_pos")[0][0], 60)
+        switchover(replica, primary, repl, 60)
+    assert _roles(box) == (0, 1, box.ports.primary)

@@ -20,6 +20,14 @@ from typing import Any
 from drdrill.config import project_root
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
+from drdrill.failover.topology import (
+    reconnect_replica,
+    set_read_only,
+    state_of,
+    switchover,
+    transactions_behind,
+    wait_caught_up,
+)
 from drdrill.ports import ensure_port_free, port_open
 from drdrill.daemon import SANDBOX_PORT_FIX, Daemon, python_module_argv
 from drdrill.sandbox.sample_data import create_shop_schema, ensure_app_user, load_shop_data
@@ -123,6 +131,9 @@ class Sandbox:
         # password in plain text, and binlogs end up in backups' catch-up segments and the binlog archive.
         for server in (self.primary, self.replica):  # on both: after a failover drill the replica is the primary
             server.ensure_user("drdrill_repl", keys["replication"], REPLICATION_GRANTS, binlog=False)
+            server.ensure_user("drdrill_backup", keys["backup"], BACKUP_GRANTS + FAILOVER_GRANTS, binlog=False)
+            ensure_app_user(server, "shop_app", keys["app"], binlog=False)
+        self._put_roles_back(keys)
         with contextlib.closing(self.replica.root_connect()) as conn:
             status = replication_status(conn)
         following = status.get("Slave_IO_Running") == "Yes" and status.get("Slave_SQL_Running") == "Yes" \
@@ -130,9 +141,6 @@ class Sandbox:
         if not following:  # a new replica starts from the beginning; an existing one keeps its GTID position
             start_gtid_replica(self.replica, self.primary.endpoint("drdrill_repl", keys["replication"]),
                                gtid_slave_pos=None if status else "")
-        for server in (self.primary, self.replica):
-            server.ensure_user("drdrill_backup", keys["backup"], BACKUP_GRANTS + FAILOVER_GRANTS, binlog=False)
-            ensure_app_user(server, "shop_app", keys["app"], binlog=False)
         with contextlib.closing(self.primary.root_connect()) as conn:
             create_shop_schema(conn)
             counts = load_shop_data(conn, rows=rows)
@@ -145,6 +153,26 @@ class Sandbox:
         state["rows"] = counts
         (self.directory / "state.json").write_text(json.dumps(state, indent=2, default=str))
         return state
+
+    def _put_roles_back(self, keys: dict[str, str]) -> None:
+        """Undo what a failover drill that did not finish left: the primary writable, not replicating.
+
+        A primary replicating from the replica is switched back; a read-only primary the replica still follows
+        takes writes again. A replica that took writes the primary never got is refused (a failed fail-back).
+        """
+        primary, replica = self.backup_endpoint(self.primary), self.backup_endpoint(self.replica)
+        on_primary, on_replica = state_of(primary), state_of(replica)
+        if on_primary.is_replica:
+            reconnect_replica(primary, 60)
+            wait_caught_up(primary, replica, 60)
+            switchover(replica, primary, self.primary.endpoint("drdrill_repl", keys["replication"]), 60)
+        elif transactions_behind(on_replica.gtid_binlog_pos, on_primary.gtid_binlog_pos):
+            raise DrdrillError(
+                f"The sandbox replica (port {self.ports.replica}) has writes the primary (port {self.ports.primary}) "
+                "never received: a failover drill promoted it and could not fail back.",
+                "start afresh: drdrill sandbox down --purge, then drdrill sandbox up.")
+        elif on_primary.read_only:
+            set_read_only(primary, False)
 
     def check_ports(self) -> None:
         """Before starting anything: every port of a component that is not running must be free."""
