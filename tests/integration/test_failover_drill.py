@@ -241,6 +241,24 @@ def test_cleanup_after_the_kill_reconnects_a_replica_that_waits_for_its_connect_
         pair.target, pair.servers, fault, store=_store(moto_s3), save_key="retry/lost", work_dir=tmp_path)["actions"]
 
 
+def test_a_promotion_that_never_took_a_write_is_undone_even_without_switch_back(mariadb_factory, moto_s3,
+                                                                                 tmp_path: Path) -> None:
+    pair = make_pair(mariadb_factory, tmp_path, switch_back=False)
+    plan = failover.preflight(pair.target, pair.servers)
+    fault = failover.fault_for(pair.target, pair.servers, plan, tmp_path, "half")
+    failover.detect(pair.servers, failover.inject(fault), 10)
+    with pytest.raises(DrillFailed) as caught:  # no canary table on the replica: its promotion write fails
+        failover.promote_replica(pair.servers, plan, pair.target.failover_drill)
+    assert _codes(caught) == ["PROMOTION_FAILED"]
+
+    back = failover.restore_topology(pair.target, pair.servers, fault, store=_store(moto_s3), save_key="half/lost",
+                                     work_dir=tmp_path, link=plan["replica_state"]["link"])
+
+    assert back["roles"] == "original", back
+    assert failover.verify_consistency(pair.target, pair.servers, expect_swapped=False)["tables_compared"] == 1
+    assert failover.state_of(pair.servers.replica).link == plan["replica_state"]["link"]
+
+
 def _fail_over_with_replica_cut_off(pair, tmp_path: Path, store_key: str, moto_s3):
     """Cut the replica's IO thread, let the canary write on, kill, promote; return what the drill measured."""
     servers, target = pair.servers, pair.target

@@ -391,7 +391,8 @@ def restore_topology(target: Target, servers: FailoverServers, fault: Fault, *, 
                      work_dir: Path, link: Mapping[str, str | int] | None = None) -> dict[str, Any]:
     """Bring the topology back to primary → replica, whatever state the drill left it in. Idempotent.
 
-    The old primary is restarted if down. If the replica was never promoted it resumes replicating. If it was,
+    The old primary is restarted if down. If the replica was never promoted, or never took a write as primary,
+    it replicates from the primary again. If it was,
     the old primary rejoins it by GTID (errant transactions saved and handled per policy), catches up, and
     (with ``switch_back``) the roles are swapped back by a planned switchover. ``link`` is the replica's CHANGE
     MASTER options before the drill (``ServerState.link``): the switch back restores them, the old primary's
@@ -404,6 +405,13 @@ def restore_topology(target: Target, servers: FailoverServers, fault: Fault, *, 
         actions.append(f"old primary restarted ({undone['how']})")
     primary, replica = state_of(servers.primary), state_of(servers.replica)
     if replica.replicates_from(primary, servers.primary):
+        _resume(servers, actions)
+        return {"actions": actions, "roles": "original", "findings": []}
+    if not (primary.is_replica or replica.is_replica or replica.wrote_beyond_replication):
+        # Its promotion failed or was cut short before it took a write: it simply follows the primary again.
+        rejoin_as_replica(servers.replica, servers.primary, servers.replication_login, replica.gtid_slave_pos,
+                          timeout=60, link=link)
+        actions.append("the replica never took a write as primary: it replicates from the original primary again")
         _resume(servers, actions)
         return {"actions": actions, "roles": "original", "findings": []}
     if not primary.is_replica:

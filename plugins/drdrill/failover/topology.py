@@ -59,6 +59,11 @@ class ServerState:
         """Both replication threads run."""
         return self.io_running == "Yes" and self.sql_running == "Yes"
 
+    @property
+    def wrote_beyond_replication(self) -> bool:
+        """Its binlog holds transactions beyond what it replicated: it took writes as a primary."""
+        return transactions_behind(self.gtid_binlog_pos, self.gtid_slave_pos) > 0
+
     def replicates_from(self, primary: ServerState, address: MySQLEndpoint) -> bool:
         """True when replication is configured towards ``primary`` (running or not).
 

@@ -25,7 +25,6 @@ from drdrill.failover.topology import (
     set_read_only,
     state_of,
     switchover,
-    transactions_behind,
     wait_caught_up,
 )
 from drdrill.ports import ensure_port_free, port_open
@@ -166,7 +165,7 @@ class Sandbox:
             reconnect_replica(primary, 60)
             wait_caught_up(primary, replica, 60)
             switchover(replica, primary, self.primary.endpoint("drdrill_repl", keys["replication"]), 60)
-        elif transactions_behind(on_replica.gtid_binlog_pos, on_primary.gtid_binlog_pos):
+        elif on_replica.wrote_beyond_replication:
             raise DrdrillError(
                 f"The sandbox replica (port {self.ports.replica}) has writes the primary (port {self.ports.primary}) "
                 "never received: a failover drill promoted it and could not fail back.",
