@@ -11,12 +11,13 @@ import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 from drdrill.config import FailoverDrill, Objectives, Retention, Storage, Target
 from drdrill.drills.failover import FailoverServers
 from drdrill.servers.mariadb import LocalMariaDB
-from drdrill.servers.replication import start_gtid_replica
+from drdrill.servers.replication import replication_status, start_gtid_replica, wait_replica_caught_up
 
 ADMIN_GRANTS = ["SELECT, INSERT, UPDATE, DELETE, CREATE, RELOAD, PROCESS, SHUTDOWN, REPLICATION SLAVE, "
                 "REPLICATION SLAVE ADMIN, READ_ONLY ADMIN, BINLOG MONITOR, BINLOG REPLAY, BINLOG ADMIN, SLAVE MONITOR ON *.*"]
@@ -161,3 +162,58 @@ def switch_back_by_hand(sandbox: Any) -> None:
         wait_caught_up(primary, replica, 60)
         switchover(replica, primary, logins["drdrill_shop_replication"], 60)
     import_connections({PRIMARY_CONN: sandbox.airflow_connections()[PRIMARY_CONN]})
+
+
+@contextlib.contextmanager
+def promotion_refused(sandbox: Any) -> Iterator[None]:
+    """While inside: the sandbox replica refuses the promotion's write (PROMOTION_FAILED), nothing else.
+
+    A trigger on the replica only (not binlogged): replicated row events do not fire it, the promotion's write does.
+    """
+    from drdrill.failover.canary import canary_table, create_table_sql
+
+    with contextlib.closing(sandbox.replica.root_connect()) as conn, conn.cursor() as cur:
+        cur.execute("SET SESSION sql_log_bin = 0")
+        cur.execute(create_table_sql(canary_table("shop")))
+        cur.execute("CREATE TRIGGER shop.refuse_promotion BEFORE INSERT ON shop.drdrill_canary FOR EACH ROW "
+                    "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'replica refuses writes'")
+    try:
+        yield
+    finally:
+        with contextlib.closing(sandbox.replica.root_connect()) as conn, conn.cursor() as cur:
+            cur.execute("SET SESSION sql_log_bin = 0")
+            cur.execute("DROP TRIGGER IF EXISTS shop.refuse_promotion")
+
+
+def _checksums(box: Any) -> tuple[dict[str, int], dict[str, int]]:
+    """CHECKSUM TABLE of every shop table on both servers at one GTID position (the primary briefly locked)."""
+    with contextlib.closing(box.primary.root_connect()) as primary, contextlib.closing(box.replica.root_connect()) as replica:
+        with primary.cursor() as cur:
+            cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'shop' "
+                        "AND table_type = 'BASE TABLE'")
+            tables = ", ".join(f"shop.`{row[0]}`" for row in cur.fetchall())
+            cur.execute("FLUSH TABLES WITH READ LOCK")
+        try:
+            wait_replica_caught_up(replica, primary, 60)
+            sums = []
+            for conn in (primary, replica):
+                with conn.cursor() as cur:
+                    cur.execute(f"CHECKSUM TABLE {tables}")
+                    sums.append({str(name): int(value) for name, value in cur.fetchall()})
+        finally:
+            with primary.cursor() as cur:
+                cur.execute("UNLOCK TABLES")
+    return sums[0], sums[1]
+
+
+def assert_put_back(server: Any) -> None:
+    """Primary writable, replica read-only and replicating from it, equal checksums, connection at the primary."""
+    with contextlib.closing(server.replica.root_connect()) as conn:
+        status = replication_status(conn)
+    assert (status["Slave_IO_Running"], status["Slave_SQL_Running"]) == ("Yes", "Yes")
+    assert int(status["Master_Port"]) == server.ports.primary
+    assert scalar(server.primary, "SELECT @@read_only") == 0
+    assert scalar(server.replica, "SELECT @@read_only") == 1
+    on_primary, on_replica = _checksums(server)
+    assert on_primary == on_replica and "shop.orders" in on_primary
+    assert connection_port(PRIMARY_CONN) == server.ports.primary

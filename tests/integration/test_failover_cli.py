@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from drdrill.failover.canary import canary_table, create_table_sql
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
 from drdrill.servers.replication import replication_status, wait_replica_caught_up
@@ -26,8 +25,10 @@ from failover_helpers import (
     PRIMARY_CONN,
     airflow_cli,
     assert_fail_back_reported_once,
+    assert_put_back,
     config_locking_replication_on_redirect,
     connection_port,
+    promotion_refused,
     switch_back_by_hand,
     without_source_variable,
 )
@@ -86,40 +87,6 @@ def _untouched_state(handle: Any) -> dict[str, Any]:
             "failover_records": len(list_drills(handle.history_url, "shop", "failover", limit=1000))}
 
 
-def _checksums(box: Any) -> tuple[dict[str, int], dict[str, int]]:
-    """CHECKSUM TABLE of every shop table on both servers at one GTID position (the primary briefly locked)."""
-    with contextlib.closing(box.primary.root_connect()) as primary, contextlib.closing(box.replica.root_connect()) as replica:
-        with primary.cursor() as cur:
-            cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'shop' "
-                        "AND table_type = 'BASE TABLE'")
-            tables = ", ".join(f"shop.`{row[0]}`" for row in cur.fetchall())
-            cur.execute("FLUSH TABLES WITH READ LOCK")
-        try:
-            wait_replica_caught_up(replica, primary, 60)
-            sums = []
-            for conn in (primary, replica):
-                with conn.cursor() as cur:
-                    cur.execute(f"CHECKSUM TABLE {tables}")
-                    sums.append({str(name): int(value) for name, value in cur.fetchall()})
-        finally:
-            with primary.cursor() as cur:
-                cur.execute("UNLOCK TABLES")
-    return sums[0], sums[1]
-
-
-def _assert_put_back(server: Any) -> None:
-    """Primary writable, replica read-only and replicating from it, equal checksums, connection at the primary."""
-    with contextlib.closing(server.replica.root_connect()) as conn:
-        status = replication_status(conn)
-    assert (status["Slave_IO_Running"], status["Slave_SQL_Running"]) == ("Yes", "Yes")
-    assert int(status["Master_Port"]) == server.ports.primary
-    assert _query(server.primary, "SELECT @@read_only")[0][0] == 0
-    assert _query(server.replica, "SELECT @@read_only")[0][0] == 1
-    on_primary, on_replica = _checksums(server)
-    assert on_primary == on_replica and "shop.orders" in on_primary
-    assert connection_port(PRIMARY_CONN) == server.ports.primary
-
-
 def test_failover_from_the_cli_is_green_records_and_puts_everything_back(box, tmp_path: Path) -> None:
     server = box.sandbox
     pid_before = server.primary.pid()
@@ -153,7 +120,7 @@ def test_failover_from_the_cli_is_green_records_and_puts_everything_back(box, tm
     assert record.details["fail_back"]["hook"]["new_primary"] == f"127.0.0.1:{primary}"
 
     assert server.primary.pid() != pid_before  # it really was killed, and started again
-    _assert_put_back(server)  # the connection was redirected, then pointed back
+    assert_put_back(server)  # the connection was redirected, then pointed back
 
 
 def test_dry_run_checks_and_says_what_it_would_do_but_touches_nothing(box) -> None:
@@ -210,15 +177,8 @@ def test_stopped_replication_is_red_and_nothing_is_touched(box) -> None:
 def test_failed_promotion_is_red_and_cleanup_still_puts_everything_back(box) -> None:
     server = box.sandbox
     pid_before = server.primary.pid()
-    # A trigger on the replica only (not binlogged): replicated row events do not fire it, the promotion's write does.
-    for statement in ("SET SESSION sql_log_bin = 0; " + create_table_sql(canary_table("shop")),
-                      "SET SESSION sql_log_bin = 0; CREATE TRIGGER shop.refuse_promotion BEFORE INSERT ON "
-                      "shop.drdrill_canary FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'replica refuses writes'"):
-        _script(server.replica, statement)
-    try:
+    with promotion_refused(server):
         done = run_failover()
-    finally:
-        _script(server.replica, "SET SESSION sql_log_bin = 0; DROP TRIGGER IF EXISTS shop.refuse_promotion")
 
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Failover drill for shop: FAILED" in done.stdout and "PROMOTION_FAILED" in done.stdout
@@ -230,7 +190,7 @@ def test_failed_promotion_is_red_and_cleanup_still_puts_everything_back(box) -> 
     assert not {"promote", "redirect", "measure", "fail_back"} & set(record.stage_seconds)
     assert record.details["fail_back"]["roles"] == "original"  # from cleanup, as the DAG's teardown
     assert server.primary.pid() != pid_before
-    _assert_put_back(server)  # the connection was never redirected
+    assert_put_back(server)  # the connection was never redirected
 
 
 def test_interrupted_drill_cleans_up_and_records_could_not_verify(box) -> None:
@@ -257,7 +217,7 @@ def test_interrupted_drill_cleans_up_and_records_could_not_verify(box) -> None:
     assert {"inject_fault", "cleanup", "verify_consistency"} <= set(record.stage_seconds)
     assert record.details["fail_back"]["roles"] == "original"
     assert server.primary.pid() != pid_before
-    _assert_put_back(server)
+    assert_put_back(server)
 
 
 def test_a_fail_back_that_cannot_work_is_reported_once_and_cleanup_does_not_retry_it(box, tmp_path: Path) -> None:
@@ -269,4 +229,4 @@ def test_a_fail_back_that_cannot_work_is_reported_once_and_cleanup_does_not_retr
         assert_fail_back_reported_once(list_drills(box.history_url, "shop", "failover", limit=1)[0], server)
     finally:
         switch_back_by_hand(server)
-    _assert_put_back(server)
+    assert_put_back(server)

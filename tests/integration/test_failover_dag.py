@@ -6,22 +6,19 @@ fixture ran made dag.test() miss connections that live only in the metastore (ca
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 
 import pytest
 
-from drdrill.failover.canary import canary_table, create_table_sql
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
-from drdrill.servers.replication import replication_status
 from failover_helpers import (
-    PRIMARY_CONN,
     assert_fail_back_reported_once,
+    assert_put_back,
     config_locking_replication_on_redirect,
-    connection_port,
     finished_state,
+    promotion_refused,
     run_dag,
     switch_back_by_hand,
 )
@@ -47,11 +44,7 @@ def test_failover_dag_kills_promotes_fails_back_and_other_drills_still_work(meta
     assert measured["detection_seconds"] is not None and measured["promotion_seconds"] < 10
     assert measured["lost"]["canary_acked_by_old_primary"] > 0
     assert box.primary.pid() != pid_before  # it was killed and started again
-    with contextlib.closing(box.replica.root_connect()) as conn:
-        status = replication_status(conn)
-    assert status["Slave_IO_Running"] == "Yes" and status["Slave_SQL_Running"] == "Yes"
-    assert int(status["Master_Port"]) == box.ports.primary
-    assert connection_port(PRIMARY_CONN) == box.ports.primary  # redirected and pointed back
+    assert_put_back(box)  # the connection was redirected and pointed back
 
     backup = run_dag("dr_backup__shop")
     assert finished_state(backup) == "success", backup.stdout[-3000:] + backup.stderr[-3000:]
@@ -61,18 +54,8 @@ def test_failover_dag_kills_promotes_fails_back_and_other_drills_still_work(meta
 def test_failover_dag_whose_promotion_fails_restores_the_topology_and_alerts(metastore_primary_connection) -> None:
     box = metastore_primary_connection.sandbox
     posts_before = len(read_posts(box.slack_record))
-    # A trigger on the replica only (not binlogged): replicated row events do not fire it, the promotion's write does.
-    with contextlib.closing(box.replica.root_connect()) as conn, conn.cursor() as cur:
-        cur.execute("SET SESSION sql_log_bin = 0")
-        cur.execute(create_table_sql(canary_table("shop")))
-        cur.execute("CREATE TRIGGER shop.refuse_promotion BEFORE INSERT ON shop.drdrill_canary FOR EACH ROW "
-                    "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'replica refuses writes'")
-    try:
+    with promotion_refused(box):
         done = run_dag("dr_failover_drill__shop")
-    finally:
-        with contextlib.closing(box.replica.root_connect()) as conn, conn.cursor() as cur:
-            cur.execute("SET SESSION sql_log_bin = 0")
-            cur.execute("DROP TRIGGER IF EXISTS shop.refuse_promotion")
 
     assert finished_state(done) == "failed", done.stdout[-3000:]
     record = list_drills(metastore_primary_connection.history_url, "shop", "failover", limit=1)[0]
@@ -82,9 +65,7 @@ def test_failover_dag_whose_promotion_fails_restores_the_topology_and_alerts(met
     posts = read_posts(box.slack_record)[posts_before:]
     assert len(posts) == 1 and "PROMOTION_FAILED" in posts[0]["body"]["text"]
     assert box.secrets()["backup"] not in json.dumps(posts)
-    with contextlib.closing(box.replica.root_connect()) as conn:
-        status = replication_status(conn)
-    assert status["Slave_SQL_Running"] == "Yes" and int(status["Master_Port"]) == box.ports.primary
+    assert_put_back(box)
 
 
 def test_failover_dag_whose_fail_back_cannot_work_reports_it_once_and_alerts(metastore_primary_connection,
@@ -101,7 +82,4 @@ def test_failover_dag_whose_fail_back_cannot_work_reports_it_once_and_alerts(met
         assert len(posts) == 1 and "FAILBACK_FAILED" in posts[0]["body"]["text"]
     finally:
         switch_back_by_hand(box)
-    with contextlib.closing(box.replica.root_connect()) as conn:
-        status = replication_status(conn)
-    assert (status["Slave_IO_Running"], status["Slave_SQL_Running"]) == ("Yes", "Yes")
-    assert int(status["Master_Port"]) == box.ports.primary
+    assert_put_back(box)
