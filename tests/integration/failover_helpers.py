@@ -217,3 +217,23 @@ def assert_put_back(server: Any) -> None:
     on_primary, on_replica = _checksums(server)
     assert on_primary == on_replica and "shop.orders" in on_primary
     assert connection_port(PRIMARY_CONN) == server.ports.primary
+
+
+def aurora_cluster(rds: Any, name: str, instances: int = 2) -> list[str]:
+    """An Aurora MySQL cluster in moto with ``instances`` members (``<name>-0`` first, the writer)."""
+    rds.create_db_cluster(DBClusterIdentifier=name, Engine="aurora-mysql", MasterUsername="admin",
+                          MasterUserPassword="not-a-real-secret")
+    members = [f"{name}-{index}" for index in range(instances)]
+    for member in members:
+        rds.create_db_instance(DBInstanceIdentifier=member, DBClusterIdentifier=name, Engine="aurora-mysql",
+                               DBInstanceClass="db.r6g.large")
+    return members
+
+
+def managed_writer(factory: Any) -> LocalMariaDB:
+    """A real server standing in for a managed writer endpoint: database ``drill``, the admin and canary logins."""
+    writer = factory("writer")
+    writer.ensure_user("drill", ADMIN_PASSWORD, ADMIN_GRANTS, binlog=False)
+    writer.ensure_user("canary", CANARY_PASSWORD, ["SELECT, INSERT ON drill.*"], binlog=False)
+    scalar(writer, "CREATE DATABASE drill")
+    return writer

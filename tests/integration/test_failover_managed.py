@@ -20,7 +20,7 @@ from drdrill.config import FailoverDrill
 from drdrill.drills import failover
 from drdrill.drills import failover_managed as managed
 from drdrill.errors import DrdrillError
-from failover_helpers import ADMIN_GRANTS, ADMIN_PASSWORD, CANARY_PASSWORD, make_target
+from failover_helpers import ADMIN_PASSWORD, CANARY_PASSWORD, aurora_cluster, make_target, managed_writer
 
 pytestmark = pytest.mark.integration
 
@@ -33,22 +33,9 @@ def rds(moto_s3, monkeypatch: pytest.MonkeyPatch):
                         aws_secret_access_key="testing", region_name="us-east-1")
 
 
-def _cluster(rds, name: str, instances: int) -> list[str]:
-    rds.create_db_cluster(DBClusterIdentifier=name, Engine="aurora-mysql", MasterUsername="admin",
-                          MasterUserPassword="not-a-real-secret")
-    members = [f"{name}-{index}" for index in range(instances)]
-    for member in members:
-        rds.create_db_instance(DBInstanceIdentifier=member, DBClusterIdentifier=name, Engine="aurora-mysql",
-                               DBInstanceClass="db.r6g.large")
-    return members
-
-
 def _endpoint(mariadb_factory, tmp_path: Path, **settings):
     """One real server standing in for the writer endpoint, and a target that fails it over through AWS."""
-    server = mariadb_factory("writer")
-    server.ensure_user("drill", ADMIN_PASSWORD, ADMIN_GRANTS, binlog=False)
-    server.ensure_user("canary", CANARY_PASSWORD, ["SELECT, INSERT ON drill.*"], binlog=False)
-    server.root_connect().cursor().execute("CREATE DATABASE drill")
+    server = managed_writer(mariadb_factory)
     endpoint = server.endpoint("drill", ADMIN_PASSWORD)
     servers = failover.FailoverServers(primary=endpoint, replica=endpoint,
                                        canary_primary=server.endpoint("canary", CANARY_PASSWORD, "drill"),
@@ -59,7 +46,7 @@ def _endpoint(mariadb_factory, tmp_path: Path, **settings):
 
 
 def test_aurora_failover_is_detected_measured_and_failed_back(mariadb_factory, rds, tmp_path: Path) -> None:
-    members = _cluster(rds, "shop-aurora", 2)
+    members = aurora_cluster(rds, "shop-aurora", 2)
     servers, target = _endpoint(mariadb_factory, tmp_path, fault="aurora_failover", db_cluster_id="shop-aurora")
     fault = managed.managed_fault(target, servers.primary, tmp_path)
     directory = failover.run_dir(tmp_path, "aurora")
@@ -86,7 +73,7 @@ def test_aurora_failover_is_detected_measured_and_failed_back(mariadb_factory, r
 
 
 def test_an_aurora_cluster_without_a_reader_is_refused_at_preflight(mariadb_factory, rds, tmp_path: Path) -> None:
-    _cluster(rds, "lonely", 1)
+    aurora_cluster(rds, "lonely", 1)
     servers, target = _endpoint(mariadb_factory, tmp_path, fault="aurora_failover", db_cluster_id="lonely")
     with pytest.raises(DrillFailed) as caught:
         managed.preflight(target, servers.primary, managed.managed_fault(target, servers.primary, tmp_path))
@@ -95,7 +82,7 @@ def test_an_aurora_cluster_without_a_reader_is_refused_at_preflight(mariadb_fact
 
 
 def test_the_writer_not_where_the_drill_found_it_is_topology_not_restored(mariadb_factory, rds, tmp_path: Path) -> None:
-    members = _cluster(rds, "moved", 2)
+    members = aurora_cluster(rds, "moved", 2)
     servers, target = _endpoint(mariadb_factory, tmp_path, fault="aurora_failover", db_cluster_id="moved",
                                 switch_back=False)
     fault = managed.managed_fault(target, servers.primary, tmp_path)

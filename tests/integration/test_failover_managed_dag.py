@@ -21,7 +21,7 @@ import pytest
 
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
-from failover_helpers import ADMIN_GRANTS, ADMIN_PASSWORD, CANARY_PASSWORD, finished_state
+from failover_helpers import ADMIN_PASSWORD, CANARY_PASSWORD, aurora_cluster, finished_state, managed_writer
 
 pytestmark = pytest.mark.integration
 
@@ -53,10 +53,7 @@ def rds(sandbox):
 def _managed_run(sandbox, mariadb_factory, tmp_path: Path, name: str, fault: str,
                  resource: str) -> tuple[subprocess.CompletedProcess[str], str]:
     """``airflow dags test dr_failover_drill__<name>`` on a target whose writer endpoint is a real MariaDB."""
-    writer = mariadb_factory("writer")
-    writer.ensure_user("drill", ADMIN_PASSWORD, ADMIN_GRANTS, binlog=False)
-    writer.ensure_user("canary", CANARY_PASSWORD, ["SELECT, INSERT ON drill.*"], binlog=False)
-    writer.root_connect().cursor().execute("CREATE DATABASE drill")
+    writer = managed_writer(mariadb_factory)
     config = tmp_path / "drills.yaml"
     config.write_text(MANAGED_CONFIG.format(dir=tmp_path, name=name, fault=fault, resource=resource))
     login = {"conn_type": "mysql", "host": "127.0.0.1", "port": writer.spec.port}
@@ -71,16 +68,6 @@ def _managed_run(sandbox, mariadb_factory, tmp_path: Path, name: str, fault: str
     return done, f"sqlite:///{tmp_path}/history.sqlite"
 
 
-def _cluster(rds, name: str) -> list[str]:
-    rds.create_db_cluster(DBClusterIdentifier=name, Engine="aurora-mysql", MasterUsername="admin",
-                          MasterUserPassword="not-a-real-secret")
-    members = [f"{name}-writer", f"{name}-reader"]
-    for member in members:
-        rds.create_db_instance(DBInstanceIdentifier=member, DBClusterIdentifier=name, Engine="aurora-mysql",
-                               DBInstanceClass="db.r6g.large")
-    return members
-
-
 def _writer(rds, cluster: str) -> str:
     described = rds.describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"][0]["DBClusterMembers"]
     return next(member["DBInstanceIdentifier"] for member in described if member["IsClusterWriter"])
@@ -89,7 +76,7 @@ def _writer(rds, cluster: str) -> str:
 def test_aurora_failover_dag_fails_over_measures_and_fails_back(sandbox, airflow_db, mariadb_factory, rds,
                                                                  tmp_path: Path) -> None:
     cluster = f"aurora-{secrets.token_hex(3)}"
-    writer, reader = _cluster(rds, cluster)
+    writer, reader = aurora_cluster(rds, cluster)
 
     done, history = _managed_run(sandbox, mariadb_factory, tmp_path, "aurora", "aurora_failover",
                                  f"db_cluster_id: {cluster}")
