@@ -29,6 +29,7 @@ from failover_helpers import (
     config_locking_replication_on_redirect,
     connection_port,
     promotion_refused,
+    scalar,
     switch_back_by_hand,
     without_source_variable,
 )
@@ -60,28 +61,16 @@ def box(source_in_metastore, metastore_primary_connection):
     return metastore_primary_connection
 
 
-def _query(server: Any, sql: str) -> list[tuple[Any, ...]]:
-    with contextlib.closing(server.root_connect()) as conn, conn.cursor() as cur:
-        cur.execute(sql)
-        return list(cur.fetchall())
-
-
-def _script(server: Any, statements: str) -> None:
-    with contextlib.closing(server.root_connect()) as conn, conn.cursor() as cur:
-        for statement in statements.split("; "):
-            cur.execute(statement)
-
-
 def _untouched_state(handle: Any) -> dict[str, Any]:
     """What a drill that touches nothing must leave exactly as it was."""
     box = handle.sandbox
-    canary = _query(box.primary, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'shop' "
-                                 "AND table_name = 'drdrill_canary'")[0][0]
+    canary = scalar(box.primary, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'shop' "
+                                  "AND table_name = 'drdrill_canary'")
     with contextlib.closing(box.replica.root_connect()) as conn:
         status = replication_status(conn)
     return {"primary_pid": box.primary.pid(), "replica_pid": box.replica.pid(),
-            "canary_rows": _query(box.primary, "SELECT COUNT(*) FROM shop.drdrill_canary")[0][0] if canary else None,
-            "read_only": (_query(box.primary, "SELECT @@read_only")[0][0], _query(box.replica, "SELECT @@read_only")[0][0]),
+            "canary_rows": scalar(box.primary, "SELECT COUNT(*) FROM shop.drdrill_canary") if canary else None,
+            "read_only": (scalar(box.primary, "SELECT @@read_only"), scalar(box.replica, "SELECT @@read_only")),
             "replicating": (status["Slave_IO_Running"], status["Slave_SQL_Running"], int(status["Master_Port"])),
             "connection_port": connection_port(PRIMARY_CONN),
             "failover_records": len(list_drills(handle.history_url, "shop", "failover", limit=1000))}
@@ -154,13 +143,13 @@ def test_production_target_prints_the_plan_and_refuses_without_approval(box, tmp
 
 def test_stopped_replication_is_red_and_nothing_is_touched(box) -> None:
     server = box.sandbox
-    _query(server.replica, "STOP SLAVE")
+    scalar(server.replica, "STOP SLAVE")
     try:
         before = _untouched_state(box)
         done = run_failover()
         after = _untouched_state(box)
     finally:
-        _query(server.replica, "START SLAVE")
+        scalar(server.replica, "START SLAVE")
         with contextlib.closing(server.replica.root_connect()) as replica, \
                 contextlib.closing(server.primary.root_connect()) as primary:
             wait_replica_caught_up(replica, primary, 60)
