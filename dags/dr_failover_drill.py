@@ -103,7 +103,8 @@ def build_failover_dag(target: Target) -> DAG:
 
             approve = DrillApproval(
                 task_id=APPROVE_TASK, subject=f"Approve the failover drill on production target {name}",
-                body="{{ ti.xcom_pull(task_ids='preflight')['approval_text'] }}", response_timeout=target.failover_drill.approval_timeout)
+                body="{{ ti.xcom_pull(task_ids='preflight')['approval_text'] }}",
+                response_timeout=target.failover_drill.approval_timeout)
             checked >> approve >> canary
         else:
             checked >> canary

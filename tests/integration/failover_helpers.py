@@ -41,8 +41,8 @@ class Pair:
         return dataclasses.replace(self.target, failover_drill=dataclasses.replace(self.target.failover_drill, **changes))
 
 
-def make_pair(factory: Any, work_dir: Path, bucket: str = "drdrill-backups", server_options: dict[str, str] | None = None,
-              **settings: Any) -> Pair:
+def make_pair(factory: Any, work_dir: Path, bucket: str = "drdrill-backups",
+              server_options: dict[str, str] | None = None, **settings: Any) -> Pair:
     """Start a primary and a replica with 300 rows in drill.items, the admin and canary logins on both.
 
     ``server_options``: more [mysqld] options for both servers; ``settings``: failover_drill settings.

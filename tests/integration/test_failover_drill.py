@@ -100,9 +100,9 @@ def _self_signed_certificate(directory: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("switch_back", [True, False])
-def test_the_replication_link_keeps_tls_and_its_connect_retry_through_the_drill(mariadb_factory, moto_s3,
-                                                                               tmp_path: Path, switch_back: bool) -> None:
-    """A replication login that REQUIRES SSL: every link the drill makes must use TLS, and the replica's own comes back."""
+def test_the_replication_link_keeps_tls_and_its_connect_retry_through_the_drill(mariadb_factory, moto_s3, tmp_path: Path,
+                                                                               switch_back: bool) -> None:
+    """A replication login that REQUIRES SSL: every link the drill makes uses TLS, the replica's own comes back."""
     tls = _self_signed_certificate(tmp_path)
     pair = make_pair(mariadb_factory, tmp_path, server_options=tls, switch_back=switch_back)
     for server in (pair.primary, pair.replica):

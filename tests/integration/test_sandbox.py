@@ -44,7 +44,8 @@ def _roles(box) -> tuple[int, int, int | None]:
     """(primary read_only, replica read_only, the port the replica replicates from)."""
     with contextlib.closing(box.replica.root_connect()) as connection:
         status = replication_status(connection)
-    read_only = [box.backup_endpoint(server).fetch_all("SELECT @@read_only")[0][0] for server in (box.primary, box.replica)]
+    read_only = [box.backup_endpoint(server).fetch_all("SELECT @@read_only")[0][0]
+                 for server in (box.primary, box.replica)]
     return read_only[0], read_only[1], int(status["Master_Port"]) if status else None
 
 

@@ -392,11 +392,10 @@ def restore_topology(target: Target, servers: FailoverServers, fault: Fault, *, 
     """Bring the topology back to primary → replica, whatever state the drill left it in. Idempotent.
 
     The old primary is restarted if down. If the replica was never promoted, or never took a write as primary,
-    it replicates from the primary again. If it was,
-    the old primary rejoins it by GTID (errant transactions saved and handled per policy), catches up, and
-    (with ``switch_back``) the roles are swapped back by a planned switchover. ``link`` is the replica's CHANGE
-    MASTER options before the drill (``ServerState.link``): the switch back restores them, the old primary's
-    link takes what of them is not a file on the replica's host.
+    it replicates from the primary again. If it did, the old primary rejoins it by GTID (errant transactions
+    saved and handled per policy), catches up, and (with ``switch_back``) the roles are swapped back by a
+    planned switchover. ``link`` is the replica's CHANGE MASTER options before the drill (``ServerState.link``):
+    the replica gets them back, the old primary's link takes what of them is not a file on the replica's host.
     """
     actions: list[str] = []
     findings: list[Finding] = []
@@ -426,7 +425,7 @@ def restore_topology(target: Target, servers: FailoverServers, fault: Fault, *, 
 
 
 def _resume(servers: FailoverServers, actions: list[str]) -> None:
-    """The replica was never promoted: the primary takes writes, the replica replicates them read-only, caught up."""
+    """The replica follows the primary: the primary takes writes, the replica replicates them read-only, caught up."""
     set_read_only(servers.replica, True)
     set_read_only(servers.primary, False)  # first: a replica that cannot resume must not keep the primary read-only
     actions.append("original primary writable again")

@@ -108,7 +108,8 @@ class KillFault(Fault):
     name = "kill"
 
     def describe(self) -> str:
-        return (f"kill -9 of mariadbd pid {self.facts.get('pid')} ({_identifying(self.facts.get('argv', []))}) serving "
+        process = _identifying(self.facts.get("argv", []))
+        return (f"kill -9 of mariadbd pid {self.facts.get('pid')} ({process}) serving "
                 f"{self.primary.host}:{self.primary.port} on {self.facts.get('hostname')}")
 
     def inject(self) -> float:

@@ -243,7 +243,7 @@ def set_read_only(endpoint: MySQLEndpoint, read_only: bool) -> None:
 def rejoin_as_replica(replica: MySQLEndpoint, primary: MySQLEndpoint, replication: MySQLEndpoint,
                       gtid_slave_pos: str | None, timeout: float = 30,
                       link: Mapping[str, str | int] | None = None) -> None:
-    """Make ``replica`` read-only and replicate from ``primary`` (logging in as ``replication``'s user, over ``link``)."""
+    """Make ``replica`` read-only and replicate from ``primary`` (as ``replication``'s user, over ``link``)."""
     target = MySQLEndpoint(host=primary.host, port=primary.port, user=replication.user, password=replication.password)
     with contextlib.closing(replica.connect(connect_timeout=5)) as conn:
         with conn.cursor() as cur:

@@ -18,9 +18,9 @@ log = logging.getLogger(__name__)
 
 # CHANGE MASTER options a link may carry, with the SHOW SLAVE STATUS column each is read from.
 LINK_OPTIONS = {
-    "MASTER_SSL": "Master_SSL_Allowed", "MASTER_SSL_CA": "Master_SSL_CA_File", "MASTER_SSL_CAPATH": "Master_SSL_CA_Path",
-    "MASTER_SSL_CERT": "Master_SSL_Cert", "MASTER_SSL_KEY": "Master_SSL_Key", "MASTER_SSL_CIPHER": "Master_SSL_Cipher",
-    "MASTER_SSL_CRL": "Master_SSL_Crl", "MASTER_SSL_CRLPATH": "Master_SSL_Crlpath",
+    "MASTER_SSL": "Master_SSL_Allowed", "MASTER_SSL_CA": "Master_SSL_CA_File",
+    "MASTER_SSL_CAPATH": "Master_SSL_CA_Path", "MASTER_SSL_CERT": "Master_SSL_Cert", "MASTER_SSL_KEY": "Master_SSL_Key",
+    "MASTER_SSL_CIPHER": "Master_SSL_Cipher", "MASTER_SSL_CRL": "Master_SSL_Crl", "MASTER_SSL_CRLPATH": "Master_SSL_Crlpath",
     "MASTER_SSL_VERIFY_SERVER_CERT": "Master_SSL_Verify_Server_Cert", "MASTER_CONNECT_RETRY": "Connect_Retry",
 }
 _FLAGS = frozenset({"MASTER_SSL", "MASTER_SSL_VERIFY_SERVER_CERT"})
