@@ -96,7 +96,7 @@ def test_failover_from_the_cli_is_green_records_and_puts_everything_back(box, tm
     assert record.run_id == printed["run_id"] and record.run_id.startswith("cli__")
     assert record.verdict == printed["verdict"] == "passed", record.findings
     assert set(record.stage_seconds) == ALL_STEPS
-    assert 0 < record.rto_seconds < 60 and record.rto_objective_seconds == 1800
+    assert 0 < record.rto_seconds < record.rto_objective_seconds == 1800  # measured, and judged against it
     assert record.rpo_seconds is not None and record.rpo_objective_seconds == 900
     assert record.details["fault"] == "kill" and record.details["dry_run"] is False
     assert "canary row(s)" in record.details["headline"] and "roles after: original" in record.details["headline"]

@@ -36,12 +36,12 @@ def test_failover_dag_kills_promotes_fails_back_and_other_drills_still_work(meta
     assert finished_state(done) == "success", done.stdout[-3000:] + done.stderr[-3000:]
     record = list_drills(history, "shop", "failover", limit=1)[0]
     assert record.verdict == "passed", record.findings
-    assert 0 < record.rto_seconds < 60
+    assert 0 < record.rto_seconds < record.rto_objective_seconds
     assert {"preflight", "inject_fault", "detect", "promote", "fail_back", "verify_consistency"} <= set(record.stage_seconds)
     assert "transaction(s)" in record.details["headline"] and "canary row(s)" in record.details["headline"]
     assert "roles after: original" in record.details["headline"]
     measured = record.details["measured"]
-    assert measured["detection_seconds"] is not None and measured["promotion_seconds"] < 10
+    assert measured["detection_seconds"] is not None and measured["promotion_seconds"] <= record.rto_seconds
     assert measured["lost"]["canary_acked_by_old_primary"] > 0
     assert box.primary.pid() != pid_before  # it was killed and started again
     assert_put_back(box)  # the connection was redirected and pointed back
