@@ -322,3 +322,33 @@ def test_flashback_reports_a_gap_the_old_primary_left_in_its_archive(mariadb_fac
 
     assert codes(notes) == ["BINLOG_GAP"]  # reported to the drill, which names it in the fail-back's actions
     assert query(pair.primary, "SELECT COUNT(*) FROM drill.items WHERE id = 5000") == [(0,)]  # still rolled back
+
+
+def test_retention_removes_a_fork_record_with_the_old_history_and_only_then(
+        mariadb_factory: Any, store: ObjectStore, tmp_path: Path) -> None:
+    pair = make_pair(mariadb_factory, tmp_path)
+    old, layout = pair.servers.primary, binlog_layout(pair.target)
+    key = server_key(read_identity(old))
+    before = take_backup(pair, store, tmp_path / "backup")  # starts in the old history
+    archive_closed_binlogs(old, store, layout, work_dir=tmp_path / "archive")
+    since = lose_writes_and_promote(pair)
+    errant.flashback(old, since, tmp_path, store=store, layout=layout)
+    rejoin(pair, since)
+    execute(pair.primary, "FLUSH BINARY LOGS")
+    after = take_backup(pair, store, tmp_path / "backup")  # starts in the new history
+    archive_closed_binlogs(old, store, layout, work_dir=tmp_path / "archive")
+    [fork] = read_forks(store, layout, key)[0].values()
+    assert split_binlog_name(after.consistent_point.file)[1] >= split_binlog_name(fork.first_file)[1]
+
+    # A retained backup still starts before the fork: its files and the fork record stay.
+    assert not any("/forks/" in name for name in backup.prune_binlogs(store, backup.layout_for(pair.target)))
+    assert list(read_forks(store, layout, key)[0]) == [fork.first_file]
+
+    # Once no retained backup needs the old history, its files go and the fork record with them.
+    quarantine(store, backup.layout_for(pair.target), before.backup_id, [])
+    deleted = backup.prune_binlogs(store, backup.layout_for(pair.target))
+    assert f"{key}/forks/{fork.first_file}" in deleted and f"{key}/{fork.last_file}" in deleted
+    assert read_forks(store, layout, key) == ({}, [])
+    assert min(split_binlog_name(item.file)[1] for item in list_archive(store, layout, key)) \
+        >= split_binlog_name(fork.first_file)[1]
+    assert check_archive(store, layout) == []

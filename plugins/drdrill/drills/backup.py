@@ -24,12 +24,12 @@ from drdrill.engines.binlog_segment import capture_binlog_segment
 from drdrill.errors import DrdrillError, ToolError
 from drdrill.history import DrillRecord, record_drill
 from drdrill.servers.identity import read_identity
-from drdrill.storage.binlog_archive import BinlogLayout, list_archive, server_key
+from drdrill.storage.binlog_archive import ArchivedBinlog, BinlogLayout, list_archive, read_forks, server_key
 from drdrill.storage.catalog import list_backups
 from drdrill.storage.layout import TargetLayout, new_backup_id
 from drdrill.storage.manifest import BinlogPosition, Manifest, ObjectEntry
 from drdrill.storage.objectstore import ObjectStore
-from drdrill.storage.retention import binlogs_no_longer_needed, choose_deletions
+from drdrill.storage.retention import binlogs_no_longer_needed, choose_deletions, forks_no_longer_needed
 from drdrill.storage.verify import quarantine, verify_backup
 
 
@@ -237,14 +237,34 @@ def apply_retention(target: Target, store: ObjectStore, *, now: datetime) -> dic
 
 
 def prune_binlogs(store: ObjectStore, layout: TargetLayout) -> list[str]:
-    """Delete archived binlogs older than every retained valid backup's start (index first, then the object)."""
+    """Delete archived binlogs older than every retained valid backup's start (index first, then the object),
+    then the fork records whose old history went with them (listed as ``<server>/forks/<file>``)."""
     retained = [entry.manifest for entry in list_backups(store, layout) if entry.is_valid and entry.manifest]
+    if not retained:
+        return []
     binlogs = BinlogLayout.of(layout)
-    pruned = binlogs_no_longer_needed(list_archive(store, binlogs), retained) if retained else []
+    archive = list_archive(store, binlogs)
+    pruned = binlogs_no_longer_needed(archive, retained)
     for entry in pruned:
         store.client.delete_object(Bucket=store.bucket, Key=binlogs.index_key(entry.server_key, entry.file))
         store.client.delete_object(Bucket=store.bucket, Key=binlogs.object_key(entry.server_key, entry.file))
-    return [f"{entry.server_key}/{entry.file}" for entry in pruned]
+    gone = {(entry.server_key, entry.file) for entry in pruned}
+    remaining = [entry for entry in archive if (entry.server_key, entry.file) not in gone]
+    return [f"{entry.server_key}/{entry.file}" for entry in pruned] + \
+        _prune_forks(store, binlogs, sorted({entry.server_key for entry in archive}), remaining)
+
+
+def _prune_forks(store: ObjectStore, binlogs: BinlogLayout, keys: list[str], remaining: list[ArchivedBinlog]) -> list[str]:
+    """Delete the fork records of ``keys`` that no remaining file needs; a server with an unreadable one is left
+    alone (the archive check reports it)."""
+    forks = []
+    for key in keys:
+        readable, unusable = read_forks(store, binlogs, key)
+        forks += [] if unusable else list(readable.values())
+    stale = forks_no_longer_needed(forks, remaining)
+    for fork in stale:
+        store.client.delete_object(Bucket=store.bucket, Key=binlogs.fork_key(fork.server_key, fork.first_file))
+    return [f"{fork.server_key}/forks/{fork.first_file}" for fork in stale]
 
 
 STEPS = ["preflight", "dump_and_upload", "write_manifest", "verify", "retention"]

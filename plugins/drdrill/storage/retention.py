@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from drdrill.storage.binlog_archive import ArchivedBinlog, split_binlog_name
+from drdrill.storage.binlog_fork import BinlogFork
 from drdrill.storage.catalog import BackupEntry
 from drdrill.storage.layout import backup_time
 from drdrill.storage.manifest import Manifest
@@ -76,3 +77,16 @@ def binlogs_no_longer_needed(archived: Sequence[ArchivedBinlog], retained: Seque
         first_needed[key] = min(number, first_needed.get(key, number))
     return [entry for entry in archived
             if entry.server_key in first_needed and split_binlog_name(entry.file)[1] < first_needed[entry.server_key]]
+
+
+def forks_no_longer_needed(forks: Iterable[BinlogFork], remaining: Sequence[ArchivedBinlog]) -> list[BinlogFork]:
+    """Fork records whose old history has left the archive: no remaining file of their server up to ``last_file``.
+
+    Without those files nothing crosses the fork: the chain check and a replay start in the new history.
+    """
+    def old_history_kept(fork: BinlogFork) -> bool:
+        last = split_binlog_name(fork.last_file)[1]
+        return any(entry.server_key == fork.server_key and split_binlog_name(entry.file)[1] <= last
+                   for entry in remaining)
+
+    return [fork for fork in forks if not old_history_kept(fork)]
