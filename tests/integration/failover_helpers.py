@@ -146,21 +146,13 @@ def assert_fail_back_reported_once(record: Any, sandbox: Any) -> None:
 
 
 def switch_back_by_hand(sandbox: Any) -> None:
-    """What a DBA does after such a drill: unlock the login, let the old primary catch up, swap the roles back."""
+    """What a DBA does after such a drill: unlock the login, then ``sandbox up`` swaps the roles back."""
     from drdrill.airflow.connections import import_connections
-    from drdrill.endpoints import MySQLEndpoint
-    from drdrill.failover.topology import switchover, wait_caught_up
 
     with contextlib.closing(sandbox.replica.root_connect()) as conn, conn.cursor() as cur:
         cur.execute("SET SESSION sql_log_bin = 0")
         cur.execute("ALTER USER 'drdrill_repl'@'127.0.0.1' ACCOUNT UNLOCK")
-    logins = {name: MySQLEndpoint(item["host"], item["port"], item["login"], item["password"])
-              for name, item in sandbox.airflow_connections().items() if item["conn_type"] == "mysql"}
-    primary, replica = logins[PRIMARY_CONN], logins["drdrill_shop_replica"]
-    if scalar(sandbox.primary, "SELECT @@read_only") == 1:
-        scalar(sandbox.primary, "START SLAVE")
-        wait_caught_up(primary, replica, 60)
-        switchover(replica, primary, logins["drdrill_shop_replication"], 60)
+    sandbox.up(rows=1000, airflow=False)  # seeded already: the row count is not used
     import_connections({PRIMARY_CONN: sandbox.airflow_connections()[PRIMARY_CONN]})
 
 

@@ -210,18 +210,18 @@ def point_source_at(target: Target, address: dict[str, Any]) -> str:
     return f"{target.source_conn_id} -> {address['host']}:{address['port']}"
 
 
-def clean_up(target: Target, plan: dict[str, Any], *, injected: bool, fail_back_codes: Sequence[str], work_dir: Path,
-             key: str) -> dict[str, Any]:
+def clean_up(target: Target, plan: dict[str, Any], *, injected: bool, fail_back_findings: Sequence[Finding],
+             work_dir: Path, key: str) -> dict[str, Any]:
     """Whatever failed: stop the canary, and once a fault was injected, undo it and restore topology and connection.
 
-    ``fail_back_codes``: the findings of the fail_back step. After FAILBACK_FAILED the old primary was left out
+    ``fail_back_findings``: what the fail_back step reported. After FAILBACK_FAILED the old primary was left out
     on purpose (policy ``stop``, or a rejoin that cannot work): cleanup leaves it too, rather than saving the
     lost transactions again and repeating the findings. Any other failure of fail_back is retried here.
     """
     stopped = failover.cleanup(failover.run_dir(work_dir, key))
     if not plan.get("addresses") or not injected:
         return {**stopped, "topology": "untouched"}
-    if "FAILBACK_FAILED" in fail_back_codes:
+    if any(finding.code == "FAILBACK_FAILED" for finding in fail_back_findings):
         return {**stopped, "topology": "left as fail_back reported it (FAILBACK_FAILED)",
                 "roles": "swapped, old primary out of replication"}
     return {**stopped, **restore_and_reconnect(target, plan, work_dir=work_dir, key=key)}

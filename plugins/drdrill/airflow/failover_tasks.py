@@ -97,8 +97,7 @@ def cleanup(target_name: str, context: Any) -> dict[str, Any]:
     _, found = runtime.pull_results(context, ["fail_back"])
     return _run(context, lambda: failover_steps.clean_up(
         target, _plan(context), injected=context["ti"].xcom_pull(task_ids="inject_fault") is not None,
-        fail_back_codes=[finding.code for finding in found["fail_back"]], work_dir=runtime.work_dir(),
-        key=_key(context)))
+        fail_back_findings=found["fail_back"], work_dir=runtime.work_dir(), key=_key(context)))
 
 
 def verify_consistency(target_name: str, context: Any) -> dict[str, Any]:

@@ -56,7 +56,7 @@ def run_failover_drill(target: Target, *, work_dir: Path, history_url: str, run_
             attempted = "inject_fault" in runner.results or "inject_fault" in runner.findings
             _attempt(runner, failover_steps.CLEANUP, lambda: failover_steps.clean_up(
                 target, plan, injected=attempted, work_dir=work_dir, key=key,
-                fail_back_codes=[finding.code for finding in runner.findings.get("fail_back", [])]))
+                fail_back_findings=runner.findings.get("fail_back", [])))
         if runner.results.get("start_canary") is not None:
             _attempt(runner, "verify_consistency", lambda: failover_steps.verify_topology(
                 target, plan, promoted=runner.results.get("promote") is not None, work_dir=work_dir, key=key))

@@ -25,7 +25,6 @@ from drdrill.failover.topology import (
     set_read_only,
     state_of,
     switchover,
-    wait_caught_up,
 )
 from drdrill.ports import ensure_port_free, port_open
 from drdrill.daemon import SANDBOX_PORT_FIX, Daemon, python_module_argv
@@ -162,8 +161,7 @@ class Sandbox:
         primary, replica = self.backup_endpoint(self.primary), self.backup_endpoint(self.replica)
         on_primary, on_replica = state_of(primary), state_of(replica)
         if on_primary.is_replica:
-            reconnect_replica(primary, 60)
-            wait_caught_up(primary, replica, 60)
+            reconnect_replica(primary, 60)  # the switchover waits for it to catch up
             switchover(replica, primary, self.primary.endpoint("drdrill_repl", keys["replication"]), 60)
         elif on_replica.wrote_beyond_replication:
             raise DrdrillError(
