@@ -63,7 +63,7 @@ demo: sandbox-up
 	$(BIN)/drdrill summary
 
 lint: install
-	@$(BIN)/ruff check --select F,E9,AIR plugins dags tests bench
+	@$(BIN)/ruff check --select F,E9,AIR src plugins dags tests bench
 	@$(BIN)/mypy
 
 test: install lint

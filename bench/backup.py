@@ -37,9 +37,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
-from common import (  # noqa: E402
+from common import (
     add_engines_argument,
     add_sandbox_arguments,
     bring_up,
@@ -51,14 +50,14 @@ from common import (  # noqa: E402
     say,
     with_server_memory,
 )
-from drdrill.engines import get_engine  # noqa: E402
-from drdrill.engines.base import BackupEngine, BackupJob  # noqa: E402
-from drdrill.sandbox.stack import S3_BUCKET, Sandbox  # noqa: E402
-from drdrill.sizes import format_size, parse_size  # noqa: E402
-from drdrill.storage.layout import TargetLayout, new_backup_id  # noqa: E402
-from drdrill.storage.objectstore import PART_SIZE, ObjectStore  # noqa: E402
-from drdrill.storage.pipeline import zstd_argv  # noqa: E402
-from drdrill.toolenv import tool_environment  # noqa: E402
+from drdrill.engines import get_engine
+from drdrill.engines.base import BackupEngine, BackupJob
+from drdrill.sandbox.stack import S3_BUCKET, Sandbox
+from drdrill.sizes import format_size, parse_size
+from drdrill.storage.layout import TargetLayout, new_backup_id
+from drdrill.storage.objectstore import PART_SIZE, ObjectStore
+from drdrill.storage.pipeline import zstd_argv
+from drdrill.toolenv import tool_environment
 
 DEFAULT_PORT_BASE = 32070  # below the ephemeral range (32768+); bench/restore.py uses 32170
 CHILD_FLAG = "--drill-child"

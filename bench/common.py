@@ -20,13 +20,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
-from drdrill.engines import get_engine  # noqa: E402
-from drdrill.sandbox.sample_data import approx_rows_for_size  # noqa: E402
-from drdrill.sandbox.stack import Sandbox  # noqa: E402
-from drdrill.servers.mariadb import LocalMariaDB  # noqa: E402
-from drdrill.sizes import format_size  # noqa: E402
+from drdrill.engines import get_engine
+from drdrill.sandbox.sample_data import approx_rows_for_size
+from drdrill.sandbox.stack import Sandbox
+from drdrill.servers.mariadb import LocalMariaDB
+from drdrill.sizes import format_size
 
 Column = tuple[str, str, str | None]  # (title, row key, format string; None = format_size)
 DEFAULT_ENGINES = "mariadb-dump,mydumper,mariabackup"

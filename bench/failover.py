@@ -61,7 +61,6 @@ from typing import Any
 
 import pymysql
 
-# common puts plugins/ on sys.path, so it comes before the drdrill imports.
 from common import (
     BenchError,
     add_sandbox_arguments,
@@ -72,7 +71,7 @@ from common import (
     say,
 )
 
-from drdrill.checks.findings import DrillFailed
+from drdrill.findings import DrillFailed
 from drdrill.config import FailoverDrill, Objectives, Retention, Storage, Target
 from drdrill.drills import failover
 from drdrill.drills.failover import FailoverServers

@@ -67,7 +67,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, cast
 
-# common puts plugins/ on sys.path, so it comes before the drdrill imports; restore is the sibling benchmark.
+# restore is the sibling benchmark.
 from common import (
     BenchError,
     add_sandbox_arguments,
@@ -91,7 +91,7 @@ from restore import (
     take_backup,
 )
 
-from drdrill.checks.findings import DrillFailed
+from drdrill.findings import DrillFailed
 from drdrill.config import Target
 from drdrill.drills import binlog_archive, pitr
 from drdrill.drills import restore as restore_steps

@@ -52,7 +52,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-# common puts plugins/ on sys.path, so it comes before the drdrill imports.
 from common import (
     BenchError,
     add_engines_argument,

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from drill_helpers import execute, query
 
-from drdrill.checks.findings import DrillFailed
+from drdrill.findings import DrillFailed
 from drdrill.drills import backup, failover, pitr, restore
 from drdrill.drills.binlog_archive import binlog_layout
 from drdrill.errors import DrdrillError

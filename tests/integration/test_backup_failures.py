@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from drill_helpers import run_steps, shop_target, store_for
 
-from drdrill.checks.findings import DrillFailed
+from drdrill.findings import DrillFailed
 from drdrill.drills import backup
 from drdrill.storage.catalog import INCOMPLETE, QUARANTINED, VALID, list_backups
 from drdrill.storage.verify import verify_backup

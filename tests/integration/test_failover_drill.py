@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from drdrill.checks.findings import DrillFailed
+from drdrill.findings import DrillFailed
 from drdrill.drills import failover
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError

@@ -15,7 +15,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from drdrill.checks.findings import DrillFailed
+from drdrill.findings import DrillFailed
 from drdrill.config import FailoverDrill
 from drdrill.drills import failover
 from drdrill.drills import failover_managed as managed

@@ -18,7 +18,7 @@ import pytest
 from gx_helpers import assert_results_hold_no_password
 from sqlalchemy.engine import URL
 
-from drdrill.checks.findings import Finding
+from drdrill.findings import Finding
 from drdrill.config import Heartbeat
 from drdrill.checks.gx_suite import (
     ValidationOutcome,

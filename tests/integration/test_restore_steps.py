@@ -13,7 +13,7 @@ import pytest
 from drill_helpers import execute, rewrite_object, run_steps, shop_target, store_for
 from handrestore import restored_facts
 
-from drdrill.checks.findings import DrillFailed
+from drdrill.findings import DrillFailed
 from drdrill.drills import restore
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.servers.scratch import LocalScratch

@@ -284,7 +284,7 @@ def test_heartbeat_cli_takes_credentials_from_option_file_and_stops_on_sigterm(
     with contextlib.closing(server.root_connect()) as conn:
         create_shop_schema(conn)
     endpoint = ensure_app_user(server, "shop_app", APP_PASSWORD)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "plugins")}
+    env = dict(os.environ)
     with endpoint.option_file(directory=tmp_path) as option_file:
         assert read_client_options(option_file)["password"] == APP_PASSWORD
         argv = [

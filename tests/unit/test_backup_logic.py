@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from drdrill.checks.checksum import table_checksum_sql
-from drdrill.checks.findings import COULD_NOT_VERIFY, FAILED, PASSED, DrillFailed, Finding, verdict_of
+from drdrill.findings import COULD_NOT_VERIFY, FAILED, PASSED, DrillFailed, Finding, verdict_of
 from drdrill.drills.record import build_record
 from drdrill.storage.catalog import INCOMPLETE, QUARANTINED, VALID, BackupEntry
 from drdrill.storage.layout import BACKUP_ID_PATTERN, TargetLayout, backup_time, new_backup_id

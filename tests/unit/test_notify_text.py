@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from drdrill.airflow.notify import alert_text, success_text
-from drdrill.checks.findings import DrillFailed, Finding
+from drdrill.findings import DrillFailed, Finding
 
 pytestmark = pytest.mark.unit
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from drdrill.checks.findings import DrillFailed
+from drdrill.findings import DrillFailed
 from drdrill.drills.restore import measure, measurement_lines, run_key
 
 pytestmark = pytest.mark.unit

@@ -1,0 +1,113 @@
+"""Glue between Airflow tasks and the library: config, connections, step results and findings via XCom."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+from drdrill.findings import DrillFailed, Finding, error_finding
+from drdrill.config import DrillConfig, Target, load_config
+
+T = TypeVar("T")
+FINDINGS_KEY = "findings"
+OUTCOME_KEY = "outcome"
+
+
+def config() -> DrillConfig:
+    """The drills config, read at run time (the same file the DAGs were generated from)."""
+    return load_config()
+
+
+def target(name: str) -> Target:
+    """One target of the config."""
+    return config().target(name)
+
+
+def work_dir() -> Path:
+    """Scratch space for tools."""
+    path = Path(config().settings.work_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def run_time(context: Any) -> datetime:
+    """The run's own time (run_after), so a re-run of a run reuses it."""
+    dag_run = context.get("dag_run")
+    when = getattr(dag_run, "run_after", None) or getattr(dag_run, "logical_date", None)
+    return when.astimezone(timezone.utc) if when else datetime.now(timezone.utc)
+
+
+def time_param(context: Any, name: str, when_empty: str) -> datetime | None:
+    """A trigger-form field holding an ISO-8601 time (UTC when no zone); None when empty."""
+    from drdrill.durations import parse_utc_time
+
+    text = (context["params"].get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        return parse_utc_time(text)
+    except ValueError as exc:
+        raise DrillFailed([Finding("CONFIG_INVALID", f"{name} {text!r} is not an ISO-8601 time.",
+                                   f"Use a time like 2026-11-21T08:00:00Z, or leave it empty for {when_empty}.")]) from exc
+
+
+def run_step(context: Any, step: Callable[[], T]) -> T:
+    """Run a library step; on failure push its findings to XCom first, then fail the task (findings: without retry).
+
+    An unexpected error becomes a COULD_NOT_VERIFY finding: a step that could not check is never a pass.
+    """
+    ti = context["ti"]
+    try:
+        return step()
+    except DrillFailed as exc:
+        ti.xcom_push(key=FINDINGS_KEY, value=[finding.to_dict() for finding in exc.findings])
+        if exc.outcome is not None:  # evidence of a step that found problems (e.g. measurements)
+            ti.xcom_push(key=OUTCOME_KEY, value=exc.outcome)
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(str(exc)) from exc  # a finding does not go away by retrying
+    except Exception as exc:
+        ti.xcom_push(key=FINDINGS_KEY, value=[error_finding(f"Task {ti.task_id}", exc).to_dict()])
+        raise
+
+
+def pull_results(context: Any, steps: list[str]) -> tuple[dict[str, Any], dict[str, list[Finding]]]:
+    """Each step's return value (or the evidence it pushed before failing) and its findings."""
+    ti = context["ti"]
+    results = {step: ti.xcom_pull(task_ids=step) or ti.xcom_pull(task_ids=step, key=OUTCOME_KEY) for step in steps}
+    findings = {
+        step: [Finding.from_dict(item) for item in (ti.xcom_pull(task_ids=step, key=FINDINGS_KEY) or [])]
+        for step in steps
+    }
+    return results, findings
+
+
+def finish_drill(context: Any, *, target_name: str, drill: str, steps: list[str], backup_id: str | None = None,
+                 details: dict[str, Any] | None = None, measurements: dict[str, Any] | None = None,
+                 slack_lines: dict[str, str] | None = None, dry_run: bool = False,
+                 found: Mapping[str, list[Finding]] | None = None) -> dict[str, Any]:
+    """The record task of every drill: write the record, then fail the run (and alert) unless it passed.
+
+    ``found``: findings the record task itself made about a step (by step name), added to the step's own.
+    """
+    from drdrill.findings import PASSED
+    from drdrill.drills.record import build_record
+    from drdrill.history import record_drill
+
+    results, findings = pull_results(context, steps)
+    for step, extra in (found or {}).items():
+        findings[step] = [*findings.get(step, []), *extra]
+    started = getattr(context["dag_run"], "start_date", None) or run_time(context)
+    record, all_findings = build_record(
+        run_id=context["run_id"], target=target_name, drill=drill, started_at=started.isoformat(), steps=steps,
+        results=results, findings_by_step=findings, backup_id=backup_id, dry_run=dry_run,
+        details={**(details or {}), "airflow_run": context["ti"].log_url.split("/tasks/")[0]},
+        measurements=measurements,
+    )
+    record_drill(config().settings.history_url, record)
+    if record.verdict != PASSED:
+        raise DrillFailed(all_findings or [Finding("COULD_NOT_VERIFY", "The drill produced no result.")],
+                          failed_steps=record.details["failed_steps"], measurements=slack_lines or {})
+    return record.to_dict()

@@ -1,0 +1,322 @@
+"""The backup drill's steps: preflight → dump and upload (streamed) → manifest → verify → retention.
+
+Each step takes and returns small JSON-ready dicts, so Airflow tasks pass them through XCom and the
+CLI chains them in one process. A step that finds a problem raises DrillFailed with findings.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import asdict
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from drdrill.findings import DrillFailed, Finding
+from drdrill.checks.source_facts import collect_source_facts
+from drdrill.config import Target
+from drdrill.drills.record import StepRunner, build_record
+from drdrill.endpoints import MySQLEndpoint, one_row
+from drdrill.engines import get_engine
+from drdrill.engines.base import ArchiveTruncated, BackupJob
+from drdrill.engines.binlog_segment import capture_binlog_segment
+from drdrill.errors import DrdrillError, ToolError
+from drdrill.history import DrillRecord, record_drill
+from drdrill.servers.identity import read_identity
+from drdrill.storage.binlog_archive import ArchivedBinlog, BinlogLayout, list_archive, read_forks, server_key
+from drdrill.storage.catalog import list_backups
+from drdrill.storage.layout import TargetLayout, new_backup_id
+from drdrill.storage.manifest import BinlogPosition, Manifest, ObjectEntry
+from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.retention import binlogs_no_longer_needed, choose_deletions, forks_no_longer_needed
+from drdrill.storage.verify import quarantine, verify_backup
+
+
+def layout_for(target: Target) -> TargetLayout:
+    """The S3 layout of a target's backups."""
+    return TargetLayout(prefix=target.storage.prefix, target=target.name)
+
+
+def _server_facts(source: MySQLEndpoint) -> dict[str, Any]:
+    connection = source.connect()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT @@version, @@server_id, @@datadir, @@log_bin, @@binlog_format, @@gtid_binlog_pos")
+            version, server_id, datadir, log_bin, binlog_format, gtid = one_row(cursor)
+            cursor.execute("SHOW MASTER STATUS")
+            status = cursor.fetchone()  # no row when binary logging is off
+            cursor.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
+            schemas = {row[0] for row in cursor.fetchall()}
+    finally:
+        connection.close()
+    return {
+        "server_version": version, "server_id": int(server_id), "datadir": datadir,
+        "log_bin": bool(int(log_bin)), "binlog_format": binlog_format, "gtid_binlog_pos": gtid,
+        "binlog_file": status[0] if status else None, "binlog_position": int(status[1]) if status else None,
+        "schemas": schemas,
+    }
+
+
+def preflight(
+    target: Target,
+    source: MySQLEndpoint,
+    store: ObjectStore,
+    *,
+    work_dir: Path,
+    started_at: datetime,
+    engine_override: str | None = None,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Check the source, tools, disk and bucket before anything is written; returns the run's plan."""
+    began = time.monotonic()
+    engine_name = engine_override or target.engine
+    try:
+        engine = get_engine(engine_name)
+    except ValueError as exc:
+        raise DrillFailed([Finding("CONFIG_INVALID", str(exc))]) from exc
+    try:
+        server = _server_facts(source)
+    except Exception as exc:  # PyMySQL raises OperationalError, InterfaceError, socket errors
+        raise DrillFailed([Finding("TARGET_UNAVAILABLE",
+                                   f"Cannot connect to the source {source.describe()} of target {target.name}: {exc}.")]) from exc
+    findings: list[Finding] = []
+    if "mariadb" not in server["server_version"].lower():
+        findings.append(Finding("PREFLIGHT_FAILED", f"{source.describe()} runs {server['server_version']}; this drdrill "
+                                "version backs up MariaDB (10.5+) only: its consistent-snapshot position and tool "
+                                "flags differ on MySQL.", "Point the target at a MariaDB server, or wait for MySQL support."))
+    if not server["log_bin"]:
+        findings.append(Finding("PREFLIGHT_FAILED", f"Binary logging is off on {source.describe()}, so a backup has no "
+                                "binlog position and point-in-time recovery is impossible.",
+                                "Set log_bin=mysql-bin (and binlog_format=ROW) in the server config and restart it."))
+    missing = sorted(set(target.databases) - server["schemas"])
+    if missing:
+        findings.append(Finding("CONFIG_INVALID", f"Database(s) {', '.join(missing)} listed for target {target.name} "
+                                f"do not exist on {source.describe()}.", "Fix targets[].databases in the drills YAML."))
+    absent = engine.missing_tools()
+    if absent:
+        findings.append(Finding("PREFLIGHT_FAILED", f"Engine {engine.name} needs {', '.join(absent)}, not found on PATH.",
+                                f"Install it on the Airflow worker (Debian: apt-get install {' '.join(absent)})."))
+    if engine.name == "mariabackup" and not Path(server["datadir"]).is_dir():
+        findings.append(Finding("PREFLIGHT_FAILED", f"mariabackup copies the datadir {server['datadir']}, which is not on "
+                                "this worker.", "Run physical backups on a worker on the database host, or use "
+                                "engine mariadb-dump or mydumper."))
+    work_dir.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(work_dir).free
+    if target.min_free_space and free < target.min_free_space:
+        findings.append(Finding("INSUFFICIENT_SPACE", f"Only {free // 2**20} MiB free in {work_dir}; target "
+                                f"{target.name} requires {target.min_free_space // 2**20} MiB."))
+    try:
+        store.check_access()
+    except DrdrillError as exc:
+        findings.append(Finding("STORAGE_UNAVAILABLE", exc.problem))
+    if findings:
+        raise DrillFailed(findings)
+    return {
+        "target": target.name,
+        "backup_id": new_backup_id(started_at),
+        "engine": engine.name,
+        "dry_run": dry_run,
+        "started_at": started_at.astimezone(timezone.utc).isoformat(),
+        "databases": list(target.databases),
+        "server_version": server["server_version"],
+        "server_id": server["server_id"],
+        "datadir": server["datadir"],
+        "binlog_at_preflight": {"file": server["binlog_file"], "position": server["binlog_position"],
+                                "gtid": server["gtid_binlog_pos"]},
+        "free_bytes": free,
+        "seconds": round(time.monotonic() - began, 3),
+    }
+
+
+def dump_and_upload(plan: dict[str, Any], target: Target, source: MySQLEndpoint, store: ObjectStore,
+                    *, work_dir: Path) -> dict[str, Any]:
+    """Run the engine, streaming compressed and hashed output into the backup's S3 folder."""
+    began = time.monotonic()
+    engine = get_engine(plan["engine"])
+    job = BackupJob(
+        source=source, databases=tuple(plan["databases"]), store=store, layout=layout_for(target),
+        backup_id=plan["backup_id"], work_dir=work_dir, parallel=target.engine_options.parallel,
+        compression_level=target.engine_options.compression_level, datadir=plan["datadir"],
+    )
+    try:
+        result = engine.backup(job)
+    except ArchiveTruncated as exc:
+        raise DrillFailed([Finding("ARCHIVE_TRUNCATED", exc.problem, exc.fix or "")]) from exc
+    except ToolError as exc:
+        raise DrillFailed([Finding("BACKUP_FAILED", exc.problem, exc.fix or "")]) from exc
+    finally:
+        shutil.rmtree(work_dir / plan["backup_id"], ignore_errors=True)
+    seconds = time.monotonic() - began
+    raw = sum(obj.raw_bytes for obj in result.objects)
+    return {
+        "objects": [asdict(obj) for obj in result.objects],
+        "consistent_point": asdict(result.consistent_point),
+        "tool_version": result.tool_version,
+        "finished_at": datetime.now(timezone.utc).isoformat(),
+        "seconds": round(seconds, 3),
+        "raw_bytes": raw,
+        "stored_bytes": sum(obj.size for obj in result.objects),
+        "mb_per_second": round(raw / 1e6 / seconds, 1) if seconds else None,
+    }
+
+
+def write_manifest(plan: dict[str, Any], dumped: dict[str, Any], target: Target, source: MySQLEndpoint,
+                   store: ObjectStore, *, work_dir: Path) -> dict[str, Any]:
+    """Take the source facts, capture the binlog from the backup's point to theirs, and write the manifest last."""
+    began = time.monotonic()
+    layout = layout_for(target)
+    point = BinlogPosition(**dumped["consistent_point"])
+    if not point.gtid:
+        point = BinlogPosition(point.file, point.position, _gtid_at(source, point))
+    facts = collect_source_facts(source, plan["databases"])
+    catchup = None
+    notes = []
+    if facts.point != point:
+        try:
+            catchup = capture_binlog_segment(source, plan["databases"], point, facts.point, store, layout,
+                                             plan["backup_id"], work_dir)
+        finally:
+            shutil.rmtree(work_dir / plan["backup_id"], ignore_errors=True)
+        notes.append(f"Source facts were taken at {facts.point.label()}, after the backup's consistent point "
+                     f"{point.label()}; apply {catchup.name} after restoring the data to reach the facts' point.")
+    manifest = Manifest(
+        backup_id=plan["backup_id"], target=target.name, engine=plan["engine"], tool_version=dumped["tool_version"],
+        compression="zstd", server_version=plan["server_version"], source=source.describe(),
+        databases=tuple(plan["databases"]), started_at=plan["started_at"], finished_at=dumped["finished_at"],
+        consistent_point=point, facts_point=facts.point, facts_taken_at=facts.taken_at,
+        objects=tuple(ObjectEntry(**obj) for obj in dumped["objects"]), catchup=catchup,
+        tables=facts.tables, inventory=facts.inventory, notes=tuple(notes),
+        extra={"server_id": plan["server_id"], "server_key": server_key(read_identity(source))},
+    )
+    store.put_bytes(layout.manifest_key(plan["backup_id"]), manifest.to_json().encode())
+    return {
+        "backup_id": manifest.backup_id,
+        "tables": len(manifest.tables),
+        "facts_match_consistent_point": manifest.facts_match_consistent_point,
+        "consistent_point": asdict(point),
+        "facts_point": asdict(facts.point),
+        "seconds": round(time.monotonic() - began, 3),
+    }
+
+
+def _gtid_at(source: MySQLEndpoint, point: BinlogPosition) -> str:
+    return source.fetch_all("SELECT BINLOG_GTID_POS(%s, %s)", (point.file, point.position))[0][0] or ""
+
+
+def verify(plan: dict[str, Any], target: Target, store: ObjectStore) -> dict[str, Any]:
+    """Re-read every stored object; a mismatch quarantines the backup and fails the drill."""
+    began = time.monotonic()
+    layout = layout_for(target)
+    manifest, findings = verify_backup(store, layout, plan["backup_id"])
+    if findings:
+        quarantine(store, layout, plan["backup_id"], findings)
+        raise DrillFailed(findings)
+    assert manifest is not None
+    return {
+        "backup_id": manifest.backup_id,
+        "verified_objects": [entry.name for entry in manifest.all_objects()],
+        "verified_bytes": sum(entry.size for entry in manifest.all_objects()),
+        "seconds": round(time.monotonic() - began, 3),
+    }
+
+
+def apply_retention(target: Target, store: ObjectStore, *, now: datetime) -> dict[str, Any]:
+    """Delete what the target's retention no longer needs; always keeps the newest valid backup."""
+    began = time.monotonic()
+    layout = layout_for(target)
+    decision = choose_deletions(list_backups(store, layout), now=now,
+                                keep_days=target.retention.keep_days, keep_backups=target.retention.keep_backups)
+    deleted_objects = sum(store.delete_prefix(layout.backup_root(backup_id)) for backup_id in decision.delete)
+    aborted = store.abort_stale_uploads(layout.full_root, older_than=timedelta(hours=24), now=now)
+    return {
+        "kept": decision.keep, "deleted": decision.delete, "deleted_objects": deleted_objects,
+        "aborted_uploads": aborted, "binlogs_deleted": prune_binlogs(store, layout),
+        "seconds": round(time.monotonic() - began, 3),
+    }
+
+
+def prune_binlogs(store: ObjectStore, layout: TargetLayout) -> list[str]:
+    """Delete archived binlogs older than every retained valid backup's start (index first, then the object),
+    then the fork records whose old history went with them (listed as ``<server>/forks/<file>``)."""
+    retained = [entry.manifest for entry in list_backups(store, layout) if entry.is_valid and entry.manifest]
+    if not retained:
+        return []
+    binlogs = BinlogLayout.of(layout)
+    archive = list_archive(store, binlogs)
+    pruned = binlogs_no_longer_needed(archive, retained)
+    for entry in pruned:
+        store.client.delete_object(Bucket=store.bucket, Key=binlogs.index_key(entry.server_key, entry.file))
+        store.client.delete_object(Bucket=store.bucket, Key=binlogs.object_key(entry.server_key, entry.file))
+    gone = {(entry.server_key, entry.file) for entry in pruned}
+    remaining = [entry for entry in archive if (entry.server_key, entry.file) not in gone]
+    return [f"{entry.server_key}/{entry.file}" for entry in pruned] + \
+        _prune_forks(store, binlogs, sorted({entry.server_key for entry in archive}), remaining)
+
+
+def _prune_forks(store: ObjectStore, binlogs: BinlogLayout, keys: list[str], remaining: list[ArchivedBinlog]) -> list[str]:
+    """Delete the fork records of ``keys`` that no remaining file needs; a server with an unreadable one is left
+    alone (the archive check reports it)."""
+    forks = []
+    for key in keys:
+        readable, unusable = read_forks(store, binlogs, key)
+        forks += [] if unusable else list(readable.values())
+    stale = forks_no_longer_needed(forks, remaining)
+    for fork in stale:
+        store.client.delete_object(Bucket=store.bucket, Key=binlogs.fork_key(fork.server_key, fork.first_file))
+    return [f"{fork.server_key}/forks/{fork.first_file}" for fork in stale]
+
+
+STEPS = ["preflight", "dump_and_upload", "write_manifest", "verify", "retention"]
+
+
+def run_backup_drill(
+    target: Target,
+    source: MySQLEndpoint,
+    store: ObjectStore,
+    *,
+    work_dir: Path,
+    history_url: str,
+    run_id: str,
+    started_at: datetime,
+    engine_override: str | None = None,
+    dry_run: bool = False,
+) -> tuple[DrillRecord, list[Finding]]:
+    """All steps in one process (the CLI's path), recorded exactly as the DAG's record task does."""
+    runner = StepRunner()
+    attempt = runner.attempt
+    plan = attempt("preflight", lambda: preflight(target, source, store, work_dir=work_dir, started_at=started_at,
+                                                  engine_override=engine_override, dry_run=dry_run))
+    if plan and not dry_run:
+        dumped = attempt("dump_and_upload", lambda: dump_and_upload(plan, target, source, store, work_dir=work_dir))
+        if dumped:
+            written = attempt("write_manifest", lambda: write_manifest(plan, dumped, target, source, store,
+                                                                      work_dir=work_dir))
+            if written and attempt("verify", lambda: verify(plan, target, store)):
+                attempt("retention", lambda: apply_retention(target, store, now=started_at))
+    results, findings = runner.results, runner.findings
+    record, all_findings = build_record(
+        run_id=run_id, target=target.name, drill="backup", started_at=started_at.isoformat(), steps=STEPS,
+        results=results, findings_by_step=findings, backup_id=plan["backup_id"] if plan else None, dry_run=dry_run,
+        details=backup_details(results),
+    )
+    record_drill(history_url, record)
+    return record, all_findings
+
+
+def backup_details(results: dict[str, Any]) -> dict[str, Any]:
+    """What the record keeps as evidence from the steps' results."""
+    dumped = results.get("dump_and_upload") or {}
+    plan = results.get("preflight") or {}
+    written = results.get("write_manifest") or {}
+    return {
+        "engine": plan.get("engine"),
+        "server_version": plan.get("server_version"),
+        "raw_bytes": dumped.get("raw_bytes"),
+        "stored_bytes": dumped.get("stored_bytes"),
+        "mb_per_second": dumped.get("mb_per_second"),
+        "consistent_point": written.get("consistent_point"),
+        "facts_point": written.get("facts_point"),
+        "facts_match_consistent_point": written.get("facts_match_consistent_point"),
+        "retention": {key: (results.get("retention") or {}).get(key) for key in ("kept", "deleted")},
+    }

@@ -1,0 +1,50 @@
+"""The binlog archiving drill: ship every closed binlog to S3, then prove the archive chain has no gap."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from drdrill.findings import DrillFailed, Finding
+from drdrill.config import Target
+from drdrill.drills.backup import layout_for
+from drdrill.endpoints import MySQLEndpoint
+from drdrill.storage.binlog_archive import BinlogLayout, archive_closed_binlogs, check_archive, list_archive
+from drdrill.storage.objectstore import ObjectStore
+
+STEPS = ["archive", "check_chain"]
+
+
+def binlog_layout(target: Target) -> BinlogLayout:
+    """Where a target's binlog archive lives."""
+    return BinlogLayout.of(layout_for(target))
+
+
+def archive(target: Target, source: MySQLEndpoint, store: ObjectStore, *, work_dir: Path) -> dict[str, Any]:
+    """Rotate, then upload every closed binlog not archived yet (idempotent); a purged file is a BINLOG_GAP."""
+    try:
+        result = archive_closed_binlogs(source, store, binlog_layout(target), work_dir=work_dir, rotate=True)
+    except DrillFailed:
+        raise
+    except Exception as exc:  # an unreachable source is not a pass
+        raise DrillFailed([Finding("TARGET_UNAVAILABLE", f"Cannot archive binlogs of {source.describe()}: {exc}.")]) from exc
+    return {**result, "newest_event_at": _iso(result.get("newest_event_at"))}
+
+
+def check_chain(target: Target, store: ObjectStore, *, deep: bool = False) -> dict[str, Any]:
+    """Every server's chain of archived files is consecutive and GTID-continuous (deep: re-hashed too)."""
+    began = time.monotonic()
+    layout = binlog_layout(target)
+    findings = check_archive(store, layout, deep=deep)
+    if findings:
+        raise DrillFailed(findings)
+    entries = list_archive(store, layout)
+    return {"files": len(entries), "servers": sorted({entry.server_key for entry in entries}),
+            "oldest_event_at": min((e.first_event_at for e in entries if e.first_event_at), default=None),
+            "newest_event_at": max((e.last_event_at for e in entries if e.last_event_at), default=None),
+            "deep": deep, "seconds": round(time.monotonic() - began, 3)}
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value

@@ -1,0 +1,359 @@
+"""The restore drill's steps: select → fetch and verify → provision scratch → restore → validate (GX) → measure.
+
+Like the backup drill, each step takes and returns small JSON-ready dicts (XCom in Airflow, one process
+in the CLI) and raises DrillFailed with findings; ``teardown`` always runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import random
+import shutil
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from drdrill.findings import DrillFailed, Finding
+from drdrill.config import Target
+from drdrill.drills.backup import layout_for
+from drdrill.drills.record import StepRunner, build_record
+from drdrill.durations import format_duration
+from drdrill.endpoints import MySQLEndpoint
+from drdrill.engines.restore import RestoreFailed, restore_backup
+from drdrill.history import DrillRecord, record_drill
+from drdrill.servers.identity import read_identity
+from drdrill.servers.scratch import (
+    LocalScratch,
+    SafetyInterlock,
+    check_not_protected,
+    destroy,
+    plan_local_scratch,
+    protected_identities,
+    start_fresh,
+)
+from drdrill.storage.catalog import DRILL_EVIDENCE, list_backups
+from drdrill.storage.layout import backup_time
+from drdrill.storage.manifest import Manifest
+from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.verify import fetch_backup, quarantine
+
+STEPS = ["select_backup", "fetch_and_verify", "provision_scratch", "restore", "validate", "measure"]
+CHOICES = ("newest", "backup_id", "random")
+
+
+def run_key(run_id: str) -> str:
+    """A short, path-safe key for one drill run (scratch and file directories)."""
+    return hashlib.sha256(run_id.encode()).hexdigest()[:12]
+
+
+def run_dir(work_dir: Path, key: str) -> Path:
+    """Where one run keeps its fetched files and tool logs."""
+    return work_dir / "restore" / key
+
+
+def read_manifest(store: ObjectStore, target: Target, backup_id: str) -> Manifest:
+    """The manifest of a selected backup."""
+    raw = store.get_bytes(layout_for(target).manifest_key(backup_id))
+    return Manifest.from_json(raw or b"", where=backup_id)
+
+
+def select_backup(target: Target, store: ObjectStore, *, now: datetime, choice: str = "newest",
+                  backup_id: str = "", window_days: int = 7, seed: str = "") -> dict[str, Any]:
+    """Pick the backup to restore: the newest valid one, a given one, or a random valid one within a window."""
+    began = time.monotonic()
+    if choice not in CHOICES:
+        raise DrillFailed([Finding("CONFIG_INVALID", f"Unknown backup choice {choice!r}; use one of {', '.join(CHOICES)}.")])
+    backups = list_backups(store, layout_for(target))
+    valid = [entry for entry in backups if entry.is_valid]
+    if choice == "backup_id":
+        chosen = next((entry for entry in backups if entry.backup_id == backup_id), None)
+        if chosen is None or not chosen.is_valid:
+            why = "does not exist" if chosen is None else f"is {chosen.status}: {chosen.problem}"
+            raise DrillFailed([Finding("NO_VALID_BACKUP", f"Backup {backup_id or '(empty id)'} of target {target.name} {why}.",
+                                       "Pick a valid backup from 'drdrill backups list'.")])
+    elif choice == "random":
+        window = [entry for entry in valid if now - backup_time(entry.backup_id) <= timedelta(days=window_days)]
+        chosen = random.Random(seed).choice(window) if window else None
+    else:
+        chosen = valid[0] if valid else None
+    if chosen is None:
+        scope = f" from the last {window_days} days" if choice == "random" else ""
+        raise DrillFailed([Finding("NO_VALID_BACKUP", f"Target {target.name} has no valid backup{scope} in "
+                                   f"s3://{store.bucket}/{layout_for(target).full_root} ({len(backups)} folders, none valid).")])
+    age = now - backup_time(chosen.backup_id)
+    findings = []
+    limit = target.restore_drill.max_backup_age
+    if limit and choice == "newest" and age > limit:
+        findings.append(Finding("BACKUP_STALE", f"The newest valid backup {chosen.backup_id} is {format_duration(age)} old; "
+                                f"target {target.name} allows {format_duration(limit)}."))
+    manifest = chosen.manifest
+    assert manifest is not None
+    return {
+        "backup_id": chosen.backup_id, "choice": choice, "engine": manifest.engine,
+        "backup_taken_at": manifest.started_at, "age_seconds": round(age.total_seconds(), 1),
+        "tables": len(manifest.tables), "findings": [f.to_dict() for f in findings],
+        "seconds": round(time.monotonic() - began, 3),
+    }
+
+
+def fetch_and_verify(selected: dict[str, Any], target: Target, store: ObjectStore, *, work_dir: Path,
+                     key: str) -> dict[str, Any]:
+    """Download every object and check its size and sha256 before anything is restored; quarantine a broken one."""
+    stats, findings = fetch_backup(store, layout_for(target), selected["backup_id"], run_dir(work_dir, key) / "files")
+    if findings:
+        quarantine(store, layout_for(target), selected["backup_id"], findings)
+        raise DrillFailed(findings)
+    return stats
+
+
+def provision_scratch(selected: dict[str, Any], *, work_dir: Path, key: str, source: MySQLEndpoint,
+                      replica: MySQLEndpoint | None, scratch_endpoint: MySQLEndpoint | None,
+                      scratch_conn_id: str | None) -> dict[str, Any]:
+    """A server to restore into, proven (by identity) not to be the source or the replica."""
+    began = time.monotonic()
+    if scratch_endpoint is not None:
+        try:
+            identity = read_identity(scratch_endpoint)
+        except Exception as exc:
+            raise DrillFailed([Finding("COULD_NOT_VERIFY", f"The scratch server {scratch_endpoint.describe()} "
+                                       f"({scratch_conn_id}) does not answer: {exc}.",
+                                       "Start the scratch server or fix its connection; nothing was restored.")]) from exc
+        try:
+            check_not_protected(identity, protected_identities(source, replica, replica_required=True))
+        except SafetyInterlock as exc:
+            raise DrillFailed([Finding("SAFETY_INTERLOCK", exc.problem, exc.fix or "")]) from exc
+        info: dict[str, Any] = {"kind": "connection", "conn_id": scratch_conn_id}
+    else:
+        scratch = plan_local_scratch(work_dir, key)
+        try:
+            if selected["engine"] != "mariabackup":  # physical restores start the server on the copied datadir
+                start_fresh(scratch)
+                identity = read_identity(scratch.endpoint())
+                check_not_protected(identity, protected_identities(source, replica, replica_required=False))
+        except BaseException:
+            destroy(scratch)
+            raise
+        info = scratch.to_dict()
+    return {**info, "seconds": round(time.monotonic() - began, 3)}
+
+
+def local_scratch(info: dict[str, Any]) -> LocalScratch | None:
+    """The LocalScratch a provision result describes (None for a scratch connection)."""
+    if info.get("kind") != "local":
+        return None
+    return LocalScratch(name=info["name"], base_dir=Path(info["base_dir"]), port=int(info["port"]))
+
+
+def restore(selected: dict[str, Any], scratch_info: dict[str, Any], manifest: Manifest, *, endpoint: MySQLEndpoint,
+            work_dir: Path, key: str, parallel: int, apply_catchup: bool = True) -> dict[str, Any]:
+    """Load the data (and, unless PITR replays instead, the catch-up segment) into the scratch server."""
+    scratch = local_scratch(scratch_info)
+    if scratch is None:
+        drop_databases(endpoint, manifest.databases)
+    try:
+        stats = restore_backup(manifest, run_dir(work_dir, key) / "files", endpoint, scratch,
+                               run_dir(work_dir, key), parallel, apply_catchup=apply_catchup)
+    except RestoreFailed as exc:
+        raise DrillFailed([Finding(exc.code, exc.problem, exc.fix or "", exc.evidence)]) from exc
+    return {**stats, "restored_at": datetime.now(timezone.utc).isoformat()}
+
+
+def drop_databases(endpoint: MySQLEndpoint, databases: tuple[str, ...]) -> None:
+    """Clear the target's schemas on a given scratch server (it passed the safety interlock)."""
+    connection = endpoint.connect()
+    try:
+        with connection.cursor() as cursor:
+            for name in databases:
+                cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    finally:
+        connection.close()
+
+
+def measure(*, disaster_at: datetime, validated_at: datetime, newest_heartbeat: datetime | None,
+            rto_objective: timedelta, rpo_objective: timedelta, heartbeat_configured: bool,
+            stages: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Any]:
+    """RTO and RPO against the objectives, with the stage breakdown and throughputs."""
+    began = time.monotonic()
+    rto = validated_at - disaster_at
+    rpo = disaster_at - newest_heartbeat if newest_heartbeat else None
+    findings = []
+    if rto > rto_objective:
+        findings.append(Finding("RTO_EXCEEDED", f"Recovery took {format_duration(rto)} from the declared disaster to a "
+                                f"validated server; the objective is {format_duration(rto_objective)}.",
+                                evidence={"rto_seconds": rto.total_seconds()}))
+    if not heartbeat_configured:
+        findings.append(Finding("COULD_NOT_VERIFY", "RPO was not measured: the target has no heartbeat table configured.",
+                                "Add heartbeat: {table: <schema>.<table>, column: <utc datetime>} to the target and run a writer."))
+    result = {
+        "disaster_at": disaster_at.isoformat(), "validated_at": validated_at.isoformat(),
+        "rto_seconds": round(rto.total_seconds(), 3), "rto_objective_seconds": rto_objective.total_seconds(),
+        "rpo_seconds": round(rpo.total_seconds(), 3) if rpo is not None else None,
+        "rpo_objective_seconds": rpo_objective.total_seconds(),
+        "newest_heartbeat": newest_heartbeat.isoformat() if newest_heartbeat else None,
+        "stage_seconds": {name: stage.get("seconds") for name, stage in stages.items() if stage},
+        "fetch_mb_per_second": (stages.get("fetch_and_verify") or {}).get("mb_per_second"),
+        "restore_mb_per_second": (stages.get("restore") or {}).get("mb_per_second"),
+        "seconds": round(time.monotonic() - began, 3),
+    }
+    if findings:
+        raise DrillFailed(findings, measurements=measurement_lines(result), outcome=result)
+    return result
+
+
+def measurement_lines(result: dict[str, Any]) -> dict[str, str]:
+    """RTO and RPO against objectives as short lines for Slack."""
+    def show(seconds: float | None) -> str:
+        return format_duration(timedelta(seconds=seconds)) if seconds is not None else "not measured"
+
+    return {
+        "RTO": f"{show(result['rto_seconds'])} (objective {show(result['rto_objective_seconds'])})",
+        "RPO": f"{show(result['rpo_seconds'])} (objective {show(result['rpo_objective_seconds'])})",
+    }
+
+
+def teardown(scratch_info: dict[str, Any] | None, *, work_dir: Path, key: str, keep_scratch: bool,
+             endpoint: MySQLEndpoint | None = None, databases: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Remove the scratch server (unless kept for inspection) and the fetched files."""
+    shutil.rmtree(run_dir(work_dir, key), ignore_errors=True)
+    scratch = local_scratch(scratch_info or {})
+    if keep_scratch:
+        kept = scratch.endpoint().describe() if scratch else (scratch_info or {}).get("conn_id")
+        return {"kept": True, "scratch": kept, "option_file": str(scratch.option_file) if scratch else None}
+    if scratch is not None:
+        destroy(scratch)
+    elif endpoint is not None and databases:
+        with contextlib.suppress(Exception):
+            drop_databases(endpoint, databases)
+    return {"kept": False}
+
+
+def validate(selected: dict[str, Any], manifest: Manifest, target: Target, *, endpoint: MySQLEndpoint,
+             store: ObjectStore, work_dir: Path, key: str, disaster_at: datetime,
+             rpo_objective: timedelta) -> dict[str, Any]:
+    """Run the Great Expectations suite in the restored server; keep its results next to the backup in S3."""
+    from drdrill.checks.gx_suite import validate_restore
+
+    heartbeat = target.heartbeat
+    outcome = validate_restore(
+        endpoint.sqlalchemy_url(), manifest, results_dir=run_dir(work_dir, key) / "gx", disaster_at=disaster_at,
+        rpo_objective=rpo_objective if heartbeat else None,
+        heartbeat=heartbeat,
+    )
+    validated_at = datetime.now(timezone.utc)
+    links = upload_validation(store, target, selected["backup_id"], key, outcome.results_json, outcome.data_docs_dir)
+    result = {
+        "evaluated": outcome.evaluated, "successful": outcome.successful,
+        "newest_heartbeat": outcome.newest_heartbeat.isoformat() if outcome.newest_heartbeat else None,
+        "validated_at": validated_at.isoformat(), "seconds": round(outcome.seconds, 3), **links,
+    }
+    if outcome.findings:
+        raise DrillFailed(list(outcome.findings), outcome=result)
+    return result
+
+
+def upload_validation(store: ObjectStore, target: Target, backup_id: str, key: str, results_json: Path,
+                      data_docs: Path | None) -> dict[str, str | None]:
+    """Put the GX results JSON and the Data Docs site under ``<backup>/drills/<run>/``; return their S3 URIs."""
+    prefix = layout_for(target).object_key(backup_id, f"{DRILL_EVIDENCE}{key}/")
+    store.put_bytes(prefix + "validation.json", results_json.read_bytes())
+    docs_uri = None
+    if data_docs and data_docs.is_dir():
+        for path in sorted(p for p in data_docs.rglob("*") if p.is_file()):
+            store.put_bytes(prefix + "data-docs/" + path.relative_to(data_docs).as_posix(), path.read_bytes())
+        docs_uri = f"s3://{store.bucket}/{prefix}data-docs/index.html"
+    return {"results_uri": f"s3://{store.bucket}/{prefix}validation.json", "data_docs_uri": docs_uri}
+
+
+@dataclass(frozen=True)
+class RestoreOptions:
+    """The trigger form's choices, for the in-process (CLI) run."""
+
+    choice: str = "newest"
+    backup_id: str = ""
+    window_days: int = 7
+    keep_scratch: bool = False
+    disaster_at: datetime | None = None
+    rto_objective: timedelta | None = None
+    rpo_objective: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class RestoreServers:
+    """Where the drill reads from and restores into."""
+
+    source: MySQLEndpoint
+    replica: MySQLEndpoint | None
+    store: ObjectStore
+    scratch: MySQLEndpoint | None = None
+    scratch_conn_id: str | None = None
+
+
+def _pitr_window(target: Target, store: ObjectStore) -> dict[str, str | None]:
+    from drdrill.drills.pitr import window_details  # pitr builds on this module
+
+    return window_details(target, store)
+
+
+def run_restore_drill(target: Target, servers: RestoreServers, options: RestoreOptions, *, work_dir: Path,
+                      history_url: str, run_id: str, started_at: datetime) -> tuple[DrillRecord, list[Finding]]:
+    """All steps in one process (the CLI's path), teardown included, recorded as the DAG's record task does."""
+    runner = StepRunner()
+    key = run_key(run_id)
+    disaster = options.disaster_at or started_at
+    rto_objective = options.rto_objective or target.objectives.rto
+    rpo_objective = options.rpo_objective or target.objectives.rpo
+    scratch_info: dict[str, Any] | None = None
+    manifest: Manifest | None = None
+    try:
+        selected = runner.attempt("select_backup", lambda: select_backup(
+            target, servers.store, now=started_at, choice=options.choice, backup_id=options.backup_id,
+            window_days=options.window_days, seed=run_id))
+        if selected and runner.attempt("fetch_and_verify", lambda: fetch_and_verify(
+                selected, target, servers.store, work_dir=work_dir, key=key)):
+            manifest = read_manifest(servers.store, target, selected["backup_id"])
+            scratch_info = runner.attempt("provision_scratch", lambda: provision_scratch(
+                selected, work_dir=work_dir, key=key, source=servers.source, replica=servers.replica,
+                scratch_endpoint=servers.scratch, scratch_conn_id=servers.scratch_conn_id))
+        if scratch_info and manifest:
+            local = local_scratch(scratch_info)
+            endpoint = local.endpoint() if local else servers.scratch
+            assert endpoint is not None
+            if runner.attempt("restore", lambda: restore(selected, scratch_info, manifest, endpoint=endpoint,
+                                                          work_dir=work_dir, key=key,
+                                                          parallel=target.engine_options.parallel)):
+                runner.attempt("validate", lambda: validate(selected, manifest, target, endpoint=endpoint,
+                                                            store=servers.store, work_dir=work_dir, key=key,
+                                                            disaster_at=disaster, rpo_objective=rpo_objective))
+        validated = runner.results.get("validate")
+        if validated:
+            newest = validated.get("newest_heartbeat")
+            runner.attempt("measure", lambda: measure(
+                disaster_at=disaster, validated_at=datetime.fromisoformat(validated["validated_at"]),
+                newest_heartbeat=datetime.fromisoformat(newest) if newest else None, rto_objective=rto_objective,
+                rpo_objective=rpo_objective, heartbeat_configured=target.heartbeat is not None,
+                stages={step: runner.results.get(step) for step in ("fetch_and_verify", "provision_scratch",
+                                                                     "restore", "validate")}))
+    finally:
+        torn = teardown(scratch_info, work_dir=work_dir, key=key, keep_scratch=options.keep_scratch,
+                        endpoint=servers.scratch, databases=manifest.databases if manifest else ())
+    measured = runner.results.get("measure") or {}
+    selected_result = runner.results.get("select_backup") or {}
+    validated_result = runner.results.get("validate") or {}
+    record, findings = build_record(
+        run_id=run_id, target=target.name, drill="restore", started_at=started_at.isoformat(), steps=STEPS,
+        results=runner.results, findings_by_step=runner.findings, backup_id=selected_result.get("backup_id"),
+        details={"engine": selected_result.get("engine"), "results_uri": validated_result.get("results_uri"),
+                 "data_docs_uri": validated_result.get("data_docs_uri"), "scratch": torn,
+                 "fetch_mb_per_second": measured.get("fetch_mb_per_second"),
+                 "restore_mb_per_second": measured.get("restore_mb_per_second"),
+                 "disaster_at": disaster.isoformat(), "newest_heartbeat": measured.get("newest_heartbeat"),
+                 **_pitr_window(target, servers.store)},
+        measurements={name: measured.get(name) for name in
+                      ("rto_seconds", "rto_objective_seconds", "rpo_seconds", "rpo_objective_seconds")},
+    )
+    record_drill(history_url, record)
+    return record, findings

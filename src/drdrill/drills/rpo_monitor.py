@@ -1,0 +1,73 @@
+"""The predicted RPO: how far the binlog archive trails the source, and how old the newest valid backup is."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from drdrill.findings import Finding
+from drdrill.config import Target
+from drdrill.drills.backup import layout_for
+from drdrill.drills.binlog_archive import binlog_layout
+from drdrill.durations import format_duration
+from drdrill.endpoints import MySQLEndpoint
+from drdrill.servers.identity import read_identity
+from drdrill.storage.binlog_archive import list_archive, parse_gtid_position, server_key
+from drdrill.storage.catalog import list_backups
+from drdrill.storage.layout import backup_time
+from drdrill.storage.objectstore import ObjectStore
+
+
+def archive_lag_seconds(source: MySQLEndpoint, store: ObjectStore, target: Target, now: datetime) -> tuple[float | None, str]:
+    """Seconds of writes the archive does not hold yet (0 when it covers the source's GTID position)."""
+    key = server_key(read_identity(source))
+    entries = [entry for entry in list_archive(store, binlog_layout(target), key) if entry.last_event_at]
+    if not entries:
+        return None, f"nothing is archived yet for server {key}"
+    newest = entries[-1]
+    current = parse_gtid_position(source.fetch_all("SELECT @@gtid_binlog_pos")[0][0])
+    archived = parse_gtid_position(newest.gtid_binlog_pos_end)
+    if all(domain in archived and archived[domain][1] >= seq for domain, (_, seq) in current.items()):
+        return 0.0, f"the archive holds everything up to {newest.gtid_binlog_pos_end}"
+    newest_at = datetime.fromisoformat(str(newest.last_event_at))
+    return max(0.0, (now - newest_at).total_seconds()), f"the newest archived event is from {newest_at.isoformat()}"
+
+
+def sample_rpo(target: Target, source: MySQLEndpoint, store: ObjectStore, *, now: datetime) -> dict[str, Any]:
+    """One reading of the predicted RPO, with ARCHIVE_LAGGING / BACKUP_STALE findings (not raised)."""
+    began = time.monotonic()
+    findings = []
+    rpo = target.objectives.rpo
+    try:
+        lag, why = archive_lag_seconds(source, store, target, now)
+    except Exception as exc:
+        lag, why = None, f"the source could not be read: {exc}"
+        findings.append(Finding("TARGET_UNAVAILABLE", f"Cannot compare the archive with {source.describe()}: {exc}."))
+    if lag is None and not findings:
+        findings.append(Finding("ARCHIVE_LAGGING", f"The binlog archive of {target.name} cannot bound data loss: {why}."))
+    elif lag is not None and lag > rpo.total_seconds():
+        findings.append(Finding("ARCHIVE_LAGGING", f"The binlog archive of {target.name} trails the source by "
+                                f"{format_duration_seconds(lag)} ({why}); the RPO objective is {format_duration(rpo)}.",
+                                evidence={"archive_lag_seconds": lag}))
+    valid = [entry for entry in list_backups(store, layout_for(target)) if entry.is_valid]
+    backup_age = (now - backup_time(valid[0].backup_id)).total_seconds() if valid else None
+    limit = target.restore_drill.max_backup_age
+    if backup_age is None:
+        findings.append(Finding("BACKUP_STALE", f"Target {target.name} has no valid full backup at all."))
+    elif limit and backup_age > limit.total_seconds():
+        findings.append(Finding("BACKUP_STALE", f"The newest valid backup of {target.name} ({valid[0].backup_id}) is "
+                                f"{format_duration_seconds(backup_age)} old; the target allows {format_duration(limit)}."))
+    return {
+        "sampled_at": now.isoformat(), "archive_lag_seconds": lag, "archive_state": why,
+        "backup_age_seconds": backup_age, "rpo_objective_seconds": rpo.total_seconds(),
+        "max_backup_age_seconds": limit.total_seconds() if limit else None,
+        "findings": [finding.to_dict() for finding in findings], "seconds": round(time.monotonic() - began, 3),
+    }
+
+
+def format_duration_seconds(seconds: float) -> str:
+    """``format_duration`` for a number of seconds."""
+    from datetime import timedelta
+
+    return format_duration(timedelta(seconds=round(seconds, 1)))

@@ -1,0 +1,85 @@
+"""Re-read what S3 holds and check every object's size and sha256 against the manifest (optionally keeping a copy)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+from drdrill.findings import Finding
+from drdrill.storage.layout import TargetLayout
+from drdrill.storage.manifest import Manifest, ManifestError
+from drdrill.storage.objectstore import ObjectStore
+
+
+def verify_backup(store: ObjectStore, layout: TargetLayout, backup_id: str,
+                  copy_to: Path | None = None) -> tuple[Manifest | None, list[Finding]]:
+    """Stream each object back and hash it; findings name the object and what differs.
+
+    With ``copy_to`` each object is also written there as it streams (the restore drill's fetch),
+    so nothing is restored from bytes that were not checked.
+    """
+    manifest_key = layout.manifest_key(backup_id)
+    raw = store.get_bytes(manifest_key)
+    if raw is None:
+        return None, [Finding("MANIFEST_INVALID", f"Backup {backup_id} has no manifest at s3://{store.bucket}/{manifest_key}.")]
+    try:
+        manifest = Manifest.from_json(raw, where=manifest_key)
+    except ManifestError as exc:
+        return None, [Finding("MANIFEST_INVALID", exc.problem)]
+    findings = []
+    for entry in manifest.all_objects():
+        key = layout.object_key(backup_id, entry.name)
+        if store.head(key) is None:
+            findings.append(Finding("ARTEFACT_MISSING", f"s3://{store.bucket}/{key} is listed in the manifest but not stored.",
+                                    evidence={"object": entry.name}))
+            continue
+        size, sha256 = hash_object(store, key, copy_to / entry.name if copy_to else None)
+        if size != entry.size or sha256 != entry.sha256:
+            findings.append(Finding(
+                "ARTEFACT_CORRUPT",
+                f"s3://{store.bucket}/{key} is {size} bytes with sha256 {sha256[:16]}…; "
+                f"the manifest recorded {entry.size} bytes with sha256 {entry.sha256[:16]}….",
+                evidence={"object": entry.name, "size": size, "expected_size": entry.size,
+                          "sha256": sha256, "expected_sha256": entry.sha256},
+            ))
+    return manifest, findings
+
+
+def quarantine(store: ObjectStore, layout: TargetLayout, backup_id: str, findings: list[Finding]) -> None:
+    """Mark a backup that failed verification so that nothing treats it as valid."""
+    body = json.dumps([finding.to_dict() for finding in findings], indent=2).encode()
+    store.put_bytes(layout.quarantine_key(backup_id), body)
+
+
+def hash_object(store: ObjectStore, key: str, copy_to: Path | None = None) -> tuple[int, str]:
+    """Stream one object: its size and sha256, written to ``copy_to`` on the way when given."""
+    digest = hashlib.sha256()
+    size = 0
+    sink = open(copy_to, "wb") if copy_to else None
+    try:
+        for chunk in store.iter_object(key):
+            digest.update(chunk)
+            size += len(chunk)
+            if sink:
+                sink.write(chunk)
+    finally:
+        if sink:
+            sink.close()
+    return size, digest.hexdigest()
+
+
+def fetch_backup(store: ObjectStore, layout: TargetLayout, backup_id: str, into: Path) -> tuple[dict[str, object], list[Finding]]:
+    """Download every object of a backup into ``into`` while checking it; returns stats and findings."""
+    into.mkdir(parents=True, exist_ok=True)
+    began = time.monotonic()
+    manifest, findings = verify_backup(store, layout, backup_id, copy_to=into)
+    seconds = time.monotonic() - began
+    fetched = sum(entry.size for entry in manifest.all_objects()) if manifest else 0
+    return {
+        "directory": str(into),
+        "bytes": fetched,
+        "seconds": round(seconds, 3),
+        "mb_per_second": round(fetched / 1e6 / seconds, 1) if seconds else None,
+    }, findings
