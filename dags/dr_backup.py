@@ -28,8 +28,9 @@ from drdrill.airflow import backup_tasks
 from drdrill.airflow.assets import backup_asset
 from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks
 from drdrill.config import Target, load_config
+from drdrill.engines import engine_names
 
-ENGINE_CHOICES = ["configured", "mariadb-dump", "mydumper", "mariabackup"]
+ENGINE_CHOICES = ["configured", *engine_names()]
 
 
 def build_backup_dag(target: Target) -> DAG:

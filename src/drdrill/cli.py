@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from drdrill.engines import ALIASES as ENGINE_ALIASES
+from drdrill.engines import engine_names
 from drdrill.errors import DrdrillError
 
 EXIT_OK, EXIT_DRILL_RED, EXIT_ERROR = 0, 1, 2
@@ -415,7 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     backup = add("backup", "Run the backup drill for a target now, outside Airflow (same steps, same record).")
     backup.add_argument("target")
-    backup.add_argument("--engine", choices=["mariadb-dump", "mydumper", "mariabackup"], help="override the target's engine")
+    backup.add_argument("--engine", choices=[*engine_names(), *ENGINE_ALIASES], help="override the target's engine")
     backup.add_argument("--dry-run", action="store_true", help="preflight checks only")
     backup.set_defaults(handler=cmd_backup)
 

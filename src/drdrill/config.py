@@ -19,12 +19,11 @@ import yaml
 from croniter import CroniterError, croniter
 
 from drdrill.durations import parse_duration
+from drdrill.engines import canonical_engine_name, describe_aliases, engine_names
 from drdrill.errors import ConfigError
 from drdrill.locations import CONFIG_ENV_VAR, default_config_path, project_root
 from drdrill.sizes import parse_size
 
-ENGINES = ("mariadb-dump", "mydumper", "mariabackup")
-ENGINE_ALIASES = {"mysqldump": "mariadb-dump"}
 FAULTS = ("kill", "shutdown", "rds_reboot", "aurora_failover")
 ERRANT_POLICIES = ("flashback", "stop")
 SCHEDULE_KINDS = ("backup", "restore_drill", "pitr_drill", "failover_drill", "binlog_archive", "rpo_monitor")
@@ -815,13 +814,14 @@ class _Validator:
 
         engine = m.get("engine")
         if engine is not None:
-            if not isinstance(engine, str) or ENGINE_ALIASES.get(engine, engine) not in ENGINES:
+            canonical = canonical_engine_name(engine) if isinstance(engine, str) else None
+            if canonical is None:
                 self.fail(
                     _join(path, "engine"),
                     f"unknown engine {engine!r}.",
-                    f"Use one of: {', '.join(ENGINES)} (mysqldump is accepted as an alias of mariadb-dump).",
+                    f"Use one of: {', '.join(engine_names())} (also accepted: {describe_aliases()}).",
                 )
-            fields["engine"] = ENGINE_ALIASES.get(engine, engine)
+            fields["engine"] = canonical
 
         fields["engine_options"] = self.engine_options(m.get("engine_options"), _join(path, "engine_options"))
         fields["storage"] = self.storage(m.get("storage"), _join(path, "storage"), partial, where)

@@ -70,9 +70,8 @@ def preflight(
 ) -> dict[str, Any]:
     """Check the source, tools, disk and bucket before anything is written; returns the run's plan."""
     began = time.monotonic()
-    engine_name = engine_override or target.engine
     try:
-        engine = get_engine(engine_name)
+        engine = get_engine(engine_override or target.engine)
     except ValueError as exc:
         raise DrillFailed([Finding("CONFIG_INVALID", str(exc))]) from exc
     try:

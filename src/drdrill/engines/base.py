@@ -58,6 +58,7 @@ class BackupEngine(ABC):
     """A backup tool wrapped so that its output streams to S3 and its success is checked, not assumed."""
 
     name: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()  # other names config and CLI accept for this engine
     tools: ClassVar[tuple[str, ...]]
     data_object: ClassVar[str]
 

@@ -25,6 +25,7 @@ class MariaBackupEngine(BackupEngine):
     """``mariadb-backup --backup --stream=xbstream`` of the whole instance; must run where the datadir is."""
 
     name = "mariabackup"
+    aliases = ("mariadb-backup",)
     tools = ("mariadb-backup",)
     data_object = "backup.xbstream.zst"
 

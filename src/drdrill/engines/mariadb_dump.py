@@ -25,6 +25,7 @@ class MariaDBDumpEngine(BackupEngine):
     """``mariadb-dump --single-transaction --master-data=2 --gtid`` streamed through zstd to S3."""
 
     name = "mariadb-dump"
+    aliases = ("mysqldump",)
     tools = ("mariadb-dump",) if shutil.which("mariadb-dump") or not shutil.which("mysqldump") else ("mysqldump",)
     data_object = "dump.sql.zst"
 
