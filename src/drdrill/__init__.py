@@ -1,6 +1,22 @@
 """drdrill: disaster-recovery drills for MySQL/MariaDB, run as Airflow DAGs.
 
-The library lives below this package; only ``drdrill.airflow`` imports Airflow.
+The package is layered; a module imports its own layer or a lower one, never a higher one
+(``tests/unit/test_layers.py`` reads the imports and fails on an upward one):
+
+1. core vocabulary: ``errors``, ``findings``, ``durations``, ``sizes``, ``endpoints``, ``ports``,
+   ``toolenv``, ``daemon``, ``locations``, ``history``
+2. ``servers``: local mariadbd instances, identity, replication, topology
+3. ``storage``: the object store, streaming pipeline, layout, manifest, catalog, retention, binlogs
+4. ``engines``: one module per backup tool, registered once
+5. ``config``: the drills YAML, validated
+6. ``checks``: source facts, checksums, the Great Expectations suites
+7. ``airflow``: adapters only (connections, notifier, assets, approval, DAG defaults, runtime)
+8. ``drills``: one home per drill kind (steps, Airflow task bodies, the in-process runner); a kind
+   builds on earlier kinds only (backup, archive, restore, PITR, failover)
+9. ``sandbox`` and ``cli``: the composition roots for the local sandbox and the shell
+
+Only the adapters and the drills' ``tasks`` modules import Airflow; Airflow connections are resolved
+there (or in the CLI) and what they resolve to is passed down as plain values.
 """
 
 from __future__ import annotations
