@@ -39,7 +39,6 @@ def build_backup_dag(target: Target) -> DAG:
     asset = backup_asset(target)
 
     @dag(
-        dag_id=f"dr_backup__{name}",
         schedule=target.schedules.backup,
         params={
             "engine": Param("configured", type="string", enum=ENGINE_CHOICES, title="Backup engine",

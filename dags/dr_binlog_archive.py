@@ -29,7 +29,6 @@ def build_archive_dag(target: Target) -> DAG:
     name = target.name
 
     @dag(
-        dag_id=f"dr_binlog_archive__{name}",
         schedule=target.schedules.binlog_archive,
         params={"deep_check": Param(False, type="boolean", title="Deep check",
                                     description="Re-read and re-hash every archived binlog, not only the chain.")},

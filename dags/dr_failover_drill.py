@@ -45,7 +45,7 @@ def build_failover_dag(target: Target) -> DAG:
     """One failover drill DAG for one target."""
     name = target.name
 
-    @dag(dag_id=f"dr_failover_drill__{name}", schedule=target.schedules.failover_drill,
+    @dag(schedule=target.schedules.failover_drill,
          **dag_arguments(target, drill="failover", doc=__doc__))
     def failover_drill() -> None:
         @task

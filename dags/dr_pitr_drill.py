@@ -41,7 +41,7 @@ def build_pitr_dag(target: Target) -> DAG:
     """One PITR drill DAG for one target."""
     name = target.name
 
-    @dag(dag_id=f"dr_pitr_drill__{name}", schedule=target.schedules.pitr_drill, params=PARAMS,
+    @dag(schedule=target.schedules.pitr_drill, params=PARAMS,
          **dag_arguments(target, drill="pitr", doc=__doc__))
     def pitr_drill() -> None:
         @task

@@ -52,7 +52,6 @@ def build_restore_dag(target: Target) -> DAG:
     name = target.name
 
     @dag(
-        dag_id=f"dr_restore_drill__{name}",
         schedule=after_backup_schedule(target, target.schedules.restore_drill, target.restore_drill.after_backup),
         params=PARAMS,
         **dag_arguments(target, drill="restore", doc=__doc__),

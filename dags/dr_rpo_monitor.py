@@ -24,7 +24,7 @@ def build_monitor_dag(target: Target) -> DAG:
     """One RPO monitor DAG for one target."""
     name = target.name
 
-    @dag(dag_id=f"dr_rpo_monitor__{name}", schedule=target.schedules.rpo_monitor,
+    @dag(schedule=target.schedules.rpo_monitor,
          **dag_arguments(target, drill="rpo_monitor", doc=__doc__))
     def rpo_monitor() -> None:
         @task

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from drdrill.drill_kinds import drill_names
 from drdrill.engines import ALIASES as ENGINE_ALIASES
 from drdrill.engines import engine_names
 from drdrill.errors import DrdrillError
@@ -464,7 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     history = add("history", "Drill runs recorded in the results database, newest first.")
     history.add_argument("--target")
-    history.add_argument("--drill")
+    history.add_argument("--drill", choices=drill_names())
     history.add_argument("--limit", type=int, default=30)
     history.set_defaults(handler=cmd_history)
 

@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 import yaml
 from croniter import CroniterError, croniter
 
+from drdrill.drill_kinds import schedule_keys
 from drdrill.durations import parse_duration
 from drdrill.engines import canonical_engine_name, describe_aliases, engine_names
 from drdrill.errors import ConfigError
@@ -26,7 +27,7 @@ from drdrill.sizes import parse_size
 
 FAULTS = ("kill", "shutdown", "rds_reboot", "aurora_failover")
 ERRANT_POLICIES = ("flashback", "stop")
-SCHEDULE_KINDS = ("backup", "restore_drill", "pitr_drill", "failover_drill", "binlog_archive", "rpo_monitor")
+SCHEDULE_KINDS = schedule_keys()
 SCHEDULE_PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@once")
 DEFAULT_OWNER = "drdrill"
 DEFAULT_HISTORY_URL = "sqlite:///{root}/.sandbox/history.sqlite"

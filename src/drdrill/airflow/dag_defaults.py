@@ -7,16 +7,18 @@ from typing import Any
 import pendulum
 
 from drdrill.config import Target
+from drdrill.drill_kinds import BY_NAME
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
 
 
 def dag_arguments(target: Target, *, drill: str, doc: str | None) -> dict[str, Any]:
-    """Keyword arguments for ``@dag`` that every drill kind uses."""
+    """Keyword arguments for ``@dag`` that every drill kind uses, its ``dag_id`` among them."""
     header = f"**Target `{target.name}`**: {target.description or 'no description'} — databases " \
              f"{', '.join(target.databases)}, engine `{target.engine}`, RTO objective " \
              f"{target.objectives.rto}, RPO objective {target.objectives.rpo}.\n\n"
     return {
+        "dag_id": BY_NAME[drill].dag_id(target.name),
         "start_date": START_DATE,
         "catchup": False,
         "max_active_runs": 1,
