@@ -23,7 +23,8 @@ from drdrill.drills.backup import layout_for
 from drdrill.drills.record import StepRunner, build_record
 from drdrill.durations import format_duration
 from drdrill.endpoints import MySQLEndpoint
-from drdrill.engines.restore import RestoreFailed, restore_backup
+from drdrill.engines import restore_backup
+from drdrill.engines.restore import RestoreFailed
 from drdrill.history import DrillRecord, record_drill
 from drdrill.servers.identity import read_identity
 from drdrill.servers.scratch import (

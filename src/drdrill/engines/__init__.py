@@ -1,15 +1,22 @@
 """The backup engines, registered once: config choices, CLI choices and the trigger form come from here.
 
-Adding an engine: write ``engines/<name>.py`` with a :class:`BackupEngine` subclass and add it to
-``REGISTERED`` below.
+Adding an engine: write ``engines/<name>.py`` with a :class:`BackupEngine` subclass (its ``backup`` and
+its ``restore``) and add it to ``REGISTERED`` below.
 """
 
 from __future__ import annotations
 
-from drdrill.engines.base import BackupEngine
+from pathlib import Path
+from typing import Any
+
+from drdrill.endpoints import MySQLEndpoint
+from drdrill.engines.base import BackupEngine, RestoreJob
 from drdrill.engines.mariabackup import MariaBackupEngine
 from drdrill.engines.mariadb_dump import MariaDBDumpEngine
 from drdrill.engines.mydumper import MydumperEngine
+from drdrill.engines.restore import BINLOG_TRAILER, RestoreFailed, restore_sql
+from drdrill.servers.scratch import LocalScratch
+from drdrill.storage.manifest import Manifest
 
 REGISTERED: tuple[type[BackupEngine], ...] = (MariaDBDumpEngine, MydumperEngine, MariaBackupEngine)
 ENGINES: dict[str, type[BackupEngine]] = {engine.name: engine for engine in REGISTERED}
@@ -38,3 +45,21 @@ def get_engine(name: str) -> BackupEngine:
     if canonical is None:
         raise ValueError(f"unknown backup engine {name!r}; choose one of: {', '.join(engine_names())}")
     return ENGINES[canonical]()
+
+
+def restore_backup(manifest: Manifest, files: Path, endpoint: MySQLEndpoint, scratch: LocalScratch | None,
+                   work_dir: Path, parallel: int, apply_catchup: bool = True) -> dict[str, Any]:
+    """Restore the data object with the manifest's engine, then (unless told not to) the catch-up segment.
+
+    PITR skips the catch-up: it replays the archive from the backup's own consistent point instead.
+    """
+    canonical = canonical_engine_name(manifest.engine)
+    if canonical is None:
+        raise RestoreFailed("RESTORE_ERROR", f"Unknown engine {manifest.engine!r} in the manifest.")
+    data = files / manifest.objects[0].name
+    stats = ENGINES[canonical]().restore(RestoreJob(data, endpoint, scratch, work_dir, parallel))
+    if manifest.catchup and apply_catchup:
+        catchup = restore_sql(files / manifest.catchup.name, endpoint, work_dir / "catchup.log",
+                              manifest.catchup.name, BINLOG_TRAILER)
+        stats["catchup_seconds"] = catchup["seconds"]
+    return stats

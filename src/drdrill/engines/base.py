@@ -9,10 +9,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import ToolError
+from drdrill.servers.scratch import LocalScratch
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.manifest import BinlogPosition, ObjectEntry
 from drdrill.storage.objectstore import ObjectStore
@@ -39,6 +40,17 @@ class BackupJob:
         path = self.work_dir / self.backup_id
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         return path
+
+
+@dataclass(frozen=True)
+class RestoreJob:
+    """Everything an engine needs to load one fetched backup into a scratch server."""
+
+    data: Path  # the fetched data object (the manifest's first object)
+    endpoint: MySQLEndpoint
+    scratch: LocalScratch | None  # the server the drill created on this worker; None for a scratch connection
+    work_dir: Path
+    parallel: int = 2
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,10 @@ class BackupEngine(ABC):
     @abstractmethod
     def backup(self, job: BackupJob) -> EngineResult:
         """Run the backup, streaming into ``job.layout.backup_root(job.backup_id)``."""
+
+    @abstractmethod
+    def restore(self, job: RestoreJob) -> dict[str, Any]:
+        """Load this engine's data object into the scratch server; RestoreFailed says what went wrong."""
 
     def entry(self, streamed: StreamedObject, role: str = "data") -> ObjectEntry:
         """The manifest entry for an uploaded object."""

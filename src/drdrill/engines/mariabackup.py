@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import time
+from typing import Any
 
 from drdrill.engines.base import (
     ArchiveTruncated,
     BackupEngine,
     BackupJob,
     EngineResult,
+    RestoreJob,
     search_position,
     stderr_file,
 )
+from drdrill.engines.restore import RestoreFailed, restore_stats, unpack_archive
+from drdrill.servers.scratch import start_from_datadir
 from drdrill.storage.pipeline import stream_command_to_s3
+from drdrill.toolenv import tool_environment
 
 POSITION = re.compile(
     r"MySQL binlog position: filename '(?P<file>[^']+)', position '(?P<position>\d+)'"
@@ -57,3 +65,24 @@ class MariaBackupEngine(BackupEngine):
             )
         point = search_position(POSITION, messages, "mariadb-backup's log")
         return EngineResult((self.entry(streamed),), point, self.tool_version())
+
+    def restore(self, job: RestoreJob) -> dict[str, Any]:
+        """Unpack the xbstream, prepare it, copy it back into the scratch datadir and start the server there."""
+        if job.scratch is None:
+            raise RestoreFailed("RESTORE_ERROR", "A mariabackup (physical) backup can only be restored into a scratch "
+                                "server the drill creates on this worker, not into a scratch connection.",
+                                "Set restore_drill.scratch_conn_id to null for targets backed up with mariabackup.")
+        began = time.monotonic()
+        files = job.work_dir / "xbstream"
+        tap = unpack_archive(job.data, ["mbstream", "-x", "-C"], files, job.work_dir / "mbstream.log", "xbstream")
+        datadir = job.scratch.instance.datadir
+        for step in (["--prepare", f"--target-dir={files}"],
+                     ["--copy-back", f"--target-dir={files}", f"--datadir={datadir}", f"--parallel={job.parallel}"]):
+            done = subprocess.run(["mariadb-backup", *step], capture_output=True, text=True, env=tool_environment(),
+                                  check=False)
+            if done.returncode != 0 or COMPLETED not in done.stderr[-2000:]:
+                raise RestoreFailed("RESTORE_ERROR", f"mariadb-backup {step[0]} failed (exit {done.returncode}): "
+                                    f"{done.stderr.strip()[-600:] or 'no message'}")
+        shutil.rmtree(files, ignore_errors=True)
+        start_from_datadir(job.scratch)
+        return restore_stats(tap.count, began)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import re
 import shutil
+from typing import Any
 
 from drdrill.engines.base import (
     ArchiveTruncated,
     BackupEngine,
     BackupJob,
     EngineResult,
+    RestoreJob,
     database_list,
     search_position,
     stderr_file,
 )
+from drdrill.engines.restore import restore_sql
 from drdrill.storage.pipeline import stream_command_to_s3
 
 CHANGE_MASTER = re.compile(r"CHANGE MASTER TO MASTER_LOG_FILE='(?P<file>[^']+)', MASTER_LOG_POS=(?P<position>\d+)")
@@ -60,3 +63,7 @@ class MariaDBDumpEngine(BackupEngine):
         if gtid:
             point = type(point)(point.file, point.position, gtid.group("gtid"))
         return EngineResult((self.entry(streamed),), point, self.tool_version())
+
+    def restore(self, job: RestoreJob) -> dict[str, Any]:
+        """Pipe the dump into the ``mariadb`` client; a missing trailer is ARCHIVE_TRUNCATED."""
+        return restore_sql(job.data, job.endpoint, job.work_dir / "restore.log", job.data.name, COMPLETION_TRAILER)

@@ -5,16 +5,20 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
+from typing import Any
 
 from drdrill.engines.base import (
     ArchiveTruncated,
     BackupEngine,
     BackupJob,
     EngineResult,
+    RestoreJob,
     database_list,
     search_position,
     stderr_file,
 )
+from drdrill.engines.restore import RestoreFailed, restore_stats, unpack_archive
 from drdrill.errors import ToolError
 from drdrill.storage.pipeline import stream_command_to_s3
 from drdrill.toolenv import tool_environment
@@ -65,3 +69,26 @@ class MydumperEngine(BackupEngine):
         finally:
             shutil.rmtree(out_dir, ignore_errors=True)
         return EngineResult((self.entry(streamed),), point, self.tool_version())
+
+    def restore(self, job: RestoreJob) -> dict[str, Any]:
+        """Unpack the tar stream, check mydumper's completion marker, then load with myloader."""
+        began = time.monotonic()
+        files = job.work_dir / "mydumper"
+        tap = unpack_archive(job.data, ["tar", "-x", "-C"], files, job.work_dir / "untar.log", "mydumper")
+        metadata = files / "metadata"
+        if not metadata.exists() or "Finished dump at" not in metadata.read_text(errors="replace"):
+            raise RestoreFailed("ARCHIVE_TRUNCATED", "The mydumper archive has no completed 'metadata' file "
+                                "('Finished dump at' missing): the dump did not finish.")
+        log = job.work_dir / "myloader.log"
+        endpoint = job.endpoint
+        with endpoint.option_file(directory=job.work_dir) as option_file, open(log, "wb") as stderr:
+            done = subprocess.run(["myloader", f"--defaults-file={option_file}", "-h", endpoint.host,
+                                   "-P", str(endpoint.port), "-d", str(files), "-t", str(job.parallel), "-v", "1"],
+                                  stderr=stderr, stdout=subprocess.DEVNULL, env=tool_environment(), check=False)
+        messages = log.read_text(errors="replace")
+        problem = next((line for line in messages.splitlines() if "CRITICAL" in line or "ERROR" in line.upper()), "")
+        shutil.rmtree(files, ignore_errors=True)
+        if problem or done.returncode != 0:
+            raise RestoreFailed("RESTORE_ERROR", f"myloader failed (exit {done.returncode}): "
+                                f"{problem.strip() or messages.strip()[-500:] or 'no message'}")
+        return restore_stats(tap.count, began)

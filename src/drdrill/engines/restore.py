@@ -1,4 +1,5 @@
-"""Restore a fetched backup into a scratch server; the tools' signals are classified, never trusted blindly.
+"""The restore half every engine shares: piping a stream into a tool, with the tools' signals classified,
+never trusted blindly. Each engine's own restore (``BackupEngine.restore``) is built from these.
 
 A dump without its completion trailer is ARCHIVE_TRUNCATED even when the client exits 0; a client
 error names the line; a non-zero exit with nothing classifiable is still a RESTORE_ERROR.
@@ -18,13 +19,10 @@ from typing import Any
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.engines.binlog_sql import binlog_sql_command
 from drdrill.errors import DrdrillError
-from drdrill.servers.scratch import LocalScratch, start_from_datadir
-from drdrill.storage.manifest import Manifest
 from drdrill.storage.pipeline import Tap, pump
 from drdrill.toolenv import tool_environment
 
 CLIENT_ERROR = re.compile(r"ERROR (?P<code>\d+) \((?P<state>\w+)\) at line (?P<line>\d+)[^:]*: (?P<message>.*)")
-DUMP_TRAILER = b"-- Dump completed"
 BINLOG_TRAILER = b"# End of log file"
 
 
@@ -115,10 +113,10 @@ def load_sql_stream(producer: Sequence[str], endpoint: MySQLEndpoint, log: Path,
     if client_rc != 0:
         raise RestoreFailed("RESTORE_ERROR", f"The mariadb client exited {client_rc} restoring {what} with no "
                             f"classifiable error: {stderr.strip()[-500:] or 'no message'}", evidence={"exit": client_rc})
-    return _stats(tap.count, began)
+    return restore_stats(tap.count, began)
 
 
-def _unpack(archive: Path, unpacker: Sequence[str], files: Path, log: Path, what: str) -> Tap:
+def unpack_archive(archive: Path, unpacker: Sequence[str], files: Path, log: Path, what: str) -> Tap:
     """``zstd -dc archive | unpacker <files>`` into a fresh directory; a broken stream is ARCHIVE_TRUNCATED."""
     shutil.rmtree(files, ignore_errors=True)
     files.mkdir(parents=True)
@@ -128,72 +126,8 @@ def _unpack(archive: Path, unpacker: Sequence[str], files: Path, log: Path, what
     return tap
 
 
-def restore_mydumper(archive: Path, endpoint: MySQLEndpoint, work_dir: Path, threads: int) -> dict[str, Any]:
-    """Unpack the tar stream, check mydumper's completion marker, then load with myloader."""
-    began = time.monotonic()
-    files = work_dir / "mydumper"
-    tap = _unpack(archive, ["tar", "-x", "-C"], files, work_dir / "untar.log", "mydumper")
-    metadata = files / "metadata"
-    if not metadata.exists() or "Finished dump at" not in metadata.read_text(errors="replace"):
-        raise RestoreFailed("ARCHIVE_TRUNCATED", "The mydumper archive has no completed 'metadata' file "
-                            "('Finished dump at' missing): the dump did not finish.")
-    log = work_dir / "myloader.log"
-    with endpoint.option_file(directory=work_dir) as option_file, open(log, "wb") as stderr_file:
-        done = subprocess.run(["myloader", f"--defaults-file={option_file}", "-h", endpoint.host, "-P", str(endpoint.port),
-                               "-d", str(files), "-t", str(threads), "-v", "1"],
-                              stderr=stderr_file, stdout=subprocess.DEVNULL, env=tool_environment(), check=False)
-    messages = log.read_text(errors="replace")
-    problem = next((line for line in messages.splitlines() if "CRITICAL" in line or "ERROR" in line.upper()), "")
-    shutil.rmtree(files, ignore_errors=True)
-    if problem or done.returncode != 0:
-        raise RestoreFailed("RESTORE_ERROR", f"myloader failed (exit {done.returncode}): "
-                            f"{problem.strip() or messages.strip()[-500:] or 'no message'}")
-    return _stats(tap.count, began)
-
-
-def restore_mariabackup(archive: Path, scratch: LocalScratch, work_dir: Path, parallel: int) -> dict[str, Any]:
-    """Unpack the xbstream, prepare it, copy it back into the scratch datadir and start the server there."""
-    began = time.monotonic()
-    files = work_dir / "xbstream"
-    tap = _unpack(archive, ["mbstream", "-x", "-C"], files, work_dir / "mbstream.log", "xbstream")
-    for step in (["--prepare", f"--target-dir={files}"],
-                 ["--copy-back", f"--target-dir={files}", f"--datadir={scratch.instance.datadir}", f"--parallel={parallel}"]):
-        done = subprocess.run(["mariadb-backup", *step], capture_output=True, text=True, env=tool_environment(), check=False)
-        if done.returncode != 0 or "completed OK!" not in done.stderr[-2000:]:
-            raise RestoreFailed("RESTORE_ERROR", f"mariadb-backup {step[0]} failed (exit {done.returncode}): "
-                                f"{done.stderr.strip()[-600:] or 'no message'}")
-    shutil.rmtree(files, ignore_errors=True)
-    start_from_datadir(scratch)
-    return _stats(tap.count, began)
-
-
-def restore_backup(manifest: Manifest, files: Path, endpoint: MySQLEndpoint, scratch: LocalScratch | None,
-                   work_dir: Path, parallel: int, apply_catchup: bool = True) -> dict[str, Any]:
-    """Restore the data object with its engine's tools, then (unless told not to) the catch-up segment.
-
-    PITR skips the catch-up: it replays the archive from the backup's own consistent point instead.
-    """
-    data = files / manifest.objects[0].name
-    if manifest.engine == "mariadb-dump":
-        stats = restore_sql(data, endpoint, work_dir / "restore.log", data.name, DUMP_TRAILER)
-    elif manifest.engine == "mydumper":
-        stats = restore_mydumper(data, endpoint, work_dir, parallel)
-    elif manifest.engine == "mariabackup":
-        if scratch is None:
-            raise RestoreFailed("RESTORE_ERROR", "A mariabackup (physical) backup can only be restored into a scratch "
-                                "server the drill creates on this worker, not into a scratch connection.",
-                                "Set restore_drill.scratch_conn_id to null for targets backed up with mariabackup.")
-        stats = restore_mariabackup(data, scratch, work_dir, parallel)
-    else:
-        raise RestoreFailed("RESTORE_ERROR", f"Unknown engine {manifest.engine!r} in the manifest.")
-    if manifest.catchup and apply_catchup:
-        catchup = restore_sql(files / manifest.catchup.name, endpoint, work_dir / "catchup.log",
-                              manifest.catchup.name, BINLOG_TRAILER)
-        stats["catchup_seconds"] = catchup["seconds"]
-    return stats
-
-
-def _stats(raw_bytes: int, began: float) -> dict[str, Any]:
+def restore_stats(raw_bytes: int, began: float) -> dict[str, Any]:
+    """Seconds, raw bytes and throughput of one restore step, for the drill's timings."""
     seconds = time.monotonic() - began
     return {"seconds": round(seconds, 3), "raw_bytes": raw_bytes,
             "mb_per_second": round(raw_bytes / 1e6 / seconds, 1) if seconds else None}

@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites (``from tests.helpers.<module> import ...``)."""
