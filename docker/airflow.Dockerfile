@@ -6,9 +6,9 @@
 # Build from the project root (docker-compose.yaml does this for you):
 #   docker build -f docker/airflow.Dockerfile -t drdrill-airflow:3.3.2 .
 #
-# The drdrill package itself is deliberately NOT pip-installed: Airflow imports it from the mounted
-# ./plugins folder, and drdrill finds include/drills.yaml relative to that copy (a site-packages copy
-# would shadow it and look for include/ in the wrong place). Only its dependencies are installed here.
+# drdrill is installed as a package (from src/); Airflow's plugins folder holds only its plugin
+# registration module. Its config is $DRDRILL_CONFIG (set in docker-compose.yaml); "{root}" in the config
+# stands for the DAGs folder's parent, /opt/airflow.
 FROM apache/airflow:3.3.2-python3.11
 
 USER root
@@ -23,14 +23,13 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 USER airflow
-COPY --chown=airflow:root pyproject.toml constraints.txt /opt/drdrill/
-# Dependencies from pyproject.toml, pinned by the project's tested constraints; Airflow itself stays
-# at the image's version (pip would otherwise be free to move it). If a pin differs from the wheel
-# the image ships (mysqlclient is the likely one), pip builds it from source: then add
+COPY --chown=airflow:root pyproject.toml constraints.txt README.md /opt/drdrill/
+COPY --chown=airflow:root src /opt/drdrill/src
+# drdrill and its dependencies, pinned by the project's tested constraints; Airflow itself stays at the
+# image's version (pip would otherwise be free to move it). If a pin differs from the wheel the image
+# ships (mysqlclient is the likely one), pip builds it from source: then add
 # "build-essential pkg-config libmariadb-dev" to the apt-get line above.
-RUN python -c "import tomllib; deps = tomllib.load(open('/opt/drdrill/pyproject.toml', 'rb'))['project']['dependencies']; open('/opt/drdrill/requirements.txt', 'w').write('\n'.join(deps) + '\n')" \
-    && pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" \
-        -r /opt/drdrill/requirements.txt -c /opt/drdrill/constraints.txt
+RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" /opt/drdrill -c /opt/drdrill/constraints.txt
 
 # drdrill's state directory ({root}/.sandbox: work dir, SQLite history). Created here so the named
 # volume mounted on it in docker-compose starts out owned by the airflow user.
