@@ -66,7 +66,7 @@ from common import (
     with_server_memory,
 )
 from drdrill.checks.checksum import quote_identifier
-from drdrill.checks.gx_suite import validate_restore
+from drdrill.checks.restore_suite import validate_restore
 from drdrill.config import EngineOptions, Heartbeat, Objectives, Retention, Storage, Target
 from drdrill.drills.backup import layout_for, run_backup_drill
 from drdrill.drills.restore import RestoreOptions, RestoreServers, read_manifest, run_restore_drill

@@ -20,12 +20,9 @@ from sqlalchemy.engine import URL
 
 from drdrill.findings import Finding
 from drdrill.config import Heartbeat
-from drdrill.checks.gx_suite import (
-    ValidationOutcome,
-    check_suite_definition,
-    load_suite_definition,
-    validate_restore,
-)
+from drdrill.checks.gx_runner import ValidationOutcome
+from drdrill.checks.restore_suite import validate_restore
+from drdrill.checks.suite_definition import check_suite_definition, load_suite_definition
 from drdrill.checks.source_facts import collect_source_facts
 from drdrill.errors import ConfigError
 from drdrill.ports import find_free_port

@@ -267,7 +267,7 @@ def replay(planned: dict[str, Any], manifest: Manifest, *, endpoint: MySQLEndpoi
 def validate(planned: dict[str, Any], target: Target, *, endpoint: MySQLEndpoint, source: MySQLEndpoint,
              store: ObjectStore, work_dir: Path, key: str) -> dict[str, Any]:
     """Two-sided boundary check as a GX suite: every heartbeat before the target present, none from it on."""
-    from drdrill.checks.gx_suite import validate_pitr_boundary
+    from drdrill.checks.pitr_suite import validate_pitr_boundary
 
     heartbeat = target.heartbeat
     if heartbeat is None:

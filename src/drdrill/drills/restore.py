@@ -236,7 +236,7 @@ def validate(selected: dict[str, Any], manifest: Manifest, target: Target, *, en
              store: ObjectStore, work_dir: Path, key: str, disaster_at: datetime,
              rpo_objective: timedelta) -> dict[str, Any]:
     """Run the Great Expectations suite in the restored server; keep its results next to the backup in S3."""
-    from drdrill.checks.gx_suite import validate_restore
+    from drdrill.checks.restore_suite import validate_restore
 
     heartbeat = target.heartbeat
     outcome = validate_restore(

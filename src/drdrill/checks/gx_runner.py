@@ -1,0 +1,429 @@
+"""The Great Expectations Core 1.x machinery both suites share, imported only when a suite runs.
+
+An ephemeral context (no GX config file is written), one SQL datasource per schema whose connection
+string is a ``${DRDRILL_RESTORE_URL…}`` variable held only in the context's ``runtime_environment``,
+the checkpoint run, the Data Docs site, the results JSON, and whatever stopped a run turned into a
+COULD_NOT_VERIFY finding; neither the results JSON nor the Data Docs contain the password.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import shutil
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from drdrill.checks.evidence import first_line
+from drdrill.checks.redaction import Redactor
+from drdrill.checks.result_findings import findings_for_result
+from drdrill.findings import Finding
+
+log = logging.getLogger(__name__)
+
+RESULTS_FILE = "validation_results.json"
+DATA_DOCS_DIR = "data_docs"
+DATA_DOCS_SITE = "drdrill"
+URL_VARIABLE = "DRDRILL_RESTORE_URL"  # GX config substitution; the value lives only in memory
+# Checksums render TIMESTAMP columns in the session time zone; the manifest's were taken in UTC.
+_CONNECT_ARGS = {"init_command": "SET time_zone = '+00:00'", "connect_timeout": 10}
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    """What the suite found in the restored server, with the GX evidence on disk."""
+
+    findings: tuple[Finding, ...]  # empty = everything verified
+    evaluated: int
+    successful: int
+    newest_heartbeat: datetime | None  # UTC; None without heartbeat spec/objective or when none recovered
+    results_json: Path
+    data_docs_dir: Path | None
+    seconds: float
+
+
+def run_suite(run: SuiteRun, results_dir: Path, started: float) -> ValidationOutcome:
+    """Run ``run``, turning whatever stopped it into a finding, and write its results JSON; never raises."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(run.docs_dir, ignore_errors=True)  # a re-run replaces the site, it does not add to it
+    try:
+        run.execute()
+    except Exception as exc:  # whatever stopped the suite, the drill must not read it as a pass
+        message = run.redactor.redact(first_line(str(exc)))
+        log.warning("%s could not run: %s: %s", run.title, type(exc).__name__, message)
+        run.findings.append(
+            Finding(
+                "COULD_NOT_VERIFY",
+                f"The {run.title} could not run: {type(exc).__name__}: {message}",
+                evidence={"error": type(exc).__name__, "detail": message},
+            )
+        )
+    run.finish()
+    if not run.findings and run.evaluated == 0:
+        run.findings.append(
+            Finding(
+                "COULD_NOT_VERIFY",
+                f"The {run.title} checked nothing: {run.nothing_checked}",
+                evidence=run.settings(),
+            )
+        )
+    seconds = time.monotonic() - started
+    results_json = results_dir / RESULTS_FILE
+    results_json.write_text(
+        json.dumps(run.redactor.redact_tree(run.results_document(seconds)), indent=2, default=str)
+    )
+    log.info(
+        "%s: %d/%d expectations passed, %d findings, %.2f s (%s)",
+        run.title,
+        run.successful,
+        run.evaluated,
+        len(run.findings),
+        seconds,
+        ", ".join(f"{step} {value:.2f} s" for step, value in run.timings.items()),
+    )
+    return ValidationOutcome(
+        tuple(run.findings),
+        run.evaluated,
+        run.successful,
+        run.newest_heartbeat,
+        results_json,
+        run.data_docs_dir,
+        seconds,
+    )
+
+
+def aware_utc(moment: datetime, name: str, example: str) -> datetime:
+    """``moment`` as a plain UTC datetime (also when given a pendulum one); ValueError when naive."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware (UTC), {example}")
+    moment = moment.astimezone(timezone.utc)
+    return datetime(*moment.timetuple()[:6], moment.microsecond, tzinfo=timezone.utc)
+
+
+def parsed_url(url: str) -> Any:
+    """The SQLAlchemy URL, or None when ``url`` does not parse (never echoed: it holds a password)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url)
+    except Exception:
+        return None
+
+
+@functools.cache
+def great_expectations_module() -> Any:
+    """great_expectations, imported on first use with its INFO chatter silenced."""
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    import great_expectations
+
+    return great_expectations
+
+
+@functools.cache
+def rows_keeping_expectations() -> dict[str, type]:
+    """drdrill's UnexpectedRowsExpectations, by class name; each keeps its (at most one) returned row.
+
+    GX drops the returned rows unless the whole checkpoint runs with result_format COMPLETE, which
+    would make the key checks fetch every duplicate value; keeping the one aggregate row puts the
+    observed numbers (restored checksum, rows past the target) in the result and the finding.
+    """
+    from great_expectations.expectations import UnexpectedRowsExpectation
+
+    def validate_keeping_rows(
+        self: Any, metrics: dict, runtime_configuration: dict | None = None, execution_engine: Any = None
+    ) -> Any:
+        result = UnexpectedRowsExpectation._validate(self, metrics, runtime_configuration, execution_engine)
+        if isinstance(result, dict) and isinstance(result.get("result"), dict):
+            result["result"]["details"] = {"unexpected_rows": metrics.get("unexpected_rows_query.table")}
+        return result
+
+    class ExpectTableChecksumToMatchManifest(UnexpectedRowsExpectation):
+        """The restored table's checksum (checks/checksum.py's expression) equals the manifest's."""
+
+        _validate = validate_keeping_rows
+
+    class ExpectNoRowsAfterRecoveryTarget(UnexpectedRowsExpectation):
+        """No row of the recovered table was committed at or after the recovery target."""
+
+        _validate = validate_keeping_rows
+
+    class ExpectRowsBeforeRecoveryTargetToMatchSource(UnexpectedRowsExpectation):
+        """The recovered table has as many rows before the recovery target as the source had."""
+
+        _validate = validate_keeping_rows
+
+    return {
+        cls.__name__: cls
+        for cls in (
+            ExpectTableChecksumToMatchManifest,
+            ExpectNoRowsAfterRecoveryTarget,
+            ExpectRowsBeforeRecoveryTargetToMatchSource,
+        )
+    }
+
+
+class SuiteRun:
+    """One validation of a server: builds the GX objects, runs the checkpoint, maps results to findings.
+
+    The machinery every suite shares (ephemeral context, ``${VAR}`` datasources, redaction, Data Docs,
+    results document, raised expectation → COULD_NOT_VERIFY); a subclass says which expectations run
+    (``_validation_definitions``) and what each result means (``_result_findings``).
+    """
+
+    title = "validation"  # "The <title> could not run: …"
+    nothing_checked = "no expectation ran."  # the reason given when nothing was evaluated
+
+    def __init__(
+        self, url: Any, docs_dir: Path, *, suite: str, run_name: str, schemas: Iterable[str]
+    ) -> None:
+        self.url = url  # sqlalchemy.engine.URL, or None when the given string did not parse
+        self.docs_dir = docs_dir
+        self.suite = suite
+        self.run_name = run_name
+        self.findings: list[Finding] = []
+        self.evaluated = 0
+        self.successful = 0
+        self.newest_heartbeat: datetime | None = None
+        self.data_docs_dir: Path | None = None
+        self.timings: dict[str, float] = {}
+        self._checkpoint_result: Any = None
+        parsed = url
+        self.redactor = Redactor((parsed.password or "") if parsed is not None else "")
+        self._server = (
+            parsed.render_as_string(hide_password=True) if parsed is not None else "(unparsable URL)"
+        )
+        self._datasources: dict[str, Any] = {}
+        self._batches: dict[str, Any] = {}
+        self._engines: list[Any] = []
+        self._environment: dict[str, str] = {}
+        self._schema_variables = {
+            schema: f"{URL_VARIABLE}_{n}" for n, schema in enumerate(sorted(set(schemas)))
+        }
+        if parsed is not None:  # one URL per database: GX 1.14+ wants the schema in the connection
+            self._environment[URL_VARIABLE] = parsed.set(database="information_schema").render_as_string(
+                hide_password=False
+            )
+            for schema, variable in self._schema_variables.items():
+                self._environment[variable] = parsed.set(database=schema).render_as_string(
+                    hide_password=False
+                )
+
+    # -- what a suite says about itself ------------------------------------------------------------------
+
+    def settings(self) -> dict[str, Any]:
+        """What this run was asked to check (JSON-ready), for the results document."""
+        return {}
+
+    def _validation_definitions(self, gx: Any, context: Any, root: Any) -> list[Any]:
+        """The validation definitions to run; ``root`` is the datasource on information_schema."""
+        raise NotImplementedError
+
+    def _result_findings(
+        self, check: str, result: Any, meta: dict[str, Any], evidence: dict[str, Any]
+    ) -> list[Finding]:
+        """The findings of one expectation result that did not raise."""
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """Findings that depend on all results (called once, after the run, also when it failed)."""
+
+    # -- the steps ---------------------------------------------------------------------------------------
+
+    def execute(self) -> None:
+        """Build the suite's validations in the server, run them as one checkpoint, read the results."""
+        if self.url is None:
+            self.findings.append(
+                Finding(
+                    "COULD_NOT_VERIFY",
+                    "The restored server's connection string is not a valid SQLAlchemy URL "
+                    "(not shown: it holds a password).",
+                    fix="Check the scratch connection's host, port, login and schema in Airflow.",
+                    evidence={"server": self._server},
+                )
+            )
+            return
+        step = time.monotonic()
+        gx = great_expectations_module()
+        self.timings["import"] = time.monotonic() - step
+        step = time.monotonic()
+        try:
+            context = self._context(gx)
+            root = self._connect(context)
+            validations = [] if root is None else self._validation_definitions(gx, context, root)
+            self.timings["setup"] = time.monotonic() - step
+            if validations:
+                from great_expectations.core.run_identifier import RunIdentifier
+
+                step = time.monotonic()
+                checkpoint = context.checkpoints.add(
+                    gx.Checkpoint(
+                        name=self.suite,
+                        validation_definitions=validations,
+                        result_format="SUMMARY",
+                    )
+                )
+                self._checkpoint_result = checkpoint.run(run_id=RunIdentifier(run_name=self.run_name))
+                self.timings["run"] = time.monotonic() - step
+                self._map_results()
+                step = time.monotonic()
+                self._build_data_docs(context)
+                self.timings["data_docs"] = time.monotonic() - step
+        finally:
+            for engine in self._engines:
+                engine.dispose()
+
+    def _context(self, gx: Any) -> Any:
+        from great_expectations.data_context.types.base import (
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
+
+        config = DataContextConfig(
+            store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+            data_docs_sites={
+                DATA_DOCS_SITE: {
+                    "class_name": "SiteBuilder",
+                    "show_how_to_buttons": False,
+                    "store_backend": {
+                        "class_name": "TupleFilesystemStoreBackend",
+                        "base_directory": str(self.docs_dir),
+                    },
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                }
+            },
+            progress_bars=ProgressBarsConfig(globally=False),
+        )
+        return gx.get_context(mode="ephemeral", project_config=config, runtime_environment=self._environment)
+
+    def _datasource(self, context: Any, name: str, variable: str) -> Any:
+        datasource = context.data_sources.add_sql(
+            name=name, connection_string="${" + variable + "}", kwargs={"connect_args": dict(_CONNECT_ARGS)}
+        )
+        self._engines.append(datasource.get_engine())
+        return datasource
+
+    def _connect(self, context: Any) -> Any:
+        """The datasource on information_schema, or None plus a COULD_NOT_VERIFY finding when unreachable."""
+        from great_expectations.datasource.fluent.interfaces import TestConnectionError
+
+        try:
+            return self._datasource(context, "restore", URL_VARIABLE)
+        except TestConnectionError as exc:
+            cause = self.redactor.redact(first_line(str(exc.cause or exc)))
+            self.findings.append(
+                Finding(
+                    "COULD_NOT_VERIFY",
+                    f"Cannot connect to the restored server {self._server} to validate it: {cause}",
+                    evidence={"server": self._server, "error": cause},
+                )
+            )
+            return None
+
+    def _read_existing_tables(self, root: Any) -> tuple[set[str], str]:
+        """Base tables present in the run's schemas, and the exact collation this server has."""
+        import sqlalchemy as sa
+
+        schemas = sorted(self._schema_variables)
+        query = sa.text(
+            "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES "
+            "WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA IN :schemas"
+        ).bindparams(sa.bindparam("schemas", expanding=True))
+        with root.get_engine().connect() as connection:
+            version = str(connection.execute(sa.text("SELECT VERSION()")).scalar())
+            rows = connection.execute(query, {"schemas": schemas}).fetchall()
+        collation = "utf8mb4_nopad_bin" if "mariadb" in version.lower() else "utf8mb4_0900_bin"
+        return {f"{schema}.{name}" for schema, name in rows}, collation
+
+    def _batch(self, context: Any, schema: str, table: str) -> Any:
+        """The whole-table batch definition of ``schema.table`` (one datasource per schema)."""
+        key = f"{schema}.{table}"
+        if key not in self._batches:
+            if schema not in self._datasources:
+                self._datasources[schema] = self._datasource(
+                    context, f"restore.{schema}", self._schema_variables[schema]
+                )
+            asset = self._datasources[schema].add_table_asset(name=table, table_name=table)
+            self._batches[key] = asset.add_batch_definition_whole_table("whole_table")
+        return self._batches[key]
+
+    def _readable_batch(self, context: Any, schema: str, table: str) -> Any:
+        """``_batch``, or None plus a COULD_NOT_VERIFY finding when the table cannot be read."""
+        try:
+            return self._batch(context, schema, table)
+        except Exception as exc:  # GX's asset test query failed: the table exists but cannot be checked
+            detail = self.redactor.redact(first_line(str(exc)))
+            self.findings.append(
+                Finding(
+                    "COULD_NOT_VERIFY",
+                    f"{schema}.{table}: cannot be read for validation: {detail}",
+                    evidence={"table": f"{schema}.{table}", "error": detail},
+                )
+            )
+            return None
+
+    def _validation(self, gx: Any, context: Any, name: str, batch: Any, expectations: list[Any]) -> list[Any]:
+        suite = context.suites.add(gx.ExpectationSuite(name=f"{self.suite}.{name}"))
+        for expectation in expectations:
+            suite.add_expectation(expectation)
+        return [
+            context.validation_definitions.add(
+                gx.ValidationDefinition(name=suite.name, data=batch, suite=suite)
+            )
+        ]
+
+    def _build_data_docs(self, context: Any) -> None:
+        try:
+            context.build_data_docs(site_names=[DATA_DOCS_SITE])
+        except Exception as exc:  # the findings stand without the HTML; say why it is missing
+            log.warning(
+                "Data Docs could not be built in %s: %s",
+                self.docs_dir,
+                self.redactor.redact(first_line(str(exc))),
+            )
+            return
+        if (self.docs_dir / "index.html").is_file():
+            self.data_docs_dir = self.docs_dir
+
+    # -- results to findings ------------------------------------------------------------------------------
+
+    def _expectation_results(self) -> Iterator[Any]:
+        for validation_result in self._checkpoint_result.run_results.values():
+            yield from validation_result.results
+
+    def _map_results(self) -> None:
+        for validation_result in self._checkpoint_result.run_results.values():
+            statistics = validation_result.statistics
+            self.evaluated += int(statistics.get("evaluated_expectations") or 0)
+            self.successful += int(statistics.get("successful_expectations") or 0)
+        for result in self._expectation_results():
+            self.findings += findings_for_result(result, self._result_findings, self.redactor.redact)
+
+    def results_document(self, seconds: float) -> dict[str, Any]:
+        """The checkpoint result (summary and full validation results) with drdrill's reading of it."""
+        document: dict[str, Any] = {"checkpoint": None, "validation_results": []}
+        if self._checkpoint_result is not None:
+            document["checkpoint"] = {
+                "name": self._checkpoint_result.name,
+                "run_id": self._checkpoint_result.run_id.to_json_dict(),
+                **self._checkpoint_result.describe_dict(),
+            }
+            document["validation_results"] = [
+                result.to_json_dict() for result in self._checkpoint_result.run_results.values()
+            ]
+        document["drdrill"] = {
+            **self.settings(),
+            "server": self._server,
+            "evaluated": self.evaluated,
+            "successful": self.successful,
+            "newest_heartbeat": self.newest_heartbeat.isoformat() if self.newest_heartbeat else None,
+            "findings": [finding.to_dict() for finding in self.findings],
+            "seconds": round(seconds, 3),
+            "timings": {step: round(value, 3) for step, value in self.timings.items()},
+        }
+        return document
