@@ -1,4 +1,4 @@
-"""Pure logic of backups: manifest round trip and rejection, retention choices, findings, checksum SQL, part cutting."""
+"""Pure logic of backups: manifest round trip and rejection, retention choices, findings, part cutting."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from drdrill.checks.checksum import table_checksum_sql
 from drdrill.findings import COULD_NOT_VERIFY, FAILED, PASSED, DrillFailed, Finding, verdict_of
 from drdrill.drills.record import build_record
 from drdrill.storage.catalog import INCOMPLETE, QUARANTINED, VALID, BackupEntry
@@ -118,13 +117,6 @@ def test_a_step_that_vanished_without_a_finding_is_not_a_pass() -> None:
     record, _ = build_record(run_id="r", target="shop", drill="backup", started_at="s", steps=steps,
                              results={s: {"seconds": 1} for s in steps}, findings_by_step={})
     assert record.verdict == PASSED and record.stage_seconds == {s: 1.0 for s in steps}
-
-
-def test_checksum_sql_is_null_aware_and_quotes_identifiers() -> None:
-    sql = table_checksum_sql("shop", "odd`name", ["id", "note"])
-    assert "`odd``name`" in sql and "ISNULL(`note`)" in sql and "SUM(CRC32(" in sql
-    with pytest.raises(ValueError):
-        table_checksum_sql("shop", "t", [])
 
 
 def test_regroup_cuts_exact_parts() -> None:
