@@ -1,4 +1,4 @@
-"""Values and text for the suites' findings: JSON-safe evidence, UTC labels, observed datetimes, error lines."""
+"""Values and text for the suites' findings: JSON-safe evidence, UTC labels, datetimes, error lines."""
 
 from __future__ import annotations
 

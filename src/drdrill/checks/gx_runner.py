@@ -47,8 +47,9 @@ class ValidationOutcome:
     seconds: float
 
 
-def run_suite(run: SuiteRun, results_dir: Path, started: float) -> ValidationOutcome:
+def run_suite(run: SuiteRun, started: float) -> ValidationOutcome:
     """Run ``run``, turning whatever stopped it into a finding, and write its results JSON; never raises."""
+    results_dir = run.results_dir
     results_dir.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(run.docs_dir, ignore_errors=True)  # a re-run replaces the site, it does not add to it
     try:
@@ -179,10 +180,11 @@ class SuiteRun:
     nothing_checked = "no expectation ran."  # the reason given when nothing was evaluated
 
     def __init__(
-        self, url: Any, docs_dir: Path, *, suite: str, run_name: str, schemas: Iterable[str]
+        self, sqlalchemy_url: str, results_dir: Path, *, suite: str, run_name: str, schemas: Iterable[str]
     ) -> None:
-        self.url = url  # sqlalchemy.engine.URL, or None when the given string did not parse
-        self.docs_dir = docs_dir
+        self.url = parsed_url(sqlalchemy_url)  # sqlalchemy.engine.URL, or None when it did not parse
+        self.results_dir = Path(results_dir)
+        self.docs_dir = self.results_dir / DATA_DOCS_DIR
         self.suite = suite
         self.run_name = run_name
         self.findings: list[Finding] = []
@@ -192,7 +194,7 @@ class SuiteRun:
         self.data_docs_dir: Path | None = None
         self.timings: dict[str, float] = {}
         self._checkpoint_result: Any = None
-        parsed = url
+        parsed = self.url
         self.redactor = Redactor((parsed.password or "") if parsed is not None else "")
         self._server = (
             parsed.render_as_string(hide_password=True) if parsed is not None else "(unparsable URL)"

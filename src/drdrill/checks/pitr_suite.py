@@ -13,11 +13,9 @@ from typing import Any
 
 from drdrill.checks.evidence import as_utc_datetime, utc_label
 from drdrill.checks.gx_runner import (
-    DATA_DOCS_DIR,
     SuiteRun,
     ValidationOutcome,
     aware_utc,
-    parsed_url,
     rows_keeping_expectations,
     run_suite,
 )
@@ -82,16 +80,15 @@ def validate_pitr_boundary(
                 f"markers must be two different non-empty labels (before, after), not {markers!r}"
             )
         markers = (markers[0], markers[1])
-    results_dir = Path(results_dir)
     run = PitrSuiteRun(
-        parsed_url(sqlalchemy_url),
-        results_dir / DATA_DOCS_DIR,
+        sqlalchemy_url,
+        results_dir,
         heartbeat=heartbeat,
         target_time=target_time,
         expected_before=expected_before,
         markers=markers,
     )
-    return run_suite(run, results_dir, started)
+    return run_suite(run, started)
 
 
 class PitrSuiteRun(SuiteRun):
@@ -102,8 +99,8 @@ class PitrSuiteRun(SuiteRun):
 
     def __init__(
         self,
-        url: Any,
-        docs_dir: Path,
+        sqlalchemy_url: str,
+        results_dir: Path,
         *,
         heartbeat: Heartbeat,
         target_time: datetime,
@@ -111,8 +108,8 @@ class PitrSuiteRun(SuiteRun):
         markers: tuple[str, str] | None,
     ) -> None:
         super().__init__(
-            url,
-            docs_dir,
+            sqlalchemy_url,
+            results_dir,
             suite=PITR_SUITE,
             run_name=f"pitr-{target_time:%Y%m%dT%H%M%SZ}",
             schemas=[heartbeat.schema],

@@ -14,11 +14,9 @@ from typing import Any
 
 from drdrill.checks.evidence import as_utc_datetime, utc_label
 from drdrill.checks.gx_runner import (
-    DATA_DOCS_DIR,
     SuiteRun,
     ValidationOutcome,
     aware_utc,
-    parsed_url,
     rows_keeping_expectations,
     run_suite,
 )
@@ -68,17 +66,16 @@ def validate_restore(
     started = time.monotonic()
     disaster_at = aware_utc(disaster_at, "disaster_at", "e.g. the run's logical_date")
     definition = load_suite_definition() if definition is None else check_suite_definition(definition)
-    results_dir = Path(results_dir)
     run = RestoreSuiteRun(
-        parsed_url(sqlalchemy_url),
-        results_dir / DATA_DOCS_DIR,
+        sqlalchemy_url,
+        results_dir,
         manifest=manifest,
         definition=definition,
         disaster_at=disaster_at,
         rpo_objective=rpo_objective,
         heartbeat=heartbeat if definition["rpo"] and rpo_objective is not None else None,
     )
-    return run_suite(run, results_dir, started)
+    return run_suite(run, started)
 
 
 class RestoreSuiteRun(SuiteRun):
@@ -91,8 +88,8 @@ class RestoreSuiteRun(SuiteRun):
 
     def __init__(
         self,
-        url: Any,
-        docs_dir: Path,
+        sqlalchemy_url: str,
+        results_dir: Path,
         *,
         manifest: Manifest,
         definition: dict[str, Any],
@@ -104,7 +101,11 @@ class RestoreSuiteRun(SuiteRun):
         if heartbeat:
             schemas.add(heartbeat.schema)
         super().__init__(
-            url, docs_dir, suite=definition["suite"], run_name=manifest.backup_id, schemas=schemas
+            sqlalchemy_url,
+            results_dir,
+            suite=definition["suite"],
+            run_name=manifest.backup_id,
+            schemas=schemas,
         )
         self.manifest = manifest
         self.definition = definition

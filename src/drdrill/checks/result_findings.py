@@ -1,4 +1,4 @@
-"""Great Expectations results read as findings: none for a pass, one per failure, COULD_NOT_VERIFY when raised.
+"""GX results read as findings: none for a pass, one per failure, COULD_NOT_VERIFY when one raised.
 
 Every expectation a suite builds carries ``meta={"drdrill": {"check": …, "subject": …, …}}``
 (``expectation_meta``); the finding builders here read what the check expected from it and what the

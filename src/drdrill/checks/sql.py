@@ -1,4 +1,4 @@
-"""The SQL the suites' expectations run inside the restored server: inventory queries and unexpected-rows checks.
+"""The SQL the suites' expectations run in the restored server: inventory and unexpected-rows queries.
 
 Queries given to GX's UnexpectedRowsExpectation read ``{batch}`` for the table, so any brace in an
 identifier is doubled; string literals are escaped for MySQL.

@@ -31,7 +31,10 @@ def test_an_observed_datetime_is_read_as_utc() -> None:
 
 
 def test_a_utc_label_names_the_zone() -> None:
-    assert utc_label(datetime(2026, 1, 1, 12, 0, 5, tzinfo=timezone(timedelta(hours=2)))) == "2026-01-01 10:00:05 UTC"
+    assert (
+        utc_label(datetime(2026, 1, 1, 12, 0, 5, tzinfo=timezone(timedelta(hours=2))))
+        == "2026-01-01 10:00:05 UTC"
+    )
 
 
 def test_first_line_is_short_and_never_empty() -> None:

@@ -13,6 +13,8 @@ from drdrill.checks.pitr_suite import PitrSuiteRun, validate_pitr_boundary
 from drdrill.checks.result_findings import expectation_meta
 from drdrill.config import Heartbeat
 
+from .gx_results import expectation_result
+
 pytestmark = pytest.mark.unit
 
 TARGET = datetime(2026, 1, 1, 10, 0, 5, tzinfo=timezone.utc)
@@ -20,20 +22,25 @@ HEARTBEAT = Heartbeat("shop", "heartbeat", "beat_at")
 
 
 def pitr_run(expected_before: int = 5, markers: tuple[str, str] | None = None) -> PitrSuiteRun:
-    return PitrSuiteRun(None, Path("docs"), heartbeat=HEARTBEAT, target_time=TARGET,
-                        expected_before=expected_before, markers=markers)
+    return PitrSuiteRun(
+        "not a url",
+        Path("results"),
+        heartbeat=HEARTBEAT,
+        target_time=TARGET,
+        expected_before=expected_before,
+        markers=markers,
+    )
 
 
 def gx_result(check: str, success: bool, result: dict[str, Any]) -> Any:
-    from great_expectations.core import ExpectationValidationResult
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
-    meta = expectation_meta(check, "shop.heartbeat.beat_at", table="shop.heartbeat", column="beat_at",
-                            target_time=TARGET.isoformat())
-    return ExpectationValidationResult(
-        success=success, result=result,
-        expectation_config=ExpectationConfiguration(type="expect_x", kwargs={}, meta=meta),
+    meta = expectation_meta(
+        check,
+        "shop.heartbeat.beat_at",
+        table="shop.heartbeat",
+        column="beat_at",
+        target_time=TARGET.isoformat(),
     )
+    return expectation_result("expect_x", meta, success=success, result=result)
 
 
 def read(run: PitrSuiteRun, result: Any) -> list[Any]:
@@ -53,22 +60,39 @@ def read(run: PitrSuiteRun, result: Any) -> list[Any]:
     ],
 )
 def test_bad_arguments_are_refused(tmp_path: Path, changes: dict[str, Any], message: str) -> None:
-    arguments: dict[str, Any] = {"heartbeat": HEARTBEAT, "target_time": TARGET, "expected_before": 5,
-                                 "results_dir": tmp_path, **changes}
+    arguments: dict[str, Any] = {
+        "heartbeat": HEARTBEAT,
+        "target_time": TARGET,
+        "expected_before": 5,
+        "results_dir": tmp_path,
+        **changes,
+    }
     with pytest.raises(ValueError, match=message):
         validate_pitr_boundary("mysql+pymysql://u:p@127.0.0.1/shop", **arguments)
 
 
 def test_an_unparsable_url_could_not_be_verified_and_the_document_says_what_was_asked(tmp_path: Path) -> None:
-    outcome = validate_pitr_boundary("not a url", heartbeat=HEARTBEAT, target_time=TARGET, expected_before=5,
-                                     results_dir=tmp_path, markers=["b", "a"])  # type: ignore[arg-type]
+    outcome = validate_pitr_boundary(
+        "not a url",
+        heartbeat=HEARTBEAT,
+        target_time=TARGET,
+        expected_before=5,
+        results_dir=tmp_path,
+        markers=["b", "a"],
+    )  # type: ignore[arg-type]
     assert [finding.code for finding in outcome.findings] == ["COULD_NOT_VERIFY"]
     drdrill = json.loads(outcome.results_json.read_text())["drdrill"]
     assert drdrill.pop("seconds") >= 0 and len(drdrill.pop("findings")) == 1
     assert drdrill == {
-        "heartbeat": "shop.heartbeat.beat_at", "target_time": "2026-01-01T10:00:05+00:00", "expected_before": 5,
-        "markers": {"before": "b", "after": "a"}, "server": "(unparsable URL)", "evaluated": 0, "successful": 0,
-        "newest_heartbeat": None, "timings": {},
+        "heartbeat": "shop.heartbeat.beat_at",
+        "target_time": "2026-01-01T10:00:05+00:00",
+        "expected_before": 5,
+        "markers": {"before": "b", "after": "a"},
+        "server": "(unparsable URL)",
+        "evaluated": 0,
+        "successful": 0,
+        "newest_heartbeat": None,
+        "timings": {},
     }
 
 
@@ -85,7 +109,10 @@ def test_the_newest_heartbeat_is_observed_and_is_no_finding() -> None:
 def test_a_replay_past_the_target_is_a_wrong_boundary_and_an_exact_one_is_not() -> None:
     rows = {"details": {"unexpected_rows": [{"rows_after": 2, "newest_after": "2026-01-01T10:00:06"}]}}
     (finding,) = read(pitr_run(), gx_result("pitr_after", False, rows))
-    assert finding.code == "PITR_BOUNDARY_WRONG" and "2 rows committed after the target are present" in finding.message
+    assert (
+        finding.code == "PITR_BOUNDARY_WRONG"
+        and "2 rows committed after the target are present" in finding.message
+    )
     assert read(pitr_run(), gx_result("pitr_after", True, {})) == []
 
 

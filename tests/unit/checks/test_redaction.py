@@ -29,4 +29,7 @@ def test_every_form_is_redacted_and_other_text_is_kept() -> None:
 
 def test_a_tree_is_redacted_in_keys_and_values_and_made_json_ready() -> None:
     tree = {PASSWORD: [f"url {PASSWORD}", (1, datetime(2026, 1, 1))], "ok": None}
-    assert Redactor(PASSWORD).redact_tree(tree) == {"***": ["url ***", [1, "2026-01-01T00:00:00"]], "ok": None}
+    assert Redactor(PASSWORD).redact_tree(tree) == {
+        "***": ["url ***", [1, "2026-01-01T00:00:00"]],
+        "ok": None,
+    }

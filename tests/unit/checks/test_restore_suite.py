@@ -17,6 +17,8 @@ from drdrill.errors import ConfigError
 from drdrill.findings import Finding
 from drdrill.storage.manifest import BinlogPosition, Inventory, Manifest, ObjectEntry, TableFacts
 
+from .gx_results import expectation_result
+
 pytestmark = pytest.mark.unit
 
 DISASTER = datetime(2026, 1, 1, 11, 0, tzinfo=timezone.utc)
@@ -24,32 +26,49 @@ RPO = timedelta(minutes=15)
 HEARTBEAT = Heartbeat("shop", "heartbeat", "beat_at")
 POINT = BinlogPosition("mysql-bin.000001", 4, "0-1-1")
 MANIFEST = Manifest(
-    backup_id="20260101T100000Z-a1b2c3", target="shop", engine="mariadb-dump", tool_version="x",
-    compression="zstd", server_version="10.11", source="u@h:1", databases=("shop",),
-    started_at="s", finished_at="f", consistent_point=POINT, facts_point=POINT,
+    backup_id="20260101T100000Z-a1b2c3",
+    target="shop",
+    engine="mariadb-dump",
+    tool_version="x",
+    compression="zstd",
+    server_version="10.11",
+    source="u@h:1",
+    databases=("shop",),
+    started_at="s",
+    finished_at="f",
+    consistent_point=POINT,
+    facts_point=POINT,
     objects=(ObjectEntry("dump.sql.zst", "data", 10, "ab" * 32),),
-    tables=(TableFacts("shop", "orders", 3, "123", ("id",), ("id",)),
-            TableFacts("shop", "heartbeat", 30, "456", ("beat_at",), ("beat_at",))),
+    tables=(
+        TableFacts("shop", "orders", 3, "123", ("id",), ("id",)),
+        TableFacts("shop", "heartbeat", 30, "456", ("beat_at",), ("beat_at",)),
+    ),
     inventory=Inventory(tables=("shop.heartbeat", "shop.orders")),
 )
 
 
 def restore_run(**changes: Any) -> RestoreSuiteRun:
-    arguments: dict[str, Any] = {"manifest": MANIFEST, "definition": load_suite_definition(),
-                                 "disaster_at": DISASTER, "rpo_objective": RPO, "heartbeat": HEARTBEAT}
-    return RestoreSuiteRun(None, Path("docs"), **{**arguments, **changes})
+    arguments: dict[str, Any] = {
+        "manifest": MANIFEST,
+        "definition": load_suite_definition(),
+        "disaster_at": DISASTER,
+        "rpo_objective": RPO,
+        "heartbeat": HEARTBEAT,
+    }
+    return RestoreSuiteRun("not a url", Path("results"), **{**arguments, **changes})
 
 
 def rpo_result(success: bool, newest: datetime | None) -> Any:
-    from great_expectations.core import ExpectationValidationResult
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
-    meta = expectation_meta("rpo", "shop.heartbeat.beat_at", table="shop.heartbeat", column="beat_at",
-                            rpo_objective_seconds=RPO.total_seconds())
-    return ExpectationValidationResult(
-        success=success,
-        expectation_config=ExpectationConfiguration(type="expect_column_max_to_be_between", kwargs={}, meta=meta),
-        result={"observed_value": None if newest is None else newest.replace(tzinfo=None)},
+    meta = expectation_meta(
+        "rpo",
+        "shop.heartbeat.beat_at",
+        table="shop.heartbeat",
+        column="beat_at",
+        rpo_objective_seconds=RPO.total_seconds(),
+    )
+    observed = None if newest is None else newest.replace(tzinfo=None)
+    return expectation_result(
+        "expect_column_max_to_be_between", meta, success=success, result={"observed_value": observed}
     )
 
 
@@ -85,11 +104,17 @@ def test_no_heartbeat_recovered_exceeds_the_rpo() -> None:
 def test_a_missing_table_no_inventory_named_is_reported_once() -> None:
     run = restore_run()
     run._missing_tables = ["shop.orders", "shop.heartbeat"]
-    run.findings.append(Finding("TABLE_MISSING", "Table shop.orders is in the manifest but not in the restored "
-                                "server.", evidence={"object": "shop.orders", "kind": "tables"}))
+    run.findings.append(
+        Finding(
+            "TABLE_MISSING",
+            "Table shop.orders is in the manifest but not in the restored server.",
+            evidence={"object": "shop.orders", "kind": "tables"},
+        )
+    )
     run.finish()
     assert [(f.code, f.evidence["object"]) for f in run.findings] == [
-        ("TABLE_MISSING", "shop.orders"), ("TABLE_MISSING", "shop.heartbeat"),
+        ("TABLE_MISSING", "shop.orders"),
+        ("TABLE_MISSING", "shop.heartbeat"),
     ]
     assert run.findings[1].message == (
         "Table shop.heartbeat is in the manifest but not in the restored server; its row count, checksum and key "
@@ -104,8 +129,14 @@ def test_without_missing_tables_finish_adds_nothing() -> None:
 
 
 def test_an_unparsable_url_could_not_be_verified_and_the_document_says_what_was_asked(tmp_path: Path) -> None:
-    outcome = validate_restore("not a url", MANIFEST, results_dir=tmp_path, disaster_at=DISASTER,
-                               rpo_objective=RPO, heartbeat=HEARTBEAT)
+    outcome = validate_restore(
+        "not a url",
+        MANIFEST,
+        results_dir=tmp_path,
+        disaster_at=DISASTER,
+        rpo_objective=RPO,
+        heartbeat=HEARTBEAT,
+    )
     assert [finding.code for finding in outcome.findings] == ["COULD_NOT_VERIFY"]
     drdrill = json.loads(outcome.results_json.read_text())["drdrill"]
     assert drdrill["backup_id"] == MANIFEST.backup_id and drdrill["target"] == "shop"
@@ -114,8 +145,21 @@ def test_an_unparsable_url_could_not_be_verified_and_the_document_says_what_was_
 
 def test_a_naive_disaster_time_and_a_bad_definition_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="disaster_at must be timezone-aware"):
-        validate_restore("x", MANIFEST, results_dir=tmp_path, disaster_at=DISASTER.replace(tzinfo=None),
-                         rpo_objective=RPO, heartbeat=HEARTBEAT)
+        validate_restore(
+            "x",
+            MANIFEST,
+            results_dir=tmp_path,
+            disaster_at=DISASTER.replace(tzinfo=None),
+            rpo_objective=RPO,
+            heartbeat=HEARTBEAT,
+        )
     with pytest.raises(ConfigError, match="rpo: is missing"):
-        validate_restore("x", MANIFEST, results_dir=tmp_path, disaster_at=DISASTER, rpo_objective=RPO,
-                         heartbeat=HEARTBEAT, definition={"suite": "t", "table_checks": [], "inventory": []})
+        validate_restore(
+            "x",
+            MANIFEST,
+            results_dir=tmp_path,
+            disaster_at=DISASTER,
+            rpo_objective=RPO,
+            heartbeat=HEARTBEAT,
+            definition={"suite": "t", "table_checks": [], "inventory": []},
+        )

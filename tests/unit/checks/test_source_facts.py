@@ -12,7 +12,12 @@ from typing import Any
 import pytest
 
 from drdrill.checks.checksum import table_checksum_sql
-from drdrill.checks.source_facts import checksum_tables, collect_source_facts, read_inventory, read_table_shape
+from drdrill.checks.source_facts import (
+    checksum_tables,
+    collect_source_facts,
+    read_inventory,
+    read_table_shape,
+)
 from drdrill.storage.manifest import BinlogPosition, Inventory, TableFacts
 
 pytestmark = pytest.mark.unit
@@ -51,15 +56,20 @@ SHAPE = [
 
 
 def test_the_inventory_is_sorted_schema_names_of_the_given_databases() -> None:
-    cursor = ScriptedCursor([
-        ("information_schema.TABLES", [("shop", "orders"), ("audit", "log")]),
-        ("information_schema.VIEWS", [("shop", "v")]),
-        ("information_schema.ROUTINES", [("shop", "total (FUNCTION)")]),
-    ])
+    cursor = ScriptedCursor(
+        [
+            ("information_schema.TABLES", [("shop", "orders"), ("audit", "log")]),
+            ("information_schema.VIEWS", [("shop", "v")]),
+            ("information_schema.ROUTINES", [("shop", "total (FUNCTION)")]),
+        ]
+    )
     inventory = read_inventory(cursor, ["shop", "audit"])
-    assert inventory == Inventory(tables=("audit.log", "shop.orders"), views=("shop.v",),
-                                  routines=("shop.total (FUNCTION)",))
-    assert len(cursor.executed) == 5 and all(parameters == ["shop", "audit"] for _, parameters in cursor.executed)
+    assert inventory == Inventory(
+        tables=("audit.log", "shop.orders"), views=("shop.v",), routines=("shop.total (FUNCTION)",)
+    )
+    assert len(cursor.executed) == 5 and all(
+        parameters == ["shop", "audit"] for _, parameters in cursor.executed
+    )
     assert all(sql.endswith("IN (%s, %s)") for sql, _ in cursor.executed[1:])
 
 
@@ -97,19 +107,28 @@ class ScriptedEndpoint:
 
 
 def test_the_facts_are_taken_in_one_snapshot_at_its_own_binlog_position() -> None:
-    cursor = ScriptedCursor([
-        ("binlog_snapshot_", [("Binlog_snapshot_file", "mysql-bin.000002"), ("Binlog_snapshot_position", "600")]),
-        ("BINLOG_GTID_POS", [("0-1-6",)]),
-        ("information_schema.TABLES", [("shop", "orders")]),
-        *SHAPE,
-    ])
+    cursor = ScriptedCursor(
+        [
+            (
+                "binlog_snapshot_",
+                [("Binlog_snapshot_file", "mysql-bin.000002"), ("Binlog_snapshot_position", "600")],
+            ),
+            ("BINLOG_GTID_POS", [("0-1-6",)]),
+            ("information_schema.TABLES", [("shop", "orders")]),
+            *SHAPE,
+        ]
+    )
     endpoint = ScriptedEndpoint(cursor)
     facts = collect_source_facts(endpoint, ["shop"])  # type: ignore[arg-type]
     assert facts.point == BinlogPosition("mysql-bin.000002", 600, "0-1-6")
     assert facts.tables == (TableFacts("shop", "orders", 3, "987654321", ("id", "note"), ("id",)),)
     statements = [sql for sql, _ in cursor.executed]
-    assert statements[:2] == ["SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
-                              "START TRANSACTION WITH CONSISTENT SNAPSHOT"]
-    assert statements[-1] == "COMMIT" and cursor.executed[3] == ("SELECT BINLOG_GTID_POS(%s, %s)",
-                                                                 ("mysql-bin.000002", 600))
+    assert statements[:2] == [
+        "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+        "START TRANSACTION WITH CONSISTENT SNAPSHOT",
+    ]
+    assert statements[-1] == "COMMIT" and cursor.executed[3] == (
+        "SELECT BINLOG_GTID_POS(%s, %s)",
+        ("mysql-bin.000002", 600),
+    )
     assert endpoint.closed

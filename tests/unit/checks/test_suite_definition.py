@@ -1,4 +1,4 @@
-"""The restore suite's definition: the shipped YAML loads, and every malformed definition is refused by name."""
+"""The restore suite's definition: the shipped YAML loads; a malformed definition is refused by name."""
 
 from __future__ import annotations
 
@@ -34,7 +34,11 @@ def test_the_shipped_definition_turns_every_check_on() -> None:
 def test_a_valid_definition_is_kept_with_repeats_dropped_and_empty_lists_allowed() -> None:
     assert check_suite_definition(VALID) == VALID
     repeated = {**VALID, "table_checks": ["checksum", "row_count", "checksum"], "inventory": None}
-    assert check_suite_definition(repeated) == {**VALID, "table_checks": ["checksum", "row_count"], "inventory": []}
+    assert check_suite_definition(repeated) == {
+        **VALID,
+        "table_checks": ["checksum", "row_count"],
+        "inventory": [],
+    }
 
 
 @pytest.mark.parametrize(
@@ -46,7 +50,10 @@ def test_a_valid_definition_is_kept_with_repeats_dropped_and_empty_lists_allowed
         ({**VALID, "suite": "two words"}, "suite definition: suite: 'two words' is not a simple name."),
         ({**VALID, "rpo": "yes"}, "suite definition: rpo: 'yes' is not true or false."),
         ({**VALID, "table_checks": "row_count"}, "suite definition: table_checks: must be a list of names"),
-        ({**VALID, "table_checks": ["checksums"]}, "suite definition: table_checks: checksums: is not a known name."),
+        (
+            {**VALID, "table_checks": ["checksums"]},
+            "suite definition: table_checks: checksums: is not a known name.",
+        ),
         ({**VALID, "inventory": ["indexes"]}, "suite definition: inventory: indexes: is not a known name."),
     ],
 )
@@ -75,4 +82,9 @@ def test_a_definition_file_is_checked_under_its_own_name(tmp_path: Path) -> None
         load_suite_definition(path)
     assert raised.value.file == str(path)
     path.write_text("suite: x\ntable_checks: [row_count]\ninventory: []\nrpo: false\n")
-    assert load_suite_definition(path) == {"suite": "x", "table_checks": ["row_count"], "inventory": [], "rpo": False}
+    assert load_suite_definition(path) == {
+        "suite": "x",
+        "table_checks": ["row_count"],
+        "inventory": [],
+        "rpo": False,
+    }
