@@ -12,8 +12,7 @@ import pytest
 from drdrill.checks.pitr_suite import PitrSuiteRun, validate_pitr_boundary
 from drdrill.checks.result_findings import expectation_meta
 from drdrill.config import Heartbeat
-
-from .gx_results import expectation_result
+from tests.helpers.gx_results import expectation_result
 
 pytestmark = pytest.mark.unit
 

@@ -15,30 +15,17 @@ from drdrill.checks.suite_definition import load_suite_definition
 from drdrill.config import Heartbeat
 from drdrill.errors import ConfigError
 from drdrill.findings import Finding
-from drdrill.storage.manifest import BinlogPosition, Inventory, Manifest, ObjectEntry, TableFacts
-
-from .gx_results import expectation_result
+from drdrill.storage.manifest import Inventory, TableFacts
+from tests.helpers.gx_results import expectation_result
+from tests.helpers.manifests import sample_manifest
 
 pytestmark = pytest.mark.unit
 
 DISASTER = datetime(2026, 1, 1, 11, 0, tzinfo=timezone.utc)
 RPO = timedelta(minutes=15)
 HEARTBEAT = Heartbeat("shop", "heartbeat", "beat_at")
-POINT = BinlogPosition("mysql-bin.000001", 4, "0-1-1")
-MANIFEST = Manifest(
+MANIFEST = sample_manifest(
     backup_id="20260101T100000Z-a1b2c3",
-    target="shop",
-    engine="mariadb-dump",
-    tool_version="x",
-    compression="zstd",
-    server_version="10.11",
-    source="u@h:1",
-    databases=("shop",),
-    started_at="s",
-    finished_at="f",
-    consistent_point=POINT,
-    facts_point=POINT,
-    objects=(ObjectEntry("dump.sql.zst", "data", 10, "ab" * 32),),
     tables=(
         TableFacts("shop", "orders", 3, "123", ("id",), ("id",)),
         TableFacts("shop", "heartbeat", 30, "456", ("beat_at",), ("beat_at",)),

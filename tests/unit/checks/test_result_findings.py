@@ -25,8 +25,7 @@ from drdrill.checks.result_findings import (
     unique_key_finding,
 )
 from drdrill.findings import Finding
-
-from .gx_results import expectation_result as gx_result
+from tests.helpers.gx_results import expectation_result as gx_result
 
 pytestmark = pytest.mark.unit
 
