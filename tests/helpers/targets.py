@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from drdrill.config import DrillConfig, Target, load_config
@@ -12,7 +13,7 @@ settings:
   work_dir: {directory}/work
 targets:
   - name: {name}
-    description: unit-test shop
+    description: {description}
     source_conn_id: shop_primary
     databases: [shop, billing]
     storage: {{conn_id: drdrill_s3, bucket: drdrill-backups, prefix: {prefix}}}
@@ -22,10 +23,12 @@ targets:
 {extra}"""
 
 
-def write_config(directory: Path, *, name: str = "shop", prefix: str = "tests", extra: str = "") -> Path:
+def write_config(directory: Path, *, name: str = "shop", prefix: str = "tests", description: str = "unit-test shop",
+                 extra: str = "") -> Path:
     """A one-target drills YAML in ``directory``; ``extra``: further target lines, indented four spaces."""
     path = directory / "drills.yaml"
-    path.write_text(TARGET_YAML.format(directory=directory, name=name, prefix=prefix, extra=extra), encoding="utf-8")
+    path.write_text(TARGET_YAML.format(directory=directory, name=name, prefix=prefix, description=json.dumps(description),
+                                       extra=extra), encoding="utf-8")
     return path
 
 

@@ -1,0 +1,214 @@
+"""``drdrill.airflow.runtime``: the glue between Airflow tasks and the library, without a running Airflow.
+
+The task instance here is its XCom side only (push and pull by task id and key), shared by the step tasks and the
+record task as Airflow's XCom table would be; whole DAG runs are in the integration tests.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+
+from drdrill.airflow.runtime import (
+    FINDINGS_KEY,
+    OUTCOME_KEY,
+    config,
+    finish_drill,
+    pull_results,
+    run_step,
+    run_time,
+    target,
+    time_param,
+    work_dir,
+)
+from drdrill.errors import ConfigError
+from drdrill.findings import DrillFailed, Finding
+from drdrill.history import list_drills
+from tests.helpers.targets import write_config
+
+pytestmark = pytest.mark.unit
+
+RETURN = "return_value"
+RUN_AFTER = datetime(2026, 12, 6, 11, 0, tzinfo=timezone(timedelta(hours=1)))
+
+
+class TaskInstance:
+    """One task's view of a run's XCom store."""
+
+    def __init__(self, task_id: str, store: dict[tuple[str, str], Any]) -> None:
+        self.task_id = task_id
+        self.store = store
+        self.log_url = f"http://airflow.example/dags/dr_backup__shop/runs/manual__1/tasks/{task_id}?try_number=1"
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.store[(self.task_id, key)] = value
+
+    def xcom_pull(self, task_ids: str, key: str = RETURN) -> Any:
+        return self.store.get((task_ids, key))
+
+
+def context_of(task_id: str, store: dict[tuple[str, str], Any], **params: str) -> dict[str, Any]:
+    dag_run = SimpleNamespace(run_after=RUN_AFTER, logical_date=None, start_date=RUN_AFTER)
+    return {"ti": TaskInstance(task_id, store), "dag_run": dag_run, "run_id": "manual__1", "params": params}
+
+
+def run_task(store: dict[tuple[str, str], Any], task_id: str, step: Any) -> Any:
+    """Run a step as its task would: run_step, and the return value into XCom as Airflow does."""
+    value = run_step(context_of(task_id, store), step)
+    store[(task_id, RETURN)] = value
+    return value
+
+
+def failing(*findings: Finding, outcome: dict[str, Any] | None = None) -> Any:
+    def step() -> Any:
+        raise DrillFailed(list(findings), outcome=outcome)
+    return step
+
+
+@pytest.fixture
+def drills_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = write_config(tmp_path)
+    monkeypatch.setenv("DRDRILL_CONFIG", str(path))
+    return path
+
+
+def test_run_time_is_the_runs_own_time_in_utc() -> None:
+    assert run_time({"dag_run": SimpleNamespace(run_after=RUN_AFTER)}) == datetime(2026, 12, 6, 10, 0, tzinfo=timezone.utc)
+    logical = datetime(2026, 12, 5, 3, 0, tzinfo=timezone.utc)
+    assert run_time({"dag_run": SimpleNamespace(run_after=None, logical_date=logical)}) == logical
+
+
+def test_run_time_without_a_run_is_now() -> None:
+    before = datetime.now(timezone.utc)
+    when = run_time({})
+    assert before <= when <= datetime.now(timezone.utc) and when.tzinfo == timezone.utc
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2026-11-21T08:00:00Z", datetime(2026, 11, 21, 8, tzinfo=timezone.utc)),
+    (" 2026-11-21T08:00:00 ", datetime(2026, 11, 21, 8, tzinfo=timezone.utc)),
+    ("", None), ("   ", None), (None, None),
+])
+def test_time_param_reads_an_iso_time_or_nothing(text: str | None, expected: datetime | None) -> None:
+    assert time_param({"params": {"disaster_at": text}}, "disaster_at", "now") == expected
+
+
+def test_a_bad_time_param_is_a_config_finding_naming_the_field_and_what_empty_means() -> None:
+    with pytest.raises(DrillFailed) as caught:
+        time_param({"params": {"target_time": "yesterday"}}, "target_time", "a random recoverable second")
+    [finding] = caught.value.findings
+    assert finding.code == "CONFIG_INVALID" and finding.message == "target_time 'yesterday' is not an ISO-8601 time."
+    assert "leave it empty for a random recoverable second" in finding.fix
+
+
+def test_a_step_that_works_returns_its_value_and_pushes_nothing_else() -> None:
+    store: dict[tuple[str, str], Any] = {}
+    assert run_task(store, "preflight", lambda: {"seconds": 1.5}) == {"seconds": 1.5}
+    assert store == {("preflight", RETURN): {"seconds": 1.5}}
+
+
+def test_a_step_with_findings_pushes_them_and_its_evidence_then_fails_without_retry() -> None:
+    store: dict[tuple[str, str], Any] = {}
+    finding = Finding("ARTEFACT_CORRUPT", "dump.sql.zst: sha256 differs.")
+    with pytest.raises(AirflowFailException, match="ARTEFACT_CORRUPT: dump.sql.zst: sha256 differs.") as caught:
+        run_step(context_of("verify", store), failing(finding, outcome={"seconds": 2.0, "checked": 3}))
+    assert isinstance(caught.value.__cause__, DrillFailed)
+    assert store == {("verify", FINDINGS_KEY): [finding.to_dict()], ("verify", OUTCOME_KEY): {"seconds": 2.0, "checked": 3}}
+
+
+def test_a_step_with_findings_and_no_evidence_pushes_only_the_findings() -> None:
+    store: dict[tuple[str, str], Any] = {}
+    with pytest.raises(AirflowFailException):
+        run_step(context_of("verify", store), failing(Finding("MANIFEST_INVALID", "no manifest.json")))
+    assert set(store) == {("verify", FINDINGS_KEY)}
+
+
+def test_an_unexpected_error_is_pushed_as_could_not_verify_and_raised_as_it_was() -> None:
+    store: dict[tuple[str, str], Any] = {}
+
+    def broken() -> None:
+        raise OSError("No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        run_step(context_of("dump_and_upload", store), broken)
+    [pushed] = store[("dump_and_upload", FINDINGS_KEY)]
+    assert pushed["code"] == "COULD_NOT_VERIFY"
+    assert pushed["message"] == "Task dump_and_upload failed: OSError: No space left on device"
+
+
+def test_pull_results_gives_return_values_or_evidence_and_the_findings_per_step() -> None:
+    store: dict[tuple[str, str], Any] = {}
+    finding = Finding("BACKUP_STALE", "The newest backup is 3 days old.")
+    run_task(store, "preflight", lambda: {"seconds": 1.0})
+    with pytest.raises(AirflowFailException):
+        run_step(context_of("select_backup", store), failing(finding, outcome={"seconds": 0.5}))
+    results, findings = pull_results(context_of("record", store), ["preflight", "select_backup", "restore"])
+    assert results == {"preflight": {"seconds": 1.0}, "select_backup": {"seconds": 0.5}, "restore": None}
+    assert findings == {"preflight": [], "select_backup": [finding], "restore": []}
+
+
+@pytest.mark.usefixtures("drills_yaml")
+def test_config_target_and_work_dir_come_from_the_drills_yaml_at_run_time(tmp_path: Path) -> None:
+    assert config().settings.history_url == f"sqlite:///{tmp_path}/history.sqlite"
+    assert target("shop").databases == ("shop", "billing")
+    assert work_dir() == tmp_path / "work" and work_dir().is_dir()
+    with pytest.raises(ConfigError, match="no target named 'shops'"):
+        target("shops")
+
+
+@pytest.mark.usefixtures("drills_yaml")
+def test_a_drill_whose_steps_all_passed_is_recorded_as_passed(tmp_path: Path) -> None:
+    store: dict[tuple[str, str], Any] = {}
+    run_task(store, "preflight", lambda: {"seconds": 1.0})
+    run_task(store, "dump_and_upload", lambda: {"seconds": 4.0})
+    record = finish_drill(context_of("record", store), target_name="shop", drill="backup",
+                          steps=["preflight", "dump_and_upload"], backup_id="b1", details={"engine": "mariadb-dump"})
+    assert record["verdict"] == "passed" and record["findings"] == []
+    assert record["stage_seconds"] == {"preflight": 1.0, "dump_and_upload": 4.0}
+    assert record["started_at"] == RUN_AFTER.isoformat()
+    assert record["details"]["airflow_run"] == "http://airflow.example/dags/dr_backup__shop/runs/manual__1"
+    assert record["details"]["engine"] == "mariadb-dump"
+    [stored] = list_drills(f"sqlite:///{tmp_path}/history.sqlite")
+    assert stored.to_dict() == record
+
+
+@pytest.mark.usefixtures("drills_yaml")
+def test_a_drill_with_a_finding_is_recorded_then_fails_with_the_findings_and_failed_steps(tmp_path: Path) -> None:
+    store: dict[tuple[str, str], Any] = {}
+    finding = Finding("ARTEFACT_MISSING", "dump.sql.zst is not in S3.")
+    run_task(store, "preflight", lambda: {"seconds": 1.0})
+    with pytest.raises(AirflowFailException):
+        run_step(context_of("verify", store), failing(finding))
+    with pytest.raises(DrillFailed) as caught:
+        finish_drill(context_of("record", store), target_name="shop", drill="backup", steps=["preflight", "verify"],
+                     slack_lines={"RTO": "not measured"})
+    assert caught.value.findings == [finding] and caught.value.failed_steps == ["verify"]
+    assert caught.value.measurements == {"RTO": "not measured"}
+    [stored] = list_drills(f"sqlite:///{tmp_path}/history.sqlite")
+    assert stored.verdict == "failed" and stored.findings == [finding.to_dict()]
+
+
+@pytest.mark.usefixtures("drills_yaml")
+def test_a_step_that_left_neither_result_nor_finding_is_never_a_pass() -> None:
+    store: dict[tuple[str, str], Any] = {}
+    run_task(store, "preflight", lambda: {"seconds": 1.0})
+    with pytest.raises(DrillFailed) as caught:
+        finish_drill(context_of("record", store), target_name="shop", drill="backup", steps=["preflight", "verify"])
+    assert caught.value.verdict == "could_not_verify" and caught.value.failed_steps == ["verify"]
+    assert "Step verify did not complete" in caught.value.findings[0].message
+
+
+@pytest.mark.usefixtures("drills_yaml")
+def test_findings_the_record_task_makes_count_like_the_steps_own() -> None:
+    store: dict[tuple[str, str], Any] = {}
+    run_task(store, "preflight", lambda: {"seconds": 1.0})
+    late = Finding("NOT_APPROVED", "nobody answered.")
+    with pytest.raises(DrillFailed) as caught:
+        finish_drill(context_of("record", store), target_name="shop", drill="failover", steps=["preflight"],
+                     found={"preflight": [late]})
+    assert caught.value.findings == [late] and caught.value.verdict == "could_not_verify"
