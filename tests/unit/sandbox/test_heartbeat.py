@@ -42,7 +42,9 @@ def test_without_a_server_it_retries_with_backoff_until_stopped(caplog: pytest.L
     writer = threading.Thread(target=run_heartbeat, args=(endpoint, 0.05, stop))
     with caplog.at_level(logging.INFO, logger="drdrill.sandbox.heartbeat"):
         writer.start()
-        time.sleep(0.9)
+        deadline = time.monotonic() + 10
+        while sum("failed" in record.getMessage() for record in caplog.records) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
         stop.set()
         writer.join(5)
     assert not writer.is_alive(), "the writer did not stop when asked"
@@ -73,14 +75,19 @@ def test_in_the_main_thread_it_stops_on_sigterm_and_puts_the_handler_back() -> N
 def test_the_command_reads_credentials_from_the_option_file_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     option_file = tmp_path / "heartbeat.cnf"
     option_file.write_text(f"[client]\nuser=shop_app\npassword={SECRET}\nhost=127.0.0.1\nport={find_free_port()}\n")
-    writer = subprocess.Popen([sys.executable, "-m", "drdrill.sandbox.heartbeat", "--defaults-file", str(option_file),
-                               "--interval", "0.1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = tmp_path / "heartbeat.log"
+    with open(log, "w") as handle:
+        writer = subprocess.Popen([sys.executable, "-m", "drdrill.sandbox.heartbeat", "--defaults-file",
+                                   str(option_file), "--interval", "0.1"], stdout=handle, stderr=subprocess.STDOUT)
     try:
-        time.sleep(1.5)
+        deadline = time.monotonic() + 20
+        while "retrying" not in log.read_text() and time.monotonic() < deadline and writer.poll() is None:
+            time.sleep(0.05)
         writer.send_signal(signal.SIGTERM)
-        output, _ = writer.communicate(timeout=10)
+        writer.wait(timeout=10)
     finally:
         writer.kill()
+    output = log.read_text()
     assert writer.returncode == 0, output
     assert "heartbeat to shop_app@127.0.0.1:" in output and "failed" in output
     assert "received SIGTERM; stopping" in output and output.rstrip().endswith("stopped")
