@@ -55,7 +55,8 @@ from drdrill.engines.base import BackupEngine, BackupJob
 from drdrill.sandbox.stack import S3_BUCKET, Sandbox
 from drdrill.sizes import format_size, parse_size
 from drdrill.storage.layout import TargetLayout, new_backup_id
-from drdrill.storage.objectstore import PART_SIZE, ObjectStore
+from drdrill.storage.objectstore import PART_SIZE
+from drdrill.storage.s3 import S3ObjectStore
 from drdrill.storage.pipeline import zstd_argv
 from drdrill.toolenv import tool_environment
 
@@ -71,7 +72,7 @@ def make_job(sandbox: Sandbox, work_dir: Path, kind: str, parallel: int, level: 
     return BackupJob(
         source=sandbox.backup_endpoint(),
         databases=("shop",),
-        store=ObjectStore(sandbox.s3_client(), S3_BUCKET),
+        store=S3ObjectStore(sandbox.s3_client(), S3_BUCKET),
         layout=TargetLayout(prefix="bench", target=kind),
         backup_id=new_backup_id(datetime.now(timezone.utc)),
         work_dir=work_dir,
@@ -154,7 +155,7 @@ def measure_drill(sandbox: Sandbox, engine: str, work_dir: Path, args: argparse.
         raise RuntimeError(f"drill child for {engine} exited {done.returncode}: {done.stderr[-3000:]}")
     report = json.loads(done.stdout.strip().splitlines()[-1])  # the report is the child's last line
     prefix = report.pop("prefix")
-    ObjectStore(sandbox.s3_client(), S3_BUCKET).delete_prefix(prefix)  # keeps moto's memory small
+    S3ObjectStore(sandbox.s3_client(), S3_BUCKET).delete_prefix(prefix)  # keeps moto's memory small
     return report
 
 

@@ -83,6 +83,7 @@ from drdrill.failover.topology import quoted, state_of, transactions_behind, wai
 from drdrill.servers.mariadb import InstanceSpec, LocalMariaDB
 from drdrill.servers.replication import replication_status, start_gtid_replica
 from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.s3 import S3ObjectStore
 
 # Below the ephemeral range (32768+); bench/restore.py uses 32170, bench/pitr.py 32270.
 DEFAULT_PORT_BASE = 32370
@@ -181,7 +182,7 @@ def object_store() -> Iterator[ObjectStore]:
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="testing",
                               aws_secret_access_key="testing")
-        store = ObjectStore(client, BUCKET)
+        store = S3ObjectStore(client, BUCKET)
         store.ensure_bucket()
         yield store
 

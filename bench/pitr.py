@@ -104,7 +104,7 @@ from drdrill.servers.scratch import SCRATCH_BUFFER_POOL
 from drdrill.sizes import format_size, parse_size
 from drdrill.storage.manifest import Manifest
 from drdrill.storage.binlog_streamer import StreamerStatus, run_streamer
-from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.s3 import S3ObjectStore
 from drdrill.toolenv import tool_environment
 
 # Below the ephemeral range (32768+); bench/backup.py uses 32070, bench/restore.py 32170.
@@ -243,7 +243,7 @@ class Bench:
         self.root = root
         self.args = args
         self.source = sandbox.backup_endpoint()
-        self.store = ObjectStore(sandbox.s3_client(), S3_BUCKET)
+        self.store = S3ObjectStore(sandbox.s3_client(), S3_BUCKET)
 
     def archive_once(self, label: str) -> dict[str, Any]:
         """One run of the archive step (rotate, upload every closed file); a finding fails the bench."""

@@ -85,6 +85,7 @@ from drdrill.servers.scratch import (
 from drdrill.sizes import format_size, parse_size
 from drdrill.storage.manifest import Manifest
 from drdrill.storage.objectstore import PART_SIZE, ObjectStore
+from drdrill.storage.s3 import S3ObjectStore
 from drdrill.toolenv import tool_environment
 
 # Below the ephemeral range (32768+) and above the tests' port bases (20000-32000); bench/backup.py uses 32070.
@@ -145,7 +146,7 @@ def take_backup(sandbox: Sandbox, target: Target, root: Path, history_url: str) 
     record, findings = run_backup_drill(
         target,
         sandbox.backup_endpoint(),
-        ObjectStore(sandbox.s3_client(), S3_BUCKET),
+        S3ObjectStore(sandbox.s3_client(), S3_BUCKET),
         work_dir=root / "backup-work",
         history_url=history_url,
         run_id=run_id("backup", target),
@@ -166,7 +167,7 @@ def take_backup(sandbox: Sandbox, target: Target, root: Path, history_url: str) 
 
 def measure_drill(sandbox: Sandbox, target: Target, root: Path, history_url: str) -> dict[str, Any]:
     """``run_restore_drill`` on the target's newest backup: RTO, its stages and the GX suite's own timings."""
-    store = ObjectStore(sandbox.s3_client(), S3_BUCKET)
+    store = S3ObjectStore(sandbox.s3_client(), S3_BUCKET)
     servers = RestoreServers(source=sandbox.backup_endpoint(), replica=None, store=store)
     began = time.monotonic()
     record, findings = run_restore_drill(
@@ -399,7 +400,7 @@ def measure_bare(
     args: argparse.Namespace,
 ) -> dict[str, Any]:
     """The drill's steps done with the bare tools, timed one by one; then the GX suite on that restore."""
-    store = ObjectStore(sandbox.s3_client(), S3_BUCKET)
+    store = S3ObjectStore(sandbox.s3_client(), S3_BUCKET)
     manifest = read_manifest(store, target, backup_id)
     work = root / "bare" / target.name
     work.mkdir(parents=True)

@@ -11,6 +11,7 @@ from drdrill.config import Target, load_config
 from drdrill.drills import backup
 from drdrill.storage.manifest import Manifest
 from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.s3 import S3ObjectStore
 
 
 def shop_target(**changes: Any) -> Target:
@@ -20,7 +21,7 @@ def shop_target(**changes: Any) -> Target:
 
 def store_for(handle: Any, target: Target) -> ObjectStore:
     """An ObjectStore on the sandbox S3 for the target's bucket."""
-    return ObjectStore(handle.sandbox.s3_client(), target.storage.bucket)
+    return S3ObjectStore(handle.sandbox.s3_client(), target.storage.bucket)
 
 
 def write_on_source(handle: Any, rows: int = 3) -> None:

@@ -38,6 +38,7 @@ from drdrill.storage.binlog_archive import (
 )
 from drdrill.storage.manifest import Manifest
 from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.s3 import S3ObjectStore
 from drdrill.storage.verify import quarantine
 from failover_helpers import Pair, make_pair, scalar
 
@@ -50,7 +51,7 @@ ITEMS = "SELECT id, note FROM drill.items WHERE id IN (1, 5000, 6000, 6001, 7000
 
 @pytest.fixture
 def store(moto_s3: Any) -> Iterator[ObjectStore]:
-    bucket = ObjectStore(moto_s3.client, f"fork-{uuid.uuid4().hex[:12]}")
+    bucket = S3ObjectStore(moto_s3.client, f"fork-{uuid.uuid4().hex[:12]}")
     bucket.ensure_bucket()
     yield bucket
 

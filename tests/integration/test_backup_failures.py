@@ -75,7 +75,7 @@ from datetime import datetime, timezone
 from drdrill.config import load_config
 from drdrill.drills.backup import run_backup_drill
 from drdrill.endpoints import MySQLEndpoint
-from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.s3 import S3ObjectStore
 import boto3, json
 kill_at = sys.argv[1]
 conn = json.loads(os.environ["AIRFLOW_CONN_DRDRILL_SHOP_PRIMARY"])
@@ -94,7 +94,7 @@ def put_object(**kw):
 client.upload_part, client.put_object = upload_part, put_object
 config = load_config(); target = config.target("shop")
 source = MySQLEndpoint(conn["host"], conn["port"], conn["login"], conn["password"])
-run_backup_drill(target, source, ObjectStore(client, target.storage.bucket), work_dir=config.settings.work_dir,
+run_backup_drill(target, source, S3ObjectStore(client, target.storage.bucket), work_dir=config.settings.work_dir,
                  history_url=config.settings.history_url, run_id="killed-" + kill_at,
                  started_at=datetime.now(timezone.utc))
 """

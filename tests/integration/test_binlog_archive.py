@@ -31,6 +31,7 @@ from drdrill.storage.binlog_archive import (
     server_key,
 )
 from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.s3 import S3ObjectStore
 
 BACKUP_USER = "drdrill_backup"
 BACKUP_PASSWORD = f"Bk-{uuid.uuid4().hex}"
@@ -49,7 +50,7 @@ def s3_client(moto_s3: Any) -> Any:
 @pytest.fixture
 def store(s3_client: Any) -> Iterator[ObjectStore]:
     """A fresh bucket per test; afterwards no object in it may contain the backup user's password."""
-    bucket = ObjectStore(s3_client, f"binlogs-{uuid.uuid4().hex[:12]}")
+    bucket = S3ObjectStore(s3_client, f"binlogs-{uuid.uuid4().hex[:12]}")
     bucket.ensure_bucket()
     yield bucket
     assert_no_password_in(bucket, BACKUP_PASSWORD)
@@ -155,7 +156,7 @@ def test_check_archive_finds_missing_and_corrupt_files_and_is_silent_on_an_intac
     key = result["server_key"]
     assert result["uploaded"] == [f"mysql-bin.00000{n}" for n in range(1, 6)]
     assert check_archive(store, LAYOUT) == [] and check_archive(store, LAYOUT, deep=True) == []
-    assert check_archive(ObjectStore(s3_client, store.bucket), BinlogLayout("drills", "empty")) == []
+    assert check_archive(S3ObjectStore(s3_client, store.bucket), BinlogLayout("drills", "empty")) == []
 
     middle = "mysql-bin.000003"
     index_key, object_key = LAYOUT.index_key(key, middle), LAYOUT.object_key(key, middle)

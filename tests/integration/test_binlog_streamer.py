@@ -42,6 +42,7 @@ from drdrill.storage.binlog_archive import (
 )
 from drdrill.storage.binlog_streamer import CHILD_PID_FILE, StreamerStatus, run_streamer
 from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.s3 import S3ObjectStore
 
 STREAM_USER = "drdrill_stream"
 STREAM_PASSWORD = f"St-{uuid.uuid4().hex}"
@@ -60,7 +61,7 @@ FIRST_THREE = ["mysql-bin.000001", "mysql-bin.000002", "mysql-bin.000003"]
 @pytest.fixture
 def store(moto_s3: Any) -> Iterator[ObjectStore]:
     """A fresh versioned bucket per test (so a second upload of a key shows); afterwards no password in it."""
-    bucket = ObjectStore(moto_s3.client, f"stream-{uuid.uuid4().hex[:12]}")
+    bucket = S3ObjectStore(moto_s3.client, f"stream-{uuid.uuid4().hex[:12]}")
     bucket.ensure_bucket()
     moto_s3.client.put_bucket_versioning(Bucket=bucket.bucket, VersioningConfiguration={"Status": "Enabled"})
     yield bucket

@@ -22,9 +22,9 @@ pytestmark = pytest.mark.integration
 
 
 def _store(moto_s3):
-    from drdrill.storage.objectstore import ObjectStore
+    from drdrill.storage.s3 import S3ObjectStore
 
-    store = ObjectStore(moto_s3.client, "failover-tests")
+    store = S3ObjectStore(moto_s3.client, "failover-tests")
     store.ensure_bucket()
     return store
 

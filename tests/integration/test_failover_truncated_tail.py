@@ -27,6 +27,7 @@ from drdrill.errors import DrdrillError
 from drdrill.failover import errant
 from drdrill.failover.topology import rejoin_as_replica
 from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.s3 import S3ObjectStore
 from failover_helpers import Pair, make_pair, scalar
 
 pytestmark = pytest.mark.integration
@@ -131,7 +132,7 @@ def _counts(server) -> dict[str, int]:
 
 
 def _store(moto_s3) -> ObjectStore:
-    store = ObjectStore(moto_s3.client, "failover-tests")
+    store = S3ObjectStore(moto_s3.client, "failover-tests")
     store.ensure_bucket()
     return store
 

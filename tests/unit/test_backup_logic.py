@@ -13,7 +13,7 @@ from drdrill.drills.record import build_record
 from drdrill.storage.catalog import INCOMPLETE, QUARANTINED, VALID, BackupEntry
 from drdrill.storage.layout import BACKUP_ID_PATTERN, TargetLayout, backup_time, new_backup_id
 from drdrill.storage.manifest import BinlogPosition, Inventory, Manifest, ManifestError, ObjectEntry, TableFacts
-from drdrill.storage.objectstore import _regroup
+from drdrill.storage.objectstore import regroup_into_parts as _regroup
 from drdrill.storage.retention import choose_deletions
 from drdrill.toolenv import tool_environment
 

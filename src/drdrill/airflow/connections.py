@@ -15,6 +15,7 @@ from drdrill.config import Storage
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
 from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.s3 import S3ObjectStore
 
 
 class MissingConnection(DrdrillError):
@@ -113,7 +114,7 @@ def object_store(storage: Storage) -> ObjectStore:
 
     get_connection(storage.conn_id, "storage.conn_id")
     client = S3Hook(aws_conn_id=storage.conn_id).get_conn()
-    return ObjectStore(client, storage.bucket)
+    return S3ObjectStore(client, storage.bucket)
 
 
 def rds_client(conn_id: str | None) -> Any:

@@ -245,8 +245,8 @@ def prune_binlogs(store: ObjectStore, layout: TargetLayout) -> list[str]:
     archive = list_archive(store, binlogs)
     pruned = binlogs_no_longer_needed(archive, retained)
     for entry in pruned:
-        store.client.delete_object(Bucket=store.bucket, Key=binlogs.index_key(entry.server_key, entry.file))
-        store.client.delete_object(Bucket=store.bucket, Key=binlogs.object_key(entry.server_key, entry.file))
+        store.delete(binlogs.index_key(entry.server_key, entry.file))
+        store.delete(binlogs.object_key(entry.server_key, entry.file))
     gone = {(entry.server_key, entry.file) for entry in pruned}
     remaining = [entry for entry in archive if (entry.server_key, entry.file) not in gone]
     return [f"{entry.server_key}/{entry.file}" for entry in pruned] + \
@@ -262,7 +262,7 @@ def _prune_forks(store: ObjectStore, binlogs: BinlogLayout, keys: list[str], rem
         forks += [] if unusable else list(readable.values())
     stale = forks_no_longer_needed(forks, remaining)
     for fork in stale:
-        store.client.delete_object(Bucket=store.bucket, Key=binlogs.fork_key(fork.server_key, fork.first_file))
+        store.delete(binlogs.fork_key(fork.server_key, fork.first_file))
     return [f"{fork.server_key}/forks/{fork.first_file}" for fork in stale]
 
 

@@ -58,7 +58,7 @@ class MariaBackupEngine(BackupEngine):
             )
         messages = log.read_text(errors="replace")
         if COMPLETED not in messages[-4096:]:
-            job.store.client.delete_object(Bucket=job.store.bucket, Key=key)
+            job.store.delete(key)
             raise ArchiveTruncated(
                 "mariadb-backup exited 0 without 'completed OK!'.",
                 f"Read {log} for the cause and re-run the backup.",

@@ -51,7 +51,7 @@ class MariaDBDumpEngine(BackupEngine):
                 compression_level=job.compression_level, threads=job.parallel,
             )
         if COMPLETION_TRAILER not in streamed.outcome.tail:
-            job.store.client.delete_object(Bucket=job.store.bucket, Key=key)
+            job.store.delete(key)
             raise ArchiveTruncated(
                 f"{self.tools[0]} exited 0 but its output has no '-- Dump completed' trailer "
                 f"({streamed.outcome.raw_bytes} bytes written).",

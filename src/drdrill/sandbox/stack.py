@@ -31,7 +31,7 @@ from drdrill.daemon import SANDBOX_PORT_FIX, Daemon, python_module_argv
 from drdrill.sandbox.sample_data import create_shop_schema, ensure_app_user, load_shop_data
 from drdrill.servers.mariadb import InstanceSpec, LocalMariaDB
 from drdrill.servers.replication import replication_status, start_gtid_replica
-from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.s3 import S3ObjectStore
 
 DEFAULT_PORT_BASE = 23070  # below the ephemeral range (32768+), so outgoing connections never take a sandbox port
 BACKUP_GRANTS = ["SELECT, SHOW VIEW, TRIGGER, EVENT, RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR, "
@@ -212,7 +212,7 @@ class Sandbox:
         if not moto.exists():
             raise DrdrillError(f"{moto} is not installed.", "Install the sandbox extra: pip install -e '.[sandbox]'.")
         self.s3.start([str(moto), "-H", "127.0.0.1", "-p", str(self.ports.s3)], ready=lambda: _http_ok(self.s3_endpoint_url))
-        ObjectStore(self.s3_client(), S3_BUCKET).ensure_bucket()
+        S3ObjectStore(self.s3_client(), S3_BUCKET).ensure_bucket()
 
     def s3_client(self) -> Any:
         """A boto3 client on the sandbox's S3 (for tests and set-up; drills use S3Hook)."""

@@ -1,13 +1,20 @@
-"""S3 operations the drills need, on a boto3 client (in Airflow it comes from the amazon provider's S3Hook)."""
+"""The object store drdrill keeps backups and binlogs in: one interface, an S3 and an in-memory implementation.
+
+Every operation the drills use is declared here once. The streaming multipart upload (hashing on the
+way, bounded memory, the object appearing only when every part is in) is written once too, on four
+multipart primitives each implementation provides: ``drdrill.storage.s3`` on a boto3 client,
+``drdrill.storage.memory`` in a dict for fast tests.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import queue
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from drdrill.errors import DrdrillError
@@ -18,7 +25,7 @@ MIN_PART_SIZE = 5 * 1024 * 1024
 
 @dataclass(frozen=True)
 class StoredObject:
-    """One object as S3 lists it."""
+    """One object as the store lists it."""
 
     key: str
     size: int
@@ -35,36 +42,87 @@ class UploadResult:
 
 
 class StorageError(DrdrillError):
-    """S3 could not be read or written."""
+    """The object store could not be read or written."""
 
 
-class ObjectStore:
-    """A bucket on an S3 endpoint; every method is a thin, streaming use of the client."""
+class ObjectMissing(StorageError):
+    """An object that was to be read does not exist."""
 
-    def __init__(self, client: Any, bucket: str) -> None:
-        self.client = client
-        self.bucket = bucket
 
+class ObjectStore(ABC):
+    """A bucket: small objects read and written whole, large ones streamed in and out.
+
+    Listings are in key order (S3's order: by the keys' UTF-8 bytes); a missing object reads as None
+    (``get_bytes``, ``head``) or raises ObjectMissing (``iter_object``); deleting a missing key is no error.
+    """
+
+    bucket: str
+
+    @abstractmethod
     def describe(self) -> str:
-        """``s3://bucket`` with the endpoint, for messages."""
-        return f"s3://{self.bucket} at {self.client.meta.endpoint_url}"
+        """Where the bucket is (``s3://bucket`` with the endpoint), for messages."""
 
+    @abstractmethod
     def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist (sandbox and tests)."""
-        try:
-            self.client.head_bucket(Bucket=self.bucket)
-        except self.client.exceptions.ClientError:
-            self.client.create_bucket(Bucket=self.bucket)
 
+    @abstractmethod
     def check_access(self) -> None:
         """Raise a StorageError that says what to fix when the bucket cannot be reached."""
-        try:
-            self.client.head_bucket(Bucket=self.bucket)
-        except Exception as exc:  # botocore raises several unrelated types here
-            raise StorageError(
-                f"Cannot reach {self.describe()}: {exc}.",
-                "Check the S3 connection (endpoint_url, credentials) and that the bucket exists.",
-            ) from exc
+
+    @abstractmethod
+    def put_bytes(self, key: str, body: bytes) -> UploadResult:
+        """Write a small object in one request."""
+
+    @abstractmethod
+    def get_bytes(self, key: str) -> bytes | None:
+        """Read a small object whole; None when it does not exist."""
+
+    @abstractmethod
+    def iter_object(self, key: str, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
+        """Stream an object's bytes in chunks; ObjectMissing when it does not exist."""
+
+    @abstractmethod
+    def head(self, key: str) -> StoredObject | None:
+        """Size and time of one object, or None when it is absent."""
+
+    @abstractmethod
+    def list_objects(self, prefix: str) -> list[StoredObject]:
+        """Every object below a prefix, in key order."""
+
+    @abstractmethod
+    def list_folders(self, prefix: str) -> list[str]:
+        """The immediate 'sub-folder' names below a prefix ending in '/', in order."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Delete one object (nothing happens when it is absent)."""
+
+    @abstractmethod
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every object below a prefix; returns how many were deleted."""
+
+    @abstractmethod
+    def abort_stale_uploads(self, prefix: str, older_than: timedelta, now: datetime | None = None) -> int:
+        """Abort unfinished multipart uploads below a prefix started before ``now - older_than``; returns how many."""
+
+    # -- multipart primitives of upload_stream ------------------------------------------------------
+
+    @abstractmethod
+    def _start_upload(self, key: str) -> str:
+        """Begin a multipart upload; its id."""
+
+    @abstractmethod
+    def _upload_part(self, key: str, upload_id: str, number: int, body: bytes) -> str:
+        """Store one part (numbered from 1); its ETag."""
+
+    @abstractmethod
+    def _complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> None:
+        """Make the object from its parts (``[{"PartNumber", "ETag"}]`` in order)."""
+
+    @abstractmethod
+    def _abort_upload(self, key: str, upload_id: str) -> None:
+        """Discard an unfinished upload and its parts."""
 
     def upload_stream(
         self,
@@ -84,7 +142,7 @@ class ObjectStore:
         """
         if part_size < MIN_PART_SIZE:
             raise ValueError("S3 parts must be at least 5 MiB")
-        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
+        upload_id = self._start_upload(key)
         digest = hashlib.sha256()
         size = 0
         parts: list[dict[str, Any]] = []
@@ -97,10 +155,7 @@ class ObjectStore:
                     continue
                 number, body = item
                 try:
-                    reply = self.client.upload_part(
-                        Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body
-                    )
-                    parts.append({"PartNumber": number, "ETag": reply["ETag"]})
+                    parts.append({"PartNumber": number, "ETag": self._upload_part(key, upload_id, number, body)})
                 except BaseException as exc:  # re-raised in the producing thread
                     failure.append(exc)
 
@@ -108,7 +163,7 @@ class ObjectStore:
         sender.start()
         try:
             number = 0
-            for body in _regroup(chunks, part_size):
+            for body in regroup_into_parts(chunks, part_size):
                 if failure:
                     break
                 digest.update(body)
@@ -123,93 +178,30 @@ class ObjectStore:
             if before_complete is not None:
                 before_complete()
             if number == 0:
-                self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
-                self.client.put_object(Bucket=self.bucket, Key=key, Body=b"")
+                self._abort_upload(key, upload_id)
+                self.put_bytes(key, b"")
             else:
                 parts.sort(key=lambda part: part["PartNumber"])
-                self.client.complete_multipart_upload(
-                    Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
-                )
+                self._complete_upload(key, upload_id, parts)
         except BaseException:
             if sender.is_alive():
                 failure.append(RuntimeError("aborted"))
                 _drain_and_stop(pending)
                 sender.join(timeout=60)
             try:
-                self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+                self._abort_upload(key, upload_id)
             except Exception:  # the original error is the one worth reporting
                 pass
             raise
         return UploadResult(key=key, size=size, sha256=digest.hexdigest())
 
-    def put_bytes(self, key: str, body: bytes) -> UploadResult:
-        """Write a small object in one request."""
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=body)
-        return UploadResult(key=key, size=len(body), sha256=hashlib.sha256(body).hexdigest())
 
-    def get_bytes(self, key: str) -> bytes | None:
-        """Read a small object whole; None when it does not exist."""
-        try:
-            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        except self.client.exceptions.NoSuchKey:
-            return None
-
-    def iter_object(self, key: str, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
-        """Stream an object's bytes in chunks."""
-        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
-        try:
-            yield from body.iter_chunks(chunk_size)
-        finally:
-            body.close()
-
-    def head(self, key: str) -> StoredObject | None:
-        """Size and time of one object, or None when it is absent."""
-        try:
-            reply = self.client.head_object(Bucket=self.bucket, Key=key)
-        except self.client.exceptions.ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
-                return None
-            raise
-        return StoredObject(key=key, size=reply["ContentLength"], last_modified=reply["LastModified"])
-
-    def list_objects(self, prefix: str) -> list[StoredObject]:
-        """Every object below a prefix."""
-        found: list[StoredObject] = []
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                found.append(StoredObject(item["Key"], item["Size"], item["LastModified"]))
-        return found
-
-    def list_folders(self, prefix: str) -> list[str]:
-        """The immediate 'sub-folder' names below a prefix ending in '/'."""
-        names: list[str] = []
-        paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
-            for common in page.get("CommonPrefixes", []):
-                names.append(common["Prefix"][len(prefix):].rstrip("/"))
-        return names
-
-    def delete_prefix(self, prefix: str) -> int:
-        """Delete every object below a prefix; returns how many were deleted."""
-        keys = [obj.key for obj in self.list_objects(prefix)]
-        for start in range(0, len(keys), 1000):
-            batch = [{"Key": key} for key in keys[start:start + 1000]]
-            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
-        return len(keys)
-
-    def abort_stale_uploads(self, prefix: str, older_than: timedelta, now: datetime | None = None) -> int:
-        """Abort unfinished multipart uploads left by killed runs; returns how many."""
-        cutoff = (now or datetime.now(timezone.utc)) - older_than
-        reply = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=prefix)
-        aborted = 0
-        for upload in reply.get("Uploads", []):
-            if upload["Initiated"] < cutoff:
-                self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
-                aborted += 1
-        return aborted
+def upload_result(key: str, body: bytes) -> UploadResult:
+    """The UploadResult of writing ``body`` whole."""
+    return UploadResult(key=key, size=len(body), sha256=hashlib.sha256(body).hexdigest())
 
 
-def _regroup(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
+def regroup_into_parts(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
     """Re-cut a stream of arbitrary chunks into pieces of exactly ``size`` bytes (the last may be shorter).
 
     Chunks are collected and joined once per part, so each byte is copied once.
