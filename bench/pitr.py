@@ -103,7 +103,7 @@ from drdrill.sandbox.stack import S3_BUCKET, Sandbox
 from drdrill.servers.scratch import SCRATCH_BUFFER_POOL
 from drdrill.sizes import format_size, parse_size
 from drdrill.storage.manifest import Manifest
-from drdrill.storage.binlog_streamer import StreamerStatus, run_streamer
+from drdrill.storage.binlog.streamer import StreamerStatus, run_streamer
 from drdrill.storage.s3 import S3ObjectStore
 from drdrill.toolenv import tool_environment
 

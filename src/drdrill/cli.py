@@ -248,13 +248,23 @@ def cmd_failover(args: argparse.Namespace) -> int:
 def cmd_stream(args: argparse.Namespace) -> int:
     import threading
 
-    from drdrill.storage.binlog_streamer import enable_progress_logging, stream_target
+    from drdrill.airflow.connections import mysql_endpoint, object_store
+    from drdrill.config import load_config
+    from drdrill.drills.archive.stream import enable_progress_logging, stop_on_signals, stream_target
+    from drdrill.endpoints import MySQLEndpoint
+
+    config = load_config()
+    target = config.target(args.target)
+
+    def get_source() -> MySQLEndpoint:
+        return mysql_endpoint(target.source_conn_id, f"targets[{target.name}].source_conn_id")
 
     stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop_on_signals(stop)
     enable_progress_logging()
-    status = stream_target(args.target, stop=stop, spool_dir=args.spool_dir)
+    status = stream_target(target, get_source, object_store(target.storage), work_dir=config.settings.work_dir,
+                           stop=stop, spool_dir=args.spool_dir, poll_interval=args.poll_interval,
+                           replica_server_id=args.replica_server_id)
     _emit(args, status.to_dict(), lambda: print(f"Stopped streaming {args.target}: {len(status.uploaded)} file(s) "
                                                  f"archived, {status.restarts} restart(s)."))
     return EXIT_OK
@@ -455,6 +465,9 @@ def build_parser() -> argparse.ArgumentParser:
                            "until Ctrl-C; a file is archived as soon as the server moves on to the next.")
     stream.add_argument("target")
     stream.add_argument("--spool-dir", type=Path, help="local spool (default: <work_dir>/binlog-stream/<target>)")
+    stream.add_argument("--poll-interval", type=float, default=1.0, help="seconds between spool checks")
+    stream.add_argument("--replica-server-id", type=int, help="server id of the replication connection "
+                        "(default: stable per host and spool)")
     stream.set_defaults(handler=cmd_stream)
 
     backups = add("backups", "List a target's backups with their validity, or verify one against its manifest.")

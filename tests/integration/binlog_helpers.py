@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import subprocess
 
-from drdrill.storage.binlog_archive import ArchivedBinlog, BinlogLayout
+from drdrill.storage.binlog.index import ArchivedBinlog
+from drdrill.storage.binlog.layout import BinlogLayout
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.objectstore import ObjectStore
 

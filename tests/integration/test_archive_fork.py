@@ -24,18 +24,12 @@ from drdrill.errors import DrdrillError
 from drdrill.failover import errant
 from drdrill.failover.topology import rejoin_as_replica, wait_caught_up
 from drdrill.servers.identity import read_identity
-from drdrill.storage.binlog_archive import (
-    ArchivedBinlog,
-    BinlogLayout,
-    archive_closed_binlogs,
-    check_archive,
-    list_archive,
-    read_entry,
-    read_forks,
-    server_key,
-    split_binlog_name,
-    write_fork,
-)
+from drdrill.storage.binlog.archive import archive_closed_binlogs
+from drdrill.storage.binlog.chain import check_archive
+from drdrill.storage.binlog.fork import read_forks, write_fork
+from drdrill.storage.binlog.index import ArchivedBinlog, list_archive, read_entry
+from drdrill.storage.binlog.layout import BinlogLayout
+from drdrill.storage.binlog.names import server_key, split_binlog_name
 from drdrill.storage.manifest import Manifest
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.s3 import S3ObjectStore

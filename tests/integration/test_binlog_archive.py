@@ -18,18 +18,13 @@ from drill_helpers import execute, query
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.servers.identity import read_identity
 from drdrill.servers.mariadb import LocalMariaDB
-from drdrill.storage.binlog_archive import (
-    BinlogArchiveError,
-    BinlogLayout,
-    archive_closed_binlogs,
-    check_archive,
-    fetch_binlogs,
-    format_gtid_position,
-    list_archive,
-    newest_archived_event,
-    parse_gtid_position,
-    server_key,
-)
+from drdrill.storage.binlog.archive import archive_closed_binlogs, fetch_binlogs
+from drdrill.storage.binlog.chain import check_archive
+from drdrill.storage.binlog.gtid import format_gtid_position, parse_gtid_position
+from drdrill.storage.binlog.index import BinlogArchiveError, list_archive
+from drdrill.storage.binlog.layout import BinlogLayout
+from drdrill.storage.binlog.names import server_key
+from drdrill.storage.binlog.window import newest_archived_event
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.s3 import S3ObjectStore
 

@@ -31,16 +31,11 @@ from drill_helpers import execute, query
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.servers.identity import read_identity
 from drdrill.servers.mariadb import LocalMariaDB
-from drdrill.storage.binlog_archive import (
-    archive_closed_binlogs,
-    check_archive,
-    fetch_binlogs,
-    indexed_files,
-    list_archive,
-    server_key,
-    server_keys,
-)
-from drdrill.storage.binlog_streamer import CHILD_PID_FILE, StreamerStatus, run_streamer
+from drdrill.storage.binlog.archive import archive_closed_binlogs, fetch_binlogs
+from drdrill.storage.binlog.chain import check_archive
+from drdrill.storage.binlog.index import indexed_files, list_archive, server_keys
+from drdrill.storage.binlog.names import server_key
+from drdrill.storage.binlog.streamer import CHILD_PID_FILE, StreamerStatus, run_streamer
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.s3 import S3ObjectStore
 
@@ -51,7 +46,7 @@ STREAM_GRANTS = ["RELOAD, REPLICATION SLAVE, REPLICATION CLIENT, BINLOG MONITOR,
 FAST = {"poll_interval": 0.1, "recheck_interval": 0.3, "initial_backoff": 0.1, "max_backoff": 1.0,
         "stall_timeout": 2.0, "rotate_interval": None}  # tests rotate by hand unless they test rotation
 GTID_EVENT = re.compile(rb"^#\d{6}\s.*?\tGTID (\d+-\d+-\d+)", re.MULTILINE)
-STREAMER_LOG = "drdrill.storage.binlog_streamer"
+STREAMER_LOG = "drdrill.storage.binlog.streamer"
 FIRST_THREE = ["mysql-bin.000001", "mysql-bin.000002", "mysql-bin.000003"]
 
 
@@ -338,7 +333,7 @@ def test_a_stopped_or_killed_streamer_resumes_without_gaps_or_duplicates(
     execute(server, "INSERT INTO shop.orders VALUES (3, 'c')", "FLUSH BINARY LOGS",
             "INSERT INTO shop.orders VALUES (4, 'd')", "FLUSH BINARY LOGS")  # the server moves on meanwhile
 
-    # 2. The streamer as a process (main): resumes at the first file without an index entry; SIGTERM is clean.
+    # 2. The streamer as a process (drdrill stream): resumes at the first file without an index entry; SIGTERM is clean.
     config = tmp_path / "drills.yaml"
     config.write_text(f"""
 settings: {{history_url: "sqlite:///{tmp_path}/history.sqlite", work_dir: "{tmp_path}/work"}}
@@ -350,13 +345,12 @@ targets:
     objectives: {{rto: 30m, rpo: 1m}}
     retention: {{keep_backups: 3}}
 """)
-    env = {**os.environ,
+    env = {**os.environ, "DRDRILL_CONFIG": str(config),
            "AIRFLOW_CONN_STREAM_SOURCE": json.dumps({"conn_type": "mysql", "host": "127.0.0.1",
                                                      "port": server.spec.port, "login": STREAM_USER,
                                                      "password": STREAM_PASSWORD}),
            "AIRFLOW_CONN_STREAM_S3": json.dumps(moto_s3.connection())}
-    argv = [sys.executable, "-m", "drdrill.storage.binlog_streamer", "--config", str(config), "--target", "shop",
-            "--spool-dir", str(spool), "--poll-interval", "0.1"]
+    argv = [sys.executable, "-m", "drdrill.cli", "stream", "shop", "--spool-dir", str(spool), "--poll-interval", "0.1"]
     with open(tmp_path / "streamer-1.log", "wb") as output:
         process = subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT, env=env)
         try:

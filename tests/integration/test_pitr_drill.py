@@ -15,7 +15,7 @@ from drill_helpers import run_steps, shop_target, store_for, write_on_source
 from drdrill.drills import binlog_archive
 from drdrill.drills.pitr import run_pitr_drill, whole_second
 from drdrill.drills.restore import RestoreServers
-from drdrill.storage.binlog_archive import list_archive
+from drdrill.storage.binlog.index import list_archive
 
 pytestmark = pytest.mark.integration
 # A stop condition that is ignored: replay everything archived. (mariadb-binlog takes only TIMESTAMP-range
@@ -145,7 +145,8 @@ def test_pitr_dag_passes_through_airflow(sandbox, airflow_db, tmp_path) -> None:
 
 def test_retention_prunes_only_the_binlogs_no_kept_backup_needs(sandbox, tmp_path) -> None:
     from drdrill.drills import backup
-    from drdrill.storage.binlog_archive import check_archive, split_binlog_name
+    from drdrill.storage.binlog.chain import check_archive
+    from drdrill.storage.binlog.names import split_binlog_name
 
     target, _, first = prepare(sandbox, tmp_path)
     with contextlib.closing(sandbox.sandbox.primary.root_connect()) as connection, connection.cursor() as cursor:

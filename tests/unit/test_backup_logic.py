@@ -149,7 +149,7 @@ def test_regroup_reassembles_any_chunking_exactly() -> None:
 
 
 def archived(file: str, key: str = "1-aaaaaaaa"):
-    from drdrill.storage.binlog_archive import ArchivedBinlog
+    from drdrill.storage.binlog.index import ArchivedBinlog
 
     return ArchivedBinlog(file=file, server_key=key, server_id=1, size=1, sha256="a" * 64, raw_size=1,
                           raw_sha256="b" * 64, first_gtid=None, last_gtid=None, gtid_binlog_pos_start=None,

@@ -7,8 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from drdrill.storage.binlog_archive import ArchivedBinlog, BinlogIndexError, parse_gtid_position
-from drdrill.storage.binlog_fork import BinlogFork
+from drdrill.storage.binlog.fork import BinlogFork
+from drdrill.storage.binlog.gtid import parse_gtid_position
+from drdrill.storage.binlog.index import ArchivedBinlog, BinlogIndexError
 
 pytestmark = pytest.mark.unit
 

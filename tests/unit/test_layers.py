@@ -67,13 +67,6 @@ KNOWN_TODAY: frozenset[str] = frozenset({
     'drdrill.drills.restore -> drdrill.drills.pitr: a drill kind builds on earlier kinds only',
     'drdrill.failover.faults -> drdrill.airflow.connections: connections are resolved at the edge and passed down',
     "drdrill.failover.faults -> drdrill.airflow.connections: only a drill's tasks module uses the Airflow adapters",
-    'drdrill.storage.binlog_streamer -> drdrill.airflow.connections: connections are resolved at the edge and passed down',
-    "drdrill.storage.binlog_streamer -> drdrill.airflow.connections: only a drill's tasks module uses the Airflow adapters",
-    'drdrill.storage.binlog_streamer -> drdrill.airflow.connections: storage may not import airflow adapters',
-    "drdrill.storage.binlog_streamer -> drdrill.airflow.environment: only a drill's tasks module uses the Airflow adapters",
-    'drdrill.storage.binlog_streamer -> drdrill.airflow.environment: storage may not import airflow adapters',
-    'drdrill.storage.binlog_streamer -> drdrill.config: storage may not import config',
-    'drdrill.storage.binlog_streamer -> drdrill.drills.binlog_archive: storage may not import drills',
 })
 
 

@@ -24,7 +24,10 @@ from drdrill.engines.binlog_segment import capture_binlog_segment
 from drdrill.errors import DrdrillError, ToolError
 from drdrill.history import DrillRecord, record_drill
 from drdrill.servers.identity import read_identity
-from drdrill.storage.binlog_archive import ArchivedBinlog, BinlogLayout, list_archive, read_forks, server_key
+from drdrill.storage.binlog.fork import read_forks
+from drdrill.storage.binlog.index import ArchivedBinlog, list_archive
+from drdrill.storage.binlog.layout import BinlogLayout
+from drdrill.storage.binlog.names import server_key
 from drdrill.storage.catalog import list_backups
 from drdrill.storage.layout import TargetLayout, new_backup_id
 from drdrill.storage.manifest import BinlogPosition, Manifest, ObjectEntry

@@ -10,7 +10,10 @@ from drdrill.findings import DrillFailed, Finding
 from drdrill.config import Target
 from drdrill.drills.backup import layout_for
 from drdrill.endpoints import MySQLEndpoint
-from drdrill.storage.binlog_archive import BinlogLayout, archive_closed_binlogs, check_archive, list_archive
+from drdrill.storage.binlog.archive import archive_closed_binlogs
+from drdrill.storage.binlog.chain import check_archive
+from drdrill.storage.binlog.index import list_archive
+from drdrill.storage.binlog.layout import BinlogLayout
 from drdrill.storage.objectstore import ObjectStore
 
 STEPS = ["archive", "check_chain"]

@@ -28,17 +28,12 @@ from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
 from drdrill.engines.restore import RestoreFailed, replay_binlogs
 from drdrill.history import DrillRecord, record_drill
-from drdrill.storage.binlog_archive import (
-    ArchivedBinlog,
-    binlog_name,
-    fetch_binlogs,
-    list_archive,
-    newest_archived_event,
-    parse_gtid_position,
-    read_forks,
-    server_keys,
-    split_binlog_name,
-)
+from drdrill.storage.binlog.archive import fetch_binlogs
+from drdrill.storage.binlog.fork import read_forks
+from drdrill.storage.binlog.gtid import parse_gtid_position
+from drdrill.storage.binlog.index import ArchivedBinlog, list_archive, server_keys
+from drdrill.storage.binlog.names import binlog_name, split_binlog_name
+from drdrill.storage.binlog.window import backup_ready_at, recoverable_window
 from drdrill.storage.catalog import BackupEntry, list_backups
 from drdrill.storage.manifest import Manifest
 from drdrill.storage.objectstore import ObjectStore
@@ -53,11 +48,6 @@ def whole_second(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc).replace(microsecond=0)
 
 
-def backup_ready_at(manifest: Manifest) -> datetime:
-    """When a backup's data is certainly complete (its consistent point is at or before this)."""
-    return datetime.fromisoformat(manifest.finished_at).astimezone(timezone.utc)
-
-
 def archive_key(store: ObjectStore, target: Target, manifest: Manifest) -> str | None:
     """The archive folder of the server the backup was taken from."""
     key = manifest.extra.get("server_key")
@@ -67,20 +57,10 @@ def archive_key(store: ObjectStore, target: Target, manifest: Manifest) -> str |
     return next((k for k in server_keys(store, binlog_layout(target)) if k.startswith(prefix)), None)
 
 
-def recoverable_window(target: Target, store: ObjectStore) -> tuple[datetime, datetime] | None:
-    """From the oldest valid backup to the newest archived event: the span PITR can reach."""
-    valid = [entry for entry in list_backups(store, layout_for(target)) if entry.is_valid and entry.manifest]
-    end = newest_archived_event(store, binlog_layout(target))
-    if not valid or end is None:
-        return None
-    start = min(backup_ready_at(entry.manifest) for entry in valid if entry.manifest)
-    return (start, end) if end > start else None
-
-
 def window_details(target: Target, store: ObjectStore) -> dict[str, str | None]:
     """How far back (and up to when) point-in-time recovery can reach now, for drill records."""
     try:
-        window = recoverable_window(target, store)
+        window = recoverable_window(store, layout_for(target))
     except DrdrillError:  # an unreadable archive index: the window is unknown, not empty
         window = None
     return {"pitr_window_start": window[0].isoformat() if window else None,
@@ -91,7 +71,7 @@ def choose_target_time(target: Target, store: ObjectStore, *, requested: datetim
     """The requested second, or a random whole second inside the recoverable window."""
     if requested is not None:
         return whole_second(requested)
-    window = recoverable_window(target, store)
+    window = recoverable_window(store, layout_for(target))
     if window is None:
         raise DrillFailed([Finding("PITR_TARGET_UNREACHED", f"Target {target.name} has no recoverable window yet: it "
                                    "needs a valid backup and archived binlogs after it.",

@@ -13,7 +13,9 @@ from drdrill.drills.binlog_archive import binlog_layout
 from drdrill.durations import format_duration
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.servers.identity import read_identity
-from drdrill.storage.binlog_archive import list_archive, parse_gtid_position, server_key
+from drdrill.storage.binlog.gtid import parse_gtid_position
+from drdrill.storage.binlog.index import list_archive
+from drdrill.storage.binlog.names import server_key
 from drdrill.storage.catalog import list_backups
 from drdrill.storage.layout import backup_time
 from drdrill.storage.objectstore import ObjectStore

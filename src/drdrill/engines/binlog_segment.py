@@ -7,7 +7,7 @@ from pathlib import Path
 
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.engines.binlog_sql import binlog_sql_command
-from drdrill.storage.binlog_archive import binary_logs
+from drdrill.storage.binlog.archive import binary_logs
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.manifest import BinlogPosition, ObjectEntry
 from drdrill.storage.objectstore import ObjectStore

@@ -23,7 +23,9 @@ from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
 from drdrill.failover.archive_fork import archive_history, record_fork
 from drdrill.failover.topology import transactions_behind
-from drdrill.storage.binlog_archive import BinlogLayout, binary_logs, split_binlog_name
+from drdrill.storage.binlog.archive import binary_logs
+from drdrill.storage.binlog.layout import BinlogLayout
+from drdrill.storage.binlog.names import split_binlog_name
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.pipeline import stream_command_to_s3

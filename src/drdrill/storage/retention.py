@@ -6,8 +6,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from drdrill.storage.binlog_archive import ArchivedBinlog, split_binlog_name
-from drdrill.storage.binlog_fork import BinlogFork
+from drdrill.storage.binlog.fork import BinlogFork
+from drdrill.storage.binlog.index import ArchivedBinlog
+from drdrill.storage.binlog.names import split_binlog_name
 from drdrill.storage.catalog import BackupEntry
 from drdrill.storage.layout import backup_time
 from drdrill.storage.manifest import Manifest

@@ -15,6 +15,13 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from typing import Any
 
+from drdrill.findings import Finding
+from drdrill.storage.binlog.gtid import parse_gtid_position
+from drdrill.storage.binlog.layout import BinlogLayout
+from drdrill.storage.binlog.names import split_binlog_name
+from drdrill.storage.layout import TargetLayout
+from drdrill.storage.objectstore import ObjectStore
+
 
 @dataclass(frozen=True)
 class BinlogFork:
@@ -56,3 +63,32 @@ class BinlogFork:
                    old_end=data["old_end"] or None, resumed_from=data["resumed_from"],
                    rolled_back=tuple(data["rolled_back"]),
                    forked_at=datetime.fromisoformat(str(data["forked_at"])), reason=data["reason"])
+
+
+def write_fork(store: ObjectStore, layout: BinlogLayout | TargetLayout, fork: BinlogFork) -> None:
+    """Store a fork record under its server key, named by the file the new history starts with."""
+    store.put_bytes(BinlogLayout.of(layout).fork_key(fork.server_key, fork.first_file), fork.to_json())
+
+
+def read_forks(store: ObjectStore, layout: BinlogLayout | TargetLayout,
+               key: str) -> tuple[dict[str, BinlogFork], list[Finding]]:
+    """One server's fork records by the file each new history starts with; unusable ones become BINLOG_CORRUPT."""
+    binlog_layout = BinlogLayout.of(layout)
+    forks: dict[str, BinlogFork] = {}
+    findings: list[Finding] = []
+    for stored in store.list_objects(binlog_layout.fork_root(key)):
+        where = f"s3://{store.bucket}/{stored.key}"
+        try:
+            fork = BinlogFork.from_json(store.get_bytes(stored.key) or b"", where)
+            split_binlog_name(fork.last_file)
+            split_binlog_name(fork.first_file)
+            for position in (fork.old_end, fork.resumed_from, *fork.rolled_back):
+                parse_gtid_position(position)
+            if stored.key != binlog_layout.fork_key(fork.server_key, fork.first_file) or fork.server_key != key:
+                raise ValueError(f"{where} describes {fork.server_key}/{fork.first_file}")
+        except ValueError as exc:
+            findings.append(Finding("BINLOG_CORRUPT", f"Fork record {where} is unusable: {exc}.",
+                                    evidence={"server_key": key, "object": stored.key}))
+            continue
+        forks[fork.first_file] = fork
+    return forks, findings

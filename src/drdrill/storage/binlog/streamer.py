@@ -22,13 +22,12 @@ Spool layout (the directory is private, 0700)::
     <spool>/<server_key>/mysql-bin.N   what mariadb-binlog writes
     <spool>/.session-*/                option file (0600) and tool logs of one child run
 
-Run ``python -m drdrill.storage.binlog_streamer --config include/drills.yaml --target shop`` (or
-``drdrill stream shop``); SIGTERM or SIGINT stop it cleanly.
+``drdrill stream shop`` runs it for a configured target (``drdrill.drills.archive.stream``); SIGTERM or
+SIGINT stop it cleanly.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import fcntl
 import logging
@@ -38,30 +37,23 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
 from drdrill.servers.identity import read_identity
-from drdrill.storage.binlog_archive import (
-    MARIADB_BINLOG,
-    ArchivedBinlog,
-    BinlogLayout,
-    archive_binlog_file,
-    binary_logs,
-    indexed_files,
-    purged_before_archiving,
-    server_key,
-    split_binlog_name,
-)
+from drdrill.storage.binlog.archive import archive_binlog_file, binary_logs, purged_before_archiving
+from drdrill.storage.binlog.decode import MARIADB_BINLOG
+from drdrill.storage.binlog.index import ArchivedBinlog, indexed_files
+from drdrill.storage.binlog.layout import BinlogLayout
+from drdrill.storage.binlog.names import server_key, split_binlog_name
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.toolenv import tool_environment
@@ -507,73 +499,3 @@ def _spool_lock(spool: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-# -- running it for a configured target ------------------------------------------------------------
-
-
-def enable_progress_logging(stream: TextIO | None = None) -> None:
-    """Show the streamer's INFO lines (files started, archived, restarts) on ``stream`` (stderr)."""
-    if any(getattr(handler, "_drdrill_streamer", False) for handler in log.handlers):
-        return
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    handler._drdrill_streamer = True  # type: ignore[attr-defined]
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
-
-
-def stream_target(target_name: str, *, stop: threading.Event, config_path: str | Path | None = None,
-                  spool_dir: Path | None = None, poll_interval: float = 1.0,
-                  replica_server_id: int | None = None) -> StreamerStatus:
-    """Stream a configured target's binlogs (source and S3 from its Airflow connections) until ``stop``."""
-    from drdrill.airflow.connections import mysql_endpoint, object_store
-    from drdrill.config import load_config
-    from drdrill.drills.binlog_archive import binlog_layout
-
-    config = load_config(config_path)
-    target = config.target(target_name)
-
-    def get_source() -> MySQLEndpoint:
-        return mysql_endpoint(target.source_conn_id, f"targets[{target.name}].source_conn_id")
-
-    return run_streamer(get_source, object_store(target.storage), binlog_layout(target),
-                        spool_dir=spool_dir or config.settings.work_dir / "binlog-stream" / target.name,
-                        stop=stop, poll_interval=poll_interval, replica_server_id=replica_server_id)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m drdrill.storage.binlog_streamer --config FILE --target NAME``: stream until SIGTERM/SIGINT."""
-    from drdrill.airflow.environment import apply_default_airflow_env
-
-    parser = argparse.ArgumentParser(prog="python -m drdrill.storage.binlog_streamer",
-                                     description="Ship a target's binlogs to its S3 archive continuously.")
-    parser.add_argument("--config", help="the drills YAML (default: $DRDRILL_CONFIG or include/drills.yaml)")
-    parser.add_argument("--target", required=True, help="the target to stream")
-    parser.add_argument("--spool-dir", type=Path, help="local spool (default: <work_dir>/binlog-stream/<target>)")
-    parser.add_argument("--poll-interval", type=float, default=1.0, help="seconds between spool checks")
-    parser.add_argument("--replica-server-id", type=int, help="server id of the replication connection")
-    args = parser.parse_args(argv)
-
-    stop = threading.Event()
-
-    def request_stop(signum: int, _frame: Any) -> None:
-        log.info("received %s; stopping", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    apply_default_airflow_env()
-    enable_progress_logging()
-    try:
-        stream_target(args.target, stop=stop, config_path=args.config, spool_dir=args.spool_dir,
-                      poll_interval=args.poll_interval, replica_server_id=args.replica_server_id)
-    except DrdrillError as exc:
-        log.error("%s", exc)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
