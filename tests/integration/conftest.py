@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from drdrill.ports import find_free_port
-from drdrill.daemon import Daemon
 from drdrill.servers.mariadb import MAX_SOCKET_PATH, InstanceSpec, LocalMariaDB
 
 
@@ -81,44 +77,6 @@ def mariadb_module_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     factory = MariaDBFactory(tmp_path_factory.mktemp("mariadb"))
     yield factory
     factory.destroy_all()
-
-
-@dataclass(frozen=True)
-class MotoS3:
-    """A running moto S3 server: its URL and a boto3 client on it (credentials ``testing``/``testing``)."""
-
-    url: str
-    client: Any
-
-    def connection(self) -> dict[str, Any]:
-        """The Airflow ``aws`` connection (as JSON-ready dict) that reaches this server."""
-        return {"conn_type": "aws", "login": "testing", "password": "testing",
-                "extra": {"endpoint_url": self.url, "region_name": "us-east-1"}}
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1):
-            return True
-    except Exception:
-        return False
-
-
-@pytest.fixture(scope="module")
-def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3]:
-    """A moto S3 server on a free port for one test module, stopped afterwards."""
-    import boto3
-
-    port = find_free_port()
-    url = f"http://127.0.0.1:{port}"
-    daemon = Daemon("moto", tmp_path_factory.mktemp("moto"), port)
-    daemon.start([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                 ready=lambda: _http_ok(url))
-    try:
-        yield MotoS3(url, boto3.client("s3", endpoint_url=url, aws_access_key_id="testing",
-                                       aws_secret_access_key="testing", region_name="us-east-1"))
-    finally:
-        daemon.stop()
 
 
 @pytest.fixture

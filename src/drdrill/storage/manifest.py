@@ -108,6 +108,8 @@ class Manifest:
         """Parse and check a manifest; ManifestError when it is incomplete or malformed."""
         try:
             data = json.loads(text)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
             if data.get("format_version") != FORMAT_VERSION:
                 raise ManifestError(f"{where}: unknown format_version {data.get('format_version')!r}.",
                                     "Upgrade drdrill to read this backup.")

@@ -1,0 +1,91 @@
+"""Retention never deletes what a restore still needs: the newest valid backup, a running backup, binlogs a kept backup needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from drdrill.storage.binlog.fork import BinlogFork
+from drdrill.storage.binlog.index import ArchivedBinlog
+from drdrill.storage.catalog import INCOMPLETE, INVALID, QUARANTINED, VALID, BackupEntry
+from drdrill.storage.manifest import BinlogPosition, Manifest
+from drdrill.storage.retention import binlogs_no_longer_needed, choose_deletions, forks_no_longer_needed
+
+from .conftest import NOW, SERVER, backup_id_at
+
+pytestmark = pytest.mark.unit
+
+
+def entry(days_old: float, status: str = VALID) -> BackupEntry:
+    return BackupEntry(backup_id_at(NOW - timedelta(days=days_old)), status, None, 1, "" if status == VALID else "why")
+
+
+def test_retention_keeps_newest_n_or_younger_than_days() -> None:
+    backups = [entry(0.1), entry(1), entry(2), entry(10), entry(20)]
+    decision = choose_deletions(backups, now=NOW, keep_days=5, keep_backups=2)
+    assert set(decision.keep) == {b.backup_id for b in backups[:3]}
+    assert set(decision.delete) == {backups[3].backup_id, backups[4].backup_id}
+
+
+def test_retention_never_deletes_the_newest_valid_backup_even_when_everything_is_old() -> None:
+    backups = [entry(40, QUARANTINED), entry(50), entry(60)]
+    decision = choose_deletions(backups, now=NOW, keep_days=7, keep_backups=None)
+    assert decision.keep[backups[1].backup_id] == "newest valid backup"
+    assert set(decision.delete) == {backups[0].backup_id, backups[2].backup_id}
+
+
+def test_a_newer_broken_backup_does_not_take_the_newest_valid_ones_place() -> None:
+    broken, valid = entry(0.5, INVALID), entry(30)
+    decision = choose_deletions([broken, valid], now=NOW, keep_days=1, keep_backups=1)
+    assert valid.backup_id in decision.keep and broken.backup_id in decision.keep  # broken: young, kept to inspect
+
+
+def test_retention_leaves_a_running_backup_alone_and_clears_abandoned_ones() -> None:
+    running, abandoned = entry(0.01, INCOMPLETE), entry(3, INCOMPLETE)
+    decision = choose_deletions([running, abandoned, entry(1)], now=NOW, keep_days=7, keep_backups=1)
+    assert running.backup_id in decision.keep
+    assert abandoned.backup_id in decision.delete
+
+
+def test_without_limits_only_the_newest_valid_backup_is_kept() -> None:
+    backups = [entry(1), entry(2)]
+    decision = choose_deletions(backups, now=NOW, keep_days=None, keep_backups=None)
+    assert list(decision.keep) == [backups[0].backup_id] and list(decision.delete) == [backups[1].backup_id]
+
+
+def at(manifest_of: Callable[..., Manifest], file: str, key: str | None = SERVER) -> Manifest:
+    return manifest_of(consistent_point=BinlogPosition(file, 4, "0-1-9"), extra={"server_key": key} if key else {})
+
+
+def test_binlog_retention_keeps_everything_a_retained_backup_needs(
+        manifest_of: Callable[..., Manifest], entry_of: Callable[..., ArchivedBinlog]) -> None:
+    files = [entry_of(f"mysql-bin.00000{n}") for n in range(1, 7)] + [entry_of("mysql-bin.000001", "2-bbbbbbbb")]
+    gone = binlogs_no_longer_needed(files, [at(manifest_of, "mysql-bin.000005"), at(manifest_of, "mysql-bin.000003")])
+    assert [(e.server_key, e.file) for e in gone] == [(SERVER, "mysql-bin.000001"), (SERVER, "mysql-bin.000002")]
+
+
+def test_binlog_retention_deletes_nothing_when_a_backup_does_not_name_its_server(
+        manifest_of: Callable[..., Manifest], entry_of: Callable[..., ArchivedBinlog]) -> None:
+    files = [entry_of(f"mysql-bin.00000{n}") for n in range(1, 4)]
+    assert binlogs_no_longer_needed(files, [at(manifest_of, "mysql-bin.000003"), at(manifest_of, "x.000001", None)]) == []
+
+
+def test_binlog_retention_keeps_a_server_no_backup_was_taken_from(
+        manifest_of: Callable[..., Manifest], entry_of: Callable[..., ArchivedBinlog]) -> None:
+    files = [entry_of("mysql-bin.000001", "2-bbbbbbbb"), entry_of("mysql-bin.000001")]
+    gone = binlogs_no_longer_needed(files, [at(manifest_of, "mysql-bin.000002")])
+    assert [(e.server_key, e.file) for e in gone] == [(SERVER, "mysql-bin.000001")]
+
+
+def fork(last: str, first: str) -> BinlogFork:
+    return BinlogFork(server_key=SERVER, last_file=last, first_file=first, old_end="0-1-14", resumed_from="0-1-12",
+                      rolled_back=("0-1-13", "0-1-14"), forked_at=NOW, reason="fail-back")
+
+
+def test_a_fork_record_goes_only_once_its_old_history_left_the_archive(entry_of: Callable[..., ArchivedBinlog]) -> None:
+    records = [fork("mysql-bin.000002", "mysql-bin.000003"), fork("mysql-bin.000005", "mysql-bin.000006")]
+    remaining = [entry_of(f"mysql-bin.00000{n}") for n in range(4, 8)]
+    assert forks_no_longer_needed(records, remaining) == [records[0]]
+    assert forks_no_longer_needed(records, [entry_of("mysql-bin.000002"), *remaining]) == []
