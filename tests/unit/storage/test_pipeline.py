@@ -1,0 +1,45 @@
+"""A tool's output streamed through zstd into the store: stored only when the tool exits 0, with its head and tail kept."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from drdrill.errors import ToolError
+from drdrill.storage.memory import MemoryObjectStore
+from drdrill.storage.pipeline import EDGE_BYTES, Tap, stream_command_to_s3, zstd_argv
+
+pytestmark = pytest.mark.unit
+
+
+def test_the_output_is_stored_compressed_and_described(store: MemoryObjectStore, tmp_path: Path) -> None:
+    streamed = stream_command_to_s3(["printf", "-- head\\n%.0s-- Dump completed\\n", "1"], store, "k.zst",
+                                    stderr_path=tmp_path / "tool.log")
+    stored = store.get_bytes("k.zst") or b""
+    raw = subprocess.run(["zstd", "-d", "-c"], input=stored, capture_output=True, check=True).stdout
+    assert raw == b"-- head\n-- Dump completed\n"
+    assert streamed.outcome.returncode == 0 and streamed.outcome.raw_bytes == len(raw)
+    assert streamed.outcome.head == raw and streamed.outcome.tail.endswith(b"Dump completed\n")
+    assert (streamed.upload.size, streamed.upload.key) == (len(stored), "k.zst")
+
+
+def test_a_tool_that_fails_leaves_no_object_and_its_message_in_the_error(store: MemoryObjectStore,
+                                                                         tmp_path: Path) -> None:
+    with pytest.raises(ToolError, match="exited with code 3: out of disk"):
+        stream_command_to_s3(["sh", "-c", "echo partial; echo out of disk >&2; exit 3"], store, "k.zst",
+                             stderr_path=tmp_path / "tool.log")
+    assert store.head("k.zst") is None and store.uploads == {}
+
+
+def test_the_tap_counts_everything_and_keeps_only_the_edges() -> None:
+    tap = Tap()
+    for chunk in (b"a" * EDGE_BYTES, b"b" * 10, b"c" * EDGE_BYTES):
+        tap.feed(chunk)
+    assert tap.count == 2 * EDGE_BYTES + 10
+    assert bytes(tap.head) == b"a" * EDGE_BYTES and bytes(tap.tail) == b"c" * EDGE_BYTES
+
+
+def test_zstd_writes_to_stdout_quietly_with_the_given_level_and_threads() -> None:
+    assert zstd_argv(3, 2) == ["zstd", "-q", "-c", "-3", "-T2"]
