@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,14 +138,6 @@ class MotoS3:
                 "extra": {"endpoint_url": self.url, "region_name": "us-east-1"}}
 
 
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1):
-            return True
-    except Exception:
-        return False
-
-
 @pytest.fixture(scope="module")
 def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3]:
     """A moto S3 server on a free port for one test module, stopped afterwards."""
@@ -156,7 +147,7 @@ def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3]:
     url = f"http://127.0.0.1:{port}"
     daemon = Daemon("moto", tmp_path_factory.mktemp("moto"), port)
     daemon.start([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                 ready=lambda: _http_ok(url))
+                 ready=lambda: not _port_free(port))
     try:
         yield MotoS3(url, boto3.client("s3", endpoint_url=url, aws_access_key_id="testing",
                                        aws_secret_access_key="testing", region_name="us-east-1"))

@@ -25,16 +25,18 @@ pytestmark = pytest.mark.unit
 def target(tmp_path: Path) -> Target:
     config = tmp_path / "drills.yaml"
     config.write_text(f"""
-settings: {{history_url: "sqlite:///{tmp_path}/history.sqlite", work_dir: "{tmp_path}/work"}}
+settings:
+  history_url: sqlite:///{tmp_path}/history.sqlite
+  work_dir: {tmp_path}/work
 targets:
-  - name: shop
-    source_conn_id: stream_source
-    databases: [shop]
-    storage: {{conn_id: stream_s3, bucket: drdrill-backups, prefix: drills}}
-    objectives: {{rto: 30m, rpo: 1m}}
-    retention: {{keep_backups: 3}}
+  - name: orders
+    source_conn_id: orders_primary
+    databases: [orders]
+    storage: {{conn_id: orders_s3, bucket: drdrill-backups}}
+    objectives: {{rto: 1h, rpo: 5m}}
+    retention: {{keep_days: 14}}
 """)
-    return load_config(config).target("shop")
+    return load_config(config).target("orders")
 
 
 @pytest.fixture
@@ -50,7 +52,7 @@ def restored_logging_and_signals() -> Iterator[None]:
 
 
 def test_the_spool_is_per_target_below_the_work_dir(target: Target, tmp_path: Path) -> None:
-    assert default_spool_dir(tmp_path / "work", target) == tmp_path / "work" / "binlog-stream" / "shop"
+    assert default_spool_dir(tmp_path / "work", target) == tmp_path / "work" / "binlog-stream" / "orders"
 
 
 def test_streaming_uses_the_targets_spool_until_stopped(target: Target, tmp_path: Path) -> None:
@@ -62,7 +64,7 @@ def test_streaming_uses_the_targets_spool_until_stopped(target: Target, tmp_path
 
     status = stream_target(target, source_down, MemoryObjectStore(), work_dir=tmp_path / "work", stop=stop)
     assert status.last_error == "source down" and status.uploaded == []
-    assert (tmp_path / "work" / "binlog-stream" / "shop" / ".lock").exists()
+    assert (tmp_path / "work" / "binlog-stream" / "orders" / ".lock").exists()
 
 
 def test_sigterm_stops_the_streamer_and_says_so(restored_logging_and_signals: None) -> None:
