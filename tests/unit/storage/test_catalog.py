@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import pytest
 
 from drdrill.storage.catalog import INCOMPLETE, INVALID, QUARANTINED, VALID, find_backup, list_backups
-from drdrill.storage.manifest import Manifest
 from drdrill.storage.memory import MemoryObjectStore
+from tests.helpers.storage import LAYOUT, put_backup
 
-from .conftest import LAYOUT
 
 pytestmark = pytest.mark.unit
 
@@ -22,45 +20,41 @@ def only(store: MemoryObjectStore):
     return entries[0]
 
 
-def test_a_complete_backup_is_valid(store: MemoryObjectStore, put_backup: Callable[..., Manifest]) -> None:
-    made = put_backup(1)
+def test_a_complete_backup_is_valid(store: MemoryObjectStore) -> None:
+    made = put_backup(store, 1)
     entry = only(store)
     assert entry.status == VALID and entry.is_valid and entry.problem == "" and entry.manifest == made
     assert entry.summary()["consistent_point"] == "mysql-bin.000002:600 (gtid 0-1-6)"
 
 
-def test_no_manifest_is_an_incomplete_run(store: MemoryObjectStore, put_backup: Callable[..., Manifest]) -> None:
-    put_backup(1, manifest=False)
+def test_no_manifest_is_an_incomplete_run(store: MemoryObjectStore) -> None:
+    put_backup(store, 1, manifest=False)
     entry = only(store)
     assert entry.status == INCOMPLETE and not entry.is_valid and "did not finish" in entry.problem
     assert entry.summary()["engine"] is None and entry.summary()["started_at"].startswith("2026-11-20T12:00:00")
 
 
-def test_an_unreadable_manifest_makes_the_backup_invalid(store: MemoryObjectStore,
-                                                          put_backup: Callable[..., Manifest]) -> None:
-    made = put_backup(1)
+def test_an_unreadable_manifest_makes_the_backup_invalid(store: MemoryObjectStore) -> None:
+    made = put_backup(store, 1)
     store.put_bytes(LAYOUT.manifest_key(made.backup_id), b'{"cut short": ')
     entry = only(store)
     assert entry.status == INVALID and entry.manifest is None and "not a complete drdrill manifest" in entry.problem
 
 
-def test_a_missing_object_makes_the_backup_invalid(store: MemoryObjectStore,
-                                                    put_backup: Callable[..., Manifest]) -> None:
-    made = put_backup(1)
+def test_a_missing_object_makes_the_backup_invalid(store: MemoryObjectStore) -> None:
+    made = put_backup(store, 1)
     store.delete(LAYOUT.object_key(made.backup_id, "dump.sql.zst"))
     assert (only(store).status, only(store).problem) == (INVALID, "dump.sql.zst is missing")
 
 
-def test_an_object_of_another_size_makes_the_backup_invalid(store: MemoryObjectStore,
-                                                             put_backup: Callable[..., Manifest]) -> None:
-    made = put_backup(1, body=b"12345")
+def test_an_object_of_another_size_makes_the_backup_invalid(store: MemoryObjectStore) -> None:
+    made = put_backup(store, 1, body=b"12345")
     store.put_bytes(LAYOUT.object_key(made.backup_id, "dump.sql.zst"), b"1234")
     assert (only(store).status, only(store).problem) == (INVALID, "dump.sql.zst is 4 bytes, manifest says 5")
 
 
-def test_a_quarantined_backup_does_not_count_and_says_why(store: MemoryObjectStore,
-                                                           put_backup: Callable[..., Manifest]) -> None:
-    made = put_backup(1)
+def test_a_quarantined_backup_does_not_count_and_says_why(store: MemoryObjectStore) -> None:
+    made = put_backup(store, 1)
     marker = [{"code": "ARTEFACT_CORRUPT", "evidence": {"object": "dump.sql.zst"}}]
     store.put_bytes(LAYOUT.quarantine_key(made.backup_id), json.dumps(marker).encode())
     entry = only(store)
@@ -68,9 +62,8 @@ def test_a_quarantined_backup_does_not_count_and_says_why(store: MemoryObjectSto
     assert entry.problem == "failed verification: ARTEFACT_CORRUPT (dump.sql.zst)"
 
 
-def test_backups_are_newest_first_and_other_folders_are_ignored(store: MemoryObjectStore,
-                                                                 put_backup: Callable[..., Manifest]) -> None:
-    older, newer = put_backup(3), put_backup(1)
+def test_backups_are_newest_first_and_other_folders_are_ignored(store: MemoryObjectStore) -> None:
+    older, newer = put_backup(store, 3), put_backup(store, 1)
     store.put_bytes(f"{LAYOUT.full_root}not-a-backup/file", b"x")
     assert [entry.backup_id for entry in list_backups(store, LAYOUT)] == [newer.backup_id, older.backup_id]
     found = find_backup(store, LAYOUT, older.backup_id)
@@ -78,9 +71,8 @@ def test_backups_are_newest_first_and_other_folders_are_ignored(store: MemoryObj
     assert find_backup(store, LAYOUT, "20200101T000000Z-000000") is None
 
 
-def test_drill_evidence_is_not_counted_as_stored_bytes(store: MemoryObjectStore,
-                                                        put_backup: Callable[..., Manifest]) -> None:
-    made = put_backup(1, body=b"12345")
+def test_drill_evidence_is_not_counted_as_stored_bytes(store: MemoryObjectStore) -> None:
+    made = put_backup(store, 1, body=b"12345")
     without = only(store).stored_bytes
     store.put_bytes(LAYOUT.object_key(made.backup_id, "drills/run-1/validation.json"), b"x" * 100)
     assert only(store).stored_bytes == without and only(store).status == VALID

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 import pytest
 
 from drdrill.storage.layout import BACKUP_ID_PATTERN, TargetLayout, backup_time, new_backup_id, target_root
+from tests.helpers.storage import NOW
 
 pytestmark = pytest.mark.unit
-NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 
 
 def test_backup_ids_sort_by_time_and_encode_it() -> None:

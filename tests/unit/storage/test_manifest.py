@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import pytest
 
 from drdrill.storage.manifest import BinlogPosition, Manifest, ManifestError, ObjectEntry
+from tests.helpers.manifests import sample_manifest
 
 pytestmark = pytest.mark.unit
 
 
-def test_manifest_round_trips_through_json(manifest_of: Callable[..., Manifest]) -> None:
-    original = manifest_of(catchup=ObjectEntry("catchup.sql.zst", "catchup", 5, "cd" * 32),
+def test_manifest_round_trips_through_json() -> None:
+    original = sample_manifest(catchup=ObjectEntry("catchup.sql.zst", "catchup", 5, "cd" * 32),
                            facts_point=BinlogPosition("mysql-bin.000002", 900, "0-1-8"))
     again = Manifest.from_json(original.to_json())
     assert again == original
@@ -21,10 +21,10 @@ def test_manifest_round_trips_through_json(manifest_of: Callable[..., Manifest])
     assert [o.name for o in again.all_objects()] == ["dump.sql.zst", "catchup.sql.zst"]
 
 
-def test_facts_match_the_consistent_point_when_taken_there(manifest_of: Callable[..., Manifest]) -> None:
-    assert manifest_of().facts_match_consistent_point
-    assert json.loads(manifest_of().to_json())["facts_match_consistent_point"] is True
-    assert manifest_of().consistent_point.label() == "mysql-bin.000002:600 (gtid 0-1-6)"
+def test_facts_match_the_consistent_point_when_taken_there() -> None:
+    assert sample_manifest().facts_match_consistent_point
+    assert json.loads(sample_manifest().to_json())["facts_match_consistent_point"] is True
+    assert sample_manifest().consistent_point.label() == "mysql-bin.000002:600 (gtid 0-1-6)"
 
 
 @pytest.mark.parametrize("breakage", [
@@ -35,8 +35,8 @@ def test_facts_match_the_consistent_point_when_taken_there(manifest_of: Callable
     lambda d: d["consistent_point"].pop("position"),
     lambda d: d.clear() or d.update({"format_version": 1, "complete": True}),
 ])
-def test_an_incomplete_manifest_is_rejected(manifest_of: Callable[..., Manifest], breakage) -> None:
-    data = json.loads(manifest_of().to_json())
+def test_an_incomplete_manifest_is_rejected(breakage) -> None:
+    data = json.loads(sample_manifest().to_json())
     breakage(data)
     with pytest.raises(ManifestError):
         Manifest.from_json(json.dumps(data))
@@ -50,8 +50,8 @@ def test_json_that_is_not_an_object_is_a_manifest_error(not_an_object: bytes) ->
         Manifest.from_json(not_an_object)
 
 
-def test_the_error_names_where_the_manifest_came_from(manifest_of: Callable[..., Manifest]) -> None:
-    data = json.loads(manifest_of().to_json())
+def test_the_error_names_where_the_manifest_came_from() -> None:
+    data = json.loads(sample_manifest().to_json())
     data["complete"] = False
     with pytest.raises(ManifestError, match="s3://b/k/manifest.json: the manifest is marked incomplete"):
         Manifest.from_json(json.dumps(data), where="s3://b/k/manifest.json")

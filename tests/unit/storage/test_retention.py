@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 
 from drdrill.storage.binlog.fork import BinlogFork
-from drdrill.storage.binlog.index import ArchivedBinlog
 from drdrill.storage.catalog import INCOMPLETE, INVALID, QUARANTINED, VALID, BackupEntry
 from drdrill.storage.manifest import BinlogPosition, Manifest
 from drdrill.storage.retention import binlogs_no_longer_needed, choose_deletions, forks_no_longer_needed
+from tests.helpers.manifests import sample_manifest
+from tests.helpers.storage import NOW, SERVER, backup_id_at, index_entry
 
-from .conftest import NOW, SERVER, backup_id_at
 
 pytestmark = pytest.mark.unit
 
@@ -55,27 +54,24 @@ def test_without_limits_only_the_newest_valid_backup_is_kept() -> None:
     assert list(decision.keep) == [backups[0].backup_id] and list(decision.delete) == [backups[1].backup_id]
 
 
-def at(manifest_of: Callable[..., Manifest], file: str, key: str | None = SERVER) -> Manifest:
-    return manifest_of(consistent_point=BinlogPosition(file, 4, "0-1-9"), extra={"server_key": key} if key else {})
+def at(file: str, key: str | None = SERVER) -> Manifest:
+    return sample_manifest(consistent_point=BinlogPosition(file, 4, "0-1-9"), extra={"server_key": key} if key else {})
 
 
-def test_binlog_retention_keeps_everything_a_retained_backup_needs(
-        manifest_of: Callable[..., Manifest], entry_of: Callable[..., ArchivedBinlog]) -> None:
-    files = [entry_of(f"mysql-bin.00000{n}") for n in range(1, 7)] + [entry_of("mysql-bin.000001", "2-bbbbbbbb")]
-    gone = binlogs_no_longer_needed(files, [at(manifest_of, "mysql-bin.000005"), at(manifest_of, "mysql-bin.000003")])
+def test_binlog_retention_keeps_everything_a_retained_backup_needs() -> None:
+    files = [index_entry(f"mysql-bin.00000{n}") for n in range(1, 7)] + [index_entry("mysql-bin.000001", "2-bbbbbbbb")]
+    gone = binlogs_no_longer_needed(files, [at("mysql-bin.000005"), at("mysql-bin.000003")])
     assert [(e.server_key, e.file) for e in gone] == [(SERVER, "mysql-bin.000001"), (SERVER, "mysql-bin.000002")]
 
 
-def test_binlog_retention_deletes_nothing_when_a_backup_does_not_name_its_server(
-        manifest_of: Callable[..., Manifest], entry_of: Callable[..., ArchivedBinlog]) -> None:
-    files = [entry_of(f"mysql-bin.00000{n}") for n in range(1, 4)]
-    assert binlogs_no_longer_needed(files, [at(manifest_of, "mysql-bin.000003"), at(manifest_of, "x.000001", None)]) == []
+def test_binlog_retention_deletes_nothing_when_a_backup_does_not_name_its_server() -> None:
+    files = [index_entry(f"mysql-bin.00000{n}") for n in range(1, 4)]
+    assert binlogs_no_longer_needed(files, [at("mysql-bin.000003"), at("x.000001", None)]) == []
 
 
-def test_binlog_retention_keeps_a_server_no_backup_was_taken_from(
-        manifest_of: Callable[..., Manifest], entry_of: Callable[..., ArchivedBinlog]) -> None:
-    files = [entry_of("mysql-bin.000001", "2-bbbbbbbb"), entry_of("mysql-bin.000001")]
-    gone = binlogs_no_longer_needed(files, [at(manifest_of, "mysql-bin.000002")])
+def test_binlog_retention_keeps_a_server_no_backup_was_taken_from() -> None:
+    files = [index_entry("mysql-bin.000001", "2-bbbbbbbb"), index_entry("mysql-bin.000001")]
+    gone = binlogs_no_longer_needed(files, [at("mysql-bin.000002")])
     assert [(e.server_key, e.file) for e in gone] == [(SERVER, "mysql-bin.000001")]
 
 
@@ -84,8 +80,8 @@ def fork(last: str, first: str) -> BinlogFork:
                       rolled_back=("0-1-13", "0-1-14"), forked_at=NOW, reason="fail-back")
 
 
-def test_a_fork_record_goes_only_once_its_old_history_left_the_archive(entry_of: Callable[..., ArchivedBinlog]) -> None:
+def test_a_fork_record_goes_only_once_its_old_history_left_the_archive() -> None:
     records = [fork("mysql-bin.000002", "mysql-bin.000003"), fork("mysql-bin.000005", "mysql-bin.000006")]
-    remaining = [entry_of(f"mysql-bin.00000{n}") for n in range(4, 8)]
+    remaining = [index_entry(f"mysql-bin.00000{n}") for n in range(4, 8)]
     assert forks_no_longer_needed(records, remaining) == [records[0]]
-    assert forks_no_longer_needed(records, [entry_of("mysql-bin.000002"), *remaining]) == []
+    assert forks_no_longer_needed(records, [index_entry("mysql-bin.000002"), *remaining]) == []

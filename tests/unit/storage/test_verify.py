@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from drdrill.findings import Finding
 from drdrill.storage.catalog import QUARANTINED, list_backups
-from drdrill.storage.manifest import Manifest
 from drdrill.storage.memory import MemoryObjectStore
 from drdrill.storage.verify import fetch_backup, hash_object, quarantine, verify_backup
+from tests.helpers.storage import LAYOUT, put_backup
 
-from .conftest import LAYOUT
 
 pytestmark = pytest.mark.unit
 
@@ -23,32 +21,31 @@ def codes(findings: list[Finding]) -> list[str]:
     return [finding.code for finding in findings]
 
 
-def test_an_intact_backup_verifies_and_is_fetched_whole(store: MemoryObjectStore, put_backup: Callable[..., Manifest],
+def test_an_intact_backup_verifies_and_is_fetched_whole(store: MemoryObjectStore,
                                                         tmp_path: Path) -> None:
-    made = put_backup(1, body=b"the dump")
+    made = put_backup(store, 1, body=b"the dump")
     manifest, findings = verify_backup(store, LAYOUT, made.backup_id)
     assert manifest == made and findings == []
     stats, findings = fetch_backup(store, LAYOUT, made.backup_id, tmp_path / "fetched")
     assert findings == [] and stats["bytes"] == 8 and (tmp_path / "fetched" / "dump.sql.zst").read_bytes() == b"the dump"
 
 
-def test_a_changed_byte_is_artefact_corrupt_even_at_the_same_size(store: MemoryObjectStore,
-                                                                  put_backup: Callable[..., Manifest]) -> None:
-    made = put_backup(1, body=b"the dump")
+def test_a_changed_byte_is_artefact_corrupt_even_at_the_same_size(store: MemoryObjectStore) -> None:
+    made = put_backup(store, 1, body=b"the dump")
     store.put_bytes(LAYOUT.object_key(made.backup_id, "dump.sql.zst"), b"the dumq")
     _, findings = verify_backup(store, LAYOUT, made.backup_id)
     assert codes(findings) == ["ARTEFACT_CORRUPT"]
     assert findings[0].evidence["object"] == "dump.sql.zst" and findings[0].evidence["size"] == 8
 
 
-def test_a_missing_object_is_artefact_missing(store: MemoryObjectStore, put_backup: Callable[..., Manifest]) -> None:
-    made = put_backup(1)
+def test_a_missing_object_is_artefact_missing(store: MemoryObjectStore) -> None:
+    made = put_backup(store, 1)
     store.delete(LAYOUT.object_key(made.backup_id, "dump.sql.zst"))
     assert codes(verify_backup(store, LAYOUT, made.backup_id)[1]) == ["ARTEFACT_MISSING"]
 
 
-def test_no_or_a_broken_manifest_is_manifest_invalid(store: MemoryObjectStore, put_backup: Callable[..., Manifest]) -> None:
-    made = put_backup(1, manifest=False)
+def test_no_or_a_broken_manifest_is_manifest_invalid(store: MemoryObjectStore) -> None:
+    made = put_backup(store, 1, manifest=False)
     manifest, findings = verify_backup(store, LAYOUT, made.backup_id)
     assert manifest is None and codes(findings) == ["MANIFEST_INVALID"] and "has no manifest" in findings[0].message
     store.put_bytes(LAYOUT.manifest_key(made.backup_id), b"[]")  # JSON, but not a manifest
@@ -56,8 +53,8 @@ def test_no_or_a_broken_manifest_is_manifest_invalid(store: MemoryObjectStore, p
     assert manifest is None and codes(findings) == ["MANIFEST_INVALID"] and "not a JSON object" in findings[0].message
 
 
-def test_quarantine_makes_the_backup_stop_counting(store: MemoryObjectStore, put_backup: Callable[..., Manifest]) -> None:
-    made = put_backup(1)
+def test_quarantine_makes_the_backup_stop_counting(store: MemoryObjectStore) -> None:
+    made = put_backup(store, 1)
     finding = Finding("ARTEFACT_CORRUPT", "changed", evidence={"object": "dump.sql.zst"})
     quarantine(store, LAYOUT, made.backup_id, [finding])
     assert json.loads(store.get_bytes(LAYOUT.quarantine_key(made.backup_id)) or b"")[0]["code"] == "ARTEFACT_CORRUPT"

@@ -11,8 +11,8 @@ import pytest
 from drdrill.storage.binlog.archive import fetch_binlogs, purged_before_archiving
 from drdrill.storage.binlog.index import ArchivedBinlog, BinlogArchiveError
 from drdrill.storage.memory import MemoryObjectStore
+from tests.helpers.storage import BINLOGS, LAYOUT, SERVER, index_entry, put_binlog
 
-from ..conftest import BINLOGS, LAYOUT, SERVER
 
 pytestmark = pytest.mark.unit
 RAW = b"\xfebin" + b"event bytes " * 1000
@@ -23,10 +23,10 @@ def compressed(raw: bytes) -> bytes:
 
 
 @pytest.fixture
-def archived(store: MemoryObjectStore, entry_of: Callable[..., ArchivedBinlog]) -> Callable[..., ArchivedBinlog]:
+def archived(store: MemoryObjectStore) -> Callable[..., ArchivedBinlog]:
     def put(file: str, raw: bytes = RAW, stored: bytes | None = None) -> ArchivedBinlog:
         body = compressed(raw)
-        entry = entry_of(file, body=body, raw=raw)
+        entry = index_entry(file, body=body, raw=raw)
         store.put_bytes(BINLOGS.object_key(SERVER, file), body if stored is None else stored)
         store.put_bytes(BINLOGS.index_key(SERVER, file), entry.to_json())
         return entry
@@ -67,10 +67,9 @@ def test_changed_bytes_are_corrupt_and_nothing_is_left_behind(store: MemoryObjec
 
 
 def test_an_object_that_decompresses_to_other_bytes_is_corrupt(store: MemoryObjectStore,
-                                                                entry_of: Callable[..., ArchivedBinlog],
                                                                 tmp_path: Path) -> None:
     body = compressed(RAW + b"not what was archived")
-    entry = entry_of("mysql-bin.000001", body=body, raw=RAW)  # the index recorded other raw bytes
+    entry = index_entry("mysql-bin.000001", body=body, raw=RAW)  # the index recorded other raw bytes
     store.put_bytes(BINLOGS.object_key(SERVER, entry.file), body)
     store.put_bytes(BINLOGS.index_key(SERVER, entry.file), entry.to_json())
     assert fetch_codes(store, ["mysql-bin.000001"], tmp_path) == ["BINLOG_CORRUPT"]
@@ -78,18 +77,17 @@ def test_an_object_that_decompresses_to_other_bytes_is_corrupt(store: MemoryObje
 
 
 def test_a_source_that_purged_files_before_they_were_archived_is_a_gap(
-        store: MemoryObjectStore, put_binlog: Callable[..., ArchivedBinlog]) -> None:
-    put_binlog("mysql-bin.000001", 1, 4)
-    put_binlog("mysql-bin.000002", 5, 9)
+        store: MemoryObjectStore) -> None:
+    put_binlog(store, "mysql-bin.000001", 1, 4)
+    put_binlog(store, "mysql-bin.000002", 5, 9)
     indexed = {"mysql-bin.000001", "mysql-bin.000002"}
     findings = purged_before_archiving(store, BINLOGS, SERVER, indexed, [("mysql-bin.000005", 10), ("mysql-bin.000006", 4)])
     assert [f.code for f in findings] == ["BINLOG_GAP"]
     assert findings[0].evidence["missing"] == ["mysql-bin.000003", "mysql-bin.000004"]
 
 
-def test_a_source_that_still_has_the_next_file_is_no_gap(store: MemoryObjectStore,
-                                                          put_binlog: Callable[..., ArchivedBinlog]) -> None:
-    put_binlog("mysql-bin.000001", 1, 4)
+def test_a_source_that_still_has_the_next_file_is_no_gap(store: MemoryObjectStore) -> None:
+    put_binlog(store, "mysql-bin.000001", 1, 4)
     indexed = {"mysql-bin.000001"}
     assert purged_before_archiving(store, BINLOGS, SERVER, indexed, [("mysql-bin.000002", 10)]) == []
     assert purged_before_archiving(store, BINLOGS, SERVER, indexed, [("mysql-bin.000001", 10)]) == []

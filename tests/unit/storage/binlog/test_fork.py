@@ -9,8 +9,8 @@ import pytest
 
 from drdrill.storage.binlog.fork import BinlogFork, read_forks, write_fork
 from drdrill.storage.memory import MemoryObjectStore
+from tests.helpers.storage import BINLOGS, SERVER
 
-from ..conftest import BINLOGS, SERVER
 
 pytestmark = pytest.mark.unit
 

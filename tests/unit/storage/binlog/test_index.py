@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime, timezone
 
 import pytest
@@ -11,8 +10,8 @@ import pytest
 from drdrill.storage.binlog.index import ArchivedBinlog, BinlogArchiveError, BinlogIndexError, indexed_files, \
     list_archive, load_entries, read_entry, server_keys
 from drdrill.storage.memory import MemoryObjectStore
+from tests.helpers.storage import BINLOGS, SERVER, put_binlog
 
-from ..conftest import BINLOGS, SERVER
 
 pytestmark = pytest.mark.unit
 
@@ -56,8 +55,8 @@ def test_an_entry_without_archived_at_or_with_a_bad_file_name_is_refused() -> No
         ArchivedBinlog.from_json(_with(ENTRY.to_json(), file="mysql-bin"))
 
 
-def test_reading_the_index_of_a_server(store: MemoryObjectStore, put_binlog: Callable[..., ArchivedBinlog]) -> None:
-    first, second = put_binlog("mysql-bin.000002", 5, 6), put_binlog("mysql-bin.000010", 7, 8)
+def test_reading_the_index_of_a_server(store: MemoryObjectStore) -> None:
+    first, second = put_binlog(store, "mysql-bin.000002", 5, 6), put_binlog(store, "mysql-bin.000010", 7, 8)
     store.put_bytes(BINLOGS.index_root(SERVER) + "notes.txt", b"not an entry")
     assert sorted(indexed_files(store, BINLOGS, SERVER)) == ["mysql-bin.000002", "mysql-bin.000010"]
     assert read_entry(store, BINLOGS, SERVER, "mysql-bin.000002") == first
@@ -66,17 +65,16 @@ def test_reading_the_index_of_a_server(store: MemoryObjectStore, put_binlog: Cal
     assert server_keys(store, BINLOGS) == [SERVER]
 
 
-def test_an_entry_about_another_file_is_an_index_error(store: MemoryObjectStore,
-                                                       put_binlog: Callable[..., ArchivedBinlog]) -> None:
-    entry = put_binlog("mysql-bin.000002", 5, 6)
+def test_an_entry_about_another_file_is_an_index_error(store: MemoryObjectStore) -> None:
+    entry = put_binlog(store, "mysql-bin.000002", 5, 6)
     store.put_bytes(BINLOGS.index_key(SERVER, "mysql-bin.000003"), entry.to_json())
     with pytest.raises(BinlogIndexError, match="describes"):
         read_entry(store, BINLOGS, SERVER, "mysql-bin.000003")
 
 
 def test_an_unreadable_entry_fails_the_listing_rather_than_hiding_a_file(
-        store: MemoryObjectStore, put_binlog: Callable[..., ArchivedBinlog]) -> None:
-    put_binlog("mysql-bin.000001", 1, 2)
+        store: MemoryObjectStore) -> None:
+    put_binlog(store, "mysql-bin.000001", 1, 2)
     store.put_bytes(BINLOGS.index_key(SERVER, "mysql-bin.000002"), b"{")
     entries, findings = load_entries(store, BINLOGS, SERVER)
     assert [e.file for e in entries] == ["mysql-bin.000001"] and [f.code for f in findings] == ["BINLOG_CORRUPT"]

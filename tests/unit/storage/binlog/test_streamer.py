@@ -21,8 +21,8 @@ from drdrill.storage.binlog.streamer import (
     run_streamer,
 )
 from drdrill.storage.memory import MemoryObjectStore
+from tests.helpers.storage import LAYOUT
 
-from ..conftest import LAYOUT
 
 pytestmark = pytest.mark.unit
 
