@@ -23,10 +23,8 @@ MiB = 1024 * 1024
 
 @pytest.fixture(params=[pytest.param("memory", marks=pytest.mark.unit),
                         pytest.param("s3", marks=pytest.mark.integration)])
-def new_store(request: pytest.FixtureRequest) -> Iterator[Callable[..., ObjectStore]]:
+def new_store(request: pytest.FixtureRequest) -> Callable[..., ObjectStore]:
     """``new_store(exists=True)``: an empty bucket of the implementation under test (or one never created)."""
-    made: list[ObjectStore] = []
-
     def make(exists: bool = True) -> ObjectStore:
         if request.param == "memory":
             store: ObjectStore = MemoryObjectStore(f"contract-{uuid.uuid4().hex[:8]}", exists=exists)
@@ -34,10 +32,9 @@ def new_store(request: pytest.FixtureRequest) -> Iterator[Callable[..., ObjectSt
             store = S3ObjectStore(request.getfixturevalue("moto_s3").client, f"contract-{uuid.uuid4().hex[:12]}")
         if exists:
             store.ensure_bucket()
-        made.append(store)
         return store
 
-    yield make
+    return make
 
 
 @pytest.fixture
