@@ -6,7 +6,7 @@ ports (default 32271-32274) with about --size of sample data (12MB: ~100k rows),
 max_binlog_size, takes one backup with the real backup drill (``run_backup_drill``), archives the binlogs
 once, and then runs the same write load twice, once per archiving mode:
 
-  scheduled  the archive step (``binlog_archive.archive``: FLUSH BINARY LOGS, then upload every closed
+  scheduled  the archive step (``drills.archive.steps.archive``: FLUSH BINARY LOGS, then upload every closed
              file) started every --archive-every seconds, as a schedule would start it (a run that
              overruns delays the next one, never overlaps it);
   streamer   ``run_streamer`` in a thread (a supervised ``mariadb-binlog --stop-never`` copies the binlog
@@ -17,7 +17,7 @@ The write load is one connection of the application's DML-only user committing t
 orders, 2x--batch order items and an UPDATE of the previous batch's orders (whose trigger inserts as many
 audit rows: 5x--batch row events a transaction), paced to --rows-per-second (0: as fast as the server takes
 them), and one heartbeat row a second, for --load-seconds per mode. Each mode starts with the archive up to
-date. Every --sample-every seconds ``rpo_monitor.archive_lag_seconds`` reads the lag: the seconds of writes
+date. Every --sample-every seconds ``drills.archive.monitor.archive_lag_seconds`` reads the lag: the seconds of writes
 the archive does not hold yet (0 only when it holds the source's GTID position; otherwise now minus the
 newest archived event, whose time has one-second resolution, so a reading can be up to 1 s high). For the
 streamer the script also reads how far its local copy (the spool) trails the file the primary is writing.
@@ -93,9 +93,11 @@ from restore import (
 
 from drdrill.findings import DrillFailed
 from drdrill.config import Target
-from drdrill.drills import binlog_archive, pitr
+from drdrill.drills.archive import steps as archive_steps
+from drdrill.drills.layouts import binlog_layout
+from drdrill.drills import pitr
 from drdrill.drills import restore as restore_steps
-from drdrill.drills.rpo_monitor import archive_lag_seconds
+from drdrill.drills.archive.monitor import archive_lag_seconds
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.engines import get_engine
 from drdrill.sandbox.heartbeat import beat_once
@@ -249,7 +251,7 @@ class Bench:
         """One run of the archive step (rotate, upload every closed file); a finding fails the bench."""
         began = time.monotonic()
         try:
-            result = binlog_archive.archive(
+            result = archive_steps.archive(
                 self.target, self.source, self.store, work_dir=self.root / "archive-work"
             )
         except DrillFailed as exc:
@@ -336,7 +338,7 @@ def streaming(bench: Bench, spool: Path) -> Iterator[StreamerStatus]:
             run_streamer(
                 lambda: bench.source,
                 bench.store,
-                binlog_archive.binlog_layout(bench.target),
+                binlog_layout(bench.target),
                 spool_dir=spool,
                 stop=stop,
                 poll_interval=bench.args.stream_poll,
@@ -842,7 +844,7 @@ def render_report(result: dict[str, Any], args: argparse.Namespace) -> str:
     rate = next(mode["load"]["binlog_mb_per_second"] for mode in modes if mode["mode"] == "streamer")
     rotation = facts["max_binlog_size"] / 1e6 / rate if rate else None
     notes = (
-        "Lag = rpo_monitor.archive_lag_seconds, read every "
+        "Lag = drills.archive.monitor.archive_lag_seconds, read every "
         f"{args.sample_every:g} s (a reading took {modes[0]['read_p50_s']} s / {modes[1]['read_p50_s']} s at "
         "p50); event times have 1 s resolution.\n"
         "The streamer archives a file when it is rotated: by size (max_binlog_size / write rate"

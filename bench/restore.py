@@ -68,7 +68,8 @@ from common import (
 from drdrill.checks.checksum import quote_identifier
 from drdrill.checks.restore_suite import validate_restore
 from drdrill.config import EngineOptions, Heartbeat, Objectives, Retention, Storage, Target
-from drdrill.drills.backup import layout_for, run_backup_drill
+from drdrill.drills.backup.runner import run_backup_drill
+from drdrill.drills.layouts import layout_for
 from drdrill.drills.restore import RestoreOptions, RestoreServers, read_manifest, run_restore_drill
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.engines import get_engine

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from airflow.sdk import DAG, Param, dag, get_current_context, task
 
-from drdrill.airflow import backup_tasks
+from drdrill.drills.backup import tasks as backup_tasks
 from drdrill.airflow.assets import backup_asset
 from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks
 from drdrill.config import Target, load_config

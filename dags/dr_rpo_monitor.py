@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from airflow.sdk import DAG, dag, get_current_context, task
 
-from drdrill.airflow import archive_tasks
+from drdrill.drills.archive import tasks as archive_tasks
 from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks
 from drdrill.config import Target, load_config
 

@@ -90,7 +90,7 @@ def _show_status(state: dict[str, Any], title: str) -> None:
 def cmd_backup(args: argparse.Namespace) -> int:
     from drdrill.airflow.connections import mysql_endpoint, object_store
     from drdrill.config import load_config
-    from drdrill.drills.backup import run_backup_drill
+    from drdrill.drills.backup.runner import run_backup_drill
 
     config = load_config()
     target = config.target(args.target)
@@ -273,7 +273,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
 def cmd_backups(args: argparse.Namespace) -> int:
     from drdrill.airflow.connections import object_store
     from drdrill.config import load_config
-    from drdrill.drills.backup import layout_for
+    from drdrill.drills.layouts import layout_for
     from drdrill.storage.catalog import list_backups
     from drdrill.storage.verify import verify_backup
 
@@ -330,7 +330,7 @@ def cmd_rpo(args: argparse.Namespace) -> int:
 def cmd_summary(args: argparse.Namespace) -> int:
     from drdrill.airflow.connections import object_store
     from drdrill.config import load_config
-    from drdrill.drills.backup import layout_for
+    from drdrill.drills.layouts import layout_for
     from drdrill.durations import format_duration
     from drdrill.history import list_drills
     from drdrill.storage.catalog import list_backups

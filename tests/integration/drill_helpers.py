@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from drdrill.config import Target, load_config
-from drdrill.drills import backup
+from drdrill.drills.backup import steps as backup
+from drdrill.drills.layouts import layout_for
 from drdrill.storage.manifest import Manifest
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.s3 import S3ObjectStore
@@ -49,7 +50,7 @@ def run_steps(handle: Any, target: Target, work_dir: Path, engine: str | None = 
         write_on_source(handle, write_between)
     backup.write_manifest(plan, dumped, target, source, store, work_dir=work_dir)
     backup.verify(plan, target, store)
-    raw = store.get_bytes(backup.layout_for(target).manifest_key(plan["backup_id"]))
+    raw = store.get_bytes(layout_for(target).manifest_key(plan["backup_id"]))
     assert raw is not None
     return plan, Manifest.from_json(raw)
 
@@ -60,7 +61,7 @@ def rewrite_object(handle: Any, target: Target, backup_id: str, name: str, body:
     import hashlib
 
     store = store_for(handle, target)
-    layout = backup.layout_for(target)
+    layout = layout_for(target)
     manifest = Manifest.from_json(store.get_bytes(layout.manifest_key(backup_id)) or b"")
     store.put_bytes(layout.object_key(backup_id, name), body)
     objects = tuple(dc.replace(o, size=len(body), sha256=hashlib.sha256(body).hexdigest()) if o.name == name else o
@@ -73,7 +74,7 @@ def rewrite_manifest(handle: Any, target: Target, backup_id: str, **changes: Any
     import dataclasses as dc
 
     store = store_for(handle, target)
-    key = backup.layout_for(target).manifest_key(backup_id)
+    key = layout_for(target).manifest_key(backup_id)
     changed = dc.replace(Manifest.from_json(store.get_bytes(key) or b""), **changes)
     store.put_bytes(key, changed.to_json().encode())
     return changed

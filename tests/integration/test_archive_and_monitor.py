@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from drill_helpers import run_steps, shop_target, store_for, write_on_source
 
-from drdrill.drills.rpo_monitor import sample_rpo
+from drdrill.drills.archive.monitor import sample_rpo
 from drdrill.history import list_drills, list_rpo_samples
 from drdrill.sandbox.slack_sink import read_posts
 

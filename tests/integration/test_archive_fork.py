@@ -18,8 +18,9 @@ import pytest
 from drill_helpers import execute, query
 
 from drdrill.findings import DrillFailed
-from drdrill.drills import backup, failover, pitr, restore
-from drdrill.drills.binlog_archive import binlog_layout
+from drdrill.drills.backup import steps as backup
+from drdrill.drills import failover, pitr, restore
+from drdrill.drills.layouts import binlog_layout, layout_for
 from drdrill.errors import DrdrillError
 from drdrill.failover import errant
 from drdrill.failover.topology import rejoin_as_replica, wait_caught_up
@@ -215,7 +216,7 @@ def take_backup(pair: Pair, store: ObjectStore, work_dir: Path) -> Manifest:
     backup.write_manifest(plan, dumped, pair.target, source, store, work_dir=work_dir)
     backup.verify(plan, pair.target, store)
     time.sleep(1.1)  # backup ids sort by their start second
-    return Manifest.from_json(store.get_bytes(backup.layout_for(pair.target).manifest_key(plan["backup_id"])) or b"")
+    return Manifest.from_json(store.get_bytes(layout_for(pair.target).manifest_key(plan["backup_id"])) or b"")
 
 
 def recover(pair: Pair, store: ObjectStore, planned: dict[str, Any], work_dir: Path,
@@ -269,7 +270,7 @@ def test_pitr_across_a_fork_stops_the_old_history_where_the_new_one_resumed(
     [finding] = refused.value.findings
     assert finding.code == "PITR_BASE_ROLLED_BACK" and finding.evidence["backup_id"] == inside[0].backup_id
     assert finding.evidence["resumed_from"] == since
-    quarantine(store, backup.layout_for(target), inside[0].backup_id, [finding])
+    quarantine(store, layout_for(target), inside[0].backup_id, [finding])
 
     # From the backup before them: the old history stops where the new one resumed, then the new one follows.
     planned = pitr.plan(target, store, target_time=after_fork, now=datetime.now(timezone.utc))
@@ -336,12 +337,12 @@ def test_retention_removes_a_fork_record_with_the_old_history_and_only_then(
     assert split_binlog_name(after.consistent_point.file)[1] >= split_binlog_name(fork.first_file)[1]
 
     # A retained backup still starts before the fork: its files and the fork record stay.
-    assert not any("/forks/" in name for name in backup.prune_binlogs(store, backup.layout_for(pair.target)))
+    assert not any("/forks/" in name for name in backup.prune_binlogs(store, layout_for(pair.target)))
     assert list(read_forks(store, layout, key)[0]) == [fork.first_file]
 
     # Once no retained backup needs the old history, its files go and the fork record with them.
-    quarantine(store, backup.layout_for(pair.target), before.backup_id, [])
-    deleted = backup.prune_binlogs(store, backup.layout_for(pair.target))
+    quarantine(store, layout_for(pair.target), before.backup_id, [])
+    deleted = backup.prune_binlogs(store, layout_for(pair.target))
     assert f"{key}/forks/{fork.first_file}" in deleted and f"{key}/{fork.last_file}" in deleted
     assert read_forks(store, layout, key) == ({}, [])
     assert min(split_binlog_name(item.file)[1] for item in list_archive(store, layout, key)) \

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from drill_helpers import shop_target, store_for
 
-from drdrill.drills.backup import layout_for
+from drdrill.drills.layouts import layout_for
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
 from drdrill.storage.catalog import list_backups

@@ -8,7 +8,7 @@ import pytest
 from drill_helpers import run_steps, shop_target
 from handrestore import apply_catchup, download, restore_data, restored_facts
 
-from drdrill.drills.backup import layout_for
+from drdrill.drills.layouts import layout_for
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,8 @@ import pytest
 from drill_helpers import run_steps, shop_target, store_for
 
 from drdrill.findings import DrillFailed
-from drdrill.drills import backup
+from drdrill.drills.backup import steps as backup
+from drdrill.drills.layouts import layout_for
 from drdrill.storage.catalog import INCOMPLETE, QUARANTINED, VALID, list_backups
 from drdrill.storage.verify import verify_backup
 
@@ -33,7 +34,7 @@ def flip_one_byte(client, bucket: str, key: str) -> None:
 def test_verify_passes_a_healthy_backup_and_flags_a_flipped_byte(sandbox, tmp_path: Path) -> None:
     target = shop_target()
     plan, manifest = run_steps(sandbox, target, tmp_path)
-    store, layout = store_for(sandbox, target), backup.layout_for(target)
+    store, layout = store_for(sandbox, target), layout_for(target)
 
     assert verify_backup(store, layout, plan["backup_id"])[1] == []
 
@@ -66,14 +67,14 @@ def test_dump_without_completion_trailer_is_archive_truncated_and_leaves_no_obje
         backup.dump_and_upload(plan, target, source, store, work_dir=tmp_path)
     assert [f.code for f in failed.value.findings] == ["ARCHIVE_TRUNCATED"]
     assert "Dump completed" in failed.value.findings[0].message
-    assert store.list_objects(backup.layout_for(target).backup_root(plan["backup_id"])) == []
+    assert store.list_objects(layout_for(target).backup_root(plan["backup_id"])) == []
 
 
 KILLER = """
 import os, signal, sys
 from datetime import datetime, timezone
 from drdrill.config import load_config
-from drdrill.drills.backup import run_backup_drill
+from drdrill.drills.backup.runner import run_backup_drill
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.storage.s3 import S3ObjectStore
 import boto3, json
@@ -103,7 +104,7 @@ run_backup_drill(target, source, S3ObjectStore(client, target.storage.bucket), w
 @pytest.mark.parametrize("kill_at", ["mid-upload", "before-manifest"])
 def test_a_killed_backup_leaves_nothing_that_counts(sandbox, tmp_path: Path, kill_at: str) -> None:
     target = shop_target()
-    store, layout = store_for(sandbox, target), backup.layout_for(target)
+    store, layout = store_for(sandbox, target), layout_for(target)
     valid_before = {e.backup_id for e in list_backups(store, layout) if e.is_valid}
 
     done = subprocess.run([sys.executable, "-c", KILLER, kill_at], capture_output=True, text=True, timeout=120)
@@ -127,7 +128,7 @@ def test_retention_deletes_old_backups_but_keeps_the_newest_valid_one(sandbox, t
     target = shop_target(storage=shop_target().storage.__class__(conn_id="drdrill_s3", bucket="drdrill-backups",
                                                                   prefix="retention-test"),
                          retention=shop_target().retention.__class__(keep_days=None, keep_backups=1))
-    store, layout = store_for(sandbox, target), backup.layout_for(target)
+    store, layout = store_for(sandbox, target), layout_for(target)
     ids = []
     for _ in range(3):
         plan, _ = run_steps(sandbox, target, tmp_path)

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from drill_helpers import run_steps, shop_target, store_for, write_on_source
 
-from drdrill.drills import binlog_archive
+from drdrill.drills.archive import steps as archive_steps
+from drdrill.drills.layouts import binlog_layout
 from drdrill.drills.pitr import run_pitr_drill, whole_second
 from drdrill.drills.restore import RestoreServers
 from drdrill.storage.binlog.index import list_archive
@@ -39,7 +40,7 @@ def prepare(sandbox, tmp_path: Path, extra_files: int = 0):
     time.sleep(2.5)
     target_time = whole_second(datetime.now(timezone.utc)) - timedelta(seconds=1)
     time.sleep(1.5)  # the heartbeat writer commits after the target too
-    binlog_archive.archive(target, sandbox.sandbox.backup_endpoint(), store_for(sandbox, target),
+    archive_steps.archive(target, sandbox.sandbox.backup_endpoint(), store_for(sandbox, target),
                            work_dir=tmp_path / "archive")
     return target, target_time, manifest
 
@@ -47,7 +48,7 @@ def prepare(sandbox, tmp_path: Path, extra_files: int = 0):
 def needed_chain(sandbox, target, manifest):
     """The archived files PITR replays: from the backup's consistent point on (older files are not needed)."""
     first = manifest.consistent_point.file
-    return [e for e in list_archive(store_for(sandbox, target), binlog_archive.binlog_layout(target)) if e.file >= first]
+    return [e for e in list_archive(store_for(sandbox, target), binlog_layout(target)) if e.file >= first]
 
 
 def pitr(sandbox, target, tmp_path: Path, target_time, **options):
@@ -92,7 +93,7 @@ def test_a_target_before_the_oldest_retained_backup_is_reported(sandbox, tmp_pat
 def test_a_binlog_deleted_from_the_middle_of_the_chain_is_binlog_gap(sandbox, tmp_path) -> None:
     target, target_time, manifest = prepare(sandbox, tmp_path, extra_files=2)
     store = store_for(sandbox, target)
-    layout = binlog_archive.binlog_layout(target)
+    layout = binlog_layout(target)
     chain = needed_chain(sandbox, target, manifest)
     assert len(chain) >= 3
     middle = chain[1]
@@ -107,7 +108,7 @@ def test_a_binlog_deleted_from_the_middle_of_the_chain_is_binlog_gap(sandbox, tm
 def test_a_corrupted_binlog_object_is_binlog_corrupt(sandbox, tmp_path) -> None:
     target, target_time, manifest = prepare(sandbox, tmp_path)
     store = store_for(sandbox, target)
-    layout = binlog_archive.binlog_layout(target)
+    layout = binlog_layout(target)
     first = needed_chain(sandbox, target, manifest)[0]
     key = layout.object_key(first.server_key, first.file)
     body = bytearray(store.get_bytes(key))
@@ -129,7 +130,7 @@ def test_pitr_dag_passes_through_airflow(sandbox, airflow_db, tmp_path) -> None:
     time.sleep(2.5)
     moment = whole_second(datetime.now(timezone.utc)) - timedelta(seconds=1)
     time.sleep(1.5)
-    binlog_archive.archive(shop, sandbox.sandbox.backup_endpoint(), store_for(sandbox, shop), work_dir=tmp_path / "a")
+    archive_steps.archive(shop, sandbox.sandbox.backup_endpoint(), store_for(sandbox, shop), work_dir=tmp_path / "a")
     root = Path(__file__).resolve().parents[2]
     spec = importlib.util.spec_from_file_location("dagfile_dr_pitr_it", root / "dags" / "dr_pitr_drill.py")
     module = importlib.util.module_from_spec(spec)
@@ -144,7 +145,7 @@ def test_pitr_dag_passes_through_airflow(sandbox, airflow_db, tmp_path) -> None:
 
 
 def test_retention_prunes_only_the_binlogs_no_kept_backup_needs(sandbox, tmp_path) -> None:
-    from drdrill.drills import backup
+    from drdrill.drills.backup import steps as backup
     from drdrill.storage.binlog.chain import check_archive
     from drdrill.storage.binlog.names import split_binlog_name
 
@@ -156,7 +157,7 @@ def test_retention_prunes_only_the_binlogs_no_kept_backup_needs(sandbox, tmp_pat
     time.sleep(1.1)
     _, second = run_steps(sandbox, target, tmp_path / "second")
     store = store_for(sandbox, target)
-    binlog_archive.archive(target, sandbox.sandbox.backup_endpoint(), store, work_dir=tmp_path / "a2")
+    archive_steps.archive(target, sandbox.sandbox.backup_endpoint(), store, work_dir=tmp_path / "a2")
     keep_one = dataclasses.replace(target, retention=dataclasses.replace(target.retention, keep_days=None, keep_backups=1))
 
     result = backup.apply_retention(keep_one, store, now=datetime.now(timezone.utc))
@@ -166,9 +167,9 @@ def test_retention_prunes_only_the_binlogs_no_kept_backup_needs(sandbox, tmp_pat
     key = second.extra["server_key"]
     assert result["binlogs_deleted"] and all(
         name.startswith(key) and split_binlog_name(name.split("/")[1])[1] < start for name in result["binlogs_deleted"])
-    remaining = [e for e in list_archive(store, binlog_archive.binlog_layout(target)) if e.server_key == key]
+    remaining = [e for e in list_archive(store, binlog_layout(target)) if e.server_key == key]
     assert min(split_binlog_name(e.file)[1] for e in remaining) == start
-    assert check_archive(store, binlog_archive.binlog_layout(target)) == []
+    assert check_archive(store, binlog_layout(target)) == []
 
 
 MARKER_USER, MARKER_PASSWORD = "drill_marker", f"Mk-{uuid.uuid4().hex[:12]}"

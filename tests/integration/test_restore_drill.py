@@ -227,7 +227,7 @@ def test_keep_scratch_leaves_the_restored_server_running_for_inspection(sandbox,
 
 def test_a_corrupt_backup_fails_before_any_scratch_yet_is_recorded_alerted_and_quarantined(
         sandbox, airflow_db, restore_dag, fresh_backup) -> None:
-    from drdrill.drills.backup import layout_for
+    from drdrill.drills.layouts import layout_for
     from drdrill.storage.catalog import QUARANTINED, list_backups
 
     backup_id, manifest = fresh_backup

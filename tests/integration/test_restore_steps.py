@@ -156,7 +156,7 @@ def test_a_two_database_target_restores_exactly_while_another_schema_takes_write
     import dataclasses
     import uuid
 
-    from drdrill.drills import backup
+    from drdrill.drills.backup import steps as backup
 
     primary = sandbox.sandbox.primary
     execute(primary, "CREATE DATABASE IF NOT EXISTS shop_extra", "CREATE DATABASE IF NOT EXISTS unrelated",

@@ -25,7 +25,7 @@ from drdrill.findings import DrillFailed, Finding
 from drdrill.config import FailoverDrill, Target
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
-from drdrill.drills.binlog_archive import binlog_layout
+from drdrill.drills.layouts import binlog_layout
 from drdrill.drills.failover_managed import is_managed
 from drdrill.failover import canary, errant
 from drdrill.failover.hooks import run_hook

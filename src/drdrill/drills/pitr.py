@@ -18,8 +18,7 @@ from typing import Any
 
 from drdrill.findings import DrillFailed, Finding
 from drdrill.config import Target
-from drdrill.drills.backup import layout_for
-from drdrill.drills.binlog_archive import binlog_layout
+from drdrill.drills.layouts import binlog_layout, layout_for
 from drdrill.drills import restore
 from drdrill.drills.record import StepRunner, build_record
 from drdrill.drills.restore import RestoreServers, run_dir, upload_validation
@@ -108,7 +107,7 @@ def plan_with_markers(target: Target, source: MySQLEndpoint, store: ObjectStore,
                       seed: str, key: str, work_dir: Path, now: datetime) -> dict[str, Any]:
     """The plan, with marker rows around a fresh target when the target may be written to and no time was asked."""
     if requested is None and target.allow_source_writes and target.heartbeat is not None:
-        from drdrill.drills.binlog_archive import archive
+        from drdrill.drills.archive.steps import archive
 
         target_time, markers = write_markers(source, target.heartbeat.schema, key)
         archive(target, source, store, work_dir=work_dir)  # closes and ships the file holding the after-marker

@@ -19,7 +19,7 @@ from typing import Any
 
 from drdrill.findings import DrillFailed, Finding
 from drdrill.config import Target
-from drdrill.drills.backup import layout_for
+from drdrill.drills.layouts import layout_for
 from drdrill.drills.record import StepRunner, build_record
 from drdrill.durations import format_duration
 from drdrill.endpoints import MySQLEndpoint

@@ -6,7 +6,7 @@ record task as Airflow's XCom table would be; whole DAG runs are in the integrat
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -29,32 +29,11 @@ from drdrill.airflow.runtime import (
 from drdrill.errors import ConfigError
 from drdrill.findings import DrillFailed, Finding
 from drdrill.history import list_drills
+from tests.helpers.airflow_context import RETURN, RUN_AFTER, context_of
 from tests.helpers.targets import write_config
 
 pytestmark = pytest.mark.unit
 
-RETURN = "return_value"
-RUN_AFTER = datetime(2026, 12, 6, 11, 0, tzinfo=timezone(timedelta(hours=1)))
-
-
-class TaskInstance:
-    """One task's view of a run's XCom store."""
-
-    def __init__(self, task_id: str, store: dict[tuple[str, str], Any]) -> None:
-        self.task_id = task_id
-        self.store = store
-        self.log_url = f"http://airflow.example/dags/dr_backup__shop/runs/manual__1/tasks/{task_id}?try_number=1"
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.store[(self.task_id, key)] = value
-
-    def xcom_pull(self, task_ids: str, key: str = RETURN) -> Any:
-        return self.store.get((task_ids, key))
-
-
-def context_of(task_id: str, store: dict[tuple[str, str], Any], **params: str) -> dict[str, Any]:
-    dag_run = SimpleNamespace(run_after=RUN_AFTER, logical_date=None, start_date=RUN_AFTER)
-    return {"ti": TaskInstance(task_id, store), "dag_run": dag_run, "run_id": "manual__1", "params": params}
 
 
 def run_task(store: dict[tuple[str, str], Any], task_id: str, step: Any) -> Any:

@@ -16,7 +16,7 @@ from types import FrameType
 from typing import TextIO
 
 from drdrill.config import Target
-from drdrill.drills.binlog_archive import binlog_layout
+from drdrill.drills.layouts import binlog_layout
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.storage.binlog import streamer
 from drdrill.storage.binlog.streamer import StreamerStatus, run_streamer

@@ -7,14 +7,14 @@ from typing import Any
 from drdrill.airflow import runtime
 from drdrill.airflow.connections import mysql_endpoint, object_store
 from drdrill.findings import DrillFailed, Finding
-from drdrill.drills import binlog_archive, rpo_monitor
+from drdrill.drills.archive import monitor, steps
 from drdrill.history import RpoSample, record_rpo_sample
 
 
 def archive(target_name: str, context: Any) -> dict[str, Any]:
     """Rotate and ship every closed binlog not yet archived."""
     target = runtime.target(target_name)
-    return runtime.run_step(context, lambda: binlog_archive.archive(
+    return runtime.run_step(context, lambda: steps.archive(
         target, mysql_endpoint(target.source_conn_id, f"targets[{target_name}].source_conn_id"),
         object_store(target.storage), work_dir=runtime.work_dir()))
 
@@ -23,14 +23,14 @@ def check_chain(target_name: str, context: Any) -> dict[str, Any]:
     """Prove the archive has no gap (re-hash every object when the form asks for a deep check)."""
     target = runtime.target(target_name)
     deep = bool(context["params"].get("deep_check"))
-    return runtime.run_step(context, lambda: binlog_archive.check_chain(target, object_store(target.storage), deep=deep))
+    return runtime.run_step(context, lambda: steps.check_chain(target, object_store(target.storage), deep=deep))
 
 
 def record_archive(target_name: str, context: Any) -> dict[str, Any]:
     """The drill record of an archiving run."""
-    results, _ = runtime.pull_results(context, binlog_archive.STEPS)
+    results, _ = runtime.pull_results(context, steps.STEPS)
     archived = results.get("archive") or {}
-    return runtime.finish_drill(context, target_name=target_name, drill="binlog_archive", steps=binlog_archive.STEPS,
+    return runtime.finish_drill(context, target_name=target_name, drill="binlog_archive", steps=steps.STEPS,
                                 details={"uploaded": archived.get("uploaded"), "bytes": archived.get("bytes"),
                                          "newest_event_at": archived.get("newest_event_at"),
                                          "chain": results.get("check_chain")})
@@ -39,7 +39,7 @@ def record_archive(target_name: str, context: Any) -> dict[str, Any]:
 def sample_rpo(target_name: str, context: Any) -> dict[str, Any]:
     """Read the predicted RPO and keep it in the time series."""
     target = runtime.target(target_name)
-    sample = runtime.run_step(context, lambda: rpo_monitor.sample_rpo(
+    sample = runtime.run_step(context, lambda: monitor.sample_rpo(
         target, mysql_endpoint(target.source_conn_id, f"targets[{target_name}].source_conn_id"),
         object_store(target.storage), now=runtime.run_time(context)))
     record_rpo_sample(runtime.config().settings.history_url, RpoSample(

@@ -8,20 +8,14 @@ from typing import Any
 
 from drdrill.findings import DrillFailed, Finding
 from drdrill.config import Target
-from drdrill.drills.backup import layout_for
+from drdrill.drills.layouts import binlog_layout
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.storage.binlog.archive import archive_closed_binlogs
 from drdrill.storage.binlog.chain import check_archive
 from drdrill.storage.binlog.index import list_archive
-from drdrill.storage.binlog.layout import BinlogLayout
 from drdrill.storage.objectstore import ObjectStore
 
 STEPS = ["archive", "check_chain"]
-
-
-def binlog_layout(target: Target) -> BinlogLayout:
-    """Where a target's binlog archive lives."""
-    return BinlogLayout.of(layout_for(target))
 
 
 def archive(target: Target, source: MySQLEndpoint, store: ObjectStore, *, work_dir: Path) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from drdrill.airflow import runtime
 from drdrill.airflow.connections import mysql_endpoint, object_store
-from drdrill.drills import backup
+from drdrill.drills.backup import steps
 
 
 def _skip_if_dry_run(plan: dict[str, Any]) -> None:
@@ -25,7 +25,7 @@ def preflight(target_name: str, context: Any) -> dict[str, Any]:
         target = runtime.target(target_name)
         source = mysql_endpoint(target.source_conn_id, f"targets[{target_name}].source_conn_id")
         store = object_store(target.storage)
-        return backup.preflight(target, source, store, work_dir=runtime.work_dir(), started_at=runtime.run_time(context),
+        return steps.preflight(target, source, store, work_dir=runtime.work_dir(), started_at=runtime.run_time(context),
                                 engine_override=None if engine in (None, "", "configured") else engine,
                                 dry_run=bool(params.get("dry_run")))
 
@@ -36,14 +36,14 @@ def dump_and_upload(target_name: str, plan: dict[str, Any], context: Any) -> dic
     """Stream the engine's output, compressed and hashed, into S3."""
     _skip_if_dry_run(plan)
     target = runtime.target(target_name)
-    return runtime.run_step(context, lambda: backup.dump_and_upload(
+    return runtime.run_step(context, lambda: steps.dump_and_upload(
         plan, target, mysql_endpoint(target.source_conn_id), object_store(target.storage), work_dir=runtime.work_dir()))
 
 
 def write_manifest(target_name: str, plan: dict[str, Any], dumped: dict[str, Any], context: Any) -> dict[str, Any]:
     """Source facts at a consistent point, catch-up binlog, then the manifest (last)."""
     target = runtime.target(target_name)
-    return runtime.run_step(context, lambda: backup.write_manifest(
+    return runtime.run_step(context, lambda: steps.write_manifest(
         plan, dumped, target, mysql_endpoint(target.source_conn_id), object_store(target.storage),
         work_dir=runtime.work_dir()))
 
@@ -51,7 +51,7 @@ def write_manifest(target_name: str, plan: dict[str, Any], dumped: dict[str, Any
 def verify(target_name: str, plan: dict[str, Any], context: Any) -> dict[str, Any]:
     """Re-read S3 and check sizes and hashes; on success update the target's backup asset."""
     target = runtime.target(target_name)
-    result = runtime.run_step(context, lambda: backup.verify(plan, target, object_store(target.storage)))
+    result = runtime.run_step(context, lambda: steps.verify(plan, target, object_store(target.storage)))
     for outlet in context["task"].outlets:
         context["outlet_events"][outlet].extra = {"backup_id": result["backup_id"], "target": target_name}
     return result
@@ -60,15 +60,15 @@ def verify(target_name: str, plan: dict[str, Any], context: Any) -> dict[str, An
 def apply_retention(target_name: str, context: Any) -> dict[str, Any]:
     """Delete what retention no longer needs; never the newest valid backup."""
     target = runtime.target(target_name)
-    return runtime.run_step(context, lambda: backup.apply_retention(
+    return runtime.run_step(context, lambda: steps.apply_retention(
         target, object_store(target.storage), now=runtime.run_time(context)))
 
 
 def record(target_name: str, context: Any) -> dict[str, Any]:
     """Write the drill record; fail the run (and alert) unless the verdict is passed."""
-    results, _ = runtime.pull_results(context, backup.STEPS)
+    results, _ = runtime.pull_results(context, steps.STEPS)
     plan = results.get("preflight") or {}
     dry_run = bool(plan.get("dry_run"))
     return runtime.finish_drill(context, target_name=target_name, drill="backup",
-                                steps=["preflight"] if dry_run else backup.STEPS, backup_id=plan.get("backup_id"),
-                                details=backup.backup_details(results), dry_run=dry_run)
+                                steps=["preflight"] if dry_run else steps.STEPS, backup_id=plan.get("backup_id"),
+                                details=steps.backup_details(results), dry_run=dry_run)

@@ -16,13 +16,12 @@ from typing import Any
 from drdrill.findings import DrillFailed, Finding
 from drdrill.checks.source_facts import collect_source_facts
 from drdrill.config import Target
-from drdrill.drills.record import StepRunner, build_record
+from drdrill.drills.layouts import layout_for
 from drdrill.endpoints import MySQLEndpoint, one_row
 from drdrill.engines import get_engine
 from drdrill.engines.base import ArchiveTruncated, BackupJob
 from drdrill.engines.binlog_segment import capture_binlog_segment
 from drdrill.errors import DrdrillError, ToolError
-from drdrill.history import DrillRecord, record_drill
 from drdrill.servers.identity import read_identity
 from drdrill.storage.binlog.fork import read_forks
 from drdrill.storage.binlog.index import ArchivedBinlog, list_archive
@@ -34,11 +33,6 @@ from drdrill.storage.manifest import BinlogPosition, Manifest, ObjectEntry
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.retention import binlogs_no_longer_needed, choose_deletions, forks_no_longer_needed
 from drdrill.storage.verify import quarantine, verify_backup
-
-
-def layout_for(target: Target) -> TargetLayout:
-    """The S3 layout of a target's backups."""
-    return TargetLayout(prefix=target.storage.prefix, target=target.name)
 
 
 def _server_facts(source: MySQLEndpoint) -> dict[str, Any]:
@@ -270,40 +264,6 @@ def _prune_forks(store: ObjectStore, binlogs: BinlogLayout, keys: list[str], rem
 
 
 STEPS = ["preflight", "dump_and_upload", "write_manifest", "verify", "retention"]
-
-
-def run_backup_drill(
-    target: Target,
-    source: MySQLEndpoint,
-    store: ObjectStore,
-    *,
-    work_dir: Path,
-    history_url: str,
-    run_id: str,
-    started_at: datetime,
-    engine_override: str | None = None,
-    dry_run: bool = False,
-) -> tuple[DrillRecord, list[Finding]]:
-    """All steps in one process (the CLI's path), recorded exactly as the DAG's record task does."""
-    runner = StepRunner()
-    attempt = runner.attempt
-    plan = attempt("preflight", lambda: preflight(target, source, store, work_dir=work_dir, started_at=started_at,
-                                                  engine_override=engine_override, dry_run=dry_run))
-    if plan and not dry_run:
-        dumped = attempt("dump_and_upload", lambda: dump_and_upload(plan, target, source, store, work_dir=work_dir))
-        if dumped:
-            written = attempt("write_manifest", lambda: write_manifest(plan, dumped, target, source, store,
-                                                                      work_dir=work_dir))
-            if written and attempt("verify", lambda: verify(plan, target, store)):
-                attempt("retention", lambda: apply_retention(target, store, now=started_at))
-    results, findings = runner.results, runner.findings
-    record, all_findings = build_record(
-        run_id=run_id, target=target.name, drill="backup", started_at=started_at.isoformat(), steps=STEPS,
-        results=results, findings_by_step=findings, backup_id=plan["backup_id"] if plan else None, dry_run=dry_run,
-        details=backup_details(results),
-    )
-    record_drill(history_url, record)
-    return record, all_findings
 
 
 def backup_details(results: dict[str, Any]) -> dict[str, Any]:

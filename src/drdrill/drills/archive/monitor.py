@@ -8,8 +8,7 @@ from typing import Any
 
 from drdrill.findings import Finding
 from drdrill.config import Target
-from drdrill.drills.backup import layout_for
-from drdrill.drills.binlog_archive import binlog_layout
+from drdrill.drills.layouts import binlog_layout, layout_for
 from drdrill.durations import format_duration
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.servers.identity import read_identity

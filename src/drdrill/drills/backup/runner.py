@@ -1,0 +1,56 @@
+"""The backup drill in one process (the CLI's path): the DAG's steps in the DAG's order, the same record."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from drdrill.config import Target
+from drdrill.drills.backup.steps import (
+    STEPS,
+    apply_retention,
+    backup_details,
+    dump_and_upload,
+    preflight,
+    verify,
+    write_manifest,
+)
+from drdrill.drills.record import StepRunner, build_record
+from drdrill.endpoints import MySQLEndpoint
+from drdrill.findings import Finding
+from drdrill.history import DrillRecord, record_drill
+from drdrill.storage.objectstore import ObjectStore
+
+
+def run_backup_drill(
+    target: Target,
+    source: MySQLEndpoint,
+    store: ObjectStore,
+    *,
+    work_dir: Path,
+    history_url: str,
+    run_id: str,
+    started_at: datetime,
+    engine_override: str | None = None,
+    dry_run: bool = False,
+) -> tuple[DrillRecord, list[Finding]]:
+    """All steps in one process (the CLI's path), recorded exactly as the DAG's record task does."""
+    runner = StepRunner()
+    attempt = runner.attempt
+    plan = attempt("preflight", lambda: preflight(target, source, store, work_dir=work_dir, started_at=started_at,
+                                                  engine_override=engine_override, dry_run=dry_run))
+    if plan and not dry_run:
+        dumped = attempt("dump_and_upload", lambda: dump_and_upload(plan, target, source, store, work_dir=work_dir))
+        if dumped:
+            written = attempt("write_manifest", lambda: write_manifest(plan, dumped, target, source, store,
+                                                                      work_dir=work_dir))
+            if written and attempt("verify", lambda: verify(plan, target, store)):
+                attempt("retention", lambda: apply_retention(target, store, now=started_at))
+    results, findings = runner.results, runner.findings
+    record, all_findings = build_record(
+        run_id=run_id, target=target.name, drill="backup", started_at=started_at.isoformat(), steps=STEPS,
+        results=results, findings_by_step=findings, backup_id=plan["backup_id"] if plan else None, dry_run=dry_run,
+        details=backup_details(results),
+    )
+    record_drill(history_url, record)
+    return record, all_findings
