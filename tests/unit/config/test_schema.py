@@ -1,11 +1,8 @@
-"""The drills YAML's JSON Schema: it accepts the shipped file, refuses wrong ones, and `drdrill config schema` prints it."""
+"""The drills YAML's JSON Schema: it accepts the shipped file and refuses wrong ones at the key (the CLI command
+that prints it: tests/unit/test_cli.py)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -67,9 +64,3 @@ def test_keys_are_documented_with_file_form_defaults() -> None:
     assert all(key.get("description") for key in definitions["Target"]["properties"].values())
     assert "schema" not in definitions["Heartbeat"]["properties"]  # the file writes table: schema.table
 
-
-def test_drdrill_config_schema_prints_it() -> None:
-    done = subprocess.run([str(Path(sys.executable).parent / "drdrill"), "config", "schema"], capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert json.loads(done.stdout) == drills_json_schema()
