@@ -47,6 +47,7 @@ class _Place(NamedTuple):
 
 
 def _place(loc: tuple[Any, ...]) -> _Place:
+    """Walk the schema from the file's top along ``loc``."""
     owner: Any = None
     current: Any = DrillsFile
     name, field, entry = "", None, False
@@ -94,6 +95,7 @@ def _key(loc: tuple[Any, ...], raw: Any) -> str:
 
 
 def _example(place: _Place) -> str:
+    """The key's documented example, written as YAML."""
     examples = place.field.examples if place.field is not None else None
     return _flow_yaml(examples[0]) if examples else "..."
 
@@ -143,6 +145,7 @@ def _misplaced_hints(owner: Any) -> dict[str, str]:
 
 
 def _unknown_key(owner: Any, name: Any) -> tuple[str, str]:
+    """(problem, fix) for a key ``owner`` does not have: a misplaced one, a typo, or one to remove."""
     allowed = _file_keys(owner)
     allowed_list = ", ".join(allowed)
     if not isinstance(name, str):
@@ -158,6 +161,7 @@ def _unknown_key(owner: Any, name: Any) -> tuple[str, str]:
 
 
 def _bounds(field: FieldInfo | None) -> str:
+    """``from 1 to 64`` or ``1 or more``: a whole number's range."""
     metadata = field.metadata if field is not None else []
     low = next((item.ge for item in metadata if getattr(item, "ge", None) is not None), None)
     high = next((item.le for item in metadata if getattr(item, "le", None) is not None), None)
@@ -183,8 +187,8 @@ def _explain(details: ErrorDetails, raw: Any) -> tuple[str, str, str]:
     kind, loc, value, context = details["type"], tuple(details["loc"]), details["input"], details.get("ctx", {})
     if kind in _UNKNOWN_KEY:
         name = value if kind == "invalid_key" else loc[-1]
-        return (f"{_key(loc[:-1], raw)}.{name}" if len(loc) > 1 else str(name), *_unknown_key(_place(loc[:-1]).type,
-                                                                                             name))
+        key = f"{_key(loc[:-1], raw)}.{name}" if len(loc) > 1 else str(name)
+        return (key, *_unknown_key(_place(loc[:-1]).type, name))
     loc += tuple(context["field"].split(".")) if context.get("field") else ()
     key, place = context.get("key") or _key(loc, raw), _place(loc)
     name, example = place.name, _example(place)
