@@ -385,6 +385,12 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
+    if args.action == "schema":
+        from drdrill.config.schema import drills_json_schema
+
+        schema = drills_json_schema()
+        _emit(args, schema, lambda: print(json.dumps(schema, indent=2)))
+        return EXIT_OK
     from drdrill.airflow.connections import connection_exists
     from drdrill.config import check_connections, load_config
 
@@ -491,8 +497,9 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("target", nargs="?", help="one target (default: all)")
     summary.set_defaults(handler=cmd_summary)
 
-    config = add("config", "Validate the drills YAML and check that every connection it names exists.")
-    config.add_argument("action", choices=["check"])
+    config = add("config", "check: validate the drills YAML and check that every connection it names exists; "
+                           "schema: print its JSON Schema (for editors with a YAML language server).")
+    config.add_argument("action", choices=["check", "schema"])
     config.add_argument("--file", help="another YAML file than the default")
     config.set_defaults(handler=cmd_config)
     return parser

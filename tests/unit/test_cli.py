@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from drdrill import cli
+from drdrill.config.schema import drills_json_schema
 from drdrill.drill_kinds import drill_names
 from drdrill.engines import ALIASES, engine_names
 from drdrill.history import DrillRecord, RpoSample, record_drill, record_rpo_sample
@@ -180,6 +181,13 @@ def test_config_check_json_names_a_missing_connection_and_exits_2(tmp_path: Path
     assert code == 2 and payload["targets"] == ["shop"]
     [problem] = payload["problems"]
     assert "targets[shop].source_conn_id" in problem and "shop_primary" in problem and "Fix:" in problem
+
+
+def test_config_schema_prints_the_json_schema_of_the_drills_yaml(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (("config", "schema"), ("config", "schema", "--json")):
+        code, out, _ = run(capsys, *argv)
+        assert code == 0 and json.loads(out) == drills_json_schema()
+    assert json.loads(out)["$schema"].endswith("/draft/2020-12/schema")
 
 
 @pytest.mark.usefixtures("drills_yaml")

@@ -120,7 +120,7 @@ def test_an_s3_connection_becomes_an_object_store_on_the_bucket(monkeypatch: pyt
 
 def test_a_missing_s3_connection_names_the_storage_key() -> None:
     with pytest.raises(MissingConnection, match=r"'unit_no_s3' \(storage.conn_id\) is not defined"):
-        object_store(Storage(conn_id="unit_no_s3", bucket="b"))
+        object_store(Storage(conn_id="unit_no_s3", bucket="drdrill-backups"))
 
 
 def test_a_connection_defined_by_a_variable_is_not_redirected(monkeypatch: pytest.MonkeyPatch) -> None:

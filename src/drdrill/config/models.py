@@ -1,0 +1,311 @@
+"""The drills YAML's types, declared once: frozen pydantic dataclasses with their defaults, checks and examples.
+
+Each key's description and example appear in the JSON Schema and in the fixes of error messages.
+``TargetDefaults`` (the ``defaults`` section) is derived from ``Target``: its shared keys, each optional.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic.dataclasses import dataclass
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticUndefined
+
+from drdrill.config.values import (DEFAULT_HISTORY_URL, QUALIFIED_TABLE_PATTERN, BucketName, ConnectionId,
+    Count, Duration, EngineName, ErrantPolicy, Fault, Flag, HistoryURL, Identifier, Names, Prefix,
+    ProjectPath, Schedule, SchemaNames, Size, TargetName, Text, config_error, describe)
+from drdrill.drill_kinds import FAILOVER, KINDS
+from drdrill.errors import ConfigError
+
+DEFAULT_OWNER = "drdrill"
+DEFAULT_WORK_DIR = "{root}/.sandbox/work"
+TARGET_ONLY_KEYS = ("name", "description", "source_conn_id", "replica_conn_id", "databases")
+CONFIG = ConfigDict(extra="forbid", regex_engine="python-re", defer_build=True)  # validators built on first use
+_T = TypeVar("_T")
+
+
+def _key(description: str, example: Any = None, default: Any = PydanticUndefined, **constraints: Any) -> Any:
+    """A key: what it means, an example value (both shown in editors and error messages) and its default."""
+    return Field(default, description=description, examples=None if example is None else [example], **constraints)
+
+
+def _section(cls: type, description: str, example: dict[str, Any]) -> Any:
+    """An optional section: ``cls`` with all its defaults when left out."""
+    return Field(default_factory=cls, description=description, examples=[example])
+
+
+@dataclass(frozen=True, config=CONFIG, kw_only=True)
+class Settings:
+    """Installation-wide settings: where drill history goes, scratch space, default DAG owner."""
+
+    history_url: HistoryURL = _key("SQLAlchemy URL of the drill history; {root}: the project directory",
+                                   DEFAULT_HISTORY_URL, DEFAULT_HISTORY_URL, validate_default=True)
+    work_dir: ProjectPath = _key("scratch space for backup and restore tools", "/var/tmp/drdrill", DEFAULT_WORK_DIR,
+                                 validate_default=True)
+    default_owner: Text = _key("owner of every DAG whose target sets none", "dba-team", DEFAULT_OWNER)
+
+
+@dataclass(frozen=True, config=CONFIG, kw_only=True)
+class Storage:
+    """Where a target's backups live: ``s3://<bucket>/<prefix>/<target>/``."""
+
+    conn_id: ConnectionId = _key("an Airflow aws connection: moto, MinIO or AWS S3", "drdrill_s3")
+    bucket: BucketName = _key("the S3 bucket", "drdrill-backups")
+    prefix: Prefix = _key("folder inside the bucket", "drdrill", "drdrill")
+
+
+@dataclass(frozen=True, config=CONFIG, kw_only=True)
+class Objectives:
+    """Recovery objectives a drill is measured against."""
+
+    rto: Duration = _key("longest acceptable time from disaster to a validated, serving server", "30m")
+    rpo: Duration = _key("most data, as time, that may be lost", "15m")
+
+
+@dataclass(frozen=True, config=CONFIG, kw_only=True)
+class Retention:
+    """How long backups are kept; ``None`` means that limit does not apply."""
+
+    keep_days: Count | None = _key("keep backups younger than this many days", 14, None, ge=1)
+    keep_backups: Count | None = _key("keep this many newest backups whatever their age", 7, None, ge=1)
+
+    @model_validator(mode="after")
+    def _says_what_to_keep(self) -> Retention:
+        if self.keep_days is None and self.keep_backups is None:
+            raise config_error("neither keep_days nor keep_backups is set, so nothing would say which backups "
+                               "to delete.", "Add retention: {example} {where} (at least one of the two).")
+        return self
+
+
+def _a_key_per_drill_kind(cls: type[_T]) -> type[_T]:
+    """Give ``cls`` an optional schedule per drill kind (``drdrill.drill_kinds``), before it becomes a dataclass."""
+    cls.__annotations__ = {kind.schedule_key: Schedule | None for kind in KINDS}
+    for kind in KINDS:
+        setattr(cls, kind.schedule_key, _key(f"when the {kind.title} runs", None, None))
+    return cls
+
+
+@dataclass(frozen=True, config=CONFIG, kw_only=True)
+@_a_key_per_drill_kind
+class Schedules:
+    """Airflow schedule per drill kind: cron, preset, or ``None`` (manual or asset-triggered only)."""
+
+
+@dataclass(frozen=True, config=CONFIG, kw_only=True)
+class RestoreDrill:
+    """Restore drill settings: run after each valid backup, where to restore, how old a backup may be."""
+
+    after_backup: Flag = _key("also run after every valid backup", None, False)
+    scratch_conn_id: ConnectionId | None = _key("a server to restore into; null: a scratch mariadbd", "scratch", None)
+    max_backup_age: Duration | None = _key("the newest valid backup may be at most this old", "1d", None)
+
+
+@dataclass(frozen=True, config=CONFIG)
+class Heartbeat:
+    """The table a writer updates every second on the source; its newest row measures the RPO achieved."""
+
+    schema: SkipJsonSchema[Identifier]  # the file writes table: schema.table
+    table: Identifier = _key("schema.table", "shop.heartbeat", json_schema_extra={"pattern": QUALIFIED_TABLE_PATTERN})
+    column: Identifier = _key("a UTC DATETIME/TIMESTAMP column", "beat_at", "beat_at")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_qualified_table(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        table = data.get("table")
+        if table is None:
+            raise config_error(f"{'is null' if 'table' in data else 'is missing'}; it is required.",
+                               "Add `table: shop.heartbeat` {where}.", field="table")
+        if not isinstance(table, str) or not re.fullmatch(QUALIFIED_TABLE_PATTERN, table) or "schema" in data:
+            raise config_error(f"{table!r} is not valid: must be schema.table.", "Use a value like table: shop.heartbeat.",
+                               field="table")
+        schema, _, name = table.partition(".")
+        return {**data, "schema": schema, "table": name}
+
+    @property
+    def qualified_table(self) -> str:
+        """``schema.table``."""
+        return f"{self.schema}.{self.table}"
+
+
+@dataclass(frozen=True, config=CONFIG, kw_only=True)
+class FailoverDrill:
+    """How a failover drill breaks the primary, what it accepts before starting, and how it puts things back."""
+
+    fault: Fault = _key("how the primary is broken", "kill", "kill")
+    canary_conn_id: ConnectionId | None = _key("a login that may only write data", "shop_canary", None)
+    replication_conn_id: ConnectionId | None = _key("the login replicas use; null: the drill's", "shop_replication", None)
+    max_replica_lag: Duration = _key("preflight refuses a replica further behind", "10s", timedelta(seconds=10))
+    detection_timeout: Duration = _key("how long the primary may answer after the fault", "30s", timedelta(seconds=30))
+    promotion_timeout: Duration = _key("how long the replica may take to catch up", "60s", timedelta(seconds=60))
+    approval_timeout: Duration = _key("production: how long the approval request waits", "4h", timedelta(hours=4))
+    errant_transactions: ErrantPolicy = _key("lost writes left on the old primary", "flashback", "flashback")
+    switch_back: Flag = _key("end with the original primary as primary again", None, True)
+    redirect_command: str | None = _key("also run this to repoint clients", "repoint-proxysql", None)
+    restart_command: str | None = _key("starts an old primary that is not local", "systemctl start mariadb", None)
+    aws_conn_id: ConnectionId | None = _key("an Airflow aws connection, for managed faults", "aws_default", None)
+    db_instance_id: str | None = _key("the RDS instance (rds_reboot)", "shop-db", None)
+    db_cluster_id: str | None = _key("the Aurora cluster (aurora_failover)", "shop-cluster", None)
+
+    @model_validator(mode="after")
+    def _managed_fault_names_its_database(self) -> FailoverDrill:
+        required = {"rds_reboot": "db_instance_id", "aurora_failover": "db_cluster_id"}.get(self.fault)
+        if required and not getattr(self, required):
+            raise config_error("is missing; it is required.", f"Add `{{name}}: {{example}}` for fault: {self.fault}.",
+                               field=required)
+        return self
+
+
+@dataclass(frozen=True, config=CONFIG, kw_only=True)
+class Notify:
+    """Slack notification settings; ``slack_conn_id=None`` turns Slack off."""
+
+    slack_conn_id: ConnectionId | None = _key("Slack's Airflow connection; null: no Slack", "drdrill_slack", None)
+    on_success: Flag = _key("also post passed drills (failures are always posted)", None, False)
+
+
+@dataclass(frozen=True, config=CONFIG, kw_only=True)
+class EngineOptions:
+    """Tuning for the backup tool: worker threads and zstd compression level."""
+
+    parallel: Count = _key("worker threads for tools that support them", 2, 1, ge=1, le=64)
+    compression_level: Count = _key("zstd level of the backup files", 3, 3, ge=1, le=19)
+
+
+@dataclass(frozen=True, config=CONFIG, kw_only=True)
+class Target:
+    """One database server (and schemas) under drill, with everything its DAGs need."""
+
+    name: TargetName = _key("unique, part of every DAG id: dr_backup__<name>", "shop")
+    description: str = _key("what this database is", "Web shop orders database", "")
+    source_conn_id: ConnectionId = _key("an Airflow mysql connection to the server that is backed up", "shop_primary")
+    replica_conn_id: ConnectionId | None = _key("an Airflow mysql connection to its replica", "shop_replica", None)
+    databases: SchemaNames = _key("the schema names on the source server to drill", ["shop"], min_length=1)
+    engine: EngineName = _key("the backup tool", "mariadb-dump", "mariadb-dump")
+    engine_options: EngineOptions = _section(EngineOptions, "tuning for the backup tool",
+                                             {"parallel": 2, "compression_level": 3})
+    storage: Storage = _key("where backups are stored",
+                            {"conn_id": "drdrill_s3", "bucket": "drdrill-backups", "prefix": "drdrill"})
+    schedules: Schedules = _section(Schedules, "when each DAG runs; kinds left out run only on demand",
+                                    {"backup": "0 2 * * *", "restore_drill": "@daily"})
+    objectives: Objectives = _key("what every drill is measured against", {"rto": "30m", "rpo": "15m"})
+    retention: Retention = _key("which backups are kept", {"keep_days": 14, "keep_backups": 7})
+    notify: Notify = _section(Notify, "who hears about drills", {"slack_conn_id": "drdrill_slack", "on_success": False})
+    min_free_space: Size | None = _key("free space work_dir needs before a drill starts", "1GB", None)
+    allow_source_writes: Flag = _key("drills may write marker rows on the source", None, False)
+    allow_failover_drill: Flag = _key("failover drills may kill the primary", None, False)
+    production: Flag = _key("marks the target and its DAGs as production", None, False)
+    owner: Text = _key("DAG owner; default: settings.default_owner", "dba-team", DEFAULT_OWNER)
+    tags: Names = _key("extra Airflow tags on this target's DAGs", ["sandbox"], ())
+    restore_drill: RestoreDrill = _section(RestoreDrill, "restore drill settings",
+                                           {"after_backup": True, "scratch_conn_id": None, "max_backup_age": "1d"})
+    heartbeat: Heartbeat | None = _key("without it RPO cannot be measured",
+                                       {"table": "shop.heartbeat", "column": "beat_at"}, None)
+    failover_drill: FailoverDrill = _section(FailoverDrill, "failover drill settings", {
+        "fault": "kill", "canary_conn_id": "shop_canary", "max_replica_lag": "10s", "switch_back": True})
+
+    @model_validator(mode="after")
+    def _failover_drill_is_allowed_and_safe(self) -> Target:
+        if getattr(self.schedules, FAILOVER.schedule_key) is not None and not self.allow_failover_drill:
+            raise config_error("a failover drill is scheduled but allow_failover_drill is false.",
+                               "Set allow_failover_drill: true for this target, or failover_drill: null.",
+                               field=f"schedules.{FAILOVER.schedule_key}")
+        if self.allow_failover_drill and self.failover_drill.canary_conn_id is None:
+            raise config_error("is missing; a failover drill writes canary rows through a login that may only write "
+                               "data (no SUPER or READ ONLY ADMIN, so a read-only replica refuses it).",
+                               "Add failover_drill: {canary_conn_id: <a mysql connection with INSERT, SELECT on the "
+                               "first database>}, or set allow_failover_drill: false.",
+                               field="failover_drill.canary_conn_id")
+        return self
+
+    def connection_ids(self) -> list[str]:
+        """Airflow connection ids this target uses (source, replica, storage, Slack, scratch, failover logins and
+        AWS), without nulls."""
+        ids = [self.source_conn_id, self.replica_conn_id, self.storage.conn_id, self.notify.slack_conn_id,
+               self.restore_drill.scratch_conn_id, self.failover_drill.canary_conn_id,
+               self.failover_drill.replication_conn_id, self.failover_drill.aws_conn_id]
+        return list(dict.fromkeys(conn_id for conn_id in ids if conn_id))
+
+
+def _every_key_optional(cls: type, name: str, doc: str, omit: tuple[str, ...] = ()) -> type:
+    """``cls`` with each key optional (default None) and no cross-key checks; its sections likewise."""
+    fields = []
+    for key, info in cls.__pydantic_fields__.items():  # type: ignore[attr-defined]
+        annotation = info.annotation
+        if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
+            annotation = _every_key_optional(annotation, f"{annotation.__name__}Defaults", annotation.__doc__ or "")
+        about = Field(default=None, description=info.description, examples=info.examples)
+        if key not in omit:
+            fields.append((key, Annotated[annotation | None, *info.metadata, about], dataclasses.field(default=None)))
+    partial = dataclasses.make_dataclass(name, fields, frozen=True, kw_only=True, namespace={"__doc__": doc})
+    partial.__module__ = __name__
+    return dataclass(partial, config=CONFIG, frozen=True, kw_only=True)
+
+
+def _shared_keys_of_target(cls: type[_T]) -> type[_T]:
+    """Make ``cls`` the defaults section: Target's keys but the target-only ones, each optional."""
+    return _every_key_optional(Target, cls.__name__, cls.__doc__ or "", omit=TARGET_ONLY_KEYS)
+
+
+@_shared_keys_of_target
+class TargetDefaults:
+    """Values every target inherits unless it sets them itself; nested sections merge key by key."""
+
+
+def _some_targets(value: Any) -> Any:
+    if isinstance(value, list | tuple) and value:
+        return value
+    raise config_error(f"must be a non-empty list, got {describe(value)}; there is nothing to drill.",
+                       "Add a list of targets, e.g. targets: {example}.")
+
+
+def _unique_names(targets: tuple[Target, ...]) -> tuple[Target, ...]:
+    first: dict[str, int] = {}
+    for index, target in enumerate(targets):
+        if target.name in first:
+            raise config_error(f"target name {target.name!r} is already used by targets[{first[target.name]}]; "
+                               "names become part of DAG ids, so they must be unique.",
+                               "Rename one of the two targets.", key=f"targets[{index}].name")
+        first[target.name] = index
+    return targets
+
+
+@dataclass(frozen=True, config=CONFIG, kw_only=True)
+class DrillsFile:
+    """The drills YAML as written: settings, the defaults targets inherit, and the targets."""
+
+    settings: Settings = _section(Settings, "installation-wide settings", {
+        "history_url": DEFAULT_HISTORY_URL, "work_dir": "/var/tmp/drdrill", "default_owner": "dba-team"})
+    defaults: TargetDefaults = Field(default_factory=TargetDefaults, description="what every target inherits")
+    targets: Annotated[tuple[Target, ...], BeforeValidator(_some_targets), AfterValidator(_unique_names)] = _key(
+        "one entry per database server and the schemas on it",
+        [{"name": "shop", "source_conn_id": "shop_primary", "databases": ["shop"]}], json_schema_extra={"minItems": 1})
+
+
+@dataclass(frozen=True, config=CONFIG, kw_only=True)
+class DrillConfig:
+    """The whole drills file: settings and targets, validated."""
+
+    path: Path
+    settings: Settings
+    targets: tuple[Target, ...]
+
+    def target(self, name: str) -> Target:
+        """The target called ``name``; ConfigError listing the known names if there is none."""
+        for target in self.targets:
+            if target.name == name:
+                return target
+        known = [target.name for target in self.targets]
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"Did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(str(self.path), f"targets[{name}]",
+                          f"no target named {name!r}; known targets: {', '.join(known) or '(none)'}.",
+                          f"{hint}Use one of the known names, or add a target with name: {name} to this file.")

@@ -1,0 +1,84 @@
+"""The config's records: defaults, target lookup, frozen, the failover drill's settings, connection ids."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from drdrill.config import FailoverDrill, Heartbeat, Schedules, Target, load_config
+from drdrill.config.models import TARGET_ONLY_KEYS, TargetDefaults
+from drdrill.drill_kinds import schedule_keys
+from drdrill.errors import ConfigError
+
+from .drills_files import two_targets, with_target_lines
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.unit
+def test_target_lookup_lists_known_names(tmp_path: Path) -> None:
+    config = load_config(with_target_lines(tmp_path))
+    with pytest.raises(ConfigError) as caught:
+        config.target("shoq")
+    assert "known targets: shop" in str(caught.value)
+    assert "Did you mean 'shop'?" in str(caught.value)
+
+
+@pytest.mark.unit
+def test_records_are_frozen(tmp_path: Path) -> None:
+    config = load_config(with_target_lines(tmp_path))
+    with pytest.raises(AttributeError):
+        config.targets[0].name = "other"  # type: ignore[misc]
+
+
+def test_failover_drill_settings_are_read_with_defaults(tmp_path: Path) -> None:
+    path = with_target_lines(tmp_path, "replica_conn_id: r", "allow_failover_drill: true",
+                             "failover_drill: {canary_conn_id: c, max_replica_lag: 3s, errant_transactions: stop}")
+    settings = load_config(path).targets[0].failover_drill
+    assert (settings.fault, settings.canary_conn_id, settings.max_replica_lag) == ("kill", "c", timedelta(seconds=3))
+    assert settings.errant_transactions == "stop" and settings.switch_back is True
+    assert settings.approval_timeout == timedelta(hours=4)
+    assert "c" in load_config(path).targets[0].connection_ids()
+
+
+@pytest.mark.unit
+def test_connection_ids_skip_nulls(tmp_path: Path) -> None:
+    config = two_targets(tmp_path)
+    assert config.target("shop").connection_ids() == [
+        "shop_primary",
+        "shop_replica",
+        "drdrill_s3",
+        "drdrill_slack",
+    ]
+    assert config.target("billing").connection_ids() == ["billing_primary", "drdrill_s3"]
+
+
+def test_schedules_has_a_key_per_drill_kind() -> None:
+    assert [field.name for field in dataclasses.fields(Schedules)] == list(schedule_keys())
+
+
+def test_defaults_take_every_shared_key_and_no_target_only_one() -> None:
+    shared = {field.name for field in dataclasses.fields(TargetDefaults)}
+    assert shared == {field.name for field in dataclasses.fields(Target)} - set(TARGET_ONLY_KEYS)
+    assert TargetDefaults().storage is None  # nothing is required in defaults
+
+
+def test_heartbeat_is_written_schema_dot_table_and_kept_apart() -> None:
+    assert Heartbeat("shop", "heartbeat", "beat_at").qualified_table == "shop.heartbeat"
+    from_file = TypeAdapter(Heartbeat).validate_python({"table": "shop.heartbeat"})
+    assert (from_file.schema, from_file.table, from_file.column) == ("shop", "heartbeat", "beat_at")
+    with pytest.raises(ValidationError):
+        TypeAdapter(Heartbeat).validate_python({"table": "heartbeat"})
+
+
+def test_records_built_in_python_are_checked_too(tmp_path: Path) -> None:
+    target = load_config(with_target_lines(tmp_path)).target("shop")
+    assert dataclasses.replace(target, engine="mysqldump").engine == "mariadb-dump"
+    with pytest.raises(ValidationError):
+        FailoverDrill(fault="explode")
+    with pytest.raises(ValidationError):  # allowed, but without a canary login
+        dataclasses.replace(target, allow_failover_drill=True)
