@@ -66,15 +66,21 @@ def test_sandbox_up_puts_back_roles_a_failover_drill_left_swapped(sandbox) -> No
 def test_sandbox_up_refuses_a_replica_that_took_writes_of_its_own(sandbox) -> None:
     from drdrill.errors import DrdrillError
     from drdrill.failover.topology import rejoin_as_replica, set_read_only, switchover
+    from drdrill.servers.replication import wait_replica_caught_up
 
     box = sandbox.sandbox
     primary, replica = box.backup_endpoint(box.primary), box.backup_endpoint(box.replica)
     repl = box.primary.endpoint("drdrill_repl", box.secrets()["replication"])
+    # The primary stops taking writes first and the replica catches up: otherwise a heartbeat still in flight
+    # is a write the replica never got, and putting the roles back afterwards fails with error 1236.
+    set_read_only(primary, True)
+    with contextlib.closing(box.replica.root_connect()) as replica_conn, \
+            contextlib.closing(box.primary.root_connect()) as primary_conn:
+        wait_replica_caught_up(replica_conn, primary_conn, 60)
     with contextlib.closing(box.replica.root_connect()) as connection, connection.cursor() as cursor:
         for statement in ("STOP SLAVE", "RESET SLAVE ALL", "SET GLOBAL read_only = OFF",
                           "CREATE DATABASE sandbox_probe", "DROP DATABASE sandbox_probe"):
             cursor.execute(statement)  # promoted by hand, then a write the primary never gets
-    set_read_only(primary, True)
     try:
         with pytest.raises(DrdrillError) as refused:
             box.up(rows=1000, airflow=False)  # seeded already: the row count is not used
