@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-
+from drdrill import engines
 from drdrill.engines import get_engine
 from drdrill.sandbox.sample_data import approx_rows_for_size
 from drdrill.sandbox.stack import Sandbox
@@ -28,7 +28,7 @@ from drdrill.servers.mariadb import LocalMariaDB
 from drdrill.sizes import format_size
 
 Column = tuple[str, str, str | None]  # (title, row key, format string; None = format_size)
-DEFAULT_ENGINES = "mariadb-dump,mydumper,mariabackup"
+DEFAULT_ENGINES = ",".join(engines.engine_names())
 T = TypeVar("T")
 
 
