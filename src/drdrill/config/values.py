@@ -30,26 +30,8 @@ SCHEDULE_PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@onc
 DEFAULT_HISTORY_URL = "sqlite:///{root}/.sandbox/history.sqlite"
 
 TARGET_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
-CONNECTION_ID_PATTERN = r"^[A-Za-z0-9_.\-]{1,250}$"
-BUCKET_PATTERN = r"^(?!xn--)(?!.*\.\.)(?![0-9.]+$)[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$"
-PREFIX_PATTERN = r"^(?!/)(?!.*//)(?!.*/$)"
-NOT_BLANK_PATTERN = r"^\S"
-SCHEMA_NAME_PATTERN = r"^(?=.{1,64}$)\S(.*\S)?$"
-IDENTIFIER_PATTERN = r"^[A-Za-z0-9_$]+$"
 QUALIFIED_TABLE_PATTERN = r"^[A-Za-z0-9_$]+\.[A-Za-z0-9_$]+$"
-PATTERN_RULES = {  # what each pattern means, in words
-    TARGET_NAME_PATTERN: "a target name is 1-63 characters of lowercase letters, digits and '_', starting with a "
-    "letter (it becomes part of DAG ids)",
-    CONNECTION_ID_PATTERN: "an Airflow connection id has only letters, digits, '_', '-' and '.'",
-    BUCKET_PATTERN: "an S3 bucket name is 3-63 characters of lowercase letters, digits, '.' and '-', starting and "
-    "ending with a letter or digit (no '..', not an IP address, not starting with 'xn--')",
-    PREFIX_PATTERN: "must not start or end with '/' or contain '//'",
-    NOT_BLANK_PATTERN: "must not be blank",
-    SCHEMA_NAME_PATTERN: "a schema name has at most 64 characters and no surrounding spaces (write it as SHOW "
-    "DATABASES prints it)",
-    IDENTIFIER_PATTERN: "must be a column name",
-    QUALIFIED_TABLE_PATTERN: "must be schema.table",
-}
+PATTERN_RULES: dict[str, str] = {QUALIFIED_TABLE_PATTERN: "must be schema.table"}  # each pattern, in words
 _URL_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://.*")
 
 
@@ -72,18 +54,20 @@ def describe(value: Any) -> str:
     return f"{kinds.get(type(value), type(value).__name__)} {shown if len(shown) <= 60 else shown[:57] + '...'}"
 
 
-def _duration(value: Any) -> timedelta:
-    try:
-        return value if isinstance(value, timedelta) else parse_duration(value)
-    except (TypeError, ValueError) as exc:
-        raise config_error(f"{exc}.", "Write a positive duration, e.g. {name}: {example}.") from None
+def _parsed(parse: Any, fix: str) -> BeforeValidator:
+    """``parse``'s value; its TypeError or ValueError becomes the problem, told with ``fix``."""
+    def check(value: Any) -> Any:
+        try:
+            return parse(value)
+        except (TypeError, ValueError) as exc:
+            raise config_error(f"{exc}.", fix) from None
+    return BeforeValidator(check)
 
 
-def _size(value: Any) -> int:
-    try:
-        return parse_size(value)
-    except (TypeError, ValueError) as exc:
-        raise config_error(f"{exc}.", "Write a size like {name}: 1GB.") from None
+def _matching(pattern: str, rule: str) -> StringConstraints:
+    """A string that matches ``pattern``; a mismatch is told as ``rule`` (:data:`PATTERN_RULES`)."""
+    PATTERN_RULES[pattern] = rule
+    return StringConstraints(pattern=pattern)
 
 
 def _schedule(value: Any) -> str:
@@ -150,11 +134,13 @@ def _string_or_number(description: str, pattern: str, number: dict[str, Any]) ->
     return WithJsonSchema({"description": description, "anyOf": [{"type": "string", "pattern": pattern}, number]})
 
 
-Duration = Annotated[timedelta, BeforeValidator(_duration), PlainSerializer(format_duration, return_type=str),
+Duration = Annotated[timedelta, _parsed(lambda value: value if isinstance(value, timedelta) else parse_duration(value),
+                                       "Write a positive duration, e.g. {name}: {example}."),
+                     PlainSerializer(format_duration, return_type=str),
                      _string_or_number(f"a duration: {DURATION_FORMS}", r"^\s*([0-9]+|([0-9]+[wW])?([0-9]+[dD])?"
                                        r"([0-9]+[hH])?([0-9]+[mM])?([0-9]+(\.[0-9]+)?[sS])?)\s*$",
                                        {"type": "number", "exclusiveMinimum": 0})]
-Size = Annotated[int, BeforeValidator(_size), _string_or_number(
+Size = Annotated[int, _parsed(parse_size, "Write a size like {name}: 1GB."), _string_or_number(
     f"a size: {SIZE_FORMS}", r"^\s*[0-9]+(\.[0-9]+)? ?([bBkKmMgGtT]|[kKmMgGtT][iI]?[bB])?\s*$",
     {"type": "integer", "minimum": 0})]
 Schedule = Annotated[str, BeforeValidator(_schedule), WithJsonSchema({
@@ -167,14 +153,20 @@ ErrantPolicy = Annotated[str, *_one_of("policy", ERRANT_POLICIES, "Use " + " or 
     f"{name} ({meaning})" for name, meaning in ERRANT_POLICIES.items()) + ".")]
 Flag = Annotated[bool, Strict()]
 Count = Annotated[int, Strict()]
-Text = Annotated[str, StringConstraints(pattern=NOT_BLANK_PATTERN)]
-TargetName = Annotated[str, StringConstraints(pattern=TARGET_NAME_PATTERN)]
-ConnectionId = Annotated[str, StringConstraints(pattern=CONNECTION_ID_PATTERN)]
-BucketName = Annotated[str, StringConstraints(pattern=BUCKET_PATTERN)]
-Prefix = Annotated[str, StringConstraints(pattern=PREFIX_PATTERN)]
-Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
+Text = Annotated[str, _matching(r"^\S", "must not be blank")]
+TargetName = Annotated[str, _matching(TARGET_NAME_PATTERN, "a target name is 1-63 characters of lowercase letters, "
+                                      "digits and '_', starting with a letter (it becomes part of DAG ids)")]
+ConnectionId = Annotated[str, _matching(r"^[A-Za-z0-9_.\-]{1,250}$",
+                                        "an Airflow connection id has only letters, digits, '_', '-' and '.'")]
+BucketName = Annotated[str, _matching(
+    r"^(?!xn--)(?!.*\.\.)(?![0-9.]+$)[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$", "an S3 bucket name is 3-63 characters of "
+    "lowercase letters, digits, '.' and '-', starting and ending with a letter or digit (no '..', not an IP address, "
+    "not starting with 'xn--')")]
+Prefix = Annotated[str, _matching(r"^(?!/)(?!.*//)(?!.*/$)", "must not start or end with '/' or contain '//'")]
+Identifier = Annotated[str, _matching(r"^[A-Za-z0-9_$]+$", "must be a column name")]
 Names = Annotated[tuple[Annotated[str, StringConstraints(pattern=r"\S")], ...], AfterValidator(_no_repeats)]
-SchemaNames = Annotated[tuple[Annotated[str, StringConstraints(pattern=SCHEMA_NAME_PATTERN)], ...],
-                        AfterValidator(_no_repeats)]
+SchemaNames = Annotated[tuple[Annotated[str, _matching(r"^(?=.{1,64}$)\S(.*\S)?$", "a schema name has at most 64 "
+                                                       "characters and no surrounding spaces (write it as SHOW DATABASES "
+                                                       "prints it)")], ...], AfterValidator(_no_repeats)]
 HistoryURL = Annotated[str, AfterValidator(_history_url)]
 ProjectPath = Annotated[Path, BeforeValidator(_under_project)]
