@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from drdrill.config.models import DrillConfig
+from drdrill.config.models import CONNECTION_KEYS, DrillConfig
 from drdrill.errors import ConfigError
 
 
@@ -14,23 +14,15 @@ def check_connections(config: DrillConfig, exists: Callable[[str], bool]) -> lis
     known: dict[str, bool] = {}
     problems: list[ConfigError] = []
     for target in config.targets:
-        label = f"targets[{target.name}]"
-        references = [
-            (f"{label}.source_conn_id", target.source_conn_id, "mysql"),
-            (f"{label}.replica_conn_id", target.replica_conn_id, "mysql"),
-            (f"{label}.storage.conn_id", target.storage.conn_id, "aws"),
-            (f"{label}.notify.slack_conn_id", target.notify.slack_conn_id, "slack"),
-            (f"{label}.failover_drill.canary_conn_id", target.failover_drill.canary_conn_id, "mysql"),
-            (f"{label}.failover_drill.replication_conn_id", target.failover_drill.replication_conn_id, "mysql"),
-            (f"{label}.failover_drill.aws_conn_id", target.failover_drill.aws_conn_id, "aws"),
-        ]
-        for key, conn_id, conn_type in references:
-            if conn_id is None:
+        for key, conn_id in target.connections().items():
+            conn_type = CONNECTION_KEYS[key]
+            if conn_type is None:
                 continue
             if conn_id not in known:
                 known[conn_id] = bool(exists(conn_id))
             if not known[conn_id]:
-                problems.append(ConfigError(str(config.path), key, f"Airflow connection {conn_id!r} does not exist.",
+                problems.append(ConfigError(str(config.path), f"targets[{target.name}].{key}",
+                                            f"Airflow connection {conn_id!r} does not exist.",
                                             _connection_fix(conn_id, conn_type)))
     return problems
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -27,6 +28,10 @@ from drdrill.errors import ConfigError
 DEFAULT_OWNER = "drdrill"
 DEFAULT_WORK_DIR = "{root}/.sandbox/work"
 TARGET_ONLY_KEYS = ("name", "description", "source_conn_id", "replica_conn_id", "databases")
+CONNECTION_KEYS = {  # a target's connection keys: the Airflow connection type each names (None: not checked)
+    "source_conn_id": "mysql", "replica_conn_id": "mysql", "storage.conn_id": "aws", "notify.slack_conn_id": "slack",
+    "restore_drill.scratch_conn_id": None, "failover_drill.canary_conn_id": "mysql",
+    "failover_drill.replication_conn_id": "mysql", "failover_drill.aws_conn_id": "aws"}
 CONFIG = ConfigDict(extra="forbid", regex_engine="python-re", defer_build=True)  # validators built on first use
 _T = TypeVar("_T")
 
@@ -226,13 +231,14 @@ class Target:
                                field="failover_drill.canary_conn_id")
         return self
 
+    def connections(self) -> dict[str, str]:
+        """Each connection key this target sets (``storage.conn_id``): the Airflow connection id it names."""
+        named = {key: functools.reduce(getattr, key.split("."), self) for key in CONNECTION_KEYS}
+        return {key: conn_id for key, conn_id in named.items() if conn_id}
+
     def connection_ids(self) -> list[str]:
-        """Airflow connection ids this target uses (source, replica, storage, Slack, scratch, failover logins and
-        AWS), without nulls."""
-        ids = [self.source_conn_id, self.replica_conn_id, self.storage.conn_id, self.notify.slack_conn_id,
-               self.restore_drill.scratch_conn_id, self.failover_drill.canary_conn_id,
-               self.failover_drill.replication_conn_id, self.failover_drill.aws_conn_id]
-        return list(dict.fromkeys(conn_id for conn_id in ids if conn_id))
+        """Airflow connection ids this target uses, each once, without nulls."""
+        return list(dict.fromkeys(self.connections().values()))
 
 
 def _every_key_optional(cls: type, name: str, doc: str, omit: tuple[str, ...] = ()) -> type:
