@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import functools
+import operator
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -89,15 +89,21 @@ class Retention:
         return self
 
 
+def _record(name: str, doc: str, keys: list[tuple[str, Any]]) -> Any:
+    """A frozen config dataclass called ``name`` whose ``keys`` (name, annotation) all default to None."""
+    made = dataclasses.make_dataclass(name, [(key, annotation, dataclasses.field(default=None)) for key, annotation in keys],
+                                      frozen=True, kw_only=True, namespace={"__module__": __name__})
+    record = dataclass(made, config=CONFIG, frozen=True, kw_only=True)
+    record.__doc__ = doc  # after pydantic, which drops a plain dataclass's docstring
+    return record
+
+
 def _a_key_per_drill_kind(cls: type[_T]) -> type[_T]:
-    """Give ``cls`` an optional schedule per drill kind (``drdrill.drill_kinds``), before it becomes a dataclass."""
-    cls.__annotations__ = {kind.schedule_key: Schedule | None for kind in KINDS}
-    for kind in KINDS:
-        setattr(cls, kind.schedule_key, _key(f"when the {kind.title} runs", None, None))
-    return cls
+    """``cls`` with an optional schedule per drill kind (``drdrill.drill_kinds``)."""
+    return _record(cls.__name__, cls.__doc__ or "", [
+        (kind.schedule_key, Annotated[Schedule | None, Field(description=f"when the {kind.title} runs")]) for kind in KINDS])
 
 
-@dataclass(frozen=True, config=CONFIG, kw_only=True)
 @_a_key_per_drill_kind
 class Schedules:
     """Airflow schedule per drill kind: cron, preset, or ``None`` (manual or asset-triggered only)."""
@@ -126,14 +132,14 @@ class Heartbeat:
         if not isinstance(data, dict):
             return data
         table = data.get("table")
+        if isinstance(table, str) and re.fullmatch(QUALIFIED_TABLE_PATTERN, table) and "schema" not in data:
+            schema, _, name = table.partition(".")
+            return {**data, "schema": schema, "table": name}
         if table is None:
             raise config_error(f"{'is null' if 'table' in data else 'is missing'}; it is required.",
                                "Add `table: shop.heartbeat` {where}.", field="table")
-        if not isinstance(table, str) or not re.fullmatch(QUALIFIED_TABLE_PATTERN, table) or "schema" in data:
-            raise config_error(f"{table!r} is not valid: must be schema.table.", "Use a value like table: shop.heartbeat.",
-                               field="table")
-        schema, _, name = table.partition(".")
-        return {**data, "schema": schema, "table": name}
+        raise config_error(f"{table!r} is not valid: must be schema.table.", "Use a value like table: shop.heartbeat.",
+                           field="table")
 
     @property
     def qualified_table(self) -> str:
@@ -233,7 +239,7 @@ class Target:
 
     def connections(self) -> dict[str, str]:
         """Each connection key this target sets (``storage.conn_id``): the Airflow connection id it names."""
-        named = {key: functools.reduce(getattr, key.split("."), self) for key in CONNECTION_KEYS}
+        named = {key: operator.attrgetter(key)(self) for key in CONNECTION_KEYS}
         return {key: conn_id for key, conn_id in named.items() if conn_id}
 
     def connection_ids(self) -> list[str]:
@@ -241,19 +247,17 @@ class Target:
         return list(dict.fromkeys(self.connections().values()))
 
 
-def _every_key_optional(cls: type, name: str, doc: str, omit: tuple[str, ...] = ()) -> type:
+def _every_key_optional(cls: type, name: str, doc: str, omit: tuple[str, ...] = ()) -> Any:
     """``cls`` with each key optional (default None) and no cross-key checks; its sections likewise."""
-    fields = []
+    keys = []
     for key, info in cls.__pydantic_fields__.items():  # type: ignore[attr-defined]
         annotation = info.annotation
         if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
             annotation = _every_key_optional(annotation, f"{annotation.__name__}Defaults", annotation.__doc__ or "")
-        about = Field(default=None, description=info.description, examples=info.examples)
         if key not in omit:
-            fields.append((key, Annotated[annotation | None, *info.metadata, about], dataclasses.field(default=None)))
-    partial = dataclasses.make_dataclass(name, fields, frozen=True, kw_only=True, namespace={"__doc__": doc})
-    partial.__module__ = __name__
-    return dataclass(partial, config=CONFIG, frozen=True, kw_only=True)
+            keys.append((key, Annotated[annotation | None, *info.metadata,
+                                        Field(description=info.description, examples=info.examples)]))
+    return _record(name, doc, keys)
 
 
 def _shared_keys_of_target(cls: type[_T]) -> type[_T]:
