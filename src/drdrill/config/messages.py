@@ -42,7 +42,6 @@ class _Place(NamedTuple):
     owner: Any
     name: str
     field: FieldInfo | None
-    entry: bool  # the location is an entry of a list key
     type: Any
 
 
@@ -50,15 +49,15 @@ def _place(loc: tuple[Any, ...]) -> _Place:
     """Walk the schema from the file's top along ``loc``."""
     owner: Any = None
     current: Any = DrillsFile
-    name, field, entry = "", None, False
+    name, field = "", None
     for step in loc:
         if isinstance(step, int) and not isinstance(step, bool):
-            current, entry = _unwrapped(get_args(current)[0]) if get_origin(current) is tuple else None, True
+            current = _unwrapped(get_args(current)[0]) if get_origin(current) is tuple else None
             continue
         fields = getattr(current, "__pydantic_fields__", {})
-        owner, name, field, entry = current, str(step), fields.get(step), False
+        owner, name, field = current, str(step), fields.get(step)
         current = _unwrapped(field.annotation) if field is not None else None
-    return _Place(owner, name, field, entry, current)
+    return _Place(owner, name, field, current)
 
 
 def _unwrapped(annotation: Any) -> Any:
@@ -94,9 +93,9 @@ def _key(loc: tuple[Any, ...], raw: Any) -> str:
     return key or "(top level)"
 
 
-def _example(place: _Place) -> str:
+def _example(field: FieldInfo | None) -> str:
     """The key's documented example, written as YAML."""
-    examples = place.field.examples if place.field is not None else None
+    examples = field.examples if field is not None else None
     return _flow_yaml(examples[0]) if examples else "..."
 
 
@@ -137,7 +136,7 @@ def _misplaced_hints(owner: Any) -> dict[str, str]:
     for section, field in getattr(owner, "__pydantic_fields__", {}).items():
         for name in _file_keys(_unwrapped(field.annotation)):
             hints[name] = (f"{name!r} belongs under {section}: move it there, e.g. {section}: "
-                           f"{_example(_Place(owner, section, field, False, None))}.")
+                           f"{_example(field)}.")
     if owner is TargetDefaults:
         hints.update({name: f"{name!r} is specific to each target; move it into the target(s)."
                       for name in TARGET_ONLY_KEYS})
@@ -191,7 +190,7 @@ def _explain(details: ErrorDetails, raw: Any) -> tuple[str, str, str]:
         return (key, *_unknown_key(_place(loc[:-1]).type, name))
     loc += tuple(context["field"].split(".")) if context.get("field") else ()
     key, place = context.get("key") or _key(loc, raw), _place(loc)
-    name, example = place.name, _example(place)
+    name, example = place.name, _example(place.field)
     about = f" ({place.field.description})" if place.field is not None and place.field.description else ""
     if kind == "drdrill":
         return key, context["problem"], context["fix"].replace("{name}", name).replace("{example}", example).replace(
@@ -200,7 +199,7 @@ def _explain(details: ErrorDetails, raw: Any) -> tuple[str, str, str]:
         addition = f"{name}: {example}" if dataclasses.is_dataclass(place.type) else f"`{name}: {example}`"
         return (key, f"{'is null' if _raw_at(loc, raw) is None else 'is missing'}; it is required.",
                 f"Add {addition} {_where(loc)}{about}.")
-    if place.entry and (kind == "string_type" or context.get("pattern") == r"\S"):
+    if loc and isinstance(loc[-1], int) and (kind == "string_type" or context.get("pattern") == r"\S"):
         return key, f"must be a non-empty string, got {describe(value)}.", f"Write each entry as text, e.g. {name}: {example}."
     if kind == "tuple_type" and isinstance(value, str):
         return key, f"must be a list, got {describe(value)}.", f"Write it as a list: {name}: [{value}]."
