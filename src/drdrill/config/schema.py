@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -32,20 +34,10 @@ def drills_json_schema() -> dict[str, Any]:
     """
     schema = TypeAdapter(DrillsFile).json_schema(schema_generator=_FileSchema)
     definitions = schema["$defs"]
+    for name in [name for name in definitions if name.endswith("Defaults") and name != "TargetDefaults"]:
+        del definitions[name]  # the defaults' sections are the targets' sections, less their required keys
     for name, definition in definitions.items():
         required = [key for key in definition.pop("required", []) if name == "Target" and key in TARGET_ONLY_KEYS]
-        if required:
-            definition["required"] = required
-    for name in [name for name in definitions if name.endswith("Defaults") and name != "TargetDefaults"]:
-        del definitions[name]
-    return {"$schema": SCHEMA_DIALECT, **_without_partial_refs(schema), "title": "drdrill drills config"}
-
-
-def _without_partial_refs(node: Any) -> Any:
-    """``#/$defs/StorageDefaults`` → ``#/$defs/Storage``, at every depth."""
-    if isinstance(node, dict):
-        return {key: (value.removesuffix("Defaults") if key == "$ref" and not value.endswith("/TargetDefaults")
-                      else _without_partial_refs(value)) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_without_partial_refs(item) for item in node]
-    return node
+        definition.update({"required": required} if required else {})
+    text = re.sub(r'"#/\$defs/(?!Target)(\w+)Defaults"', r'"#/$defs/\1"', json.dumps(schema))
+    return {"$schema": SCHEMA_DIALECT, **json.loads(text), "title": "drdrill drills config"}
