@@ -95,14 +95,14 @@ from drdrill.findings import DrillFailed
 from drdrill.config import Target
 from drdrill.drills.archive import steps as archive_steps
 from drdrill.drills.layouts import binlog_layout
-from drdrill.drills import pitr
-from drdrill.drills import restore as restore_steps
+from drdrill.drills.pitr import steps as pitr
+from drdrill.drills.restore import steps as restore_steps
 from drdrill.drills.archive.monitor import archive_lag_seconds
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.engines import get_engine
 from drdrill.sandbox.heartbeat import beat_once
 from drdrill.sandbox.stack import S3_BUCKET, Sandbox
-from drdrill.servers.scratch import SCRATCH_BUFFER_POOL
+from drdrill.servers.scratch import SCRATCH_BUFFER_POOL, run_key
 from drdrill.sizes import format_size, parse_size
 from drdrill.storage.manifest import Manifest
 from drdrill.storage.binlog.streamer import StreamerStatus, run_streamer
@@ -529,7 +529,7 @@ def measure_replay(bench: Bench, target_time: datetime) -> dict[str, Any]:
     planned = pitr.plan(target, store, target_time=target_time, now=datetime.now(timezone.utc))
     manifest = restore_steps.read_manifest(store, target, planned["backup_id"])
     work = bench.root / "pitr-work"
-    fetch_key = restore_steps.run_key(run_id("pitr_fetch", target))
+    fetch_key = run_key(run_id("pitr_fetch", target))
     fetched_dir = restore_steps.run_dir(work, fetch_key)
     try:
         fetched = {
@@ -564,7 +564,7 @@ def replay_round(
     """Two scratch servers restored by the drill's steps; one replayed by the drill, one bare."""
     work = bench.root / "pitr-work"
     order = ("drill", "bare") if number % 2 == 0 else ("bare", "drill")
-    keys = {side: restore_steps.run_key(run_id(f"pitr_{side}", bench.target)) for side in order}
+    keys = {side: run_key(run_id(f"pitr_{side}", bench.target)) for side in order}
     scratches: dict[str, dict[str, Any]] = {}
     result: dict[str, Any] = {"order": list(order), "restore_base_s": {}}
     try:

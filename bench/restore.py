@@ -70,7 +70,9 @@ from drdrill.checks.restore_suite import validate_restore
 from drdrill.config import EngineOptions, Heartbeat, Objectives, Retention, Storage, Target
 from drdrill.drills.backup.runner import run_backup_drill
 from drdrill.drills.layouts import layout_for
-from drdrill.drills.restore import RestoreOptions, RestoreServers, read_manifest, run_restore_drill
+from drdrill.drills.restore.form import RestoreOptions
+from drdrill.drills.restore.runner import RestoreServers, run_restore_drill
+from drdrill.drills.restore.steps import MEASURED_STAGES, read_manifest
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.engines import get_engine
 from drdrill.sandbox.heartbeat import HEARTBEAT_TABLE, beat_once
@@ -100,12 +102,7 @@ SERVER_TOOLS = ("mariadb-install-db", "mariadbd")
 # Objectives far above any bench run: the verdict then reflects the restore, not the stopped heartbeat writer.
 LOOSE_OBJECTIVE = timedelta(days=1)
 STAGES = ("fetch", "provision", "restore", "validate")
-DRILL_STAGE = {
-    "fetch": "fetch_and_verify",
-    "provision": "provision_scratch",
-    "restore": "restore",
-    "validate": "validate",
-}
+DRILL_STAGE = dict(zip(STAGES, MEASURED_STAGES, strict=True))  # the drill's RTO stages, in order
 
 
 # -- targets and backups -----------------------------------------------------------------------------
@@ -174,7 +171,7 @@ def measure_drill(sandbox: Sandbox, target: Target, root: Path, history_url: str
     record, findings = run_restore_drill(
         target,
         servers,
-        RestoreOptions(choice="newest"),
+        RestoreOptions(backup="newest"),
         work_dir=root / "drill-work",
         history_url=history_url,
         run_id=run_id("restore", target),

@@ -21,27 +21,19 @@ Targets are whole UTC seconds: binlog events carry their statement's start secon
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, Param, dag, get_current_context, setup, task, teardown
+from airflow.sdk import DAG, dag, get_current_context, setup, task, teardown
 
-from drdrill.airflow import pitr_tasks, restore_tasks
 from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks
 from drdrill.config import Target, load_config
-
-PARAMS = {
-    "target_time": Param("", type="string", title="Recover to (ISO-8601, UTC)",
-                         description="A whole second, e.g. 2026-11-21T08:00:00Z; empty: a random recoverable second."),
-    "keep_scratch": Param(False, type="boolean", title="Keep the scratch server",
-                          description="Leave the recovered server running for inspection."),
-    "disaster_at": Param("", type="string", title="Declared disaster (ISO-8601, UTC)",
-                         description="The moment RTO is measured from; empty: the drill's start."),
-}
+from drdrill.drills.pitr import tasks as pitr_tasks
+from drdrill.drills.restore import tasks as restore_tasks
 
 
 def build_pitr_dag(target: Target) -> DAG:
     """One PITR drill DAG for one target."""
     name = target.name
 
-    @dag(schedule=target.schedules.pitr_drill, params=PARAMS,
+    @dag(schedule=target.schedules.pitr_drill, params=pitr_tasks.dag_params(),
          **dag_arguments(target, drill="pitr", doc=__doc__))
     def pitr_drill() -> None:
         @task
@@ -78,7 +70,7 @@ def build_pitr_dag(target: Target) -> DAG:
 
         @teardown
         def teardown_scratch(scratch: dict) -> dict:
-            return restore_tasks.teardown(name, scratch, get_current_context())
+            return pitr_tasks.teardown(name, scratch, get_current_context())
 
         planned = plan()
         scratch = provision_scratch(planned)

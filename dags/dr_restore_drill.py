@@ -26,25 +26,12 @@ Trigger form: which backup, keep the scratch server for inspection, objective ov
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, Param, dag, get_current_context, setup, task, teardown
+from airflow.sdk import DAG, dag, get_current_context, setup, task, teardown
 
-from drdrill.airflow import restore_tasks
 from drdrill.airflow.assets import after_backup_schedule
 from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks
 from drdrill.config import Target, load_config
-
-PARAMS = {
-    "backup": Param("newest", type="string", enum=["newest", "backup_id", "random"], title="Which backup",
-                    description="newest valid backup; a given backup id; or a random valid backup within the window."),
-    "backup_id": Param("", type="string", title="Backup id", description="With 'backup_id': e.g. 20261121T083012Z-a1b2c3."),
-    "window_days": Param(7, type="integer", minimum=1, title="Window (days)", description="With 'random': how far back."),
-    "keep_scratch": Param(False, type="boolean", title="Keep the scratch server",
-                          description="Leave the restored server running for inspection (its login is in the teardown log)."),
-    "rto_objective": Param("", type="string", title="RTO objective override", description="e.g. 10m; empty: the target's."),
-    "rpo_objective": Param("", type="string", title="RPO objective override", description="e.g. 5m; empty: the target's."),
-    "disaster_at": Param("", type="string", title="Declared disaster (ISO-8601, UTC)",
-                         description="The moment RTO and RPO are measured from; empty: the drill's start."),
-}
+from drdrill.drills.restore import tasks as restore_tasks
 
 
 def build_restore_dag(target: Target) -> DAG:
@@ -53,7 +40,7 @@ def build_restore_dag(target: Target) -> DAG:
 
     @dag(
         schedule=after_backup_schedule(target, target.schedules.restore_drill, target.restore_drill.after_backup),
-        params=PARAMS,
+        params=restore_tasks.dag_params(),
         **dag_arguments(target, drill="restore", doc=__doc__),
     )
     def restore_drill() -> None:

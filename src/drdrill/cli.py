@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from drdrill.drill_kinds import drill_names
+from drdrill.drills.form import add_flags
+from drdrill.drills.pitr.form import PitrOptions
+from drdrill.drills.restore.form import RestoreOptions
 from drdrill.engines import ALIASES as ENGINE_ALIASES
 from drdrill.engines import engine_names
 from drdrill.errors import DrdrillError
@@ -116,7 +119,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def restore_servers(target: Any) -> Any:
     """Source, replica, bucket and (optional) scratch server of a target, from its Airflow connections."""
     from drdrill.airflow.connections import mysql_endpoint, object_store
-    from drdrill.drills.restore import RestoreServers
+    from drdrill.drills.restore.runner import RestoreServers
 
     scratch_conn_id = target.restore_drill.scratch_conn_id
     return RestoreServers(
@@ -131,20 +134,16 @@ def restore_servers(target: Any) -> Any:
 
 def cmd_restore(args: argparse.Namespace) -> int:
     from drdrill.config import load_config
-    from drdrill.drills.restore import RestoreOptions, run_restore_drill
-    from drdrill.durations import format_duration, parse_duration, parse_utc_time
+    from drdrill.drills.form import params_from_flags, read_form
+    from drdrill.drills.restore.form import RestoreOptions
+    from drdrill.drills.restore.runner import run_restore_drill
+    from drdrill.durations import format_duration
 
     config = load_config()
     target = config.target(args.target)
     started = datetime.now(timezone.utc)
     servers = restore_servers(target)
-    options = RestoreOptions(
-        choice="backup_id" if args.backup_id else ("random" if args.random_within_days else "newest"),
-        backup_id=args.backup_id or "", window_days=args.random_within_days or 7, keep_scratch=args.keep_scratch,
-        disaster_at=parse_utc_time(args.disaster_at) if args.disaster_at else None,
-        rto_objective=parse_duration(args.rto) if args.rto else None,
-        rpo_objective=parse_duration(args.rpo) if args.rpo else None,
-    )
+    options = read_form(RestoreOptions, params_from_flags(RestoreOptions, args))
     record, findings = run_restore_drill(
         target, servers, options, work_dir=config.settings.work_dir, history_url=config.settings.history_url,
         run_id=f"cli__{started.strftime('%Y%m%dT%H%M%SZ')}__{uuid.uuid4().hex[:6]}", started_at=started)
@@ -174,18 +173,18 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def cmd_pitr(args: argparse.Namespace) -> int:
     from drdrill.config import load_config
-    from drdrill.drills.pitr import run_pitr_drill
-    from drdrill.durations import parse_utc_time
+    from drdrill.drills.form import params_from_flags, read_form
+    from drdrill.drills.pitr.form import PitrOptions
+    from drdrill.drills.pitr.runner import run_pitr_drill
 
     config = load_config()
     target = config.target(args.target)
     started = datetime.now(timezone.utc)
     servers = restore_servers(target)
     record, findings = run_pitr_drill(
-        target, servers, target_time=parse_utc_time(args.to) if args.to else None,
+        target, servers, read_form(PitrOptions, params_from_flags(PitrOptions, args)),
         work_dir=config.settings.work_dir, history_url=config.settings.history_url,
-        run_id=f"cli__{started.strftime('%Y%m%dT%H%M%SZ')}__{uuid.uuid4().hex[:6]}", started_at=started,
-        keep_scratch=args.keep_scratch)
+        run_id=f"cli__{started.strftime('%Y%m%dT%H%M%SZ')}__{uuid.uuid4().hex[:6]}", started_at=started)
 
     def human() -> None:
         print(f"PITR drill for {target.name} to {record.details.get('target_time')}: {record.verdict.upper()}  "
@@ -441,19 +440,13 @@ def build_parser() -> argparse.ArgumentParser:
     restore = add("restore", "Run the restore drill for a target now, outside Airflow: restore into a scratch server, "
                              "validate with Great Expectations, measure RTO and RPO.")
     restore.add_argument("target")
-    restore.add_argument("--backup-id", help="restore this backup instead of the newest valid one")
-    restore.add_argument("--random-within-days", type=int, help="restore a random valid backup from the last N days")
-    restore.add_argument("--keep-scratch", action="store_true", help="leave the restored server running for inspection")
-    restore.add_argument("--disaster-at", help="declared disaster time (ISO-8601); default: now")
-    restore.add_argument("--rto", help="RTO objective override, e.g. 10m")
-    restore.add_argument("--rpo", help="RPO objective override, e.g. 5m")
+    add_flags(restore, RestoreOptions)
     restore.set_defaults(handler=cmd_restore)
 
     pitr = add("pitr", "Run the point-in-time-recovery drill now, outside Airflow: base backup + archived binlogs "
                        "replayed to a second, checked on both sides of it.")
     pitr.add_argument("target")
-    pitr.add_argument("--to", help="the second to recover to (ISO-8601, UTC); default: a random recoverable second")
-    pitr.add_argument("--keep-scratch", action="store_true", help="leave the recovered server running")
+    add_flags(pitr, PitrOptions)
     pitr.set_defaults(handler=cmd_pitr)
 
     failover = add("failover", "Run the failover drill now, outside Airflow: break the primary (per failover_drill.fault), "

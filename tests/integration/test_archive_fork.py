@@ -19,8 +19,11 @@ from drill_helpers import execute, query
 
 from drdrill.findings import DrillFailed
 from drdrill.drills.backup import steps as backup
-from drdrill.drills import failover, pitr, restore
+from drdrill.drills import failover
 from drdrill.drills.layouts import binlog_layout, layout_for
+from drdrill.drills.pitr import steps as pitr
+from drdrill.drills.restore import steps as restore
+from drdrill.servers.scratch import run_key
 from drdrill.errors import DrdrillError
 from drdrill.failover import errant
 from drdrill.failover.topology import rejoin_as_replica, wait_caught_up
@@ -223,7 +226,7 @@ def recover(pair: Pair, store: ObjectStore, planned: dict[str, Any], work_dir: P
             name: str) -> list[tuple[Any, ...]]:
     """Restore the planned backup into a fresh scratch server, replay the planned binlogs, read the rows."""
     target = pair.target
-    key = restore.run_key(f"{name}-{uuid.uuid4().hex}")  # scratch servers may get a /tmp link named by it
+    key = run_key(f"{name}-{uuid.uuid4().hex}")  # scratch servers may get a /tmp link named by it
     manifest = restore.read_manifest(store, target, planned["backup_id"])
     scratch = None
     try:

@@ -14,8 +14,10 @@ from drill_helpers import run_steps, shop_target, store_for, write_on_source
 
 from drdrill.drills.archive import steps as archive_steps
 from drdrill.drills.layouts import binlog_layout
-from drdrill.drills.pitr import run_pitr_drill, whole_second
-from drdrill.drills.restore import RestoreServers
+from drdrill.drills.pitr.form import PitrOptions
+from drdrill.drills.pitr.runner import run_pitr_drill
+from drdrill.drills.pitr.steps import whole_second
+from drdrill.drills.restore.runner import RestoreServers
 from drdrill.storage.binlog.index import list_archive
 
 pytestmark = pytest.mark.integration
@@ -53,7 +55,7 @@ def needed_chain(sandbox, target, manifest):
 
 def pitr(sandbox, target, tmp_path: Path, target_time, **options):
     servers = RestoreServers(source=sandbox.sandbox.backup_endpoint(), replica=None, store=store_for(sandbox, target))
-    record, findings = run_pitr_drill(target, servers, target_time=target_time, work_dir=tmp_path / "work",
+    record, findings = run_pitr_drill(target, servers, PitrOptions(target_time=target_time), work_dir=tmp_path / "work",
                                       history_url=sandbox.history_url, run_id=f"pitr-{uuid.uuid4().hex[:8]}",
                                       started_at=datetime.now(timezone.utc), **options)
     return record, [finding.code for finding in findings]
@@ -190,7 +192,7 @@ def marker_drill(sandbox, tmp_path: Path, login, **options):
     run_steps(sandbox, target, tmp_path / "backup")
     time.sleep(1.1)
     servers = RestoreServers(source=login, replica=None, store=store_for(sandbox, target))
-    record, findings = run_pitr_drill(target, servers, target_time=None, work_dir=tmp_path / "work",
+    record, findings = run_pitr_drill(target, servers, PitrOptions(), work_dir=tmp_path / "work",
                                       history_url=sandbox.history_url, run_id=f"pitr-{uuid.uuid4().hex[:8]}",
                                       started_at=datetime.now(timezone.utc), **options)
     return record, findings

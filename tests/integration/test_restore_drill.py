@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from drill_helpers import rewrite_manifest, rewrite_object, run_steps, shop_target, store_for
 
-from drdrill.drills.restore import RestoreOptions, RestoreServers, run_restore_drill
+from drdrill.drills.restore.form import RestoreOptions
+from drdrill.drills.restore.runner import RestoreServers, run_restore_drill
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
 
@@ -30,7 +31,7 @@ def drill(handle, target, work_dir: Path, backup_id: str, **options):
                              replica=handle.sandbox.backup_endpoint(handle.sandbox.replica),
                              store=store_for(handle, target))
     record, findings = run_restore_drill(
-        target, servers, RestoreOptions(choice="backup_id", backup_id=backup_id, **options), work_dir=work_dir,
+        target, servers, RestoreOptions(backup="backup_id", backup_id=backup_id, **options), work_dir=work_dir,
         history_url=handle.history_url, run_id=f"test-{uuid.uuid4().hex[:8]}", started_at=started)
     return record, [finding.code for finding in findings]
 
@@ -162,7 +163,7 @@ def test_an_unreachable_scratch_server_is_could_not_verify_not_passed(sandbox, t
     target = shop_target()
     servers = RestoreServers(source=sandbox.sandbox.backup_endpoint(), replica=None, store=store_for(sandbox, target),
                              scratch=MySQLEndpoint("127.0.0.1", find_free_port(), "u", "p"), scratch_conn_id="down")
-    record, findings = run_restore_drill(target, servers, RestoreOptions(choice="backup_id", backup_id=backup_id),
+    record, findings = run_restore_drill(target, servers, RestoreOptions(backup="backup_id", backup_id=backup_id),
                                          work_dir=tmp_path, history_url=sandbox.history_url, run_id="test-unreachable",
                                          started_at=datetime.now(timezone.utc))
     assert record.verdict == "could_not_verify" and [f.code for f in findings] == ["COULD_NOT_VERIFY"]

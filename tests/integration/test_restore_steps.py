@@ -14,7 +14,8 @@ from drill_helpers import execute, rewrite_object, run_steps, shop_target, store
 from handrestore import restored_facts
 
 from drdrill.findings import DrillFailed
-from drdrill.drills import restore
+from drdrill.drills.restore import steps as restore
+from drdrill.servers.scratch import run_key
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.servers.scratch import LocalScratch
 
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.integration
 def restore_latest(handle, target, work_dir: Path, plan) -> tuple[dict, LocalScratch | None]:
     """select → fetch → provision (local scratch) → restore, as the drill does."""
     store = store_for(handle, target)
-    key = restore.run_key(f"test-{plan['backup_id']}")
+    key = run_key(f"test-{plan['backup_id']}")
     selected = restore.select_backup(target, store, now=datetime.now(timezone.utc), choice="backup_id",
                                      backup_id=plan["backup_id"])
     restore.fetch_and_verify(selected, target, store, work_dir=work_dir, key=key)

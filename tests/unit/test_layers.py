@@ -35,7 +35,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 # Inside the drills layer, kinds build on earlier kinds only (restore on backup, PITR on restore, ...).
 DRILL_KINDS: tuple[tuple[str, ...], ...] = (
-    ("drdrill.drills.record", "drdrill.drills.layouts"), ("drdrill.drills.backup",), ("drdrill.drills.archive",),
+    ("drdrill.drills.record", "drdrill.drills.layouts", "drdrill.drills.form"), ("drdrill.drills.backup",),
+    ("drdrill.drills.archive",),
     ("drdrill.drills.restore",), ("drdrill.drills.pitr",),
     ("drdrill.drills.failover", "drdrill.drills.failover_managed", "drdrill.drills.failover_run", "drdrill.failover"),
 )
@@ -53,14 +54,8 @@ KNOWN_TODAY: frozenset[str] = frozenset({
     'drdrill.airflow.failover_steps -> drdrill.drills.failover_managed: airflow adapters may not import drills',
     'drdrill.airflow.failover_steps -> drdrill.failover.faults: airflow adapters may not import drills',
     'drdrill.airflow.failover_tasks -> drdrill.drills.failover: airflow adapters may not import drills',
-    'drdrill.airflow.failover_tasks -> drdrill.drills.restore: airflow adapters may not import drills',
-    'drdrill.airflow.pitr_tasks -> drdrill.drills.pitr: airflow adapters may not import drills',
-    'drdrill.airflow.pitr_tasks -> drdrill.drills.restore: airflow adapters may not import drills',
-    'drdrill.airflow.restore_tasks -> drdrill.drills.pitr: airflow adapters may not import drills',
-    'drdrill.airflow.restore_tasks -> drdrill.drills.restore: airflow adapters may not import drills',
     'drdrill.airflow.runtime -> drdrill.drills.record: airflow adapters may not import drills',
     "drdrill.drills.failover_run -> drdrill.airflow.failover_steps: only a drill's tasks module uses the Airflow adapters",
-    'drdrill.drills.restore -> drdrill.drills.pitr: a drill kind builds on earlier kinds only',
     'drdrill.failover.faults -> drdrill.airflow.connections: connections are resolved at the edge and passed down',
     "drdrill.failover.faults -> drdrill.airflow.connections: only a drill's tasks module uses the Airflow adapters",
 })

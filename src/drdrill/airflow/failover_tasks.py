@@ -8,7 +8,7 @@ from typing import Any
 from drdrill.airflow import failover_steps, runtime
 from drdrill.airflow.failover_steps import RECORDED_STEPS, servers
 from drdrill.drills import failover
-from drdrill.drills.restore import run_key
+from drdrill.servers.scratch import run_key
 
 
 def _run(context: Any, step: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -39,20 +39,6 @@ def run_time(context: Any) -> datetime:
     return when.astimezone(timezone.utc) if when else datetime.now(timezone.utc)
 
 
-def time_param(context: Any, name: str, when_empty: str) -> datetime | None:
-    """A trigger-form field holding an ISO-8601 time (UTC when no zone); None when empty."""
-    from drdrill.durations import parse_utc_time
-
-    text = (context["params"].get(name) or "").strip()
-    if not text:
-        return None
-    try:
-        return parse_utc_time(text)
-    except ValueError as exc:
-        raise DrillFailed([Finding("CONFIG_INVALID", f"{name} {text!r} is not an ISO-8601 time.",
-                                   f"Use a time like 2026-11-21T08:00:00Z, or leave it empty for {when_empty}.")]) from exc
-
-
 def run_step(context: Any, step: Callable[[], T]) -> T:
     """Run a library step; on failure push its findings to XCom first, then fail the task (findings: without retry).
 

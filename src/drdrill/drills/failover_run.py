@@ -20,7 +20,7 @@ from drdrill.findings import DrillFailed, Finding, error_finding
 from drdrill.config import Target
 from drdrill.drills import failover
 from drdrill.drills.record import StepRunner, build_record
-from drdrill.drills.restore import run_key
+from drdrill.servers.scratch import run_key
 from drdrill.errors import DrdrillError
 from drdrill.history import DrillRecord, record_drill
 

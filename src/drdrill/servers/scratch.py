@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 import shutil
@@ -52,6 +53,11 @@ class LocalScratch:
     def to_dict(self) -> dict[str, Any]:
         """Secret-free description for XCom."""
         return {"kind": "local", "name": self.name, "base_dir": str(self.base_dir), "port": self.port}
+
+
+def run_key(run_id: str) -> str:
+    """A short, path-safe key for one drill run (its scratch server's and its files' directories)."""
+    return hashlib.sha256(run_id.encode()).hexdigest()[:12]
 
 
 def plan_local_scratch(work_dir: Path, run_key: str) -> LocalScratch:

@@ -23,7 +23,6 @@ from drdrill.airflow.runtime import (
     run_step,
     run_time,
     target,
-    time_param,
     work_dir,
 )
 from drdrill.errors import ConfigError
@@ -66,23 +65,6 @@ def test_run_time_without_a_run_is_now() -> None:
     before = datetime.now(timezone.utc)
     when = run_time({})
     assert before <= when <= datetime.now(timezone.utc) and when.tzinfo == timezone.utc
-
-
-@pytest.mark.parametrize(("text", "expected"), [
-    ("2026-11-21T08:00:00Z", datetime(2026, 11, 21, 8, tzinfo=timezone.utc)),
-    (" 2026-11-21T08:00:00 ", datetime(2026, 11, 21, 8, tzinfo=timezone.utc)),
-    ("", None), ("   ", None), (None, None),
-])
-def test_time_param_reads_an_iso_time_or_nothing(text: str | None, expected: datetime | None) -> None:
-    assert time_param({"params": {"disaster_at": text}}, "disaster_at", "now") == expected
-
-
-def test_a_bad_time_param_is_a_config_finding_naming_the_field_and_what_empty_means() -> None:
-    with pytest.raises(DrillFailed) as caught:
-        time_param({"params": {"target_time": "yesterday"}}, "target_time", "a random recoverable second")
-    [finding] = caught.value.findings
-    assert finding.code == "CONFIG_INVALID" and finding.message == "target_time 'yesterday' is not an ISO-8601 time."
-    assert "leave it empty for a random recoverable second" in finding.fix
 
 
 def test_a_step_that_works_returns_its_value_and_pushes_nothing_else() -> None:

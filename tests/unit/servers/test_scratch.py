@@ -25,6 +25,7 @@ from drdrill.servers.scratch import (
     check_not_protected,
     destroy,
     plan_local_scratch,
+    run_key,
 )
 
 pytestmark = pytest.mark.unit
@@ -109,3 +110,9 @@ def test_local_scratch_reads_its_login_from_its_option_file(tmp_path: Path) -> N
     scratch.option_file.write_text("[client]\nuser=admin\npassword=abc=def\n")
     endpoint = scratch.endpoint()
     assert (endpoint.user, endpoint.password, endpoint.port) == ("admin", "abc=def", 3391)
+
+
+def test_run_keys_are_short_stable_and_path_safe() -> None:
+    key = run_key("manual__2026-11-21T08:35:37.465945+00:00")
+    assert key == run_key("manual__2026-11-21T08:35:37.465945+00:00") and len(key) == 12 and key.isalnum()
+    assert run_key("manual__2026-11-21T08:35:37.465946+00:00") != key

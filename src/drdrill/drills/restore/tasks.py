@@ -1,41 +1,58 @@
-"""Bodies of the restore drill DAG's tasks: resolve connections and params, call the library step, hand results on."""
+"""Bodies of the restore drill DAG's tasks: resolve connections and read the trigger form, call the step, hand results on.
+
+The PITR drill's DAG uses ``provision_scratch`` and ``teardown`` from here too.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from drdrill.airflow import runtime
 from drdrill.airflow.connections import mysql_endpoint, object_store
-from drdrill.findings import DrillFailed, Finding
 from drdrill.config import Target
-from drdrill.drills import pitr, restore
-from drdrill.durations import parse_duration
+from drdrill.drills.form import FormValueError, param_specs, read_field, read_form
+from drdrill.drills.restore import steps as restore
+from drdrill.drills.restore.details import measurements, restore_details, slack_lines
+from drdrill.drills.restore.form import RestoreOptions
+from drdrill.drills.restore.window import window_details
 from drdrill.endpoints import MySQLEndpoint
+from drdrill.findings import DrillFailed, Finding
+from drdrill.servers.scratch import run_key
+
+T = TypeVar("T")
 
 
 def _key(context: Any) -> str:
-    return restore.run_key(context["run_id"])
+    return run_key(context["run_id"])
 
 
-def disaster_at(context: Any) -> datetime:
+def dag_params(options_type: type = RestoreOptions) -> dict[str, Any]:
+    """The DAG's ``Param``s, from a drill's trigger form."""
+    from airflow.sdk import Param
+
+    return {name: Param(**spec) for name, spec in param_specs(options_type).items()}
+
+
+def read_options(options_type: type[T], context: Any) -> T:
+    """The run's trigger form read into its options object; a value that cannot be read is CONFIG_INVALID."""
+    try:
+        return read_form(options_type, context["params"])
+    except FormValueError as exc:
+        raise DrillFailed([Finding("CONFIG_INVALID", exc.problem, exc.fix or "")]) from exc
+
+
+def disaster_at(context: Any, declared: datetime | None) -> datetime:
     """The declared disaster: the trigger form's time, else the moment the drill run started."""
-    declared = runtime.time_param(context, "disaster_at", "the drill's start")
     if declared:
         return declared
     started = getattr(context["dag_run"], "start_date", None)
     return started.astimezone(timezone.utc) if started else runtime.run_time(context)
 
 
-def objective(context: Any, target: Target, name: str) -> timedelta:
+def objective(target: Target, override: timedelta | None, name: str) -> timedelta:
     """The RTO or RPO objective: the trigger form's override, else the target's."""
-    override = (context["params"].get(f"{name}_objective") or "").strip()
-    if not override:
-        return getattr(target.objectives, name)
-    try:
-        return parse_duration(override)
-    except (ValueError, TypeError) as exc:
-        raise DrillFailed([Finding("CONFIG_INVALID", f"{name}_objective {override!r}: {exc}")]) from exc
+    return override or getattr(target.objectives, name)
 
 
 def scratch_endpoint(target: Target, scratch: dict[str, Any]) -> MySQLEndpoint:
@@ -48,11 +65,15 @@ def scratch_endpoint(target: Target, scratch: dict[str, Any]) -> MySQLEndpoint:
 
 def select_backup(target_name: str, context: Any) -> dict[str, Any]:
     """Which backup this drill restores."""
-    params = context["params"]
     target = runtime.target(target_name)
-    return runtime.run_step(context, lambda: restore.select_backup(
-        target, object_store(target.storage), now=runtime.run_time(context), choice=params.get("backup") or "newest",
-        backup_id=params.get("backup_id") or "", window_days=int(params.get("window_days") or 7), seed=context["run_id"]))
+
+    def step() -> dict[str, Any]:
+        chosen = read_options(RestoreOptions, context)
+        return restore.select_backup(target, object_store(target.storage), now=runtime.run_time(context),
+                                     choice=chosen.backup, backup_id=chosen.backup_id, window_days=chosen.window_days,
+                                     seed=context["run_id"])
+
+    return runtime.run_step(context, step)
 
 
 def fetch_and_verify(target_name: str, selected: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -95,11 +116,12 @@ def validate(target_name: str, selected: dict[str, Any], scratch: dict[str, Any]
     target = runtime.target(target_name)
 
     def step() -> dict[str, Any]:
+        chosen = read_options(RestoreOptions, context)
         store = object_store(target.storage)
         return restore.validate(selected, restore.read_manifest(store, target, selected["backup_id"]), target,
                                 endpoint=scratch_endpoint(target, scratch), store=store, work_dir=runtime.work_dir(),
-                                key=_key(context), disaster_at=disaster_at(context),
-                                rpo_objective=objective(context, target, "rpo"))
+                                key=_key(context), disaster_at=disaster_at(context, chosen.disaster_at),
+                                rpo_objective=objective(target, chosen.rpo_objective, "rpo"))
 
     return runtime.run_step(context, step)
 
@@ -114,41 +136,48 @@ def measure(target_name: str, context: Any) -> dict[str, Any]:
         raise AirflowSkipException("The restore was not validated, so there is no RTO or RPO to measure.")
     target = runtime.target(target_name)
     newest = validated.get("newest_heartbeat")
-    return runtime.run_step(context, lambda: restore.measure(
-        disaster_at=disaster_at(context), validated_at=datetime.fromisoformat(validated["validated_at"]),
-        newest_heartbeat=datetime.fromisoformat(newest) if newest else None,
-        rto_objective=objective(context, target, "rto"), rpo_objective=objective(context, target, "rpo"),
-        heartbeat_configured=target.heartbeat is not None,
-        stages={step: results.get(step) for step in ("fetch_and_verify", "provision_scratch", "restore", "validate")}))
+
+    def step() -> dict[str, Any]:
+        chosen = read_options(RestoreOptions, context)
+        return restore.measure(
+            disaster_at=disaster_at(context, chosen.disaster_at),
+            validated_at=datetime.fromisoformat(validated["validated_at"]),
+            newest_heartbeat=datetime.fromisoformat(newest) if newest else None,
+            rto_objective=objective(target, chosen.rto_objective, "rto"),
+            rpo_objective=objective(target, chosen.rpo_objective, "rpo"),
+            heartbeat_configured=target.heartbeat is not None,
+            stages={step: results.get(step) for step in restore.MEASURED_STAGES})
+
+    return runtime.run_step(context, step)
 
 
 def record(target_name: str, context: Any) -> dict[str, Any]:
     """Write the drill record; fail the run (and alert, with RTO/RPO) unless the verdict is passed."""
     results, _ = runtime.pull_results(context, restore.STEPS)
-    selected = results.get("select_backup") or {}
-    measured = results.get("measure") or {}
-    validated = results.get("validate") or {}
+    target = runtime.target(target_name)
+    try:
+        declared = disaster_at(context, read_options(RestoreOptions, context).disaster_at)
+    except DrillFailed:  # an unreadable form is the finding of the step that read it; the record still gets written
+        declared = None
     return runtime.finish_drill(
-        context, target_name=target_name, drill="restore", steps=restore.STEPS, backup_id=selected.get("backup_id"),
-        details={"engine": selected.get("engine"), "backup_age_seconds": selected.get("age_seconds"),
-                 "choice": selected.get("choice"), "results_uri": validated.get("results_uri"),
-                 "data_docs_uri": validated.get("data_docs_uri"), "expectations": validated.get("evaluated"),
-                 "fetch_mb_per_second": measured.get("fetch_mb_per_second"),
-                 "restore_mb_per_second": measured.get("restore_mb_per_second"),
-                 "disaster_at": measured.get("disaster_at"), "newest_heartbeat": measured.get("newest_heartbeat"),
-                 **pitr.window_details(runtime.target(target_name), object_store(runtime.target(target_name).storage))},
-        measurements={key: measured.get(key) for key in
-                      ("rto_seconds", "rto_objective_seconds", "rpo_seconds", "rpo_objective_seconds")},
-        slack_lines=restore.measurement_lines(measured) if measured else None,
+        context, target_name=target_name, drill="restore", steps=restore.STEPS,
+        backup_id=(results.get("select_backup") or {}).get("backup_id"),
+        details=restore_details(results, disaster_at=declared, pitr_window=window_details(target, object_store(target.storage))),
+        measurements=measurements(results), slack_lines=slack_lines(results),
     )
 
 
-def teardown(target_name: str, scratch: dict[str, Any] | None, context: Any) -> dict[str, Any]:
-    """Remove the scratch server unless the trigger form asked to keep it."""
+def teardown(target_name: str, scratch: dict[str, Any] | None, context: Any, *, options_type: type = RestoreOptions,
+             selected_by: str = "select_backup") -> dict[str, Any]:
+    """Remove the scratch server unless the trigger form asked to keep it.
+
+    ``options_type`` and ``selected_by``: the drill's form and the task whose result names the backup restored
+    (``PitrOptions`` and ``plan`` in the PITR drill). Only ``keep_scratch`` is read: a bad value elsewhere in
+    the form must not keep the scratch server alive.
+    """
     target = runtime.target(target_name)
-    ti = context["ti"]
-    selected = ti.xcom_pull(task_ids="select_backup") or ti.xcom_pull(task_ids="plan") or {}  # restore or PITR
-    keep = bool(context["params"].get("keep_scratch"))
+    selected = context["ti"].xcom_pull(task_ids=selected_by) or {}
+    keep = bool(read_field(options_type, "keep_scratch", context["params"]))
     endpoint = None
     databases: tuple[str, ...] = ()
     if scratch and scratch.get("kind") == "connection" and selected:

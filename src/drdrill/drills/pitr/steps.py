@@ -1,6 +1,7 @@
-"""The point-in-time-recovery drill: newest backup before the target + archived binlogs replayed up to it.
+"""The point-in-time-recovery drill's steps: newest backup before the target + archived binlogs replayed up to it.
 
-plan → fetch_and_verify → provision_scratch → restore_base → replay → validate (two-sided GX suite) → measure.
+plan → fetch_and_verify → provision_scratch → restore_base → replay → validate (two-sided GX suite) → measure
+(``STEPS``; fetching the backup, the scratch server and the base restore are the restore drill's steps).
 Targets are whole UTC seconds: binlog events carry their statement's start second, so "recover to T"
 means every transaction whose events are stamped before T, and none from T on. Where the source's history
 forked (a flashback fail-back reset its binlog), the old history is replayed only up to where the new one
@@ -19,14 +20,10 @@ from typing import Any
 from drdrill.findings import DrillFailed, Finding
 from drdrill.config import Target
 from drdrill.drills.layouts import binlog_layout, layout_for
-from drdrill.drills import restore
-from drdrill.drills.record import StepRunner, build_record
-from drdrill.drills.restore import RestoreServers, run_dir, upload_validation
+from drdrill.drills.restore.steps import run_dir, upload_validation
 from drdrill.durations import format_duration
 from drdrill.endpoints import MySQLEndpoint
-from drdrill.errors import DrdrillError
 from drdrill.engines.restore import RestoreFailed, replay_binlogs
-from drdrill.history import DrillRecord, record_drill
 from drdrill.storage.binlog.archive import fetch_binlogs
 from drdrill.storage.binlog.fork import read_forks
 from drdrill.storage.binlog.gtid import parse_gtid_position
@@ -38,6 +35,7 @@ from drdrill.storage.manifest import Manifest
 from drdrill.storage.objectstore import ObjectStore
 
 STEPS = ["plan", "fetch_and_verify", "provision_scratch", "restore_base", "replay", "validate", "measure"]
+MEASURED_STAGES = ("restore_base", "replay", "validate")  # the RTO's breakdown
 STOP_FORMAT = "%Y-%m-%d %H:%M:%S"
 MARKER_TABLE = "drdrill_pitr_markers"
 
@@ -54,16 +52,6 @@ def archive_key(store: ObjectStore, target: Target, manifest: Manifest) -> str |
         return str(key)
     prefix = f"{manifest.extra.get('server_id')}-"
     return next((k for k in server_keys(store, binlog_layout(target)) if k.startswith(prefix)), None)
-
-
-def window_details(target: Target, store: ObjectStore) -> dict[str, str | None]:
-    """How far back (and up to when) point-in-time recovery can reach now, for drill records."""
-    try:
-        window = recoverable_window(store, layout_for(target))
-    except DrdrillError:  # an unreadable archive index: the window is unknown, not empty
-        window = None
-    return {"pitr_window_start": window[0].isoformat() if window else None,
-            "pitr_window_end": window[1].isoformat() if window else None}
 
 
 def choose_target_time(target: Target, store: ObjectStore, *, requested: datetime | None, seed: str) -> datetime:
@@ -294,59 +282,3 @@ def measure(planned: dict[str, Any], *, disaster_at: datetime, validated: dict[s
     if findings:
         raise DrillFailed(findings, outcome=result)
     return result
-
-
-def run_pitr_drill(target: Target, servers: RestoreServers, *, target_time: datetime | None, work_dir: Path,
-                   history_url: str, run_id: str, started_at: datetime, keep_scratch: bool = False,
-                   stop_override: str | None = None) -> tuple[DrillRecord, list[Finding]]:
-    """All steps in one process (the CLI's path); ``stop_override`` exists to prove the boundary check has teeth."""
-    runner = StepRunner()
-    key = restore.run_key(run_id)
-    scratch_info: dict[str, Any] | None = None
-    manifest: Manifest | None = None
-    try:
-        planned = runner.attempt("plan", lambda: plan_with_markers(
-            target, servers.source, servers.store, requested=target_time, seed=run_id, key=key, work_dir=work_dir,
-            now=started_at))
-        if planned and runner.attempt("fetch_and_verify", lambda: {
-                **restore.fetch_and_verify(planned, target, servers.store, work_dir=work_dir, key=key),
-                **fetch_binlog_files(planned, target, servers.store, work_dir=work_dir, key=key)}):
-            manifest = restore.read_manifest(servers.store, target, planned["backup_id"])
-            scratch_info = runner.attempt("provision_scratch", lambda: restore.provision_scratch(
-                planned, work_dir=work_dir, key=key, source=servers.source, replica=servers.replica,
-                scratch_endpoint=servers.scratch, scratch_conn_id=servers.scratch_conn_id))
-        if planned and scratch_info and manifest:
-            local = restore.local_scratch(scratch_info)
-            endpoint = local.endpoint() if local else servers.scratch
-            assert endpoint is not None
-            base = manifest
-            if runner.attempt("restore_base", lambda: restore.restore(
-                    planned, scratch_info, base, endpoint=endpoint, work_dir=work_dir, key=key,
-                    parallel=target.engine_options.parallel, apply_catchup=False)) and runner.attempt(
-                    "replay", lambda: replay(planned, base, endpoint=endpoint, work_dir=work_dir, key=key,
-                                             stop_datetime=stop_override)):
-                runner.attempt("validate", lambda: validate(planned, target, endpoint=endpoint, source=servers.source,
-                                                            store=servers.store, work_dir=work_dir, key=key))
-        validated = runner.results.get("validate")
-        if planned and validated:
-            runner.attempt("measure", lambda: measure(
-                planned, disaster_at=started_at, validated=validated,
-                stages={step: runner.results.get(step) for step in ("restore_base", "replay", "validate")},
-                rto_objective=target.objectives.rto, rpo_objective=target.objectives.rpo))
-    finally:
-        torn = restore.teardown(scratch_info, work_dir=work_dir, key=key, keep_scratch=keep_scratch,
-                                endpoint=servers.scratch, databases=manifest.databases if manifest else ())
-    planned_result = runner.results.get("plan") or {}
-    measured = runner.results.get("measure") or {}
-    record, findings = build_record(
-        run_id=run_id, target=target.name, drill="pitr", started_at=started_at.isoformat(), steps=STEPS,
-        results=runner.results, findings_by_step=runner.findings, backup_id=planned_result.get("backup_id"),
-        details={"target_time": planned_result.get("target_time"), "binlogs": planned_result.get("files"),
-                 "markers": planned_result.get("markers"),
-                 "replay_mb_per_second": measured.get("replay_mb_per_second"), "scratch": torn,
-                 "results_uri": (runner.results.get("validate") or {}).get("results_uri")},
-        measurements={name: measured.get(name) for name in
-                      ("rto_seconds", "rto_objective_seconds", "rpo_seconds", "rpo_objective_seconds")},
-    )
-    record_drill(history_url, record)
-    return record, findings

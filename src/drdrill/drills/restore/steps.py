@@ -1,18 +1,17 @@
 """The restore drill's steps: select → fetch and verify → provision scratch → restore → validate (GX) → measure.
 
 Like the backup drill, each step takes and returns small JSON-ready dicts (XCom in Airflow, one process
-in the CLI) and raises DrillFailed with findings; ``teardown`` always runs.
+in the CLI) and raises DrillFailed with findings; ``teardown`` always runs. ``STEPS`` is the step list, in
+order, that the DAG's task ids, the runner, the record and the benchmarks share.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import random
 import shutil
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -20,12 +19,10 @@ from typing import Any
 from drdrill.findings import DrillFailed, Finding
 from drdrill.config import Target
 from drdrill.drills.layouts import layout_for
-from drdrill.drills.record import StepRunner, build_record
 from drdrill.durations import format_duration
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.engines import restore_backup
 from drdrill.engines.restore import RestoreFailed
-from drdrill.history import DrillRecord, record_drill
 from drdrill.servers.identity import read_identity
 from drdrill.servers.scratch import (
     LocalScratch,
@@ -44,11 +41,7 @@ from drdrill.storage.verify import fetch_backup, quarantine
 
 STEPS = ["select_backup", "fetch_and_verify", "provision_scratch", "restore", "validate", "measure"]
 CHOICES = ("newest", "backup_id", "random")
-
-
-def run_key(run_id: str) -> str:
-    """A short, path-safe key for one drill run (scratch and file directories)."""
-    return hashlib.sha256(run_id.encode()).hexdigest()[:12]
+MEASURED_STAGES = ("fetch_and_verify", "provision_scratch", "restore", "validate")  # the RTO's breakdown
 
 
 def run_dir(work_dir: Path, key: str) -> Path:
@@ -267,94 +260,3 @@ def upload_validation(store: ObjectStore, target: Target, backup_id: str, key: s
             store.put_bytes(prefix + "data-docs/" + path.relative_to(data_docs).as_posix(), path.read_bytes())
         docs_uri = f"s3://{store.bucket}/{prefix}data-docs/index.html"
     return {"results_uri": f"s3://{store.bucket}/{prefix}validation.json", "data_docs_uri": docs_uri}
-
-
-@dataclass(frozen=True)
-class RestoreOptions:
-    """The trigger form's choices, for the in-process (CLI) run."""
-
-    choice: str = "newest"
-    backup_id: str = ""
-    window_days: int = 7
-    keep_scratch: bool = False
-    disaster_at: datetime | None = None
-    rto_objective: timedelta | None = None
-    rpo_objective: timedelta | None = None
-
-
-@dataclass(frozen=True)
-class RestoreServers:
-    """Where the drill reads from and restores into."""
-
-    source: MySQLEndpoint
-    replica: MySQLEndpoint | None
-    store: ObjectStore
-    scratch: MySQLEndpoint | None = None
-    scratch_conn_id: str | None = None
-
-
-def _pitr_window(target: Target, store: ObjectStore) -> dict[str, str | None]:
-    from drdrill.drills.pitr import window_details  # pitr builds on this module
-
-    return window_details(target, store)
-
-
-def run_restore_drill(target: Target, servers: RestoreServers, options: RestoreOptions, *, work_dir: Path,
-                      history_url: str, run_id: str, started_at: datetime) -> tuple[DrillRecord, list[Finding]]:
-    """All steps in one process (the CLI's path), teardown included, recorded as the DAG's record task does."""
-    runner = StepRunner()
-    key = run_key(run_id)
-    disaster = options.disaster_at or started_at
-    rto_objective = options.rto_objective or target.objectives.rto
-    rpo_objective = options.rpo_objective or target.objectives.rpo
-    scratch_info: dict[str, Any] | None = None
-    manifest: Manifest | None = None
-    try:
-        selected = runner.attempt("select_backup", lambda: select_backup(
-            target, servers.store, now=started_at, choice=options.choice, backup_id=options.backup_id,
-            window_days=options.window_days, seed=run_id))
-        if selected and runner.attempt("fetch_and_verify", lambda: fetch_and_verify(
-                selected, target, servers.store, work_dir=work_dir, key=key)):
-            manifest = read_manifest(servers.store, target, selected["backup_id"])
-            scratch_info = runner.attempt("provision_scratch", lambda: provision_scratch(
-                selected, work_dir=work_dir, key=key, source=servers.source, replica=servers.replica,
-                scratch_endpoint=servers.scratch, scratch_conn_id=servers.scratch_conn_id))
-        if scratch_info and manifest:
-            local = local_scratch(scratch_info)
-            endpoint = local.endpoint() if local else servers.scratch
-            assert endpoint is not None
-            if runner.attempt("restore", lambda: restore(selected, scratch_info, manifest, endpoint=endpoint,
-                                                          work_dir=work_dir, key=key,
-                                                          parallel=target.engine_options.parallel)):
-                runner.attempt("validate", lambda: validate(selected, manifest, target, endpoint=endpoint,
-                                                            store=servers.store, work_dir=work_dir, key=key,
-                                                            disaster_at=disaster, rpo_objective=rpo_objective))
-        validated = runner.results.get("validate")
-        if validated:
-            newest = validated.get("newest_heartbeat")
-            runner.attempt("measure", lambda: measure(
-                disaster_at=disaster, validated_at=datetime.fromisoformat(validated["validated_at"]),
-                newest_heartbeat=datetime.fromisoformat(newest) if newest else None, rto_objective=rto_objective,
-                rpo_objective=rpo_objective, heartbeat_configured=target.heartbeat is not None,
-                stages={step: runner.results.get(step) for step in ("fetch_and_verify", "provision_scratch",
-                                                                     "restore", "validate")}))
-    finally:
-        torn = teardown(scratch_info, work_dir=work_dir, key=key, keep_scratch=options.keep_scratch,
-                        endpoint=servers.scratch, databases=manifest.databases if manifest else ())
-    measured = runner.results.get("measure") or {}
-    selected_result = runner.results.get("select_backup") or {}
-    validated_result = runner.results.get("validate") or {}
-    record, findings = build_record(
-        run_id=run_id, target=target.name, drill="restore", started_at=started_at.isoformat(), steps=STEPS,
-        results=runner.results, findings_by_step=runner.findings, backup_id=selected_result.get("backup_id"),
-        details={"engine": selected_result.get("engine"), "results_uri": validated_result.get("results_uri"),
-                 "data_docs_uri": validated_result.get("data_docs_uri"), "scratch": torn,
-                 "fetch_mb_per_second": measured.get("fetch_mb_per_second"),
-                 "restore_mb_per_second": measured.get("restore_mb_per_second"),
-                 "disaster_at": disaster.isoformat(), "newest_heartbeat": measured.get("newest_heartbeat"),
-                 **_pitr_window(target, servers.store)},
-        measurements={name: measured.get(name) for name in
-                      ("rto_seconds", "rto_objective_seconds", "rpo_seconds", "rpo_objective_seconds")},
-    )
-    record_drill(history_url, record)
-    return record, findings

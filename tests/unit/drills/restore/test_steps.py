@@ -1,4 +1,4 @@
-"""Pure logic of the restore drill: RTO/RPO measurement against objectives, run keys."""
+"""The restore drill's steps that need no server: RTO/RPO measurement against objectives, the step list."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from drdrill.findings import DrillFailed
-from drdrill.drills.restore import measure, measurement_lines, run_key
+from drdrill.drills.restore.steps import CHOICES, MEASURED_STAGES, STEPS, measure, measurement_lines
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
@@ -50,6 +50,7 @@ def test_without_a_heartbeat_rpo_is_not_verified_never_passed() -> None:
     assert measurement_lines(failed.value.outcome)["RPO"].startswith("not measured")
 
 
-def test_run_keys_are_short_stable_and_path_safe() -> None:
-    key = run_key("manual__2026-11-21T08:35:37.465945+00:00")
-    assert key == run_key("manual__2026-11-21T08:35:37.465945+00:00") and len(key) == 12 and key.isalnum()
+def test_the_step_list_is_the_dags_task_order_and_measures_the_rto_stages() -> None:
+    assert STEPS == ["select_backup", "fetch_and_verify", "provision_scratch", "restore", "validate", "measure"]
+    assert set(MEASURED_STAGES) <= set(STEPS) and "measure" not in MEASURED_STAGES
+    assert CHOICES == ("newest", "backup_id", "random")

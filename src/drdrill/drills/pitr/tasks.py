@@ -1,4 +1,4 @@
-"""Bodies of the PITR drill DAG's tasks (the scratch server and teardown are the restore drill's)."""
+"""Bodies of the PITR drill DAG's tasks (the scratch server is the restore drill's, from its tasks module)."""
 
 from __future__ import annotations
 
@@ -7,27 +7,33 @@ from typing import Any
 
 from drdrill.airflow import runtime
 from drdrill.airflow.connections import mysql_endpoint, object_store
-from drdrill.airflow.restore_tasks import disaster_at, scratch_endpoint
-from drdrill.drills import pitr, restore
+from drdrill.drills.pitr import steps as pitr
+from drdrill.drills.pitr.details import pitr_details
+from drdrill.drills.pitr.form import PitrOptions
+from drdrill.drills.restore import steps as restore
+from drdrill.drills.restore import tasks as restore_tasks
+from drdrill.drills.restore.details import measurements, slack_lines
+from drdrill.servers.scratch import run_key
 
 
 def _key(context: Any) -> str:
-    return restore.run_key(context["run_id"])
+    return run_key(context["run_id"])
 
 
-def requested_time(context: Any) -> datetime | None:
-    """The trigger form's target time, or None for a random second inside the recoverable window."""
-    return runtime.time_param(context, "target_time", "a random recoverable second")
+def dag_params() -> dict[str, Any]:
+    """The DAG's ``Param``s, from the PITR trigger form."""
+    return restore_tasks.dag_params(PitrOptions)
 
 
 def plan(target_name: str, context: Any) -> dict[str, Any]:
-    """The base backup and the binlog chain to the target."""
+    """The base backup and the binlog chain to the target (the form's second, or a random recoverable one)."""
     target = runtime.target(target_name)
 
     def step() -> dict[str, Any]:
+        requested = restore_tasks.read_options(PitrOptions, context).target_time
         return pitr.plan_with_markers(
             target, mysql_endpoint(target.source_conn_id, f"targets[{target_name}].source_conn_id"),
-            object_store(target.storage), requested=requested_time(context), seed=context["run_id"],
+            object_store(target.storage), requested=requested, seed=context["run_id"],
             key=_key(context), work_dir=runtime.work_dir(), now=datetime.now(timezone.utc))
 
     return runtime.run_step(context, step)
@@ -50,7 +56,7 @@ def restore_base(target_name: str, planned: dict[str, Any], scratch: dict[str, A
     target = runtime.target(target_name)
     return runtime.run_step(context, lambda: restore.restore(
         planned, scratch, restore.read_manifest(object_store(target.storage), target, planned["backup_id"]),
-        endpoint=scratch_endpoint(target, scratch), work_dir=runtime.work_dir(), key=_key(context),
+        endpoint=restore_tasks.scratch_endpoint(target, scratch), work_dir=runtime.work_dir(), key=_key(context),
         parallel=target.engine_options.parallel, apply_catchup=False))
 
 
@@ -59,14 +65,14 @@ def replay(target_name: str, planned: dict[str, Any], scratch: dict[str, Any], c
     target = runtime.target(target_name)
     return runtime.run_step(context, lambda: pitr.replay(
         planned, restore.read_manifest(object_store(target.storage), target, planned["backup_id"]),
-        endpoint=scratch_endpoint(target, scratch), work_dir=runtime.work_dir(), key=_key(context)))
+        endpoint=restore_tasks.scratch_endpoint(target, scratch), work_dir=runtime.work_dir(), key=_key(context)))
 
 
 def validate(target_name: str, planned: dict[str, Any], scratch: dict[str, Any], context: Any) -> dict[str, Any]:
     """The two-sided boundary suite."""
     target = runtime.target(target_name)
     return runtime.run_step(context, lambda: pitr.validate(
-        planned, target, endpoint=scratch_endpoint(target, scratch),
+        planned, target, endpoint=restore_tasks.scratch_endpoint(target, scratch),
         source=mysql_endpoint(target.source_conn_id, f"targets[{target_name}].source_conn_id"),
         store=object_store(target.storage), work_dir=runtime.work_dir(), key=_key(context)))
 
@@ -81,23 +87,21 @@ def measure(target_name: str, context: Any) -> dict[str, Any]:
         raise AirflowSkipException("The recovery was not validated, so there is nothing to measure.")
     target = runtime.target(target_name)
     return runtime.run_step(context, lambda: pitr.measure(
-        planned, disaster_at=disaster_at(context), validated=validated,
-        stages={step: results.get(step) for step in ("restore_base", "replay", "validate")},
+        planned, disaster_at=restore_tasks.disaster_at(context, restore_tasks.read_options(PitrOptions, context).disaster_at),
+        validated=validated, stages={step: results.get(step) for step in pitr.MEASURED_STAGES},
         rto_objective=target.objectives.rto, rpo_objective=target.objectives.rpo))
 
 
 def record(target_name: str, context: Any) -> dict[str, Any]:
     """Write the drill record; fail the run (and alert) unless the verdict is passed."""
     results, _ = runtime.pull_results(context, pitr.STEPS)
-    planned = results.get("plan") or {}
-    measured = results.get("measure") or {}
     return runtime.finish_drill(
-        context, target_name=target_name, drill="pitr", steps=pitr.STEPS, backup_id=planned.get("backup_id"),
-        details={"target_time": planned.get("target_time"), "binlogs": planned.get("files"),
-                 "markers": planned.get("markers"),
-                 "replay_mb_per_second": measured.get("replay_mb_per_second"),
-                 "results_uri": (results.get("validate") or {}).get("results_uri")},
-        measurements={key: measured.get(key) for key in
-                      ("rto_seconds", "rto_objective_seconds", "rpo_seconds", "rpo_objective_seconds")},
-        slack_lines=restore.measurement_lines(measured) if measured else None,
+        context, target_name=target_name, drill="pitr", steps=pitr.STEPS,
+        backup_id=(results.get("plan") or {}).get("backup_id"), details=pitr_details(results),
+        measurements=measurements(results), slack_lines=slack_lines(results),
     )
+
+
+def teardown(target_name: str, scratch: dict[str, Any] | None, context: Any) -> dict[str, Any]:
+    """Remove the scratch server unless the trigger form asked to keep it."""
+    return restore_tasks.teardown(target_name, scratch, context, options_type=PitrOptions, selected_by="plan")

@@ -1,0 +1,71 @@
+"""The PITR drill in one process (what ``drdrill pitr`` runs): the same steps and record as the DAG."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from drdrill.config import Target
+from drdrill.drills.pitr.details import pitr_details
+from drdrill.drills.pitr.form import PitrOptions
+from drdrill.drills.pitr.steps import MEASURED_STAGES, STEPS, fetch_binlog_files, measure, plan_with_markers, replay, validate
+from drdrill.drills.record import StepRunner, build_record
+from drdrill.drills.restore import steps as restore
+from drdrill.drills.restore.details import measurements
+from drdrill.drills.restore.runner import RestoreServers
+from drdrill.findings import Finding
+from drdrill.history import DrillRecord, record_drill
+from drdrill.servers.scratch import run_key
+from drdrill.storage.manifest import Manifest
+
+
+def run_pitr_drill(target: Target, servers: RestoreServers, options: PitrOptions, *, work_dir: Path,
+                   history_url: str, run_id: str, started_at: datetime,
+                   stop_override: str | None = None) -> tuple[DrillRecord, list[Finding]]:
+    """All steps in one process (the CLI's path); ``stop_override`` exists to prove the boundary check has teeth."""
+    runner = StepRunner()
+    key = run_key(run_id)
+    disaster = options.disaster_at or started_at
+    scratch_info: dict[str, Any] | None = None
+    manifest: Manifest | None = None
+    try:
+        planned = runner.attempt("plan", lambda: plan_with_markers(
+            target, servers.source, servers.store, requested=options.target_time, seed=run_id, key=key,
+            work_dir=work_dir, now=started_at))
+        if planned and runner.attempt("fetch_and_verify", lambda: {
+                **restore.fetch_and_verify(planned, target, servers.store, work_dir=work_dir, key=key),
+                **fetch_binlog_files(planned, target, servers.store, work_dir=work_dir, key=key)}):
+            manifest = restore.read_manifest(servers.store, target, planned["backup_id"])
+            scratch_info = runner.attempt("provision_scratch", lambda: restore.provision_scratch(
+                planned, work_dir=work_dir, key=key, source=servers.source, replica=servers.replica,
+                scratch_endpoint=servers.scratch, scratch_conn_id=servers.scratch_conn_id))
+        if planned and scratch_info and manifest:
+            local = restore.local_scratch(scratch_info)
+            endpoint = local.endpoint() if local else servers.scratch
+            assert endpoint is not None
+            base = manifest
+            if runner.attempt("restore_base", lambda: restore.restore(
+                    planned, scratch_info, base, endpoint=endpoint, work_dir=work_dir, key=key,
+                    parallel=target.engine_options.parallel, apply_catchup=False)) and runner.attempt(
+                    "replay", lambda: replay(planned, base, endpoint=endpoint, work_dir=work_dir, key=key,
+                                             stop_datetime=stop_override)):
+                runner.attempt("validate", lambda: validate(planned, target, endpoint=endpoint, source=servers.source,
+                                                            store=servers.store, work_dir=work_dir, key=key))
+        validated = runner.results.get("validate")
+        if planned and validated:
+            runner.attempt("measure", lambda: measure(
+                planned, disaster_at=disaster, validated=validated,
+                stages={step: runner.results.get(step) for step in MEASURED_STAGES},
+                rto_objective=target.objectives.rto, rpo_objective=target.objectives.rpo))
+    finally:
+        torn = restore.teardown(scratch_info, work_dir=work_dir, key=key, keep_scratch=options.keep_scratch,
+                                endpoint=servers.scratch, databases=manifest.databases if manifest else ())
+    record, findings = build_record(
+        run_id=run_id, target=target.name, drill="pitr", started_at=started_at.isoformat(), steps=STEPS,
+        results=runner.results, findings_by_step=runner.findings,
+        backup_id=(runner.results.get("plan") or {}).get("backup_id"),
+        details={**pitr_details(runner.results), "scratch": torn}, measurements=measurements(runner.results),
+    )
+    record_drill(history_url, record)
+    return record, findings

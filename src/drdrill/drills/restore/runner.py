@@ -1,0 +1,98 @@
+"""The restore drill in one process (what ``drdrill restore`` runs): the same steps and record as the DAG."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from drdrill.config import Target
+from drdrill.drills.record import StepRunner, build_record
+from drdrill.drills.restore.details import measurements, restore_details
+from drdrill.drills.restore.form import RestoreOptions
+from drdrill.drills.restore.steps import (
+    MEASURED_STAGES,
+    STEPS,
+    fetch_and_verify,
+    local_scratch,
+    measure,
+    provision_scratch,
+    read_manifest,
+    restore,
+    select_backup,
+    teardown,
+    validate,
+)
+from drdrill.drills.restore.window import window_details
+from drdrill.endpoints import MySQLEndpoint
+from drdrill.findings import Finding
+from drdrill.history import DrillRecord, record_drill
+from drdrill.servers.scratch import run_key
+from drdrill.storage.manifest import Manifest
+from drdrill.storage.objectstore import ObjectStore
+
+
+
+@dataclass(frozen=True)
+class RestoreServers:
+    """Where the drill reads from and restores into."""
+
+    source: MySQLEndpoint
+    replica: MySQLEndpoint | None
+    store: ObjectStore
+    scratch: MySQLEndpoint | None = None
+    scratch_conn_id: str | None = None
+
+
+def run_restore_drill(target: Target, servers: RestoreServers, options: RestoreOptions, *, work_dir: Path,
+                      history_url: str, run_id: str, started_at: datetime) -> tuple[DrillRecord, list[Finding]]:
+    """All steps in one process (the CLI's path), teardown included, recorded as the DAG's record task does."""
+    runner = StepRunner()
+    key = run_key(run_id)
+    disaster = options.disaster_at or started_at
+    rto_objective = options.rto_objective or target.objectives.rto
+    rpo_objective = options.rpo_objective or target.objectives.rpo
+    scratch_info: dict[str, Any] | None = None
+    manifest: Manifest | None = None
+    try:
+        selected = runner.attempt("select_backup", lambda: select_backup(
+            target, servers.store, now=started_at, choice=options.backup, backup_id=options.backup_id,
+            window_days=options.window_days, seed=run_id))
+        if selected and runner.attempt("fetch_and_verify", lambda: fetch_and_verify(
+                selected, target, servers.store, work_dir=work_dir, key=key)):
+            manifest = read_manifest(servers.store, target, selected["backup_id"])
+            scratch_info = runner.attempt("provision_scratch", lambda: provision_scratch(
+                selected, work_dir=work_dir, key=key, source=servers.source, replica=servers.replica,
+                scratch_endpoint=servers.scratch, scratch_conn_id=servers.scratch_conn_id))
+        if scratch_info and manifest:
+            local = local_scratch(scratch_info)
+            endpoint = local.endpoint() if local else servers.scratch
+            assert endpoint is not None
+            if runner.attempt("restore", lambda: restore(selected, scratch_info, manifest, endpoint=endpoint,
+                                                          work_dir=work_dir, key=key,
+                                                          parallel=target.engine_options.parallel)):
+                runner.attempt("validate", lambda: validate(selected, manifest, target, endpoint=endpoint,
+                                                            store=servers.store, work_dir=work_dir, key=key,
+                                                            disaster_at=disaster, rpo_objective=rpo_objective))
+        validated = runner.results.get("validate")
+        if validated:
+            newest = validated.get("newest_heartbeat")
+            runner.attempt("measure", lambda: measure(
+                disaster_at=disaster, validated_at=datetime.fromisoformat(validated["validated_at"]),
+                newest_heartbeat=datetime.fromisoformat(newest) if newest else None, rto_objective=rto_objective,
+                rpo_objective=rpo_objective, heartbeat_configured=target.heartbeat is not None,
+                stages={step: runner.results.get(step) for step in MEASURED_STAGES}))
+    finally:
+        torn = teardown(scratch_info, work_dir=work_dir, key=key, keep_scratch=options.keep_scratch,
+                        endpoint=servers.scratch, databases=manifest.databases if manifest else ())
+    record, findings = build_record(
+        run_id=run_id, target=target.name, drill="restore", started_at=started_at.isoformat(), steps=STEPS,
+        results=runner.results, findings_by_step=runner.findings,
+        backup_id=(runner.results.get("select_backup") or {}).get("backup_id"),
+        details={**restore_details(runner.results, disaster_at=disaster,
+                                   pitr_window=window_details(target, servers.store)), "scratch": torn},
+        measurements=measurements(runner.results),
+    )
+    record_drill(history_url, record)
+    return record, findings

@@ -1,0 +1,45 @@
+"""The PITR drill's steps that need no server: whole seconds, RTO/RPO against objectives, the step list."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from drdrill.drills.pitr.steps import MEASURED_STAGES, STEPS, measure, whole_second
+from drdrill.findings import DrillFailed
+
+pytestmark = pytest.mark.unit
+TARGET = datetime(2026, 11, 21, 8, 0, 0, tzinfo=timezone.utc)
+PLANNED = {"target_time": TARGET.isoformat()}
+STAGES = {"restore_base": {"seconds": 20.0}, "replay": {"seconds": 5.0, "mb_per_second": 13.0}, "validate": None}
+
+
+def validated(newest: datetime, after: timedelta) -> dict[str, str]:
+    return {"validated_at": (TARGET + after).isoformat(), "newest_heartbeat": newest.isoformat()}
+
+
+def test_the_step_list_is_the_dags_task_order_and_measures_the_rto_stages() -> None:
+    assert STEPS == ["plan", "fetch_and_verify", "provision_scratch", "restore_base", "replay", "validate", "measure"]
+    assert set(MEASURED_STAGES) <= set(STEPS) and "measure" not in MEASURED_STAGES
+
+
+def test_targets_are_whole_utc_seconds() -> None:
+    local = datetime(2026, 11, 21, 9, 0, 0, 999_999, tzinfo=timezone(timedelta(hours=1)))
+    assert whole_second(local) == TARGET
+
+
+def test_rto_rpo_and_replay_speed_are_measured_against_the_objectives() -> None:
+    result = measure(PLANNED, disaster_at=TARGET, validated=validated(TARGET - timedelta(seconds=1), timedelta(seconds=90)),
+                     stages=STAGES, rto_objective=timedelta(minutes=30), rpo_objective=timedelta(minutes=5))
+    assert (result["rto_seconds"], result["rpo_seconds"]) == (90, 1)
+    assert result["replay_mb_per_second"] == 13.0
+    assert result["stage_seconds"] == {"restore_base": 20.0, "replay": 5.0, "validate": None}
+
+
+def test_rto_and_rpo_over_their_objectives_fail_and_keep_the_measurements() -> None:
+    with pytest.raises(DrillFailed) as failed:
+        measure(PLANNED, disaster_at=TARGET, validated=validated(TARGET - timedelta(minutes=6), timedelta(minutes=31)),
+                stages=STAGES, rto_objective=timedelta(minutes=30), rpo_objective=timedelta(minutes=5))
+    assert [finding.code for finding in failed.value.findings] == ["RTO_EXCEEDED", "RPO_EXCEEDED"]
+    assert failed.value.outcome["rto_seconds"] == 31 * 60

@@ -1,0 +1,60 @@
+"""The restore drill's task bodies where no server is needed: the form read from a run's params, the DAG's Params."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from drdrill.drills.pitr.form import PitrOptions
+from drdrill.drills.restore import tasks
+from drdrill.drills.restore.form import RestoreOptions
+from drdrill.findings import DrillFailed
+from tests.helpers.airflow_context import context_of
+from tests.helpers.targets import write_config
+
+pytestmark = pytest.mark.unit
+STARTED = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
+
+
+def context(**params) -> dict:
+    return {"params": params, "dag_run": SimpleNamespace(start_date=STARTED, run_after=STARTED), "run_id": "r"}
+
+
+def test_the_dags_params_come_from_the_form() -> None:
+    params = tasks.dag_params()
+    assert list(params) == ["backup", "backup_id", "window_days", "keep_scratch", "rto_objective", "rpo_objective",
+                            "disaster_at"]
+    assert params["window_days"].value == 7 and params["backup"].schema["enum"] == ["newest", "backup_id", "random"]
+    assert list(tasks.dag_params(PitrOptions)) == ["target_time", "keep_scratch", "disaster_at"]
+
+
+def test_an_unreadable_value_is_a_config_invalid_finding_with_the_fix() -> None:
+    with pytest.raises(DrillFailed) as failed:
+        tasks.read_options(RestoreOptions, context(disaster_at="soon"))
+    (finding,) = failed.value.findings
+    assert finding.code == "CONFIG_INVALID" and finding.message == "disaster_at 'soon' is not an ISO-8601 time."
+    assert finding.fix == "Use a time like 2026-11-21T08:00:00Z, or leave it empty for the drill's start."
+
+
+def test_a_bad_target_time_is_a_config_finding_naming_the_field_and_what_empty_means() -> None:
+    with pytest.raises(DrillFailed) as caught:
+        tasks.read_options(PitrOptions, context(target_time="yesterday"))
+    [finding] = caught.value.findings
+    assert finding.code == "CONFIG_INVALID" and finding.message == "target_time 'yesterday' is not an ISO-8601 time."
+    assert "leave it empty for a random recoverable second" in finding.fix
+
+
+def test_the_declared_disaster_defaults_to_the_runs_start() -> None:
+    declared = datetime(2026, 11, 21, 8, 0, tzinfo=timezone.utc)
+    assert tasks.disaster_at(context(), None) == STARTED
+    assert tasks.disaster_at(context(), declared) == declared
+
+
+def test_teardown_keeps_the_scratch_only_when_asked_and_despite_a_bad_neighbour(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRDRILL_CONFIG", str(write_config(tmp_path)))
+    assert tasks.teardown("shop", None, context_of("teardown_scratch", {}, disaster_at="soon")) == {"kept": False}
+    assert tasks.teardown("shop", None, context_of("teardown_scratch", {}, keep_scratch=True))["kept"] is True
