@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import os
@@ -96,18 +97,30 @@ def json_output(stdout: str):
     return json.loads("\n".join(lines[start:]))
 
 
-def test_restore_dag_shows_every_stage_with_scratch_setup_and_teardown() -> None:
-    dag = load_dag_module(ROOT / "dags" / "dr_restore_drill.py").DAGS["shop"]
-    assert dag.dag_id == "dr_restore_drill__shop"
-    assert [t.task_id for t in dag.topological_sort()][:6] == [
-        "select_backup", "fetch_and_verify", "provision_scratch", "restore", "validate", "measure"]
+@pytest.mark.parametrize("dag_file,dag_id,steps_module", [
+    ("dr_restore_drill.py", "dr_restore_drill__shop", "drdrill.drills.restore.steps"),
+    ("dr_pitr_drill.py", "dr_pitr_drill__shop", "drdrill.drills.pitr.steps"),
+])
+def test_recovery_dags_run_their_step_list_with_the_scratch_server_as_setup_and_teardown(dag_file, dag_id,
+                                                                                          steps_module) -> None:
+    steps = importlib.import_module(steps_module).STEPS
+    dag = load_dag_module(ROOT / "dags" / dag_file).DAGS["shop"]
+    assert dag.dag_id == dag_id
+    assert [t.task_id for t in dag.topological_sort()][:len(steps)] == steps
     assert {"record", "teardown_scratch"} <= dag.get_task("measure").downstream_task_ids
     # record is outside the scratch server's scope: failures before the scratch exists still get recorded
     assert "teardown_scratch" not in dag.get_task("record").get_flat_relative_ids(upstream=False)
     assert dag.get_task("provision_scratch").is_setup and dag.get_task("teardown_scratch").is_teardown
     assert dag.get_task("record").trigger_rule == "all_done" and dag.get_task("record").on_failure_callback
-    assert {"backup", "backup_id", "window_days", "keep_scratch", "rto_objective", "rpo_objective",
-            "disaster_at"} <= set(dag.params.keys())
+    assert dag.get_task("fetch_and_verify").retries == 2 and dag.get_task("record").retries == 0
+
+
+def test_recovery_dags_keep_their_trigger_forms() -> None:
+    restore = load_dag_module(ROOT / "dags" / "dr_restore_drill.py").DAGS["shop"]
+    pitr = load_dag_module(ROOT / "dags" / "dr_pitr_drill.py").DAGS["shop"]
+    assert list(restore.params.keys()) == ["backup", "backup_id", "window_days", "keep_scratch", "rto_objective",
+                                           "rpo_objective", "disaster_at"]
+    assert list(pitr.params.keys()) == ["target_time", "keep_scratch", "disaster_at"]
 
 
 def test_shipped_config_restores_on_its_schedule_and_after_every_valid_backup() -> None:
