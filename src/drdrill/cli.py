@@ -142,8 +142,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     config = load_config()
     target = config.target(args.target)
     started = datetime.now(timezone.utc)
+    options = read_form(RestoreOptions, params_from_flags(RestoreOptions, args))  # a bad flag stops here
     servers = restore_servers(target)
-    options = read_form(RestoreOptions, params_from_flags(RestoreOptions, args))
     record, findings = run_restore_drill(
         target, servers, options, work_dir=config.settings.work_dir, history_url=config.settings.history_url,
         run_id=f"cli__{started.strftime('%Y%m%dT%H%M%SZ')}__{uuid.uuid4().hex[:6]}", started_at=started)
@@ -180,9 +180,10 @@ def cmd_pitr(args: argparse.Namespace) -> int:
     config = load_config()
     target = config.target(args.target)
     started = datetime.now(timezone.utc)
+    options = read_form(PitrOptions, params_from_flags(PitrOptions, args))  # a bad flag stops here
     servers = restore_servers(target)
     record, findings = run_pitr_drill(
-        target, servers, read_form(PitrOptions, params_from_flags(PitrOptions, args)),
+        target, servers, options,
         work_dir=config.settings.work_dir, history_url=config.settings.history_url,
         run_id=f"cli__{started.strftime('%Y%m%dT%H%M%SZ')}__{uuid.uuid4().hex[:6]}", started_at=started)
 
