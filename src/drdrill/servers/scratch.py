@@ -60,13 +60,13 @@ def run_key(run_id: str) -> str:
     return hashlib.sha256(run_id.encode()).hexdigest()[:12]
 
 
-def plan_local_scratch(work_dir: Path, run_key: str) -> LocalScratch:
+def plan_local_scratch(work_dir: Path, key: str) -> LocalScratch:
     """Choose the directory and port of a new local scratch server, and write its admin credentials."""
-    real_dir = work_dir / "scratch" / run_key
+    real_dir = work_dir / "scratch" / key
     if real_dir.exists():
         shutil.rmtree(real_dir)
     real_dir.mkdir(parents=True)
-    scratch = LocalScratch(name=f"scratch-{run_key}", base_dir=_short_path(real_dir, run_key), port=find_free_port())
+    scratch = LocalScratch(name=f"scratch-{key}", base_dir=_short_path(real_dir, key), port=find_free_port())
     fd = os.open(scratch.option_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(f"[client]\nuser={ADMIN_USER}\npassword={secrets.token_urlsafe(18)}\n"
@@ -74,11 +74,11 @@ def plan_local_scratch(work_dir: Path, run_key: str) -> LocalScratch:
     return scratch
 
 
-def _short_path(real_dir: Path, run_key: str) -> Path:
+def _short_path(real_dir: Path, key: str) -> Path:
     """``real_dir``, or a short symlink to it when its socket path would be too long for a unix socket."""
     if len(str(real_dir / "mariadbd.sock")) < MAX_SOCKET_PATH:
         return real_dir
-    link = Path(tempfile.gettempdir()) / f"drdrill-{run_key}"
+    link = Path(tempfile.gettempdir()) / f"drdrill-{key}"
     link.unlink(missing_ok=True)
     link.symlink_to(real_dir, target_is_directory=True)
     return link
