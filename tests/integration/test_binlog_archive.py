@@ -16,11 +16,11 @@ from binlog_helpers import LAYOUT, SCHEMA, assert_no_password_in, entry_of
 from drill_helpers import execute, query
 
 from drdrill.endpoints import MySQLEndpoint
+from drdrill.servers.gtid import format_gtid_position, parse_gtid_position
 from drdrill.servers.identity import read_identity
 from drdrill.servers.mariadb import LocalMariaDB
 from drdrill.storage.binlog.archive import archive_closed_binlogs, fetch_binlogs
 from drdrill.storage.binlog.chain import check_archive
-from drdrill.storage.binlog.gtid import format_gtid_position, parse_gtid_position
 from drdrill.storage.binlog.index import BinlogArchiveError, list_archive
 from drdrill.storage.binlog.layout import BinlogLayout
 from drdrill.storage.binlog.names import server_key

@@ -18,7 +18,7 @@ from drdrill.errors import DrdrillError
 from drdrill.servers.identity import read_identity
 from drdrill.storage.binlog.archive import archive_closed_binlogs, binary_logs
 from drdrill.storage.binlog.fork import BinlogFork, write_fork
-from drdrill.storage.binlog.gtid import format_gtid_position, parse_gtid_position
+from drdrill.servers.gtid import format_gtid_position, parse_gtid_position
 from drdrill.storage.binlog.index import indexed_files, read_entry
 from drdrill.storage.binlog.layout import BinlogLayout
 from drdrill.storage.binlog.names import server_key, split_binlog_name

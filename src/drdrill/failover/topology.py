@@ -22,7 +22,7 @@ from drdrill.servers.replication import (
     wait_replica_caught_up,
     wait_threads_running,
 )
-from drdrill.storage.binlog.gtid import parse_gtid_position
+from drdrill.servers.gtid import parse_gtid_position
 from drdrill.storage.manifest import TableFacts
 
 log = logging.getLogger(__name__)

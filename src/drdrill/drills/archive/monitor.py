@@ -11,8 +11,8 @@ from drdrill.config import Target
 from drdrill.drills.layouts import binlog_layout, layout_for
 from drdrill.durations import format_duration
 from drdrill.endpoints import MySQLEndpoint
+from drdrill.servers.gtid import parse_gtid_position
 from drdrill.servers.identity import read_identity
-from drdrill.storage.binlog.gtid import parse_gtid_position
 from drdrill.storage.binlog.index import list_archive
 from drdrill.storage.binlog.names import server_key
 from drdrill.storage.catalog import list_backups

@@ -24,9 +24,9 @@ from drdrill.drills.restore.steps import run_dir, upload_validation
 from drdrill.durations import format_duration
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.engines.restore import RestoreFailed, replay_binlogs
+from drdrill.servers.gtid import parse_gtid_position
 from drdrill.storage.binlog.archive import fetch_binlogs
 from drdrill.storage.binlog.fork import read_forks
-from drdrill.storage.binlog.gtid import parse_gtid_position
 from drdrill.storage.binlog.index import ArchivedBinlog, list_archive, server_keys
 from drdrill.storage.binlog.names import binlog_name, split_binlog_name
 from drdrill.storage.binlog.window import backup_ready_at, recoverable_window

@@ -8,8 +8,8 @@ Layout, per server identity (every server names its files ``mysql-bin.NNNNNN``):
 
 An object without its index entry does not count (a killed run); the next run archives the file again.
 
-``names`` (file names, server keys), ``gtid`` (GTID positions), ``layout`` (key names), ``index`` (the
-index entry format and reading it), ``fork`` (the fork record), ``decode`` (what a binlog file holds),
-``archive`` (uploading and fetching), ``chain`` (the gap check), ``window`` (how far PITR can reach),
-``streamer`` (the supervised ``mariadb-binlog`` stream).
+``names`` (file names, server keys), ``layout`` (key names), ``index`` (the index entry format and reading
+it), ``fork`` (the fork record), ``decode`` (what a binlog file holds), ``archive`` (uploading and fetching),
+``chain`` (the gap check), ``window`` (how far PITR can reach), ``streamer`` (the supervised ``mariadb-binlog``
+stream). GTID positions are the servers' own vocabulary: ``drdrill.servers.gtid``.
 """

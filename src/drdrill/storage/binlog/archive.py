@@ -14,9 +14,9 @@ from typing import Any
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import ToolError
 from drdrill.findings import Finding
+from drdrill.servers.gtid import format_gtid_position
 from drdrill.servers.identity import read_identity
 from drdrill.storage.binlog.decode import MARIADB_BINLOG, decode_binlog_file, sha256_file
-from drdrill.storage.binlog.gtid import format_gtid_position
 from drdrill.storage.binlog.index import ArchivedBinlog, BinlogArchiveError, BinlogIndexError, indexed_files, \
     read_entry
 from drdrill.storage.binlog.layout import OBJECT_SUFFIX, BinlogLayout

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from drdrill.findings import Finding
+from drdrill.servers.gtid import parse_gtid_position
 from drdrill.storage.binlog.fork import BinlogFork, read_forks
-from drdrill.storage.binlog.gtid import parse_gtid_position
 from drdrill.storage.binlog.index import ArchivedBinlog, load_entries, server_keys
 from drdrill.storage.binlog.layout import BinlogLayout
 from drdrill.storage.binlog.names import binlog_name, describe_files, split_binlog_name

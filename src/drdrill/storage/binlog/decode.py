@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from drdrill.errors import ToolError
-from drdrill.storage.binlog.gtid import parse_gtid_position
+from drdrill.servers.gtid import parse_gtid_position
 from drdrill.toolenv import tool_environment
 
 MARIADB_BINLOG = "mariadb-binlog"

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from drdrill.findings import Finding
-from drdrill.storage.binlog.gtid import parse_gtid_position
+from drdrill.servers.gtid import parse_gtid_position
 from drdrill.storage.binlog.layout import BinlogLayout
 from drdrill.storage.binlog.names import split_binlog_name
 from drdrill.storage.layout import TargetLayout

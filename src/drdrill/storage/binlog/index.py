@@ -13,7 +13,7 @@ from typing import Any
 
 from drdrill.errors import DrdrillError
 from drdrill.findings import DrillFailed, Finding
-from drdrill.storage.binlog.gtid import parse_gtid_position
+from drdrill.servers.gtid import parse_gtid_position
 from drdrill.storage.binlog.layout import INDEX_SUFFIX, BinlogLayout
 from drdrill.storage.binlog.names import BINLOG_FILE, split_binlog_name
 from drdrill.storage.layout import TargetLayout

@@ -1,4 +1,4 @@
-"""MariaDB GTID positions in the archive's text form (``"0-1-9,3-1-2"``): one GTID per domain."""
+"""MariaDB GTID positions in their text form (``"0-1-9,3-1-2"``, one GTID per domain): parsed, formatted, compared."""
 
 from __future__ import annotations
 
@@ -30,3 +30,12 @@ def format_gtid_position(position: dict[int, tuple[int, int]]) -> str | None:
     if not position:
         return None
     return ",".join(f"{domain}-{server}-{seq}" for domain, (server, seq) in sorted(position.items()))
+
+
+def transactions_behind(ahead: str, behind: str) -> int:
+    """How many GTIDs ``ahead`` has that ``behind`` lacks (per domain, strict mode: seq_no counts transactions)."""
+    have = parse_gtid_position(behind)
+    missing = 0
+    for domain, (_, seq) in parse_gtid_position(ahead).items():
+        missing += max(0, seq - have.get(domain, (0, 0))[1])
+    return missing

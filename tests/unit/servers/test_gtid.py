@@ -1,10 +1,10 @@
-"""GTID positions in the archive's text form: parsed strictly (a number is not a position), formatted back in order."""
+"""GTID positions: parsed strictly (a number is not a position), formatted back in order, compared per domain."""
 
 from __future__ import annotations
 
 import pytest
 
-from drdrill.storage.binlog.gtid import format_gtid_position, parse_gtid_position
+from drdrill.servers.gtid import format_gtid_position, parse_gtid_position, transactions_behind
 
 pytestmark = pytest.mark.unit
 
@@ -34,3 +34,9 @@ def test_formatting_orders_domains_and_an_empty_position_is_none() -> None:
     assert format_gtid_position({3: (1, 2), 0: (1, 9)}) == "0-1-9,3-1-2"
     assert format_gtid_position({}) is None
     assert parse_gtid_position(format_gtid_position({0: (1, 9), 3: (1, 2)})) == {0: (1, 9), 3: (1, 2)}
+
+
+def test_transactions_behind_counts_per_domain() -> None:
+    assert transactions_behind("0-1-10,1-1-3", "0-1-7") == 6
+    assert transactions_behind("0-1-10", "0-2-12") == 0
+    assert transactions_behind("", "0-1-1") == 0
