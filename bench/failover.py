@@ -12,27 +12,27 @@ alternates), each starting from a healthy pair (replication running, replica cau
         drill.bench_load on the primary, back to back; the fault comes after --load-seconds of load.
         Each connection stops at its first error (the fault), so none writes to the restarted old primary.
 
-  drill  the library's steps in the DAG's order: preflight, start_canary, inject (fault: kill), detect,
-         promote_replica, verify_writes, fault.undo, count_lost, judge, restore_topology,
-         verify_consistency, cleanup;
+  drill  the drill's own step list (``steps.FAIL_OVER``, as the DAG and ``drdrill failover`` run it, fault:
+         kill): preflight, start_canary, inject_fault, detect, promote, redirect (no connection to move
+         here), verify_writes, measure, then fail_back and verify_consistency, and the canary stopped;
   bare   SIGKILL of the primary's mariadbd, then on the replica: Gtid_IO_Pos (SHOW SLAVE STATUS),
          SELECT MASTER_GTID_WAIT to it, STOP SLAVE, RESET SLAVE ALL, SET GLOBAL read_only=OFF, one INSERT.
          Then, untimed, the old primary is restarted (fault.undo) and the pair put back with the drill's
-         own restore_topology and verify_consistency (preflight, also untimed, gives the pid to kill).
+         own fail_back and verify_consistency steps (preflight, also untimed, gives the pid to kill).
 
 Measured per failover: fault -> writable (drill: judge's rto_seconds; bare: SIGKILL -> INSERT committed),
 detection and promotion seconds (bare: no detection, promotion starts at the kill), the MASTER_GTID_WAIT part
 of the promotion, the replica's backlog just before the fault (GTIDs not applied yet), lost transactions
 (GTIDs in the old primary's binlog after its restart that the new primary had not applied at promotion;
 the drill lists them from the binlog, bare counts them by position), load transactions whose COMMIT
-returned but that the new primary lacks, canary rows lost (drill), and the seconds restore_topology took
+returned but that the new primary lacks, canary rows lost (drill), and the seconds restore_topology took (the fail_back step)
 (after both paths: it is the same call). The report gives median and max per metric, scenario and kind,
 and names every failover the pair could not be put back after.
 
 Objectives and failover_drill.max_replica_lag are set to a day, so neither lag nor loss stops a run. A
 failover in which a library step raises is reported with the error and left out of the numbers; one that
-restore_topology or verify_consistency cannot put back keeps its numbers and is reported too; after either,
-the pair is rebuilt from scratch. restore_topology saves lost transactions to an in-process moto S3.
+fail_back or verify_consistency cannot put back keeps its numbers and is reported too; after either,
+the pair is rebuilt from scratch. fail_back saves lost transactions to an in-process moto S3.
 Everything the script started is stopped and deleted at the end, also on failure, Ctrl-C and SIGTERM. On
 2 cores a run with the defaults takes about a minute.
 
@@ -71,15 +71,18 @@ from common import (
     say,
 )
 
-from drdrill.findings import DrillFailed
 from drdrill.config import FailoverDrill, Objectives, Retention, Storage, Target
-from drdrill.drills import failover
-from drdrill.drills.failover import FailoverServers
+from drdrill.drills.failover import canary
+from drdrill.drills.failover.logins import FailoverServers
+from drdrill.drills.failover.path import CANARY_INTERVAL, Connections, Results, Run, stop_canary
+from drdrill.drills.failover.runner import fail_over
+from drdrill.drills.failover.self_managed import SelfManagedPath
+from drdrill.drills.failover.steps import PREFLIGHT
 from drdrill.endpoints import MySQLEndpoint, one_row
 from drdrill.errors import DrdrillError
-from drdrill.failover import canary
-from drdrill.failover.faults import Fault
-from drdrill.failover.topology import quoted, state_of, transactions_behind, wait_caught_up
+from drdrill.findings import DrillFailed
+from drdrill.servers.gtid import transactions_behind
+from drdrill.servers.topology import state_of, wait_caught_up
 from drdrill.servers.mariadb import InstanceSpec, LocalMariaDB
 from drdrill.servers.replication import replication_status, start_gtid_replica
 from drdrill.storage.objectstore import ObjectStore
@@ -203,18 +206,29 @@ def replica_backlog(servers: FailoverServers) -> int:
     return transactions_behind(state_of(servers.primary).gtid_binlog_pos, state_of(servers.replica).gtid_slave_pos)
 
 
-def put_back(pair: Pair, fault: Fault, key: str) -> dict[str, Any]:
-    """The drill's restore_topology (timed), then verify_consistency; their findings are returned, not raised.
+def drill_path(pair: Pair, key: str) -> SelfManagedPath:
+    """The drill's self-managed path for one failover of the pair, run id ``key``."""
+    connections = Connections(lambda: pair.servers, redirect_source=no_connection, store=lambda: pair.store,
+                              rds=lambda: None)
+    return SelfManagedPath(Run(pair.target, connections, pair.work_dir, key))
+
+
+def no_connection(host: str, port: int) -> dict[str, Any]:
+    """The bench has no Airflow connection to redirect: it says nothing changed."""
+    return {"was": {"host": host, "port": port}, "changed": False}
+
+
+def put_back(path: SelfManagedPath, results: Results) -> dict[str, Any]:
+    """The drill's fail_back step (timed), then verify_consistency; their findings are returned, not raised.
 
     The caller rebuilds a pair they could not restore, so the next failover still starts from a healthy one.
     """
     began = time.monotonic()
     restore_s = None
     try:
-        failover.restore_topology(pair.target, pair.servers, fault, store=pair.store,
-                                  save_key=f"bench/{key}/lost.binlog.zst", work_dir=pair.work_dir)
+        path.fail_back(results)
         restore_s = round(time.monotonic() - began, 3)
-        failover.verify_consistency(pair.target, pair.servers, expect_swapped=False)
+        path.verify_consistency(results)
     except DrillFailed as exc:
         return {"restore_s": restore_s, "restore_failed": " | ".join(f.sentence() for f in exc.findings)}
     return {"restore_s": restore_s, "restore_failed": None}
@@ -297,33 +311,31 @@ class WriteLoad:
 
 
 def run_drill(pair: Pair, load: WriteLoad, key: str, load_seconds: float) -> dict[str, Any]:
-    """The drill's library steps in the DAG's order; restore_topology timed on its own."""
-    servers, target, settings = pair.servers, pair.target, pair.target.failover_drill
-    directory = failover.run_dir(pair.work_dir, key)
-    try:
-        with load:
-            plan = failover.preflight(target, servers)
-            fault = failover.fault_for(target, servers, plan, pair.work_dir, key)
-            failover.start_canary(servers, plan, key, directory)
+    """The drill's step list in the DAG's order, up to measure; then fail_back timed on its own."""
+    path = drill_path(pair, key)
+    backlog: list[int] = []
+
+    def attempt(step: str, call_step: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+        if step == "inject_fault":  # the fault comes after the load ran its seconds
             load.wait_for_fault(load_seconds)
-            backlog = replica_backlog(servers)
-            injected = failover.inject(fault)
-            detected = failover.detect(servers, injected, settings.detection_timeout.total_seconds())
-            promoted = failover.promote_replica(servers, plan, settings)
-        writes = failover.verify_writes(directory, plan["replica_state"]["server_id"])
-        fault.undo()
-        lost = failover.count_lost(servers, plan, promoted, directory, pair.work_dir, key)
-        measured = failover.judge(plan, injected, detected, promoted, writes, lost, target)
-        acked_lost = load.acked_lost(servers.replica)
-        restored = put_back(pair, fault, key)
+            backlog.append(replica_backlog(pair.servers))
+        return None if step == "fail_back" else call_step()
+
+    try:
+        with load:  # each load connection stops at its first error, the fault
+            results: dict[str, Any] = {PREFLIGHT: path.preflight()}
+            fail_over(path, results, attempt)
+        measured, promoted = results["measure"], results["promote"]
+        acked_lost = load.acked_lost(pair.servers.replica)
+        restored = put_back(path, results)
     finally:
-        failover.cleanup(directory)
+        stop_canary(path.run.directory)
     return {
         "writable_s": measured["rto_seconds"],
         "detection_s": measured["detection_seconds"],
         "promotion_s": measured["promotion_seconds"],
         "apply_s": promoted["apply_seconds"],
-        "backlog": backlog,
+        "backlog": backlog[0],
         "load_committed": load.committed(),
         "lost_transactions": measured["lost_transactions"],
         "acked_lost": acked_lost,
@@ -346,7 +358,7 @@ def promote_bare(replica: MySQLEndpoint, pid: int, probe_table: str, run_id: str
         applied = time.monotonic()
         for statement in ("STOP SLAVE", "RESET SLAVE ALL", "SET GLOBAL read_only = OFF"):
             cur.execute(statement)
-        cur.execute(f"INSERT INTO {quoted(probe_table)} (run_id, seq, written_at, server_id) "
+        cur.execute(f"INSERT INTO {canary.quoted(probe_table)} (run_id, seq, written_at, server_id) "
                     "VALUES (%s, 0, UTC_TIMESTAMP(6), @@server_id)", (run_id,))
         writable = time.monotonic()
         cur.execute("SELECT @@gtid_slave_pos")
@@ -356,9 +368,9 @@ def promote_bare(replica: MySQLEndpoint, pid: int, probe_table: str, run_id: str
 
 def run_bare(pair: Pair, load: WriteLoad, key: str, load_seconds: float) -> dict[str, Any]:
     """SIGKILL and the bare promotion statements; then the old primary restarted and the pair put back, untimed."""
-    servers, target = pair.servers, pair.target
-    plan = failover.preflight(target, servers)  # the pid to kill, and how to restart it
-    fault = failover.fault_for(target, servers, plan, pair.work_dir, key)
+    servers, target, path = pair.servers, pair.target, drill_path(pair, key)
+    plan = path.preflight()  # the pid to kill, and how to restart it
+    fault = path.fault(plan)
     with load:
         load.wait_for_fault(load_seconds)
         backlog = replica_backlog(servers)
@@ -367,7 +379,7 @@ def run_bare(pair: Pair, load: WriteLoad, key: str, load_seconds: float) -> dict
     fault.undo()
     lost = transactions_behind(state_of(servers.primary).gtid_binlog_pos, promoted["applied"])
     acked_lost = load.acked_lost(servers.replica)
-    restored = put_back(pair, fault, key)
+    restored = put_back(path, {PREFLIGHT: plan})
     return {
         "writable_s": promoted["writable_s"],
         "detection_s": None,
@@ -536,7 +548,7 @@ def run_facts(args: argparse.Namespace) -> dict[str, Any]:
         "batch_rows": args.batch_rows,
         "load_seconds": args.load_seconds,
         "buffer_pool": args.buffer_pool,
-        "canary_interval_s": failover.CANARY_INTERVAL,
+        "canary_interval_s": CANARY_INTERVAL,
         "finished_at": datetime.now(timezone.utc).isoformat(),
     }
 

@@ -36,10 +36,11 @@ from __future__ import annotations
 
 from airflow.sdk import DAG, dag, get_current_context, setup, task, teardown
 
-from drdrill.airflow import failover_tasks
 from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks
 from drdrill.config import Target, load_config
-from drdrill.drills.failover_managed import is_managed
+from drdrill.drills.failover import tasks
+from drdrill.servers.faults import is_managed
+
 
 def build_failover_dag(target: Target) -> DAG:
     """One failover drill DAG for one target."""
@@ -50,51 +51,51 @@ def build_failover_dag(target: Target) -> DAG:
     def failover_drill() -> None:
         @task
         def preflight() -> dict:
-            return failover_tasks.preflight(name, get_current_context())
+            return tasks.preflight(name, get_current_context())
 
         @setup
         def start_canary() -> dict:
-            return failover_tasks.start_canary(name, get_current_context())
+            return tasks.step("start_canary", name, get_current_context())
 
         @task
         def inject_fault() -> dict:
-            return failover_tasks.inject_fault(name, get_current_context())
+            return tasks.step("inject_fault", name, get_current_context())
 
         @task
         def detect() -> dict:
-            return failover_tasks.detect(name, get_current_context())
+            return tasks.step("detect", name, get_current_context())
 
         @task
         def promote() -> dict:
-            return failover_tasks.promote(name, get_current_context())
+            return tasks.step("promote", name, get_current_context())
 
         @task
         def redirect() -> dict:
-            return failover_tasks.redirect(name, get_current_context())
+            return tasks.step("redirect", name, get_current_context())
 
         @task
         def verify_writes() -> dict:
-            return failover_tasks.verify_writes(name, get_current_context())
+            return tasks.step("verify_writes", name, get_current_context())
 
         @task
         def measure() -> dict:
-            return failover_tasks.measure(name, get_current_context())
+            return tasks.step("measure", name, get_current_context())
 
         @task
         def fail_back() -> dict:
-            return failover_tasks.fail_back(name, get_current_context())
+            return tasks.step("fail_back", name, get_current_context())
 
         @teardown
         def cleanup(_canary: dict | None) -> dict:
-            return failover_tasks.cleanup(name, get_current_context())
+            return tasks.cleanup(name, get_current_context())
 
         @task(trigger_rule="all_done")
         def verify_consistency() -> dict:
-            return failover_tasks.verify_consistency(name, get_current_context())
+            return tasks.verify_consistency(name, get_current_context())
 
         @task(trigger_rule="all_done", retries=0, **failure_callbacks(target, "failover"))
         def record() -> dict:
-            return failover_tasks.record(name, get_current_context())
+            return tasks.record(name, get_current_context())
 
         checked = preflight()
         canary = start_canary()
@@ -116,4 +117,4 @@ def build_failover_dag(target: Target) -> DAG:
 
 
 DAGS = {target.name: build_failover_dag(target) for target in load_config().targets
-        if target.allow_failover_drill and (target.replica_conn_id or is_managed(target))}
+        if target.allow_failover_drill and (target.replica_conn_id or is_managed(target.failover_drill.fault))}

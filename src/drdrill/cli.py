@@ -205,17 +205,19 @@ def _interrupt(signum: int, _frame: Any) -> None:
 
 def cmd_failover(args: argparse.Namespace) -> int:
     from drdrill.config import load_config
-    from drdrill.drills.failover_run import ApprovalRequired, run_failover_drill
+    from drdrill.drills.failover.path import Run
+    from drdrill.drills.failover.runner import ApprovalRequired, run_failover_drill
+    from drdrill.drills.failover.tasks import resolve_connections
 
     config = load_config()
     target = config.target(args.target)
     started = datetime.now(timezone.utc)
     signal.signal(signal.SIGTERM, _interrupt)  # like Ctrl-C: the drill stops, cleans up and records
+    run = Run(target, resolve_connections(target), Path(config.settings.work_dir),
+              f"cli__{started.strftime('%Y%m%dT%H%M%SZ')}__{uuid.uuid4().hex[:6]}")
     try:
-        record, findings = run_failover_drill(
-            target, work_dir=Path(config.settings.work_dir), history_url=config.settings.history_url,
-            run_id=f"cli__{started.strftime('%Y%m%dT%H%M%SZ')}__{uuid.uuid4().hex[:6]}", started_at=started,
-            dry_run=args.dry_run, approved=args.yes_i_approve)
+        record, findings = run_failover_drill(run, history_url=config.settings.history_url, started_at=started,
+                                              dry_run=args.dry_run, approved=args.yes_i_approve)
     except ApprovalRequired as exc:
         refused = exc
         _emit(args, {"target": target.name, "approved": False, "approval_text": refused.approval_text,

@@ -11,11 +11,16 @@ import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from drdrill.config import FailoverDrill, Objectives, Retention, Storage, Target
-from drdrill.drills.failover import FailoverServers
+from drdrill.drills.failover.logins import FailoverServers
+from drdrill.drills.failover.path import Connections, FailoverPath, Run
+from drdrill.drills.failover.runner import fail_over
+from drdrill.drills.failover.steps import PREFLIGHT
+from drdrill.endpoints import MySQLEndpoint
+from drdrill.storage.objectstore import ObjectStore
 from drdrill.servers.mariadb import LocalMariaDB
 from drdrill.servers.replication import replication_status, start_gtid_replica, wait_replica_caught_up
 
@@ -74,6 +79,54 @@ def make_target(bucket: str = "drdrill-backups", **settings: Any) -> Target:
         allow_failover_drill=True,
         failover_drill=dataclasses.replace(FailoverDrill(canary_conn_id="fo_canary"), **settings),
     )
+
+
+class SourceConnection:
+    """Stands in for the source connection the drill redirects: where it points now, and each move."""
+
+    def __init__(self, endpoint: MySQLEndpoint) -> None:
+        self.address = {"host": endpoint.host, "port": endpoint.port}
+        self.moves: list[dict[str, Any]] = []
+
+    def redirect(self, host: str, port: int) -> dict[str, Any]:
+        """As ``drdrill.airflow.connections.redirect_connection`` answers."""
+        was, now = self.address, {"host": host, "port": int(port)}
+        self.address = now
+        self.moves.append(now)
+        return {"was": was, "changed": was != now}
+
+
+def direct_run(target: Target, servers: FailoverServers, work_dir: Path, run_id: str, *,
+               store: ObjectStore | None = None, rds: Any = None) -> tuple[Run, SourceConnection]:
+    """A run on explicit logins, bucket and RDS client (no Airflow connection), its source connection stood in for."""
+    source = SourceConnection(servers.primary)
+
+    def no_store() -> ObjectStore:
+        raise AssertionError("this test gave the drill no bucket")
+
+    connections = Connections(lambda: servers, redirect_source=source.redirect,
+                              store=(lambda: store) if store is not None else no_store, rds=lambda: rds)
+    return Run(target, connections, work_dir, run_id), source
+
+
+def run_steps(path: FailoverPath, *, before: Mapping[str, Callable[[], None]] | None = None,
+              until: str | None = None) -> dict[str, Any]:
+    """Preflight, then the drill's step list in order (``steps.FAIL_OVER``); every step's result by name.
+
+    ``before[step]`` runs just before that step (what a test does to the servers meanwhile); ``until``: the
+    first step not run. A step's error propagates.
+    """
+    results: dict[str, Any] = {PREFLIGHT: path.preflight()}
+
+    def attempt(step: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+        if step == until:
+            return None
+        if before and step in before:
+            before[step]()
+        return run()
+
+    fail_over(path, results, attempt)
+    return results
 
 
 def scalar(server: LocalMariaDB, sql: str, args: Any = None) -> Any:
@@ -162,7 +215,7 @@ def promotion_refused(sandbox: Any) -> Iterator[None]:
 
     A trigger on the replica only (not binlogged): replicated row events do not fire it, the promotion's write does.
     """
-    from drdrill.failover.canary import canary_table, create_table_sql
+    from drdrill.drills.failover.canary import canary_table, create_table_sql
 
     with contextlib.closing(sandbox.replica.root_connect()) as conn, conn.cursor() as cur:
         cur.execute("SET SESSION sql_log_bin = 0")

@@ -19,14 +19,15 @@ from drill_helpers import execute, query
 
 from drdrill.findings import DrillFailed
 from drdrill.drills.backup import steps as backup
-from drdrill.drills import failover
+from drdrill.drills.failover import errant
+from drdrill.drills.failover.path import stop_canary
+from drdrill.drills.failover.self_managed import SelfManagedPath
 from drdrill.drills.layouts import binlog_layout, layout_for
 from drdrill.drills.pitr import steps as pitr
 from drdrill.drills.restore import steps as restore
 from drdrill.servers.scratch import run_key
 from drdrill.errors import DrdrillError
-from drdrill.failover import errant
-from drdrill.failover.topology import rejoin_as_replica, wait_caught_up
+from drdrill.servers.topology import rejoin_as_replica, wait_caught_up
 from drdrill.servers.identity import read_identity
 from drdrill.storage.binlog.archive import archive_closed_binlogs
 from drdrill.storage.binlog.chain import check_archive
@@ -38,7 +39,7 @@ from drdrill.storage.manifest import Manifest
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.s3 import S3ObjectStore
 from drdrill.storage.verify import quarantine
-from failover_helpers import Pair, make_pair, scalar
+from failover_helpers import Pair, direct_run, make_pair, run_steps, scalar
 
 pytestmark = pytest.mark.integration
 
@@ -171,24 +172,21 @@ def test_flashback_archives_the_whole_history_and_the_chain_check_accepts_exactl
 
 def test_the_failover_drills_fail_back_leaves_an_archive_the_chain_check_accepts(
         mariadb_factory: Any, store: ObjectStore, tmp_path: Path) -> None:
-    """Through restore_topology (kill, promote, flashback, switch back), as the DAG runs it."""
+    """Through the drill's step list (kill, promote, flashback, switch back), as the DAG runs it."""
     pair = make_pair(mariadb_factory, tmp_path)
     servers, target = pair.servers, pair.target
     layout = binlog_layout(target)
     archive_closed_binlogs(servers.primary, store, layout, work_dir=tmp_path / "archive")
-    directory = failover.run_dir(tmp_path, "fork")
-    plan = failover.preflight(target, servers)
-    fault = failover.fault_for(target, servers, plan, tmp_path, "fork")
-    try:
-        failover.start_canary(servers, plan, "fork", directory)
+    run, _ = direct_run(target, servers, tmp_path, "fork", store=store)
+
+    def errant_write() -> None:
         scalar(pair.replica, "STOP SLAVE IO_THREAD")
         execute(pair.primary, "INSERT INTO drill.items VALUES (5000, 'errant')")
-        failover.detect(servers, failover.inject(fault), 10)
-        failover.promote_replica(servers, plan, target.failover_drill)
-        back = failover.restore_topology(target, servers, fault, store=store, save_key="fork/lost.sql.zst",
-                                         work_dir=tmp_path)
+
+    try:
+        back = run_steps(SelfManagedPath(run), before={"inject_fault": errant_write})["fail_back"]
     finally:
-        failover.cleanup(directory)
+        stop_canary(run.directory)
     assert [finding["code"] for finding in back["findings"]] == ["ERRANT_TRANSACTIONS"] and back["roles"] == "original"
     execute(pair.primary, "INSERT INTO drill.items VALUES (6000, 'after-fail-back')")
     archive_closed_binlogs(servers.primary, store, layout, work_dir=tmp_path / "archive")

@@ -11,12 +11,20 @@ from pathlib import Path
 
 import pytest
 
-from drdrill.findings import DrillFailed
-from drdrill.drills import failover
+from drdrill.drills.failover.consistency import verify_consistency
+from drdrill.drills.failover.fail_back import restore_topology
+from drdrill.drills.failover.measure import judge
+from drdrill.drills.failover.path import inject, run_dir, stop_canary
+from drdrill.drills.failover.preflight import preflight
+from drdrill.drills.failover.redirect import run_redirect_command
+from drdrill.drills.failover.self_managed import SelfManagedPath, detect, fault_for, promote_replica
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
+from drdrill.findings import DrillFailed
+from drdrill.servers.faults import ServerFault
 from drdrill.servers.replication import attach_replica, replication_status, wait_threads_running
-from failover_helpers import ADMIN_GRANTS, ADMIN_PASSWORD, make_pair, scalar
+from drdrill.servers.topology import state_of
+from failover_helpers import ADMIN_GRANTS, ADMIN_PASSWORD, direct_run, make_pair, run_steps, scalar
 
 pytestmark = pytest.mark.integration
 
@@ -29,37 +37,30 @@ def _store(moto_s3):
     return store
 
 
-def _fail_over_and_back(servers, target, store, work_dir: Path, key: str) -> dict:
-    """The library steps in the DAG's order, the redirect hook included; every step's result by name."""
-    directory = failover.run_dir(work_dir, key)
-    plan = failover.preflight(target, servers)
-    fault = failover.fault_for(target, servers, plan, work_dir, key)
+def _fail_over_and_back(servers, target, store, work_dir: Path, key: str, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """The drill's step list in the DAG's order (the redirect hook included), then verify_consistency."""
+    run, source = direct_run(target, servers, work_dir, f"run-{key}", store=store)
+    path = SelfManagedPath(run)
+    undone: list[dict] = []
+    undo = ServerFault.undo
+    monkeypatch.setattr(ServerFault, "undo", lambda fault: undone.append(undo(fault)) or undone[-1])
     try:
-        failover.start_canary(servers, plan, f"run-{key}", directory)
-        injected = failover.inject(fault)
-        detected = failover.detect(servers, injected, 10)
-        promoted = failover.promote_replica(servers, plan, target.failover_drill)
-        hook = failover.run_redirect_command(target.failover_drill.redirect_command, servers.replica, servers.primary)
-        writes = failover.verify_writes(directory, plan["replica_state"]["server_id"])
-        undone = fault.undo()
-        lost = failover.count_lost(servers, plan, promoted, directory, work_dir, f"run-{key}")
-        measured = failover.judge(plan, injected, detected, promoted, writes, lost, target)
-        back = failover.restore_topology(target, servers, fault, store=store, save_key=key, work_dir=work_dir,
-                                         link=plan["replica_state"]["link"])
-        consistent = failover.verify_consistency(target, servers,
-                                                 expect_swapped=not target.failover_drill.switch_back)
+        results = run_steps(path)
+        consistent = path.verify_consistency(results)
     finally:
-        failover.cleanup(directory)
-    return {"plan": plan, "hook": hook, "undone": undone, "lost": lost, "measured": measured, "back": back,
-            "consistent": consistent}
+        stop_canary(run.directory)
+    return {"plan": results["preflight"], "hook": results["redirect"]["hook"], "undone": undone[0],
+            "lost": results["measure"]["lost"], "measured": results["measure"], "back": results["fail_back"],
+            "consistent": consistent, "source": source}
 
 
-def test_healthy_failover_promotes_measures_and_restores_the_topology(mariadb_factory, moto_s3, tmp_path: Path) -> None:
+def test_healthy_failover_promotes_measures_and_restores_the_topology(mariadb_factory, moto_s3, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     pair = make_pair(mariadb_factory, tmp_path)
     for server in (pair.primary, pair.replica):
         server.ensure_user("repl", "Repl-Secret-33", ["REPLICATION SLAVE ON *.*"], binlog=False)
     servers = dataclasses.replace(pair.servers, replication=pair.primary.endpoint("repl", "Repl-Secret-33"))
-    done = _fail_over_and_back(servers, pair.target, _store(moto_s3), tmp_path, "healthy")
+    done = _fail_over_and_back(servers, pair.target, _store(moto_s3), tmp_path, "healthy", monkeypatch)
     measured, lost, back, consistent = done["measured"], done["lost"], done["back"], done["consistent"]
     assert measured["findings"] == []
     assert 0 < measured["promotion_seconds"] <= measured["rto_seconds"] < measured["rto_objective_seconds"]
@@ -72,21 +73,24 @@ def test_healthy_failover_promotes_measures_and_restores_the_topology(mariadb_fa
         assert replication_status(conn)["Master_User"] == "repl"  # the replication login, not the drill's
 
 
-def test_shutdown_fault_and_the_redirect_hook(mariadb_factory, moto_s3, tmp_path: Path) -> None:
-    hook_saw = tmp_path / "hook.env"
-    pair = make_pair(mariadb_factory, tmp_path, fault="shutdown", redirect_command=f"sh -c 'env > {hook_saw}'")
+def test_shutdown_fault_and_the_redirect_hook(mariadb_factory, moto_s3, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    hook_saw, moves = tmp_path / "hook.env", tmp_path / "hook.moves"
+    pair = make_pair(mariadb_factory, tmp_path, fault="shutdown", redirect_command=(
+        f"sh -c 'env >> {hook_saw}; echo $DRDRILL_NEW_PRIMARY_PORT $DRDRILL_OLD_PRIMARY_PORT >> {moves}'"))
     pid_before = pair.primary.pid()
 
-    done = _fail_over_and_back(pair.servers, pair.target, _store(moto_s3), tmp_path, "shutdown")
+    done = _fail_over_and_back(pair.servers, pair.target, _store(moto_s3), tmp_path, "shutdown", monkeypatch)
 
-    assert "SHUTDOWN statement sent to" in failover.fault_for(pair.target, pair.servers, done["plan"], tmp_path, "x").describe()
+    assert "SHUTDOWN statement sent to" in fault_for(pair.target, pair.servers, done["plan"], tmp_path).describe()
     assert done["undone"] == {"restarted": True, "how": "same command line, read-only"}
     assert pair.primary.pid() != pid_before  # it really went down and was started again
     assert done["measured"]["findings"] == [] and done["back"]["roles"] == "original"
     assert done["hook"]["command"] == "sh"
-    seen = dict(line.split("=", 1) for line in hook_saw.read_text().splitlines() if "=" in line)
-    assert seen["DRDRILL_NEW_PRIMARY_PORT"] == str(pair.servers.replica.port)
-    assert seen["DRDRILL_OLD_PRIMARY_PORT"] == str(pair.servers.primary.port)
+    primary, replica = str(pair.servers.primary.port), str(pair.servers.replica.port)
+    # the redirect points clients at the new primary, the switch back points them back
+    assert moves.read_text().splitlines() == [f"{replica} {primary}", f"{primary} {replica}"]
+    assert [move["port"] for move in done["source"].moves] == [pair.servers.replica.port, pair.servers.primary.port]
     assert ADMIN_PASSWORD not in hook_saw.read_text()  # the hook gets addresses, never the drill's password
 
 
@@ -101,7 +105,8 @@ def _self_signed_certificate(directory: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("switch_back", [True, False])
 def test_the_replication_link_keeps_tls_and_its_connect_retry_through_the_drill(mariadb_factory, moto_s3, tmp_path: Path,
-                                                                               switch_back: bool) -> None:
+                                                                               switch_back: bool,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """A replication login that REQUIRES SSL: every link the drill makes uses TLS, the replica's own comes back."""
     tls = _self_signed_certificate(tmp_path)
     pair = make_pair(mariadb_factory, tmp_path, server_options=tls, switch_back=switch_back)
@@ -115,25 +120,25 @@ def test_the_replication_link_keeps_tls_and_its_connect_retry_through_the_drill(
     with contextlib.closing(pair.replica.root_connect()) as conn:
         attach_replica(conn, pair.primary.endpoint("repl", "Repl-Secret-33"), None, "replica", 30, original)
     servers = dataclasses.replace(pair.servers, replication=pair.primary.endpoint("repl", "Repl-Secret-33"))
-    done = _fail_over_and_back(servers, pair.target, _store(moto_s3), tmp_path, "tls")
+    done = _fail_over_and_back(servers, pair.target, _store(moto_s3), tmp_path, "tls", monkeypatch)
     assert done["plan"]["replica_state"]["link"] == original
     if switch_back:  # the replica's link is the one it had, certificate checks included
         assert done["back"]["roles"] == "original"
-        assert failover.state_of(pair.servers.replica).link == original
+        assert state_of(pair.servers.replica).link == original
     else:  # the old primary replicates from the promoted replica over TLS, without the replica's file paths
         assert done["back"]["roles"] == "swapped"
-        assert failover.state_of(pair.servers.primary).link == {
+        assert state_of(pair.servers.primary).link == {
             "MASTER_SSL": 1, "MASTER_SSL_VERIFY_SERVER_CERT": 0, "MASTER_CONNECT_RETRY": 7}
 
 
 def test_a_failing_redirect_hook_is_an_error_that_says_so(tmp_path: Path) -> None:
     endpoint = MySQLEndpoint("127.0.0.1", 1, "drill", ADMIN_PASSWORD)
-    assert failover.run_redirect_command(None, endpoint, endpoint) == {"command": None}
+    assert run_redirect_command(None, endpoint, endpoint) == {"command": None}
     with pytest.raises(DrdrillError, match="redirect_command") as caught:
-        failover.run_redirect_command("sh -c 'echo proxysql unreachable >&2; exit 3'", endpoint, endpoint)
+        run_redirect_command("sh -c 'echo proxysql unreachable >&2; exit 3'", endpoint, endpoint)
     assert "proxysql unreachable" in str(caught.value)
     with pytest.raises(DrdrillError, match="redirect_command could not start '/nonexistent/repoint'"):
-        failover.run_redirect_command("/nonexistent/repoint --now", endpoint, endpoint)
+        run_redirect_command("/nonexistent/repoint --now", endpoint, endpoint)
 
 
 def test_a_replication_login_missing_on_the_replica_is_refused_at_preflight(mariadb_factory, tmp_path: Path) -> None:
@@ -141,11 +146,11 @@ def test_a_replication_login_missing_on_the_replica_is_refused_at_preflight(mari
     pair.primary.ensure_user("repl", "Repl-Secret-33", ["REPLICATION SLAVE ON *.*"], binlog=False)
     servers = dataclasses.replace(pair.servers, replication=pair.primary.endpoint("repl", "Repl-Secret-33"))
     with pytest.raises(DrillFailed) as caught:
-        failover.preflight(pair.target, servers)
+        preflight(pair.target, servers)
     assert _codes(caught) == ["CONFIG_INVALID"] and "cannot log in to the replica" in str(caught.value)
     assert "Repl-Secret-33" not in str(caught.value)
     pair.replica.ensure_user("repl", "Repl-Secret-33", ["REPLICATION SLAVE ON *.*"], binlog=False)
-    failover.preflight(pair.target, servers)  # on both servers: quiet
+    preflight(pair.target, servers)  # on both servers: quiet
 
 
 
@@ -158,7 +163,7 @@ def test_stopped_replication_fails_preflight_without_touching_anything(mariadb_f
     pid = pair.primary.pid()
     scalar(pair.replica, "STOP SLAVE")
     with pytest.raises(DrillFailed) as caught:
-        failover.preflight(pair.target, pair.servers)
+        preflight(pair.target, pair.servers)
     assert _codes(caught) == ["REPLICATION_BROKEN"]
     assert pair.primary.pid() == pid
     assert scalar(pair.primary, "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'drdrill_canary'") == 0
@@ -174,11 +179,11 @@ def test_replica_delayed_beyond_the_threshold_is_refused(mariadb_factory, tmp_pa
     time.sleep(3)
     target = pair.with_settings(max_replica_lag=timedelta(seconds=1))
     with pytest.raises(DrillFailed) as caught:
-        failover.preflight(target, pair.servers)
+        preflight(target, pair.servers)
     assert _codes(caught) == ["REPLICA_LAGGING"]
     assert caught.value.findings[0].evidence["seconds_behind"] >= 2
     # the same replica passes with a threshold above its delay: the check does not cry wolf
-    assert failover.preflight(pair.with_settings(max_replica_lag=timedelta(minutes=5)), pair.servers)["lag_seconds"] >= 2
+    assert preflight(pair.with_settings(max_replica_lag=timedelta(minutes=5)), pair.servers)["lag_seconds"] >= 2
 
 
 @pytest.mark.parametrize(("lock", "says"), [
@@ -189,18 +194,18 @@ def test_replica_delayed_beyond_the_threshold_is_refused(mariadb_factory, tmp_pa
 def test_a_replica_locked_by_another_session_fails_preflight(mariadb_factory, tmp_path: Path, lock: list[str],
                                                              says: str) -> None:
     pair = make_pair(mariadb_factory, tmp_path)
-    failover.preflight(pair.target, pair.servers)  # healthy: quiet
+    preflight(pair.target, pair.servers)  # healthy: quiet
     with contextlib.closing(pair.replica.root_connect()) as holder, holder.cursor() as cur:
         for statement in lock:
             cur.execute(statement)
         scalar(pair.primary, "INSERT INTO drill.items VALUES (2000, 'blocked on the replica')")
         time.sleep(0.5)
         with pytest.raises(DrillFailed) as caught:
-            failover.preflight(pair.target, pair.servers)
+            preflight(pair.target, pair.servers)
         assert _codes(caught) == ["REPLICATION_BROKEN"]
         assert says in str(caught.value) and "Nothing was touched" in str(caught.value)
     scalar(pair.replica, "SELECT MASTER_GTID_WAIT(%s, 10)", (scalar(pair.primary, "SELECT @@gtid_binlog_pos"),))
-    failover.preflight(pair.target, pair.servers)  # lock released: quiet again
+    preflight(pair.target, pair.servers)  # lock released: quiet again
     assert scalar(pair.primary, "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'drdrill_canary'") == 0
 
 
@@ -208,7 +213,7 @@ def test_refuses_a_target_that_does_not_allow_failover_drills(mariadb_factory, t
     pair = make_pair(mariadb_factory, tmp_path)
     pid = pair.primary.pid()
     with pytest.raises(DrillFailed) as caught:
-        failover.preflight(dataclasses.replace(pair.target, allow_failover_drill=False), pair.servers)
+        preflight(dataclasses.replace(pair.target, allow_failover_drill=False), pair.servers)
     assert _codes(caught) == ["CONFIG_INVALID"] and "does not allow failover drills" in str(caught.value)
     assert pair.primary.pid() == pid
 
@@ -221,65 +226,64 @@ def test_cleanup_after_the_kill_reconnects_a_replica_that_waits_for_its_connect_
         for statement in ("STOP SLAVE", "CHANGE MASTER TO MASTER_CONNECT_RETRY = 60", "START SLAVE"):
             scalar(pair.replica, statement)
         wait_threads_running(replica, "replica", 30)
-        plan = failover.preflight(pair.target, pair.servers)
-        fault = failover.fault_for(pair.target, pair.servers, plan, tmp_path, "retry")
-        failover.detect(pair.servers, failover.inject(fault), 10)
+        plan = preflight(pair.target, pair.servers)
+        fault = fault_for(pair.target, pair.servers, plan, run_dir(tmp_path, "retry"))
+        detect(pair.servers, inject(fault), 10)
         deadline = time.monotonic() + 10
         while replication_status(replica).get("Slave_IO_Running") != "Connecting":
             assert time.monotonic() < deadline, "the replica's IO thread never noticed the primary was down"
             time.sleep(0.05)
     began = time.monotonic()
-    back = failover.restore_topology(pair.target, pair.servers, fault, store=_store(moto_s3), save_key="retry/lost",
+    back = restore_topology(pair.target, pair.servers, fault, store=_store(moto_s3), save_key="retry/lost",
                                      work_dir=tmp_path)
     assert back["roles"] == "original" and "replication on the replica restarted" in back["actions"]
-    consistent = failover.verify_consistency(pair.target, pair.servers, expect_swapped=False)  # not 60 s later
+    consistent = verify_consistency(pair.target, pair.servers, expect_swapped=False)  # not 60 s later
     assert consistent["tables_compared"] == 1
     assert time.monotonic() - began < 30
     assert scalar(pair.primary, "SELECT @@read_only") == 0 and scalar(pair.replica, "SELECT @@read_only") == 1
     # healthy replication is left alone: nothing to restart
-    assert "replication on the replica restarted" not in failover.restore_topology(
+    assert "replication on the replica restarted" not in restore_topology(
         pair.target, pair.servers, fault, store=_store(moto_s3), save_key="retry/lost", work_dir=tmp_path)["actions"]
 
 
 def test_a_promotion_that_never_took_a_write_is_undone_even_without_switch_back(mariadb_factory, moto_s3,
                                                                                  tmp_path: Path) -> None:
     pair = make_pair(mariadb_factory, tmp_path, switch_back=False)
-    plan = failover.preflight(pair.target, pair.servers)
-    fault = failover.fault_for(pair.target, pair.servers, plan, tmp_path, "half")
-    failover.detect(pair.servers, failover.inject(fault), 10)
+    plan = preflight(pair.target, pair.servers)
+    fault = fault_for(pair.target, pair.servers, plan, run_dir(tmp_path, "half"))
+    detect(pair.servers, inject(fault), 10)
     with pytest.raises(DrillFailed) as caught:  # no canary table on the replica: its promotion write fails
-        failover.promote_replica(pair.servers, plan, pair.target.failover_drill)
+        promote_replica(pair.servers, plan, pair.target.failover_drill)
     assert _codes(caught) == ["PROMOTION_FAILED"]
 
-    back = failover.restore_topology(pair.target, pair.servers, fault, store=_store(moto_s3), save_key="half/lost",
+    back = restore_topology(pair.target, pair.servers, fault, store=_store(moto_s3), save_key="half/lost",
                                      work_dir=tmp_path, link=plan["replica_state"]["link"])
 
     assert back["roles"] == "original", back
-    assert failover.verify_consistency(pair.target, pair.servers, expect_swapped=False)["tables_compared"] == 1
-    assert failover.state_of(pair.servers.replica).link == plan["replica_state"]["link"]
+    assert verify_consistency(pair.target, pair.servers, expect_swapped=False)["tables_compared"] == 1
+    assert state_of(pair.servers.replica).link == plan["replica_state"]["link"]
 
 
 def _fail_over_with_replica_cut_off(pair, tmp_path: Path, store_key: str, moto_s3):
-    """Cut the replica's IO thread, let the canary write on, kill, promote; return what the drill measured."""
-    servers, target = pair.servers, pair.target
-    directory = failover.run_dir(tmp_path, store_key)
-    plan = failover.preflight(target, servers)
-    fault = failover.fault_for(target, servers, plan, tmp_path, store_key)
-    failover.start_canary(servers, plan, store_key, directory)
-    time.sleep(0.3)
-    scalar(pair.replica, "STOP SLAVE IO_THREAD")
-    reached_replica = scalar(pair.replica, "SELECT COUNT(*) FROM drill.drdrill_canary")
-    # one big transaction: ~100 KB of rows, several rows events (a single event hid a flashback bug)
-    scalar(pair.primary, "INSERT INTO drill.items SELECT id + 1000, REPEAT('x', 300) FROM drill.items")
-    time.sleep(0.5)
-    injected = failover.inject(fault)
-    failover.detect(servers, injected, 10)
-    promoted = failover.promote_replica(servers, plan, target.failover_drill)
-    failover.verify_writes(directory, plan["replica_state"]["server_id"])
-    fault.undo()
+    """Cut the replica's IO thread, let the canary write on, kill, promote, measure; stop before the fail-back."""
+    run, _ = direct_run(pair.target, pair.servers, tmp_path, store_key, store=_store(moto_s3))
+    path = SelfManagedPath(run)
+    reached: list[int] = []
+
+    def cut_off_the_replica() -> None:
+        time.sleep(0.3)
+        scalar(pair.replica, "STOP SLAVE IO_THREAD")
+        reached.append(scalar(pair.replica, "SELECT COUNT(*) FROM drill.drdrill_canary"))
+        # one big transaction: ~100 KB of rows, several rows events (a single event hid a flashback bug)
+        scalar(pair.primary, "INSERT INTO drill.items SELECT id + 1000, REPEAT('x', 300) FROM drill.items")
+        time.sleep(0.5)
+
+    results = run_steps(path, before={"inject_fault": cut_off_the_replica}, until="fail_back")
+    # restarted read-only by measure, the old primary took no canary row since
     on_old_primary = scalar(pair.primary, "SELECT COUNT(*) FROM drill.drdrill_canary WHERE server_id = 1")
-    lost = failover.count_lost(servers, plan, promoted, directory, tmp_path, store_key)
-    return plan, fault, injected, promoted, lost, directory, reached_replica, on_old_primary
+    plan = results["preflight"]
+    return (plan, path.fault(plan), results["inject_fault"], results["promote"], results["measure"]["lost"],
+            run.directory, reached[0], on_old_primary)
 
 
 def test_lost_writes_are_counted_exactly_and_errant_transactions_are_rolled_back(mariadb_factory, moto_s3,
@@ -294,22 +298,22 @@ def test_lost_writes_are_counted_exactly_and_errant_transactions_are_rolled_back
         assert lost["lost_transaction_count"] == expected_rows + 1  # + the big INSERT ... SELECT
         big = [item for item in lost["lost_transactions"] if "drill.items" in item["tables"]]
         assert len(big) == 1 and big[0]["bytes"] > 90_000
-        measured = failover.judge(plan, injected, None, promoted, None, lost, pair.target)
+        measured = judge(plan, injected, None, promoted, None, lost, pair.target)
         assert measured["findings"] == [] and measured["rpo_seconds"] > 0  # within the 5 min objective
         strict = dataclasses.replace(pair.target, objectives=dataclasses.replace(
             pair.target.objectives, rpo=timedelta(milliseconds=1)))
-        assert [f["code"] for f in failover.judge(plan, injected, None, promoted, None, lost, strict)["findings"]] \
+        assert [f["code"] for f in judge(plan, injected, None, promoted, None, lost, strict)["findings"]] \
             == ["WRITES_LOST"]
 
-        back = failover.restore_topology(pair.target, pair.servers, fault, store=_store(moto_s3),
+        back = restore_topology(pair.target, pair.servers, fault, store=_store(moto_s3),
                                          save_key="lossy/lost.sql.zst", work_dir=tmp_path)
         assert [f["code"] for f in back["findings"]] == ["ERRANT_TRANSACTIONS"]
         assert _store(moto_s3).head("lossy/lost.sql.zst") is not None
-        consistent = failover.verify_consistency(pair.target, pair.servers, expect_swapped=False)
+        consistent = verify_consistency(pair.target, pair.servers, expect_swapped=False)
         assert consistent["tables_compared"] == 2
         assert scalar(pair.primary, "SELECT COUNT(*) FROM drill.items") == 300  # the lost INSERT was rolled back
     finally:
-        failover.cleanup(directory)
+        stop_canary(directory)
 
 
 def test_errant_policy_stop_leaves_the_old_primary_out_and_says_so(mariadb_factory, moto_s3, tmp_path: Path) -> None:
@@ -318,15 +322,15 @@ def test_errant_policy_stop_leaves_the_old_primary_out_and_says_so(mariadb_facto
         pair, tmp_path, "stopped", moto_s3)
     try:
         with pytest.raises(DrillFailed) as caught:
-            failover.restore_topology(pair.target, pair.servers, fault, store=_store(moto_s3),
+            restore_topology(pair.target, pair.servers, fault, store=_store(moto_s3),
                                       save_key="stopped/lost.sql.zst", work_dir=tmp_path)
         assert _codes(caught) == ["ERRANT_TRANSACTIONS", "FAILBACK_FAILED"]
         with pytest.raises(DrillFailed) as unrestored:
-            failover.verify_consistency(pair.target, pair.servers, expect_swapped=False)
+            verify_consistency(pair.target, pair.servers, expect_swapped=False)
         assert _codes(unrestored) == ["TOPOLOGY_NOT_RESTORED"]
         assert scalar(pair.primary, "SELECT @@read_only") == 1  # left read-only, never taking writes
     finally:
-        failover.cleanup(directory)
+        stop_canary(directory)
 
 
 def test_a_login_without_the_promotion_privileges_is_refused_at_preflight(mariadb_factory, tmp_path: Path) -> None:
@@ -337,7 +341,7 @@ def test_a_login_without_the_promotion_privileges_is_refused_at_preflight(mariad
     weak = dataclasses.replace(pair.servers, primary=pair.primary.endpoint("weak", "Weak-Secret-1"),
                                replica=pair.replica.endpoint("weak", "Weak-Secret-1"))
     with pytest.raises(DrillFailed) as caught:
-        failover.preflight(pair.target, weak)
+        preflight(pair.target, weak)
     assert _codes(caught) == ["CONFIG_INVALID", "CONFIG_INVALID"]
     assert "REPLICATION SLAVE," in caught.value.findings[0].message and "READ_ONLY ADMIN" in caught.value.findings[0].message
     assert "Weak-Secret-1" not in str(caught.value)
@@ -352,9 +356,9 @@ def test_the_shutdown_fault_needs_the_shutdown_privilege_before_anything_is_touc
         server.ensure_user("noshut", "Noshut-Secret-2", no_shutdown, binlog=False)
     logins = dataclasses.replace(pair.servers, primary=pair.primary.endpoint("noshut", "Noshut-Secret-2"),
                                  replica=pair.replica.endpoint("noshut", "Noshut-Secret-2"))
-    failover.preflight(pair.target, logins)  # fault: kill needs no SHUTDOWN: quiet
+    preflight(pair.target, logins)  # fault: kill needs no SHUTDOWN: quiet
     with pytest.raises(DrillFailed) as caught:
-        failover.preflight(pair.with_settings(fault="shutdown"), logins)
+        preflight(pair.with_settings(fault="shutdown"), logins)
     assert _codes(caught) == ["CONFIG_INVALID", "CONFIG_INVALID"]
     assert "lacks SHUTDOWN ON *.*" in caught.value.findings[0].message
     assert scalar(pair.primary, "SELECT 1") == 1  # still up: nothing was touched
@@ -363,10 +367,10 @@ def test_the_shutdown_fault_needs_the_shutdown_privilege_before_anything_is_touc
 def test_flashback_needs_full_row_images_on_both_servers_before_anything_is_touched(mariadb_factory,
                                                                                    tmp_path: Path) -> None:
     pair = make_pair(mariadb_factory, tmp_path)
-    failover.preflight(pair.target, pair.servers)  # ROW and FULL (the defaults): quiet
+    preflight(pair.target, pair.servers)  # ROW and FULL (the defaults): quiet
     scalar(pair.replica, "SET GLOBAL binlog_row_image = 'MINIMAL'")
     with pytest.raises(DrillFailed) as caught:
-        failover.preflight(pair.target, pair.servers)
+        preflight(pair.target, pair.servers)
     assert _codes(caught) == ["CONFIG_INVALID"] and "the replica" in caught.value.findings[0].message
     assert "MINIMAL" in caught.value.findings[0].message
-    failover.preflight(pair.with_settings(errant_transactions="stop"), pair.servers)  # no flashback: not needed
+    preflight(pair.with_settings(errant_transactions="stop"), pair.servers)  # no flashback: not needed

@@ -15,12 +15,22 @@ from pathlib import Path
 import boto3
 import pytest
 
-from drdrill.findings import DrillFailed
+from drdrill.airflow.connections import rds_client
 from drdrill.config import FailoverDrill
-from drdrill.drills import failover
-from drdrill.drills import failover_managed as managed
+from drdrill.drills.failover import managed
+from drdrill.drills.failover.logins import FailoverServers
+from drdrill.drills.failover.path import inject, stop_canary
 from drdrill.errors import DrdrillError
-from failover_helpers import ADMIN_PASSWORD, CANARY_PASSWORD, aurora_cluster, make_target, managed_writer
+from drdrill.findings import DrillFailed
+from failover_helpers import (
+    ADMIN_PASSWORD,
+    CANARY_PASSWORD,
+    aurora_cluster,
+    direct_run,
+    make_target,
+    managed_writer,
+    run_steps,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +47,7 @@ def _endpoint(mariadb_factory, tmp_path: Path, **settings):
     """One real server standing in for the writer endpoint, and a target that fails it over through AWS."""
     server = managed_writer(mariadb_factory)
     endpoint = server.endpoint("drill", ADMIN_PASSWORD)
-    servers = failover.FailoverServers(primary=endpoint, replica=endpoint,
+    servers = FailoverServers(primary=endpoint, replica=endpoint,
                                        canary_primary=server.endpoint("canary", CANARY_PASSWORD, "drill"),
                                        canary_replica=server.endpoint("canary", CANARY_PASSWORD, "drill"))
     target = dataclasses.replace(make_target(), replica_conn_id=None, failover_drill=FailoverDrill(
@@ -45,25 +55,24 @@ def _endpoint(mariadb_factory, tmp_path: Path, **settings):
     return servers, target
 
 
+def _path(target, servers, tmp_path: Path, run_id: str = "run-a") -> managed.ManagedPath:
+    """The managed path of a run on ``servers``, its RDS client from the Airflow connection ``fo_aws`` (RdsHook)."""
+    return managed.ManagedPath(direct_run(target, servers, tmp_path, run_id, rds=rds_client("fo_aws"))[0])
+
+
 def test_aurora_failover_is_detected_measured_and_failed_back(mariadb_factory, rds, tmp_path: Path) -> None:
     members = aurora_cluster(rds, "shop-aurora", 2)
     servers, target = _endpoint(mariadb_factory, tmp_path, fault="aurora_failover", db_cluster_id="shop-aurora")
-    fault = managed.managed_fault(target, servers.primary, tmp_path)
-    directory = failover.run_dir(tmp_path, "aurora")
-    plan = managed.preflight(target, servers.primary, fault)
-    assert plan["service"]["writer"] == members[0]
+    path = _path(target, servers, tmp_path)
     try:
-        failover.start_canary(servers, plan, "run-a", directory)
-        injected = failover.inject(fault)
-        detected = managed.detect(servers.primary, fault, plan, injected, 10)
-        promoted = managed.wait_for_promotion(servers.primary, fault, plan, detected, 10)
-        writes = managed.verify_writes(directory, detected["detected_at"])
-        lost = managed.count_lost(servers.primary, plan, directory, "run-a", injected["fault_at"])
-        measured = failover.judge(plan, injected, detected, promoted, writes, lost, target)
-        restored = managed.restore(target, fault, plan)
-        consistent = managed.verify_consistency(servers.primary, fault, plan, expect_swapped=False)
+        results = run_steps(path)
+        consistent = path.verify_consistency(results)
     finally:
-        failover.cleanup(directory)
+        stop_canary(path.run.directory)
+    fault = path.fault(results["preflight"])
+    assert results["preflight"]["service"]["writer"] == members[0]
+    detected, promoted, measured, restored = (results[step] for step in ("detect", "promote", "measure", "fail_back"))
+    lost = measured["lost"]
     assert detected["how"] == "the service reported the failover"
     assert promoted["service"]["writer"] == members[1]  # AWS moved the writer; the drill promoted nothing
     assert measured["findings"] == [] and lost["canary_rows_lost"] == 0 and lost["canary_acked_by_old_primary"] >= 1
@@ -76,7 +85,7 @@ def test_an_aurora_cluster_without_a_reader_is_refused_at_preflight(mariadb_fact
     aurora_cluster(rds, "lonely", 1)
     servers, target = _endpoint(mariadb_factory, tmp_path, fault="aurora_failover", db_cluster_id="lonely")
     with pytest.raises(DrillFailed) as caught:
-        managed.preflight(target, servers.primary, managed.managed_fault(target, servers.primary, tmp_path))
+        _path(target, servers, tmp_path).preflight()
     assert [f.code for f in caught.value.findings] == ["CONFIG_INVALID"]
     assert "needs a reader" in str(caught.value)
 
@@ -85,7 +94,7 @@ def test_the_writer_not_where_the_drill_found_it_is_topology_not_restored(mariad
     members = aurora_cluster(rds, "moved", 2)
     servers, target = _endpoint(mariadb_factory, tmp_path, fault="aurora_failover", db_cluster_id="moved",
                                 switch_back=False)
-    fault = managed.managed_fault(target, servers.primary, tmp_path)
+    fault = _path(target, servers, tmp_path).fault({})
     plan = managed.preflight(target, servers.primary, fault)
     managed.verify_consistency(servers.primary, fault, plan, expect_swapped=False)  # healthy: quiet
     rds.failover_db_cluster(DBClusterIdentifier="moved", TargetDBInstanceIdentifier=members[1])
@@ -104,11 +113,11 @@ def test_rds_reboot_needs_multi_az_and_a_reboot_that_fails_nothing_is_not_green(
                                MultiAZ=multi_az)
     servers, single = _endpoint(mariadb_factory, tmp_path, fault="rds_reboot", db_instance_id="single")
     with pytest.raises(DrillFailed) as caught:
-        managed.preflight(single, servers.primary, managed.managed_fault(single, servers.primary, tmp_path))
+        _path(single, servers, tmp_path).preflight()
     assert [f.code for f in caught.value.findings] == ["CONFIG_INVALID"] and "not Multi-AZ" in str(caught.value)
     multi = dataclasses.replace(single, failover_drill=dataclasses.replace(single.failover_drill, db_instance_id="multi"))
-    fault = managed.managed_fault(multi, servers.primary, tmp_path)
+    fault = _path(multi, servers, tmp_path).fault({})
     plan = managed.preflight(multi, servers.primary, fault)  # Multi-AZ and available: quiet
-    injected = failover.inject(fault)  # moto accepts the reboot and changes nothing
+    injected = inject(fault)  # moto accepts the reboot and changes nothing
     with pytest.raises(DrdrillError, match="showed a failover"):
         managed.detect(servers.primary, fault, plan, injected, 3)

@@ -24,8 +24,8 @@ import pymysql
 import pytest
 
 from drdrill.errors import DrdrillError
-from drdrill.failover import errant
-from drdrill.failover.topology import rejoin_as_replica
+from drdrill.drills.failover import errant
+from drdrill.servers.topology import rejoin_as_replica
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.s3 import S3ObjectStore
 from failover_helpers import Pair, make_pair, scalar

@@ -50,7 +50,7 @@ def _roles(box) -> tuple[int, int, int | None]:
 
 
 def test_sandbox_up_puts_back_roles_a_failover_drill_left_swapped(sandbox) -> None:
-    from drdrill.failover.topology import switchover
+    from drdrill.servers.topology import switchover
 
     box = sandbox.sandbox
     repl = box.primary.endpoint("drdrill_repl", box.secrets()["replication"])
@@ -65,7 +65,7 @@ def test_sandbox_up_puts_back_roles_a_failover_drill_left_swapped(sandbox) -> No
 
 def test_sandbox_up_refuses_a_replica_that_took_writes_of_its_own(sandbox) -> None:
     from drdrill.errors import DrdrillError
-    from drdrill.failover.topology import rejoin_as_replica, set_read_only, switchover
+    from drdrill.servers.topology import rejoin_as_replica, set_read_only, switchover
     from drdrill.servers.replication import wait_replica_caught_up
 
     box = sandbox.sandbox

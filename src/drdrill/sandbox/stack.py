@@ -20,7 +20,7 @@ from typing import Any
 from drdrill.locations import project_root
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
-from drdrill.failover.topology import (
+from drdrill.servers.topology import (
     reconnect_replica,
     set_read_only,
     state_of,

@@ -13,33 +13,85 @@ The drill's ``source_conn_id`` must be the instance or cluster *endpoint*; a ``r
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from pathlib import Path
 from typing import Any
 
 import pymysql
 
-from drdrill.findings import DrillFailed, Finding
 from drdrill.config import Target
+from drdrill.drills.failover import canary
+from drdrill.drills.failover.logins import FailoverServers
+from drdrill.drills.failover.path import FailoverPath, Results
+from drdrill.drills.failover.redirect import run_redirect_command
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
-from drdrill.failover import canary
-from drdrill.failover.faults import FAULT_TYPES, ManagedFault, build_fault
-from drdrill.failover.topology import is_down, promotion_write_sql, quoted, state_of
+from drdrill.findings import DrillFailed, Finding
+from drdrill.servers.faults import ManagedFault, managed_fault
+from drdrill.servers.topology import is_down, state_of
 
 PROBE_INTERVAL = 0.2
 
 
-def is_managed(target: Target) -> bool:
-    """True when the target's fault is the managed service's own failover."""
-    return FAULT_TYPES[target.failover_drill.fault].managed
+class ManagedPath(FailoverPath):
+    """RDS Multi-AZ or Aurora: AWS promotes, the writer endpoint follows; the drill injects, waits, measures, checks.
 
+    The writer endpoint is both the old and the new primary (the connections give it as both servers).
+    """
 
-def managed_fault(target: Target, endpoint: MySQLEndpoint, log_dir: Path) -> ManagedFault:
-    """The target's AWS fault."""
-    fault = build_fault(target.failover_drill, endpoint, {}, log_dir)
-    assert isinstance(fault, ManagedFault), target.failover_drill.fault
-    return fault
+    managed = True
+
+    @functools.cached_property
+    def _fault(self) -> ManagedFault:
+        settings = self.settings
+        return managed_fault(settings.fault, self.run.connections.rds(), db_instance_id=settings.db_instance_id,
+                             db_cluster_id=settings.db_cluster_id)
+
+    def _endpoint(self, results: Results) -> MySQLEndpoint:
+        return self.servers(results["preflight"]).primary
+
+    def check(self) -> dict[str, Any]:
+        return preflight(self.target, self.run.connections.servers.primary, self._fault)
+
+    def fault(self, plan: Results) -> ManagedFault:
+        return self._fault
+
+    def approval_steps(self, servers: FailoverServers, hook: str) -> str:
+        again = ("fail the cluster back to its original writer" if self.settings.switch_back
+                 else "leave the writer where AWS put it")
+        return (f"3. Wait until AWS has promoted and the endpoint takes a write{hook}.\n"
+                f"4. Wait until the service is available, then {again}.\n\n"
+                "Writes through the endpoint fail from step 2 until AWS completes the failover.")
+
+    def detect(self, results: Results) -> dict[str, Any]:
+        return detect(self._endpoint(results), self._fault, results["preflight"], results["inject_fault"],
+                      self.settings.detection_timeout.total_seconds())
+
+    def promote(self, results: Results) -> dict[str, Any]:
+        """Wait until AWS has promoted and the endpoint takes a write."""
+        return wait_for_promotion(self._endpoint(results), self._fault, results["preflight"], results["detect"],
+                                  self.settings.promotion_timeout.total_seconds())
+
+    def redirect(self, results: Results) -> dict[str, Any]:
+        """The endpoint's DNS follows the writer: only the user's hook runs."""
+        endpoint = self._endpoint(results)
+        return {"connection": "unchanged (the endpoint follows the writer)",
+                "hook": run_redirect_command(self.settings.redirect_command, endpoint, endpoint)}
+
+    def verify_writes(self, results: Results) -> dict[str, Any]:
+        return verify_writes(self.run.directory, results["detect"]["detected_at"])
+
+    def count_lost(self, results: Results) -> dict[str, Any]:
+        return count_lost(self._endpoint(results), results["preflight"], self.run.directory, self.run.run_id,
+                          results["inject_fault"]["fault_at"])
+
+    def fail_back(self, results: Results) -> dict[str, Any]:
+        return {**restore(self.target, self._fault, results["preflight"]), "connection": "unchanged"}
+
+    def verify_consistency(self, results: Results) -> dict[str, Any]:
+        return verify_consistency(self._endpoint(results), self._fault, results["preflight"],
+                                  expect_swapped=self.expect_swapped(results))
 
 
 def preflight(target: Target, endpoint: MySQLEndpoint, fault: ManagedFault) -> dict[str, Any]:
@@ -67,7 +119,7 @@ def preflight(target: Target, endpoint: MySQLEndpoint, fault: ManagedFault) -> d
     return plan
 
 
-def detect(endpoint: MySQLEndpoint, fault: ManagedFault, plan: dict[str, Any], injected: dict[str, Any],
+def detect(endpoint: MySQLEndpoint, fault: ManagedFault, plan: Results, injected: Results,
            timeout: float) -> dict[str, Any]:
     """The first moment the endpoint stopped answering or the service showed the failover."""
     deadline = time.monotonic() + timeout
@@ -86,8 +138,8 @@ def detect(endpoint: MySQLEndpoint, fault: ManagedFault, plan: dict[str, Any], i
                        f"{fault.describe()}.", "check the instance/cluster id and the RDS events in the AWS console.")
 
 
-def wait_for_promotion(endpoint: MySQLEndpoint, fault: ManagedFault, plan: dict[str, Any],
-                       detected: dict[str, Any], timeout: float) -> dict[str, Any]:
+def wait_for_promotion(endpoint: MySQLEndpoint, fault: ManagedFault, plan: Results,
+                       detected: Results, timeout: float) -> dict[str, Any]:
     """PROMOTION_FAILED unless the service finished the failover and the endpoint took a write within ``timeout``."""
     began = detected["detected_at"]
     try:
@@ -107,7 +159,7 @@ def _first_write(endpoint: MySQLEndpoint, table: str, timeout: float) -> float:
     while time.monotonic() < deadline:
         try:
             with contextlib.closing(endpoint.connect(connect_timeout=2, read_timeout=5)) as conn, conn.cursor() as cur:
-                cur.execute(promotion_write_sql(table))
+                cur.execute(canary.promotion_write_sql(table))
             return time.time()
         except pymysql.MySQLError as exc:
             last = str(exc)
@@ -127,17 +179,17 @@ def verify_writes(directory: Path, since: float, timeout: float = 30) -> dict[st
                                "check failover_drill.canary_conn_id: it must reach the writer endpoint.")])
 
 
-def count_lost(endpoint: MySQLEndpoint, plan: dict[str, Any], directory: Path, run_id: str,
+def count_lost(endpoint: MySQLEndpoint, plan: Results, directory: Path, run_id: str,
                fault_at: float) -> dict[str, Any]:
     """Canary rows acknowledged before the fault that the endpoint no longer has (lost writes, by canary only)."""
     acked = [ack for ack in canary.read_acks(directory / "acks.txt") if ack.at <= fault_at]
     present = {int(row[0]) for row in endpoint.fetch_all(
-        f"SELECT seq FROM {quoted(plan['canary_table'])} WHERE run_id = %s", (run_id,))}
+        f"SELECT seq FROM {canary.quoted(plan['canary_table'])} WHERE run_id = %s", (run_id,))}
     return {"gtid_checked": False, "lost_transactions": [], "lost_transaction_count": 0, "lost_bytes": 0,
             **canary.losses(acked, present)}
 
 
-def restore(target: Target, fault: ManagedFault, plan: dict[str, Any]) -> dict[str, Any]:
+def restore(target: Target, fault: ManagedFault, plan: Results) -> dict[str, Any]:
     """Wait until the service is available; with ``switch_back``, move the writer back where it was. Idempotent."""
     actions = [f"service available ({fault.undo()['how']})"]
     if target.failover_drill.switch_back:
@@ -147,7 +199,7 @@ def restore(target: Target, fault: ManagedFault, plan: dict[str, Any]) -> dict[s
     return {"actions": actions, "roles": "swapped", "findings": []}
 
 
-def verify_consistency(endpoint: MySQLEndpoint, fault: ManagedFault, plan: dict[str, Any],
+def verify_consistency(endpoint: MySQLEndpoint, fault: ManagedFault, plan: Results,
                        expect_swapped: bool) -> dict[str, Any]:
     """TOPOLOGY_NOT_RESTORED unless the service is available, the writer is where expected and the endpoint is
     writable. (No checksums: the standby is not reachable as a server of its own, and the service keeps it in sync.)"""

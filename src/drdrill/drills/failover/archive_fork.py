@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from drdrill.findings import Finding
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
+from drdrill.findings import Finding
+from drdrill.servers.gtid import format_gtid_position, parse_gtid_position
 from drdrill.servers.identity import read_identity
 from drdrill.storage.binlog.archive import archive_closed_binlogs, binary_logs
 from drdrill.storage.binlog.fork import BinlogFork, write_fork
-from drdrill.servers.gtid import format_gtid_position, parse_gtid_position
 from drdrill.storage.binlog.index import indexed_files, read_entry
 from drdrill.storage.binlog.layout import BinlogLayout
 from drdrill.storage.binlog.names import server_key, split_binlog_name

@@ -21,8 +21,8 @@ from typing import Any
 from drdrill.findings import Finding
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
-from drdrill.failover.archive_fork import archive_history, record_fork
-from drdrill.failover.topology import transactions_behind
+from drdrill.drills.failover.archive_fork import archive_history, record_fork
+from drdrill.servers.gtid import transactions_behind
 from drdrill.storage.binlog.archive import binary_logs
 from drdrill.storage.binlog.layout import BinlogLayout
 from drdrill.storage.binlog.names import split_binlog_name

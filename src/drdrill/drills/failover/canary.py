@@ -1,6 +1,6 @@
 """The canary writer: one numbered row every interval into whichever candidate server accepts writes.
 
-It runs as its own process (``python -m drdrill.failover.canary``) so it outlives the Airflow task that
+It runs as its own process (``python -m drdrill.drills.failover.canary``) so it outlives the Airflow task that
 starts it, and it appends every acknowledged row (``seq server_id epoch``) to an ack file: the drill
 compares that file with what the new primary holds to count the rows a failover lost. Logins come
 from option files, never argv.
@@ -23,10 +23,10 @@ from typing import Any
 
 import pymysql
 
-from drdrill.endpoints import MySQLEndpoint
+from drdrill.checks.checksum import quote_identifier
 from drdrill.daemon import Daemon, python_module_argv
+from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
-from drdrill.failover.topology import quoted
 
 CANARY_TABLE = "drdrill_canary"
 STOP_TIMEOUT = 10.0
@@ -35,6 +35,19 @@ STOP_TIMEOUT = 10.0
 def canary_table(database: str) -> str:
     """``<database>.drdrill_canary``."""
     return f"{database}.{CANARY_TABLE}"
+
+
+def quoted(qualified: str) -> str:
+    """``schema.table`` quoted for SQL."""
+    schema, table = qualified.split(".", 1)
+    return f"{quote_identifier(schema)}.{quote_identifier(table)}"
+
+
+def promotion_write_sql(table: str) -> str:
+    """The one row a new primary writes to prove it takes writes (into the canary table, outside any run)."""
+    return (f"INSERT INTO {quoted(table)} (run_id, seq, written_at, server_id) "
+            "VALUES ('promotion', 0, UTC_TIMESTAMP(6), @@server_id) "
+            "ON DUPLICATE KEY UPDATE written_at = VALUES(written_at), server_id = VALUES(server_id)")
 
 
 def create_table_sql(table: str) -> str:
@@ -137,7 +150,7 @@ def start_canary(endpoints: Sequence[MySQLEndpoint], table: str, run_id: str, in
         with os.fdopen(fd, "w") as handle:
             handle.write(endpoint.option_text())
         arguments += ["--defaults-file", str(path)]
-    pid = _daemon(directory).start(python_module_argv("drdrill.failover.canary", *arguments), ready=lambda: True)
+    pid = _daemon(directory).start(python_module_argv("drdrill.drills.failover.canary", *arguments), ready=lambda: True)
     return {"pid": pid, "acks": str(directory / "acks.txt"), "table": table}
 
 

@@ -1,20 +1,18 @@
-"""Replication topology facts and moves for a failover: who is primary, how far behind, promote, rejoin, compare."""
+"""Replication topology of a primary and its replica: who is primary, how far behind, promote, rejoin, switch over."""
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pymysql
 
-from drdrill.checks.checksum import quote_identifier
-from drdrill.checks.source_facts import checksum_tables, collect_source_facts, read_inventory
 from drdrill.endpoints import MySQLEndpoint, one_row
 from drdrill.errors import DrdrillError
+from drdrill.servers.gtid import transactions_behind
 from drdrill.servers.replication import (
     attach_replica,
     link_options,
@@ -22,10 +20,6 @@ from drdrill.servers.replication import (
     wait_replica_caught_up,
     wait_threads_running,
 )
-from drdrill.servers.gtid import parse_gtid_position
-from drdrill.storage.manifest import TableFacts
-
-log = logging.getLogger(__name__)
 
 # Server shutdown in progress, connection refused, lost during query, server gone away, can't connect.
 DOWN_ERRNOS = frozenset({1053, 2002, 2003, 2006, 2013, 2055})
@@ -100,15 +94,6 @@ def state_of(endpoint: MySQLEndpoint) -> ServerState:
     """``read_state`` on a short-lived connection."""
     with contextlib.closing(endpoint.connect(connect_timeout=5)) as conn:
         return read_state(conn)
-
-
-def transactions_behind(ahead: str, behind: str) -> int:
-    """How many GTIDs ``ahead`` has that ``behind`` lacks (per domain, strict mode: seq_no counts transactions)."""
-    have = parse_gtid_position(behind)
-    missing = 0
-    for domain, (_, seq) in parse_gtid_position(ahead).items():
-        missing += max(0, seq - have.get(domain, (0, 0))[1])
-    return missing
 
 
 def read_only_locks(endpoint: MySQLEndpoint, wait_seconds: int = 1) -> list[str]:
@@ -186,8 +171,10 @@ def wait_until_up(endpoint: MySQLEndpoint, timeout: float) -> None:
                        "read the server's error log; start it by hand (or fix failover_drill.restart_command).")
 
 
-def promote(endpoint: MySQLEndpoint, apply_timeout: float, probe_table: str) -> dict[str, Any]:
+def promote(endpoint: MySQLEndpoint, apply_timeout: float, probe_write: str) -> dict[str, Any]:
     """Make the replica the primary: apply what it received, stop and forget replication, go writable, prove a write.
+
+    ``probe_write`` is the statement that proves it takes writes.
 
     Returns the positions and the epoch time the first write committed. Raises DrdrillError naming the
     statement that failed.
@@ -210,20 +197,13 @@ def promote(endpoint: MySQLEndpoint, apply_timeout: float, probe_table: str) -> 
         _execute(cur, "STOP SLAVE")
         _execute(cur, "RESET SLAVE ALL")
         _execute(cur, "SET GLOBAL read_only = OFF")
-        _execute(cur, promotion_write_sql(probe_table))
+        _execute(cur, probe_write)
         writable_at = time.time()
         cur.execute("SELECT @@gtid_slave_pos, @@gtid_binlog_pos")
         slave_pos, binlog_pos = one_row(cur)
     return {"received": received, "applied": str(slave_pos or ""), "binlog_pos": str(binlog_pos or ""),
             "started_at": began, "applied_at": applied_at, "writable_at": writable_at,
             "apply_seconds": round(applied_at - began, 3), "promotion_seconds": round(writable_at - began, 3)}
-
-
-def promotion_write_sql(table: str) -> str:
-    """The one row a new primary writes to prove it takes writes (into the canary table, outside any run)."""
-    return (f"INSERT INTO {quoted(table)} (run_id, seq, written_at, server_id) "
-            "VALUES ('promotion', 0, UTC_TIMESTAMP(6), @@server_id) "
-            "ON DUPLICATE KEY UPDATE written_at = VALUES(written_at), server_id = VALUES(server_id)")
 
 
 def _execute(cur: Any, statement: str) -> None:
@@ -310,40 +290,3 @@ def switchover(old: MySQLEndpoint, new: MySQLEndpoint, replication: MySQLEndpoin
     rejoin_as_replica(old, new, replication, gtid_slave_pos=state_of(old).gtid_binlog_pos, timeout=timeout,
                       link=link)
     return {"read_only_seconds": round(writable_at - began, 3), "seconds": round(time.time() - began, 3)}
-
-
-def compare_checksums(primary: MySQLEndpoint, replica: MySQLEndpoint, databases: Sequence[str],
-                      timeout: float = 60) -> dict[str, Any]:
-    """Per-table checksums of ``primary`` at one snapshot and of ``replica`` stopped exactly at that snapshot.
-
-    The primary keeps taking writes: the replica is stopped first (so it cannot be ahead), the primary's
-    facts are taken in one consistent snapshot (as a backup's are) whose GTID position the replica then runs
-    UNTIL, the replica is summed the same way, and replication is restarted.
-    """
-    with contextlib.closing(replica.connect(connect_timeout=5)) as r_conn, r_conn.cursor() as r_cur:
-        r_cur.execute("STOP SLAVE")
-        try:
-            facts = collect_source_facts(primary, databases)
-            position = facts.point.gtid
-            r_cur.execute("START SLAVE UNTIL master_gtid_pos = %s", (position,))
-            r_cur.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (position, timeout))
-            reached = one_row(r_cur)[0] == 0
-            on_replica = _sums(checksum_tables(r_cur, read_inventory(r_cur, databases)))
-        finally:
-            r_cur.execute("STOP SLAVE")
-            r_cur.execute("START SLAVE")
-    on_primary = _sums(facts.tables)
-    differing = sorted(name for name in set(on_primary) | set(on_replica)
-                       if on_primary.get(name) != on_replica.get(name))
-    return {"position": position, "reached": reached, "tables": len(on_primary), "differing": differing,
-            "primary": on_primary, "replica": on_replica}
-
-
-def _sums(tables: Sequence[TableFacts]) -> dict[str, list[Any]]:
-    return {f"{table.schema}.{table.name}": [table.rows, table.checksum] for table in tables}
-
-
-def quoted(qualified: str) -> str:
-    """``schema.table`` quoted for SQL."""
-    schema, table = qualified.split(".", 1)
-    return f"{quote_identifier(schema)}.{quote_identifier(table)}"

@@ -2,8 +2,10 @@
 
 * ``kill``: SIGKILL of a ``mariadbd`` on this machine (the sandbox), as a crash would.
 * ``shutdown``: ``SHUTDOWN`` over SQL (needs the SHUTDOWN privilege), for servers elsewhere.
-* ``rds_reboot`` / ``aurora_failover``: the managed service's own failover, through the amazon provider;
-  AWS promotes the standby itself, so the drill measures and checks instead of promoting.
+* ``rds_reboot`` / ``aurora_failover``: the managed service's own failover, through a boto3 RDS client the
+  caller passes in; AWS promotes the standby itself, so the drill measures and checks instead of promoting.
+
+``FAULT_TYPES`` is the one list of faults (the config's choices derive from it); each knows whether it is managed.
 
 ``undo`` is idempotent: it brings the old primary back (restarting a local server with the command line
 it had, or running ``failover_drill.restart_command``) and does nothing when it already runs.
@@ -11,7 +13,6 @@ it had, or running ``failover_drill.restart_command``) and does nothing when it 
 
 from __future__ import annotations
 
-import functools
 import os
 import signal
 import socket
@@ -19,13 +20,12 @@ import subprocess
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from drdrill.config import FailoverDrill
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
-from drdrill.failover.hooks import run_hook
-from drdrill.failover.topology import is_down, wait_until_up
+from drdrill.servers.hooks import run_hook
+from drdrill.servers.topology import is_down, wait_until_up
 from drdrill.toolenv import tool_environment
 
 RESTART_TIMEOUT = 120.0
@@ -58,15 +58,8 @@ def _identifying(argv: list[str]) -> str:
 class Fault(ABC):
     """One way to break the primary, and to bring it back afterwards."""
 
-    name = ""
-    managed = False  # True: the service promotes the standby itself
-
-    def __init__(self, settings: FailoverDrill, primary: MySQLEndpoint, facts: dict[str, Any],
-                 log_dir: Path) -> None:
-        self.settings = settings
-        self.primary = primary
-        self.facts = facts
-        self.log_dir = log_dir
+    name: ClassVar[str] = ""
+    managed: ClassVar[bool] = False  # True: the service promotes the standby itself
 
     @abstractmethod
     def describe(self) -> str:
@@ -75,6 +68,25 @@ class Fault(ABC):
     @abstractmethod
     def inject(self) -> float:
         """Break the primary; the epoch time the fault took effect."""
+
+    @abstractmethod
+    def undo(self) -> dict[str, Any]:
+        """Bring the old primary back if it is down; ``{"restarted": bool, "how": ...}``. Idempotent."""
+
+
+class ServerFault(Fault):
+    """A fault done to the primary's server itself; ``undo`` starts it again (read-only).
+
+    ``facts``: the local process preflight found (``local_process``); ``restart_command``: the user's way to
+    start a server elsewhere (``failover_drill.restart_command``).
+    """
+
+    def __init__(self, primary: MySQLEndpoint, facts: dict[str, Any], log_dir: Path,
+                 restart_command: str | None = None) -> None:
+        self.primary = primary
+        self.facts = facts
+        self.log_dir = log_dir
+        self.restart_command = restart_command
 
     def undo(self) -> dict[str, Any]:
         """Bring the old primary back if it is down; ``{"restarted": bool, "how": ...}``."""
@@ -85,8 +97,8 @@ class Fault(ABC):
         return {"restarted": True, "how": how}
 
     def _restart(self) -> str:
-        if self.settings.restart_command:
-            run_hook("restart_command", self.settings.restart_command, timeout=RESTART_TIMEOUT,
+        if self.restart_command:
+            run_hook("restart_command", self.restart_command, timeout=RESTART_TIMEOUT,
                      consequence="start the server by hand.")
             return "restart_command"
         argv = self.facts.get("argv")
@@ -102,7 +114,7 @@ class Fault(ABC):
         return "same command line, read-only"
 
 
-class KillFault(Fault):
+class KillFault(ServerFault):
     """SIGKILL of a local mariadbd."""
 
     name = "kill"
@@ -122,7 +134,7 @@ class KillFault(Fault):
         return time.time()
 
 
-class ShutdownFault(Fault):
+class ShutdownFault(ServerFault):
     """``SHUTDOWN`` over SQL."""
 
     name = "shutdown"
@@ -143,17 +155,18 @@ class ShutdownFault(Fault):
 
 
 class ManagedFault(Fault):
-    """A managed service's own failover: AWS moves the writer, the endpoint's DNS name follows it."""
+    """A managed service's own failover: AWS moves the writer, the endpoint's DNS name follows it.
+
+    ``rds``: a boto3 RDS client (resolved by the caller); the DB instance or cluster it acts on, by id.
+    """
 
     managed = True
     POLL_SECONDS = 1.0
 
-    @functools.cached_property
-    def _rds(self) -> Any:
-        """One boto3 RDS client per fault (``service_state`` is polled every second)."""
-        from drdrill.airflow.connections import rds_client
-
-        return rds_client(self.settings.aws_conn_id)
+    def __init__(self, rds: Any, *, db_instance_id: str | None = None, db_cluster_id: str | None = None) -> None:
+        self._rds = rds
+        self.db_instance_id = db_instance_id
+        self.db_cluster_id = db_cluster_id
 
     @abstractmethod
     def service_state(self) -> dict[str, Any]:
@@ -199,11 +212,11 @@ class RdsRebootFault(ManagedFault):
     name = "rds_reboot"
 
     def describe(self) -> str:
-        return f"RDS RebootDBInstance(ForceFailover=True) of {self.settings.db_instance_id}"
+        return f"RDS RebootDBInstance(ForceFailover=True) of {self.db_instance_id}"
 
     def service_state(self) -> dict[str, Any]:
         instance = self._rds.describe_db_instances(
-            DBInstanceIdentifier=self.settings.db_instance_id)["DBInstances"][0]
+            DBInstanceIdentifier=self.db_instance_id)["DBInstances"][0]
         return {"status": instance["DBInstanceStatus"], "multi_az": bool(instance.get("MultiAZ")),
                 "zone": instance.get("AvailabilityZone"), "standby_zone": instance.get("SecondaryAvailabilityZone")}
 
@@ -214,7 +227,7 @@ class RdsRebootFault(ManagedFault):
         return found
 
     def inject(self) -> float:
-        self._rds.reboot_db_instance(DBInstanceIdentifier=self.settings.db_instance_id, ForceFailover=True)
+        self._rds.reboot_db_instance(DBInstanceIdentifier=self.db_instance_id, ForceFailover=True)
         return time.time()
 
     def failing_over(self, before: dict[str, Any], now: dict[str, Any]) -> bool:
@@ -230,10 +243,10 @@ class AuroraFailoverFault(ManagedFault):
     name = "aurora_failover"
 
     def describe(self) -> str:
-        return f"Aurora FailoverDBCluster of {self.settings.db_cluster_id}"
+        return f"Aurora FailoverDBCluster of {self.db_cluster_id}"
 
     def service_state(self) -> dict[str, Any]:
-        cluster = self._rds.describe_db_clusters(DBClusterIdentifier=self.settings.db_cluster_id)["DBClusters"][0]
+        cluster = self._rds.describe_db_clusters(DBClusterIdentifier=self.db_cluster_id)["DBClusters"][0]
         members = cluster.get("DBClusterMembers") or []
         writers = [member["DBInstanceIdentifier"] for member in members if member.get("IsClusterWriter")]
         return {"status": cluster["Status"], "writer": writers[0] if writers else None,
@@ -248,7 +261,7 @@ class AuroraFailoverFault(ManagedFault):
         return found
 
     def inject(self) -> float:
-        self._rds.failover_db_cluster(DBClusterIdentifier=self.settings.db_cluster_id)
+        self._rds.failover_db_cluster(DBClusterIdentifier=self.db_cluster_id)
         return time.time()
 
     def failing_over(self, before: dict[str, Any], now: dict[str, Any]) -> bool:
@@ -260,7 +273,7 @@ class AuroraFailoverFault(ManagedFault):
     def switch_back(self, before: dict[str, Any]) -> str | None:
         if self.service_state()["writer"] == before["writer"]:
             return None
-        self._rds.failover_db_cluster(DBClusterIdentifier=self.settings.db_cluster_id,
+        self._rds.failover_db_cluster(DBClusterIdentifier=self.db_cluster_id,
                                            TargetDBInstanceIdentifier=before["writer"])
         self.wait_for(lambda state: state["status"] == "available" and state["writer"] == before["writer"],
                       RESTART_TIMEOUT, f"its writer back on {before['writer']}")
@@ -271,6 +284,26 @@ FAULT_TYPES: dict[str, type[Fault]] = {kind.name: kind for kind in (KillFault, S
                                                                      AuroraFailoverFault)}
 
 
-def build_fault(settings: FailoverDrill, primary: MySQLEndpoint, facts: dict[str, Any], log_dir: Path) -> Fault:
-    """The injector ``settings.fault`` names."""
-    return FAULT_TYPES[settings.fault](settings, primary, facts, log_dir)
+def is_managed(fault: str) -> bool:
+    """True when the fault named ``fault`` is a managed service's own failover (AWS promotes by itself)."""
+    return FAULT_TYPES[fault].managed
+
+
+def server_fault(fault: str, primary: MySQLEndpoint, facts: dict[str, Any], log_dir: Path,
+                 restart_command: str | None = None) -> ServerFault:
+    """The self-managed injector ``fault`` names."""
+    kind = FAULT_TYPES[fault]
+    if not issubclass(kind, ServerFault):
+        raise DrdrillError(f"fault {fault!r} is a managed service's failover, not one done to a server.",
+                           "use the managed failover path for it.")
+    return kind(primary, facts, log_dir, restart_command)
+
+
+def managed_fault(fault: str, rds: Any, *, db_instance_id: str | None = None,
+                  db_cluster_id: str | None = None) -> ManagedFault:
+    """The managed-service injector ``fault`` names, on the instance (RDS) or cluster (Aurora) it needs."""
+    kind = FAULT_TYPES[fault]
+    if not issubclass(kind, ManagedFault):
+        raise DrdrillError(f"fault {fault!r} is done to a server, not a managed service's failover.",
+                           "use the self-managed failover path for it.")
+    return kind(rds, db_instance_id=db_instance_id, db_cluster_id=db_cluster_id)

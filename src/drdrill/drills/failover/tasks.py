@@ -1,0 +1,118 @@
+"""Bodies of the failover drill DAG's tasks: the run's context → the path's steps, results via XCom.
+
+The only module of the drill that uses Airflow or the ``drdrill.airflow`` adapters: it resolves the target's
+connections (``resolve_connections``, which the CLI uses too) and passes them down.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from drdrill.airflow import runtime
+from drdrill.airflow.connections import (
+    defined_by_environment,
+    environment_variable,
+    mysql_endpoint,
+    object_store,
+    rds_client,
+    redirect_connection,
+)
+from drdrill.config import Target
+from drdrill.drills.failover.logins import FailoverServers, failover_servers
+from drdrill.drills.failover.path import Connections, FailoverPath, Run
+from drdrill.drills.failover.report import record_fields
+from drdrill.drills.failover.runner import call, path_for
+from drdrill.drills.failover.steps import PREFLIGHT, RECORDED_STEPS, before, timed
+from drdrill.servers.faults import is_managed
+
+
+def resolve_connections(target: Target) -> Connections:
+    """The target's Airflow connections: logins on both servers, the source's redirect, the bucket, AWS."""
+    source = target.source_conn_id
+    return Connections(
+        functools.partial(_servers, target),
+        redirect_source=functools.partial(redirect_connection, source),
+        store=functools.partial(object_store, target.storage),
+        rds=functools.partial(rds_client, target.failover_drill.aws_conn_id),
+        source_variable=environment_variable(source) if defined_by_environment(source) else None)
+
+
+def _servers(target: Target) -> FailoverServers:
+    """Admin and canary logins on both servers, where the connections point now."""
+    settings = target.failover_drill
+    label = f"targets[{target.name}]"
+    primary = mysql_endpoint(target.source_conn_id, f"{label}.source_conn_id")
+    # A managed service has no replica to log in to: its writer endpoint is both the old and the new primary.
+    replica = primary if is_managed(settings.fault) else \
+        mysql_endpoint(target.replica_conn_id or "", f"{label}.replica_conn_id")
+    canary = mysql_endpoint(settings.canary_conn_id or "", f"{label}.failover_drill.canary_conn_id")
+    replication = mysql_endpoint(settings.replication_conn_id, f"{label}.failover_drill.replication_conn_id") \
+        if settings.replication_conn_id else None
+    return failover_servers(primary, replica, canary, target.databases[0], replication)
+
+
+def _path(target_name: str, context: Any) -> FailoverPath:
+    target = runtime.target(target_name)
+    return path_for(Run(target, resolve_connections(target), runtime.work_dir(), context["run_id"]))
+
+
+def _plan(context: Any) -> dict[str, Any]:
+    return context["ti"].xcom_pull(task_ids=PREFLIGHT) or context["ti"].xcom_pull(
+        task_ids=PREFLIGHT, key=runtime.OUTCOME_KEY) or {}
+
+
+def preflight(target_name: str, context: Any) -> dict[str, Any]:
+    """Checks that touch nothing; also what will be done, in words, for the approval request."""
+    return runtime.run_step(context, timed(_path(target_name, context).preflight))
+
+
+def step(name: str, target_name: str, context: Any) -> dict[str, Any]:
+    """The step ``name`` of ``steps.FAIL_OVER``, on preflight's plan and the results of the steps before it."""
+    ti = context["ti"]
+    results = {PREFLIGHT: _plan(context), **{earlier: ti.xcom_pull(task_ids=earlier) for earlier in before(name)}}
+    path = _path(target_name, context)
+    return runtime.run_step(context, timed(lambda: call(path, name, results)))
+
+
+def cleanup(target_name: str, context: Any) -> dict[str, Any]:
+    """Teardown, whatever failed: stop the canary, undo the fault, restore the topology and the connection."""
+    _, found = runtime.pull_results(context, ["fail_back"])
+    path = _path(target_name, context)
+    return runtime.run_step(context, timed(lambda: path.cleanup(
+        {PREFLIGHT: _plan(context)}, injected=context["ti"].xcom_pull(task_ids="inject_fault") is not None,
+        fail_back_findings=found["fail_back"])))
+
+
+def verify_consistency(target_name: str, context: Any) -> dict[str, Any]:
+    """Roles as expected, replication running, per-table checksums equal; skipped when the drill never started."""
+    plan = _plan(context)
+    if not plan.get("addresses") or context["ti"].xcom_pull(task_ids="start_canary") is None:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        raise AirflowSkipException("The drill touched nothing, so there is no topology to verify.")
+    results = {PREFLIGHT: plan, "promote": context["ti"].xcom_pull(task_ids="promote")}
+    path = _path(target_name, context)
+    return runtime.run_step(context, timed(lambda: path.verify_consistency(results)))
+
+
+def _approval(context: Any) -> tuple[list[str], dict[str, list[Any]]]:
+    """A production run's recorded steps (with approve), and NOT_APPROVED unless the approver approved."""
+    from drdrill.airflow import approval
+
+    plan, findings = runtime.pull_results(context, [PREFLIGHT])
+    answer = context["ti"].xcom_pull(task_ids=approval.APPROVE_TASK, key=approval.ANSWER_KEY)
+    passed = plan[PREFLIGHT] is not None and not findings[PREFLIGHT]
+    return (approval.recorded_steps(RECORDED_STEPS),
+            {approval.APPROVE_TASK: approval.approval_findings(answer, preflight_passed=passed)})
+
+
+def record(target_name: str, context: Any) -> dict[str, Any]:
+    """Write the drill record; fail the run (and alert) unless the verdict is passed."""
+    steps, found = _approval(context) if runtime.target(target_name).production else (RECORDED_STEPS, {})
+    results, _ = runtime.pull_results(context, steps)
+    details, measurements, lines = record_fields(results)
+    return runtime.finish_drill(
+        context, target_name=target_name, drill="failover", steps=steps, details=details,
+        measurements=measurements, slack_lines=lines or None, found=found,
+    )
