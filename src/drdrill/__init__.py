@@ -5,7 +5,7 @@ The package is layered; a module imports its own layer or a lower one, never a h
 
 1. core vocabulary: ``errors``, ``findings``, ``durations``, ``sizes``, ``endpoints``, ``ports``,
    ``toolenv``, ``daemon``, ``locations``, ``history``
-2. ``servers``: local mariadbd instances, identity, replication, topology
+2. ``servers``: local mariadbd instances, identity, replication, GTID positions, topology, faults
 3. ``storage``: the object store, streaming pipeline, layout, manifest, catalog, retention, binlogs
 4. ``engines``: one module per backup tool, registered once
 5. ``config``: the drills YAML, validated
