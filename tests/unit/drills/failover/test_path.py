@@ -13,9 +13,9 @@ from drdrill.config import Target
 from drdrill.drills.failover.logins import failover_servers
 from drdrill.drills.failover.path import Connections, Run, refuse_unless_allowed, run_dir, stop_canary
 from drdrill.drills.failover.self_managed import SelfManagedPath
-from drdrill.drills.restore import run_key
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.findings import DrillFailed, Finding
+from drdrill.servers.scratch import run_key
 
 pytestmark = pytest.mark.unit
 
