@@ -20,10 +20,11 @@ from drdrill.durations import ACCEPTED_FORMS as DURATION_FORMS
 from drdrill.durations import format_duration, parse_duration
 from drdrill.engines import ALIASES, canonical_engine_name, describe_aliases, engine_names
 from drdrill.locations import project_root
+from drdrill.servers.faults import FAULT_TYPES
 from drdrill.sizes import ACCEPTED_FORMS as SIZE_FORMS
 from drdrill.sizes import parse_size
 
-FAULTS = ("kill", "shutdown", "rds_reboot", "aurora_failover")
+FAULTS = tuple(FAULT_TYPES)
 ERRANT_POLICIES = {"flashback": "roll them back on the old primary after saving them",
                    "stop": "leave the old primary out of replication for a DBA to decide"}
 SCHEDULE_PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@once")
