@@ -22,7 +22,7 @@ PACKAGE_DIR = Path(drdrill.__file__).resolve().parent
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("core", ("drdrill", "drdrill.errors", "drdrill.findings", "drdrill.durations", "drdrill.sizes",
               "drdrill.endpoints", "drdrill.ports", "drdrill.toolenv", "drdrill.daemon", "drdrill.locations",
-              "drdrill.history", "drdrill.drill_kinds")),
+              "drdrill.history", "drdrill.drill_kinds", "drdrill.drill_record")),
     ("servers", ("drdrill.servers",)),
     ("storage", ("drdrill.storage",)),
     ("engines", ("drdrill.engines",)),
@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 # Inside the drills layer, kinds build on earlier kinds only (restore on backup, PITR on restore, ...).
 DRILL_KINDS: tuple[tuple[str, ...], ...] = (
-    ("drdrill.drills.record", "drdrill.drills.layouts", "drdrill.drills.form"), ("drdrill.drills.backup",),
+    ("drdrill.drills.layouts", "drdrill.drills.form"), ("drdrill.drills.backup",),
     ("drdrill.drills.archive",),
     ("drdrill.drills.restore",), ("drdrill.drills.pitr",), ("drdrill.drills.failover",),
 )
@@ -45,12 +45,6 @@ ADAPTER_USERS = re.compile(r"drdrill\.airflow(\..*)?|drdrill\.drills\.[a-z_]+\.t
                            r"|drdrill\.sandbox(\..*)?")
 CONNECTION_RESOLVERS = re.compile(r"drdrill\.airflow(\..*)?|drdrill\.drills\.[a-z_]+\.tasks|drdrill\.cli(\..*)?"
                                   r"|drdrill\.sandbox(\..*)?")
-
-# Upward imports that exist today, each to be removed by the restructure (issue 11). The test also
-# fails when one of these is gone, so the list only shrinks.
-KNOWN_TODAY: frozenset[str] = frozenset({
-    'drdrill.airflow.runtime -> drdrill.drills.record: airflow adapters may not import drills',
-})
 
 
 def _matches(module: str, prefix: str) -> bool:
@@ -123,11 +117,8 @@ def violations(package_dir: Path) -> set[str]:
 
 @pytest.mark.unit
 def test_no_upward_imports() -> None:
-    found = violations(PACKAGE_DIR)
-    new = sorted(found - KNOWN_TODAY)
-    fixed = sorted(KNOWN_TODAY - found)
-    assert not new, "imports that break the layering:\n" + "\n".join(new)
-    assert not fixed, "fixed, so remove from KNOWN_TODAY:\n" + "\n".join(fixed)
+    found = sorted(violations(PACKAGE_DIR))
+    assert not found, "imports that break the layering:\n" + "\n".join(found)
 
 
 @pytest.mark.unit

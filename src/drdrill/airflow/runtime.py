@@ -79,7 +79,7 @@ def finish_drill(context: Any, *, target_name: str, drill: str, steps: list[str]
     ``found``: findings the record task itself made about a step (by step name), added to the step's own.
     """
     from drdrill.findings import PASSED
-    from drdrill.drills.record import build_record
+    from drdrill.drill_record import build_record
     from drdrill.history import record_drill
 
     results, findings = pull_results(context, steps)

@@ -15,7 +15,7 @@ from drdrill.drills.backup.steps import (
     verify,
     write_manifest,
 )
-from drdrill.drills.record import StepRunner, build_record
+from drdrill.drill_record import StepRunner, build_record
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.findings import Finding
 from drdrill.history import DrillRecord, record_drill

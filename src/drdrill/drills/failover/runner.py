@@ -20,7 +20,7 @@ from drdrill.drills.failover.path import FailoverPath, Results, Run
 from drdrill.drills.failover.report import record_fields
 from drdrill.drills.failover.self_managed import SelfManagedPath
 from drdrill.drills.failover.steps import CLEANUP, FAIL_OVER, PREFLIGHT, RECORDED_STEPS, VERIFY, timed
-from drdrill.drills.record import StepRunner, build_record
+from drdrill.drill_record import StepRunner, build_record
 from drdrill.errors import DrdrillError
 from drdrill.findings import DrillFailed, Finding, error_finding
 from drdrill.history import DrillRecord, record_drill

@@ -10,7 +10,7 @@ from drdrill.config import Target
 from drdrill.drills.pitr.details import pitr_details
 from drdrill.drills.pitr.form import PitrOptions
 from drdrill.drills.pitr.steps import MEASURED_STAGES, STEPS, fetch_binlog_files, measure, plan_with_markers, replay, validate
-from drdrill.drills.record import StepRunner, build_record
+from drdrill.drill_record import StepRunner, build_record
 from drdrill.drills.restore import steps as restore
 from drdrill.drills.restore.details import measurements
 from drdrill.drills.restore.runner import RestoreServers

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from drdrill.config import Target
-from drdrill.drills.record import StepRunner, build_record
+from drdrill.drill_record import StepRunner, build_record
 from drdrill.drills.restore.details import measurements, restore_details
 from drdrill.drills.restore.form import RestoreOptions
 from drdrill.drills.restore.steps import (

@@ -1,10 +1,10 @@
-"""``drdrill.drills.record``: one verdict and record from a drill's steps, whichever path ran them."""
+"""``drdrill.drill_record``: one verdict and record from a drill's steps, whichever path ran them."""
 
 from __future__ import annotations
 
 import pytest
 
-from drdrill.drills.record import StepRunner, build_record
+from drdrill.drill_record import StepRunner, build_record
 from drdrill.findings import COULD_NOT_VERIFY, PASSED, DrillFailed, Finding
 
 pytestmark = pytest.mark.unit

@@ -1,4 +1,7 @@
-"""Turn the steps' results and findings into one verdict and a drill record."""
+"""Turn a drill's step results and findings into one verdict and a drill record, whichever path ran the steps.
+
+The Airflow record task (``airflow.runtime``) and every in-process runner use it, so a run counts the same either way.
+"""
 
 from __future__ import annotations
 
