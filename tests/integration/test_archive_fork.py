@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from drill_helpers import execute, query
 
 from drdrill.findings import DrillFailed
 from drdrill.drills.backup import steps as backup
@@ -39,7 +38,8 @@ from drdrill.storage.manifest import Manifest
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.s3 import S3ObjectStore
 from drdrill.storage.verify import quarantine
-from failover_helpers import Pair, direct_run, make_pair, run_steps, scalar
+from tests.helpers.drill_helpers import execute, query
+from tests.helpers.failover_helpers import Pair, direct_run, make_pair, run_steps, scalar
 
 pytestmark = pytest.mark.integration
 

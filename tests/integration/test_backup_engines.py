@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from drill_helpers import run_steps, shop_target
-from handrestore import apply_catchup, download, restore_data, restored_facts
 
 from drdrill.drills.layouts import layout_for
+from tests.helpers.drill_helpers import run_steps, shop_target
+from tests.helpers.handrestore import apply_catchup, download, restore_data, restored_facts
 
 pytestmark = pytest.mark.integration
 

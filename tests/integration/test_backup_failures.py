@@ -13,13 +13,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from drill_helpers import run_steps, shop_target, store_for
 
 from drdrill.findings import DrillFailed
 from drdrill.drills.backup import steps as backup
 from drdrill.drills.layouts import layout_for
 from drdrill.storage.catalog import INCOMPLETE, QUARANTINED, VALID, list_backups
 from drdrill.storage.verify import verify_backup
+from tests.helpers.drill_helpers import run_steps, shop_target, store_for
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from binlog_helpers import LAYOUT, SCHEMA, assert_no_password_in, entry_of
-from drill_helpers import execute, query
 
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.servers.gtid import format_gtid_position, parse_gtid_position
@@ -27,6 +25,8 @@ from drdrill.storage.binlog.names import server_key
 from drdrill.storage.binlog.window import newest_archived_event
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.s3 import S3ObjectStore
+from tests.helpers.binlog_helpers import LAYOUT, SCHEMA, assert_no_password_in, entry_of
+from tests.helpers.drill_helpers import execute, query
 
 BACKUP_USER = "drdrill_backup"
 BACKUP_PASSWORD = f"Bk-{uuid.uuid4().hex}"

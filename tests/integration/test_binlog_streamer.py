@@ -25,8 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from binlog_helpers import LAYOUT, SCHEMA, assert_no_password_in, entry_of
-from drill_helpers import execute, query
 
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.servers.identity import read_identity
@@ -38,6 +36,8 @@ from drdrill.storage.binlog.names import server_key
 from drdrill.storage.binlog.streamer import CHILD_PID_FILE, StreamerStatus, run_streamer
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.s3 import S3ObjectStore
+from tests.helpers.binlog_helpers import LAYOUT, SCHEMA, assert_no_password_in, entry_of
+from tests.helpers.drill_helpers import execute, query
 
 STREAM_USER = "drdrill_stream"
 STREAM_PASSWORD = f"St-{uuid.uuid4().hex}"

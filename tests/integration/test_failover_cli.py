@@ -21,7 +21,7 @@ import pytest
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
 from drdrill.servers.replication import replication_status, wait_replica_caught_up
-from failover_helpers import (
+from tests.helpers.failover_helpers import (
     PRIMARY_CONN,
     airflow_cli,
     assert_fail_back_reported_once,

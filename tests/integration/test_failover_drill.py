@@ -24,7 +24,7 @@ from drdrill.findings import DrillFailed
 from drdrill.servers.faults import ServerFault
 from drdrill.servers.replication import attach_replica, replication_status, wait_threads_running
 from drdrill.servers.topology import state_of
-from failover_helpers import ADMIN_GRANTS, ADMIN_PASSWORD, direct_run, make_pair, run_steps, scalar
+from tests.helpers.failover_helpers import ADMIN_GRANTS, ADMIN_PASSWORD, direct_run, make_pair, run_steps, scalar
 
 pytestmark = pytest.mark.integration
 

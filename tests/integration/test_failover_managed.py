@@ -22,7 +22,7 @@ from drdrill.drills.failover.logins import FailoverServers
 from drdrill.drills.failover.path import inject, stop_canary
 from drdrill.errors import DrdrillError
 from drdrill.findings import DrillFailed
-from failover_helpers import (
+from tests.helpers.failover_helpers import (
     ADMIN_PASSWORD,
     CANARY_PASSWORD,
     aurora_cluster,

@@ -28,7 +28,7 @@ from drdrill.drills.failover import errant
 from drdrill.servers.topology import rejoin_as_replica
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.s3 import S3ObjectStore
-from failover_helpers import Pair, make_pair, scalar
+from tests.helpers.failover_helpers import Pair, make_pair, scalar
 
 pytestmark = pytest.mark.integration
 

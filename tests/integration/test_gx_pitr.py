@@ -15,13 +15,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from gx_helpers import assert_results_hold_no_password
 from sqlalchemy.engine import URL
 
 from drdrill.checks.gx_runner import ValidationOutcome
 from drdrill.checks.pitr_suite import PITR_MARKERS_TABLE, validate_pitr_boundary
 from drdrill.config import Heartbeat
 from drdrill.ports import find_free_port
+from tests.helpers.gx_helpers import assert_results_hold_no_password
 
 pytestmark = pytest.mark.integration
 

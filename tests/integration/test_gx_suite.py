@@ -15,7 +15,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from gx_helpers import assert_results_hold_no_password
 from sqlalchemy.engine import URL
 
 from drdrill.findings import Finding
@@ -28,6 +27,7 @@ from drdrill.errors import ConfigError
 from drdrill.ports import find_free_port
 from drdrill.sandbox.sample_data import SCHEMA_STATEMENTS, create_shop_schema, load_shop_data
 from drdrill.storage.manifest import Manifest, ObjectEntry
+from tests.helpers.gx_helpers import assert_results_hold_no_password
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from drill_helpers import run_steps, shop_target, store_for, write_on_source
 
 from drdrill.drills.archive import steps as archive_steps
 from drdrill.drills.layouts import binlog_layout
@@ -19,6 +18,7 @@ from drdrill.drills.pitr.runner import run_pitr_drill
 from drdrill.drills.pitr.steps import whole_second
 from drdrill.drills.restore.runner import RestoreServers
 from drdrill.storage.binlog.index import list_archive
+from tests.helpers.drill_helpers import run_steps, shop_target, store_for, write_on_source
 
 pytestmark = pytest.mark.integration
 # A stop condition that is ignored: replay everything archived. (mariadb-binlog takes only TIMESTAMP-range
@@ -118,32 +118,6 @@ def test_a_corrupted_binlog_object_is_binlog_corrupt(sandbox, tmp_path) -> None:
     store.put_bytes(key, bytes(body))
     record, codes = pitr(sandbox, target, tmp_path, target_time)
     assert record.verdict == "failed" and codes == ["BINLOG_CORRUPT"]
-
-
-def test_pitr_dag_passes_through_airflow(sandbox, airflow_db, tmp_path) -> None:
-    import importlib.util
-
-    from drdrill.history import list_drills
-
-    _, target_time, _ = prepare(sandbox, tmp_path)  # backup + archive under a fresh prefix
-    # the DAG uses the configured target (prefix "tests"): give it a backup and an archive of its own
-    shop = shop_target()
-    run_steps(sandbox, shop, tmp_path / "dag-backup")
-    time.sleep(2.5)
-    moment = whole_second(datetime.now(timezone.utc)) - timedelta(seconds=1)
-    time.sleep(1.5)
-    archive_steps.archive(shop, sandbox.sandbox.backup_endpoint(), store_for(sandbox, shop), work_dir=tmp_path / "a")
-    root = Path(__file__).resolve().parents[2]
-    spec = importlib.util.spec_from_file_location("dagfile_dr_pitr_it", root / "dags" / "dr_pitr_drill.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    dag_run = module.DAGS["shop"].test(run_conf={"target_time": moment.isoformat()})
-    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
-    assert str(dag_run.state) == "success", states
-    assert states["teardown_scratch"] == "success"
-    record = list_drills(sandbox.history_url, "shop", "pitr", limit=1)[0]
-    assert record.verdict == "passed" and record.details["target_time"] == moment.isoformat()
-    assert record.rto_seconds and record.rpo_seconds is not None and "replay" in record.stage_seconds
 
 
 def test_retention_prunes_only_the_binlogs_no_kept_backup_needs(sandbox, tmp_path) -> None:

@@ -1,10 +1,9 @@
 """The restore drill end to end against real servers and real backups: each finding fires on a broken backup
-and stays quiet on a healthy one; through Airflow it records RTO, RPO and stages and tears the scratch down."""
+and stays quiet on a healthy one (through Airflow: tests/system/test_restore_dag.py)."""
 
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import re
 import subprocess
@@ -13,12 +12,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from drill_helpers import rewrite_manifest, rewrite_object, run_steps, shop_target, store_for
 
 from drdrill.drills.restore.form import RestoreOptions
 from drdrill.drills.restore.runner import RestoreServers, run_restore_drill
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
+from tests.helpers.drill_helpers import rewrite_manifest, rewrite_object, shop_target, store_for
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,13 +33,6 @@ def drill(handle, target, work_dir: Path, backup_id: str, **options):
         target, servers, RestoreOptions(backup="backup_id", backup_id=backup_id, **options), work_dir=work_dir,
         history_url=handle.history_url, run_id=f"test-{uuid.uuid4().hex[:8]}", started_at=started)
     return record, [finding.code for finding in findings]
-
-
-@pytest.fixture
-def fresh_backup(sandbox, tmp_path):
-    """A new mariadb-dump backup of the sandbox (writes land mid-backup, so the catch-up is exercised)."""
-    plan, manifest = run_steps(sandbox, shop_target(), tmp_path / "backup", write_between=2)
-    return plan["backup_id"], manifest
 
 
 def dump_sql(handle, target, backup_id: str) -> bytes:
@@ -167,47 +159,6 @@ def test_an_unreachable_scratch_server_is_could_not_verify_not_passed(sandbox, t
                                          work_dir=tmp_path, history_url=sandbox.history_url, run_id="test-unreachable",
                                          started_at=datetime.now(timezone.utc))
     assert record.verdict == "could_not_verify" and [f.code for f in findings] == ["COULD_NOT_VERIFY"]
-
-
-@pytest.fixture(scope="module")
-def restore_dag():
-    spec = importlib.util.spec_from_file_location("dagfile_dr_restore_it", ROOT / "dags" / "dr_restore_drill.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.DAGS["shop"]
-
-
-def test_restore_dag_passes_through_airflow_and_tears_the_scratch_down(sandbox, airflow_db, restore_dag, fresh_backup,
-                                                                       tmp_path) -> None:
-    backup_id, _ = fresh_backup
-    dag_run = restore_dag.test(run_conf={"backup": "backup_id", "backup_id": backup_id})
-    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
-    assert str(dag_run.state) == "success", states
-    assert states["teardown_scratch"] == "success"
-    record = list_drills(sandbox.history_url, "shop", "restore", limit=1)[0]
-    assert record.run_id == dag_run.run_id and record.verdict == "passed" and record.backup_id == backup_id
-    assert record.rto_seconds and record.rpo_seconds is not None
-    assert {"fetch_and_verify", "provision_scratch", "restore", "validate"} <= set(record.stage_seconds)
-    assert record.details["results_uri"].endswith("validation.json")
-    from drdrill.config import load_config
-
-    assert not list((load_config().settings.work_dir / "scratch").glob("*/mariadbd.pid"))
-
-
-def test_restore_dag_red_run_alerts_slack_with_verdict_codes_and_objectives(sandbox, airflow_db, restore_dag,
-                                                                           fresh_backup) -> None:
-    backup_id, _ = fresh_backup
-    before = len(read_posts(sandbox.sandbox.slack_record))
-    dag_run = restore_dag.test(run_conf={"backup": "backup_id", "backup_id": backup_id, "rto_objective": "1s"})
-    assert str(dag_run.state) == "failed"
-    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
-    assert states["teardown_scratch"] == "success", states
-    posts = read_posts(sandbox.sandbox.slack_record)[before:]
-    assert len(posts) == 1
-    text = posts[0]["body"]["text"]
-    for expected in ("restore", "shop", "FAILED", "RTO_EXCEEDED", "RTO:", "objective 1s", "RPO:", "Run: "):
-        assert expected in text, text
-    assert sandbox.sandbox.secrets()["backup"] not in json.dumps(posts)
 
 
 def test_keep_scratch_leaves_the_restored_server_running_for_inspection(sandbox, tmp_path, fresh_backup) -> None:

@@ -10,14 +10,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from drill_helpers import execute, rewrite_object, run_steps, shop_target, store_for
-from handrestore import restored_facts
 
 from drdrill.findings import DrillFailed
 from drdrill.drills.restore import steps as restore
 from drdrill.servers.scratch import run_key
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.servers.scratch import LocalScratch
+from tests.helpers.drill_helpers import execute, rewrite_object, run_steps, shop_target, store_for
+from tests.helpers.handrestore import restored_facts
 
 pytestmark = pytest.mark.integration
 

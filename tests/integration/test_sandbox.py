@@ -6,9 +6,9 @@ import contextlib
 import subprocess
 
 import pytest
-from drill_helpers import write_on_source
 
 from drdrill.servers.replication import replication_status
+from tests.helpers.drill_helpers import write_on_source
 
 pytestmark = pytest.mark.integration
 

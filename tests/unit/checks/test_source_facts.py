@@ -1,7 +1,7 @@
 """The source's facts from information_schema and the shared checksum, read through a scripted cursor.
 
 The consistent snapshot itself (``collect_source_facts`` against a server taking writes) is proven on a
-real MariaDB by the integration tests (tests/integration/test_gx_suite.py, test_backup_dag.py); here the
+real MariaDB by the integration tests (tests/integration/test_gx_suite.py, tests/system/test_backup_dag.py); here the
 queries it sends and how it reads their answers.
 """
 

@@ -10,11 +10,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from drill_helpers import run_steps, shop_target, store_for, write_on_source
 
 from drdrill.drills.archive.monitor import sample_rpo
 from drdrill.history import list_drills, list_rpo_samples
 from drdrill.sandbox.slack_sink import read_posts
+from tests.helpers.drill_helpers import run_steps, shop_target, store_for, write_on_source
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,6 +1,6 @@
 """Answer a parked human-in-the-loop request the way the Airflow UI does: through the public HITL route.
 
-``python -m tests.integration.hitl_respond <dag_id> <task_id> <option>`` waits (up to 120 s) until the newest
+``python -m tests.helpers.hitl_respond <dag_id> <task_id> <option>`` waits (up to 120 s) until the newest
 run of the DAG has the task waiting for input, then answers it with the route function the UI's "Required
 Actions" page calls (``PATCH /api/v2/dags/.../hitlDetails``), as user ``sre``, on the metadata DB the
 ``airflow dags test`` process shares. It prints one JSON line: the request's subject and body as the approver

@@ -13,7 +13,7 @@ import pytest
 
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
-from failover_helpers import (
+from tests.helpers.failover_helpers import (
     assert_fail_back_reported_once,
     assert_put_back,
     config_locking_replication_on_redirect,

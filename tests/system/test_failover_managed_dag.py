@@ -21,7 +21,7 @@ import pytest
 
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
-from failover_helpers import ADMIN_PASSWORD, CANARY_PASSWORD, aurora_cluster, finished_state, managed_writer
+from tests.helpers.failover_helpers import ADMIN_PASSWORD, CANARY_PASSWORD, aurora_cluster, finished_state, managed_writer
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,7 @@ import yaml
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
 from drdrill.servers.replication import replication_status
-from failover_helpers import without_source_variable
+from tests.helpers.failover_helpers import without_source_variable
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +55,7 @@ def _run_answering(config: Path, option: str, logs: Path) -> tuple[str, dict]:
         run = subprocess.Popen([str(Path(sys.executable).parent / "airflow"), "dags", "test", DAG_ID],
                                stdout=output, stderr=subprocess.STDOUT, env=without_source_variable(config))
         try:
-            answer = subprocess.run([sys.executable, "-m", "tests.integration.hitl_respond", DAG_ID, "approve", option],
+            answer = subprocess.run([sys.executable, "-m", "tests.helpers.hitl_respond", DAG_ID, "approve", option],
                                     cwd=ROOT, capture_output=True, text=True, timeout=300)
             assert answer.returncode == 0, answer.stderr[-2000:] + log.read_text()[-3000:]
             run.wait(timeout=600)

@@ -84,7 +84,16 @@ def metastore_primary_connection(sandbox, airflow_db):
     """The sandbox's source connection in the Airflow metastore too, pointing at the primary (the failover
     drill redirects it there; run_dag and the CLI tests hide the environment's copy)."""
     from drdrill.airflow.connections import import_connections
-    from failover_helpers import PRIMARY_CONN
+    from tests.helpers.failover_helpers import PRIMARY_CONN
 
     import_connections({PRIMARY_CONN: sandbox.sandbox.airflow_connections()[PRIMARY_CONN]})
     return sandbox
+
+
+@pytest.fixture
+def fresh_backup(sandbox, tmp_path):
+    """A new mariadb-dump backup of the sandbox (writes land mid-backup, so the catch-up is exercised)."""
+    from tests.helpers.drill_helpers import run_steps, shop_target
+
+    plan, manifest = run_steps(sandbox, shop_target(), tmp_path / "backup", write_between=2)
+    return plan["backup_id"], manifest

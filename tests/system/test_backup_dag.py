@@ -8,12 +8,12 @@ import secrets
 from pathlib import Path
 
 import pytest
-from drill_helpers import shop_target, store_for
 
 from drdrill.drills.layouts import layout_for
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
 from drdrill.storage.catalog import list_backups
+from tests.helpers.drill_helpers import shop_target, store_for
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,57 @@
+"""The restore drill through Airflow (``dag.test()``): it records RTO, RPO and stages, tears the scratch down,
+and a red run alerts Slack once with the verdict, the codes and the objectives."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from drdrill.history import list_drills
+from drdrill.sandbox.slack_sink import read_posts
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def restore_dag():
+    spec = importlib.util.spec_from_file_location("dagfile_dr_restore_it", ROOT / "dags" / "dr_restore_drill.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.DAGS["shop"]
+
+
+def test_restore_dag_passes_through_airflow_and_tears_the_scratch_down(sandbox, airflow_db, restore_dag, fresh_backup,
+                                                                       tmp_path) -> None:
+    backup_id, _ = fresh_backup
+    dag_run = restore_dag.test(run_conf={"backup": "backup_id", "backup_id": backup_id})
+    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+    assert str(dag_run.state) == "success", states
+    assert states["teardown_scratch"] == "success"
+    record = list_drills(sandbox.history_url, "shop", "restore", limit=1)[0]
+    assert record.run_id == dag_run.run_id and record.verdict == "passed" and record.backup_id == backup_id
+    assert record.rto_seconds and record.rpo_seconds is not None
+    assert {"fetch_and_verify", "provision_scratch", "restore", "validate"} <= set(record.stage_seconds)
+    assert record.details["results_uri"].endswith("validation.json")
+    from drdrill.config import load_config
+
+    assert not list((load_config().settings.work_dir / "scratch").glob("*/mariadbd.pid"))
+
+
+def test_restore_dag_red_run_alerts_slack_with_verdict_codes_and_objectives(sandbox, airflow_db, restore_dag,
+                                                                           fresh_backup) -> None:
+    backup_id, _ = fresh_backup
+    before = len(read_posts(sandbox.sandbox.slack_record))
+    dag_run = restore_dag.test(run_conf={"backup": "backup_id", "backup_id": backup_id, "rto_objective": "1s"})
+    assert str(dag_run.state) == "failed"
+    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+    assert states["teardown_scratch"] == "success", states
+    posts = read_posts(sandbox.sandbox.slack_record)[before:]
+    assert len(posts) == 1
+    text = posts[0]["body"]["text"]
+    for expected in ("restore", "shop", "FAILED", "RTO_EXCEEDED", "RTO:", "objective 1s", "RPO:", "Run: "):
+        assert expected in text, text
+    assert sandbox.sandbox.secrets()["backup"] not in json.dumps(posts)
