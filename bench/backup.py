@@ -39,6 +39,7 @@ from typing import Any
 
 
 from common import (
+    measurement_meta,
     add_engines_argument,
     add_sandbox_arguments,
     bring_up,
@@ -358,9 +359,7 @@ def render_report(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
 
 def run_facts(args: argparse.Namespace) -> dict[str, Any]:
     """The settings and tool versions the numbers were measured with (JSON ``meta``)."""
-    return {
-        "host": platform.node(),
-        "cpus": os.cpu_count(),
+    return measurement_meta({
         "parallel": args.parallel,
         "level": args.level,
         "repeat": args.repeat,
@@ -368,8 +367,7 @@ def run_facts(args: argparse.Namespace) -> dict[str, Any]:
         "heartbeat": "stopped",
         "replica": "stopped",
         "tool_versions": {name: get_engine(name).tool_version() for name in args.engines},
-        "finished_at": datetime.now(timezone.utc).isoformat(),
-    }
+    })
 
 
 # -- command line ------------------------------------------------------------------------------------

@@ -12,11 +12,14 @@ import contextlib
 import dataclasses
 import shutil
 import signal
+import os
+import platform
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -135,6 +138,12 @@ def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> s
     lines = ["  ".join(title.rjust(width) for (title, _, _), width in zip(columns, widths))]
     lines += ["  ".join(cell.rjust(width) for cell, width in zip(line, widths)) for line in cells]
     return "\n".join(lines)
+
+
+def measurement_meta(settings: dict[str, Any]) -> dict[str, Any]:
+    """A benchmark's JSON ``meta``: the machine, the settings the numbers were measured with, when it finished."""
+    return {"host": platform.node(), "cpus": os.cpu_count(), **settings,
+            "finished_at": datetime.now(timezone.utc).isoformat()}
 
 
 def say(message: str) -> None:

@@ -45,7 +45,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import secrets
 import shutil
 import signal
@@ -55,13 +54,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pymysql
 
 from common import (
+    measurement_meta,
     BenchError,
     add_sandbox_arguments,
     check_tools,
@@ -539,9 +539,7 @@ def mariadb_version() -> str:
 
 def run_facts(args: argparse.Namespace) -> dict[str, Any]:
     """The settings and versions the numbers were measured with (JSON ``meta``)."""
-    return {
-        "host": platform.node(),
-        "cpus": os.cpu_count(),
+    return measurement_meta({
         "mariadb": mariadb_version(),
         "repeat": args.repeat,
         "load_threads": args.load_threads,
@@ -549,8 +547,7 @@ def run_facts(args: argparse.Namespace) -> dict[str, Any]:
         "load_seconds": args.load_seconds,
         "buffer_pool": args.buffer_pool,
         "canary_interval_s": CANARY_INTERVAL,
-        "finished_at": datetime.now(timezone.utc).isoformat(),
-    }
+    })
 
 
 # -- command line ------------------------------------------------------------------------------------

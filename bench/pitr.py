@@ -69,6 +69,7 @@ from typing import Any, cast
 
 # restore is the sibling benchmark.
 from common import (
+    measurement_meta,
     BenchError,
     add_sandbox_arguments,
     bring_up,
@@ -862,9 +863,7 @@ def render_report(result: dict[str, Any], args: argparse.Namespace) -> str:
 def run_facts(args: argparse.Namespace, facts: dict[str, Any]) -> dict[str, Any]:
     """The settings and versions the numbers were measured with (JSON ``meta``)."""
     version = subprocess.run(["mariadb-binlog", "--version"], capture_output=True, text=True, check=False)
-    return {
-        "host": platform.node(),
-        "cpus": os.cpu_count(),
+    return measurement_meta({
         "requested_bytes": args.size,
         **facts,
         "engine": args.engine,
@@ -878,8 +877,7 @@ def run_facts(args: argparse.Namespace, facts: dict[str, Any]) -> dict[str, Any]
         "buffer_pool": args.buffer_pool,
         "scratch_buffer_pool": SCRATCH_BUFFER_POOL,
         "mariadb_binlog": version.stdout.strip(),
-        "finished_at": datetime.now(timezone.utc).isoformat(),
-    }
+    })
 
 
 # -- command line ------------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from common import (
+    measurement_meta,
     BenchError,
     add_engines_argument,
     add_sandbox_arguments,
@@ -675,9 +676,7 @@ def render_report(facts: dict[str, Any], results: list[dict[str, Any]], args: ar
 
 def run_facts(args: argparse.Namespace, facts: dict[str, Any]) -> dict[str, Any]:
     """The settings and tool versions the numbers were measured with (JSON ``meta``)."""
-    return {
-        "host": platform.node(),
-        "cpus": os.cpu_count(),
+    return measurement_meta({
         "requested_bytes": args.size,
         **facts,
         "parallel": args.parallel,
@@ -687,8 +686,7 @@ def run_facts(args: argparse.Namespace, facts: dict[str, Any]) -> dict[str, Any]
         "heartbeat": "stopped",
         "replica": "stopped",
         "tool_versions": {name: get_engine(name).tool_version() for name in args.engines},
-        "finished_at": datetime.now(timezone.utc).isoformat(),
-    }
+    })
 
 
 # -- command line ------------------------------------------------------------------------------------
