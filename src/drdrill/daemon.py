@@ -39,16 +39,18 @@ class Daemon:
         return self.directory / f"{self.name}.log"
 
     def pid(self) -> int | None:
-        """The recorded pid if that process is still alive."""
+        """The recorded pid if that very process (same pid, same start time) is still alive and not a zombie.
+
+        The pid file holds ``<pid> <start time>``: after a reboot or pid reuse another process may have the
+        pid, and it must never be taken for ours (nor be stopped by ``stop``).
+        """
         try:
-            pid = int(self.pid_file.read_text().strip())
+            recorded_pid, recorded_start = self.pid_file.read_text().split()
+            pid = int(recorded_pid)
         except (FileNotFoundError, ValueError):
             return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        if Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+        state = process_state(pid)
+        if state is None or state[0] == "Z" or state[1] != recorded_start:
             return None
         return pid
 
@@ -63,7 +65,8 @@ class Daemon:
         with open(self.log_file, "ab") as log:
             process = subprocess.Popen(list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                        start_new_session=True, env=tool_environment())
-        self.pid_file.write_text(str(process.pid))
+        started = process_state(process.pid)
+        self.pid_file.write_text(f"{process.pid} {started[1] if started else 'unknown'}")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -87,6 +90,19 @@ class Daemon:
             if self.pid():
                 os.kill(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
+
+
+def process_state(pid: int) -> tuple[str, str] | None:
+    """``(state, start time in clock ticks since boot)`` of a live process from ``/proc/<pid>/stat``; None if gone.
+
+    The command name (field 2) may hold spaces and parentheses, so the fields are read after its last ``)``.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()
+    return fields[0], fields[19]
 
 
 def python_module_argv(module: str, *args: str) -> list[str]:
