@@ -22,6 +22,10 @@ class MissingConnection(DrdrillError):
     """An Airflow connection the config names does not exist."""
 
 
+class UnreadableConnection(DrdrillError):
+    """An Airflow connection is set in the environment, but Airflow cannot read it."""
+
+
 # AIRFLOW_CONN_* variables get_connection set itself (name -> value): metastore connections handed to the provider
 # hooks outside a task. They are this process's copies, not the user's: never mistaken for a connection the
 # environment defines, and dropped when the connection is redirected.
@@ -62,6 +66,14 @@ def get_connection(conn_id: str, used_for: str = "") -> Any:
                 os.environ[name] = _COPIED[name] = connection.as_json()
                 return connection
     where = f" ({used_for})" if used_for else ""
+    variable = environment_variable(conn_id)
+    if os.environ.get(variable, "").strip() and variable not in _COPIED:
+        raise UnreadableConnection(
+            f"Airflow connection '{conn_id}'{where} is set in {variable}, but Airflow cannot read it: "
+            f"{_unreadable_because(os.environ[variable])}.",
+            f"Make {variable} a JSON object such as {{\"conn_type\": \"mysql\", \"host\": \"db1\", \"port\": 3306, "
+            "\"login\": \"...\", \"password\": \"...\"} (port a number) or a connection URI.",
+        )
     raise MissingConnection(
         f"Airflow connection '{conn_id}'{where} is not defined.",
         f"Create it: airflow connections add {conn_id} --conn-type ... (or set {environment_variable(conn_id)}); "
@@ -80,6 +92,22 @@ def _forget_copy(conn_id: str) -> None:
     name = environment_variable(conn_id)
     if name in _COPIED and os.environ.get(name) == _COPIED.pop(name):
         del os.environ[name]
+
+
+def _unreadable_because(value: str) -> str:
+    """Why a connection value cannot be read, without quoting any of it (it may hold a password)."""
+    text = value.strip()
+    if not text.startswith("{"):
+        return "it is not a connection URI Airflow can parse"
+    try:
+        fields = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"it is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+    if not isinstance(fields, dict):
+        return "its JSON is not an object"
+    if fields.get("port") is not None and not str(fields["port"]).isdigit():
+        return "its port is not a number"
+    return "Airflow refused its fields"
 
 
 def connection_exists(conn_id: str) -> bool:

@@ -72,6 +72,7 @@ def test_a_missing_connection_names_it_the_config_key_and_how_to_create_it() -> 
 MALFORMED = {
     "truncated_json": '{"conn_type": "mysql", "login": "backup", "password": "' + SECRET + '",',
     "port_not_a_number": json.dumps({"conn_type": "mysql", "port": "three", "password": SECRET}),
+    "uri_port_not_a_number": f"mysql://backup:{SECRET}@db1:three/shop",
 }
 
 
@@ -83,17 +84,14 @@ def test_a_malformed_connection_fails_without_showing_its_secret(monkeypatch: py
     assert SECRET not in str(caught.value) and "unit_malformed" in str(caught.value)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a set but malformed AIRFLOW_CONN_* variable is reported as 'is not defined' with the fix 'set "
-    "AIRFLOW_CONN_...', which the user already did: Airflow's lookup swallows the parse error and "
-    "get_connection cannot tell a broken connection from a missing one"))
 @pytest.mark.parametrize("value", MALFORMED.values(), ids=MALFORMED.keys())
 def test_a_malformed_connection_is_not_reported_as_missing(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     define(monkeypatch, "unit_malformed", value)
     with pytest.raises(DrdrillError) as caught:
         mysql_endpoint("unit_malformed")
     assert "not defined" not in str(caught.value)
-    assert "AIRFLOW_CONN_UNIT_MALFORMED" in str(caught.value)
+    assert "AIRFLOW_CONN_UNIT_MALFORMED" in str(caught.value) and "cannot read it" in str(caught.value)
+    assert SECRET not in str(caught.value)
 
 
 def test_connection_exists_both_ways(monkeypatch: pytest.MonkeyPatch) -> None:
