@@ -5,6 +5,7 @@ from __future__ import annotations
 import configparser
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -78,7 +79,7 @@ class MySQLEndpoint:
 
     def option_text(self, group: str = "client") -> str:
         """This login as a MySQL option file group (it holds the password: write it only to 0600 files)."""
-        lines = [f"[{group}]", f"user={self.user}", f"password={self.password}"]
+        lines = [f"[{group}]", f"user={self.user}", f"password={quote_option_value(self.password)}"]
         if self.socket:
             lines.append(f"socket={self.socket}")
         else:
@@ -107,6 +108,24 @@ class MySQLEndpoint:
                 os.unlink(name)
 
 
+# What MariaDB's option-file reader turns a backslash sequence into (mysys and Connector/C alike), and back.
+_OPTION_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "r": "\r", "s": " ", "\\": "\\", '"': '"', "'": "'"}
+_OPTION_QUOTING = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b"})
+
+
+def quote_option_value(value: str) -> str:
+    """``value`` as an option-file value every MariaDB tool reads back exactly.
+
+    Unquoted, ``#`` starts a comment, backslash sequences are escapes and trailing spaces are dropped.
+    """
+    return f'"{value.translate(_OPTION_QUOTING)}"'
+
+
+def _unescape_option_value(quoted: str) -> str:
+    """The text between an option value's quotes, its backslash sequences resolved as MariaDB resolves them."""
+    return re.sub(r"\\(.)", lambda match: _OPTION_ESCAPES.get(match.group(1), "\\" + match.group(1)), quoted)
+
+
 def read_client_options(path: str | Path, group: str = "client") -> dict[str, str]:
     """The ``key=value`` settings of one group of a MySQL option file (quotes stripped)."""
     parser = configparser.RawConfigParser(
@@ -131,6 +150,6 @@ def read_client_options(path: str | Path, group: str = "client") -> dict[str, st
     options: dict[str, str] = {}
     for key, value in parser.items(group):
         if value is not None and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
+            value = _unescape_option_value(value[1:-1])
         options[key.replace("_", "-")] = value if value is not None else ""
     return options

@@ -41,9 +41,9 @@ def test_describe_and_repr_name_the_server_without_the_password() -> None:
 
 
 def test_option_text_holds_the_login_for_tcp_or_socket() -> None:
-    assert TCP.option_text() == f"[client]\nuser=backup\npassword={SECRET}\nhost=db.example\nport=3307\nprotocol=TCP\n"
+    assert TCP.option_text() == f"[client]\nuser=backup\npassword=\"{SECRET}\"\nhost=db.example\nport=3307\nprotocol=TCP\n"
     assert SOCKET.option_text("mysqldump") == (
-        f"[mysqldump]\nuser=root\npassword={SECRET}\nsocket=/run/mysqld/mysqld.sock\n")
+        f"[mysqldump]\nuser=root\npassword=\"{SECRET}\"\nsocket=/run/mysqld/mysqld.sock\n")
 
 
 def test_option_file_is_private_holds_the_password_and_is_deleted_afterwards(tmp_path: Path) -> None:
@@ -63,18 +63,16 @@ def test_option_file_is_deleted_when_the_tool_fails(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("password", [
     "plain-Password_123",
-    pytest.param("hash#in-the-middle", marks=pytest.mark.xfail(strict=True, reason=(
-        "option_text writes the password unquoted; MariaDB's option-file reader ends the value at '#' "
-        "(a comment), so tools log in with 'hash' and the drill fails with access denied"))),
-    pytest.param("back\\slash", marks=pytest.mark.xfail(strict=True, reason=(
-        "option_text does not escape backslashes; MariaDB's reader turns '\\s' into a space"))),
-    pytest.param("trailing-space ", marks=pytest.mark.xfail(strict=True, reason=(
-        "option_text does not quote the value; MariaDB's reader strips trailing spaces"))),
+    "hash#in-the-middle",
+    "back\\slash",
+    "trailing-space ",
+    'quo"te\'s and \\s',
 ])
 def test_the_tools_read_the_same_password_the_endpoint_holds(tmp_path: Path, password: str) -> None:
     endpoint = MySQLEndpoint(host="127.0.0.1", port=3306, user="backup", password=password)
     with endpoint.option_file(directory=tmp_path) as path:
         assert tool_view(path)["password"] == password
+        assert read_client_options(path)["password"] == password  # drdrill's own reader agrees
 
 
 def test_from_option_file_reads_the_client_group_with_defaults(tmp_path: Path) -> None:
