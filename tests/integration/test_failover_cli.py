@@ -185,8 +185,11 @@ def test_failed_promotion_is_red_and_cleanup_still_puts_everything_back(box) -> 
 def test_interrupted_drill_cleans_up_and_records_could_not_verify(box) -> None:
     server = box.sandbox
     pid_before = server.primary.pid()
+    # Ctrl-C's default action in the drill even when the suite runs as a background job (which ignores SIGINT
+    # and passes that on): otherwise the signal below is ignored and the drill simply runs to the end.
     drill = subprocess.Popen([DRDRILL, "failover", "shop"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=without_source_variable())
+                             env=without_source_variable(),
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while server.primary.pid() == pid_before and drill.poll() is None and time.monotonic() < deadline:
