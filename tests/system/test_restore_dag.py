@@ -11,6 +11,7 @@ import pytest
 
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
+from tests.helpers.drill_helpers import shop_target, store_for
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,3 +56,30 @@ def test_restore_dag_red_run_alerts_slack_with_verdict_codes_and_objectives(sand
     for expected in ("restore", "shop", "FAILED", "RTO_EXCEEDED", "RTO:", "objective 1s", "RPO:", "Run: "):
         assert expected in text, text
     assert sandbox.sandbox.secrets()["backup"] not in json.dumps(posts)
+
+
+def test_a_corrupt_backup_fails_before_any_scratch_yet_is_recorded_alerted_and_quarantined(
+        sandbox, airflow_db, restore_dag, fresh_backup) -> None:
+    from drdrill.drills.layouts import layout_for
+    from drdrill.storage.catalog import QUARANTINED, list_backups
+
+    backup_id, manifest = fresh_backup
+    store = store_for(sandbox, shop_target())
+    key = f"tests/shop/full/{backup_id}/{manifest.objects[0].name}"
+    body = bytearray(store.get_bytes(key))
+    body[200] ^= 0x04
+    store.put_bytes(key, bytes(body))
+    before = len(read_posts(sandbox.sandbox.slack_record))
+
+    dag_run = restore_dag.test(run_conf={"backup": "backup_id", "backup_id": backup_id})
+
+    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+    assert str(dag_run.state) == "failed" and states["record"] == "failed", states
+    record = list_drills(sandbox.history_url, "shop", "restore", limit=1)[0]
+    assert record.run_id == dag_run.run_id and record.verdict == "failed"
+    assert [f["code"] for f in record.findings] == ["ARTEFACT_CORRUPT"]
+    posts = read_posts(sandbox.sandbox.slack_record)[before:]
+    assert len(posts) == 1 and "ARTEFACT_CORRUPT" in posts[0]["body"]["text"]
+    assert "fetch_and_verify" in posts[0]["body"]["text"]
+    entry = next(e for e in list_backups(store, layout_for(shop_target())) if e.backup_id == backup_id)
+    assert entry.status == QUARANTINED
