@@ -16,6 +16,10 @@ import pymysql
 
 from drdrill.errors import DrdrillError
 
+# Every drdrill session: UTC (checksums and heartbeats read DATETIME/TIMESTAMP alike everywhere) and room
+# for the schema fingerprints' GROUP_CONCAT (a server's default may be as low as 1 KiB).
+SESSION_INIT = "SET time_zone = '+00:00', group_concat_max_len = 16777216"
+
 
 def one_row(cursor: Any) -> tuple[Any, ...]:
     """The single row a query always returns (COUNT, @@variables); a missing row is a bug, not a value."""
@@ -48,7 +52,7 @@ class MySQLEndpoint:
             "password": self.password,
             "autocommit": True,
             "connect_timeout": 10,
-            "init_command": "SET time_zone = '+00:00'",
+            "init_command": SESSION_INIT,
             "charset": "utf8mb4",
         }
         if self.socket:

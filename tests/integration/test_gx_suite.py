@@ -46,9 +46,10 @@ TABLES_AND_PK_ONLY = {
     "suite": "t",
     "table_checks": ["primary_key_unique", "primary_key_not_null"],
     "inventory": [],
+    "definitions": [],
     "rpo": False,
 }
-RPO_ONLY = {"suite": "t", "table_checks": [], "inventory": [], "rpo": True}
+RPO_ONLY = {"suite": "t", "table_checks": [], "inventory": [], "definitions": [], "rpo": True}
 
 
 @dataclasses.dataclass
@@ -97,6 +98,7 @@ def manifest_of(server, schema: str) -> Manifest:
         objects=(ObjectEntry("dump.sql.zst", "data", 1, "ab" * 32),),
         tables=facts.tables,
         inventory=facts.inventory,
+        schema=facts.schema,
     )
 
 
@@ -292,7 +294,7 @@ def test_a_missing_table_is_reported_even_with_the_tables_inventory_switched_off
     shop, broken, tmp_path
 ) -> None:
     manifest, _ = broken
-    definition = {"suite": "t", "table_checks": ["row_count"], "inventory": [], "rpo": False}
+    definition = {"suite": "t", "table_checks": ["row_count"], "inventory": [], "definitions": [], "rpo": False}
     outcome = validate(shop, tmp_path, manifest, definition=definition)
     assert subjects(outcome.findings) == Counter(
         {("TABLE_MISSING", "shop_broken.payments"): 1, ("ROWCOUNT_MISMATCH", "shop_broken.order_items"): 1}
@@ -368,7 +370,7 @@ def test_an_empty_heartbeat_table_is_no_heartbeat_recovered(shop, tmp_path: Path
 
 
 def test_without_a_heartbeat_spec_there_is_no_rpo_verdict(shop, tmp_path: Path) -> None:
-    definition = {"suite": "t", "table_checks": ["row_count"], "inventory": [], "rpo": True}
+    definition = {"suite": "t", "table_checks": ["row_count"], "inventory": [], "definitions": [], "rpo": True}
     outcome = validate(shop, tmp_path, disaster_at=STALE_DISASTER, definition=definition, heartbeat=None)
     assert outcome.findings == () and outcome.newest_heartbeat is None
     assert outcome.evaluated == outcome.successful == len(shop.manifest.tables)
@@ -405,7 +407,7 @@ def test_an_expectation_that_raises_could_not_be_verified_not_passed(shop, tmp_p
             for t in shop.manifest.tables
         ),
     )
-    definition = {"suite": "t", "table_checks": ["checksum"], "inventory": [], "rpo": False}
+    definition = {"suite": "t", "table_checks": ["checksum"], "inventory": [], "definitions": [], "rpo": False}
     outcome = validate(shop, tmp_path, manifest, definition=definition)
     (finding,) = outcome.findings
     assert finding.code == "COULD_NOT_VERIFY" and finding.evidence["subject"] == "shop.customers"
@@ -433,6 +435,6 @@ def test_the_suite_definition_is_read_and_checked(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="checksums"):
         check_suite_definition({**definition, "table_checks": ["checksums"]})
     bad = tmp_path / "suite.yaml"
-    bad.write_text("suite: x\ntable_checks: [row_count]\ninventory: []\n")
+    bad.write_text("suite: x\ntable_checks: [row_count]\ninventory: []\ndefinitions: []\n")
     with pytest.raises(ConfigError, match="rpo"):
         load_suite_definition(bad)

@@ -22,6 +22,7 @@ from typing import Any
 from drdrill.checks.evidence import first_line
 from drdrill.checks.redaction import Redactor
 from drdrill.checks.result_findings import findings_for_result
+from drdrill.endpoints import SESSION_INIT
 from drdrill.findings import Finding
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ DATA_DOCS_DIR = "data_docs"
 DATA_DOCS_SITE = "drdrill"
 URL_VARIABLE = "DRDRILL_RESTORE_URL"  # GX config substitution; the value lives only in memory
 # Checksums render TIMESTAMP columns in the session time zone; the manifest's were taken in UTC.
-_CONNECT_ARGS = {"init_command": "SET time_zone = '+00:00'", "connect_timeout": 10}
+_CONNECT_ARGS = {"init_command": SESSION_INIT, "connect_timeout": 10}
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def great_expectations_module() -> Any:
 
 @functools.cache
 def rows_keeping_expectations() -> dict[str, type]:
-    """drdrill's UnexpectedRowsExpectations, by class name; each keeps its (at most one) returned row.
+    """drdrill's UnexpectedRowsExpectations, by class name; each keeps its returned rows (at most a chunk's).
 
     GX drops the returned rows unless the whole checkpoint runs with result_format COMPLETE, which
     would make the key checks fetch every duplicate value; keeping the one aggregate row puts the
@@ -148,6 +149,11 @@ def rows_keeping_expectations() -> dict[str, type]:
 
         _validate = validate_keeping_rows
 
+    class ExpectDefinitionsToMatchManifest(UnexpectedRowsExpectation):
+        """Every restored object of a chunk has the manifest's definition digest (its rows name those that differ)."""
+
+        _validate = validate_keeping_rows
+
     class ExpectNoRowsAfterRecoveryTarget(UnexpectedRowsExpectation):
         """No row of the recovered table was committed at or after the recovery target."""
 
@@ -162,6 +168,7 @@ def rows_keeping_expectations() -> dict[str, type]:
         cls.__name__: cls
         for cls in (
             ExpectTableChecksumToMatchManifest,
+            ExpectDefinitionsToMatchManifest,
             ExpectNoRowsAfterRecoveryTarget,
             ExpectRowsBeforeRecoveryTargetToMatchSource,
         )

@@ -1,4 +1,5 @@
-"""The restore drill's suite: per-table counts, checksums and keys, the object inventory, and the RPO.
+"""The restore drill's suite: per-table counts, checksums and keys, the object inventory, every object's
+definition against the manifest's fingerprint, and the RPO.
 
 Which checks run is data (``suite_definition``); what they expect comes from the backup's manifest, so a
 table added to the source is covered by the next backup without edits. Every expectation runs inside the
@@ -12,6 +13,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from drdrill.checks.definition_checks import (
+    KINDS,
+    definition_mismatch_query,
+    differs_findings,
+    missing_findings,
+    unfingerprinted_finding,
+    unreadable_finding,
+)
 from drdrill.checks.evidence import as_utc_datetime, utc_label
 from drdrill.checks.gx_runner import (
     SuiteRun,
@@ -29,16 +38,18 @@ from drdrill.checks.result_findings import (
     row_count_finding,
     unique_key_finding,
 )
+from drdrill.checks.schema_fingerprint import FINGERPRINT_QUERIES
 from drdrill.checks.sql import checksum_mismatch_query, inventory_query
-from drdrill.checks.suite_definition import check_suite_definition, load_suite_definition
+from drdrill.checks.suite_definition import INVENTORY_KINDS, check_suite_definition, load_suite_definition
 from drdrill.config import Heartbeat
 from drdrill.durations import format_duration
 from drdrill.findings import Finding
-from drdrill.storage.manifest import Manifest, TableFacts
+from drdrill.storage.manifest import Manifest, SchemaObject, TableFacts
 
 # GX names at most 20 missing values per expectation (constants.MAX_DISTINCT_VALUES), so the manifest's
 # list of each kind is split into expectations of at most 20 names: every missing object gets named.
 INVENTORY_CHUNK = 20
+DEFINITION_CHUNK = 100  # objects per definition expectation: GX returns at most 200 unexpected rows
 _FINDING_BUILDERS = {
     "row_count": row_count_finding,
     "checksum": checksum_finding,
@@ -79,7 +90,7 @@ def validate_restore(
 
 
 class RestoreSuiteRun(SuiteRun):
-    """The restore suite: per-table counts, checksums and keys, the object inventory, and the RPO."""
+    """The restore suite: per-table counts, checksums and keys, the inventory, definitions, and the RPO."""
 
     title = "restore validation"
     nothing_checked = (
@@ -131,6 +142,12 @@ class RestoreSuiteRun(SuiteRun):
             validations += self._table_validation(gx, context, table)
         for kind in self.definition["inventory"]:
             validations += self._inventory_validations(gx, context, root, kind, collation)
+        if self.definition["definitions"] and not self.manifest.schema and (
+            self.manifest.tables or any(getattr(self.manifest.inventory, kind) for kind in INVENTORY_KINDS)
+        ):
+            self.findings.append(unfingerprinted_finding(self.manifest.backup_id))
+        for kind in self.definition["definitions"]:
+            validations += self._definition_validations(gx, context, root, kind, collation, existing)
         if self.heartbeat is not None:
             validations += self._rpo_validation(gx, context, existing)
         return validations
@@ -219,6 +236,58 @@ class RestoreSuiteRun(SuiteRun):
             gx, context, f"inventory.{kind}", asset.add_batch_definition_whole_table("whole"), expectations
         )
 
+    def _definition_validations(
+        self, gx: Any, context: Any, root: Any, kind: str, collation: str, existing: set[str]
+    ) -> list[Any]:
+        objects = [obj for obj in self.manifest.schema if obj.kind == kind]
+        unreadable = [obj.name for obj in objects if not obj.readable]
+        if unreadable:
+            self.findings.append(unreadable_finding(kind, unreadable))
+        if kind == "indexes":  # a missing table is TABLE_MISSING; its indexes are not reported again
+            objects = [obj for obj in objects if _index_table(obj) in existing]
+        compared = [obj for obj in objects if obj.readable]
+        if not compared:
+            return []
+        asset = root.add_query_asset(
+            name=f"definitions.{kind}", query=FINGERPRINT_QUERIES[kind](self.manifest.databases, collation)
+        )
+        expectation = rows_keeping_expectations()["ExpectDefinitionsToMatchManifest"]
+        expectations: list[Any] = []
+        for start in range(0, len(compared), DEFINITION_CHUNK):
+            chunk = compared[start : start + DEFINITION_CHUNK]
+            expectations.append(
+                expectation(
+                    unexpected_rows_query=definition_mismatch_query(chunk),
+                    description=f"{len(chunk)} {kind} have the manifest's definitions",
+                    meta=expectation_meta("definitions", kind, kind=kind, objects=len(chunk)),
+                )
+            )
+        if KINDS[kind].missing:
+            names = [obj.name for obj in compared]
+            expectations += [
+                gx.expectations.ExpectColumnDistinctValuesToContainSet(
+                    column="name",
+                    value_set=names[i : i + INVENTORY_CHUNK],
+                    meta=expectation_meta("definitions_present", kind, kind=kind, expected=names[i : i + INVENTORY_CHUNK]),
+                )
+                for i in range(0, len(names), INVENTORY_CHUNK)
+            ]
+        return self._validation(
+            gx, context, f"definitions.{kind}", asset.add_batch_definition_whole_table("whole"), expectations
+        )
+
+    def _definition_findings(self, check: str, result: Any, meta: dict[str, Any], evidence: dict[str, Any]) -> list[Finding]:
+        if result.success is True:
+            return []
+        kind = meta["kind"]
+        observed = result.result or {}
+        if check == "definitions_present":
+            missing = list(observed.get("partial_missing_list") or [])
+            return missing_findings(kind, missing, int(observed.get("missing_count") or 0) - len(missing), evidence)
+        rows = (observed.get("details") or {}).get("unexpected_rows") or []
+        source = {obj.name: obj for obj in self.manifest.schema if obj.kind == kind}
+        return differs_findings(kind, rows, source, evidence)
+
     def _rpo_validation(self, gx: Any, context: Any, existing: set[str]) -> list[Any]:
         spec, objective = self.heartbeat, self.rpo_objective
         assert spec is not None and objective is not None
@@ -269,6 +338,8 @@ class RestoreSuiteRun(SuiteRun):
     ) -> list[Finding]:
         if check == "rpo":
             return self._rpo_findings(result, meta, evidence)
+        if check in ("definitions", "definitions_present"):
+            return self._definition_findings(check, result, meta, evidence)
         return failure_findings(_FINDING_BUILDERS, check, result, meta, evidence)
 
     def _rpo_findings(self, result: Any, meta: dict[str, Any], evidence: dict[str, Any]) -> list[Finding]:
@@ -324,3 +395,9 @@ class RestoreSuiteRun(SuiteRun):
                         },
                     )
                 )
+
+
+def _index_table(index: SchemaObject) -> str:
+    """The ``schema.table`` an index fingerprint belongs to (its definition's first line)."""
+    first = (index.definition or "").split("\n", 1)[0]
+    return first[len("table: "):] if first.startswith("table: ") else index.name.rsplit(".", 1)[0]

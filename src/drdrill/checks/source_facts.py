@@ -1,4 +1,5 @@
-"""What the source holds at one consistent point: per-table counts and checksums, and its schema objects."""
+"""What the source holds at one consistent point: per-table counts and checksums, its schema objects and their
+definitions (``schema_fingerprint``)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,20 @@ from datetime import datetime, timezone
 from typing import Any
 
 from drdrill.checks.checksum import table_checksum_sql
+from drdrill.checks.schema_fingerprint import FINGERPRINT_KINDS, read_fingerprints
 from drdrill.endpoints import MySQLEndpoint, one_row
-from drdrill.storage.manifest import BinlogPosition, Inventory, TableFacts
+from drdrill.storage.manifest import BinlogPosition, Inventory, SchemaObject, TableFacts
 
 
 @dataclass(frozen=True)
 class SourceFacts:
-    """Counts, checksums and inventory, with the binlog position they describe."""
+    """Counts, checksums, inventory and definitions, with the binlog position they describe."""
 
     point: BinlogPosition
     taken_at: str
     tables: tuple[TableFacts, ...]
     inventory: Inventory
+    schema: tuple[SchemaObject, ...] = ()
 
 
 def _placeholders(values: Sequence[str]) -> str:
@@ -74,8 +77,10 @@ def checksum_tables(cursor: Any, inventory: Inventory) -> tuple[TableFacts, ...]
     return tuple(facts)
 
 
-def collect_source_facts(source: MySQLEndpoint, databases: Sequence[str]) -> SourceFacts:
-    """Take counts and checksums inside one consistent snapshot and record its exact binlog position.
+def collect_source_facts(
+    source: MySQLEndpoint, databases: Sequence[str], fingerprint_kinds: Sequence[str] = FINGERPRINT_KINDS
+) -> SourceFacts:
+    """Take counts, checksums and definitions inside one consistent snapshot and record its binlog position.
 
     MariaDB reports the snapshot's own binlog coordinates (``binlog_snapshot_file/position``), so the
     facts describe one point in time even while the source takes writes.
@@ -93,7 +98,8 @@ def collect_source_facts(source: MySQLEndpoint, databases: Sequence[str]) -> Sou
             gtid = one_row(cursor)[0] or ""
             inventory = read_inventory(cursor, databases)
             tables = checksum_tables(cursor, inventory)
+            schema = read_fingerprints(cursor, databases, fingerprint_kinds)
             cursor.execute("COMMIT")
     finally:
         connection.close()
-    return SourceFacts(BinlogPosition(file, position, gtid), taken_at, tables, inventory)
+    return SourceFacts(BinlogPosition(file, position, gtid), taken_at, tables, inventory, schema)

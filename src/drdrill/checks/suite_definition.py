@@ -1,7 +1,8 @@
 """The restore suite's definition: which checks run, read from YAML shipped as package data and checked.
 
 ``drdrill/checks/expectations/restore_drill.yaml`` names the suite, the per-table checks, the inventory
-kinds and whether the RPO check runs; what each check expects comes from the backup's manifest.
+kinds, the kinds whose definitions are compared and whether the RPO check runs; what each check expects
+comes from the backup's manifest.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from typing import Any
 
 import yaml
 
+from drdrill.checks.schema_fingerprint import FINGERPRINT_KINDS
 from drdrill.errors import ConfigError
 
 TABLE_CHECKS = ("row_count", "checksum", "primary_key_unique", "primary_key_not_null")
 INVENTORY_KINDS = ("tables", "views", "routines", "triggers", "events")
-DEFINITION_KEYS = ("suite", "table_checks", "inventory", "rpo")
+DEFINITION_KEYS = ("suite", "table_checks", "inventory", "definitions", "rpo")
 
 
 def default_definition_path() -> Path:
@@ -83,6 +85,7 @@ def check_suite_definition(data: Any, where: str = "suite definition") -> dict[s
         "suite": suite,
         "table_checks": _names(data["table_checks"], TABLE_CHECKS, where, "table_checks"),
         "inventory": _names(data["inventory"], INVENTORY_KINDS, where, "inventory"),
+        "definitions": _names(data["definitions"], FINGERPRINT_KINDS, where, "definitions"),
         "rpo": data["rpo"],
     }
 

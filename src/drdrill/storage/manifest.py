@@ -63,6 +63,24 @@ class Inventory:
 
 
 @dataclass(frozen=True)
+class SchemaObject:
+    """One schema object's fingerprint: kind, ``schema.name``, digest and normalized definition.
+
+    ``definition`` is None (and ``digest`` empty) when the backup account could not read the object's text.
+    """
+
+    kind: str
+    name: str
+    digest: str
+    definition: str | None
+
+    @property
+    def readable(self) -> bool:
+        """Whether the source let the backup read this object's definition."""
+        return self.definition is not None
+
+
+@dataclass(frozen=True)
 class Manifest:
     """Everything a restore drill needs to prove a backup; see DESIGN.md 'manifest'."""
 
@@ -82,6 +100,7 @@ class Manifest:
     tables: tuple[TableFacts, ...]
     inventory: Inventory
     facts_taken_at: str = ""
+    schema: tuple[SchemaObject, ...] = ()
     catchup: ObjectEntry | None = None
     notes: tuple[str, ...] = ()
     format_version: int = FORMAT_VERSION
@@ -125,6 +144,7 @@ class Manifest:
                 for t in data["tables"]
             )
             data["inventory"] = Inventory(**{k: tuple(v) for k, v in data["inventory"].items()})
+            data["schema"] = tuple(SchemaObject(**obj) for obj in data.get("schema", ()))
             data["databases"] = tuple(data["databases"])
             data["notes"] = tuple(data.get("notes", ()))
             manifest = cls(**data)

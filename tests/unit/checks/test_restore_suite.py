@@ -148,5 +148,5 @@ def test_a_naive_disaster_time_and_a_bad_definition_are_refused(tmp_path: Path) 
             disaster_at=DISASTER,
             rpo_objective=RPO,
             heartbeat=HEARTBEAT,
-            definition={"suite": "t", "table_checks": [], "inventory": []},
+            definition={"suite": "t", "table_checks": [], "inventory": [], "definitions": []},
         )

@@ -18,7 +18,7 @@ from drdrill.checks.source_facts import (
     read_inventory,
     read_table_shape,
 )
-from drdrill.storage.manifest import BinlogPosition, Inventory, TableFacts
+from drdrill.storage.manifest import BinlogPosition, Inventory, SchemaObject, TableFacts
 
 pytestmark = pytest.mark.unit
 
@@ -114,6 +114,8 @@ def test_the_facts_are_taken_in_one_snapshot_at_its_own_binlog_position() -> Non
                 [("Binlog_snapshot_file", "mysql-bin.000002"), ("Binlog_snapshot_position", "600")],
             ),
             ("BINLOG_GTID_POS", [("0-1-6",)]),
+            ("information_schema.STATISTICS", [("shop.orders.PRIMARY", "table: shop.orders", "d1")]),
+            ("AS object_name", []),  # the other fingerprint kinds: nothing of theirs in this schema
             ("information_schema.TABLES", [("shop", "orders")]),
             *SHAPE,
         ]
@@ -122,6 +124,7 @@ def test_the_facts_are_taken_in_one_snapshot_at_its_own_binlog_position() -> Non
     facts = collect_source_facts(endpoint, ["shop"])  # type: ignore[arg-type]
     assert facts.point == BinlogPosition("mysql-bin.000002", 600, "0-1-6")
     assert facts.tables == (TableFacts("shop", "orders", 3, "987654321", ("id", "note"), ("id",)),)
+    assert facts.schema == (SchemaObject("indexes", "shop.orders.PRIMARY", "d1", "table: shop.orders"),)
     statements = [sql for sql, _ in cursor.executed]
     assert statements[:2] == [
         "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",

@@ -14,11 +14,18 @@ from drdrill.checks.suite_definition import (
     default_definition_path,
     load_suite_definition,
 )
+from drdrill.checks.schema_fingerprint import FINGERPRINT_KINDS
 from drdrill.errors import ConfigError
 
 pytestmark = pytest.mark.unit
 
-VALID = {"suite": "restore_drill", "table_checks": ["row_count"], "inventory": ["tables"], "rpo": True}
+VALID = {
+    "suite": "restore_drill",
+    "table_checks": ["row_count"],
+    "inventory": ["tables"],
+    "definitions": ["views"],
+    "rpo": True,
+}
 
 
 def test_the_shipped_definition_turns_every_check_on() -> None:
@@ -27,6 +34,7 @@ def test_the_shipped_definition_turns_every_check_on() -> None:
         "suite": "restore_drill",
         "table_checks": list(TABLE_CHECKS),
         "inventory": list(INVENTORY_KINDS),
+        "definitions": list(FINGERPRINT_KINDS),
         "rpo": True,
     }
 
@@ -46,7 +54,9 @@ def test_a_valid_definition_is_kept_with_repeats_dropped_and_empty_lists_allowed
     [
         (["suite"], "suite definition: (top level): must be a mapping, not list."),
         ({**VALID, "extra": 1}, "suite definition: extra: is not a key of the suite definition."),
-        ({"suite": "s", "table_checks": [], "inventory": []}, "suite definition: rpo: is missing."),
+        ({"suite": "s", "table_checks": [], "inventory": [], "definitions": []}, "suite definition: rpo: is missing."),
+        ({"suite": "s", "table_checks": [], "inventory": [], "rpo": True}, "suite definition: definitions: is missing."),
+        ({**VALID, "definitions": ["grants"]}, "suite definition: definitions: grants: is not a known name."),
         ({**VALID, "suite": "two words"}, "suite definition: suite: 'two words' is not a simple name."),
         ({**VALID, "rpo": "yes"}, "suite definition: rpo: 'yes' is not true or false."),
         ({**VALID, "table_checks": "row_count"}, "suite definition: table_checks: must be a list of names"),
@@ -77,14 +87,15 @@ def test_a_definition_file_that_is_missing_or_not_yaml_is_refused_naming_the_fil
 
 def test_a_definition_file_is_checked_under_its_own_name(tmp_path: Path) -> None:
     path = tmp_path / "suite.yaml"
-    path.write_text("suite: x\ntable_checks: [row_count]\ninventory: []\n")
+    path.write_text("suite: x\ntable_checks: [row_count]\ninventory: []\ndefinitions: []\n")
     with pytest.raises(ConfigError, match="rpo: is missing") as raised:
         load_suite_definition(path)
     assert raised.value.file == str(path)
-    path.write_text("suite: x\ntable_checks: [row_count]\ninventory: []\nrpo: false\n")
+    path.write_text("suite: x\ntable_checks: [row_count]\ninventory: []\ndefinitions: [indexes]\nrpo: false\n")
     assert load_suite_definition(path) == {
         "suite": "x",
         "table_checks": ["row_count"],
         "inventory": [],
+        "definitions": ["indexes"],
         "rpo": False,
     }

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from drdrill.storage.manifest import BinlogPosition, Manifest, ManifestError, ObjectEntry
+from drdrill.storage.manifest import BinlogPosition, Manifest, ManifestError, ObjectEntry, SchemaObject
 from tests.helpers.manifests import sample_manifest
 
 pytestmark = pytest.mark.unit
@@ -14,11 +14,20 @@ pytestmark = pytest.mark.unit
 
 def test_manifest_round_trips_through_json() -> None:
     original = sample_manifest(catchup=ObjectEntry("catchup.sql.zst", "catchup", 5, "cd" * 32),
-                           facts_point=BinlogPosition("mysql-bin.000002", 900, "0-1-8"))
+                           facts_point=BinlogPosition("mysql-bin.000002", 900, "0-1-8"),
+                           schema=(SchemaObject("views", "shop.v", "ef" * 32, "definition: select 1"),
+                                   SchemaObject("routines", "shop.f (FUNCTION)", "", None)))
     again = Manifest.from_json(original.to_json())
     assert again == original
     assert json.loads(original.to_json())["facts_match_consistent_point"] is False
     assert [o.name for o in again.all_objects()] == ["dump.sql.zst", "catchup.sql.zst"]
+    assert [o.readable for o in again.schema] == [True, False]
+
+
+def test_a_manifest_written_before_schema_fingerprints_reads_with_none() -> None:
+    data = json.loads(sample_manifest().to_json())
+    del data["schema"]
+    assert Manifest.from_json(json.dumps(data)).schema == ()
 
 
 def test_facts_match_the_consistent_point_when_taken_there() -> None:

@@ -182,7 +182,7 @@ def write_manifest(plan: dict[str, Any], dumped: dict[str, Any], target: Target,
         databases=tuple(plan["databases"]), started_at=plan["started_at"], finished_at=dumped["finished_at"],
         consistent_point=point, facts_point=facts.point, facts_taken_at=facts.taken_at,
         objects=tuple(ObjectEntry(**obj) for obj in dumped["objects"]), catchup=catchup,
-        tables=facts.tables, inventory=facts.inventory, notes=tuple(notes),
+        tables=facts.tables, inventory=facts.inventory, schema=facts.schema, notes=tuple(notes),
         extra={"server_id": plan["server_id"], "server_key": server_key(read_identity(source))},
     )
     store.put_bytes(layout.manifest_key(plan["backup_id"]), manifest.to_json().encode())
