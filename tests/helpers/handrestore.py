@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import contextlib
 import subprocess
 from pathlib import Path
 from typing import Any
 
+from drdrill.checks.definition_checks import short_diff
+from drdrill.checks.schema_fingerprint import read_fingerprints
 from drdrill.checks.source_facts import checksum_tables, read_inventory
+from drdrill.endpoints import SESSION_INIT
 from drdrill.servers.mariadb import LocalMariaDB
 from drdrill.storage.layout import TargetLayout
-from drdrill.storage.manifest import Inventory, Manifest, TableFacts
+from drdrill.storage.manifest import SchemaObject, Inventory, Manifest, TableFacts
 
 
 def download(client: Any, bucket: str, layout: TargetLayout, backup_id: str, name: str, into: Path) -> Path:
@@ -54,6 +59,25 @@ def apply_catchup(archive: Path, server: LocalMariaDB) -> None:
 def restored_facts(server: LocalMariaDB, manifest: Manifest) -> tuple[tuple[TableFacts, ...], Inventory]:
     """Counts, checksums and inventory of the restored server, computed exactly as on the source."""
     with contextlib.closing(server.root_connect()) as connection, connection.cursor() as cursor:
-        cursor.execute("SET time_zone = '+00:00'")
+        cursor.execute(SESSION_INIT)
         inventory = read_inventory(cursor, manifest.databases)
         return checksum_tables(cursor, manifest.inventory), inventory
+
+
+def restored_schema(server: LocalMariaDB, manifest: Manifest) -> tuple[SchemaObject, ...]:
+    """The restored server's schema fingerprints, read exactly as on the source."""
+    with contextlib.closing(server.root_connect()) as connection, connection.cursor() as cursor:
+        cursor.execute(SESSION_INIT)
+        return read_fingerprints(cursor, manifest.databases)
+
+
+def schema_differences(restored: Sequence[SchemaObject], expected: Sequence[SchemaObject]) -> dict[str, list[str]]:
+    """``kind name`` -> the changed lines, for every object whose restored fingerprint is not the expected one."""
+    found = {(obj.kind, obj.name): obj for obj in restored}
+    differences = {}
+    for obj in expected:
+        again = found.pop((obj.kind, obj.name), None)
+        if again != obj:
+            differences[f"{obj.kind} {obj.name}"] = short_diff(obj.definition or "", again.definition if again else None)
+    differences.update({f"{kind} {name} (extra)": [] for kind, name in found})
+    return differences

@@ -17,7 +17,7 @@ from drdrill.servers.scratch import run_key
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.servers.scratch import LocalScratch
 from tests.helpers.drill_helpers import execute, rewrite_object, run_steps, shop_target, store_for
-from tests.helpers.handrestore import restored_facts
+from tests.helpers.handrestore import restored_facts, restored_schema, schema_differences
 
 pytestmark = pytest.mark.integration
 
@@ -53,6 +53,8 @@ def test_drill_restore_of_each_engine_equals_the_manifest(engine, sandbox, tmp_p
         facts, inventory = restored_facts(scratch.instance, manifest)
         assert [(t.name, t.rows, t.checksum) for t in facts] == [(t.name, t.rows, t.checksum) for t in manifest.tables]
         assert inventory == manifest.inventory
+        assert manifest.schema and all(obj.readable for obj in manifest.schema)
+        assert schema_differences(restored_schema(scratch.instance, manifest), manifest.schema) == {}
     finally:
         restore.destroy(scratch)
     assert not scratch.instance.is_running() and not scratch.base_dir.exists() and not scratch.base_dir.is_symlink()

@@ -36,6 +36,8 @@ def test_what_the_server_rewrites_on_its_own_is_not_read() -> None:
     tables = FINGERPRINT_QUERIES["tables"](["shop"], "c")
     assert "AUTO_INCREMENT" not in tables and "ROW_FORMAT" not in tables and "TABLE_ROWS" not in tables
     assert "CREATE_OPTIONS" in tables  # the declared row format stays
+    for kind, body in (("routines", "r.ROUTINE_DEFINITION"), ("triggers", "ACTION_STATEMENT"), ("events", "EVENT_DEFINITION")):
+        assert f"REGEXP_REPLACE({body}, '(?m)[[:blank:]]+$', '')" in FINGERPRINT_QUERIES[kind](["shop"], "c")
     events = FINGERPRINT_QUERIES["events"](["shop"], "c")
     assert "LAST_EXECUTED" not in events and "CREATED" not in events and "ORIGINATOR" not in events
 
