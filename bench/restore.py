@@ -16,7 +16,9 @@ per engine with the real backup drill (``run_backup_drill``), and then for each 
                       ``zstd -dc | mbstream -x`` + ``mariadb-backup --prepare`` + ``--copy-back`` +
                       ``mariadbd`` started on the copied-back datadir (the drill starts it there too);
            validate   one ``CHECKSUM TABLE`` over every base table of the backed-up databases;
-         then ``validate_restore`` (the drill's GX suite) called directly on that bare restore.
+         then ``validate_restore`` (the drill's GX suite) called directly on that bare restore, and
+         the cost of the definition checks (schema fingerprints): the suite again without them and
+         with them, both on a warm server, the difference against the run without.
 
 The report gives drill/bare per stage and for the total, and the GX suite's time against the one
 CHECKSUM TABLE pass: the whole validate stage, the direct call, and the suite's SQL run alone (its
@@ -68,6 +70,7 @@ from common import (
 )
 from drdrill.checks.checksum import quote_identifier
 from drdrill.checks.restore_suite import validate_restore
+from drdrill.checks.suite_definition import load_suite_definition
 from drdrill.config import EngineOptions, Heartbeat, Objectives, Retention, Storage, Target
 from drdrill.drills.backup.runner import run_backup_drill
 from drdrill.drills.layouts import layout_for
@@ -419,19 +422,26 @@ def measure_bare(
                 f"the bare {manifest.engine} restore's CHECKSUM TABLE differs from the source's: "
                 f"{checksums} != {source_checksums}"
             )
-        outcome = validate_restore(
-            endpoint.sqlalchemy_url(),
-            manifest,
-            results_dir=work / "gx",
-            disaster_at=datetime.now(timezone.utc),
-            rpo_objective=target.objectives.rpo,
-            heartbeat=target.heartbeat,
-        )
-        if outcome.findings:
-            raise failure(
-                f"the GX suite on the bare {manifest.engine} restore", "with findings", outcome.findings
+        def suite(name: str, definition: dict[str, Any] | None = None) -> Any:
+            outcome = validate_restore(
+                endpoint.sqlalchemy_url(),
+                manifest,
+                results_dir=work / name,
+                disaster_at=datetime.now(timezone.utc),
+                rpo_objective=target.objectives.rpo,
+                heartbeat=target.heartbeat,
+                definition=definition,
             )
+            if outcome.findings:
+                raise failure(
+                    f"the GX suite ({name}) on the bare {manifest.engine} restore", "with findings", outcome.findings
+                )
+            return outcome
+
+        outcome = suite("gx")
         document = json.loads(outcome.results_json.read_text())
+        without = suite("gx-without-definitions", {**load_suite_definition(), "definitions": []})
+        warm = suite("gx-warm")
         return {
             "stages": {stage: round(seconds, 3) for stage, seconds in clock.stage_seconds().items()},
             "steps": [
@@ -442,6 +452,14 @@ def measure_bare(
             "gx_direct_s": round(outcome.seconds, 3),
             "gx_direct_timings": document["drdrill"]["timings"],
             "gx_expectations": f"{outcome.successful}/{outcome.evaluated}",
+            "definitions": {
+                "objects": len(manifest.schema),
+                "expectations": outcome.evaluated - without.evaluated,
+                "suite_without_s": round(without.seconds, 3),
+                "suite_with_s": round(warm.seconds, 3),
+                "cost_s": round(warm.seconds - without.seconds, 3),
+                "cost_percent": round(100 * (warm.seconds - without.seconds) / without.seconds, 1),
+            },
         }
     finally:
         destroy(scratch)
@@ -487,6 +505,7 @@ def summarize(
             "direct_run_ratio": ratio(direct_run, checksum_s),
             "expectations": bare["gx_expectations"],
         },
+        "definitions": bare["definitions"],
     }
 
 
@@ -588,6 +607,15 @@ GX_COLUMNS = [
     ("its SQL run s (x)", "direct_run", "{}"),
     ("expectations passed", "expectations", "{}"),
 ]
+DEFINITION_COLUMNS = [
+    ("engine", "engine", "{}"),
+    ("objects", "objects", "{}"),
+    ("expectations", "expectations", "{}"),
+    ("suite without s", "suite_without_s", "{}"),
+    ("suite with s", "suite_with_s", "{}"),
+    ("cost s", "cost_s", "{}"),
+    ("cost %", "cost_percent", "{}"),
+]
 
 
 def stage_rows(result: dict[str, Any]) -> list[dict[str, str]]:
@@ -661,6 +689,10 @@ def render_report(facts: dict[str, Any], results: list[dict[str, Any]], args: ar
     )
     stages = format_table([row for result in results for row in stage_rows(result)], STAGE_COLUMNS)
     gx = format_table([gx_row(result) for result in results], GX_COLUMNS)
+    definitions = format_table(
+        [{"engine": r["engine"], **{k: str(v) for k, v in r["definitions"].items()}} for r in results],
+        DEFINITION_COLUMNS,
+    )
     notes = (
         "drill stages: fetch_and_verify, provision_scratch, restore, validate; 'other' is the rest of the RTO.\n"
         "GX suite: 'SQL run' is the checkpoint run alone (no context set-up, no Data Docs); 'direct' is "
@@ -670,7 +702,9 @@ def render_report(facts: dict[str, Any], results: list[dict[str, Any]], args: ar
     )
     return (
         f"{heading}\n{backups}\n\nRTO by stage, drill vs bare steps\n{stages}\n\n"
-        f"GX suite vs one CHECKSUM TABLE pass over all tables\n{gx}\n\n{notes}"
+        f"GX suite vs one CHECKSUM TABLE pass over all tables\n{gx}\n\n"
+        f"Definition checks (schema fingerprints): the suite on the warm bare restore without and with them\n"
+        f"{definitions}\n\n{notes}"
     )
 
 
