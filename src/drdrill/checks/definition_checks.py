@@ -99,10 +99,28 @@ def short_diff(source: str, restored: str | None) -> list[str]:
     return [line if len(line) <= LINE_WIDTH else line[: LINE_WIDTH - 1] + "…" for line in changed]
 
 
+def version_note(source_version: str, restored_version: str) -> str:
+    """A sentence when the two servers' major.minor versions differ (each rewrites definitions its own way)."""
+    def release(version: str) -> str:
+        return ".".join(version.split("-", 1)[0].split(".")[:2])
+
+    if not source_version or not restored_version or release(source_version) == release(restored_version):
+        return ""
+    return (
+        f" The restored server runs {restored_version} and the source {source_version}: a real recovery onto "
+        "this version would get the same definition, so it is reported; restore onto the source's version to tell "
+        "a version's rewrite from damage."
+    )
+
+
 def differs_findings(
-    kind: str, rows: Sequence[Mapping[str, object]], source: Mapping[str, SchemaObject], evidence: dict[str, object]
+    kind: str,
+    rows: Sequence[Mapping[str, object]],
+    source: Mapping[str, SchemaObject],
+    evidence: dict[str, object],
+    note: str = "",
 ) -> list[Finding]:
-    """One finding per restored object whose definition is not the source's."""
+    """One finding per restored object whose definition is not the source's (``note`` ends each message)."""
     spec = KINDS[kind]
     findings = []
     for row in rows:
@@ -122,7 +140,7 @@ def differs_findings(
         findings.append(
             Finding(
                 spec.differs,
-                message,
+                message + note,
                 fix=spec.fix,
                 evidence={**evidence, "object": name, "kind": kind, "stand_in": stand_in,
                           "diff": diff[:DIFF_EVIDENCE],

@@ -198,6 +198,7 @@ class SuiteRun:
         self.evaluated = 0
         self.successful = 0
         self.newest_heartbeat: datetime | None = None
+        self.server_version = ""  # the validated server's VERSION(), once connected
         self.data_docs_dir: Path | None = None
         self.timings: dict[str, float] = {}
         self._checkpoint_result: Any = None
@@ -346,6 +347,7 @@ class SuiteRun:
         with root.get_engine().connect() as connection:
             version = str(connection.execute(sa.text("SELECT VERSION()")).scalar())
             rows = connection.execute(query, {"schemas": schemas}).fetchall()
+        self.server_version = version
         collation = "utf8mb4_nopad_bin" if "mariadb" in version.lower() else "utf8mb4_0900_bin"
         return {f"{schema}.{name}" for schema, name in rows}, collation
 

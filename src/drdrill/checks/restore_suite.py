@@ -20,6 +20,7 @@ from drdrill.checks.definition_checks import (
     missing_findings,
     unfingerprinted_finding,
     unreadable_finding,
+    version_note,
 )
 from drdrill.checks.evidence import as_utc_datetime, utc_label
 from drdrill.checks.gx_runner import (
@@ -286,7 +287,8 @@ class RestoreSuiteRun(SuiteRun):
             return missing_findings(kind, missing, int(observed.get("missing_count") or 0) - len(missing), evidence)
         rows = (observed.get("details") or {}).get("unexpected_rows") or []
         source = {obj.name: obj for obj in self.manifest.schema if obj.kind == kind}
-        return differs_findings(kind, rows, source, evidence)
+        note = version_note(self.manifest.server_version, self.server_version)
+        return differs_findings(kind, rows, source, evidence, note)
 
     def _rpo_validation(self, gx: Any, context: Any, existing: set[str]) -> list[Any]:
         spec, objective = self.heartbeat, self.rpo_objective

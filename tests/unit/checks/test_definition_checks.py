@@ -13,6 +13,7 @@ from drdrill.checks.definition_checks import (
     short_diff,
     unfingerprinted_finding,
     unreadable_finding,
+    version_note,
 )
 from drdrill.findings import CATALOG, COULD_NOT_VERIFY, FAILED
 from drdrill.storage.manifest import SchemaObject
@@ -79,3 +80,13 @@ def test_what_could_not_be_compared_is_never_green() -> None:
     names = [f"shop.v{n}" for n in range(12)]
     assert "and 2 more" in unreadable_finding("views", names).message
     assert unfingerprinted_finding("b1").verdict == COULD_NOT_VERIFY
+
+
+def test_a_restore_onto_another_release_says_so_in_the_finding() -> None:
+    assert version_note("10.11.6-MariaDB-0+deb12u1", "10.11.19-MariaDB") == ""
+    assert version_note("", "10.11.19-MariaDB") == ""
+    note = version_note("10.11.6-MariaDB", "11.4.2-MariaDB")
+    assert "runs 11.4.2-MariaDB and the source 10.11.6-MariaDB" in note
+    restored = {"name": VIEW.name, "definition": "x"}
+    (finding,) = differs_findings("views", [restored], {VIEW.name: VIEW}, {}, note)
+    assert finding.message.endswith(note)
