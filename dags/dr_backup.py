@@ -26,8 +26,8 @@ from airflow.sdk import DAG, Param, dag, get_current_context, task
 
 from drdrill.drills.backup import tasks as backup_tasks
 from drdrill.airflow.assets import backup_asset
-from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks
-from drdrill.config import Target, load_config
+from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks, per_target_dags
+from drdrill.config import Target
 from drdrill.engines import engine_names
 
 ENGINE_CHOICES = ["configured", *engine_names()]
@@ -82,4 +82,4 @@ def build_backup_dag(target: Target) -> DAG:
     return backup_drill()
 
 
-DAGS = {target.name: build_backup_dag(target) for target in load_config().targets}
+DAGS = per_target_dags(build_backup_dag, drill="backup")

@@ -20,8 +20,8 @@ from __future__ import annotations
 from airflow.sdk import DAG, Param, dag, get_current_context, task
 
 from drdrill.drills.archive import tasks as archive_tasks
-from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks
-from drdrill.config import Target, load_config
+from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks, per_target_dags
+from drdrill.config import Target
 
 
 def build_archive_dag(target: Target) -> DAG:
@@ -52,4 +52,4 @@ def build_archive_dag(target: Target) -> DAG:
     return binlog_archive()
 
 
-DAGS = {target.name: build_archive_dag(target) for target in load_config().targets}
+DAGS = per_target_dags(build_archive_dag, drill="binlog_archive")

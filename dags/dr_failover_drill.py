@@ -36,8 +36,8 @@ from __future__ import annotations
 
 from airflow.sdk import DAG, dag, get_current_context, setup, task, teardown
 
-from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks
-from drdrill.config import Target, load_config
+from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks, per_target_dags
+from drdrill.config import Target
 from drdrill.drills.failover import tasks
 from drdrill.servers.faults import is_managed
 
@@ -116,5 +116,5 @@ def build_failover_dag(target: Target) -> DAG:
     return failover_drill()
 
 
-DAGS = {target.name: build_failover_dag(target) for target in load_config().targets
-        if target.allow_failover_drill and (target.replica_conn_id or is_managed(target.failover_drill.fault))}
+DAGS = per_target_dags(build_failover_dag, drill="failover", include=lambda target: target.allow_failover_drill and (
+    bool(target.replica_conn_id) or is_managed(target.failover_drill.fault)))

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from airflow.sdk import DAG, dag, get_current_context, setup, task, teardown
 
-from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks
-from drdrill.config import Target, load_config
+from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks, per_target_dags
+from drdrill.config import Target
 from drdrill.drills.pitr import tasks as pitr_tasks
 from drdrill.drills.restore import tasks as restore_tasks
 
@@ -86,4 +86,4 @@ def build_pitr_dag(target: Target) -> DAG:
     return pitr_drill()
 
 
-DAGS = {target.name: build_pitr_dag(target) for target in load_config().targets}
+DAGS = per_target_dags(build_pitr_dag, drill="pitr")

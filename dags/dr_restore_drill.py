@@ -29,8 +29,8 @@ from __future__ import annotations
 from airflow.sdk import DAG, dag, get_current_context, setup, task, teardown
 
 from drdrill.airflow.assets import after_backup_schedule
-from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks
-from drdrill.config import Target, load_config
+from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks, per_target_dags
+from drdrill.config import Target
 from drdrill.drills.restore import tasks as restore_tasks
 
 
@@ -90,4 +90,4 @@ def build_restore_dag(target: Target) -> DAG:
     return restore_drill()
 
 
-DAGS = {target.name: build_restore_dag(target) for target in load_config().targets}
+DAGS = per_target_dags(build_restore_dag, drill="restore")

@@ -16,8 +16,8 @@ from __future__ import annotations
 from airflow.sdk import DAG, dag, get_current_context, task
 
 from drdrill.drills.archive import tasks as archive_tasks
-from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks
-from drdrill.config import Target, load_config
+from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks, per_target_dags
+from drdrill.config import Target
 
 
 def build_monitor_dag(target: Target) -> DAG:
@@ -40,4 +40,4 @@ def build_monitor_dag(target: Target) -> DAG:
     return rpo_monitor()
 
 
-DAGS = {target.name: build_monitor_dag(target) for target in load_config().targets}
+DAGS = per_target_dags(build_monitor_dag, drill="rpo_monitor")

@@ -397,8 +397,9 @@ def cmd_config(args: argparse.Namespace) -> int:
     from drdrill.config import check_connections, load_config
 
     config = load_config(args.file)
-    problems = check_connections(config, connection_exists)
+    problems = [broken.error() for broken in config.broken] + check_connections(config, connection_exists)
     payload = {"file": str(config.path), "targets": [t.name for t in config.targets],
+               "broken_targets": [broken.name for broken in config.broken],
                "problems": [str(problem) for problem in problems]}
     _emit(args, payload, lambda: print(f"{config.path}: {len(config.targets)} target(s) "
                                        f"({', '.join(payload['targets'])}); " +

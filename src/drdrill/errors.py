@@ -18,6 +18,7 @@ class ConfigError(DrdrillError):
     def __init__(self, file: str, key: str, problem: str, fix: str) -> None:
         self.file = file
         self.key = key
+        self.detail = problem  # the problem without the file and key
         super().__init__(f"{file}: {key}: {problem}", fix)
 
 

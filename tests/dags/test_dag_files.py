@@ -80,6 +80,45 @@ def test_a_config_typo_is_an_import_error_that_names_file_key_and_fix(tmp_path: 
     assert "Fix:" in done.stderr
 
 
+BAG_PROBE = """
+import json
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder={folder!r})
+broken = bag.dags["dr_restore_drill__shop_typo"]
+try:
+    broken.get_task("config_error").python_callable()
+    raised = None
+except Exception as exc:
+    raised = [type(exc).__name__, str(exc)]
+print(json.dumps({{"dag_ids": sorted(bag.dags), "errors": {{k: v for k, v in bag.import_errors.items()}},
+                  "tags": sorted(broken.tags), "schedule": type(broken.timetable).__name__, "raised": raised}}))
+"""
+
+
+def test_one_broken_target_leaves_every_other_targets_dags_loaded(tmp_path: Path) -> None:
+    config = Path(os.environ["DRDRILL_CONFIG"]).read_text() + (
+        "  - name: shop_typo\n    source_conn_id: shop_primary\n    databases: [shop]\n"
+        "    storage: {conn_id: drdrill_s3, bucket: drdrill-backups, prefix: typo}\n"
+        "    retention: {keep_backups: 3}\n    objectives: {rto: 30 minutes, rpo: 15m}\n")
+    bad = tmp_path / "drills.yaml"
+    bad.write_text(config)
+    env = {**os.environ, "DRDRILL_CONFIG": str(bad)}
+    done = subprocess.run([sys.executable, "-c", BAG_PROBE.format(folder=str(ROOT / "dags"))],
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    bag = json.loads(done.stdout.strip().splitlines()[-1])
+    assert bag["errors"] == {}
+    healthy = {f"dr_{kind}__shop" for kind in ("backup", "restore_drill", "pitr_drill", "failover_drill",
+                                                "binlog_archive", "rpo_monitor")}
+    assert healthy <= set(bag["dag_ids"])
+    assert {dag_id for dag_id in bag["dag_ids"] if dag_id.endswith("__shop_typo")} == {
+        f"dr_{kind}__shop_typo" for kind in ("backup", "restore_drill", "pitr_drill", "binlog_archive", "rpo_monitor")}
+    assert "config-error" in bag["tags"] and bag["schedule"] == "OnceTimetable"
+    kind, message = bag["raised"]
+    assert kind == "AirflowFailException"
+    assert "targets[shop_typo].objectives.rto: invalid duration '30 minutes'" in message and "Fix:" in message
+
+
 def test_airflow_reports_no_import_errors(airflow_db) -> None:
     airflow = str(Path(sys.executable).parent / "airflow")
     subprocess.run([airflow, "dags", "reserialize"], capture_output=True, text=True, check=True)

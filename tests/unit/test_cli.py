@@ -169,7 +169,8 @@ def test_config_check_json_passes_when_every_connection_exists(tmp_path: Path, m
     path = write_config(tmp_path)
     monkeypatch.setenv("AIRFLOW_CONN_SHOP_PRIMARY", json.dumps({"conn_type": "mysql"}))
     monkeypatch.setenv("AIRFLOW_CONN_DRDRILL_S3", json.dumps({"conn_type": "aws"}))
-    assert config_check(capsys, path) == (0, {"file": str(path), "targets": ["shop"], "problems": []})
+    assert config_check(capsys, path) == (0, {"file": str(path), "targets": ["shop"], "broken_targets": [],
+                                              "problems": []})
 
 
 def test_config_check_json_names_a_missing_connection_and_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -206,3 +207,17 @@ def test_a_missing_config_file_is_an_error_naming_the_file(tmp_path: Path, monke
     code, out, err = run(capsys, "history")
     assert code == 2 and out == ""
     assert "nowhere.yaml" in err and "Fix:" in err
+
+
+def test_config_check_names_each_broken_target_and_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_config(tmp_path)
+    good = path.read_text()
+    typo = good[good.index("  - name: shop"):].replace("name: shop", "name: billing", 1)
+    path.write_text(good + typo.replace("databases:", "databases: 5\n    dbs:", 1))
+    monkeypatch.setenv("AIRFLOW_CONN_SHOP_PRIMARY", json.dumps({"conn_type": "mysql"}))
+    monkeypatch.setenv("AIRFLOW_CONN_DRDRILL_S3", json.dumps({"conn_type": "aws"}))
+    code, payload = config_check(capsys, path)
+    assert code == 2 and payload["targets"] == ["shop"] and payload["broken_targets"] == ["billing"]
+    [problem] = payload["problems"]
+    assert "targets[billing]" in problem and "Fix:" in problem

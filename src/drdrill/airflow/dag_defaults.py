@@ -1,12 +1,14 @@
-"""What every drill DAG shares: owner, tags, docs, one active run, Slack callbacks from the target's config."""
+"""What every drill DAG shares: owner, tags, docs, one active run, Slack callbacks from the target's config,
+and one DAG per target — a target whose config entry is broken gets a DAG that fails at once, saying why."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pendulum
 
-from drdrill.config import Target
+from drdrill.config import BrokenTarget, Target, load_config
 from drdrill.drill_kinds import BY_NAME
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
@@ -45,3 +47,42 @@ def failure_callbacks(target: Target, drill: str) -> dict[str, Any]:
         callbacks["on_success_callback"] = DrillSlackNotifier(slack_webhook_conn_id=notify.slack_conn_id,
                                                               target=target_name, drill=drill, success=True)
     return callbacks
+
+
+def per_target_dags(
+    build: Callable[[Target], Any], *, drill: str, include: Callable[[Target], bool] = lambda target: True
+) -> dict[str, Any]:
+    """``build(target)`` for every target ``include`` accepts, and a failing DAG for each broken target.
+
+    One target's typo leaves every other target's DAGs loaded: its own DAG id shows the error instead
+    (the failover drill gets none: whether the broken target allows failover drills is unknown).
+    """
+    config = load_config()
+    dags = {target.name: build(target) for target in config.targets if include(target)}
+    if drill != "failover":
+        dags.update({broken.name: config_error_dag(broken, drill) for broken in config.broken})
+    return dags
+
+
+def config_error_dag(broken: BrokenTarget, drill: str) -> Any:
+    """A DAG under the broken target's DAG id whose one task fails at once with the config problem."""
+    from airflow.sdk.exceptions import AirflowFailException
+    from airflow.sdk import DAG, task
+
+    error = broken.error()
+    with DAG(
+        dag_id=BY_NAME[drill].dag_id(broken.name),
+        schedule="@once",
+        start_date=START_DATE,
+        catchup=False,
+        tags=["drdrill", drill, f"target:{broken.name}", "config-error"],
+        description=f"CONFIG ERROR in {error.file} at {error.key}: this target does not drill until it is fixed",
+        doc_md=f"**This target's entry in the drills YAML is broken; nothing drills it.**\n\n`{error}`",
+    ) as dag:
+
+        @task(task_id="config_error", retries=0)
+        def config_error() -> None:
+            raise AirflowFailException(str(error))
+
+        config_error()
+    return dag

@@ -12,8 +12,8 @@ from typing import Any
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from drdrill.config.messages import config_error_from
-from drdrill.config.models import DrillConfig, DrillsFile
+from drdrill.config.messages import config_error_from, target_errors_from
+from drdrill.config.models import BrokenTarget, DrillConfig, DrillsFile
 from drdrill.errors import ConfigError
 from drdrill.locations import CONFIG_ENV_VAR, default_config_path
 
@@ -27,11 +27,32 @@ def load_config(path: Path | str | None = None) -> DrillConfig:
     if raw is None:
         raise ConfigError(str(config_path), "(file)", "the file is empty.",
                           "Add a targets: list (include/drills.yaml in the drdrill project is a documented example).")
+    data = with_inherited_values(raw)
+    broken: tuple[BrokenTarget, ...] = ()
     try:
-        drills = _DRILLS_FILE.validate_python(with_inherited_values(raw))
+        drills = _DRILLS_FILE.validate_python(data)
     except ValidationError as exc:
-        raise config_error_from(exc, str(config_path), raw) from None
-    return DrillConfig(path=config_path, settings=drills.settings, targets=drills.targets)
+        drills, broken = _without_broken_targets(exc, data, str(config_path), raw)
+    return DrillConfig(path=config_path, settings=drills.settings, targets=drills.targets, broken=broken)
+
+
+def _without_broken_targets(
+    error: ValidationError, data: dict[str, Any], file: str, raw: Any
+) -> tuple[DrillsFile, tuple[BrokenTarget, ...]]:
+    """One bad target stays one: the file validated without the targets at fault, and those targets.
+
+    ConfigError (the first problem) when the fault is not inside targets alone, or every target has one.
+    """
+    at_fault = target_errors_from(error, file, raw)
+    if at_fault is None or len(at_fault) == len(data["targets"]):
+        raise config_error_from(error, file, raw) from None
+    kept = [target for index, target in enumerate(data["targets"]) if index not in at_fault]
+    try:
+        drills = _DRILLS_FILE.validate_python({**data, "targets": kept})
+    except ValidationError as again:  # e.g. two of the good targets share a name
+        raise config_error_from(again, file, raw) from None
+    broken = tuple(BrokenTarget.of(index, raw["targets"][index], problem) for index, problem in sorted(at_fault.items()))
+    return drills, broken
 
 
 def with_inherited_values(raw: Any) -> Any:

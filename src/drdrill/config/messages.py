@@ -31,7 +31,23 @@ _PLAIN_YAML = re.compile(r"[A-Za-z0-9_/]([A-Za-z0-9_.\-/ ]*[A-Za-z0-9_.\-/])?")
 
 def config_error_from(error: ValidationError, file: str, raw: Any) -> ConfigError:
     """The first problem of ``error`` (an unknown key first: it often explains the others) as a ConfigError."""
-    details = min(enumerate(error.errors()), key=lambda item: (item[1]["type"] not in _UNKNOWN_KEY, item[0]))[1]
+    return _first_problem(list(enumerate(error.errors())), file, raw)
+
+
+def target_errors_from(error: ValidationError, file: str, raw: Any) -> dict[int, ConfigError] | None:
+    """The first problem of each target at fault, by its index, when every problem lies inside one target
+    (``targets[i]...``); None when something else is wrong too (settings, defaults, the list itself)."""
+    by_target: dict[int, list[tuple[int, Any]]] = {}
+    for order, details in enumerate(error.errors()):
+        loc = details["loc"]
+        if len(loc) < 2 or loc[0] != "targets" or not isinstance(loc[1], int) or isinstance(loc[1], bool):
+            return None
+        by_target.setdefault(loc[1], []).append((order, details))
+    return {index: _first_problem(problems, file, raw) for index, problems in by_target.items()}
+
+
+def _first_problem(problems: list[tuple[int, Any]], file: str, raw: Any) -> ConfigError:
+    details = min(problems, key=lambda item: (item[1]["type"] not in _UNKNOWN_KEY, item[0]))[1]
     key, problem, fix = _explain(details, raw)
     return ConfigError(file, key, problem, fix)
 

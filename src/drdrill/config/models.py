@@ -19,7 +19,7 @@ from pydantic.dataclasses import dataclass
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticUndefined
 
-from drdrill.config.values import (DEFAULT_HISTORY_URL, QUALIFIED_TABLE_PATTERN, BucketName, ConnectionId,
+from drdrill.config.values import (DEFAULT_HISTORY_URL, QUALIFIED_TABLE_PATTERN, TARGET_NAME_PATTERN, BucketName, ConnectionId,
     Count, Duration, EngineName, ErrantPolicy, Fault, Flag, HistoryURL, Identifier, Names, Prefix,
     ProjectPath, Schedule, SchemaNames, Size, TargetName, Text, config_error, describe)
 from drdrill.drill_kinds import FAILOVER, KINDS
@@ -301,18 +301,47 @@ class DrillsFile:
 
 
 @dataclass(frozen=True, config=CONFIG, kw_only=True)
+class BrokenTarget:
+    """A target whose entry has a problem: left out of the drills, reported by name (or index) instead."""
+
+    index: int
+    name: str  # its name when it has a valid one, else "targets_<index>"
+    file: str
+    key: str
+    problem: str
+    fix: str
+
+    @classmethod
+    def of(cls, index: int, raw: Any, error: ConfigError) -> BrokenTarget:
+        """The broken target at ``index`` of the file, with the ConfigError that explains it."""
+        name = raw.get("name") if isinstance(raw, dict) else None
+        if not (isinstance(name, str) and re.fullmatch(TARGET_NAME_PATTERN, name)):
+            name = f"targets_{index}"
+        return cls(index=index, name=name, file=error.file, key=error.key,
+                   problem=error.detail, fix=error.fix or "")
+
+    def error(self) -> ConfigError:
+        """The problem as the ConfigError loading found."""
+        return ConfigError(self.file, self.key, self.problem, self.fix)
+
+
+@dataclass(frozen=True, config=CONFIG, kw_only=True)
 class DrillConfig:
-    """The whole drills file: settings and targets, validated."""
+    """The whole drills file: settings and targets, validated; targets with a problem are kept apart."""
 
     path: Path
     settings: Settings
     targets: tuple[Target, ...]
+    broken: tuple[BrokenTarget, ...] = ()
 
     def target(self, name: str) -> Target:
-        """The target called ``name``; ConfigError listing the known names if there is none."""
+        """The target called ``name``; its ConfigError if it is broken; ConfigError listing the known names if none."""
         for target in self.targets:
             if target.name == name:
                 return target
+        for broken in self.broken:
+            if broken.name == name:
+                raise broken.error()
         known = [target.name for target in self.targets]
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"Did you mean {close[0]!r}? " if close else ""

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from drdrill.config import load_config
+from drdrill.errors import ConfigError
 from drdrill.locations import default_config_path, project_root
 
 from .drills_files import TARGET, assert_names, load_error, load_error_default, with_target_lines, write
@@ -185,3 +186,41 @@ def test_null_means_the_default_and_overrides_defaults(tmp_path: Path) -> None:
                            "targets:\n" + TARGET + "    engine_options: null\n    engine: null\n    owner: null\n")
     shop = load_config(path).target("shop")
     assert (shop.engine_options.parallel, shop.engine, shop.owner, shop.tags) == (1, "mariadb-dump", "dba", ("fleet",))
+
+
+# --- one bad target stays one ----------------------------------------------------------------------------
+
+
+BROKEN_TARGETS = (
+    TARGET.replace("shop", "billing").replace("rto: 30m", "rto: 30 minutes")
+    + TARGET.replace("name: shop", "name: Bad Name")
+)
+
+
+@pytest.mark.unit
+def test_a_broken_target_is_kept_apart_and_the_others_load(tmp_path: Path) -> None:
+    path = write(tmp_path, "targets:\n" + TARGET + BROKEN_TARGETS)
+    config = load_config(path)
+    assert [target.name for target in config.targets] == ["shop"]
+    assert [(broken.index, broken.name) for broken in config.broken] == [(1, "billing"), (2, "targets_2")]
+    assert_names(config.broken[0].error(), path, "targets[billing].objectives.rto", "invalid duration '30 minutes'")
+    assert_names(config.broken[1].error(), path, "targets[2].name", "'Bad Name' is not valid")
+    with pytest.raises(ConfigError, match="invalid duration '30 minutes'"):
+        config.target("billing")  # asking for the broken target by name gets its own problem
+    assert config.target("shop").objectives.rto == timedelta(minutes=30)
+
+
+@pytest.mark.unit
+def test_a_file_whose_every_target_is_broken_is_an_error(tmp_path: Path) -> None:
+    assert_names(load_error(write(tmp_path, "targets:\n" + BROKEN_TARGETS)), tmp_path / "drills.yaml",
+                 "targets[billing].objectives.rto", "invalid duration")
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("text", "key"), [
+    ("settings: {work_dir: 5}\ntargets:\n" + TARGET + BROKEN_TARGETS, "settings.work_dir"),
+    ("defaults: {engine: tape}\ntargets:\n" + TARGET + TARGET.replace("shop", "billing"), "defaults.engine"),
+    ("targets:\n" + TARGET + TARGET + BROKEN_TARGETS, "targets[1].name"),
+], ids=["settings", "defaults", "duplicate names"])
+def test_a_problem_outside_a_single_target_still_stops_the_whole_file(tmp_path: Path, text: str, key: str) -> None:
+    assert load_error(write(tmp_path, text)).key == key
