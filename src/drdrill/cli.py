@@ -91,7 +91,7 @@ def _show_status(state: dict[str, Any], title: str) -> None:
 # -- drills -------------------------------------------------------------------------------------------
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from drdrill.airflow.connections import mysql_endpoint, object_store
+    from drdrill.airflow.connections import manifest_signing_key, mysql_endpoint, object_store
     from drdrill.config import load_config
     from drdrill.drills.backup.runner import run_backup_drill
 
@@ -100,8 +100,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
     started = datetime.now(timezone.utc)
     record, findings = run_backup_drill(
         target, mysql_endpoint(target.source_conn_id, f"targets[{target.name}].source_conn_id"),
-        object_store(target.storage), work_dir=config.settings.work_dir, history_url=config.settings.history_url,
-        run_id=f"cli__{started.strftime('%Y%m%dT%H%M%SZ')}__{uuid.uuid4().hex[:6]}", started_at=started,
+        object_store(target.storage), signing_key=manifest_signing_key(target.storage),
+        work_dir=config.settings.work_dir, history_url=config.settings.history_url, run_id=f"cli__{started.strftime('%Y%m%dT%H%M%SZ')}__{uuid.uuid4().hex[:6]}", started_at=started,
         engine_override=args.engine, dry_run=args.dry_run,
     )
 
@@ -117,8 +117,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def restore_servers(target: Any) -> Any:
-    """Source, replica, bucket and (optional) scratch server of a target, from its Airflow connections."""
-    from drdrill.airflow.connections import mysql_endpoint, object_store
+    """Source, replica, bucket, (optional) scratch server and manifest key of a target, from its Airflow connections."""
+    from drdrill.airflow.connections import manifest_signing_key, mysql_endpoint, object_store
     from drdrill.drills.restore.runner import RestoreServers
 
     scratch_conn_id = target.restore_drill.scratch_conn_id
@@ -129,6 +129,7 @@ def restore_servers(target: Any) -> Any:
         scratch=mysql_endpoint(scratch_conn_id, f"targets[{target.name}].restore_drill.scratch_conn_id")
         if scratch_conn_id else None,
         scratch_conn_id=scratch_conn_id,
+        signing_key=manifest_signing_key(target.storage),
     )
 
 
@@ -273,7 +274,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
 
 
 def cmd_backups(args: argparse.Namespace) -> int:
-    from drdrill.airflow.connections import object_store
+    from drdrill.airflow.connections import manifest_signing_key, object_store
     from drdrill.config import load_config
     from drdrill.drills.layouts import layout_for
     from drdrill.storage.catalog import list_backups
@@ -281,12 +282,14 @@ def cmd_backups(args: argparse.Namespace) -> int:
 
     target = load_config().target(args.target)
     store = object_store(target.storage)
+    signing_key = manifest_signing_key(target.storage)
     if args.action == "list":
-        entries = [entry.summary() for entry in list_backups(store, layout_for(target))]
+        entries = [entry.summary() for entry in list_backups(store, layout_for(target), signing_key=signing_key)]
         _emit(args, {"target": target.name, "backups": entries},
-              lambda: _print_table(entries, ["backup_id", "status", "engine", "stored_bytes", "consistent_point", "problem"]))
+              lambda: _print_table(entries, ["backup_id", "status", "seal", "engine", "stored_bytes", "consistent_point",
+                                             "problem"]))
         return EXIT_OK
-    _, findings = verify_backup(store, layout_for(target), args.backup_id)
+    _, findings = verify_backup(store, layout_for(target), args.backup_id, signing_key=signing_key)
     payload = {"target": target.name, "backup_id": args.backup_id, "verified": not findings,
                "findings": [finding.to_dict() for finding in findings]}
     _emit(args, payload, lambda: print("verified: every object matches its size and sha256" if not findings
@@ -330,7 +333,7 @@ def cmd_rpo(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from drdrill.airflow.connections import object_store
+    from drdrill.airflow.connections import manifest_signing_key, object_store
     from drdrill.config import load_config
     from drdrill.drills.layouts import layout_for
     from drdrill.durations import format_duration
@@ -341,7 +344,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
     targets = [config.target(args.target)] if args.target else list(config.targets)
     report: list[dict[str, Any]] = []
     for target in targets:
-        backups = list_backups(object_store(target.storage), layout_for(target))
+        backups = list_backups(object_store(target.storage), layout_for(target),
+                               signing_key=manifest_signing_key(target.storage))
         valid = [b for b in backups if b.is_valid]
         drills = list_drills(config.settings.history_url, target.name, limit=200)
         latest: dict[str, Any] = {}

@@ -24,6 +24,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "ARTEFACT_MISSING": (FAILED, "An object the manifest lists is not in S3; check lifecycle rules and who deletes there, then take a new backup."),
     "ARTEFACT_CORRUPT": (FAILED, "An object in S3 does not match its recorded size or sha256; take a new backup and check the bucket's integrity."),
     "MANIFEST_INVALID": (FAILED, "The manifest is unreadable or incomplete, so the backup cannot be trusted; take a new backup."),
+    "MANIFEST_CORRUPT": (FAILED, "The manifest was changed after it was written (its digest or signature does not match), so the backup cannot be trusted; find out who changed it and take a new backup."),
     "COULD_NOT_VERIFY": (COULD_NOT_VERIFY, "A check could not run; fix the cause in the message and re-run the drill."),
     "NO_VALID_BACKUP": (FAILED, "There is no valid backup to restore; run the backup drill (dr_backup__<target>) and fix what it reports."),
     "BACKUP_STALE": (FAILED, "The newest valid backup is older than the target allows; check the backup schedule and recent backup runs."),

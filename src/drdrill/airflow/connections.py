@@ -16,6 +16,7 @@ from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.s3 import S3ObjectStore
+from drdrill.storage.seal import SigningKey
 
 
 class MissingConnection(DrdrillError):
@@ -134,6 +135,27 @@ def mysql_endpoint(conn_id: str, used_for: str = "") -> MySQLEndpoint:
         password=connection.password or "",
         socket=extra.get("unix_socket"),
     )
+
+
+def manifest_signing_key(storage: Storage) -> SigningKey | None:
+    """The key a target's manifests are signed with: its ``storage.manifest_signing_conn_id`` connection's password.
+
+    None when the target does not sign. The password is masked in Airflow's logs before anything else is done.
+    """
+    conn_id = storage.manifest_signing_conn_id
+    if conn_id is None:
+        return None
+    from airflow.sdk.log import mask_secret
+
+    connection = get_connection(conn_id, "storage.manifest_signing_conn_id")
+    if not connection.password:
+        raise DrdrillError(f"Airflow connection '{conn_id}' (storage.manifest_signing_conn_id) has no password, "
+                           "and its password is the key manifests are signed with.",
+                           f"Set one: airflow connections add {conn_id} --conn-type generic --conn-password KEY "
+                           "(KEY: e.g. the output of `openssl rand -base64 48`), or set "
+                           "storage.manifest_signing_conn_id: null.")
+    mask_secret(connection.password)
+    return SigningKey(connection.password.encode(), source=f"Airflow connection '{conn_id}'")
 
 
 def object_store(storage: Storage) -> ObjectStore:

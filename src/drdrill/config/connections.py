@@ -35,6 +35,9 @@ _HOW_TO_CREATE = {  # connection type: the options of `airflow connections add`,
             ' For MinIO or moto add "endpoint_url" to the extra.'),
     "slack": ("--conn-type slack --conn-password xoxb-YOUR-BOT-TOKEN", "slack://:xoxb-YOUR-BOT-TOKEN@",
               " Or set slack_conn_id: null to turn Slack off."),
+    "generic": ("--conn-type generic --conn-password KEY", "generic://:KEY@",
+                " KEY: a random secret of at least 32 characters, e.g. from `openssl rand -base64 48` (URL-encode it "
+                "in the URI). Or set storage.manifest_signing_conn_id: null to write unsigned manifests."),
 }
 
 

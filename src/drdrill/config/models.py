@@ -30,6 +30,7 @@ DEFAULT_WORK_DIR = "{root}/.sandbox/work"
 TARGET_ONLY_KEYS = ("name", "description", "source_conn_id", "replica_conn_id", "databases")
 CONNECTION_KEYS = {  # a target's connection keys: the Airflow connection type each names (None: not checked)
     "source_conn_id": "mysql", "replica_conn_id": "mysql", "storage.conn_id": "aws", "notify.slack_conn_id": "slack",
+    "storage.manifest_signing_conn_id": "generic",
     "restore_drill.scratch_conn_id": None, "failover_drill.canary_conn_id": "mysql",
     "failover_drill.replication_conn_id": "mysql", "failover_drill.aws_conn_id": "aws"}
 CONFIG = ConfigDict(extra="forbid", regex_engine="python-re", defer_build=True)  # validators built on first use
@@ -64,6 +65,9 @@ class Storage:
     conn_id: ConnectionId = _key("an Airflow aws connection: moto, MinIO or AWS S3", "drdrill_s3")
     bucket: BucketName = _key("the S3 bucket", "drdrill-backups")
     prefix: Prefix = _key("folder inside the bucket", "drdrill", "drdrill")
+    manifest_signing_conn_id: ConnectionId | None = _key(
+        "an Airflow connection whose password signs each manifest (HMAC-SHA256); null: digest only",
+        "drdrill_manifest_key", None)
 
 
 @dataclass(frozen=True, config=CONFIG, kw_only=True)

@@ -6,14 +6,16 @@ import json
 from dataclasses import dataclass
 
 from drdrill.storage.layout import BACKUP_ID_PATTERN, MANIFEST, QUARANTINE, TargetLayout, backup_time
-from drdrill.storage.manifest import Manifest, ManifestError
+from drdrill.storage.manifest import Manifest, ManifestCorrupt, ManifestError, read_manifest
 from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.seal import SigningKey
 
 DRILL_EVIDENCE = "drills/"  # restore drills keep their results next to the backup; not part of it
 VALID = "valid"
 INCOMPLETE = "incomplete"
 QUARANTINED = "quarantined"
 INVALID = "invalid"
+CORRUPT = "corrupt"  # the manifest was changed after it was written
 
 
 @dataclass(frozen=True)
@@ -45,23 +47,27 @@ class BackupEntry:
             "finished_at": manifest.finished_at if manifest else None,
             "consistent_point": manifest.consistent_point.label() if manifest else None,
             "tables": len(manifest.tables) if manifest else None,
+            "seal": manifest.seal if manifest else None,
         }
 
 
-def list_backups(store: ObjectStore, layout: TargetLayout) -> list[BackupEntry]:
-    """Every backup folder of a target, newest first, each with its status (checks sizes, not hashes)."""
+def list_backups(store: ObjectStore, layout: TargetLayout, *, signing_key: SigningKey | None) -> list[BackupEntry]:
+    """Every backup folder of a target, newest first, each with its status (checks sizes and manifest seals, not
+    object hashes); ``signing_key``: the target's, when it signs its manifests."""
     objects_by_backup: dict[str, dict[str, int]] = {}
     for stored in store.list_objects(layout.full_root):
         backup_id, _, name = stored.key[len(layout.full_root):].partition("/")
         if BACKUP_ID_PATTERN.match(backup_id):
             objects_by_backup.setdefault(backup_id, {})[name] = stored.size
-    entries = [_classify(store, layout, backup_id, sizes) for backup_id, sizes in objects_by_backup.items()]
+    entries = [_classify(store, layout, backup_id, sizes, signing_key) for backup_id, sizes in objects_by_backup.items()]
     return sorted(entries, key=lambda entry: entry.backup_id, reverse=True)
 
 
-def find_backup(store: ObjectStore, layout: TargetLayout, backup_id: str) -> BackupEntry | None:
+def find_backup(store: ObjectStore, layout: TargetLayout, backup_id: str, *,
+                signing_key: SigningKey | None) -> BackupEntry | None:
     """One backup by id, or None when nothing is stored under it."""
-    return next((entry for entry in list_backups(store, layout) if entry.backup_id == backup_id), None)
+    return next((entry for entry in list_backups(store, layout, signing_key=signing_key)
+                 if entry.backup_id == backup_id), None)
 
 
 def _quarantine_reason(raw: bytes | None) -> str:
@@ -73,15 +79,15 @@ def _quarantine_reason(raw: bytes | None) -> str:
         return (raw or b"").decode(errors="replace")[:200]
 
 
-def _classify(store: ObjectStore, layout: TargetLayout, backup_id: str, sizes: dict[str, int]) -> BackupEntry:
+def _classify(store: ObjectStore, layout: TargetLayout, backup_id: str, sizes: dict[str, int],
+              signing_key: SigningKey | None) -> BackupEntry:
     stored = sum(size for name, size in sizes.items() if not name.startswith(DRILL_EVIDENCE))
     if MANIFEST not in sizes:
         return BackupEntry(backup_id, INCOMPLETE, None, stored, "no manifest: the run did not finish")
-    raw = store.get_bytes(layout.manifest_key(backup_id))
     try:
-        manifest = Manifest.from_json(raw or b"", where=layout.manifest_key(backup_id))
+        manifest = read_manifest(store, layout, backup_id, signing_key=signing_key)
     except ManifestError as exc:
-        return BackupEntry(backup_id, INVALID, None, stored, exc.problem)
+        return BackupEntry(backup_id, CORRUPT if isinstance(exc, ManifestCorrupt) else INVALID, None, stored, exc.problem)
     if QUARANTINE in sizes:
         return BackupEntry(backup_id, QUARANTINED, manifest, stored,
                            f"failed verification: {_quarantine_reason(store.get_bytes(layout.quarantine_key(backup_id)))}")

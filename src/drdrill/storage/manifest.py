@@ -1,4 +1,16 @@
-"""The manifest: what a backup is and what the source held at its point in time. Written last."""
+"""The manifest: what a backup is and what the source held at its point in time. Written last, sealed.
+
+Format 2 manifests carry their own ``digest`` (sha256 of their canonical JSON, ``drdrill.storage.seal``) and,
+when the target names ``storage.manifest_signing_conn_id``, a ``signature`` (HMAC-SHA256 of the same bytes with
+that connection's password). Every read checks them: a mismatch is ManifestCorrupt (``MANIFEST_CORRUPT``), so an
+edited manifest is reported, never trusted. A format 2 manifest without a digest is corrupt too (it was removed).
+
+Format 1 manifests (written before manifests were sealed) carry no digest. They are still read, because users
+have them in their buckets, and they count as valid, but their ``seal`` says ``unsealed``: an edit to one cannot be
+detected. With signing configured they are refused like any unsigned manifest (MANIFEST_CORRUPT, "no signature"),
+since anyone who edits a manifest could also rewrite it as format 1. Unsealed or unsigned backups age out by
+retention as new, sealed ones are taken.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +19,25 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from drdrill.errors import DrdrillError
+from drdrill.storage.layout import TargetLayout
+from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.seal import DIGEST_KEY, SIGNATURE_KEY, SealBroken, SigningKey, check_seal, sealed
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+UNSEALED_FORMAT_VERSION = 1  # read, never written: no digest
+SIGNED, SEALED, SIGNATURE_NOT_CHECKED, UNSEALED = "signed", "sealed", "signed, signature not checked", "unsealed"
 
 
 class ManifestError(DrdrillError):
     """A manifest is missing fields or is not valid JSON: the backup does not count."""
+
+    code = "MANIFEST_INVALID"
+
+
+class ManifestCorrupt(ManifestError):
+    """A manifest's digest or signature does not match its content: it was changed after it was written."""
+
+    code = "MANIFEST_CORRUPT"
 
 
 @dataclass(frozen=True)
@@ -106,6 +131,18 @@ class Manifest:
     format_version: int = FORMAT_VERSION
     complete: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    digest: str = field(default="", compare=False)  # as read; to_json writes a fresh one
+    signature: str = field(default="", compare=False)
+    signature_checked: bool = field(default=False, compare=False)  # not stored: whether this read checked it
+
+    @property
+    def seal(self) -> str:
+        """How far this manifest can be trusted not to have been edited: signed, sealed or unsealed."""
+        if not self.digest:
+            return UNSEALED
+        if self.signature:
+            return SIGNED if self.signature_checked else SIGNATURE_NOT_CHECKED
+        return SEALED
 
     @property
     def facts_match_consistent_point(self) -> bool:
@@ -116,22 +153,28 @@ class Manifest:
         """Data objects plus the catch-up binlog segment, if any."""
         return self.objects + ((self.catchup,) if self.catchup else ())
 
-    def to_json(self) -> str:
-        """Stable, readable JSON (sorted keys)."""
+    def to_json(self, signing_key: SigningKey | None = None) -> str:
+        """Stable, readable JSON (sorted keys) in the current format, with its digest (and signature, given a key)."""
         data = asdict(self)
+        del data["signature_checked"]
+        data["format_version"] = FORMAT_VERSION
         data["facts_match_consistent_point"] = self.facts_match_consistent_point
-        return json.dumps(data, indent=2, sort_keys=True)
+        return json.dumps(sealed(data, signing_key), indent=2, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str | bytes, where: str = "manifest") -> Manifest:
-        """Parse and check a manifest; ManifestError when it is incomplete or malformed."""
+    def from_json(cls, text: str | bytes, where: str = "manifest", signing_key: SigningKey | None = None) -> Manifest:
+        """Parse and check a manifest; ManifestCorrupt when its seal does not match, ManifestError when incomplete.
+
+        With ``signing_key`` (the target signs its manifests) the signature must be there and match.
+        """
         try:
             data = json.loads(text)
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
-            if data.get("format_version") != FORMAT_VERSION:
+            if data.get("format_version") not in (UNSEALED_FORMAT_VERSION, FORMAT_VERSION):
                 raise ManifestError(f"{where}: unknown format_version {data.get('format_version')!r}.",
                                     "Upgrade drdrill to read this backup.")
+            signature_checked = _check_seal(data, where, signing_key)
             if data.get("complete") is not True:
                 raise ManifestError(f"{where}: the manifest is marked incomplete.", "Take a new backup.")
             data.pop("facts_match_consistent_point", None)
@@ -147,7 +190,7 @@ class Manifest:
             data["schema"] = tuple(SchemaObject(**obj) for obj in data.get("schema", ()))
             data["databases"] = tuple(data["databases"])
             data["notes"] = tuple(data.get("notes", ()))
-            manifest = cls(**data)
+            manifest = cls(**data, signature_checked=signature_checked)
         except ManifestError:
             raise
         except (ValueError, KeyError, TypeError) as exc:
@@ -156,3 +199,36 @@ class Manifest:
         if not manifest.objects:
             raise ManifestError(f"{where}: lists no data objects.", "Take a new backup.")
         return manifest
+
+
+def _check_seal(data: dict[str, Any], where: str, signing_key: SigningKey | None) -> bool:
+    """ManifestCorrupt unless the digest (format 2: required) and, given a key, the signature match."""
+    try:
+        if data["format_version"] != UNSEALED_FORMAT_VERSION and DIGEST_KEY not in data:
+            raise SealBroken(DIGEST_KEY, f"it has no digest, which every format {FORMAT_VERSION} manifest carries: "
+                             "it was removed")
+        return check_seal(data, signing_key)
+    except SealBroken as exc:
+        raise ManifestCorrupt(f"{where}: the manifest's {exc.part} check failed: {exc.problem}.",
+                              _CORRUPT_FIXES[exc.part]) from exc
+
+
+_CORRUPT_FIXES = {
+    DIGEST_KEY: "The manifest was changed after it was written, so the backup cannot be trusted: find out who or "
+                "what changed it (bucket access logs, object versions), and take a new backup.",
+    SIGNATURE_KEY: "The manifest was changed after it was written, signed with another key, or written before "
+                   "signing was enabled, so the backup cannot be trusted: check the key in "
+                   "storage.manifest_signing_conn_id, find out who changed the manifest (bucket access logs, object "
+                   "versions), and take a new backup.",
+}
+
+
+def read_manifest(store: ObjectStore, layout: TargetLayout, backup_id: str, *,
+                  signing_key: SigningKey | None) -> Manifest:
+    """The stored manifest of a backup, its seal checked; ManifestError when missing, incomplete or corrupt."""
+    key = layout.manifest_key(backup_id)
+    raw = store.get_bytes(key)
+    if raw is None:
+        raise ManifestError(f"Backup {backup_id} has no manifest at s3://{store.bucket}/{key}.",
+                            "The backup run did not finish; take a new backup.")
+    return Manifest.from_json(raw, where=key, signing_key=signing_key)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from drdrill.storage.binlog.fork import BinlogFork
 from drdrill.storage.binlog.index import ArchivedBinlog
 from drdrill.storage.binlog.names import split_binlog_name
-from drdrill.storage.catalog import BackupEntry
+from drdrill.storage.catalog import CORRUPT, BackupEntry
 from drdrill.storage.layout import backup_time
 from drdrill.storage.manifest import Manifest
 
@@ -36,7 +36,9 @@ def choose_deletions(
 
     The newest valid backup is always kept. Incomplete (no manifest), invalid or quarantined
     folders are deleted only once they are older than ``incomplete_grace`` (so a running backup is
-    never touched) and older than the retention window when one is set.
+    never touched) and older than the retention window when one is set. A backup whose manifest is
+    corrupt (changed after it was written) is never deleted: it is evidence, and a wrong signing key
+    makes every manifest look corrupt, which must not empty the bucket.
     """
     keep: dict[str, str] = {}
     delete: dict[str, str] = {}
@@ -56,7 +58,9 @@ def choose_deletions(
         if backup.is_valid:
             continue
         age = now - backup_time(backup.backup_id)
-        if age < incomplete_grace or (window and age <= window and backup.status != "incomplete"):
+        if backup.status == CORRUPT:
+            keep[backup.backup_id] = f"{backup.status}, never deleted by retention ({backup.problem})"
+        elif age < incomplete_grace or (window and age <= window and backup.status != "incomplete"):
             keep[backup.backup_id] = f"{backup.status}, kept for inspection ({backup.problem})"
         else:
             delete[backup.backup_id] = f"{backup.status}: {backup.problem}"

@@ -9,25 +9,22 @@ from pathlib import Path
 
 from drdrill.findings import Finding
 from drdrill.storage.layout import TargetLayout
-from drdrill.storage.manifest import Manifest, ManifestError
+from drdrill.storage.manifest import Manifest, ManifestError, read_manifest
 from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.seal import SigningKey
 
 
-def verify_backup(store: ObjectStore, layout: TargetLayout, backup_id: str,
-                  copy_to: Path | None = None) -> tuple[Manifest | None, list[Finding]]:
-    """Stream each object back and hash it; findings name the object and what differs.
+def verify_backup(store: ObjectStore, layout: TargetLayout, backup_id: str, copy_to: Path | None = None, *,
+                  signing_key: SigningKey | None) -> tuple[Manifest | None, list[Finding]]:
+    """Check the manifest's seal, then stream each object back and hash it; findings name the object and what differs.
 
     With ``copy_to`` each object is also written there as it streams (the restore drill's fetch),
     so nothing is restored from bytes that were not checked.
     """
-    manifest_key = layout.manifest_key(backup_id)
-    raw = store.get_bytes(manifest_key)
-    if raw is None:
-        return None, [Finding("MANIFEST_INVALID", f"Backup {backup_id} has no manifest at s3://{store.bucket}/{manifest_key}.")]
     try:
-        manifest = Manifest.from_json(raw, where=manifest_key)
+        manifest = read_manifest(store, layout, backup_id, signing_key=signing_key)
     except ManifestError as exc:
-        return None, [Finding("MANIFEST_INVALID", exc.problem)]
+        return None, [Finding(exc.code, exc.problem, exc.fix or "")]
     findings = []
     for entry in manifest.all_objects():
         key = layout.object_key(backup_id, entry.name)
@@ -70,11 +67,12 @@ def hash_object(store: ObjectStore, key: str, copy_to: Path | None = None) -> tu
     return size, digest.hexdigest()
 
 
-def fetch_backup(store: ObjectStore, layout: TargetLayout, backup_id: str, into: Path) -> tuple[dict[str, object], list[Finding]]:
+def fetch_backup(store: ObjectStore, layout: TargetLayout, backup_id: str, into: Path, *,
+                 signing_key: SigningKey | None) -> tuple[dict[str, object], list[Finding]]:
     """Download every object of a backup into ``into`` while checking it; returns stats and findings."""
     into.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
-    manifest, findings = verify_backup(store, layout, backup_id, copy_to=into)
+    manifest, findings = verify_backup(store, layout, backup_id, copy_to=into, signing_key=signing_key)
     seconds = time.monotonic() - began
     fetched = sum(entry.size for entry in manifest.all_objects()) if manifest else 0
     return {

@@ -18,6 +18,7 @@ from drdrill.storage.binlog.names import server_key
 from drdrill.storage.catalog import list_backups
 from drdrill.storage.layout import backup_time
 from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.seal import SigningKey
 
 
 def archive_lag_seconds(source: MySQLEndpoint, store: ObjectStore, target: Target, now: datetime) -> tuple[float | None, str]:
@@ -35,7 +36,8 @@ def archive_lag_seconds(source: MySQLEndpoint, store: ObjectStore, target: Targe
     return max(0.0, (now - newest_at).total_seconds()), f"the newest archived event is from {newest_at.isoformat()}"
 
 
-def sample_rpo(target: Target, source: MySQLEndpoint, store: ObjectStore, *, now: datetime) -> dict[str, Any]:
+def sample_rpo(target: Target, source: MySQLEndpoint, store: ObjectStore, *, signing_key: SigningKey | None,
+               now: datetime) -> dict[str, Any]:
     """One reading of the predicted RPO, with ARCHIVE_LAGGING / BACKUP_STALE findings (not raised)."""
     began = time.monotonic()
     findings = []
@@ -51,7 +53,7 @@ def sample_rpo(target: Target, source: MySQLEndpoint, store: ObjectStore, *, now
         findings.append(Finding("ARCHIVE_LAGGING", f"The binlog archive of {target.name} trails the source by "
                                 f"{format_duration_seconds(lag)} ({why}); the RPO objective is {format_duration(rpo)}.",
                                 evidence={"archive_lag_seconds": lag}))
-    valid = [entry for entry in list_backups(store, layout_for(target)) if entry.is_valid]
+    valid = [entry for entry in list_backups(store, layout_for(target), signing_key=signing_key) if entry.is_valid]
     backup_age = (now - backup_time(valid[0].backup_id)).total_seconds() if valid else None
     limit = target.restore_drill.max_backup_age
     if backup_age is None:

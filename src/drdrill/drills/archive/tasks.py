@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drdrill.airflow import runtime
-from drdrill.airflow.connections import mysql_endpoint, object_store
+from drdrill.airflow.connections import manifest_signing_key, mysql_endpoint, object_store
 from drdrill.findings import DrillFailed, Finding
 from drdrill.drills.archive import monitor, steps
 from drdrill.history import RpoSample, record_rpo_sample
@@ -41,7 +41,7 @@ def sample_rpo(target_name: str, context: Any) -> dict[str, Any]:
     target = runtime.target(target_name)
     sample = runtime.run_step(context, lambda: monitor.sample_rpo(
         target, mysql_endpoint(target.source_conn_id, f"targets[{target_name}].source_conn_id"),
-        object_store(target.storage), now=runtime.run_time(context)))
+        object_store(target.storage), signing_key=manifest_signing_key(target.storage), now=runtime.run_time(context)))
     record_rpo_sample(runtime.config().settings.history_url, RpoSample(
         target=target_name, **{key: sample[key] for key in ("sampled_at", "archive_lag_seconds", "backup_age_seconds",
                                                             "rpo_objective_seconds", "max_backup_age_seconds",

@@ -20,6 +20,7 @@ from drdrill.endpoints import MySQLEndpoint
 from drdrill.findings import Finding
 from drdrill.history import DrillRecord, record_drill
 from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.seal import SigningKey
 
 
 def run_backup_drill(
@@ -27,6 +28,7 @@ def run_backup_drill(
     source: MySQLEndpoint,
     store: ObjectStore,
     *,
+    signing_key: SigningKey | None,
     work_dir: Path,
     history_url: str,
     run_id: str,
@@ -43,9 +45,9 @@ def run_backup_drill(
         dumped = attempt("dump_and_upload", lambda: dump_and_upload(plan, target, source, store, work_dir=work_dir))
         if dumped:
             written = attempt("write_manifest", lambda: write_manifest(plan, dumped, target, source, store,
-                                                                      work_dir=work_dir))
-            if written and attempt("verify", lambda: verify(plan, target, store)):
-                attempt("retention", lambda: apply_retention(target, store, now=started_at))
+                                                                      signing_key=signing_key, work_dir=work_dir))
+            if written and attempt("verify", lambda: verify(plan, target, store, signing_key=signing_key)):
+                attempt("retention", lambda: apply_retention(target, store, signing_key=signing_key, now=started_at))
     results, findings = runner.results, runner.findings
     record, all_findings = build_record(
         run_id=run_id, target=target.name, drill="backup", started_at=started_at.isoformat(), steps=STEPS,

@@ -32,6 +32,7 @@ from drdrill.storage.layout import TargetLayout, new_backup_id
 from drdrill.storage.manifest import BinlogPosition, Manifest, ObjectEntry
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.retention import binlogs_no_longer_needed, choose_deletions, forks_no_longer_needed
+from drdrill.storage.seal import SigningKey
 from drdrill.storage.verify import quarantine, verify_backup
 
 
@@ -158,8 +159,9 @@ def dump_and_upload(plan: dict[str, Any], target: Target, source: MySQLEndpoint,
 
 
 def write_manifest(plan: dict[str, Any], dumped: dict[str, Any], target: Target, source: MySQLEndpoint,
-                   store: ObjectStore, *, work_dir: Path) -> dict[str, Any]:
-    """Take the source facts, capture the binlog from the backup's point to theirs, and write the manifest last."""
+                   store: ObjectStore, *, signing_key: SigningKey | None, work_dir: Path) -> dict[str, Any]:
+    """Take the source facts, capture the binlog from the backup's point to theirs, and write the manifest last
+    (sealed with its digest, and signed when the target has a signing key)."""
     began = time.monotonic()
     layout = layout_for(target)
     point = BinlogPosition(**dumped["consistent_point"])
@@ -185,7 +187,7 @@ def write_manifest(plan: dict[str, Any], dumped: dict[str, Any], target: Target,
         tables=facts.tables, inventory=facts.inventory, schema=facts.schema, notes=tuple(notes),
         extra={"server_id": plan["server_id"], "server_key": server_key(read_identity(source))},
     )
-    store.put_bytes(layout.manifest_key(plan["backup_id"]), manifest.to_json().encode())
+    store.put_bytes(layout.manifest_key(plan["backup_id"]), manifest.to_json(signing_key).encode())
     return {
         "backup_id": manifest.backup_id,
         "tables": len(manifest.tables),
@@ -200,11 +202,11 @@ def _gtid_at(source: MySQLEndpoint, point: BinlogPosition) -> str:
     return source.fetch_all("SELECT BINLOG_GTID_POS(%s, %s)", (point.file, point.position))[0][0] or ""
 
 
-def verify(plan: dict[str, Any], target: Target, store: ObjectStore) -> dict[str, Any]:
+def verify(plan: dict[str, Any], target: Target, store: ObjectStore, *, signing_key: SigningKey | None) -> dict[str, Any]:
     """Re-read every stored object; a mismatch quarantines the backup and fails the drill."""
     began = time.monotonic()
     layout = layout_for(target)
-    manifest, findings = verify_backup(store, layout, plan["backup_id"])
+    manifest, findings = verify_backup(store, layout, plan["backup_id"], signing_key=signing_key)
     if findings:
         quarantine(store, layout, plan["backup_id"], findings)
         raise DrillFailed(findings)
@@ -217,25 +219,26 @@ def verify(plan: dict[str, Any], target: Target, store: ObjectStore) -> dict[str
     }
 
 
-def apply_retention(target: Target, store: ObjectStore, *, now: datetime) -> dict[str, Any]:
+def apply_retention(target: Target, store: ObjectStore, *, signing_key: SigningKey | None, now: datetime) -> dict[str, Any]:
     """Delete what the target's retention no longer needs; always keeps the newest valid backup."""
     began = time.monotonic()
     layout = layout_for(target)
-    decision = choose_deletions(list_backups(store, layout), now=now,
+    decision = choose_deletions(list_backups(store, layout, signing_key=signing_key), now=now,
                                 keep_days=target.retention.keep_days, keep_backups=target.retention.keep_backups)
     deleted_objects = sum(store.delete_prefix(layout.backup_root(backup_id)) for backup_id in decision.delete)
     aborted = store.abort_stale_uploads(layout.full_root, older_than=timedelta(hours=24), now=now)
     return {
         "kept": decision.keep, "deleted": decision.delete, "deleted_objects": deleted_objects,
-        "aborted_uploads": aborted, "binlogs_deleted": prune_binlogs(store, layout),
+        "aborted_uploads": aborted, "binlogs_deleted": prune_binlogs(store, layout, signing_key=signing_key),
         "seconds": round(time.monotonic() - began, 3),
     }
 
 
-def prune_binlogs(store: ObjectStore, layout: TargetLayout) -> list[str]:
+def prune_binlogs(store: ObjectStore, layout: TargetLayout, *, signing_key: SigningKey | None) -> list[str]:
     """Delete archived binlogs older than every retained valid backup's start (index first, then the object),
     then the fork records whose old history went with them (listed as ``<server>/forks/<file>``)."""
-    retained = [entry.manifest for entry in list_backups(store, layout) if entry.is_valid and entry.manifest]
+    retained = [entry.manifest for entry in list_backups(store, layout, signing_key=signing_key)
+                if entry.is_valid and entry.manifest]
     if not retained:
         return []
     binlogs = BinlogLayout.of(layout)

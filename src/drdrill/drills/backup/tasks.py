@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drdrill.airflow import runtime
-from drdrill.airflow.connections import mysql_endpoint, object_store
+from drdrill.airflow.connections import manifest_signing_key, mysql_endpoint, object_store
 from drdrill.drills.backup import steps
 
 
@@ -45,13 +45,14 @@ def write_manifest(target_name: str, plan: dict[str, Any], dumped: dict[str, Any
     target = runtime.target(target_name)
     return runtime.run_step(context, lambda: steps.write_manifest(
         plan, dumped, target, mysql_endpoint(target.source_conn_id), object_store(target.storage),
-        work_dir=runtime.work_dir()))
+        signing_key=manifest_signing_key(target.storage), work_dir=runtime.work_dir()))
 
 
 def verify(target_name: str, plan: dict[str, Any], context: Any) -> dict[str, Any]:
     """Re-read S3 and check sizes and hashes; on success update the target's backup asset."""
     target = runtime.target(target_name)
-    result = runtime.run_step(context, lambda: steps.verify(plan, target, object_store(target.storage)))
+    result = runtime.run_step(context, lambda: steps.verify(plan, target, object_store(target.storage),
+                                                                      signing_key=manifest_signing_key(target.storage)))
     for outlet in context["task"].outlets:
         context["outlet_events"][outlet].extra = {"backup_id": result["backup_id"], "target": target_name}
     return result
@@ -61,7 +62,7 @@ def apply_retention(target_name: str, context: Any) -> dict[str, Any]:
     """Delete what retention no longer needs; never the newest valid backup."""
     target = runtime.target(target_name)
     return runtime.run_step(context, lambda: steps.apply_retention(
-        target, object_store(target.storage), now=runtime.run_time(context)))
+        target, object_store(target.storage), signing_key=manifest_signing_key(target.storage), now=runtime.run_time(context)))
 
 
 def record(target_name: str, context: Any) -> dict[str, Any]:

@@ -31,12 +31,13 @@ def run_pitr_drill(target: Target, servers: RestoreServers, options: PitrOptions
     manifest: Manifest | None = None
     try:
         planned = runner.attempt("plan", lambda: plan_with_markers(
-            target, servers.source, servers.store, requested=options.target_time, seed=run_id, key=key,
+            target, servers.source, servers.store, signing_key=servers.signing_key, requested=options.target_time, seed=run_id, key=key,
             work_dir=work_dir, now=started_at))
         if planned and runner.attempt("fetch_and_verify", lambda: {
-                **restore.fetch_and_verify(planned, target, servers.store, work_dir=work_dir, key=key),
+                **restore.fetch_and_verify(planned, target, servers.store, signing_key=servers.signing_key,
+                                           work_dir=work_dir, key=key),
                 **fetch_binlog_files(planned, target, servers.store, work_dir=work_dir, key=key)}):
-            manifest = restore.read_manifest(servers.store, target, planned["backup_id"])
+            manifest = restore.read_manifest(servers.store, target, planned["backup_id"], signing_key=servers.signing_key)
             scratch_info = runner.attempt("provision_scratch", lambda: restore.provision_scratch(
                 planned, work_dir=work_dir, key=key, source=servers.source, replica=servers.replica,
                 scratch_endpoint=servers.scratch, scratch_conn_id=servers.scratch_conn_id))

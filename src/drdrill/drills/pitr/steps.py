@@ -33,6 +33,7 @@ from drdrill.storage.binlog.window import backup_ready_at, recoverable_window
 from drdrill.storage.catalog import BackupEntry, list_backups
 from drdrill.storage.manifest import Manifest
 from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.seal import SigningKey
 
 STEPS = ["plan", "fetch_and_verify", "provision_scratch", "restore_base", "replay", "validate", "measure"]
 MEASURED_STAGES = ("restore_base", "replay", "validate")  # the RTO's breakdown
@@ -54,11 +55,12 @@ def archive_key(store: ObjectStore, target: Target, manifest: Manifest) -> str |
     return next((k for k in server_keys(store, binlog_layout(target)) if k.startswith(prefix)), None)
 
 
-def choose_target_time(target: Target, store: ObjectStore, *, requested: datetime | None, seed: str) -> datetime:
+def choose_target_time(target: Target, store: ObjectStore, *, signing_key: SigningKey | None, requested: datetime | None,
+                       seed: str) -> datetime:
     """The requested second, or a random whole second inside the recoverable window."""
     if requested is not None:
         return whole_second(requested)
-    window = recoverable_window(store, layout_for(target))
+    window = recoverable_window(store, layout_for(target), signing_key=signing_key)
     if window is None:
         raise DrillFailed([Finding("PITR_TARGET_UNREACHED", f"Target {target.name} has no recoverable window yet: it "
                                    "needs a valid backup and archived binlogs after it.",
@@ -68,13 +70,14 @@ def choose_target_time(target: Target, store: ObjectStore, *, requested: datetim
     return whole_second(start + timedelta(seconds=1 + random.Random(seed).randrange(max(1, span - 1))))
 
 
-def plan(target: Target, store: ObjectStore, *, target_time: datetime, now: datetime) -> dict[str, Any]:
+def plan(target: Target, store: ObjectStore, *, signing_key: SigningKey | None, target_time: datetime,
+         now: datetime) -> dict[str, Any]:
     """Pick the newest valid backup ready before the target and the gap-free binlog chain from it to the target."""
     began = time.monotonic()
     target_time = whole_second(target_time)
     if target_time > now:
         raise DrillFailed([Finding("PITR_TARGET_UNREACHED", f"The target {target_time.isoformat()} is in the future.")])
-    valid = [entry for entry in list_backups(store, layout_for(target)) if entry.is_valid and entry.manifest]
+    valid = [entry for entry in list_backups(store, layout_for(target), signing_key=signing_key) if entry.is_valid and entry.manifest]
     if not valid:
         raise DrillFailed([Finding("NO_VALID_BACKUP", f"Target {target.name} has no valid backup to recover from.")])
     base = _base_backup(valid, target_time)
@@ -91,18 +94,18 @@ def plan(target: Target, store: ObjectStore, *, target_time: datetime, now: date
     }
 
 
-def plan_with_markers(target: Target, source: MySQLEndpoint, store: ObjectStore, *, requested: datetime | None,
-                      seed: str, key: str, work_dir: Path, now: datetime) -> dict[str, Any]:
+def plan_with_markers(target: Target, source: MySQLEndpoint, store: ObjectStore, *, signing_key: SigningKey | None,
+                      requested: datetime | None, seed: str, key: str, work_dir: Path, now: datetime) -> dict[str, Any]:
     """The plan, with marker rows around a fresh target when the target may be written to and no time was asked."""
     if requested is None and target.allow_source_writes and target.heartbeat is not None:
         from drdrill.drills.archive.steps import archive
 
         target_time, markers = write_markers(source, target.heartbeat.schema, key)
         archive(target, source, store, work_dir=work_dir)  # closes and ships the file holding the after-marker
-        return {**plan(target, store, target_time=target_time, now=datetime.now(timezone.utc)),
+        return {**plan(target, store, signing_key=signing_key, target_time=target_time, now=datetime.now(timezone.utc)),
                 "markers": list(markers)}
-    chosen = choose_target_time(target, store, requested=requested, seed=seed)
-    return plan(target, store, target_time=chosen, now=now)
+    chosen = choose_target_time(target, store, signing_key=signing_key, requested=requested, seed=seed)
+    return plan(target, store, signing_key=signing_key, target_time=chosen, now=now)
 
 
 def _base_backup(valid: list[BackupEntry], target_time: datetime) -> BackupEntry:

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from drdrill.airflow import runtime
-from drdrill.airflow.connections import mysql_endpoint, object_store
+from drdrill.airflow.connections import manifest_signing_key, mysql_endpoint, object_store
 from drdrill.drills.pitr import steps as pitr
 from drdrill.drills.pitr.details import pitr_details
 from drdrill.drills.pitr.form import PitrOptions
@@ -33,7 +33,7 @@ def plan(target_name: str, context: Any) -> dict[str, Any]:
         requested = restore_tasks.read_options(PitrOptions, context).target_time
         return pitr.plan_with_markers(
             target, mysql_endpoint(target.source_conn_id, f"targets[{target_name}].source_conn_id"),
-            object_store(target.storage), requested=requested, seed=context["run_id"],
+            object_store(target.storage), signing_key=manifest_signing_key(target.storage), requested=requested, seed=context["run_id"],
             key=_key(context), work_dir=runtime.work_dir(), now=datetime.now(timezone.utc))
 
     return runtime.run_step(context, step)
@@ -45,7 +45,8 @@ def fetch_and_verify(target_name: str, planned: dict[str, Any], context: Any) ->
 
     def step() -> dict[str, Any]:
         store = object_store(target.storage)
-        fetched = restore.fetch_and_verify(planned, target, store, work_dir=runtime.work_dir(), key=_key(context))
+        fetched = restore.fetch_and_verify(planned, target, store, signing_key=manifest_signing_key(target.storage),
+                                           work_dir=runtime.work_dir(), key=_key(context))
         return {**fetched, **pitr.fetch_binlog_files(planned, target, store, work_dir=runtime.work_dir(), key=_key(context))}
 
     return runtime.run_step(context, step)
@@ -55,7 +56,8 @@ def restore_base(target_name: str, planned: dict[str, Any], scratch: dict[str, A
     """Restore the base backup without its catch-up segment (the replay starts at the backup's own point)."""
     target = runtime.target(target_name)
     return runtime.run_step(context, lambda: restore.restore(
-        planned, scratch, restore.read_manifest(object_store(target.storage), target, planned["backup_id"]),
+        planned, scratch, restore.read_manifest(object_store(target.storage), target, planned["backup_id"],
+                                       signing_key=manifest_signing_key(target.storage)),
         endpoint=restore_tasks.scratch_endpoint(target, scratch), work_dir=runtime.work_dir(), key=_key(context),
         parallel=target.engine_options.parallel, apply_catchup=False))
 
@@ -64,7 +66,8 @@ def replay(target_name: str, planned: dict[str, Any], scratch: dict[str, Any], c
     """Replay the archived binlogs up to the target second."""
     target = runtime.target(target_name)
     return runtime.run_step(context, lambda: pitr.replay(
-        planned, restore.read_manifest(object_store(target.storage), target, planned["backup_id"]),
+        planned, restore.read_manifest(object_store(target.storage), target, planned["backup_id"],
+                                       signing_key=manifest_signing_key(target.storage)),
         endpoint=restore_tasks.scratch_endpoint(target, scratch), work_dir=runtime.work_dir(), key=_key(context)))
 
 

@@ -31,18 +31,19 @@ from drdrill.history import DrillRecord, record_drill
 from drdrill.servers.scratch import run_key
 from drdrill.storage.manifest import Manifest
 from drdrill.storage.objectstore import ObjectStore
-
+from drdrill.storage.seal import SigningKey
 
 
 @dataclass(frozen=True)
 class RestoreServers:
-    """Where the drill reads from and restores into."""
+    """Where the drill reads from and restores into, and the key the target's manifests are signed with (if any)."""
 
     source: MySQLEndpoint
     replica: MySQLEndpoint | None
     store: ObjectStore
     scratch: MySQLEndpoint | None = None
     scratch_conn_id: str | None = None
+    signing_key: SigningKey | None = None
 
 
 def run_restore_drill(target: Target, servers: RestoreServers, options: RestoreOptions, *, work_dir: Path,
@@ -57,11 +58,11 @@ def run_restore_drill(target: Target, servers: RestoreServers, options: RestoreO
     manifest: Manifest | None = None
     try:
         selected = runner.attempt("select_backup", lambda: select_backup(
-            target, servers.store, now=started_at, choice=options.backup, backup_id=options.backup_id,
+            target, servers.store, signing_key=servers.signing_key, now=started_at, choice=options.backup, backup_id=options.backup_id,
             window_days=options.window_days, seed=run_id))
         if selected and runner.attempt("fetch_and_verify", lambda: fetch_and_verify(
-                selected, target, servers.store, work_dir=work_dir, key=key)):
-            manifest = read_manifest(servers.store, target, selected["backup_id"])
+                selected, target, servers.store, signing_key=servers.signing_key, work_dir=work_dir, key=key)):
+            manifest = read_manifest(servers.store, target, selected["backup_id"], signing_key=servers.signing_key)
             scratch_info = runner.attempt("provision_scratch", lambda: provision_scratch(
                 selected, work_dir=work_dir, key=key, source=servers.source, replica=servers.replica,
                 scratch_endpoint=servers.scratch, scratch_conn_id=servers.scratch_conn_id))
@@ -91,7 +92,8 @@ def run_restore_drill(target: Target, servers: RestoreServers, options: RestoreO
         results=runner.results, findings_by_step=runner.findings,
         backup_id=(runner.results.get("select_backup") or {}).get("backup_id"),
         details={**restore_details(runner.results, disaster_at=disaster,
-                                   pitr_window=window_details(target, servers.store)), "scratch": torn},
+                                   pitr_window=window_details(target, servers.store, signing_key=servers.signing_key)),
+                   "scratch": torn},
         measurements=measurements(runner.results),
     )
     record_drill(history_url, record)

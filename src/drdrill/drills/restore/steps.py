@@ -33,10 +33,12 @@ from drdrill.servers.scratch import (
     protected_identities,
     start_fresh,
 )
-from drdrill.storage.catalog import DRILL_EVIDENCE, list_backups
+from drdrill.storage.catalog import CORRUPT, DRILL_EVIDENCE, list_backups
 from drdrill.storage.layout import backup_time
-from drdrill.storage.manifest import Manifest
+from drdrill.storage.manifest import Manifest, ManifestError
+from drdrill.storage.manifest import read_manifest as read_stored_manifest
 from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.seal import SigningKey
 from drdrill.storage.verify import fetch_backup, quarantine
 
 STEPS = ["select_backup", "fetch_and_verify", "provision_scratch", "restore", "validate", "measure"]
@@ -49,22 +51,27 @@ def run_dir(work_dir: Path, key: str) -> Path:
     return work_dir / "restore" / key
 
 
-def read_manifest(store: ObjectStore, target: Target, backup_id: str) -> Manifest:
-    """The manifest of a selected backup."""
-    raw = store.get_bytes(layout_for(target).manifest_key(backup_id))
-    return Manifest.from_json(raw or b"", where=backup_id)
+def read_manifest(store: ObjectStore, target: Target, backup_id: str, *, signing_key: SigningKey | None) -> Manifest:
+    """The manifest of a selected backup, its seal checked again (it may have been changed since the fetch)."""
+    try:
+        return read_stored_manifest(store, layout_for(target), backup_id, signing_key=signing_key)
+    except ManifestError as exc:
+        raise DrillFailed([Finding(exc.code, exc.problem, exc.fix or "")]) from exc
 
 
-def select_backup(target: Target, store: ObjectStore, *, now: datetime, choice: str = "newest",
-                  backup_id: str = "", window_days: int = 7, seed: str = "") -> dict[str, Any]:
+def select_backup(target: Target, store: ObjectStore, *, signing_key: SigningKey | None, now: datetime,
+                  choice: str = "newest", backup_id: str = "", window_days: int = 7, seed: str = "") -> dict[str, Any]:
     """Pick the backup to restore: the newest valid one, a given one, or a random valid one within a window."""
     began = time.monotonic()
     if choice not in CHOICES:
         raise DrillFailed([Finding("CONFIG_INVALID", f"Unknown backup choice {choice!r}; use one of {', '.join(CHOICES)}.")])
-    backups = list_backups(store, layout_for(target))
+    backups = list_backups(store, layout_for(target), signing_key=signing_key)
     valid = [entry for entry in backups if entry.is_valid]
     if choice == "backup_id":
         chosen = next((entry for entry in backups if entry.backup_id == backup_id), None)
+        if chosen is not None and chosen.status == CORRUPT:
+            raise DrillFailed([Finding("MANIFEST_CORRUPT", f"Backup {backup_id} of target {target.name} is not "
+                                       f"restored: {chosen.problem}")])
         if chosen is None or not chosen.is_valid:
             why = "does not exist" if chosen is None else f"is {chosen.status}: {chosen.problem}"
             raise DrillFailed([Finding("NO_VALID_BACKUP", f"Backup {backup_id or '(empty id)'} of target {target.name} {why}.",
@@ -94,10 +101,12 @@ def select_backup(target: Target, store: ObjectStore, *, now: datetime, choice: 
     }
 
 
-def fetch_and_verify(selected: dict[str, Any], target: Target, store: ObjectStore, *, work_dir: Path,
-                     key: str) -> dict[str, Any]:
-    """Download every object and check its size and sha256 before anything is restored; quarantine a broken one."""
-    stats, findings = fetch_backup(store, layout_for(target), selected["backup_id"], run_dir(work_dir, key) / "files")
+def fetch_and_verify(selected: dict[str, Any], target: Target, store: ObjectStore, *, signing_key: SigningKey | None,
+                     work_dir: Path, key: str) -> dict[str, Any]:
+    """Check the manifest's seal, then download every object and check its size and sha256 before anything is
+    restored; quarantine a broken one."""
+    stats, findings = fetch_backup(store, layout_for(target), selected["backup_id"], run_dir(work_dir, key) / "files",
+                                   signing_key=signing_key)
     if findings:
         quarantine(store, layout_for(target), selected["backup_id"], findings)
         raise DrillFailed(findings)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from drdrill.airflow import runtime
-from drdrill.airflow.connections import mysql_endpoint, object_store
+from drdrill.airflow.connections import manifest_signing_key, mysql_endpoint, object_store
 from drdrill.config import Target
 from drdrill.drills.form import FormValueError, param_specs, read_field, read_form
 from drdrill.drills.restore import steps as restore
@@ -69,7 +69,8 @@ def select_backup(target_name: str, context: Any) -> dict[str, Any]:
 
     def step() -> dict[str, Any]:
         chosen = read_options(RestoreOptions, context)
-        return restore.select_backup(target, object_store(target.storage), now=runtime.run_time(context),
+        return restore.select_backup(target, object_store(target.storage), signing_key=manifest_signing_key(target.storage),
+                                     now=runtime.run_time(context),
                                      choice=chosen.backup, backup_id=chosen.backup_id, window_days=chosen.window_days,
                                      seed=context["run_id"])
 
@@ -80,7 +81,8 @@ def fetch_and_verify(target_name: str, selected: dict[str, Any], context: Any) -
     """Download and check every object before anything is restored."""
     target = runtime.target(target_name)
     return runtime.run_step(context, lambda: restore.fetch_and_verify(
-        selected, target, object_store(target.storage), work_dir=runtime.work_dir(), key=_key(context)))
+        selected, target, object_store(target.storage), signing_key=manifest_signing_key(target.storage), work_dir=runtime.work_dir(),
+        key=_key(context)))
 
 
 def provision_scratch(target_name: str, selected: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -104,7 +106,8 @@ def restore_backup(target_name: str, selected: dict[str, Any], scratch: dict[str
     target = runtime.target(target_name)
 
     def step() -> dict[str, Any]:
-        manifest = restore.read_manifest(object_store(target.storage), target, selected["backup_id"])
+        manifest = restore.read_manifest(object_store(target.storage), target, selected["backup_id"],
+                                         signing_key=manifest_signing_key(target.storage))
         return restore.restore(selected, scratch, manifest, endpoint=scratch_endpoint(target, scratch),
                                work_dir=runtime.work_dir(), key=_key(context), parallel=target.engine_options.parallel)
 
@@ -118,7 +121,8 @@ def validate(target_name: str, selected: dict[str, Any], scratch: dict[str, Any]
     def step() -> dict[str, Any]:
         chosen = read_options(RestoreOptions, context)
         store = object_store(target.storage)
-        return restore.validate(selected, restore.read_manifest(store, target, selected["backup_id"]), target,
+        return restore.validate(selected, restore.read_manifest(store, target, selected["backup_id"], signing_key=manifest_signing_key(target.storage)),
+                                target,
                                 endpoint=scratch_endpoint(target, scratch), store=store, work_dir=runtime.work_dir(),
                                 key=_key(context), disaster_at=disaster_at(context, chosen.disaster_at),
                                 rpo_objective=objective(target, chosen.rpo_objective, "rpo"))
@@ -162,7 +166,8 @@ def record(target_name: str, context: Any) -> dict[str, Any]:
     return runtime.finish_drill(
         context, target_name=target_name, drill="restore", steps=restore.STEPS,
         backup_id=(results.get("select_backup") or {}).get("backup_id"),
-        details=restore_details(results, disaster_at=declared, pitr_window=window_details(target, object_store(target.storage))),
+        details=restore_details(results, disaster_at=declared, pitr_window=window_details(target, object_store(target.storage),
+                                                                               signing_key=manifest_signing_key(target.storage))),
         measurements=measurements(results), slack_lines=slack_lines(results),
     )
 
@@ -182,6 +187,7 @@ def teardown(target_name: str, scratch: dict[str, Any] | None, context: Any, *, 
     databases: tuple[str, ...] = ()
     if scratch and scratch.get("kind") == "connection" and selected:
         endpoint = scratch_endpoint(target, scratch)
-        databases = restore.read_manifest(object_store(target.storage), target, selected["backup_id"]).databases
+        databases = restore.read_manifest(object_store(target.storage), target, selected["backup_id"],
+                                          signing_key=manifest_signing_key(target.storage)).databases
     return restore.teardown(scratch, work_dir=runtime.work_dir(), key=_key(context), keep_scratch=keep,
                             endpoint=endpoint, databases=databases)

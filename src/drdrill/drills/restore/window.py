@@ -7,12 +7,13 @@ from drdrill.drills.layouts import layout_for
 from drdrill.errors import DrdrillError
 from drdrill.storage.binlog.window import recoverable_window
 from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.seal import SigningKey
 
 
-def window_details(target: Target, store: ObjectStore) -> dict[str, str | None]:
+def window_details(target: Target, store: ObjectStore, *, signing_key: SigningKey | None) -> dict[str, str | None]:
     """The window's start and end for drill records; both None when there is none or it cannot be read."""
     try:
-        window = recoverable_window(store, layout_for(target))
+        window = recoverable_window(store, layout_for(target), signing_key=signing_key)
     except DrdrillError:  # an unreadable archive index: the window is unknown, not empty
         window = None
     return {"pitr_window_start": window[0].isoformat() if window else None,

@@ -10,6 +10,7 @@ from drdrill.storage.catalog import list_backups
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.manifest import Manifest
 from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.seal import SigningKey
 
 
 def newest_archived_event(store: ObjectStore, layout: BinlogLayout | TargetLayout) -> datetime | None:
@@ -23,12 +24,13 @@ def backup_ready_at(manifest: Manifest) -> datetime:
     return datetime.fromisoformat(manifest.finished_at).astimezone(timezone.utc)
 
 
-def recoverable_window(store: ObjectStore, layout: TargetLayout) -> tuple[datetime, datetime] | None:
+def recoverable_window(store: ObjectStore, layout: TargetLayout, *,
+                       signing_key: SigningKey | None) -> tuple[datetime, datetime] | None:
     """From the oldest valid backup to the newest archived event: the span PITR can reach (None when empty).
 
     Raises BinlogArchiveError when an index entry is unreadable: the window is then unknown, not empty.
     """
-    valid = [entry.manifest for entry in list_backups(store, layout) if entry.is_valid and entry.manifest]
+    valid = [entry.manifest for entry in list_backups(store, layout, signing_key=signing_key) if entry.is_valid and entry.manifest]
     end = newest_archived_event(store, layout)
     if not valid or end is None:
         return None
