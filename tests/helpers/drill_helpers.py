@@ -48,8 +48,8 @@ def run_steps(handle: Any, target: Target, work_dir: Path, engine: str | None = 
     dumped = backup.dump_and_upload(plan, target, source, store, work_dir=work_dir)
     if write_between:
         write_on_source(handle, write_between)
-    backup.write_manifest(plan, dumped, target, source, store, work_dir=work_dir)
-    backup.verify(plan, target, store)
+    backup.write_manifest(plan, dumped, target, source, store, work_dir=work_dir, signing_key=None)
+    backup.verify(plan, target, store, signing_key=None)
     raw = store.get_bytes(layout_for(target).manifest_key(plan["backup_id"]))
     assert raw is not None
     return plan, Manifest.from_json(raw)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 from drdrill.storage.manifest import BinlogPosition, Inventory, Manifest, ObjectEntry, TableFacts
+from drdrill.storage.seal import SigningKey, sealed
 
 
 def sample_manifest(**changes: Any) -> Manifest:
@@ -20,3 +22,20 @@ def sample_manifest(**changes: Any) -> Manifest:
         inventory=Inventory(tables=("shop.t",)),
     )
     return dataclasses.replace(base, **changes)
+
+
+def resealed(data: dict[str, Any], signing_key: SigningKey | None = None) -> str:
+    """``data`` (a manifest's JSON object, changed by a test) as its writer would store it: with a matching seal.
+
+    For tests of what a reader checks beyond the seal: a tool that writes wrong facts seals them like right ones.
+    """
+    return json.dumps(sealed(data, signing_key), indent=2, sort_keys=True)
+
+
+def unsealed_format_1(manifest: Manifest) -> str:
+    """``manifest`` as drdrill wrote it before manifests were sealed: format 1, no digest."""
+    data = dataclasses.asdict(manifest)
+    for key in ("digest", "signature", "signature_checked"):
+        del data[key]
+    data.update(format_version=1, facts_match_consistent_point=manifest.facts_match_consistent_point)
+    return json.dumps(data, indent=2, sort_keys=True)

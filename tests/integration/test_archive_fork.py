@@ -214,8 +214,8 @@ def take_backup(pair: Pair, store: ObjectStore, work_dir: Path) -> Manifest:
     source = pair.primary.endpoint("backup", "Backup-Secret-31")
     plan = backup.preflight(pair.target, source, store, work_dir=work_dir, started_at=datetime.now(timezone.utc))
     dumped = backup.dump_and_upload(plan, pair.target, source, store, work_dir=work_dir)
-    backup.write_manifest(plan, dumped, pair.target, source, store, work_dir=work_dir)
-    backup.verify(plan, pair.target, store)
+    backup.write_manifest(plan, dumped, pair.target, source, store, work_dir=work_dir, signing_key=None)
+    backup.verify(plan, pair.target, store, signing_key=None)
     time.sleep(1.1)  # backup ids sort by their start second
     return Manifest.from_json(store.get_bytes(layout_for(pair.target).manifest_key(plan["backup_id"])) or b"")
 
@@ -225,10 +225,10 @@ def recover(pair: Pair, store: ObjectStore, planned: dict[str, Any], work_dir: P
     """Restore the planned backup into a fresh scratch server, replay the planned binlogs, read the rows."""
     target = pair.target
     key = run_key(f"{name}-{uuid.uuid4().hex}")  # scratch servers may get a /tmp link named by it
-    manifest = restore.read_manifest(store, target, planned["backup_id"])
+    manifest = restore.read_manifest(store, target, planned["backup_id"], signing_key=None)
     scratch = None
     try:
-        restore.fetch_and_verify(planned, target, store, work_dir=work_dir, key=key)
+        restore.fetch_and_verify(planned, target, store, work_dir=work_dir, key=key, signing_key=None)
         pitr.fetch_binlog_files(planned, target, store, work_dir=work_dir, key=key)
         scratch = restore.provision_scratch(planned, work_dir=work_dir, key=key, source=pair.servers.primary,
                                             replica=pair.servers.replica, scratch_endpoint=None, scratch_conn_id=None)
@@ -267,14 +267,14 @@ def test_pitr_across_a_fork_stops_the_old_history_where_the_new_one_resumed(
 
     # The newest backup before the target holds the rolled-back transactions: refused, not replayed.
     with pytest.raises(DrillFailed) as refused:
-        pitr.plan(target, store, target_time=after_fork, now=datetime.now(timezone.utc))
+        pitr.plan(target, store, target_time=after_fork, now=datetime.now(timezone.utc), signing_key=None)
     [finding] = refused.value.findings
     assert finding.code == "PITR_BASE_ROLLED_BACK" and finding.evidence["backup_id"] == inside[0].backup_id
     assert finding.evidence["resumed_from"] == since
     quarantine(store, layout_for(target), inside[0].backup_id, [finding])
 
     # From the backup before them: the old history stops where the new one resumed, then the new one follows.
-    planned = pitr.plan(target, store, target_time=after_fork, now=datetime.now(timezone.utc))
+    planned = pitr.plan(target, store, target_time=after_fork, now=datetime.now(timezone.utc), signing_key=None)
     assert planned["backup_id"] == before.backup_id
     assert [segment["stop_position"] for segment in planned["segments"]] == [since, None]
     assert (planned["segments"][0]["files"][-1], planned["segments"][1]["files"][0]) == (fork.last_file,
@@ -288,7 +288,7 @@ def test_pitr_across_a_fork_stops_the_old_history_where_the_new_one_resumed(
 
     # A target between the errant commits and the reset: the chain ends in the old history, which still stops
     # where the new one resumed; replayed as it is, the rolled-back rows would silently come back.
-    planned = pitr.plan(target, store, target_time=before_fork, now=datetime.now(timezone.utc))
+    planned = pitr.plan(target, store, target_time=before_fork, now=datetime.now(timezone.utc), signing_key=None)
     assert [segment["stop_position"] for segment in planned["segments"]] == [since]
     assert planned["files"][-1] == fork.last_file
     assert recover(pair, store, planned, tmp_path / "work", "before") == [(1, "item-1")]
@@ -338,12 +338,12 @@ def test_retention_removes_a_fork_record_with_the_old_history_and_only_then(
     assert split_binlog_name(after.consistent_point.file)[1] >= split_binlog_name(fork.first_file)[1]
 
     # A retained backup still starts before the fork: its files and the fork record stay.
-    assert not any("/forks/" in name for name in backup.prune_binlogs(store, layout_for(pair.target)))
+    assert not any("/forks/" in name for name in backup.prune_binlogs(store, layout_for(pair.target), signing_key=None))
     assert list(read_forks(store, layout, key)[0]) == [fork.first_file]
 
     # Once no retained backup needs the old history, its files go and the fork record with them.
     quarantine(store, layout_for(pair.target), before.backup_id, [])
-    deleted = backup.prune_binlogs(store, layout_for(pair.target))
+    deleted = backup.prune_binlogs(store, layout_for(pair.target), signing_key=None)
     assert f"{key}/forks/{fork.first_file}" in deleted and f"{key}/{fork.last_file}" in deleted
     assert read_forks(store, layout, key) == ({}, [])
     assert min(split_binlog_name(item.file)[1] for item in list_archive(store, layout, key)) \

@@ -36,16 +36,16 @@ def test_verify_passes_a_healthy_backup_and_flags_a_flipped_byte(sandbox, tmp_pa
     plan, manifest = run_steps(sandbox, target, tmp_path)
     store, layout = store_for(sandbox, target), layout_for(target)
 
-    assert verify_backup(store, layout, plan["backup_id"])[1] == []
+    assert verify_backup(store, layout, plan["backup_id"], signing_key=None)[1] == []
 
     flip_one_byte(store.client, store.bucket, layout.object_key(plan["backup_id"], manifest.objects[0].name))
     with pytest.raises(DrillFailed) as failed:
-        backup.verify(plan, target, store)
+        backup.verify(plan, target, store, signing_key=None)
     (finding,) = failed.value.findings
     assert finding.code == "ARTEFACT_CORRUPT"
     assert manifest.objects[0].name in finding.message and "sha256" in finding.message
     assert "new backup" in finding.fix
-    entry = next(e for e in list_backups(store, layout) if e.backup_id == plan["backup_id"])
+    entry = next(e for e in list_backups(store, layout, signing_key=None) if e.backup_id == plan["backup_id"])
     assert entry.status == QUARANTINED and not entry.is_valid
     assert entry.problem == f"failed verification: ARTEFACT_CORRUPT ({manifest.objects[0].name})"
 
@@ -97,7 +97,7 @@ config = load_config(); target = config.target("shop")
 source = MySQLEndpoint(conn["host"], conn["port"], conn["login"], conn["password"])
 run_backup_drill(target, source, S3ObjectStore(client, target.storage.bucket), work_dir=config.settings.work_dir,
                  history_url=config.settings.history_url, run_id="killed-" + kill_at,
-                 started_at=datetime.now(timezone.utc))
+                 started_at=datetime.now(timezone.utc), signing_key=None)
 """
 
 
@@ -105,12 +105,12 @@ run_backup_drill(target, source, S3ObjectStore(client, target.storage.bucket), w
 def test_a_killed_backup_leaves_nothing_that_counts(sandbox, tmp_path: Path, kill_at: str) -> None:
     target = shop_target()
     store, layout = store_for(sandbox, target), layout_for(target)
-    valid_before = {e.backup_id for e in list_backups(store, layout) if e.is_valid}
+    valid_before = {e.backup_id for e in list_backups(store, layout, signing_key=None) if e.is_valid}
 
     done = subprocess.run([sys.executable, "-c", KILLER, kill_at], capture_output=True, text=True, timeout=120)
     assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
 
-    after = list_backups(store, layout)
+    after = list_backups(store, layout, signing_key=None)
     assert {e.backup_id for e in after if e.is_valid} == valid_before
     new = [e for e in after if e.backup_id not in valid_before and e.status != VALID]
     if kill_at == "before-manifest":
@@ -137,11 +137,11 @@ def test_retention_deletes_old_backups_but_keeps_the_newest_valid_one(sandbox, t
     # the newest backup goes bad: the newest *valid* one is then the second
     flip_one_byte(store.client, store.bucket, layout.object_key(ids[2], "dump.sql.zst"))
     with pytest.raises(DrillFailed):
-        backup.verify({"backup_id": ids[2]}, target, store)
+        backup.verify({"backup_id": ids[2]}, target, store, signing_key=None)
 
-    result = backup.apply_retention(target, store, now=datetime.now(timezone.utc))
+    result = backup.apply_retention(target, store, now=datetime.now(timezone.utc), signing_key=None)
 
-    remaining = {e.backup_id: e.status for e in list_backups(store, layout)}
+    remaining = {e.backup_id: e.status for e in list_backups(store, layout, signing_key=None)}
     assert remaining[ids[1]] == VALID, result
     assert ids[0] not in remaining
     assert remaining[ids[2]] == QUARANTINED  # kept for inspection within the grace period

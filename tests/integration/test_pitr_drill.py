@@ -136,7 +136,7 @@ def test_retention_prunes_only_the_binlogs_no_kept_backup_needs(sandbox, tmp_pat
     archive_steps.archive(target, sandbox.sandbox.backup_endpoint(), store, work_dir=tmp_path / "a2")
     keep_one = dataclasses.replace(target, retention=dataclasses.replace(target.retention, keep_days=None, keep_backups=1))
 
-    result = backup.apply_retention(keep_one, store, now=datetime.now(timezone.utc))
+    result = backup.apply_retention(keep_one, store, now=datetime.now(timezone.utc), signing_key=None)
 
     assert first.backup_id in result["deleted"]
     start = split_binlog_name(second.consistent_point.file)[1]

@@ -27,14 +27,14 @@ def restore_latest(handle, target, work_dir: Path, plan) -> tuple[dict, LocalScr
     store = store_for(handle, target)
     key = run_key(f"test-{plan['backup_id']}")
     selected = restore.select_backup(target, store, now=datetime.now(timezone.utc), choice="backup_id",
-                                     backup_id=plan["backup_id"])
-    restore.fetch_and_verify(selected, target, store, work_dir=work_dir, key=key)
+                                     backup_id=plan["backup_id"], signing_key=None)
+    restore.fetch_and_verify(selected, target, store, work_dir=work_dir, key=key, signing_key=None)
     scratch_info = restore.provision_scratch(selected, work_dir=work_dir, key=key,
                                              source=handle.sandbox.backup_endpoint(), replica=None,
                                              scratch_endpoint=None, scratch_conn_id=None)
     scratch = restore.local_scratch(scratch_info)
     try:
-        manifest = restore.read_manifest(store, target, plan["backup_id"])
+        manifest = restore.read_manifest(store, target, plan["backup_id"], signing_key=None)
         result = restore.restore(selected, scratch_info, manifest, endpoint=scratch.endpoint(), work_dir=work_dir,
                                  key=key, parallel=2)
     except BaseException:
@@ -176,12 +176,12 @@ def test_a_two_database_target_restores_exactly_while_another_schema_takes_write
     # after the consistent point: both target databases and a schema outside the target change
     execute(primary, "INSERT INTO shop_extra.notes (body) VALUES ('after')", "INSERT INTO unrelated.noise (body) VALUES ('x')",
             "UPDATE shop.products SET stock = stock + 1 WHERE id = 1")
-    backup.write_manifest(plan, dumped, target, source, store, work_dir=tmp_path)
-    backup.verify(plan, target, store)
+    backup.write_manifest(plan, dumped, target, source, store, work_dir=tmp_path, signing_key=None)
+    backup.verify(plan, target, store, signing_key=None)
 
     result, scratch = restore_latest(sandbox, target, tmp_path / "work", plan)
     try:
-        manifest = restore.read_manifest(store, target, plan["backup_id"])
+        manifest = restore.read_manifest(store, target, plan["backup_id"], signing_key=None)
         assert manifest.catchup is not None and {t.schema for t in manifest.tables} == {"shop", "shop_extra"}
         facts, inventory = restored_facts(scratch.instance, manifest)
         assert [(t.schema, t.name, t.rows, t.checksum) for t in facts] == \

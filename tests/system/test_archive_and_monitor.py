@@ -77,14 +77,14 @@ def test_monitor_findings_fire_on_lag_and_stale_backups_and_stay_quiet_when_fres
     store = store_for(sandbox, target)
     now = datetime.now(timezone.utc)
 
-    fresh = sample_rpo(target, source, store, now=now)
+    fresh = sample_rpo(target, source, store, now=now, signing_key=None)
     assert fresh["findings"] == [], fresh
 
     write_on_source(sandbox, 1)  # something the archive does not hold yet
     strict = dataclasses.replace(target, objectives=dataclasses.replace(target.objectives, rpo=timedelta(seconds=1)))
-    lagging = sample_rpo(strict, source, store, now=now + timedelta(minutes=5))
+    lagging = sample_rpo(strict, source, store, now=now + timedelta(minutes=5), signing_key=None)
     assert [f["code"] for f in lagging["findings"]] == ["ARCHIVE_LAGGING"]
     assert lagging["archive_lag_seconds"] > 1
 
-    stale = sample_rpo(target, source, store, now=now + timedelta(days=2))
+    stale = sample_rpo(target, source, store, now=now + timedelta(days=2), signing_key=None)
     assert "BACKUP_STALE" in {f["code"] for f in stale["findings"]}

@@ -40,18 +40,18 @@ def test_backup_dag_passes_records_history_and_lands_a_valid_backup(sandbox, air
     assert record.run_id == dag_run.run_id and record.verdict == "passed" and record.findings == []
     assert set(record.stage_seconds) == {"preflight", "dump_and_upload", "write_manifest", "verify", "retention"}
     target = shop_target()
-    entry = next(e for e in list_backups(store_for(sandbox, target), layout_for(target)) if e.backup_id == record.backup_id)
+    entry = next(e for e in list_backups(store_for(sandbox, target), layout_for(target), signing_key=None) if e.backup_id == record.backup_id)
     assert entry.is_valid
     assert len(read_posts(sandbox.sandbox.slack_record)) == posts_before  # no success spam unless configured
 
 
 def test_dry_run_only_runs_preflight(sandbox, airflow_db, backup_dag) -> None:
     target = shop_target()
-    before = {e.backup_id for e in list_backups(store_for(sandbox, target), layout_for(target))}
+    before = {e.backup_id for e in list_backups(store_for(sandbox, target), layout_for(target), signing_key=None)}
     dag_run = backup_dag.test(run_conf={"dry_run": True})
     assert str(dag_run.state) == "success", states(dag_run)
     assert states(dag_run)["dump_and_upload"] == "skipped"
-    assert {e.backup_id for e in list_backups(store_for(sandbox, target), layout_for(target))} == before
+    assert {e.backup_id for e in list_backups(store_for(sandbox, target), layout_for(target), signing_key=None)} == before
     record = list_drills(sandbox.history_url, "shop", "backup", limit=1)[0]
     assert record.run_id == dag_run.run_id and record.details["dry_run"] is True
 

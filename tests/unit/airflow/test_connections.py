@@ -12,6 +12,7 @@ import pytest
 from airflow.sdk.execution_time.secrets_masker import redact
 
 from drdrill.airflow.connections import (
+    manifest_signing_key,
     MissingConnection,
     connection_exists,
     defined_by_environment,
@@ -119,6 +120,32 @@ def test_an_s3_connection_becomes_an_object_store_on_the_bucket(monkeypatch: pyt
 def test_a_missing_s3_connection_names_the_storage_key() -> None:
     with pytest.raises(MissingConnection, match=r"'unit_no_s3' \(storage.conn_id\) is not defined"):
         object_store(Storage(conn_id="unit_no_s3", bucket="drdrill-backups"))
+
+
+def test_the_manifest_signing_key_is_the_connections_password_masked_and_unset_means_unsigned(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "manifest-key-masked-after-lookup-0123456789"
+    assert manifest_signing_key(Storage(conn_id="s3", bucket="drdrill-backups")) is None
+    define(monkeypatch, "unit_manifest_key", {"conn_type": "generic", "password": secret})
+    key = manifest_signing_key(Storage(conn_id="s3", bucket="drdrill-backups", manifest_signing_conn_id="unit_manifest_key"))
+    assert key is not None and key.secret == secret.encode() and "unit_manifest_key" in key.source
+    assert secret not in repr(key) and redact(f"key {secret}") == "key ***"
+
+
+@pytest.mark.parametrize(("fields", "says"), [
+    ({"conn_type": "generic"}, "has no password"),
+    ({"conn_type": "generic", "password": "too-short"}, "at least 32"),
+])
+def test_an_unusable_manifest_signing_connection_says_what_to_set(monkeypatch: pytest.MonkeyPatch, fields, says) -> None:
+    define(monkeypatch, "unit_bad_key", fields)
+    with pytest.raises(DrdrillError, match=says) as raised:
+        manifest_signing_key(Storage(conn_id="s3", bucket="drdrill-backups", manifest_signing_conn_id="unit_bad_key"))
+    assert "too-short" not in str(raised.value) and "openssl rand" in (raised.value.fix or "")
+
+
+def test_a_missing_manifest_signing_connection_names_its_key() -> None:
+    with pytest.raises(MissingConnection, match=r"'unit_no_key' \(storage.manifest_signing_conn_id\) is not defined"):
+        manifest_signing_key(Storage(conn_id="s3", bucket="drdrill-backups", manifest_signing_conn_id="unit_no_key"))
 
 
 def test_a_connection_defined_by_a_variable_is_not_redirected(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from drdrill.config import check_connections, load_config
 
-from .drills_files import two_targets, with_target_lines
+from .drills_files import TARGET, two_targets, with_target_lines, write
 
 pytestmark = pytest.mark.unit
 
@@ -55,3 +55,19 @@ def test_a_managed_fault_s_missing_aws_connection_is_reported(tmp_path: Path) ->
     assert [problem.key for problem in problems] == ["targets[shop].failover_drill.aws_conn_id"]
     assert "--conn-type aws" in (problems[0].fix or "")
     assert check_connections(config, lambda conn_id: True) == []
+
+
+def test_the_manifest_signing_connection_is_optional_inherited_and_checked(tmp_path: Path) -> None:
+    assert load_config(with_target_lines(tmp_path)).targets[0].storage.manifest_signing_conn_id is None
+    path = with_target_lines(tmp_path, target=TARGET.replace("prefix: drdrill}",
+                                                             "prefix: drdrill, manifest_signing_conn_id: shop_key}"))
+    config = load_config(path)
+    assert config.targets[0].connections()["storage.manifest_signing_conn_id"] == "shop_key"
+    problems = check_connections(config, lambda conn_id: conn_id != "shop_key")
+    assert [problem.key for problem in problems] == ["targets[shop].storage.manifest_signing_conn_id"]
+    fix = problems[0].fix or ""
+    assert "airflow connections add shop_key --conn-type generic --conn-password KEY" in fix
+    assert "AIRFLOW_CONN_SHOP_KEY='generic://:KEY@'" in fix and "openssl rand" in fix
+    inherited = load_config(write(tmp_path, "defaults:\n  storage: {manifest_signing_conn_id: all_key}\ntargets:\n" + TARGET))
+    assert inherited.targets[0].storage.manifest_signing_conn_id == "all_key"
+    assert inherited.targets[0].storage.bucket == "drdrill-backups"

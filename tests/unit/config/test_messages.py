@@ -204,6 +204,12 @@ def test_missing_name_uses_the_index(tmp_path: Path) -> None:
         ),
         (
             (),
+            TARGET.replace("prefix: drdrill}", "prefix: drdrill, manifest_signing_conn_id: 'has space'}"),
+            "targets[shop].storage.manifest_signing_conn_id",
+            "connection id",
+        ),
+        (
+            (),
             TARGET.replace(
                 "storage: {conn_id: drdrill_s3, bucket: drdrill-backups, prefix: drdrill}",
                 "storage: drdrill_s3",

@@ -50,6 +50,9 @@ def test_a_target_may_take_its_sections_from_defaults(validator: jsonschema.Draf
     (lambda target: target["heartbeat"].update(table="heartbeat"), "targets/0/heartbeat: "),
     (lambda target: target["engine_options"].update(parallel=100), "targets/0/engine_options/parallel"),
     (lambda target: target["failover_drill"].update(fault="explode"), "targets/0/failover_drill/fault"),
+    (lambda target: target.update(storage={"conn_id": "s3", "bucket": "drdrill-backups",
+                                           "manifest_signing_conn_id": "has space"}),
+     "targets/0/storage/manifest_signing_conn_id"),
 ])
 def test_a_wrong_file_is_refused_at_the_key(validator: jsonschema.Draft202012Validator, change: Any, where: str) -> None:
     data = shipped()

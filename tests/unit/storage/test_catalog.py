@@ -6,8 +6,10 @@ import json
 
 import pytest
 
-from drdrill.storage.catalog import INCOMPLETE, INVALID, QUARANTINED, VALID, find_backup, list_backups
+from drdrill.storage.catalog import CORRUPT, INCOMPLETE, INVALID, QUARANTINED, VALID, find_backup, list_backups
+from drdrill.storage.seal import SigningKey
 from drdrill.storage.memory import MemoryObjectStore
+from tests.helpers.manifests import unsealed_format_1
 from tests.helpers.storage import LAYOUT, put_backup
 
 
@@ -15,7 +17,7 @@ pytestmark = pytest.mark.unit
 
 
 def only(store: MemoryObjectStore):
-    entries = list_backups(store, LAYOUT)
+    entries = list_backups(store, LAYOUT, signing_key=None)
     assert len(entries) == 1
     return entries[0]
 
@@ -65,10 +67,10 @@ def test_a_quarantined_backup_does_not_count_and_says_why(store: MemoryObjectSto
 def test_backups_are_newest_first_and_other_folders_are_ignored(store: MemoryObjectStore) -> None:
     older, newer = put_backup(store, 3), put_backup(store, 1)
     store.put_bytes(f"{LAYOUT.full_root}not-a-backup/file", b"x")
-    assert [entry.backup_id for entry in list_backups(store, LAYOUT)] == [newer.backup_id, older.backup_id]
-    found = find_backup(store, LAYOUT, older.backup_id)
+    assert [entry.backup_id for entry in list_backups(store, LAYOUT, signing_key=None)] == [newer.backup_id, older.backup_id]
+    found = find_backup(store, LAYOUT, older.backup_id, signing_key=None)
     assert found is not None and found.backup_id == older.backup_id
-    assert find_backup(store, LAYOUT, "20200101T000000Z-000000") is None
+    assert find_backup(store, LAYOUT, "20200101T000000Z-000000", signing_key=None) is None
 
 
 def test_drill_evidence_is_not_counted_as_stored_bytes(store: MemoryObjectStore) -> None:
@@ -76,3 +78,24 @@ def test_drill_evidence_is_not_counted_as_stored_bytes(store: MemoryObjectStore)
     without = only(store).stored_bytes
     store.put_bytes(LAYOUT.object_key(made.backup_id, "drills/run-1/validation.json"), b"x" * 100)
     assert only(store).stored_bytes == without and only(store).status == VALID
+
+
+def test_an_edited_manifest_makes_the_backup_corrupt_and_says_why(store: MemoryObjectStore) -> None:
+    made = put_backup(store, 1)
+    key = LAYOUT.manifest_key(made.backup_id)
+    store.put_bytes(key, (store.get_bytes(key) or b"").replace(b'"rows": 3', b'"rows": 30'))
+    entry = only(store)
+    assert entry.status == CORRUPT and not entry.is_valid and entry.manifest is None
+    assert "digest check failed" in entry.problem and entry.summary()["seal"] is None
+
+
+def test_a_valid_backup_says_how_its_manifest_is_sealed(store: MemoryObjectStore) -> None:
+    signing_key = SigningKey(b"c" * 32, source="Airflow connection 'shop_manifest_key'")
+    made = put_backup(store, 1)
+    assert only(store).summary()["seal"] == "sealed"
+    store.put_bytes(LAYOUT.manifest_key(made.backup_id), made.to_json(signing_key).encode())
+    assert list_backups(store, LAYOUT, signing_key=signing_key)[0].summary()["seal"] == "signed"
+    store.put_bytes(LAYOUT.manifest_key(made.backup_id), unsealed_format_1(made).encode())
+    assert (only(store).status, only(store).summary()["seal"]) == (VALID, "unsealed")
+    refused = list_backups(store, LAYOUT, signing_key=signing_key)[0]
+    assert refused.status == CORRUPT and "has no signature" in refused.problem

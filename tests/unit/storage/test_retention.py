@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from drdrill.storage.binlog.fork import BinlogFork
-from drdrill.storage.catalog import INCOMPLETE, INVALID, QUARANTINED, VALID, BackupEntry
+from drdrill.storage.catalog import CORRUPT, INCOMPLETE, INVALID, QUARANTINED, VALID, BackupEntry
 from drdrill.storage.manifest import BinlogPosition, Manifest
 from drdrill.storage.retention import binlogs_no_longer_needed, choose_deletions, forks_no_longer_needed
 from tests.helpers.manifests import sample_manifest
@@ -33,6 +33,15 @@ def test_retention_never_deletes_the_newest_valid_backup_even_when_everything_is
     decision = choose_deletions(backups, now=NOW, keep_days=7, keep_backups=None)
     assert decision.keep[backups[1].backup_id] == "newest valid backup"
     assert set(decision.delete) == {backups[0].backup_id, backups[2].backup_id}
+
+
+def test_a_corrupt_manifest_is_never_deleted_and_never_counted_as_the_newest_valid_backup() -> None:
+    corrupt, valid, older = entry(0.5, CORRUPT), entry(30), entry(40)
+    old_corrupt = entry(90, CORRUPT)  # e.g. every manifest when the signing key is wrong: none may go
+    decision = choose_deletions([corrupt, valid, older, old_corrupt], now=NOW, keep_days=7, keep_backups=1)
+    assert decision.keep[valid.backup_id] == "newest valid backup"
+    assert "never deleted" in decision.keep[corrupt.backup_id] and "never deleted" in decision.keep[old_corrupt.backup_id]
+    assert set(decision.delete) == {older.backup_id}
 
 
 def test_a_newer_broken_backup_does_not_take_the_newest_valid_ones_place() -> None:

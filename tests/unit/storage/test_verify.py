@@ -24,16 +24,16 @@ def codes(findings: list[Finding]) -> list[str]:
 def test_an_intact_backup_verifies_and_is_fetched_whole(store: MemoryObjectStore,
                                                         tmp_path: Path) -> None:
     made = put_backup(store, 1, body=b"the dump")
-    manifest, findings = verify_backup(store, LAYOUT, made.backup_id)
+    manifest, findings = verify_backup(store, LAYOUT, made.backup_id, signing_key=None)
     assert manifest == made and findings == []
-    stats, findings = fetch_backup(store, LAYOUT, made.backup_id, tmp_path / "fetched")
+    stats, findings = fetch_backup(store, LAYOUT, made.backup_id, tmp_path / "fetched", signing_key=None)
     assert findings == [] and stats["bytes"] == 8 and (tmp_path / "fetched" / "dump.sql.zst").read_bytes() == b"the dump"
 
 
 def test_a_changed_byte_is_artefact_corrupt_even_at_the_same_size(store: MemoryObjectStore) -> None:
     made = put_backup(store, 1, body=b"the dump")
     store.put_bytes(LAYOUT.object_key(made.backup_id, "dump.sql.zst"), b"the dumq")
-    _, findings = verify_backup(store, LAYOUT, made.backup_id)
+    _, findings = verify_backup(store, LAYOUT, made.backup_id, signing_key=None)
     assert codes(findings) == ["ARTEFACT_CORRUPT"]
     assert findings[0].evidence["object"] == "dump.sql.zst" and findings[0].evidence["size"] == 8
 
@@ -41,15 +41,15 @@ def test_a_changed_byte_is_artefact_corrupt_even_at_the_same_size(store: MemoryO
 def test_a_missing_object_is_artefact_missing(store: MemoryObjectStore) -> None:
     made = put_backup(store, 1)
     store.delete(LAYOUT.object_key(made.backup_id, "dump.sql.zst"))
-    assert codes(verify_backup(store, LAYOUT, made.backup_id)[1]) == ["ARTEFACT_MISSING"]
+    assert codes(verify_backup(store, LAYOUT, made.backup_id, signing_key=None)[1]) == ["ARTEFACT_MISSING"]
 
 
 def test_no_or_a_broken_manifest_is_manifest_invalid(store: MemoryObjectStore) -> None:
     made = put_backup(store, 1, manifest=False)
-    manifest, findings = verify_backup(store, LAYOUT, made.backup_id)
+    manifest, findings = verify_backup(store, LAYOUT, made.backup_id, signing_key=None)
     assert manifest is None and codes(findings) == ["MANIFEST_INVALID"] and "has no manifest" in findings[0].message
     store.put_bytes(LAYOUT.manifest_key(made.backup_id), b"[]")  # JSON, but not a manifest
-    manifest, findings = verify_backup(store, LAYOUT, made.backup_id)
+    manifest, findings = verify_backup(store, LAYOUT, made.backup_id, signing_key=None)
     assert manifest is None and codes(findings) == ["MANIFEST_INVALID"] and "not a JSON object" in findings[0].message
 
 
@@ -58,7 +58,7 @@ def test_quarantine_makes_the_backup_stop_counting(store: MemoryObjectStore) -> 
     finding = Finding("ARTEFACT_CORRUPT", "changed", evidence={"object": "dump.sql.zst"})
     quarantine(store, LAYOUT, made.backup_id, [finding])
     assert json.loads(store.get_bytes(LAYOUT.quarantine_key(made.backup_id)) or b"")[0]["code"] == "ARTEFACT_CORRUPT"
-    assert list_backups(store, LAYOUT)[0].status == QUARANTINED
+    assert list_backups(store, LAYOUT, signing_key=None)[0].status == QUARANTINED
 
 
 def test_hash_object_reports_size_and_sha256_and_can_keep_a_copy(store: MemoryObjectStore, tmp_path: Path) -> None:
@@ -68,3 +68,15 @@ def test_hash_object_reports_size_and_sha256_and_can_keep_a_copy(store: MemoryOb
     store.put_bytes("k", body)
     assert hash_object(store, "k", tmp_path / "copy") == (len(body), hashlib.sha256(body).hexdigest())
     assert (tmp_path / "copy").read_bytes() == body
+
+
+def test_an_edited_manifest_is_manifest_corrupt_before_any_object_is_read(store: MemoryObjectStore, tmp_path) -> None:
+    made = put_backup(store, 1)
+    key = LAYOUT.manifest_key(made.backup_id)
+    store.put_bytes(key, (store.get_bytes(key) or b"").replace(made.objects[0].sha256.encode(), b"ab" * 32))
+    manifest, findings = verify_backup(store, LAYOUT, made.backup_id, signing_key=None)
+    assert manifest is None and codes(findings) == ["MANIFEST_CORRUPT"]
+    assert "digest check failed" in findings[0].message and "cannot be trusted" in findings[0].fix
+    stats, fetched = fetch_backup(store, LAYOUT, made.backup_id, tmp_path / "fetched", signing_key=None)
+    assert codes(fetched) == ["MANIFEST_CORRUPT"] and stats["bytes"] == 0
+    assert not list((tmp_path / "fetched").iterdir())

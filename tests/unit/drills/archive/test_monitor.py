@@ -27,7 +27,7 @@ def codes(sample: dict) -> list[str]:
 def test_no_source_and_no_backup_is_unavailable_and_stale_never_a_quiet_pass(tmp_path: Path) -> None:
     shop = load_test_target(tmp_path, prefix="drills")
     nobody = MySQLEndpoint(host="127.0.0.1", port=find_free_port(), user="backup", password="s3cret")
-    sample = monitor.sample_rpo(shop, nobody, MemoryObjectStore(), now=NOW)
+    sample = monitor.sample_rpo(shop, nobody, MemoryObjectStore(), now=NOW, signing_key=None)
     assert codes(sample) == ["TARGET_UNAVAILABLE", "BACKUP_STALE"]
     assert sample["archive_lag_seconds"] is None and sample["backup_age_seconds"] is None
     assert sample["rpo_objective_seconds"] == 15 * 60
@@ -38,10 +38,10 @@ def test_a_fresh_valid_backup_is_not_stale_an_old_one_is(tmp_path: Path) -> None
     nobody = MySQLEndpoint(host="127.0.0.1", port=find_free_port(), user="backup", password="")
     store = MemoryObjectStore()
     put_backup(store, days_old=0.5)
-    fresh = monitor.sample_rpo(stale_after_a_day, nobody, store, now=NOW)
+    fresh = monitor.sample_rpo(stale_after_a_day, nobody, store, now=NOW, signing_key=None)
     assert "BACKUP_STALE" not in codes(fresh)
     assert fresh["backup_age_seconds"] == pytest.approx(timedelta(days=0.5).total_seconds())
-    old = monitor.sample_rpo(stale_after_a_day, nobody, store, now=NOW + timedelta(days=1))
+    old = monitor.sample_rpo(stale_after_a_day, nobody, store, now=NOW + timedelta(days=1), signing_key=None)
     assert "BACKUP_STALE" in codes(old)
 
 

@@ -24,7 +24,7 @@ def test_an_unreachable_source_is_could_not_verify_and_nothing_is_stored(tmp_pat
     store = MemoryObjectStore()
     history = f"sqlite:///{tmp_path}/history.sqlite"
     record, findings = run_backup_drill(shop, nobody_listens, store, work_dir=tmp_path / "work", history_url=history,
-                                        run_id="cli-1", started_at=datetime.now(timezone.utc))
+                                        run_id="cli-1", started_at=datetime.now(timezone.utc), signing_key=None)
     assert [finding.code for finding in findings] == ["TARGET_UNAVAILABLE"]
     assert record.verdict == "could_not_verify" and record.details["failed_steps"] == ["preflight"]
     assert "s3cret" not in json.dumps(record.to_dict()) and store.list_objects("") == []

@@ -15,6 +15,7 @@ from drdrill.findings import DrillFailed
 from drdrill.storage.binlog.index import list_archive
 from drdrill.storage.catalog import list_backups
 from drdrill.storage.memory import MemoryObjectStore
+from drdrill.storage.seal import SigningKey
 from tests.helpers.storage import BINLOGS, LAYOUT, NOW, SERVER, put_backup, put_binlog
 from tests.helpers.targets import load_test_target
 
@@ -29,31 +30,31 @@ def target(tmp_path: Path) -> Target:
 def test_verify_passes_a_whole_backup_and_quarantines_a_damaged_one(tmp_path: Path) -> None:
     store, shop = MemoryObjectStore(), target(tmp_path)
     whole = put_backup(store, days_old=1)
-    assert steps.verify({"backup_id": whole.backup_id}, shop, store)["backup_id"] == whole.backup_id
+    assert steps.verify({"backup_id": whole.backup_id}, shop, store, signing_key=None)["backup_id"] == whole.backup_id
 
     damaged = put_backup(store, days_old=0.5)
     store.put_bytes(LAYOUT.object_key(damaged.backup_id, "dump.sql.zst"), b"flipped bytes")
     with pytest.raises(DrillFailed) as failed:
-        steps.verify({"backup_id": damaged.backup_id}, shop, store)
+        steps.verify({"backup_id": damaged.backup_id}, shop, store, signing_key=None)
     assert {finding.code for finding in failed.value.findings} == {"ARTEFACT_CORRUPT"}
-    statuses = {entry.backup_id: entry.status for entry in list_backups(store, LAYOUT)}
+    statuses = {entry.backup_id: entry.status for entry in list_backups(store, LAYOUT, signing_key=None)}
     assert statuses == {whole.backup_id: "valid", damaged.backup_id: "quarantined"}
 
 
 def test_retention_keeps_the_newest_three(tmp_path: Path) -> None:
     store, shop = MemoryObjectStore(), target(tmp_path)
     made = [put_backup(store, days_old=days) for days in (5, 4, 3, 2, 1)]
-    result = steps.apply_retention(shop, store, now=NOW)
+    result = steps.apply_retention(shop, store, now=NOW, signing_key=None)
     assert sorted(result["deleted"]) == [made[0].backup_id, made[1].backup_id]
-    assert [entry.backup_id for entry in list_backups(store, LAYOUT)] == [m.backup_id for m in reversed(made[2:])]
+    assert [entry.backup_id for entry in list_backups(store, LAYOUT, signing_key=None)] == [m.backup_id for m in reversed(made[2:])]
 
 
 def test_retention_never_deletes_the_only_valid_backup(tmp_path: Path) -> None:
     store, shop = MemoryObjectStore(), target(tmp_path)
     only = put_backup(store, days_old=400)
     put_backup(store, days_old=1, manifest=False)  # a newer folder without a manifest is not a backup
-    assert only.backup_id not in steps.apply_retention(shop, store, now=NOW)["deleted"]
-    assert only.backup_id in [entry.backup_id for entry in list_backups(store, LAYOUT) if entry.is_valid]
+    assert only.backup_id not in steps.apply_retention(shop, store, now=NOW, signing_key=None)["deleted"]
+    assert only.backup_id in [entry.backup_id for entry in list_backups(store, LAYOUT, signing_key=None) if entry.is_valid]
 
 
 def test_binlogs_older_than_every_retained_backup_are_pruned_not_the_ones_it_needs() -> None:
@@ -61,10 +62,10 @@ def test_binlogs_older_than_every_retained_backup_are_pruned_not_the_ones_it_nee
     put_binlog(store, "mysql-bin.000001", 1, 5, minutes=-3 * 24 * 60)
     put_binlog(store, "mysql-bin.000002", 6, 9, minutes=-10)  # the backup's point is mysql-bin.000002:600
     put_backup(store, days_old=1)  # an older manifest that does not name its server: nothing may go
-    assert steps.prune_binlogs(store, LAYOUT) == []
+    assert steps.prune_binlogs(store, LAYOUT, signing_key=None) == []
     put_backup(store, days_old=0.5, extra={"server_key": SERVER})
     put_backup(store, days_old=1, extra={"server_key": SERVER})
-    assert steps.prune_binlogs(store, LAYOUT) == [f"{SERVER}/mysql-bin.000001"]
+    assert steps.prune_binlogs(store, LAYOUT, signing_key=None) == [f"{SERVER}/mysql-bin.000001"]
     assert [entry.file for entry in list_archive(store, BINLOGS)] == ["mysql-bin.000002"]
 
 
@@ -79,3 +80,30 @@ def test_the_record_keeps_the_evidence_of_each_step() -> None:
     assert details["engine"] == "mariadb-dump" and details["stored_bytes"] == 4
     assert details["retention"] == {"kept": ["a"], "deleted": ["b"]}
     assert steps.backup_details({})["engine"] is None
+
+
+def edit_manifest(store: MemoryObjectStore, backup_id: str) -> None:
+    """Change a row count in the stored manifest, as a hand edit would (its seal left as it was)."""
+    key = LAYOUT.manifest_key(backup_id)
+    store.put_bytes(key, (store.get_bytes(key) or b"").replace(b'"rows": 3', b'"rows": 4'))
+
+
+def test_retention_treats_an_edited_manifest_as_not_valid_and_keeps_the_newest_valid_backup(tmp_path: Path) -> None:
+    store, shop = MemoryObjectStore(), target(tmp_path)
+    made = [put_backup(store, days_old=days) for days in (40, 30, 20, 10, 1)]
+    edit_manifest(store, made[4].backup_id)
+    result = steps.apply_retention(shop, store, now=NOW, signing_key=None)  # keep_backups: 3 valid ones
+    assert result["kept"][made[3].backup_id] == "newest valid backup"
+    assert "corrupt, never deleted" in result["kept"][made[4].backup_id]
+    assert set(result["kept"]) == {m.backup_id for m in made[1:]} and list(result["deleted"]) == [made[0].backup_id]
+
+
+def test_retention_with_a_wrong_signing_key_deletes_nothing(tmp_path: Path) -> None:
+    store, shop = MemoryObjectStore(), target(tmp_path)
+    right, wrong = SigningKey(b"r" * 32), SigningKey(b"w" * 32)
+    for days in (400, 300, 200, 100, 50):
+        made = put_backup(store, days_old=days)
+        store.put_bytes(LAYOUT.manifest_key(made.backup_id), made.to_json(right).encode())
+    result = steps.apply_retention(shop, store, now=NOW, signing_key=wrong)
+    assert result["deleted"] == {} and result["deleted_objects"] == 0
+    assert len(steps.apply_retention(shop, store, now=NOW, signing_key=right)["deleted"]) == 2

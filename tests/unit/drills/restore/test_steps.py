@@ -1,13 +1,19 @@
-"""The restore drill's steps that need no server: RTO/RPO measurement against objectives, the step list."""
+"""The restore drill's steps that need no server: RTO/RPO measurement against objectives, the step list, refusing an
+edited manifest."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 from drdrill.findings import DrillFailed
-from drdrill.drills.restore.steps import CHOICES, MEASURED_STAGES, STEPS, measure, measurement_lines
+from drdrill.drills.restore.steps import (CHOICES, MEASURED_STAGES, STEPS, measure, measurement_lines, read_manifest,
+                                          select_backup)
+from drdrill.storage.memory import MemoryObjectStore
+from tests.helpers.storage import LAYOUT, NOW, put_backup
+from tests.helpers.targets import load_test_target
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
@@ -54,3 +60,19 @@ def test_the_step_list_is_the_dags_task_order_and_measures_the_rto_stages() -> N
     assert STEPS == ["select_backup", "fetch_and_verify", "provision_scratch", "restore", "validate", "measure"]
     assert set(MEASURED_STAGES) <= set(STEPS) and "measure" not in MEASURED_STAGES
     assert CHOICES == ("newest", "backup_id", "random")
+
+
+def test_an_edited_manifest_is_not_selected_or_read_but_reported_as_manifest_corrupt(tmp_path: Path) -> None:
+    store, shop = MemoryObjectStore(), load_test_target(tmp_path, prefix="drills")
+    made = put_backup(store, days_old=1)
+    assert select_backup(shop, store, signing_key=None, now=NOW, choice="backup_id",
+                         backup_id=made.backup_id)["backup_id"] == made.backup_id
+    key = LAYOUT.manifest_key(made.backup_id)
+    store.put_bytes(key, (store.get_bytes(key) or b"").replace(b'"rows": 3', b'"rows": 4'))
+    for attempt in (lambda: select_backup(shop, store, signing_key=None, now=NOW, choice="backup_id",
+                                          backup_id=made.backup_id),
+                    lambda: read_manifest(store, shop, made.backup_id, signing_key=None)):
+        with pytest.raises(DrillFailed) as failed:
+            attempt()
+        assert [finding.code for finding in failed.value.findings] == ["MANIFEST_CORRUPT"]
+        assert "digest check failed" in failed.value.findings[0].message
