@@ -13,6 +13,7 @@ from drdrill.drills.layouts import layout_for
 from drdrill.storage.manifest import Manifest
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.s3 import S3ObjectStore
+from drdrill.storage.seal import SigningKey
 
 
 def shop_target(**changes: Any) -> Target:
@@ -37,8 +38,11 @@ def write_on_source(handle: Any, rows: int = 3) -> None:
 
 
 def run_steps(handle: Any, target: Target, work_dir: Path, engine: str | None = None,
-              write_between: int = 0) -> tuple[dict[str, Any], Manifest]:
-    """preflight → dump_and_upload → (writes) → write_manifest → verify; returns the plan and the manifest."""
+              write_between: int = 0, signing_key: SigningKey | None = None) -> tuple[dict[str, Any], Manifest]:
+    """preflight → dump_and_upload → (writes) → write_manifest → verify; returns the plan and the manifest.
+
+    ``signing_key``: sign the manifest with it, as a target with ``storage.manifest_signing_conn_id`` does.
+    """
     from datetime import datetime, timezone
 
     source = handle.sandbox.backup_endpoint()
@@ -48,11 +52,11 @@ def run_steps(handle: Any, target: Target, work_dir: Path, engine: str | None = 
     dumped = backup.dump_and_upload(plan, target, source, store, work_dir=work_dir)
     if write_between:
         write_on_source(handle, write_between)
-    backup.write_manifest(plan, dumped, target, source, store, work_dir=work_dir, signing_key=None)
-    backup.verify(plan, target, store, signing_key=None)
+    backup.write_manifest(plan, dumped, target, source, store, work_dir=work_dir, signing_key=signing_key)
+    backup.verify(plan, target, store, signing_key=signing_key)
     raw = store.get_bytes(layout_for(target).manifest_key(plan["backup_id"]))
     assert raw is not None
-    return plan, Manifest.from_json(raw)
+    return plan, Manifest.from_json(raw, signing_key=signing_key)
 
 
 def rewrite_object(handle: Any, target: Target, backup_id: str, name: str, body: bytes) -> None:

@@ -72,3 +72,35 @@ def test_help_explains_the_commands() -> None:
     commands = {line.split()[0] for line in done.stdout.splitlines() if line.startswith("    ") and line.split()}
     assert {"sandbox", "backup", "restore", "pitr", "failover", "stream", "backups", "history", "rpo", "summary",
             "config"} <= commands
+
+
+def test_a_target_that_signs_its_manifests_restores_with_its_key_and_refuses_another(sandbox, tmp_path) -> None:
+    key, other = "cli-signing-key-" + "k" * 32, "cli-signing-key-" + "o" * 32
+    config = tmp_path / "drills.yaml"
+    config.write_text(sandbox.config_path.read_text().replace(
+        "prefix: tests}", "prefix: tests-signed, manifest_signing_conn_id: drdrill_manifest_key}"))
+    assert "manifest_signing_conn_id" in config.read_text()
+
+    def env(password: str) -> dict[str, str]:
+        return {**os.environ, "DRDRILL_CONFIG": str(config), "AIRFLOW_CONN_DRDRILL_MANIFEST_KEY": json.dumps(
+            {"conn_type": "generic", "password": password})}
+
+    done = run("backup", "shop", "--json", env=env(key))
+    assert done.returncode == 0, done.stderr[-2000:]
+    backup_id = json.loads(done.stdout)["backup_id"]
+    listed = run("backups", "list", "shop", "--json", env=env(key))
+    (entry,) = [b for b in json.loads(listed.stdout)["backups"] if b["backup_id"] == backup_id]
+    assert (entry["status"], entry["seal"]) == ("valid", "signed")
+    restored = run("restore", "shop", "--backup-id", backup_id, "--json", env=env(key))
+    assert restored.returncode == 0 and json.loads(restored.stdout)["verdict"] == "passed", restored.stdout[-2000:]
+
+    listed = run("backups", "list", "shop", "--json", env=env(other))
+    (entry,) = [b for b in json.loads(listed.stdout)["backups"] if b["backup_id"] == backup_id]
+    assert entry["status"] == "corrupt" and not entry["valid"] and "signature" in entry["problem"]
+    refused = run("restore", "shop", "--backup-id", backup_id, "--json", env=env(other))
+    assert refused.returncode == 1
+    assert [f["code"] for f in json.loads(refused.stdout)["findings"]] == ["MANIFEST_CORRUPT"]
+    verified = run("backups", "verify", "shop", backup_id, "--json", env=env(other))
+    assert verified.returncode == 1 and json.loads(verified.stdout)["findings"][0]["code"] == "MANIFEST_CORRUPT"
+    for output in (done, listed, restored, refused, verified):
+        assert key not in output.stdout + output.stderr and other not in output.stdout + output.stderr

@@ -15,18 +15,21 @@ import pytest
 
 from drdrill.drills.restore.form import RestoreOptions
 from drdrill.drills.restore.runner import RestoreServers, run_restore_drill
-from tests.helpers.drill_helpers import rewrite_manifest, rewrite_object, shop_target, store_for
+from drdrill.drills.layouts import layout_for
+from drdrill.storage.catalog import CORRUPT, find_backup
+from drdrill.storage.seal import SigningKey
+from tests.helpers.drill_helpers import rewrite_manifest, rewrite_object, run_steps, shop_target, store_for
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def drill(handle, target, work_dir: Path, backup_id: str, **options):
+def drill(handle, target, work_dir: Path, backup_id: str, signing_key: SigningKey | None = None, **options):
     """Run the whole restore drill in-process on one backup; returns (record, finding codes)."""
     started = datetime.now(timezone.utc)
     servers = RestoreServers(source=handle.sandbox.backup_endpoint(),
                              replica=handle.sandbox.backup_endpoint(handle.sandbox.replica),
-                             store=store_for(handle, target))
+                             store=store_for(handle, target), signing_key=signing_key)
     record, findings = run_restore_drill(
         target, servers, RestoreOptions(backup="backup_id", backup_id=backup_id, **options), work_dir=work_dir,
         history_url=handle.history_url, run_id=f"test-{uuid.uuid4().hex[:8]}", started_at=started)
@@ -173,3 +176,46 @@ def test_keep_scratch_leaves_the_restored_server_running_for_inspection(sandbox,
         assert rows == next(t.rows for t in manifest.tables if t.name == "customers")
     finally:
         destroy(scratch)
+
+
+def edit_stored_manifest(handle, target, backup_id: str, edit) -> None:
+    """Change the manifest.json in S3 as a person with bucket access would: parse, change a value, write back."""
+    store = store_for(handle, target)
+    key = layout_for(target).manifest_key(backup_id)
+    data = json.loads(store.get_bytes(key) or b"")
+    edit(data)
+    store.put_bytes(key, json.dumps(data, indent=2, sort_keys=True).encode())
+
+
+@pytest.mark.parametrize("edit", [
+    lambda d: next(t for t in d["tables"] if t["name"] == "customers").update(rows=1),
+    lambda d: next(t for t in d["tables"] if t["name"] == "products").update(checksum="1"),
+], ids=["row count", "checksum"])
+def test_a_manifest_edited_in_s3_is_manifest_corrupt_and_nothing_is_restored(sandbox, tmp_path, fresh_backup,
+                                                                            edit) -> None:
+    backup_id, _ = fresh_backup
+    target = shop_target()
+    store = store_for(sandbox, target)
+    before = find_backup(store, layout_for(target), backup_id, signing_key=None)
+    assert before is not None and before.is_valid and before.summary()["seal"] == "sealed"
+    edit_stored_manifest(sandbox, target, backup_id, edit)
+    entry = find_backup(store, layout_for(target), backup_id, signing_key=None)
+    assert entry is not None and entry.status == CORRUPT and not entry.is_valid and "digest" in entry.problem
+    record, codes = drill(sandbox, target, tmp_path, backup_id)
+    assert (record.verdict, codes) == ("failed", ["MANIFEST_CORRUPT"])
+    assert "changed after it was written" in record.findings[0]["message"]
+    assert "fetch_and_verify" not in record.stage_seconds and "restore" not in record.stage_seconds
+
+
+def test_a_signed_manifest_restores_green_with_its_key_and_is_refused_with_another(sandbox, tmp_path) -> None:
+    right, wrong = SigningKey(b"right-key-" * 4, "a test key"), SigningKey(b"wrong-key-" * 4, "a test key")
+    target = shop_target()
+    plan, manifest = run_steps(sandbox, target, tmp_path / "backup", signing_key=right)
+    assert manifest.seal == "signed"
+    stored = store_for(sandbox, target).get_bytes(layout_for(target).manifest_key(plan["backup_id"])) or b""
+    assert b"hmac-sha256:" in stored and right.secret not in stored
+    record, codes = drill(sandbox, target, tmp_path / "right", plan["backup_id"], signing_key=right)
+    assert (record.verdict, codes) == ("passed", [])
+    record, codes = drill(sandbox, target, tmp_path / "wrong", plan["backup_id"], signing_key=wrong)
+    assert (record.verdict, codes) == ("failed", ["MANIFEST_CORRUPT"])
+    assert "signature" in record.findings[0]["message"] and "restore" not in record.stage_seconds
