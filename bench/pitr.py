@@ -527,14 +527,14 @@ def link_files(source: Path, destination: Path) -> None:
 def measure_replay(bench: Bench, target_time: datetime) -> dict[str, Any]:
     """Plan the PITR and fetch its files once, then --rounds rounds of drill vs bare replay."""
     target, store = bench.target, bench.store
-    planned = pitr.plan(target, store, target_time=target_time, now=datetime.now(timezone.utc))
-    manifest = restore_steps.read_manifest(store, target, planned["backup_id"])
+    planned = pitr.plan(target, store, target_time=target_time, now=datetime.now(timezone.utc), signing_key=None)
+    manifest = restore_steps.read_manifest(store, target, planned["backup_id"], signing_key=None)
     work = bench.root / "pitr-work"
     fetch_key = run_key(run_id("pitr_fetch", target))
     fetched_dir = restore_steps.run_dir(work, fetch_key)
     try:
         fetched = {
-            **restore_steps.fetch_and_verify(planned, target, store, work_dir=work, key=fetch_key),
+            **restore_steps.fetch_and_verify(planned, target, store, work_dir=work, key=fetch_key, signing_key=None),
             **pitr.fetch_binlog_files(planned, target, store, work_dir=work, key=fetch_key),
         }
         files = [fetched_dir / "binlogs" / name for name in planned["files"]]

@@ -153,6 +153,7 @@ def take_backup(sandbox: Sandbox, target: Target, root: Path, history_url: str) 
         history_url=history_url,
         run_id=run_id("backup", target),
         started_at=datetime.now(timezone.utc),
+        signing_key=None,
     )
     if record.verdict != "passed":
         raise failure(f"the {target.engine} backup drill", record.verdict, findings)
@@ -403,7 +404,7 @@ def measure_bare(
 ) -> dict[str, Any]:
     """The drill's steps done with the bare tools, timed one by one; then the GX suite on that restore."""
     store = S3ObjectStore(sandbox.s3_client(), S3_BUCKET)
-    manifest = read_manifest(store, target, backup_id)
+    manifest = read_manifest(store, target, backup_id, signing_key=None)
     work = root / "bare" / target.name
     work.mkdir(parents=True)
     scratch = plan_local_scratch(root / "bare", f"bare-{manifest.engine}")

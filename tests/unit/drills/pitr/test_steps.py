@@ -1,13 +1,19 @@
-"""The PITR drill's steps that need no server: whole seconds, RTO/RPO against objectives, the step list."""
+"""The PITR drill's steps that need no server: whole seconds, RTO/RPO against objectives, the step list, the base
+backup never one whose manifest was edited."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 from drdrill.drills.pitr.steps import MEASURED_STAGES, STEPS, measure, whole_second
+from drdrill.drills.pitr.steps import plan as pitr_plan
 from drdrill.findings import DrillFailed
+from drdrill.storage.memory import MemoryObjectStore
+from tests.helpers.storage import LAYOUT, NOW, SERVER, put_backup, put_binlog
+from tests.helpers.targets import load_test_target
 
 pytestmark = pytest.mark.unit
 TARGET = datetime(2026, 11, 21, 8, 0, 0, tzinfo=timezone.utc)
@@ -43,3 +49,15 @@ def test_rto_and_rpo_over_their_objectives_fail_and_keep_the_measurements() -> N
                 stages=STAGES, rto_objective=timedelta(minutes=30), rpo_objective=timedelta(minutes=5))
     assert [finding.code for finding in failed.value.findings] == ["RTO_EXCEEDED", "RPO_EXCEEDED"]
     assert failed.value.outcome["rto_seconds"] == 31 * 60
+
+
+def test_a_base_backup_with_an_edited_manifest_is_passed_over_for_the_newest_sound_one(tmp_path: Path) -> None:
+    store, shop = MemoryObjectStore(), load_test_target(tmp_path, prefix="drills")
+    older = put_backup(store, days_old=2, extra={"server_key": SERVER})
+    newer = put_backup(store, days_old=1, extra={"server_key": SERVER})
+    put_binlog(store, "mysql-bin.000002", 1, 9, minutes=-5)
+    target_time = NOW - timedelta(minutes=5)
+    assert pitr_plan(shop, store, signing_key=None, target_time=target_time, now=NOW)["backup_id"] == newer.backup_id
+    key = LAYOUT.manifest_key(newer.backup_id)
+    store.put_bytes(key, (store.get_bytes(key) or b"").replace(b'"rows": 3', b'"rows": 4'))
+    assert pitr_plan(shop, store, signing_key=None, target_time=target_time, now=NOW)["backup_id"] == older.backup_id
