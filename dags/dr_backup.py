@@ -9,7 +9,8 @@ Takes a real backup of the target and proves it landed intact:
    sha256 straight into an S3 multipart upload: no local copy, memory flat whatever the database size.
 3. **write_manifest**: per-table row counts and checksums and the schema inventory are read from the
    source in one consistent snapshot; the binlog between the backup's point and the facts' point is
-   stored with the backup; the manifest is written **last** (no manifest, no backup).
+   stored with the backup; the manifest is written **last** (no manifest, no backup), sealed with its
+   digest and, with `storage.manifest_signing_conn_id`, signed.
 4. **verify**: every object is read back from S3 and checked against the manifest's size and sha256;
    a mismatch quarantines the backup. A verified backup updates the target's backup **asset**.
 5. **retention**: deletes backups outside the target's retention, never the newest valid one.

@@ -5,8 +5,9 @@ Proves that a backup restores into a usable database with the right data, and me
 
 1. **select_backup**: the newest valid backup, a given backup id, or a random valid one from the last N days
    (as AWS Backup's restore testing does). `BACKUP_STALE` when the newest is older than the target allows.
-2. **fetch_and_verify**: every object is downloaded and checked against the manifest's size and sha256
-   *before* anything is restored.
+2. **fetch_and_verify**: the manifest's digest (and signature) are checked, then every object is downloaded
+   and checked against the manifest's size and sha256 *before* anything is restored. A manifest changed
+   after it was written is `MANIFEST_CORRUPT` (so is one selected by id).
 3. **provision_scratch** (setup): a fresh `mariadbd` the drill creates (own datadir, port, generated
    password, small memory), or the configured scratch connection. **Safety interlock**: the drill
    refuses any server that is the target's source or replica, compared by server identity.
