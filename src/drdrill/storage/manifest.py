@@ -8,8 +8,8 @@ edited manifest is reported, never trusted. A format 2 manifest without a digest
 Format 1 manifests (written before manifests were sealed) carry no digest. They are still read, because users
 have them in their buckets, and they count as valid, but their ``seal`` says ``unsealed``: an edit to one cannot be
 detected. With signing configured they are refused like any unsigned manifest (MANIFEST_CORRUPT, "no signature"),
-since anyone who edits a manifest could also rewrite it as format 1. Unsealed or unsigned backups age out by
-retention as new, sealed ones are taken.
+since anyone who edits a manifest could also rewrite it as format 1. Unsealed backups age out by retention as new,
+sealed ones are taken; corrupt ones (unsigned ones too, once signing is on) are never deleted by retention.
 """
 
 from __future__ import annotations
