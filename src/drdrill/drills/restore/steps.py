@@ -35,7 +35,7 @@ from drdrill.servers.scratch import (
 )
 from drdrill.storage.catalog import CORRUPT, DRILL_EVIDENCE, list_backups
 from drdrill.storage.layout import backup_time
-from drdrill.storage.manifest import Manifest, ManifestError
+from drdrill.storage.manifest import Manifest, ManifestCorrupt, ManifestError
 from drdrill.storage.manifest import read_manifest as read_stored_manifest
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.seal import SigningKey
@@ -104,11 +104,16 @@ def select_backup(target: Target, store: ObjectStore, *, signing_key: SigningKey
 def fetch_and_verify(selected: dict[str, Any], target: Target, store: ObjectStore, *, signing_key: SigningKey | None,
                      work_dir: Path, key: str) -> dict[str, Any]:
     """Check the manifest's seal, then download every object and check its size and sha256 before anything is
-    restored; quarantine a broken one."""
+    restored; quarantine a backup whose objects are broken.
+
+    A manifest that cannot be read or trusted is not quarantined: the catalog already refuses it, and a marker
+    would outlive the cause when that was a wrong signing key.
+    """
     stats, findings = fetch_backup(store, layout_for(target), selected["backup_id"], run_dir(work_dir, key) / "files",
                                    signing_key=signing_key)
     if findings:
-        quarantine(store, layout_for(target), selected["backup_id"], findings)
+        if not any(finding.code in (ManifestError.code, ManifestCorrupt.code) for finding in findings):
+            quarantine(store, layout_for(target), selected["backup_id"], findings)
         raise DrillFailed(findings)
     return stats
 

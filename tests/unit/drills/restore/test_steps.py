@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from drdrill.findings import DrillFailed
-from drdrill.drills.restore.steps import (CHOICES, MEASURED_STAGES, STEPS, measure, measurement_lines, read_manifest,
-                                          select_backup)
+from drdrill.drills.restore.steps import (CHOICES, MEASURED_STAGES, STEPS, fetch_and_verify, measure, measurement_lines,
+                                          read_manifest, select_backup)
 from drdrill.storage.memory import MemoryObjectStore
+from drdrill.storage.seal import SigningKey
 from tests.helpers.storage import LAYOUT, NOW, put_backup
 from tests.helpers.targets import load_test_target
 
@@ -76,3 +77,17 @@ def test_an_edited_manifest_is_not_selected_or_read_but_reported_as_manifest_cor
             attempt()
         assert [finding.code for finding in failed.value.findings] == ["MANIFEST_CORRUPT"]
         assert "digest check failed" in failed.value.findings[0].message
+
+
+def test_a_manifest_refused_by_the_fetch_is_not_quarantined_so_the_right_key_makes_it_valid_again(tmp_path: Path) -> None:
+    store, shop = MemoryObjectStore(), load_test_target(tmp_path, prefix="drills")
+    right, wrong = SigningKey(b"r" * 32), SigningKey(b"w" * 32)
+    made = put_backup(store, days_old=1)
+    store.put_bytes(LAYOUT.manifest_key(made.backup_id), made.to_json(right).encode())
+    with pytest.raises(DrillFailed) as failed:
+        fetch_and_verify({"backup_id": made.backup_id}, shop, store, signing_key=wrong, work_dir=tmp_path, key="k")
+    assert [finding.code for finding in failed.value.findings] == ["MANIFEST_CORRUPT"]
+    assert "signature" in failed.value.findings[0].message
+    assert store.head(LAYOUT.quarantine_key(made.backup_id)) is None
+    assert fetch_and_verify({"backup_id": made.backup_id}, shop, store, signing_key=right, work_dir=tmp_path,
+                            key="k")["bytes"] == made.objects[0].size
