@@ -1,0 +1,189 @@
+"""The accounts a target's application needs: which they are, and a replayable script that recreates them.
+
+An account is drilled when it (or a role it holds) has a database-, table-, column- or routine-level grant on
+one of the target's databases; the roles such accounts hold come with them, so their ``GRANT role`` replays.
+Accounts with global grants only (root, drdrill's own logins) are not drilled. The script holds password
+hashes: it is backup data, stored only inside the backup's objects, never in a log, message or manifest.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import pymysql
+
+from drdrill.endpoints import MySQLEndpoint
+from drdrill.errors import DrdrillError
+
+SCRIPT_TRAILER = "-- drdrill accounts completed"
+ACCESS_DENIED = {1142, 1143, 1227, 1044, 1045}  # command / column / privilege / database / login denied
+_COLLATION = re.compile(r"[A-Za-z0-9_]+")
+# ``GRANT <privileges> ON [PROCEDURE|FUNCTION|PACKAGE [BODY]] <db>.<object> TO``: the object a SHOW GRANTS line names
+_GRANT_OBJECT = re.compile(r"^GRANT .+? ON (?:(?:PROCEDURE|FUNCTION|PACKAGE BODY|PACKAGE) )?"
+                           r"(?P<db>`(?:[^`]|``)*`|\*)\.(?P<object>`(?:[^`]|``)*`|\*) TO ")
+# the quoted literal after the words that introduce a secret in CREATE USER / GRANT (closing quote optional:
+# a server message may cut the statement short)
+_SECRET_LITERAL = re.compile(r"\b(PASSWORD|USING|AS|BY)(\s*\(?\s*)'((?:[^'\\]|\\.|'')*)('|$)", re.IGNORECASE)
+# SHOW GRANTS repeats the authentication on the global line; replayed, it would renew an expired password
+_GRANT_AUTHENTICATION = re.compile(r" IDENTIFIED (?:BY PASSWORD '(?:[^'\\]|\\.)*'|VIA .*?)(?= REQUIRE | WITH |$)")
+_HASH_LIKE = re.compile(r"\*[0-9A-Fa-f]{40}")
+_FRAGMENT = re.compile(r"[^\s'`\"(),;]{6,}")
+
+
+class AccountsUnreadable(DrdrillError):
+    """The source's grant tables cannot be read by the backup login, so its accounts cannot be backed up."""
+
+
+@dataclass(frozen=True)
+class AccountsScript:
+    """The drilled accounts of a source and the SQL that recreates them (``sql`` holds password hashes)."""
+
+    roles: tuple[str, ...]
+    users: tuple[str, ...]  # ``'user'@'host'``
+    sql: bytes
+
+    @property
+    def count(self) -> int:
+        """How many accounts and roles the script recreates."""
+        return len(self.roles) + len(self.users)
+
+
+def sql_string(value: str, collation: str | None = None) -> str:
+    """``value`` as a SQL string literal (``_utf8mb4'...' COLLATE x`` when a collation is given)."""
+    quoted = "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if collation is None:
+        return quoted
+    if not _COLLATION.fullmatch(collation):
+        raise ValueError(f"unsupported collation name {collation!r}")
+    return f"_utf8mb4{quoted} COLLATE {collation}"
+
+
+def database_pattern_match(column: str, databases: Sequence[str], collation: str) -> str:
+    """SQL true when a ``mysql.db`` pattern column (wildcards ``%``/``_``, ``\\_`` escaped) matches a database."""
+    return "(" + " OR ".join(f"{sql_string(name, collation)} LIKE {column}" for name in databases) + ")"
+
+
+def database_in(column: str, databases: Sequence[str], collation: str) -> str:
+    """SQL true when ``column`` names one of the databases exactly."""
+    return f"{column} IN ({', '.join(sql_string(name, collation) for name in databases)})"
+
+
+def drilled_accounts_cte(databases: Sequence[str], collation: str) -> str:
+    """``WITH RECURSIVE ... drilled_accounts (User, Host)``: the accounts and roles drilled for ``databases``.
+
+    ``target_grants``: who holds a grant on the databases; ``holders``: they, and who holds such a role (not
+    only WITH ADMIN OPTION, which is what CREATE ROLE gives its creator); ``drilled_accounts``: those, and every
+    role they hold. Roles have the empty host.
+    """
+    if not databases:
+        raise ValueError("no databases to select accounts for")
+    exact = {table: database_in(f"{table}.Db", databases, collation)
+             for table in ("mysql.tables_priv", "mysql.columns_priv", "mysql.procs_priv")}
+    return (
+        "WITH RECURSIVE target_grants (User, Host) AS ("
+        f"SELECT User, Host FROM mysql.db WHERE {database_pattern_match('mysql.db.Db', databases, collation)}"
+        + "".join(f" UNION SELECT User, Host FROM {table} WHERE {condition}" for table, condition in exact.items())
+        + "), holders (User, Host) AS ("
+        "SELECT User, Host FROM target_grants"
+        " UNION SELECT m.User, m.Host FROM mysql.roles_mapping m JOIN holders h ON m.Role = h.User AND h.Host = ''"
+        " WHERE m.Admin_option <> 'Y'"
+        "), drilled_accounts (User, Host) AS ("
+        "SELECT User, Host FROM holders"
+        " UNION SELECT m.Role, '' FROM mysql.roles_mapping m JOIN drilled_accounts a"
+        " ON m.User = a.User AND m.Host = a.Host"
+        ")\n"
+    )
+
+
+def account_label(user: str, host: str, is_role: bool) -> str:
+    """``'app'@'%'`` for a user, ``role 'reader'`` for a role (as the fingerprint names them)."""
+    return f"role {sql_string(user)}" if is_role else f"{sql_string(user)}@{sql_string(host)}"
+
+
+def list_drilled_accounts(endpoint: MySQLEndpoint, databases: Sequence[str]) -> list[tuple[str, str, bool]]:
+    """``(user, host, is_role)`` of each account drilled for ``databases``, roles first; AccountsUnreadable
+    when the login may not read the grant tables."""
+    query = (drilled_accounts_cte(databases, "utf8mb4_bin")
+             + "SELECT a.User, a.Host, u.is_role = 'Y' FROM drilled_accounts a"
+             " JOIN mysql.user u ON u.User = a.User AND u.Host = a.Host"
+             " ORDER BY u.is_role = 'Y' DESC, a.User, a.Host")
+    try:
+        return [(str(user), str(host), bool(is_role)) for user, host, is_role in endpoint.fetch_all(query)]
+    except pymysql.err.MySQLError as exc:
+        raise unreadable(endpoint, exc) from exc
+
+
+def unreadable(endpoint: MySQLEndpoint, exc: pymysql.err.MySQLError) -> AccountsUnreadable:
+    """The error for a grant-table read that failed, with the grant that fixes a missing privilege."""
+    code = exc.args[0] if exc.args else None
+    fix = (f"Grant the backup login SELECT on the grant tables (GRANT SELECT ON mysql.* TO {endpoint.user}; "
+           "global SELECT also covers it), or set accounts: false for this target to leave its accounts out.")
+    what = "may not read" if code in ACCESS_DENIED else "failed reading"
+    return AccountsUnreadable(f"The backup login {endpoint.describe()} {what} the grant tables (mysql.db, "
+                              f"mysql.tables_priv, mysql.columns_priv, mysql.procs_priv, mysql.roles_mapping, "
+                              f"mysql.user): error {code}.", fix)
+
+
+def keeps_grant(line: str, databases: Sequence[str]) -> bool:
+    """Whether a SHOW GRANTS line replays on a restore: global, database-level and role grants always; grants on
+    a table or routine only in the target's databases (the backup holds no others, so their GRANT would fail)."""
+    match = _GRANT_OBJECT.match(line)
+    if match is None or "*" in (match["db"], match["object"]):
+        return True
+    return match["db"][1:-1].replace("``", "`") in databases
+
+
+def read_accounts_script(endpoint: MySQLEndpoint, databases: Sequence[str]) -> AccountsScript:
+    """The replayable script of the drilled accounts: roles, then users (SHOW CREATE USER, hash included), then
+    every account's kept grants (SHOW GRANTS), ending with ``SCRIPT_TRAILER``."""
+    accounts = list_drilled_accounts(endpoint, databases)
+    creates: list[str] = []
+    grants: list[str] = []
+    connection = endpoint.connect()
+    try:
+        with connection.cursor() as cursor:
+            for user, host, is_role in accounts:
+                if is_role:
+                    creates.append(f"CREATE OR REPLACE ROLE {sql_string(user)};")
+                    cursor.execute("SHOW GRANTS FOR %s", (user,))
+                else:
+                    cursor.execute("SHOW CREATE USER %s@%s", (user, host))
+                    creates.append(re.sub(r"^CREATE USER ", "CREATE OR REPLACE USER ", _one_value(cursor)) + ";")
+                    cursor.execute("SHOW GRANTS FOR %s@%s", (user, host))
+                grants += [_GRANT_AUTHENTICATION.sub("", line) + ";" for (line,) in cursor.fetchall()
+                           if keeps_grant(line, databases)]
+    except pymysql.err.MySQLError as exc:
+        raise unreadable(endpoint, exc) from exc
+    finally:
+        connection.close()
+    labels = [(account_label(user, host, is_role), is_role) for user, host, is_role in accounts]
+    header = f"-- drdrill: the accounts holding grants on {', '.join(databases)} ({len(accounts)})"
+    text = "\n".join([header, *creates, *grants, SCRIPT_TRAILER]) + "\n"
+    return AccountsScript(roles=tuple(label for label, is_role in labels if is_role),
+                          users=tuple(label for label, is_role in labels if not is_role), sql=text.encode())
+
+
+def _one_value(cursor: pymysql.cursors.Cursor) -> str:
+    row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError("SHOW CREATE USER returned no row")
+    return str(row[0])
+
+
+def script_secrets(script: str) -> list[str]:
+    """The secret literals (password hashes, authentication strings) a script holds, longest first."""
+    found = {match[3] for match in _SECRET_LITERAL.finditer(script) if match[3]}
+    return sorted(found, key=len, reverse=True)
+
+
+def redact_account_secrets(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` without any secret: the literals after PASSWORD/USING/AS/BY, hash-like strings, and any run of
+    six or more characters found inside one of ``secrets`` (a server message may quote only part of one)."""
+    known = [secret for secret in secrets if secret]
+    for secret in sorted(known, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    text = _SECRET_LITERAL.sub(lambda match: f"{match[1]}{match[2]}'***{match[4]}", text)
+    text = _HASH_LIKE.sub("***", text)
+    return _FRAGMENT.sub(lambda match: "***" if any(match[0] in secret for secret in known) else match[0], text)
