@@ -38,6 +38,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "TABLE_STRUCTURE_DIFFERS": (FAILED, "A restored table's columns, types, constraints, engine or partitioning differ from the source's; take a new backup and check the engine's log for DDL warnings."),
     "INDEX_MISSING": (FAILED, "An index the source had is not in the restored table; queries relying on it fail or crawl after recovery. Take a new backup and check the engine's log."),
     "INDEX_DIFFERS": (FAILED, "A restored index is not built like the source's (kind, columns, prefix, order or ignored flag); take a new backup and check the engine's log."),
+    "ACCOUNT_MISSING": (FAILED, "An account (or role) that holds grants on the target's databases did not come back, so the application could not log in after a real recovery; check that backups carry the accounts object (accounts: true) and that its replay succeeded."),
+    "GRANTS_DIFFER": (FAILED, "A restored account's attributes or grants on the target's databases differ from the source's (the message shows the difference); compare the accounts object with the source's SHOW GRANTS and take a new backup once the source is right."),
     "PRIMARY_KEY_VIOLATION": (FAILED, "Primary-key values are duplicated or NULL in the restore; the backup mixed data from different points in time."),
     "RPO_EXCEEDED": (FAILED, "More data would be lost than the RPO objective allows; back up (or archive binlogs) more often."),
     "BINLOG_GAP": (FAILED, "A binlog file is missing from the archive chain, so point-in-time recovery cannot cross it; archive more often than the source purges (binlog_expire_logs_seconds) and take a new full backup after the gap."),

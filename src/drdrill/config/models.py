@@ -215,6 +215,7 @@ class Target:
     retention: Retention = _key("which backups are kept", {"keep_days": 14, "keep_backups": 7})
     notify: Notify = _section(Notify, "who hears about drills", {"slack_conn_id": "drdrill_slack", "on_success": False})
     min_free_space: Size | None = _key("free space work_dir needs before a drill starts", "1GB", None)
+    accounts: Flag = _key("back up, restore and check the accounts holding grants on the databases", None, True)
     allow_source_writes: Flag = _key("drills may write marker rows on the source", None, False)
     allow_failover_drill: Flag = _key("failover drills may kill the primary", None, False)
     production: Flag = _key("marks the target and its DAGs as production", None, False)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from drdrill.endpoints import MySQLEndpoint
+from drdrill.engines.accounts import accounts_object, restore_accounts
 from drdrill.engines.base import BackupEngine, RestoreJob
 from drdrill.engines.mariabackup import MariaBackupEngine
 from drdrill.engines.mariadb_dump import MariaDBDumpEngine
@@ -49,7 +50,8 @@ def get_engine(name: str) -> BackupEngine:
 
 def restore_backup(manifest: Manifest, files: Path, endpoint: MySQLEndpoint, scratch: LocalScratch | None,
                    work_dir: Path, parallel: int, apply_catchup: bool = True) -> dict[str, Any]:
-    """Restore the data object with the manifest's engine, then (unless told not to) the catch-up segment.
+    """Restore the data object with the manifest's engine, then (unless told not to) the catch-up segment, then
+    the accounts object when the backup has one.
 
     PITR skips the catch-up: it replays the archive from the backup's own consistent point instead.
     """
@@ -62,4 +64,7 @@ def restore_backup(manifest: Manifest, files: Path, endpoint: MySQLEndpoint, scr
         catchup = restore_sql(files / manifest.catchup.name, endpoint, work_dir / "catchup.log",
                               manifest.catchup.name, BINLOG_TRAILER)
         stats["catchup_seconds"] = catchup["seconds"]
+    accounts = accounts_object(manifest)
+    if accounts is not None:
+        stats["accounts_seconds"] = restore_accounts(files / accounts.name, endpoint, work_dir / "accounts.log")["seconds"]
     return stats

@@ -140,6 +140,20 @@ def stream_command_to_s3(
     return StreamedObject(upload=upload, outcome=outcome)
 
 
+def stream_bytes_to_s3(data: bytes, store: ObjectStore, key: str, *, compression_level: int = 3, threads: int = 2,
+                       part_size: int = PART_SIZE) -> UploadResult:
+    """Store ``data`` made in this process (small: an accounts script) zstd-compressed and hashed at ``key``.
+
+    The object appears only when zstd exited 0; its message never quotes ``data``.
+    """
+    compressed = subprocess.run(zstd_argv(compression_level, threads), input=data, capture_output=True,
+                                env=tool_environment(), check=False)
+    if compressed.returncode != 0:
+        raise ToolError(f"Compressing {key.rsplit('/', 1)[-1]} failed: zstd exited with code {compressed.returncode}.",
+                        "Check free memory and that zstd is installed; nothing was stored.")
+    return store.upload_stream(key, [compressed.stdout], part_size=part_size)
+
+
 def pump(
     producer: subprocess.Popen[bytes], compressor: subprocess.Popen[bytes], tap: Tap, errors: list[BaseException]
 ) -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from drdrill.errors import ToolError
+from drdrill.storage import pipeline
 from drdrill.storage.memory import MemoryObjectStore
-from drdrill.storage.pipeline import EDGE_BYTES, Tap, stream_command_to_s3, zstd_argv
+from drdrill.storage.pipeline import EDGE_BYTES, Tap, stream_bytes_to_s3, stream_command_to_s3, zstd_argv
 
 pytestmark = pytest.mark.unit
 
@@ -43,3 +45,19 @@ def test_the_tap_counts_everything_and_keeps_only_the_edges() -> None:
 
 def test_zstd_writes_to_stdout_quietly_with_the_given_level_and_threads() -> None:
     assert zstd_argv(3, 2) == ["zstd", "-q", "-c", "-3", "-T2"]
+
+
+def test_bytes_made_in_process_are_stored_compressed_with_their_hash(store: MemoryObjectStore) -> None:
+    upload = stream_bytes_to_s3(b"CREATE ROLE r;\n", store, "b/accounts.sql.zst", compression_level=3, threads=1)
+    stored = store.get_bytes("b/accounts.sql.zst") or b""
+    assert subprocess.run(["zstd", "-d", "-c"], input=stored, capture_output=True, check=True).stdout == b"CREATE ROLE r;\n"
+    assert (upload.size, upload.sha256) == (len(stored), hashlib.sha256(stored).hexdigest())
+
+
+def test_bytes_that_cannot_be_compressed_leave_no_object_and_are_not_quoted(store: MemoryObjectStore,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "zstd_argv", lambda level, threads: ["zstd", "--no-such-flag"])
+    with pytest.raises(ToolError) as failed:
+        stream_bytes_to_s3(b"IDENTIFIED BY PASSWORD 'secret-hash'", store, "b/accounts.sql.zst")
+    assert "accounts.sql.zst failed: zstd exited" in failed.value.problem and "secret-hash" not in str(failed.value)
+    assert store.head("b/accounts.sql.zst") is None

@@ -19,9 +19,11 @@ from drdrill.config import Target
 from drdrill.drills.layouts import layout_for
 from drdrill.endpoints import MySQLEndpoint, one_row
 from drdrill.engines import get_engine
+from drdrill.engines.accounts import back_up_accounts
 from drdrill.engines.base import ArchiveTruncated, BackupJob
 from drdrill.engines.binlog_segment import capture_binlog_segment
 from drdrill.errors import DrdrillError, ToolError
+from drdrill.servers.accounts import AccountsUnreadable, list_drilled_accounts
 from drdrill.servers.identity import read_identity
 from drdrill.storage.binlog.fork import read_forks
 from drdrill.storage.binlog.index import ArchivedBinlog, list_archive
@@ -90,6 +92,7 @@ def preflight(
     if missing:
         findings.append(Finding("CONFIG_INVALID", f"Database(s) {', '.join(missing)} listed for target {target.name} "
                                 f"do not exist on {source.describe()}.", "Fix targets[].databases in the drills YAML."))
+    accounts = _count_drilled_accounts(target, source, findings) if not missing else None
     absent = engine.missing_tools()
     if absent:
         findings.append(Finding("PREFLIGHT_FAILED", f"Engine {engine.name} needs {', '.join(absent)}, not found on PATH.",
@@ -122,8 +125,22 @@ def preflight(
         "binlog_at_preflight": {"file": server["binlog_file"], "position": server["binlog_position"],
                                 "gtid": server["gtid_binlog_pos"]},
         "free_bytes": free,
+        "accounts": accounts,
         "seconds": round(time.monotonic() - began, 3),
     }
+
+
+def _count_drilled_accounts(target: Target, source: MySQLEndpoint, findings: list[Finding]) -> int | None:
+    """How many accounts the backup will carry (None: ``accounts: false``); a login that may not read the grant
+    tables is a finding now, before anything is written, not a backup without its accounts."""
+    if not target.accounts:
+        return None
+    try:
+        return len(list_drilled_accounts(source, target.databases))
+    except AccountsUnreadable as exc:
+        findings.append(Finding("PREFLIGHT_FAILED", f"Target {target.name} backs up its accounts (accounts: true), "
+                                f"but: {exc.problem}", exc.fix or ""))
+        return None
 
 
 def dump_and_upload(plan: dict[str, Any], target: Target, source: MySQLEndpoint, store: ObjectStore,
@@ -138,22 +155,23 @@ def dump_and_upload(plan: dict[str, Any], target: Target, source: MySQLEndpoint,
     )
     try:
         result = engine.backup(job)
+        objects = result.objects + ((back_up_accounts(job),) if target.accounts else ())
     except ArchiveTruncated as exc:
         raise DrillFailed([Finding("ARCHIVE_TRUNCATED", exc.problem, exc.fix or "")]) from exc
-    except ToolError as exc:
+    except (ToolError, AccountsUnreadable) as exc:
         raise DrillFailed([Finding("BACKUP_FAILED", exc.problem, exc.fix or "")]) from exc
     finally:
         shutil.rmtree(work_dir / plan["backup_id"], ignore_errors=True)
     seconds = time.monotonic() - began
-    raw = sum(obj.raw_bytes for obj in result.objects)
+    raw = sum(obj.raw_bytes for obj in objects)
     return {
-        "objects": [asdict(obj) for obj in result.objects],
+        "objects": [asdict(obj) for obj in objects],
         "consistent_point": asdict(result.consistent_point),
         "tool_version": result.tool_version,
         "finished_at": datetime.now(timezone.utc).isoformat(),
         "seconds": round(seconds, 3),
         "raw_bytes": raw,
-        "stored_bytes": sum(obj.size for obj in result.objects),
+        "stored_bytes": sum(obj.size for obj in objects),
         "mb_per_second": round(raw / 1e6 / seconds, 1) if seconds else None,
     }
 

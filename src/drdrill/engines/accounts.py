@@ -1,0 +1,61 @@
+"""The accounts object every engine's backup carries (``accounts.sql.zst``), and its replay after the data.
+
+Written beside the data object whatever the engine, and replayed after the data on every engine: a physical
+copy already holds the source's grant tables, and the replay (``CREATE OR REPLACE``) leaves them as a logical
+restore has them, so every engine ends with the same accounts. Password hashes stay inside the object: a
+failed replay's message, evidence and log are redacted.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from drdrill.endpoints import MySQLEndpoint
+from drdrill.engines.base import BackupJob
+from drdrill.engines.restore import RestoreFailed, restore_sql
+from drdrill.servers.accounts import SCRIPT_TRAILER, read_accounts_script, redact_account_secrets, script_secrets
+from drdrill.storage.manifest import Manifest, ObjectEntry
+from drdrill.storage.pipeline import stream_bytes_to_s3
+from drdrill.toolenv import tool_environment
+
+ACCOUNTS_OBJECT = "accounts.sql.zst"
+ACCOUNTS_ROLE = "accounts"
+
+
+def back_up_accounts(job: BackupJob) -> ObjectEntry:
+    """Read the drilled accounts from the source and store their script as the backup's accounts object."""
+    script = read_accounts_script(job.source, job.databases)
+    upload = stream_bytes_to_s3(script.sql, job.store, job.layout.object_key(job.backup_id, ACCOUNTS_OBJECT),
+                                compression_level=job.compression_level, threads=job.parallel)
+    return ObjectEntry(name=ACCOUNTS_OBJECT, role=ACCOUNTS_ROLE, size=upload.size, sha256=upload.sha256,
+                       raw_bytes=len(script.sql))
+
+
+def accounts_object(manifest: Manifest) -> ObjectEntry | None:
+    """The manifest's accounts object; None for a backup taken with ``accounts: false`` (or before there was one)."""
+    return next((entry for entry in manifest.objects if entry.role == ACCOUNTS_ROLE), None)
+
+
+def restore_accounts(archive: Path, endpoint: MySQLEndpoint, log: Path) -> dict[str, Any]:
+    """Replay the accounts script into the restored server; RestoreFailed (hash-free) says what went wrong."""
+    try:
+        return restore_sql(archive, endpoint, log, f"the accounts ({archive.name})", SCRIPT_TRAILER.encode())
+    except RestoreFailed as exc:
+        secrets = script_secrets(_script_text(archive))
+        if log.exists():
+            log.write_text(redact_account_secrets(log.read_text(errors="replace"), secrets))
+        evidence = {key: redact_account_secrets(value, secrets) if isinstance(value, str) else value
+                    for key, value in exc.evidence.items()}
+        raise RestoreFailed(exc.code, redact_account_secrets(exc.problem, secrets),
+                            "Read the statement the message names in the accounts object: an account or grant the "
+                            "scratch server refuses (a missing authentication plugin, a grant on an object the "
+                            "backup lacks). Fix the source's account, or set accounts: false for this target.",
+                            evidence) from None  # the original carries the unredacted message
+
+
+def _script_text(archive: Path) -> str:
+    """The decompressed script (what is readable of it), to know which secrets to redact."""
+    done = subprocess.run(["zstd", "-dc", str(archive)], capture_output=True, env=tool_environment(), check=False)
+    return done.stdout.decode(errors="replace")
