@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from drdrill.checks.account_fingerprint import accounts_query
+from drdrill.checks.schema_fingerprint import READ_COLLATION
 from drdrill.drills.backup import steps as backup
 from drdrill.drills.layouts import layout_for
 from drdrill.engines.accounts import ACCOUNTS_OBJECT, ACCOUNTS_ROLE, restore_accounts
@@ -52,7 +53,7 @@ DRILLED = {"'crm_app'@'%'", "'crm_report'@'10.%'", "'crm_batch'@'localhost'", "'
 def fingerprints(server, databases=("crm",)) -> dict[str, tuple[str, str]]:
     """``name -> (definition, digest)`` of the accounts fingerprint query, run as root."""
     return {name: (definition, digest) for name, definition, digest
-            in query(server, accounts_query(list(databases), "utf8mb4_bin"))}
+            in query(server, accounts_query(list(databases), READ_COLLATION))}
 
 
 def hashes(server) -> list[str]:
@@ -79,7 +80,12 @@ def source_and_scratch(mariadb_factory):
 def test_the_accounts_with_grants_on_the_databases_replay_to_the_same_fingerprint(source_and_scratch, tmp_path) -> None:
     source, scratch = source_and_scratch
     script = read_accounts_script(source.root_endpoint(), ["crm"])
-    assert set(script.users) | set(script.roles) == DRILLED  # not root, global_only, unrelated
+    assert script.count == len(DRILLED)
+    for name in ("crm_app", "crm_report", "crm_batch", "crm_wild", "crm_viarole"):
+        assert f"CREATE OR REPLACE USER `{name}`@".encode() in script.sql
+    assert b"CREATE OR REPLACE ROLE 'crm_reader';" in script.sql
+    for name in (b"global_only", b"unrelated", b"root"):  # global grants only, or grants on another database
+        assert name not in script.sql
     assert b"elsewhere`.`t`" not in script.sql and script.sql.count(b"IDENTIFIED BY PASSWORD") == 5
 
     restore_accounts(compressed(tmp_path, script.sql), scratch.root_endpoint(), tmp_path / "accounts.log")
@@ -179,6 +185,9 @@ def test_every_engine_backs_up_the_accounts_and_keeps_their_hashes_inside_the_ob
     secrets = hashes(sandbox.sandbox.primary)
     assert secrets and all(secret in script for secret in secrets)  # the object holds them: the test has teeth
     assert "CREATE OR REPLACE USER `shop_app`@`127.0.0.1`" in script and "`drdrill_backup`" not in script
+    fingerprinted = {obj.name: obj for obj in manifest.schema if obj.kind == "accounts"}
+    assert "'shop_app'@'127.0.0.1'" in fingerprinted and "grant on database shop: SELECT, INSERT, UPDATE, DELETE" \
+        in (fingerprinted["'shop_app'@'127.0.0.1'"].definition or "")
     shown = json.dumps(plan) + manifest.to_json() + caplog.text + "".join(capfd.readouterr())
     for secret in secrets:
         assert secret not in shown
@@ -188,5 +197,6 @@ def test_opting_out_leaves_no_accounts_object(sandbox, tmp_path) -> None:
     target = shop_target(accounts=False)
     plan, manifest = run_steps(sandbox, target, tmp_path / "work")
     assert [obj.role for obj in manifest.objects] == ["data"] and plan["accounts"] is None
+    assert manifest.schema and not [obj for obj in manifest.schema if obj.kind == "accounts"]
     stored = store_for(sandbox, target).list_objects(layout_for(target).backup_root(plan["backup_id"]))
     assert stored and not [obj for obj in stored if obj.key.endswith(ACCOUNTS_OBJECT)]

@@ -73,6 +73,14 @@ KINDS: dict[str, DefinitionKind] = {
         "The restored event is not the source's (schedule, status, body or definer differ); take a new backup "
         "and check the engine's events option.",
     ),
+    "accounts": DefinitionKind(
+        "account",
+        "GRANTS_DIFFER",
+        "ACCOUNT_MISSING",
+        "The application's logins would not work as before after a real recovery. Check the restore's "
+        "accounts step (the backup's accounts.sql.zst) and that backups carry it (accounts: true); if the "
+        "source's account changed since, take a new backup.",
+    ),
 }
 
 

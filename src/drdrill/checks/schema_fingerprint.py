@@ -19,11 +19,11 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from drdrill.checks.sql import sql_string
+from drdrill.checks.account_fingerprint import accounts_query
+from drdrill.checks.sql import fingerprint_select, sql_string
 from drdrill.storage.manifest import SchemaObject
 
 NL = "CHAR(10)"
-MATERIALIZE = 18446744073709551615  # LIMIT that keeps every row and stops condition pushdown
 SEP = "'\n'"  # a real newline inside the literal: the same under NO_BACKSLASH_ESCAPES
 
 
@@ -44,22 +44,6 @@ def _prop(label: str, expression: str) -> str:
 def _body(expression: str) -> str:
     """``body: <text>`` with blanks at line ends dropped: mydumper adds one after a trigger's ``;`` lines."""
     return f"CONCAT('body: ', REGEXP_REPLACE({expression}, '(?m)[[:blank:]]+$', ''))"
-
-
-def _select(name: str, definition: str, source: str, collation: str) -> str:
-    """The query of one kind: ``name``, ``definition`` and ``digest`` (of the definition's utf8mb4 bytes).
-
-    The inner query is materialized (``LIMIT``), so a condition a caller puts around it is not pushed
-    down into it: MariaDB 10.11 evaluating a pushed-down condition over ``CONCAT_WS(..., CASE ... MAX())``
-    returned one of the lines twice.
-    """
-    return (
-        f"SELECT CONVERT(fp.object_name USING utf8mb4) COLLATE {collation} AS name, "
-        f"CONVERT(fp.definition USING utf8mb4) COLLATE {collation} AS definition, "
-        "SHA2(CONVERT(fp.definition USING utf8mb4), 256) AS digest "
-        f"FROM (SELECT {name} AS object_name, {definition} AS definition FROM {source} "
-        f"LIMIT {MATERIALIZE}) AS fp"
-    )
 
 
 def tables_query(databases: Sequence[str], collation: str) -> str:
@@ -119,7 +103,7 @@ def tables_query(databases: Sequence[str], collation: str) -> str:
         f"information_schema.TABLES tb {joined} "
         f"WHERE tb.TABLE_TYPE = 'BASE TABLE' AND tb.TABLE_SCHEMA IN ({dbs})"
     )
-    return _select("CONCAT(tb.TABLE_SCHEMA, '.', tb.TABLE_NAME)", definition, source, collation)
+    return fingerprint_select("CONCAT(tb.TABLE_SCHEMA, '.', tb.TABLE_NAME)", definition, source, collation)
 
 
 def indexes_query(databases: Sequence[str], collation: str) -> str:
@@ -141,7 +125,7 @@ def indexes_query(databases: Sequence[str], collation: str) -> str:
         f"information_schema.STATISTICS WHERE TABLE_SCHEMA IN ({_in_list(databases)}) "
         "GROUP BY TABLE_SCHEMA, TABLE_NAME, INDEX_NAME"
     )
-    return _select("CONCAT(TABLE_SCHEMA, '.', TABLE_NAME, '.', INDEX_NAME)", definition, source, collation)
+    return fingerprint_select("CONCAT(TABLE_SCHEMA, '.', TABLE_NAME, '.', INDEX_NAME)", definition, source, collation)
 
 
 def views_query(databases: Sequence[str], collation: str) -> str:
@@ -158,7 +142,7 @@ def views_query(databases: Sequence[str], collation: str) -> str:
         + ")"
     )
     source = f"information_schema.VIEWS WHERE TABLE_SCHEMA IN ({_in_list(databases)})"
-    return _select("CONCAT(TABLE_SCHEMA, '.', TABLE_NAME)", definition, source, collation)
+    return fingerprint_select("CONCAT(TABLE_SCHEMA, '.', TABLE_NAME)", definition, source, collation)
 
 
 def routines_query(databases: Sequence[str], collation: str) -> str:
@@ -190,7 +174,7 @@ def routines_query(databases: Sequence[str], collation: str) -> str:
         f"information_schema.ROUTINES r LEFT JOIN ({parameters}) AS pa ON pa.s = r.ROUTINE_SCHEMA "
         f"AND pa.n = r.SPECIFIC_NAME AND pa.k = r.ROUTINE_TYPE WHERE r.ROUTINE_SCHEMA IN ({dbs})"
     )
-    return _select(
+    return fingerprint_select(
         "CONCAT(r.ROUTINE_SCHEMA, '.', r.ROUTINE_NAME, ' (', r.ROUTINE_TYPE, ')')", definition, source, collation
     )
 
@@ -205,7 +189,7 @@ def triggers_query(databases: Sequence[str], collation: str) -> str:
         _body("ACTION_STATEMENT"),
     )
     source = f"information_schema.TRIGGERS WHERE TRIGGER_SCHEMA IN ({_in_list(databases)})"
-    return _select("CONCAT(TRIGGER_SCHEMA, '.', TRIGGER_NAME)", definition, source, collation)
+    return fingerprint_select("CONCAT(TRIGGER_SCHEMA, '.', TRIGGER_NAME)", definition, source, collation)
 
 
 def events_query(databases: Sequence[str], collation: str) -> str:
@@ -221,7 +205,7 @@ def events_query(databases: Sequence[str], collation: str) -> str:
         _body("EVENT_DEFINITION"),
     )
     source = f"information_schema.EVENTS WHERE EVENT_SCHEMA IN ({_in_list(databases)})"
-    return _select("CONCAT(EVENT_SCHEMA, '.', EVENT_NAME)", definition, source, collation)
+    return fingerprint_select("CONCAT(EVENT_SCHEMA, '.', EVENT_NAME)", definition, source, collation)
 
 
 QueryBuilder = Callable[[Sequence[str], str], str]
@@ -232,6 +216,7 @@ FINGERPRINT_QUERIES: dict[str, QueryBuilder] = {
     "routines": routines_query,
     "triggers": triggers_query,
     "events": events_query,
+    "accounts": accounts_query,
 }
 FINGERPRINT_KINDS = tuple(FINGERPRINT_QUERIES)
 READ_COLLATION = "utf8mb4_nopad_bin"

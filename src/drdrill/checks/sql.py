@@ -14,6 +14,7 @@ from drdrill.checks.checksum import quote_identifier, table_checksum_sql
 from drdrill.storage.manifest import TableFacts
 
 _DIGITS_RE = re.compile(r"\d+")
+MATERIALIZE = 18446744073709551615  # LIMIT that keeps every row and stops condition pushdown
 
 # One query per inventory kind over information_schema, mirroring source_facts.read_inventory, as one
 # `name` column ("schema.name"; routines "schema.name (FUNCTION)") in an exact (binary, no-pad) collation
@@ -45,6 +46,23 @@ _INVENTORY_SOURCES: dict[str, tuple[str, str, str, str]] = {
 def sql_string(value: str) -> str:
     """A MySQL string literal (quotes and backslashes escaped)."""
     return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def fingerprint_select(name: str, definition: str, source: str, collation: str) -> str:
+    """The fingerprint query of one kind: ``name``, ``definition`` and ``digest`` (of the definition's utf8mb4
+    bytes); ``schema_fingerprint`` and ``account_fingerprint`` build theirs with it.
+
+    The inner query is materialized (``LIMIT``), so a condition a caller puts around it is not pushed
+    down into it: MariaDB 10.11 evaluating a pushed-down condition over ``CONCAT_WS(..., CASE ... MAX())``
+    returned one of the lines twice.
+    """
+    return (
+        f"SELECT CONVERT(fp.object_name USING utf8mb4) COLLATE {collation} AS name, "
+        f"CONVERT(fp.definition USING utf8mb4) COLLATE {collation} AS definition, "
+        "SHA2(CONVERT(fp.definition USING utf8mb4), 256) AS digest "
+        f"FROM (SELECT {name} AS object_name, {definition} AS definition FROM {source} "
+        f"LIMIT {MATERIALIZE}) AS fp"
+    )
 
 
 def inventory_query(kind: str, databases: Sequence[str], collation: str = "utf8mb4_nopad_bin") -> str:

@@ -19,7 +19,6 @@ from drdrill.errors import DrdrillError
 
 SCRIPT_TRAILER = "-- drdrill accounts completed"
 ACCESS_DENIED = {1142, 1143, 1227, 1044, 1045}  # command / column / privilege / database / login denied
-_COLLATION = re.compile(r"[A-Za-z0-9_]+")
 # ``GRANT <privileges> ON [PROCEDURE|FUNCTION|PACKAGE [BODY]] <db>.<object> TO``: the object a SHOW GRANTS line names
 _GRANT_OBJECT = re.compile(r"^GRANT .+? ON (?:(?:PROCEDURE|FUNCTION|PACKAGE BODY|PACKAGE) )?"
                            r"(?P<db>`(?:[^`]|``)*`|\*)\.(?P<object>`(?:[^`]|``)*`|\*) TO ")
@@ -38,39 +37,31 @@ class AccountsUnreadable(DrdrillError):
 
 @dataclass(frozen=True)
 class AccountsScript:
-    """The drilled accounts of a source and the SQL that recreates them (``sql`` holds password hashes)."""
+    """The SQL that recreates the drilled accounts (it holds password hashes) and how many it recreates."""
 
-    roles: tuple[str, ...]
-    users: tuple[str, ...]  # ``'user'@'host'``
+    count: int
     sql: bytes
 
-    @property
-    def count(self) -> int:
-        """How many accounts and roles the script recreates."""
-        return len(self.roles) + len(self.users)
+
+def sql_string(value: str) -> str:
+    """``value`` as a SQL string literal (quotes doubled, backslashes escaped)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def sql_string(value: str, collation: str | None = None) -> str:
-    """``value`` as a SQL string literal (``_utf8mb4'...' COLLATE x`` when a collation is given)."""
-    quoted = "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    if collation is None:
-        return quoted
-    if not _COLLATION.fullmatch(collation):
-        raise ValueError(f"unsupported collation name {collation!r}")
-    return f"_utf8mb4{quoted} COLLATE {collation}"
+def database_pattern_match(column: str, databases: Sequence[str]) -> str:
+    """SQL true when a ``mysql.db`` pattern column (wildcards ``%``/``_``, ``\\_`` escaped) matches a database.
+
+    The grant tables' name columns are binary (``utf8mb3_bin``), so the match is exact, as the server's own.
+    """
+    return "(" + " OR ".join(f"{sql_string(name)} LIKE {column}" for name in databases) + ")"
 
 
-def database_pattern_match(column: str, databases: Sequence[str], collation: str) -> str:
-    """SQL true when a ``mysql.db`` pattern column (wildcards ``%``/``_``, ``\\_`` escaped) matches a database."""
-    return "(" + " OR ".join(f"{sql_string(name, collation)} LIKE {column}" for name in databases) + ")"
-
-
-def database_in(column: str, databases: Sequence[str], collation: str) -> str:
+def database_in(column: str, databases: Sequence[str]) -> str:
     """SQL true when ``column`` names one of the databases exactly."""
-    return f"{column} IN ({', '.join(sql_string(name, collation) for name in databases)})"
+    return f"{column} IN ({', '.join(sql_string(name) for name in databases)})"
 
 
-def drilled_accounts_cte(databases: Sequence[str], collation: str) -> str:
+def drilled_accounts_cte(databases: Sequence[str]) -> str:
     """``WITH RECURSIVE ... drilled_accounts (User, Host)``: the accounts and roles drilled for ``databases``.
 
     ``target_grants``: who holds a grant on the databases; ``holders``: they, and who holds such a role (not
@@ -79,11 +70,11 @@ def drilled_accounts_cte(databases: Sequence[str], collation: str) -> str:
     """
     if not databases:
         raise ValueError("no databases to select accounts for")
-    exact = {table: database_in(f"{table}.Db", databases, collation)
+    exact = {table: database_in(f"{table}.Db", databases)
              for table in ("mysql.tables_priv", "mysql.columns_priv", "mysql.procs_priv")}
     return (
         "WITH RECURSIVE target_grants (User, Host) AS ("
-        f"SELECT User, Host FROM mysql.db WHERE {database_pattern_match('mysql.db.Db', databases, collation)}"
+        f"SELECT User, Host FROM mysql.db WHERE {database_pattern_match('mysql.db.Db', databases)}"
         + "".join(f" UNION SELECT User, Host FROM {table} WHERE {condition}" for table, condition in exact.items())
         + "), holders (User, Host) AS ("
         "SELECT User, Host FROM target_grants"
@@ -97,15 +88,10 @@ def drilled_accounts_cte(databases: Sequence[str], collation: str) -> str:
     )
 
 
-def account_label(user: str, host: str, is_role: bool) -> str:
-    """``'app'@'%'`` for a user, ``role 'reader'`` for a role (as the fingerprint names them)."""
-    return f"role {sql_string(user)}" if is_role else f"{sql_string(user)}@{sql_string(host)}"
-
-
 def list_drilled_accounts(endpoint: MySQLEndpoint, databases: Sequence[str]) -> list[tuple[str, str, bool]]:
     """``(user, host, is_role)`` of each account drilled for ``databases``, roles first; AccountsUnreadable
     when the login may not read the grant tables."""
-    query = (drilled_accounts_cte(databases, "utf8mb4_bin")
+    query = (drilled_accounts_cte(databases)
              + "SELECT a.User, a.Host, u.is_role = 'Y' FROM drilled_accounts a"
              " JOIN mysql.user u ON u.User = a.User AND u.Host = a.Host"
              " ORDER BY u.is_role = 'Y' DESC, a.User, a.Host")
@@ -158,11 +144,9 @@ def read_accounts_script(endpoint: MySQLEndpoint, databases: Sequence[str]) -> A
         raise unreadable(endpoint, exc) from exc
     finally:
         connection.close()
-    labels = [(account_label(user, host, is_role), is_role) for user, host, is_role in accounts]
     header = f"-- drdrill: the accounts holding grants on {', '.join(databases)} ({len(accounts)})"
     text = "\n".join([header, *creates, *grants, SCRIPT_TRAILER]) + "\n"
-    return AccountsScript(roles=tuple(label for label, is_role in labels if is_role),
-                          users=tuple(label for label, is_role in labels if not is_role), sql=text.encode())
+    return AccountsScript(count=len(accounts), sql=text.encode())
 
 
 def _one_value(cursor: pymysql.cursors.Cursor) -> str:

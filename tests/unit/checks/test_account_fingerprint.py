@@ -5,15 +5,16 @@ from __future__ import annotations
 import pytest
 
 from drdrill.checks.account_fingerprint import DATABASE_PRIVILEGES, accounts_query
+from drdrill.checks.schema_fingerprint import FINGERPRINT_QUERIES
 
 
 @pytest.mark.unit
 def test_the_query_returns_name_definition_and_digest_of_the_drilled_accounts() -> None:
-    sql = accounts_query(["shop", "crm"], "utf8mb4_bin")
-    assert sql.startswith("WITH RECURSIVE target_grants")
-    assert "SELECT name, definition, SHA2(definition, 256) AS digest FROM (" in sql
-    assert sql.endswith("ORDER BY name")
-    assert "_utf8mb4'crm' COLLATE utf8mb4_bin" in sql
+    sql = accounts_query(["shop", "crm"], "utf8mb4_nopad_bin")
+    assert sql.startswith("SELECT CONVERT(fp.object_name USING utf8mb4) COLLATE utf8mb4_nopad_bin AS name, ")
+    assert "AS definition FROM (WITH RECURSIVE target_grants" in sql  # inside: GX wraps the query as a subselect
+    assert "p.Db IN ('shop', 'crm')" in sql and "('shop' LIKE p.Db OR 'crm' LIKE p.Db)" in sql
+    assert "'\\n'" not in sql  # separators are real newlines: NO_BACKSLASH_ESCAPES reads them alike
 
 
 @pytest.mark.unit
@@ -32,6 +33,5 @@ def test_every_database_privilege_column_is_named_as_grant_names_it() -> None:
 
 
 @pytest.mark.unit
-def test_an_unsafe_collation_is_refused() -> None:
-    with pytest.raises(ValueError, match="unsupported collation"):
-        accounts_query(["shop"], "utf8mb4_bin'")
+def test_it_is_the_accounts_kind_of_the_schema_fingerprints() -> None:
+    assert FINGERPRINT_QUERIES["accounts"] is accounts_query

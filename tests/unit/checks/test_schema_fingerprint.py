@@ -13,10 +13,10 @@ import pytest
 from drdrill.checks.schema_fingerprint import (
     FINGERPRINT_KINDS,
     FINGERPRINT_QUERIES,
-    MATERIALIZE,
     is_view_stand_in,
     read_fingerprints,
 )
+from drdrill.checks.sql import MATERIALIZE
 from drdrill.storage.manifest import SchemaObject
 
 pytestmark = pytest.mark.unit

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from drdrill.findings import DrillFailed, Finding
+from drdrill.checks.schema_fingerprint import FINGERPRINT_KINDS
 from drdrill.checks.source_facts import collect_source_facts
 from drdrill.config import Target
 from drdrill.drills.layouts import layout_for
 from drdrill.endpoints import MySQLEndpoint, one_row
 from drdrill.engines import get_engine
-from drdrill.engines.accounts import back_up_accounts
+from drdrill.engines.accounts import ACCOUNTS_ROLE, back_up_accounts
 from drdrill.engines.base import ArchiveTruncated, BackupJob
 from drdrill.engines.binlog_segment import capture_binlog_segment
 from drdrill.errors import DrdrillError, ToolError
@@ -185,7 +186,7 @@ def write_manifest(plan: dict[str, Any], dumped: dict[str, Any], target: Target,
     point = BinlogPosition(**dumped["consistent_point"])
     if not point.gtid:
         point = BinlogPosition(point.file, point.position, _gtid_at(source, point))
-    facts = collect_source_facts(source, plan["databases"])
+    facts = collect_source_facts(source, plan["databases"], _fingerprint_kinds(dumped))
     catchup = None
     notes = []
     if facts.point != point:
@@ -214,6 +215,12 @@ def write_manifest(plan: dict[str, Any], dumped: dict[str, Any], target: Target,
         "facts_point": asdict(facts.point),
         "seconds": round(time.monotonic() - began, 3),
     }
+
+
+def _fingerprint_kinds(dumped: dict[str, Any]) -> tuple[str, ...]:
+    """The definitions the manifest records: the accounts' only when the backup carries them."""
+    carried = any(obj["role"] == ACCOUNTS_ROLE for obj in dumped["objects"])
+    return tuple(kind for kind in FINGERPRINT_KINDS if carried or kind != "accounts")
 
 
 def _gtid_at(source: MySQLEndpoint, point: BinlogPosition) -> str:
