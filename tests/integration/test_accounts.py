@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from drdrill.checks.account_fingerprint import accounts_query
+from drdrill.checks.restore_suite import validate_restore
 from drdrill.checks.schema_fingerprint import READ_COLLATION
 from drdrill.drills.backup import steps as backup
 from drdrill.drills.layouts import layout_for
@@ -21,13 +22,15 @@ from drdrill.engines.accounts import ACCOUNTS_OBJECT, ACCOUNTS_ROLE, restore_acc
 from drdrill.engines.restore import RestoreFailed
 from drdrill.findings import DrillFailed
 from drdrill.servers.accounts import read_accounts_script
+from drdrill.checks.source_facts import collect_source_facts
+from drdrill.storage.manifest import Manifest, ObjectEntry
 from drdrill.storage.memory import MemoryObjectStore
 from tests.helpers.drill_helpers import execute, query, run_steps, shop_target, store_for
 
 pytestmark = pytest.mark.integration
 
 SCHEMA = ("CREATE DATABASE crm", "CREATE TABLE crm.contacts (id INT PRIMARY KEY, email VARCHAR(100), notes TEXT)",
-          "CREATE PROCEDURE crm.merge_contacts() SELECT 1", "CREATE FUNCTION crm.score() RETURNS INT RETURN 1",
+          "CREATE PROCEDURE crm.merge_contacts() SELECT 1", "CREATE FUNCTION crm.score() RETURNS INT DETERMINISTIC RETURN 1",
           "CREATE DATABASE elsewhere", "CREATE TABLE elsewhere.t (id INT)")
 ACCOUNTS = (
     "CREATE USER crm_app@'%' IDENTIFIED BY 'app-plaintext-1' REQUIRE SSL WITH MAX_QUERIES_PER_HOUR 100",
@@ -70,7 +73,7 @@ def compressed(tmp_path: Path, script: bytes) -> Path:
 
 @pytest.fixture
 def source_and_scratch(mariadb_factory):
-    source = mariadb_factory("source", log_bin=False)
+    source = mariadb_factory("source")  # binary logging on: the manifest's facts record their position
     scratch = mariadb_factory("scratch", log_bin=False)
     execute(source, *SCHEMA, *ACCOUNTS)
     execute(scratch, *SCHEMA)  # the data restored before the accounts
@@ -150,6 +153,43 @@ def test_a_failed_replay_is_a_restore_error_without_the_hash_the_server_quoted(s
     assert "PASSWORDS" in failed.value.problem and "***" in failed.value.problem  # the server quoted the statement
     for secret in hashes(source):
         assert secret[1:9] not in told and secret[-8:] not in told
+
+
+ACCOUNTS_ONLY = {"suite": "accounts", "table_checks": [], "inventory": [], "definitions": ["accounts"], "rpo": False}
+
+
+def suite_on(scratch, source, tmp_path: Path):
+    """The restore suite's accounts checks in ``scratch`` against a manifest of ``source``'s facts."""
+    facts = collect_source_facts(source.root_endpoint(), ["crm"])
+    manifest = Manifest(
+        backup_id="test-accounts", target="crm", engine="mariadb-dump", tool_version="t", compression="zstd",
+        server_version="10.11", source="test", databases=("crm",), started_at="s", finished_at="f",
+        consistent_point=facts.point, facts_point=facts.point, objects=(ObjectEntry("dump.sql.zst", "data", 1, "ab" * 32),),
+        tables=facts.tables, inventory=facts.inventory, schema=facts.schema)
+    scratch.ensure_user("drill_gx", "gx-pw", ["SELECT ON *.*"])
+    url = f"mysql+pymysql://drill_gx:gx-pw@127.0.0.1:{scratch.spec.port}/"
+    return manifest, validate_restore(url, manifest, results_dir=tmp_path / "gx", disaster_at=datetime.now(timezone.utc),
+                                      rpo_objective=None, heartbeat=None, definition=ACCOUNTS_ONLY)
+
+
+def test_the_suite_is_quiet_on_restored_accounts_and_names_a_missing_or_changed_one(source_and_scratch, tmp_path) -> None:
+    source, scratch = source_and_scratch
+    restore_accounts(compressed(tmp_path, read_accounts_script(source.root_endpoint(), ["crm"]).sql),
+                     scratch.root_endpoint(), tmp_path / "accounts.log")
+    manifest, healthy = suite_on(scratch, source, tmp_path / "healthy")
+    assert {obj.name for obj in manifest.schema if obj.kind == "accounts"} == DRILLED
+    assert healthy.findings == () and healthy.evaluated == healthy.successful >= 2
+
+    execute(scratch, "REVOKE UPDATE ON crm.* FROM crm_app@'%'", "DROP ROLE crm_reader")
+    _, broken = suite_on(scratch, source, tmp_path / "broken")
+    found = {(finding.code, finding.evidence.get("object")) for finding in broken.findings}
+    assert found == {("GRANTS_DIFFER", "'crm_app'@'%'"), ("ACCOUNT_MISSING", "role 'crm_reader'"),
+                     ("ACCOUNT_MISSING", "'crm_viarole'@'%'")}  # the role was its only way to the databases
+    (changed,) = [f for f in broken.findings if f.evidence.get("object") == "'crm_app'@'%'"]
+    assert "-grant on database crm: SELECT, INSERT, UPDATE; +grant on database crm: SELECT, INSERT" in changed.message
+    written = json.dumps([f.to_dict() for f in broken.findings]) + broken.results_json.read_text()
+    for secret in hashes(source) + PLAINTEXTS:
+        assert secret not in written
 
 
 def test_preflight_refuses_a_backup_login_that_cannot_read_the_grant_tables(mariadb_factory, tmp_path) -> None:

@@ -55,6 +55,8 @@ def test_drill_restore_of_each_engine_equals_the_manifest(engine, sandbox, tmp_p
         assert inventory == manifest.inventory
         assert manifest.schema and all(obj.readable for obj in manifest.schema)
         assert schema_differences(restored_schema(scratch.instance, manifest), manifest.schema) == {}
+        # the application's accounts are among them: they came back alike on every engine (a physical copy too)
+        assert "accounts_seconds" in result and [obj for obj in manifest.schema if obj.kind == "accounts"]
     finally:
         restore.destroy(scratch)
     assert not scratch.instance.is_running() and not scratch.base_dir.exists() and not scratch.base_dir.is_symlink()
