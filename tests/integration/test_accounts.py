@@ -18,6 +18,7 @@ from drdrill.checks.restore_suite import validate_restore
 from drdrill.checks.schema_fingerprint import READ_COLLATION
 from drdrill.drills.backup import steps as backup
 from drdrill.drills.layouts import layout_for
+from drdrill.drills.restore import steps as restore
 from drdrill.engines.accounts import ACCOUNTS_OBJECT, ACCOUNTS_ROLE, restore_accounts
 from drdrill.engines.restore import RestoreFailed
 from drdrill.findings import DrillFailed
@@ -153,6 +154,21 @@ def test_a_failed_replay_is_a_restore_error_without_the_hash_the_server_quoted(s
     assert "PASSWORDS" in failed.value.problem and "***" in failed.value.problem  # the server quoted the statement
     for secret in hashes(source):
         assert secret[1:9] not in told and secret[-8:] not in told
+
+
+def test_teardown_of_a_given_scratch_server_drops_the_restored_accounts_but_not_its_login(source_and_scratch,
+                                                                                          tmp_path) -> None:
+    source, scratch = source_and_scratch
+    scratch.ensure_user("drill", "drill-pw", ["ALL PRIVILEGES ON *.*"])
+    execute(scratch, "GRANT ALL ON crm.* TO drill@'127.0.0.1'")  # the login is itself "drilled" there: kept
+    restore_accounts(compressed(tmp_path, read_accounts_script(source.root_endpoint(), ["crm"]).sql),
+                     scratch.root_endpoint(), tmp_path / "accounts.log")
+    assert set(fingerprints(scratch)) == DRILLED | {"'drill'@'127.0.0.1'"}
+    assert restore.teardown({"kind": "connection", "conn_id": "dedicated"}, work_dir=tmp_path, key="k",
+                            keep_scratch=False, endpoint=scratch.endpoint("drill", "drill-pw"),
+                            databases=("crm",)) == {"kept": False}
+    assert set(fingerprints(scratch)) == {"'drill'@'127.0.0.1'"}
+    assert query(scratch, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'crm'") == [(0,)]
 
 
 ACCOUNTS_ONLY = {"suite": "accounts", "table_checks": [], "inventory": [], "definitions": ["accounts"], "rpo": False}

@@ -112,6 +112,28 @@ def unreadable(endpoint: MySQLEndpoint, exc: pymysql.err.MySQLError) -> Accounts
                               f"mysql.user): error {code}.", fix)
 
 
+def drop_drilled_accounts(endpoint: MySQLEndpoint, databases: Sequence[str]) -> int:
+    """Drop the accounts drilled for ``databases`` from a scratch server (never the login doing it), so the
+    source's password hashes do not outlive the drill there; returns how many were dropped."""
+    connection = endpoint.connect()
+    dropped = 0
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT CURRENT_USER()")
+            myself = _one_value(cursor)
+            for user, host, is_role in list_drilled_accounts(endpoint, databases):
+                if is_role:
+                    cursor.execute("DROP ROLE IF EXISTS %s", (user,))
+                elif f"{user}@{host}" != myself:
+                    cursor.execute("DROP USER IF EXISTS %s@%s", (user, host))
+                else:
+                    continue
+                dropped += 1
+    finally:
+        connection.close()
+    return dropped
+
+
 def keeps_grant(line: str, databases: Sequence[str]) -> bool:
     """Whether a SHOW GRANTS line replays on a restore: global, database-level and role grants always; grants on
     a table or routine only in the target's databases (the backup holds no others, so their GRANT would fail)."""
@@ -152,7 +174,7 @@ def read_accounts_script(endpoint: MySQLEndpoint, databases: Sequence[str]) -> A
 def _one_value(cursor: pymysql.cursors.Cursor) -> str:
     row = cursor.fetchone()
     if row is None:
-        raise RuntimeError("SHOW CREATE USER returned no row")
+        raise RuntimeError("the statement returned no row")
     return str(row[0])
 
 

@@ -23,6 +23,7 @@ from drdrill.durations import format_duration
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.engines import restore_backup
 from drdrill.engines.restore import RestoreFailed
+from drdrill.servers.accounts import drop_drilled_accounts
 from drdrill.servers.identity import read_identity
 from drdrill.servers.scratch import (
     LocalScratch,
@@ -225,7 +226,8 @@ def measurement_lines(result: dict[str, Any]) -> dict[str, str]:
 
 def teardown(scratch_info: dict[str, Any] | None, *, work_dir: Path, key: str, keep_scratch: bool,
              endpoint: MySQLEndpoint | None = None, databases: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Remove the scratch server (unless kept for inspection) and the fetched files."""
+    """Remove the scratch server (unless kept for inspection) and the fetched files; on a given scratch server,
+    the target's databases and the accounts restored with them."""
     shutil.rmtree(run_dir(work_dir, key), ignore_errors=True)
     scratch = local_scratch(scratch_info or {})
     if keep_scratch:
@@ -234,6 +236,8 @@ def teardown(scratch_info: dict[str, Any] | None, *, work_dir: Path, key: str, k
     if scratch is not None:
         destroy(scratch)
     elif endpoint is not None and databases:
+        with contextlib.suppress(Exception):
+            drop_drilled_accounts(endpoint, databases)
         with contextlib.suppress(Exception):
             drop_databases(endpoint, databases)
     return {"kept": False}
