@@ -232,19 +232,25 @@ def test_preflight_refuses_a_backup_login_that_cannot_read_the_grant_tables(mari
 def test_every_engine_backs_up_the_accounts_and_keeps_their_hashes_inside_the_object(
         engine, sandbox, tmp_path, caplog, capfd) -> None:
     caplog.set_level(logging.DEBUG)
-    target = shop_target()
-    plan, manifest = run_steps(sandbox, target, tmp_path / "work", engine=engine)
+    target, source = shop_target(), sandbox.sandbox.backup_endpoint()
+    store, work = store_for(sandbox, target), tmp_path / "work"
+    plan = backup.preflight(target, source, store, work_dir=work, started_at=datetime.now(timezone.utc),
+                            engine_override=engine)
+    dumped = backup.dump_and_upload(plan, target, source, store, work_dir=work)
+    steps = [plan, dumped, backup.write_manifest(plan, dumped, target, source, store, work_dir=work),
+             backup.verify(plan, target, store)]  # what Airflow passes through XCom
+    manifest = Manifest.from_json(store.get_bytes(layout_for(target).manifest_key(plan["backup_id"])) or b"")
     (entry,) = [obj for obj in manifest.objects if obj.role == ACCOUNTS_ROLE]
     assert entry.name == ACCOUNTS_OBJECT and plan["accounts"] >= 1
-    stored = store_for(sandbox, target).get_bytes(layout_for(target).object_key(plan["backup_id"], ACCOUNTS_OBJECT))
-    script = subprocess.run(["zstd", "-dc"], input=stored, capture_output=True, check=True).stdout.decode()
+    script = subprocess.run(["zstd", "-dc"], input=store.get_bytes(layout_for(target).object_key(
+        plan["backup_id"], ACCOUNTS_OBJECT)), capture_output=True, check=True).stdout.decode()
     secrets = hashes(sandbox.sandbox.primary)
     assert secrets and all(secret in script for secret in secrets)  # the object holds them: the test has teeth
     assert "CREATE OR REPLACE USER `shop_app`@`127.0.0.1`" in script and "`drdrill_backup`" not in script
     fingerprinted = {obj.name: obj for obj in manifest.schema if obj.kind == "accounts"}
     assert "'shop_app'@'127.0.0.1'" in fingerprinted and "grant on database shop: SELECT, INSERT, UPDATE, DELETE" \
         in (fingerprinted["'shop_app'@'127.0.0.1'"].definition or "")
-    shown = json.dumps(plan) + manifest.to_json() + caplog.text + "".join(capfd.readouterr())
+    shown = json.dumps(steps) + manifest.to_json() + caplog.text + "".join(capfd.readouterr())
     for secret in secrets:
         assert secret not in shown
 

@@ -34,6 +34,7 @@ from drdrill.servers.replication import replication_status, start_gtid_replica
 from drdrill.storage.s3 import S3ObjectStore
 
 DEFAULT_PORT_BASE = 23070  # below the ephemeral range (32768+), so outgoing connections never take a sandbox port
+# The global SELECT includes the grant tables (mysql.*), which backing up the target's accounts reads.
 BACKUP_GRANTS = ["SELECT, SHOW VIEW, TRIGGER, EVENT, RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR, "
                  "REPLICATION SLAVE, REPLICATION CLIENT ON *.*"]
 REPLICATION_GRANTS = ["REPLICATION SLAVE ON *.*"]
