@@ -253,6 +253,8 @@ def test_every_engine_backs_up_the_accounts_and_keeps_their_hashes_inside_the_ob
     shown = json.dumps(steps) + manifest.to_json() + caplog.text + "".join(capfd.readouterr())
     for secret in secrets:
         assert secret not in shown
+    plaintext = sandbox.sandbox.secrets()["app"]  # the login's password itself is nowhere, not even in the object
+    assert plaintext not in shown and plaintext not in script
 
 
 def test_opting_out_leaves_no_accounts_object(sandbox, tmp_path) -> None:
