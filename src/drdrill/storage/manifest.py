@@ -225,10 +225,19 @@ _CORRUPT_FIXES = {
 
 def read_manifest(store: ObjectStore, layout: TargetLayout, backup_id: str, *,
                   signing_key: SigningKey | None) -> Manifest:
-    """The stored manifest of a backup, its seal checked; ManifestError when missing, incomplete or corrupt."""
+    """The stored manifest of a backup, its seal checked; ManifestError when missing, incomplete or corrupt.
+
+    A sealed manifest found in another backup's folder, or another target's, is corrupt too: copied there (with
+    its objects) it would pass for a newer backup than it is.
+    """
     key = layout.manifest_key(backup_id)
     raw = store.get_bytes(key)
     if raw is None:
         raise ManifestError(f"Backup {backup_id} has no manifest at s3://{store.bucket}/{key}.",
                             "The backup run did not finish; take a new backup.")
-    return Manifest.from_json(raw, where=key, signing_key=signing_key)
+    manifest = Manifest.from_json(raw, where=key, signing_key=signing_key)
+    if (manifest.backup_id, manifest.target) != (backup_id, layout.target):
+        raise ManifestCorrupt(f"{key}: the manifest describes backup {manifest.backup_id} of target "
+                              f"{manifest.target}, not the folder it is in ({backup_id} of {layout.target}).",
+                              "It was copied or moved by hand: do not trust this folder; take a new backup.")
+    return manifest

@@ -9,7 +9,10 @@ import pytest
 
 from drdrill.errors import DrdrillError
 from drdrill.storage.manifest import (FORMAT_VERSION, SEALED, SIGNATURE_NOT_CHECKED, SIGNED, UNSEALED, BinlogPosition,
-                                      Manifest, ManifestCorrupt, ManifestError, ObjectEntry, SchemaObject)
+                                      Manifest, ManifestCorrupt, ManifestError, ObjectEntry, SchemaObject,
+                                      read_manifest)
+from drdrill.storage.layout import TargetLayout
+from drdrill.storage.memory import MemoryObjectStore
 from drdrill.storage.seal import SigningKey, sealed
 from tests.helpers.manifests import resealed, sample_manifest, unsealed_format_1
 
@@ -161,3 +164,18 @@ def test_a_signing_key_is_long_and_never_shown() -> None:
     assert "k" * 40 not in repr(KEY)
     with pytest.raises(DrdrillError, match="is 8 bytes long; at least 32"):
         SigningKey(b"short-ky", source="Airflow connection 'k'")
+
+
+def test_a_manifest_read_from_another_backups_folder_is_corrupt() -> None:
+    store, layout = MemoryObjectStore(), TargetLayout("p", "shop")
+    manifest = sample_manifest()
+    store.put_bytes(layout.manifest_key(manifest.backup_id), manifest.to_json().encode())
+    assert read_manifest(store, layout, manifest.backup_id, signing_key=None) == manifest
+    newer = "20261221T083012Z-ffffff"  # the same sealed manifest (and objects) copied under a newer id
+    store.put_bytes(layout.manifest_key(newer), manifest.to_json().encode())
+    with pytest.raises(ManifestCorrupt, match="describes backup 20261121T083012Z-a1b2c3 of target shop, not the folder"):
+        read_manifest(store, layout, newer, signing_key=None)
+    billing = TargetLayout("p", "billing")  # copied into another target's folders
+    store.put_bytes(billing.manifest_key(manifest.backup_id), manifest.to_json().encode())
+    with pytest.raises(ManifestCorrupt, match="not the folder it is in"):
+        read_manifest(store, billing, manifest.backup_id, signing_key=None)
