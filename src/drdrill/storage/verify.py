@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import shutil
 import time
 from pathlib import Path
 
-from drdrill.findings import Finding
+from drdrill.findings import DrillFailed, Finding
+from drdrill.sizes import format_size
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.manifest import Manifest, ManifestError, read_manifest
 from drdrill.storage.objectstore import ObjectStore
@@ -19,12 +22,16 @@ def verify_backup(store: ObjectStore, layout: TargetLayout, backup_id: str, copy
     """Check the manifest's seal, then stream each object back and hash it; findings name the object and what differs.
 
     With ``copy_to`` each object is also written there as it streams (the restore drill's fetch),
-    so nothing is restored from bytes that were not checked.
+    so nothing is restored from bytes that were not checked. A fetch that does not fit on the disk (checked
+    before the first byte, and a full disk on the way) raises DrillFailed with INSUFFICIENT_SPACE: it says
+    nothing about the backup, and retrying does not make room.
     """
     try:
         manifest = read_manifest(store, layout, backup_id, signing_key=signing_key)
     except ManifestError as exc:
         return None, [Finding(exc.code, exc.problem, exc.fix or "")]
+    if copy_to is not None:
+        check_room(copy_to, sum(entry.size for entry in manifest.all_objects()), backup_id)
     findings = []
     for entry in manifest.all_objects():
         key = layout.object_key(backup_id, entry.name)
@@ -32,7 +39,14 @@ def verify_backup(store: ObjectStore, layout: TargetLayout, backup_id: str, copy
             findings.append(Finding("ARTEFACT_MISSING", f"s3://{store.bucket}/{key} is listed in the manifest but not stored.",
                                     evidence={"object": entry.name}))
             continue
-        size, sha256 = hash_object(store, key, copy_to / entry.name if copy_to else None)
+        try:
+            size, sha256 = hash_object(store, key, copy_to / entry.name if copy_to else None)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC or copy_to is None:
+                raise
+            (copy_to / entry.name).unlink(missing_ok=True)
+            raise no_room(copy_to, sum(e.size for e in manifest.all_objects()), backup_id, "filled up while fetching "
+                          f"{entry.name}") from None
         if size != entry.size or sha256 != entry.sha256:
             findings.append(Finding(
                 "ARTEFACT_CORRUPT",
@@ -42,6 +56,24 @@ def verify_backup(store: ObjectStore, layout: TargetLayout, backup_id: str, copy
                           "sha256": sha256, "expected_sha256": entry.sha256},
             ))
     return manifest, findings
+
+
+def check_room(directory: Path, needed: int, backup_id: str) -> None:
+    """DrillFailed (INSUFFICIENT_SPACE) when ``directory``'s file system has less than ``needed`` bytes free."""
+    if shutil.disk_usage(directory).free < needed:
+        raise no_room(directory, needed, backup_id, "has too little free space")
+
+
+def no_room(directory: Path, needed: int, backup_id: str, what: str) -> DrillFailed:
+    """INSUFFICIENT_SPACE naming the directory, the bytes the fetch needs and the bytes free."""
+    free = shutil.disk_usage(directory).free
+    return DrillFailed([Finding(
+        "INSUFFICIENT_SPACE",
+        f"The work directory {directory} {what}: fetching backup {backup_id} needs {format_size(needed)}, "
+        f"{format_size(free)} is free. Nothing was restored; the backup itself was not judged.",
+        "Free space in the work directory (settings.work_dir) or give the worker a bigger disk, then re-run the drill.",
+        evidence={"directory": str(directory), "needed_bytes": needed, "free_bytes": free},
+    )])
 
 
 def quarantine(store: ObjectStore, layout: TargetLayout, backup_id: str, findings: list[Finding]) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
-from drdrill.findings import Finding
+from drdrill.findings import DrillFailed, Finding
+from drdrill.storage import verify
 from drdrill.storage.catalog import QUARANTINED, list_backups
 from drdrill.storage.memory import MemoryObjectStore
 from drdrill.storage.verify import fetch_backup, hash_object, quarantine, verify_backup
@@ -80,3 +83,47 @@ def test_an_edited_manifest_is_manifest_corrupt_before_any_object_is_read(store:
     stats, fetched = fetch_backup(store, LAYOUT, made.backup_id, tmp_path / "fetched", signing_key=None)
     assert codes(fetched) == ["MANIFEST_CORRUPT"] and stats["bytes"] == 0
     assert not list((tmp_path / "fetched").iterdir())
+
+
+def test_a_fetch_that_does_not_fit_is_insufficient_space_before_the_first_byte(
+        store: MemoryObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    made = put_backup(store, 1, body=b"the dump")
+    into = tmp_path / "fetched"
+    monkeypatch.setattr(verify.shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(100, 97, 3))
+    with pytest.raises(DrillFailed) as failed:
+        fetch_backup(store, LAYOUT, made.backup_id, into, signing_key=None)
+    (finding,) = failed.value.findings
+    assert finding.code == "INSUFFICIENT_SPACE" and finding.verdict == "could_not_verify"
+    assert finding.evidence["needed_bytes"] == 8 and finding.evidence["free_bytes"] == 3
+    assert "needs 8B, 3B is free" in finding.message and not list(into.iterdir())
+    assert list_backups(store, LAYOUT, signing_key=None)[0].status != QUARANTINED
+
+
+def test_a_disk_that_fills_up_while_fetching_leaves_no_partial_file(
+        store: MemoryObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    made = put_backup(store, 1, body=b"the dump")
+    into = tmp_path / "fetched"
+
+    def full_disk(store: MemoryObjectStore, key: str, copy_to: Path | None = None) -> tuple[int, str]:
+        assert copy_to is not None
+        copy_to.write_bytes(b"the")  # what reached the disk before it was full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(verify, "hash_object", full_disk)
+    with pytest.raises(DrillFailed) as failed:
+        fetch_backup(store, LAYOUT, made.backup_id, into, signing_key=None)
+    (finding,) = failed.value.findings
+    assert finding.code == "INSUFFICIENT_SPACE" and "filled up while fetching dump.sql.zst" in finding.message
+    assert not (into / "dump.sql.zst").exists()
+
+
+def test_other_os_errors_while_fetching_are_not_called_a_full_disk(
+        store: MemoryObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    made = put_backup(store, 1)
+
+    def unreadable(store: MemoryObjectStore, key: str, copy_to: Path | None = None) -> tuple[int, str]:
+        raise OSError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(verify, "hash_object", unreadable)
+    with pytest.raises(PermissionError):
+        fetch_backup(store, LAYOUT, made.backup_id, tmp_path / "fetched", signing_key=None)
