@@ -3,11 +3,14 @@
 
 Proves that a backup restores into a usable database with the right data, and measures how long it takes.
 
-1. **select_backup**: the newest valid backup, a given backup id, or a random valid one from the last N days
-   (as AWS Backup's restore testing does). `BACKUP_STALE` when the newest is older than the target allows.
+1. **select_backup**: the newest usable (proven or valid) backup, a given backup id, or a random usable one from
+   the last N days (as AWS Backup's restore testing does). `BACKUP_STALE` when the newest is older than the
+   target allows; `NEWER_BACKUPS_UNUSABLE` (red) names each newer backup that could not be used, and why.
 2. **fetch_and_verify**: the manifest's digest (and signature) are checked, then every object is downloaded
    and checked against the manifest's size and sha256 *before* anything is restored. A manifest changed
-   after it was written is `MANIFEST_CORRUPT` (so is one selected by id).
+   after it was written is `MANIFEST_CORRUPT` (so is one selected by id). A backup with broken objects is
+   quarantined (a refused manifest is not); when it was the newest, the next newest usable one is fetched
+   instead (and named in `NEWER_BACKUPS_UNUSABLE`).
 3. **provision_scratch** (setup): a fresh `mariadbd` the drill creates (own datadir, port, generated
    password, small memory), or the configured scratch connection. **Safety interlock**: the drill
    refuses any server that is the target's source or replica, compared by server identity.
@@ -18,8 +21,9 @@ Proves that a backup restores into a usable database with the right data, and me
    and the RPO (newest heartbeat vs the declared disaster). Results and Data Docs go to S3 next to the backup.
 6. **measure**: RTO (declared disaster → validated server) with the stage breakdown, RPO, throughputs;
    judged against the target's objectives (`RTO_EXCEEDED`, `RPO_EXCEEDED`).
-7. **record**: the drill history; fails the run and alerts Slack unless the verdict is *passed*. It runs
-   whatever failed before it, also when no scratch server was ever created.
+7. **record**: the drill history, and the verdict in the backup's `proof.json` (it becomes *proven* or
+   *failed drill*); fails the run and alerts Slack unless the verdict is *passed*. It runs whatever failed
+   before it, also when no scratch server was ever created.
 8. **teardown_scratch** (teardown): always runs, also after failures; keeps the server only if asked.
 
 Trigger form: which backup, keep the scratch server for inspection, objective overrides, the disaster time.
@@ -78,10 +82,10 @@ def build_restore_dag(target: Target) -> DAG:
             return restore_tasks.teardown(name, scratch, get_current_context())
 
         selected = select_backup()
-        scratch = provision_scratch(selected)
-        fetch_and_verify(selected) >> scratch
-        validated = validate(selected, scratch)
-        restore(selected, scratch) >> validated
+        fetched = fetch_and_verify(selected)  # names the backup restored: the chosen one, or the newest usable
+        scratch = provision_scratch(fetched)
+        validated = validate(fetched, scratch)
+        restore(fetched, scratch) >> validated
         measured = validated >> measure()
         # record stays outside the scratch server's setup/teardown scope: a failure before the scratch
         # exists (no backup, corrupt objects) must still be recorded and alerted

@@ -284,10 +284,12 @@ def cmd_backups(args: argparse.Namespace) -> int:
     store = object_store(target.storage)
     signing_key = manifest_signing_key(target.storage)
     if args.action == "list":
-        entries = [entry.summary() for entry in list_backups(store, layout_for(target), signing_key=signing_key)]
+        listed = list_backups(store, layout_for(target), signing_key=signing_key)
+        entries = [entry.summary() for entry in listed]
+        rows = [{**summary, "status": entry.label} for entry, summary in zip(listed, entries)]
         _emit(args, {"target": target.name, "backups": entries},
-              lambda: _print_table(entries, ["backup_id", "status", "seal", "engine", "stored_bytes", "consistent_point",
-                                             "problem"]))
+              lambda: _print_table(rows, ["backup_id", "status", "seal", "engine", "stored_bytes", "consistent_point",
+                                          "problem"]))
         return EXIT_OK
     _, findings = verify_backup(store, layout_for(target), args.backup_id, signing_key=signing_key)
     payload = {"target": target.name, "backup_id": args.backup_id, "verified": not findings,
@@ -477,7 +479,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: stable per host and spool)")
     stream.set_defaults(handler=cmd_stream)
 
-    backups = add("backups", "List a target's backups with their validity, or verify one against its manifest.")
+    backups = add("backups", "List a target's backups with their status (proven, valid, failed drill, quarantined, "
+                             "incomplete, invalid, corrupt), or verify one against its manifest.")
     backups.add_argument("action", choices=["list", "verify"])
     backups.add_argument("target")
     backups.add_argument("backup_id", nargs="?", help="with verify: the backup to re-hash")

@@ -58,7 +58,29 @@ CATALOG: dict[str, tuple[str, str]] = {
     "NOT_APPROVED": (COULD_NOT_VERIFY, "Nothing was touched. Trigger the drill again when the failover may happen, and approve it (Required Actions in the Airflow UI) within the approval timeout."),
     "TOPOLOGY_NOT_RESTORED": (FAILED, "After the drill the servers are not back to primary -> replica with replication running and equal data; repair it by hand (the message says what differs) before the next drill."),
     "RTO_EXCEEDED": (FAILED, "Recovery took longer than the RTO objective; use a faster engine (mariabackup), more parallelism, or a bigger scratch server."),
+    "NEWER_BACKUPS_UNUSABLE": (FAILED, "A real recovery today would start from an older backup and lose the data since; fix what made the newer backups unusable (the message says why for each: a backup run that died, a failed verification or restore drill) and take a new backup."),
+    "FAILED_BACKUP_REDRILLED": (PASSED, "This backup failed its last restore drill and was chosen by id to drill it again: a pass makes it proven again, another failure says what is still wrong with it."),
 }
+
+# Which findings say the backup itself is broken. A restore drill that reports one of these marks the backup
+# it restored "failed drill" (storage.proof); every other finding is about the drill, the environment, the
+# schedule or other backups (RTO, RPO, staleness, scratch trouble), and leaves the backup's standing alone.
+# Every code in CATALOG is in exactly one of the two sets (tests/unit/test_findings.py): add a new code to one.
+# MANIFEST_INVALID and MANIFEST_CORRUPT indict the backup, but a drill that reports them writes no proof: the
+# manifest itself is refused on every read (drills.restore.proof), whoever is at fault (a wrong signing key too).
+BACKUP_INDICTING = frozenset({
+    "BACKUP_FAILED", "ARCHIVE_TRUNCATED", "ARTEFACT_MISSING", "ARTEFACT_CORRUPT", "MANIFEST_INVALID", "MANIFEST_CORRUPT",
+    "RESTORE_ERROR", "TABLE_MISSING", "ROWCOUNT_MISMATCH", "CHECKSUM_MISMATCH", "OBJECT_MISSING",
+    "PRIMARY_KEY_VIOLATION",
+})
+NOT_ABOUT_THE_BACKUP = frozenset({
+    "TARGET_UNAVAILABLE", "CONFIG_INVALID", "STORAGE_UNAVAILABLE", "PREFLIGHT_FAILED", "INSUFFICIENT_SPACE",
+    "COULD_NOT_VERIFY", "NO_VALID_BACKUP", "BACKUP_STALE", "SAFETY_INTERLOCK", "RPO_EXCEEDED", "RTO_EXCEEDED",
+    "NEWER_BACKUPS_UNUSABLE", "FAILED_BACKUP_REDRILLED", "BINLOG_GAP", "BINLOG_CORRUPT", "ARCHIVE_LAGGING",
+    "PITR_TARGET_UNREACHED", "PITR_TARGET_BEFORE_BACKUP", "PITR_BASE_ROLLED_BACK", "PITR_BOUNDARY_WRONG",
+    "REPLICATION_BROKEN", "REPLICA_LAGGING", "PROMOTION_FAILED", "WRITES_LOST", "ERRANT_TRANSACTIONS",
+    "FAILBACK_FAILED", "NOT_APPROVED", "TOPOLOGY_NOT_RESTORED",
+})
 
 
 @dataclass(frozen=True)

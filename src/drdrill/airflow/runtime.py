@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from drdrill.findings import DrillFailed, Finding, error_finding
 from drdrill.config import DrillConfig, Target, load_config
+
+if TYPE_CHECKING:
+    from drdrill.history import DrillRecord
 
 T = TypeVar("T")
 FINDINGS_KEY = "findings"
@@ -73,10 +76,13 @@ def pull_results(context: Any, steps: list[str]) -> tuple[dict[str, Any], dict[s
 def finish_drill(context: Any, *, target_name: str, drill: str, steps: list[str], backup_id: str | None = None,
                  details: dict[str, Any] | None = None, measurements: dict[str, Any] | None = None,
                  slack_lines: dict[str, str] | None = None, dry_run: bool = False,
-                 found: Mapping[str, list[Finding]] | None = None) -> dict[str, Any]:
+                 found: Mapping[str, list[Finding]] | None = None,
+                 after_record: Callable[[Mapping[str, Any], DrillRecord], object] | None = None) -> dict[str, Any]:
     """The record task of every drill: write the record, then fail the run (and alert) unless it passed.
 
     ``found``: findings the record task itself made about a step (by step name), added to the step's own.
+    ``after_record``: called with the steps' results and the record once it is written, whatever the verdict
+    (the restore drill writes the backup's proof there).
     """
     from drdrill.findings import PASSED
     from drdrill.drill_record import build_record
@@ -93,6 +99,8 @@ def finish_drill(context: Any, *, target_name: str, drill: str, steps: list[str]
         measurements=measurements,
     )
     record_drill(config().settings.history_url, record)
+    if after_record is not None:
+        after_record(results, record)
     if record.verdict != PASSED:
         raise DrillFailed(all_findings or [Finding("COULD_NOT_VERIFY", "The drill produced no result.")],
                           failed_steps=record.details["failed_steps"], measurements=slack_lines or {})

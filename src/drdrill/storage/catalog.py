@@ -1,13 +1,24 @@
-"""Which backups a target has in S3 and whether each one counts: no complete manifest, no backup."""
+"""Which backups a target has in S3 and whether each one counts: no complete manifest, no backup.
+
+Statuses: ``proven`` (complete, verified, and its restore drill proved it), ``valid`` (complete and verified,
+not yet proven by a drill), ``failed_drill`` (a restore drill found the backup itself broken),
+``quarantined`` (failed verification), ``incomplete`` (no manifest: the run died, or is still writing) and
+``invalid`` (an unreadable manifest, or an object missing or of another size) and ``corrupt`` (the manifest's
+digest or signature does not match: it was changed after it was written). Only proven and valid backups
+are usable: restored, counted by retention, used as PITR bases. A backup's standing comes from its
+``proof.json`` (``storage.proof``): the newest conclusive restore drill wins.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from drdrill.storage.layout import BACKUP_ID_PATTERN, MANIFEST, QUARANTINE, TargetLayout, backup_time
+from drdrill.storage.layout import BACKUP_ID_PATTERN, MANIFEST, PROOF, QUARANTINE, TargetLayout, backup_time
 from drdrill.storage.manifest import Manifest, ManifestCorrupt, ManifestError, read_manifest
-from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.objectstore import ObjectStore, StoredObject
+from drdrill.storage.proof import FAILED_DRILL, PROVEN, Proof, ProofError, read_proof
 from drdrill.storage.seal import SigningKey
 
 DRILL_EVIDENCE = "drills/"  # restore drills keep their results next to the backup; not part of it
@@ -16,6 +27,10 @@ INCOMPLETE = "incomplete"
 QUARANTINED = "quarantined"
 INVALID = "invalid"
 CORRUPT = "corrupt"  # the manifest was changed after it was written
+USABLE = (PROVEN, VALID)
+LABELS = {FAILED_DRILL: "failed drill"}  # how people read a status; the JSON keeps the status itself
+NOT_BACKUP_OBJECTS = (PROOF,)  # written after the backup by its drills, like DRILL_EVIDENCE
+RUN_GRACE_FLOOR = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -27,11 +42,18 @@ class BackupEntry:
     manifest: Manifest | None
     stored_bytes: int
     problem: str = ""
+    proof: Proof | None = None
+    manifest_written_at: datetime | None = None  # when the run wrote its last object (the manifest)
 
     @property
     def is_valid(self) -> bool:
-        """Only a backup with a complete manifest, all objects present at their sizes, and no quarantine."""
-        return self.status == VALID
+        """Usable: a complete manifest, all objects present at their sizes, no quarantine, no failed drill."""
+        return self.status in USABLE
+
+    @property
+    def label(self) -> str:
+        """The status as the human output shows it (``failed drill``)."""
+        return LABELS.get(self.status, self.status)
 
     def summary(self) -> dict[str, object]:
         """A small JSON-ready description for the CLI and XCom."""
@@ -48,18 +70,20 @@ class BackupEntry:
             "consistent_point": manifest.consistent_point.label() if manifest else None,
             "tables": len(manifest.tables) if manifest else None,
             "seal": manifest.seal if manifest else None,
+            "proof": self.proof.to_summary() if self.proof else None,
         }
 
 
 def list_backups(store: ObjectStore, layout: TargetLayout, *, signing_key: SigningKey | None) -> list[BackupEntry]:
     """Every backup folder of a target, newest first, each with its status (checks sizes and manifest seals, not
     object hashes); ``signing_key``: the target's, when it signs its manifests."""
-    objects_by_backup: dict[str, dict[str, int]] = {}
+    objects_by_backup: dict[str, dict[str, StoredObject]] = {}
     for stored in store.list_objects(layout.full_root):
         backup_id, _, name = stored.key[len(layout.full_root):].partition("/")
         if BACKUP_ID_PATTERN.match(backup_id):
-            objects_by_backup.setdefault(backup_id, {})[name] = stored.size
-    entries = [_classify(store, layout, backup_id, sizes, signing_key) for backup_id, sizes in objects_by_backup.items()]
+            objects_by_backup.setdefault(backup_id, {})[name] = stored
+    entries = [_classify(store, layout, backup_id, objects, signing_key)
+               for backup_id, objects in objects_by_backup.items()]
     return sorted(entries, key=lambda entry: entry.backup_id, reverse=True)
 
 
@@ -79,9 +103,40 @@ def _quarantine_reason(raw: bytes | None) -> str:
         return (raw or b"").decode(errors="replace")[:200]
 
 
-def _classify(store: ObjectStore, layout: TargetLayout, backup_id: str, sizes: dict[str, int],
+def may_still_be_running(entry: BackupEntry, backups: list[BackupEntry], now: datetime) -> bool:
+    """An incomplete folder a backup run may still be writing right now, so not (yet) a failed run.
+
+    The rule: its run started less than twice as long ago as the longest complete backup of the target took
+    (start to manifest), and never less than RUN_GRACE_FLOOR. A run slower than that is dead or in trouble;
+    either way a recovery now could not use it.
+    """
+    if entry.status != INCOMPLETE:
+        return False
+    took = [b.manifest_written_at - backup_time(b.backup_id) for b in backups if b.manifest_written_at]
+    allowance = max([2 * duration for duration in took] + [RUN_GRACE_FLOOR])
+    return now - backup_time(entry.backup_id) < allowance
+
+
+def _proof_standing(store: ObjectStore, layout: TargetLayout, backup_id: str) -> tuple[str, Proof | None, str]:
+    """The status a complete, verified backup gets from its proof record, with the problem to show."""
+    try:
+        proof = read_proof(store, layout, backup_id)
+    except ProofError as exc:
+        return VALID, None, f"not proven: {exc.problem}"
+    if proof is None or proof.decided_by is None:
+        return VALID, proof, ""
+    decided = proof.decided_by
+    if proof.standing == FAILED_DRILL:
+        return FAILED_DRILL, proof, (f"restore drill {decided.run_id} at {decided.finished_at[:19]} found the backup "
+                                     f"broken: {', '.join(decided.indicting)}")
+    return proof.standing, proof, ""
+
+
+def _classify(store: ObjectStore, layout: TargetLayout, backup_id: str, objects: dict[str, StoredObject],
               signing_key: SigningKey | None) -> BackupEntry:
-    stored = sum(size for name, size in sizes.items() if not name.startswith(DRILL_EVIDENCE))
+    sizes = {name: stored.size for name, stored in objects.items()
+             if not name.startswith(DRILL_EVIDENCE) and name not in NOT_BACKUP_OBJECTS}
+    stored = sum(sizes.values())
     if MANIFEST not in sizes:
         return BackupEntry(backup_id, INCOMPLETE, None, stored, "no manifest: the run did not finish")
     try:
@@ -97,4 +152,5 @@ def _classify(store: ObjectStore, layout: TargetLayout, backup_id: str, sizes: d
         if sizes[entry.name] != entry.size:
             return BackupEntry(backup_id, INVALID, manifest, stored,
                                f"{entry.name} is {sizes[entry.name]} bytes, manifest says {entry.size}")
-    return BackupEntry(backup_id, VALID, manifest, stored)
+    status, proof, problem = _proof_standing(store, layout, backup_id)
+    return BackupEntry(backup_id, status, manifest, stored, problem, proof, objects[MANIFEST].last_modified)

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 MANIFEST = "manifest.json"
 QUARANTINE = "quarantine.json"
+PROOF = "proof.json"  # what the restore drills of the backup found; written after it, never one of its objects
 BACKUP_ID_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
 
 
@@ -44,6 +45,10 @@ class TargetLayout:
     def quarantine_key(self, backup_id: str) -> str:
         """Marker written when verification found the stored backup broken."""
         return self.object_key(backup_id, QUARANTINE)
+
+    def proof_key(self, backup_id: str) -> str:
+        """The backup's proof record: the verdict of its latest restore drill and its standing."""
+        return self.object_key(backup_id, PROOF)
 
 
 def new_backup_id(when: datetime) -> str:

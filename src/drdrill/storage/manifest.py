@@ -40,6 +40,9 @@ class ManifestCorrupt(ManifestError):
     code = "MANIFEST_CORRUPT"
 
 
+REFUSED_CODES = (ManifestError.code, ManifestCorrupt.code)  # the findings that say a manifest was refused
+
+
 @dataclass(frozen=True)
 class BinlogPosition:
     """A point in the source's binary log, as file/position and GTID."""

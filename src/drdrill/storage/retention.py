@@ -1,4 +1,4 @@
-"""What retention may delete: never the newest valid backup, never a run in progress, never a binlog a kept backup needs."""
+"""What retention may delete: never the newest valid or proven backup, never a run in progress, never a binlog a kept backup needs."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from drdrill.storage.binlog.names import split_binlog_name
 from drdrill.storage.catalog import CORRUPT, BackupEntry
 from drdrill.storage.layout import backup_time
 from drdrill.storage.manifest import Manifest
+from drdrill.storage.proof import PROVEN
 
 INCOMPLETE_GRACE = timedelta(hours=24)
 
@@ -32,10 +33,11 @@ def choose_deletions(
     keep_backups: int | None,
     incomplete_grace: timedelta = INCOMPLETE_GRACE,
 ) -> RetentionDecision:
-    """Keep valid backups that are among the newest ``keep_backups`` or younger than ``keep_days``.
+    """Keep valid (usable: proven or not yet drilled) backups among the newest ``keep_backups`` or younger than ``keep_days``.
 
-    The newest valid backup is always kept. Incomplete (no manifest), invalid or quarantined
-    folders are deleted only once they are older than ``incomplete_grace`` (so a running backup is
+    The newest valid backup and the newest proven backup are always kept. Failed-drill backups are not
+    valid: they hold no ``keep_backups`` slot. They, and incomplete (no manifest), invalid or quarantined
+    folders, are deleted only once they are older than ``incomplete_grace`` (so a running backup is
     never touched) and older than the retention window when one is set. A backup whose manifest is
     corrupt (changed after it was written) is never deleted: it is evidence, and a wrong signing key
     makes every manifest look corrupt, which must not empty the bucket.
@@ -43,11 +45,14 @@ def choose_deletions(
     keep: dict[str, str] = {}
     delete: dict[str, str] = {}
     valid = sorted((b for b in backups if b.is_valid), key=lambda b: b.backup_id, reverse=True)
+    newest_proven = next((b for b in valid if b.status == PROVEN), None)
     window = timedelta(days=keep_days) if keep_days else None
     for rank, backup in enumerate(valid):
         age = now - backup_time(backup.backup_id)
         if rank == 0:
             keep[backup.backup_id] = "newest valid backup"
+        elif backup is newest_proven:
+            keep[backup.backup_id] = "newest proven backup"
         elif keep_backups and rank < keep_backups:
             keep[backup.backup_id] = f"one of the newest {keep_backups}"
         elif window and age <= window:

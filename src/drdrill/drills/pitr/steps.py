@@ -33,6 +33,7 @@ from drdrill.storage.binlog.window import backup_ready_at, recoverable_window
 from drdrill.storage.catalog import BackupEntry, list_backups
 from drdrill.storage.manifest import Manifest
 from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.proof import PROVEN
 from drdrill.storage.seal import SigningKey
 
 STEPS = ["plan", "fetch_and_verify", "provision_scratch", "restore_base", "replay", "validate", "measure"]
@@ -72,7 +73,8 @@ def choose_target_time(target: Target, store: ObjectStore, *, signing_key: Signi
 
 def plan(target: Target, store: ObjectStore, *, signing_key: SigningKey | None, target_time: datetime,
          now: datetime) -> dict[str, Any]:
-    """Pick the newest valid backup ready before the target and the gap-free binlog chain from it to the target."""
+    """Pick a base ready before the target (the newest proven one if its binlogs reach the target, else the newest
+    valid one) and the gap-free binlog chain from it to the target."""
     began = time.monotonic()
     target_time = whole_second(target_time)
     if target_time > now:
@@ -80,18 +82,31 @@ def plan(target: Target, store: ObjectStore, *, signing_key: SigningKey | None, 
     valid = [entry for entry in list_backups(store, layout_for(target), signing_key=signing_key) if entry.is_valid and entry.manifest]
     if not valid:
         raise DrillFailed([Finding("NO_VALID_BACKUP", f"Target {target.name} has no valid backup to recover from.")])
-    base = _base_backup(valid, target_time)
+    candidates = _base_candidates(valid, target_time)
+    for base in candidates:
+        try:
+            manifest, key, chain, segments = _route_from(base, store, target, target_time)
+            break
+        except DrillFailed:
+            if base is candidates[-1]:
+                raise
+    return {
+        "backup_id": base.backup_id, "engine": manifest.engine, "server_key": key, "base_status": base.status,
+        "files": [entry.file for entry in chain], "start_position": manifest.consistent_point.position,
+        "segments": segments,
+        "target_time": target_time.isoformat(), "stop_datetime": target_time.strftime(STOP_FORMAT),
+        "backup_ready_at": backup_ready_at(manifest).isoformat(), "seconds": round(time.monotonic() - began, 3),
+    }
+
+
+def _route_from(base: BackupEntry, store: ObjectStore, target: Target, target_time: datetime
+                ) -> tuple[Manifest, str | None, list[ArchivedBinlog], list[dict[str, Any]]]:
+    """From one base to the target: its manifest, its server's archive key, the binlog chain and replay segments."""
     manifest = base.manifest
     assert manifest is not None
     key = archive_key(store, target, manifest)
     chain = _binlog_chain(store, target, manifest, key, target_time)
-    return {
-        "backup_id": base.backup_id, "engine": manifest.engine, "server_key": key,
-        "files": [entry.file for entry in chain], "start_position": manifest.consistent_point.position,
-        "segments": replay_segments(store, target, manifest, key, [entry.file for entry in chain]),
-        "target_time": target_time.isoformat(), "stop_datetime": target_time.strftime(STOP_FORMAT),
-        "backup_ready_at": backup_ready_at(manifest).isoformat(), "seconds": round(time.monotonic() - began, 3),
-    }
+    return manifest, key, chain, replay_segments(store, target, manifest, key, [entry.file for entry in chain])
 
 
 def plan_with_markers(target: Target, source: MySQLEndpoint, store: ObjectStore, *, signing_key: SigningKey | None,
@@ -108,15 +123,22 @@ def plan_with_markers(target: Target, source: MySQLEndpoint, store: ObjectStore,
     return plan(target, store, signing_key=signing_key, target_time=chosen, now=now)
 
 
-def _base_backup(valid: list[BackupEntry], target_time: datetime) -> BackupEntry:
-    ready = [entry for entry in valid if entry.manifest and backup_ready_at(entry.manifest) <= target_time]
+def _base_candidates(valid: list[BackupEntry], target_time: datetime) -> list[BackupEntry]:
+    """The bases to try, in order: the newest proven backup ready before the target, then the newest ready one.
+
+    A proven base (its restore drill passed) is preferred when its binlogs reach the target; otherwise the
+    newest base, whose findings then explain why the recovery cannot be made.
+    """
+    ready = sorted((entry for entry in valid if entry.manifest and backup_ready_at(entry.manifest) <= target_time),
+                   key=lambda entry: entry.backup_id, reverse=True)
     if not ready:
         oldest = min(valid, key=lambda entry: entry.backup_id)
         assert oldest.manifest is not None
         raise DrillFailed([Finding(
             "PITR_TARGET_BEFORE_BACKUP", f"The target {target_time.isoformat()} is before the oldest retained valid "
             f"backup ({oldest.backup_id}, complete at {backup_ready_at(oldest.manifest).isoformat()}).")])
-    return max(ready, key=lambda entry: entry.backup_id)
+    proven = next((entry for entry in ready if entry.status == PROVEN), None)
+    return [proven, ready[0]] if proven and proven is not ready[0] else [ready[0]]
 
 
 def _binlog_chain(store: ObjectStore, target: Target, manifest: Manifest, key: str | None,

@@ -36,6 +36,12 @@ def restore_details(results: Mapping[str, Any], *, disaster_at: datetime | None,
     }
 
 
+def restored_backup(results: Mapping[str, Any]) -> str | None:
+    """The backup the drill restored: the one fetched (the newest usable, when the chosen one was broken), else the one chosen."""
+    fetched = results.get("fetch_and_verify") or {}
+    return fetched.get("backup_id") or (results.get("select_backup") or {}).get("backup_id")
+
+
 def measurements(results: Mapping[str, Any]) -> dict[str, float | None]:
     """RTO and RPO with their objectives, as the measure step found them (None when it did not run)."""
     measured = results.get("measure") or {}

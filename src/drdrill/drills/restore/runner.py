@@ -9,8 +9,9 @@ from typing import Any
 
 from drdrill.config import Target
 from drdrill.drill_record import StepRunner, build_record
-from drdrill.drills.restore.details import measurements, restore_details
+from drdrill.drills.restore.details import measurements, restore_details, restored_backup
 from drdrill.drills.restore.form import RestoreOptions
+from drdrill.drills.restore.proof import write_proof
 from drdrill.drills.restore.steps import (
     MEASURED_STAGES,
     STEPS,
@@ -48,7 +49,8 @@ class RestoreServers:
 
 def run_restore_drill(target: Target, servers: RestoreServers, options: RestoreOptions, *, work_dir: Path,
                       history_url: str, run_id: str, started_at: datetime) -> tuple[DrillRecord, list[Finding]]:
-    """All steps in one process (the CLI's path), teardown included, recorded as the DAG's record task does."""
+    """All steps in one process (the CLI's path), teardown included, recorded as the DAG's record task does;
+    the verdict then goes to the restored backup's proof record."""
     runner = StepRunner()
     key = run_key(run_id)
     disaster = options.disaster_at or started_at
@@ -60,20 +62,21 @@ def run_restore_drill(target: Target, servers: RestoreServers, options: RestoreO
         selected = runner.attempt("select_backup", lambda: select_backup(
             target, servers.store, signing_key=servers.signing_key, now=started_at, choice=options.backup, backup_id=options.backup_id,
             window_days=options.window_days, seed=run_id))
-        if selected and runner.attempt("fetch_and_verify", lambda: fetch_and_verify(
-                selected, target, servers.store, signing_key=servers.signing_key, work_dir=work_dir, key=key)):
-            manifest = read_manifest(servers.store, target, selected["backup_id"], signing_key=servers.signing_key)
+        fetched = selected and runner.attempt("fetch_and_verify", lambda: fetch_and_verify(
+            selected, target, servers.store, signing_key=servers.signing_key, work_dir=work_dir, key=key))
+        if fetched:  # from here on, the backup fetched (the newest usable one when the chosen one was broken)
+            manifest = read_manifest(servers.store, target, fetched["backup_id"], signing_key=servers.signing_key)
             scratch_info = runner.attempt("provision_scratch", lambda: provision_scratch(
-                selected, work_dir=work_dir, key=key, source=servers.source, replica=servers.replica,
+                fetched, work_dir=work_dir, key=key, source=servers.source, replica=servers.replica,
                 scratch_endpoint=servers.scratch, scratch_conn_id=servers.scratch_conn_id))
         if scratch_info and manifest:
             local = local_scratch(scratch_info)
             endpoint = local.endpoint() if local else servers.scratch
             assert endpoint is not None
-            if runner.attempt("restore", lambda: restore(selected, scratch_info, manifest, endpoint=endpoint,
+            if runner.attempt("restore", lambda: restore(fetched, scratch_info, manifest, endpoint=endpoint,
                                                           work_dir=work_dir, key=key,
                                                           parallel=target.engine_options.parallel)):
-                runner.attempt("validate", lambda: validate(selected, manifest, target, endpoint=endpoint,
+                runner.attempt("validate", lambda: validate(fetched, manifest, target, endpoint=endpoint,
                                                             store=servers.store, work_dir=work_dir, key=key,
                                                             disaster_at=disaster, rpo_objective=rpo_objective))
         validated = runner.results.get("validate")
@@ -90,11 +93,12 @@ def run_restore_drill(target: Target, servers: RestoreServers, options: RestoreO
     record, findings = build_record(
         run_id=run_id, target=target.name, drill="restore", started_at=started_at.isoformat(), steps=STEPS,
         results=runner.results, findings_by_step=runner.findings,
-        backup_id=(runner.results.get("select_backup") or {}).get("backup_id"),
+        backup_id=restored_backup(runner.results),
         details={**restore_details(runner.results, disaster_at=disaster,
                                    pitr_window=window_details(target, servers.store, signing_key=servers.signing_key)),
                    "scratch": torn},
         measurements=measurements(runner.results),
     )
     record_drill(history_url, record)
+    write_proof(servers.store, target, runner.results, record)
     return record, findings

@@ -34,11 +34,12 @@ from drdrill.servers.scratch import (
     protected_identities,
     start_fresh,
 )
-from drdrill.storage.catalog import CORRUPT, DRILL_EVIDENCE, list_backups
-from drdrill.storage.layout import backup_time
-from drdrill.storage.manifest import Manifest, ManifestCorrupt, ManifestError
+from drdrill.storage.catalog import CORRUPT, DRILL_EVIDENCE, INVALID, QUARANTINED, list_backups, may_still_be_running
+from drdrill.storage.layout import TargetLayout, backup_time
+from drdrill.storage.manifest import REFUSED_CODES, Manifest, ManifestCorrupt, ManifestError
 from drdrill.storage.manifest import read_manifest as read_stored_manifest
 from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.proof import FAILED_DRILL
 from drdrill.storage.seal import SigningKey
 from drdrill.storage.verify import fetch_backup, quarantine
 
@@ -62,19 +63,30 @@ def read_manifest(store: ObjectStore, target: Target, backup_id: str, *, signing
 
 def select_backup(target: Target, store: ObjectStore, *, signing_key: SigningKey | None, now: datetime,
                   choice: str = "newest", backup_id: str = "", window_days: int = 7, seed: str = "") -> dict[str, Any]:
-    """Pick the backup to restore: the newest valid one, a given one, or a random valid one within a window."""
+    """Pick the backup to restore: the newest usable one, a given one, or a random usable one within a window.
+
+    Usable: proven or valid (``storage.catalog``); a failed-drill backup is never picked by "newest" or "random".
+    Chosen by id it is drilled again (FAILED_BACKUP_REDRILLED says so; a pass makes it proven again); a corrupt
+    one is refused (MANIFEST_CORRUPT). "newest" never falls back silently: NEWER_BACKUPS_UNUSABLE names each newer
+    backup skipped and why (a corrupt manifest too), except a folder a backup run may still be writing
+    (``may_still_be_running``).
+    """
     began = time.monotonic()
     if choice not in CHOICES:
         raise DrillFailed([Finding("CONFIG_INVALID", f"Unknown backup choice {choice!r}; use one of {', '.join(CHOICES)}.")])
     backups = list_backups(store, layout_for(target), signing_key=signing_key)
     valid = [entry for entry in backups if entry.is_valid]
+    findings = []
     if choice == "backup_id":
         chosen = next((entry for entry in backups if entry.backup_id == backup_id), None)
         if chosen is not None and chosen.status == CORRUPT:
             raise DrillFailed([Finding("MANIFEST_CORRUPT", f"Backup {backup_id} of target {target.name} is not "
                                        f"restored: {chosen.problem}")])
-        if chosen is None or not chosen.is_valid:
-            why = "does not exist" if chosen is None else f"is {chosen.status}: {chosen.problem}"
+        if chosen is not None and chosen.status == FAILED_DRILL:
+            findings.append(Finding("FAILED_BACKUP_REDRILLED", f"Backup {backup_id} of target {target.name} failed its last "
+                                    f"restore drill ({chosen.problem}); it was chosen by id, so it is drilled again."))
+        elif chosen is None or not chosen.is_valid:
+            why = "does not exist" if chosen is None else f"is {chosen.label}: {chosen.problem}"
             raise DrillFailed([Finding("NO_VALID_BACKUP", f"Backup {backup_id or '(empty id)'} of target {target.name} {why}.",
                                        "Pick a valid backup from 'drdrill backups list'.")])
     elif choice == "random":
@@ -87,11 +99,15 @@ def select_backup(target: Target, store: ObjectStore, *, signing_key: SigningKey
         raise DrillFailed([Finding("NO_VALID_BACKUP", f"Target {target.name} has no valid backup{scope} in "
                                    f"s3://{store.bucket}/{layout_for(target).full_root} ({len(backups)} folders, none valid).")])
     age = now - backup_time(chosen.backup_id)
-    findings = []
     limit = target.restore_drill.max_backup_age
-    if limit and choice == "newest" and age > limit:
-        findings.append(Finding("BACKUP_STALE", f"The newest valid backup {chosen.backup_id} is {format_duration(age)} old; "
-                                f"target {target.name} allows {format_duration(limit)}."))
+    if choice == "newest":
+        skipped = [entry for entry in backups if entry.backup_id > chosen.backup_id and not entry.is_valid
+                   and not may_still_be_running(entry, backups, now)]
+        if skipped:
+            findings.append(newer_backups_unusable(chosen.backup_id, [(e.backup_id, e.label, e.problem) for e in skipped]))
+        if limit and age > limit:
+            findings.append(Finding("BACKUP_STALE", f"The newest valid backup {chosen.backup_id} is {format_duration(age)} old; "
+                                    f"target {target.name} allows {format_duration(limit)}."))
     manifest = chosen.manifest
     assert manifest is not None
     return {
@@ -102,21 +118,65 @@ def select_backup(target: Target, store: ObjectStore, *, signing_key: SigningKey
     }
 
 
+def newer_backups_unusable(restored: str, skipped: list[tuple[str, str, str]]) -> Finding:
+    """NEWER_BACKUPS_UNUSABLE naming each skipped backup (id, status, why) and the older one restored instead."""
+    named = "; ".join(f"{backup_id} ({status}: {problem})" for backup_id, status, problem in skipped)
+    return Finding("NEWER_BACKUPS_UNUSABLE",
+                   f"{len(skipped)} backup(s) newer than {restored} cannot be restored: {named}. The drill restored "
+                   f"{restored}, as a real recovery now would, losing what was written after it.",
+                   evidence={"restored": restored,
+                             "skipped": [{"backup_id": backup_id, "status": status, "problem": problem}
+                                         for backup_id, status, problem in skipped]})
+
+
 def fetch_and_verify(selected: dict[str, Any], target: Target, store: ObjectStore, *, signing_key: SigningKey | None,
                      work_dir: Path, key: str) -> dict[str, Any]:
     """Check the manifest's seal, then download every object and check its size and sha256 before anything is
     restored; quarantine a backup whose objects are broken.
 
-    A manifest that cannot be read or trusted is not quarantined: the catalog already refuses it, and a marker
-    would outlive the cause when that was a wrong signing key.
+    A manifest that cannot be read or trusted (MANIFEST_CORRUPT, MANIFEST_INVALID) is not quarantined: the catalog
+    already refuses it, and a marker would outlive the cause when that was a wrong signing key.
+
+    When the newest backup was chosen and turns out broken (its objects or its manifest), the next newest usable
+    one is fetched instead and NEWER_BACKUPS_UNUSABLE names the broken one: the drill goes on to prove what a
+    recovery would use. The result names the backup fetched (``backup_id``, ``engine``): the later steps restore
+    that one.
     """
-    stats, findings = fetch_backup(store, layout_for(target), selected["backup_id"], run_dir(work_dir, key) / "files",
-                                   signing_key=signing_key)
-    if findings:
-        if not any(finding.code in (ManifestError.code, ManifestCorrupt.code) for finding in findings):
-            quarantine(store, layout_for(target), selected["backup_id"], findings)
-        raise DrillFailed(findings)
-    return stats
+    layout = layout_for(target)
+    files = run_dir(work_dir, key) / "files"
+    backup_id = selected["backup_id"]
+    broken: list[tuple[str, str, str]] = []
+    began = time.monotonic()  # a broken newest backup's download is part of the recovery's time too
+    while True:
+        shutil.rmtree(files, ignore_errors=True)
+        stats, findings = fetch_backup(store, layout, backup_id, files, signing_key=signing_key)
+        if not findings:
+            break
+        broken.append((backup_id, _set_aside(store, layout, backup_id, findings),
+                       "; ".join(f"{f.code} ({f.evidence['object']})" if "object" in f.evidence else f"{f.code}: {f.message}"
+                                 for f in findings)))
+        successor = _next_usable(store, target, backup_id, signing_key) if selected.get("choice") == "newest" else None
+        if successor is None:
+            raise DrillFailed(findings)
+        backup_id = successor
+    engine = read_manifest(store, target, backup_id, signing_key=signing_key).engine
+    extra = [newer_backups_unusable(backup_id, broken).to_dict()] if broken else []
+    return {**stats, "seconds": round(time.monotonic() - began, 3), "backup_id": backup_id, "engine": engine, "findings": extra}
+
+
+def _set_aside(store: ObjectStore, layout: TargetLayout, backup_id: str, findings: list[Finding]) -> str:
+    """Quarantine a backup whose objects are broken; a refused manifest is left as it is. Returns its status now."""
+    codes = {finding.code for finding in findings}
+    if not codes.isdisjoint(REFUSED_CODES):
+        return CORRUPT if ManifestCorrupt.code in codes else INVALID
+    quarantine(store, layout, backup_id, findings)
+    return QUARANTINED
+
+
+def _next_usable(store: ObjectStore, target: Target, older_than: str, signing_key: SigningKey | None) -> str | None:
+    """The newest usable backup older than ``older_than``."""
+    return next((entry.backup_id for entry in list_backups(store, layout_for(target), signing_key=signing_key)
+                 if entry.is_valid and entry.backup_id < older_than), None)
 
 
 def provision_scratch(selected: dict[str, Any], *, work_dir: Path, key: str, source: MySQLEndpoint,

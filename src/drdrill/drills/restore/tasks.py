@@ -13,8 +13,9 @@ from drdrill.airflow.connections import manifest_signing_key, mysql_endpoint, ob
 from drdrill.config import Target
 from drdrill.drills.form import FormValueError, param_specs, read_field, read_form
 from drdrill.drills.restore import steps as restore
-from drdrill.drills.restore.details import measurements, restore_details, slack_lines
+from drdrill.drills.restore.details import measurements, restore_details, restored_backup, slack_lines
 from drdrill.drills.restore.form import RestoreOptions
+from drdrill.drills.restore.proof import write_proof
 from drdrill.drills.restore.window import window_details
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.findings import DrillFailed, Finding
@@ -86,7 +87,7 @@ def fetch_and_verify(target_name: str, selected: dict[str, Any], context: Any) -
 
 
 def provision_scratch(target_name: str, selected: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Create (or check) the scratch server; refuse the target's source and replica."""
+    """Create (or check) the scratch server for the backup fetched (``selected``); refuse the source and replica."""
     target = runtime.target(target_name)
 
     def step() -> dict[str, Any]:
@@ -156,24 +157,25 @@ def measure(target_name: str, context: Any) -> dict[str, Any]:
 
 
 def record(target_name: str, context: Any) -> dict[str, Any]:
-    """Write the drill record; fail the run (and alert, with RTO/RPO) unless the verdict is passed."""
+    """Write the drill record and the restored backup's proof; fail the run (and alert, with RTO/RPO) unless passed."""
     results, _ = runtime.pull_results(context, restore.STEPS)
     target = runtime.target(target_name)
+    store = object_store(target.storage)
     try:
         declared = disaster_at(context, read_options(RestoreOptions, context).disaster_at)
     except DrillFailed:  # an unreadable form is the finding of the step that read it; the record still gets written
         declared = None
     return runtime.finish_drill(
-        context, target_name=target_name, drill="restore", steps=restore.STEPS,
-        backup_id=(results.get("select_backup") or {}).get("backup_id"),
-        details=restore_details(results, disaster_at=declared, pitr_window=window_details(target, object_store(target.storage),
-                                                                               signing_key=manifest_signing_key(target.storage))),
+        context, target_name=target_name, drill="restore", steps=restore.STEPS, backup_id=restored_backup(results),
+        details=restore_details(results, disaster_at=declared,
+                                pitr_window=window_details(target, store, signing_key=manifest_signing_key(target.storage))),
         measurements=measurements(results), slack_lines=slack_lines(results),
+        after_record=lambda pulled, written: write_proof(store, target, pulled, written),
     )
 
 
 def teardown(target_name: str, scratch: dict[str, Any] | None, context: Any, *, options_type: type = RestoreOptions,
-             selected_by: str = "select_backup") -> dict[str, Any]:
+             selected_by: str = "fetch_and_verify") -> dict[str, Any]:
     """Remove the scratch server unless the trigger form asked to keep it.
 
     ``options_type`` and ``selected_by``: the drill's form and the task whose result names the backup restored
