@@ -10,6 +10,7 @@ from drdrill.storage.binlog.layout import BinlogLayout
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.manifest import Manifest, ObjectEntry
 from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.proof import DrillOutcome, Proof, record_proof
 from tests.helpers.manifests import sample_manifest
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
@@ -35,6 +36,17 @@ def put_backup(store: ObjectStore, days_old: float, body: bytes = b"backup bytes
     if manifest:
         store.put_bytes(LAYOUT.manifest_key(backup_id), made.to_json().encode())
     return made
+
+
+def drill_outcome(*codes: str, verdict: str = "", validated: bool = True, run_id: str = "run-1") -> DrillOutcome:
+    """A restore drill's outcome with these finding codes (verdict: failed when there are any, unless given)."""
+    return DrillOutcome(verdict=verdict or ("failed" if codes else "passed"), findings=codes, run_id=run_id,
+                        run_key=f"key-{run_id}", finished_at=NOW.isoformat(), validated=validated)
+
+
+def put_proof(store: ObjectStore, backup_id: str, *codes: str, validated: bool = True, run_id: str = "run-1") -> Proof:
+    """A restore drill of ``backup_id`` with these findings, recorded in its proof.json."""
+    return record_proof(store, LAYOUT, backup_id, drill_outcome(*codes, validated=validated, run_id=run_id))
 
 
 def index_entry(file: str, key: str = SERVER, *, first: str | None = None, last: str | None = None,

@@ -8,7 +8,9 @@ import pytest
 
 from drdrill.errors import DrdrillError, ToolError
 from drdrill.findings import (
+    BACKUP_INDICTING,
     CATALOG,
+    NOT_ABOUT_THE_BACKUP,
     COULD_NOT_VERIFY,
     FAILED,
     PASSED,
@@ -35,6 +37,24 @@ def test_every_catalog_entry_forces_a_known_verdict_and_has_a_fix() -> None:
     for code, (verdict, fix) in CATALOG.items():
         assert verdict in (PASSED, FAILED, COULD_NOT_VERIFY), code
         assert fix.strip(), code
+
+
+def test_every_code_is_classified_as_indicting_the_backup_or_not_exactly_once() -> None:
+    unclassified = set(CATALOG) - BACKUP_INDICTING - NOT_ABOUT_THE_BACKUP
+    assert not unclassified, f"add {sorted(unclassified)} to findings.BACKUP_INDICTING or findings.NOT_ABOUT_THE_BACKUP"
+    assert not BACKUP_INDICTING & NOT_ABOUT_THE_BACKUP
+    assert (BACKUP_INDICTING | NOT_ABOUT_THE_BACKUP) <= set(CATALOG)
+    assert all(CATALOG[code][0] == FAILED for code in BACKUP_INDICTING)
+
+
+@pytest.mark.parametrize(("code", "indicts"), [
+    ("CHECKSUM_MISMATCH", True), ("ROWCOUNT_MISMATCH", True), ("RESTORE_ERROR", True), ("ARTEFACT_CORRUPT", True),
+    ("TABLE_MISSING", True), ("OBJECT_MISSING", True), ("PRIMARY_KEY_VIOLATION", True),
+    ("RTO_EXCEEDED", False), ("RPO_EXCEEDED", False), ("BACKUP_STALE", False), ("NEWER_BACKUPS_UNUSABLE", False),
+    ("COULD_NOT_VERIFY", False), ("SAFETY_INTERLOCK", False),
+])
+def test_only_findings_about_the_backup_itself_indict_it(code: str, indicts: bool) -> None:
+    assert (code in BACKUP_INDICTING) is indicts
 
 
 @pytest.mark.parametrize(("code", "verdict"), [

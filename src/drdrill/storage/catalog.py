@@ -2,7 +2,7 @@
 
 Statuses: ``proven`` (complete, verified, and its restore drill proved it), ``valid`` (complete and verified,
 not yet proven by a drill), ``failed_drill`` (a restore drill found the backup itself broken),
-``quarantined`` (failed verification), ``incomplete`` (no manifest: the run died, or is still writing) and
+``quarantined`` (failed verification), ``incomplete`` (no manifest: the run died, or is still writing),
 ``invalid`` (an unreadable manifest, or an object missing or of another size) and ``corrupt`` (the manifest's
 digest or signature does not match: it was changed after it was written). Only proven and valid backups
 are usable: restored, counted by retention, used as PITR bases. A backup's standing comes from its
@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from drdrill.storage.layout import BACKUP_ID_PATTERN, MANIFEST, PROOF, QUARANTINE, TargetLayout, backup_time
 from drdrill.storage.manifest import Manifest, ManifestCorrupt, ManifestError, read_manifest
-from drdrill.storage.objectstore import ObjectStore, StoredObject
+from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.proof import FAILED_DRILL, PROVEN, Proof, ProofError, read_proof
 from drdrill.storage.seal import SigningKey
 
@@ -43,7 +43,6 @@ class BackupEntry:
     stored_bytes: int
     problem: str = ""
     proof: Proof | None = None
-    manifest_written_at: datetime | None = None  # when the run wrote its last object (the manifest)
 
     @property
     def is_valid(self) -> bool:
@@ -77,13 +76,12 @@ class BackupEntry:
 def list_backups(store: ObjectStore, layout: TargetLayout, *, signing_key: SigningKey | None) -> list[BackupEntry]:
     """Every backup folder of a target, newest first, each with its status (checks sizes and manifest seals, not
     object hashes); ``signing_key``: the target's, when it signs its manifests."""
-    objects_by_backup: dict[str, dict[str, StoredObject]] = {}
+    objects_by_backup: dict[str, dict[str, int]] = {}
     for stored in store.list_objects(layout.full_root):
         backup_id, _, name = stored.key[len(layout.full_root):].partition("/")
         if BACKUP_ID_PATTERN.match(backup_id):
-            objects_by_backup.setdefault(backup_id, {})[name] = stored
-    entries = [_classify(store, layout, backup_id, objects, signing_key)
-               for backup_id, objects in objects_by_backup.items()]
+            objects_by_backup.setdefault(backup_id, {})[name] = stored.size
+    entries = [_classify(store, layout, backup_id, sizes, signing_key) for backup_id, sizes in objects_by_backup.items()]
     return sorted(entries, key=lambda entry: entry.backup_id, reverse=True)
 
 
@@ -106,15 +104,26 @@ def _quarantine_reason(raw: bytes | None) -> str:
 def may_still_be_running(entry: BackupEntry, backups: list[BackupEntry], now: datetime) -> bool:
     """An incomplete folder a backup run may still be writing right now, so not (yet) a failed run.
 
-    The rule: its run started less than twice as long ago as the longest complete backup of the target took
-    (start to manifest), and never less than RUN_GRACE_FLOOR. A run slower than that is dead or in trouble;
-    either way a recovery now could not use it.
+    The rule: its run started (the time in its id) less than twice as long ago as the longest complete
+    backup of the target took (from its start to its source facts, as its manifest records), and never
+    less than RUN_GRACE_FLOOR. A run slower than that is dead or in trouble; either way a recovery now
+    could not use it.
     """
     if entry.status != INCOMPLETE:
         return False
-    took = [b.manifest_written_at - backup_time(b.backup_id) for b in backups if b.manifest_written_at]
+    took = [duration for b in backups if b.manifest and (duration := run_duration(b.manifest)) is not None]
     allowance = max([2 * duration for duration in took] + [RUN_GRACE_FLOOR])
     return now - backup_time(entry.backup_id) < allowance
+
+
+def run_duration(manifest: Manifest) -> timedelta | None:
+    """How long a complete backup run took until its manifest could be written; None when its times are unreadable."""
+    try:
+        started = datetime.fromisoformat(manifest.started_at)
+        ends = [datetime.fromisoformat(moment) for moment in (manifest.finished_at, manifest.facts_taken_at) if moment]
+        return max(ends) - started if ends else None
+    except (ValueError, TypeError):
+        return None
 
 
 def _proof_standing(store: ObjectStore, layout: TargetLayout, backup_id: str) -> tuple[str, Proof | None, str]:
@@ -123,18 +132,16 @@ def _proof_standing(store: ObjectStore, layout: TargetLayout, backup_id: str) ->
         proof = read_proof(store, layout, backup_id)
     except ProofError as exc:
         return VALID, None, f"not proven: {exc.problem}"
-    if proof is None or proof.decided_by is None:
-        return VALID, proof, ""
-    decided = proof.decided_by
-    if proof.standing == FAILED_DRILL:
+    if proof is not None and proof.decided_by is not None and proof.standing == FAILED_DRILL:
+        decided = proof.decided_by
         return FAILED_DRILL, proof, (f"restore drill {decided.run_id} at {decided.finished_at[:19]} found the backup "
                                      f"broken: {', '.join(decided.indicting)}")
-    return proof.standing, proof, ""
+    return (PROVEN if proof is not None and proof.standing == PROVEN else VALID), proof, ""
 
 
-def _classify(store: ObjectStore, layout: TargetLayout, backup_id: str, objects: dict[str, StoredObject],
+def _classify(store: ObjectStore, layout: TargetLayout, backup_id: str, listed: dict[str, int],
               signing_key: SigningKey | None) -> BackupEntry:
-    sizes = {name: stored.size for name, stored in objects.items()
+    sizes = {name: size for name, size in listed.items()
              if not name.startswith(DRILL_EVIDENCE) and name not in NOT_BACKUP_OBJECTS}
     stored = sum(sizes.values())
     if MANIFEST not in sizes:
@@ -153,4 +160,4 @@ def _classify(store: ObjectStore, layout: TargetLayout, backup_id: str, objects:
             return BackupEntry(backup_id, INVALID, manifest, stored,
                                f"{entry.name} is {sizes[entry.name]} bytes, manifest says {entry.size}")
     status, proof, problem = _proof_standing(store, layout, backup_id)
-    return BackupEntry(backup_id, status, manifest, stored, problem, proof, objects[MANIFEST].last_modified)
+    return BackupEntry(backup_id, status, manifest, stored, problem, proof)

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
-from drdrill.storage.catalog import CORRUPT, INCOMPLETE, INVALID, QUARANTINED, VALID, find_backup, list_backups
+from drdrill.storage.catalog import (
+    CORRUPT,
+    INCOMPLETE,
+    INVALID,
+    QUARANTINED,
+    RUN_GRACE_FLOOR,
+    VALID,
+    find_backup,
+    list_backups,
+    may_still_be_running,
+)
 from drdrill.storage.seal import SigningKey
 from drdrill.storage.memory import MemoryObjectStore
+from drdrill.storage.proof import FAILED_DRILL, PROVEN
 from tests.helpers.manifests import unsealed_format_1
-from tests.helpers.storage import LAYOUT, put_backup
+from tests.helpers.storage import LAYOUT, NOW, put_backup, put_proof
 
 
 pytestmark = pytest.mark.unit
@@ -99,3 +111,79 @@ def test_a_valid_backup_says_how_its_manifest_is_sealed(store: MemoryObjectStore
     assert (only(store).status, only(store).summary()["seal"]) == (VALID, "unsealed")
     refused = list_backups(store, LAYOUT, signing_key=signing_key)[0]
     assert refused.status == CORRUPT and "has no signature" in refused.problem
+
+
+def test_a_passing_restore_drill_makes_a_backup_proven_and_still_valid(store: MemoryObjectStore) -> None:
+    made = put_backup(store, 1, body=b"12345")
+    before = only(store).stored_bytes
+    put_proof(store, made.backup_id, "RTO_EXCEEDED")  # a slow drill still proves the backup it restored
+    entry = only(store)
+    assert (entry.status, entry.is_valid, entry.label, entry.problem) == (PROVEN, True, "proven", "")
+    assert entry.stored_bytes == before  # proof.json is not one of the backup's objects
+    summary = entry.summary()
+    assert (summary["status"], summary["valid"]) == ("proven", True)
+    assert summary["proof"]["standing"] == "proven" and summary["proof"]["findings"] == ["RTO_EXCEEDED"]
+
+
+def test_a_drill_that_found_the_backup_broken_makes_it_failed_drill_and_not_valid(store: MemoryObjectStore) -> None:
+    made = put_backup(store, 1)
+    put_proof(store, made.backup_id, "RTO_EXCEEDED", "CHECKSUM_MISMATCH", run_id="run-7")
+    entry = only(store)
+    assert (entry.status, entry.is_valid, entry.label) == (FAILED_DRILL, False, "failed drill")
+    assert "run-7" in entry.problem and "CHECKSUM_MISMATCH" in entry.problem and "RTO_EXCEEDED" not in entry.problem
+    assert entry.summary()["status"] == "failed_drill" and entry.summary()["valid"] is False
+
+
+def test_a_drill_that_could_not_verify_leaves_the_backup_unproven(store: MemoryObjectStore) -> None:
+    made = put_backup(store, 1)
+    put_proof(store, made.backup_id, "COULD_NOT_VERIFY", validated=False)
+    assert (only(store).status, only(store).is_valid) == (VALID, True)
+
+
+def test_an_unreadable_proof_leaves_the_backup_valid_and_says_so(store: MemoryObjectStore) -> None:
+    made = put_backup(store, 1)
+    store.put_bytes(LAYOUT.proof_key(made.backup_id), b"{cut")
+    entry = only(store)
+    assert entry.status == VALID and "not proven" in entry.problem and entry.proof is None
+
+
+def test_a_proof_next_to_an_incomplete_run_does_not_make_it_a_backup(store: MemoryObjectStore) -> None:
+    made = put_backup(store, 1, manifest=False)
+    put_proof(store, made.backup_id)
+    assert only(store).status == INCOMPLETE
+
+
+def test_verification_problems_outrank_a_proof(store: MemoryObjectStore) -> None:
+    made = put_backup(store, 1)
+    put_proof(store, made.backup_id)
+    store.put_bytes(LAYOUT.quarantine_key(made.backup_id), b"[]")
+    assert only(store).status == QUARANTINED
+
+
+def test_a_corrupt_manifest_outranks_a_proof(store: MemoryObjectStore) -> None:
+    made = put_backup(store, 1)
+    put_proof(store, made.backup_id)
+    assert only(store).status == PROVEN
+    key = LAYOUT.manifest_key(made.backup_id)
+    store.put_bytes(key, (store.get_bytes(key) or b"").replace(b'"rows": 3', b'"rows": 30'))
+    entry = only(store)
+    assert (entry.status, entry.is_valid, entry.proof) == (CORRUPT, False, None)
+
+
+def test_an_incomplete_folder_is_a_running_backup_only_within_twice_the_longest_complete_run(
+        store: MemoryObjectStore) -> None:
+    put_backup(store, 2, facts_taken_at=(NOW - timedelta(days=2) + timedelta(hours=1)).isoformat())  # a 1 h run
+    running = put_backup(store, 0, manifest=False)
+    backups = list_backups(store, LAYOUT, signing_key=None)
+    entry = next(b for b in backups if b.backup_id == running.backup_id)
+    assert may_still_be_running(entry, backups, NOW + timedelta(hours=1, minutes=59))
+    assert not may_still_be_running(entry, backups, NOW + timedelta(hours=2, minutes=1))
+    complete = next(b for b in backups if b.backup_id != running.backup_id)
+    assert not may_still_be_running(complete, backups, NOW)  # only incomplete folders are runs in progress
+
+
+def test_without_a_complete_run_to_go_by_a_running_backup_gets_the_floor(store: MemoryObjectStore) -> None:
+    put_backup(store, 0, manifest=False)
+    entry = only(store)
+    assert may_still_be_running(entry, [entry], NOW + RUN_GRACE_FLOOR - timedelta(seconds=1))
+    assert not may_still_be_running(entry, [entry], NOW + RUN_GRACE_FLOOR)

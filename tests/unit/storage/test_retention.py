@@ -8,6 +8,7 @@ import pytest
 
 from drdrill.storage.binlog.fork import BinlogFork
 from drdrill.storage.catalog import CORRUPT, INCOMPLETE, INVALID, QUARANTINED, VALID, BackupEntry
+from drdrill.storage.proof import FAILED_DRILL, PROVEN
 from drdrill.storage.manifest import BinlogPosition, Manifest
 from drdrill.storage.retention import binlogs_no_longer_needed, choose_deletions, forks_no_longer_needed
 from tests.helpers.manifests import sample_manifest
@@ -61,6 +62,31 @@ def test_without_limits_only_the_newest_valid_backup_is_kept() -> None:
     backups = [entry(1), entry(2)]
     decision = choose_deletions(backups, now=NOW, keep_days=None, keep_backups=None)
     assert list(decision.keep) == [backups[0].backup_id] and list(decision.delete) == [backups[1].backup_id]
+
+
+def test_the_newest_proven_backup_is_kept_when_older_than_keep_days_and_newer_ones_all_failed_their_drill() -> None:
+    failed = [entry(1, FAILED_DRILL), entry(3, FAILED_DRILL), entry(5, FAILED_DRILL)]
+    proven, older = entry(20, PROVEN), entry(30, PROVEN)
+    decision = choose_deletions([*failed, proven, older], now=NOW, keep_days=7, keep_backups=2)
+    assert proven.backup_id in decision.keep and older.backup_id in decision.keep  # no failed drill holds a slot
+    assert decision.keep[proven.backup_id] == "newest valid backup"
+    assert all(decision.keep[b.backup_id].startswith("failed_drill, kept for inspection") for b in failed)
+    decision = choose_deletions([*failed, proven, older], now=NOW, keep_days=7, keep_backups=None)
+    assert proven.backup_id in decision.keep and older.backup_id in decision.delete
+
+
+def test_the_newest_proven_backup_is_kept_beside_newer_unproven_ones() -> None:
+    unproven, proven, old_proven = entry(1), entry(10, PROVEN), entry(12, PROVEN)
+    decision = choose_deletions([unproven, proven, old_proven], now=NOW, keep_days=2, keep_backups=1)
+    assert decision.keep[unproven.backup_id] == "newest valid backup"
+    assert decision.keep[proven.backup_id] == "newest proven backup"
+    assert old_proven.backup_id in decision.delete
+
+
+def test_old_failed_drill_backups_are_deleted_like_other_unusable_ones() -> None:
+    failed, valid = entry(30, FAILED_DRILL), entry(1)
+    decision = choose_deletions([valid, failed], now=NOW, keep_days=7, keep_backups=3)
+    assert failed.backup_id in decision.delete and valid.backup_id in decision.keep
 
 
 def at(file: str, key: str | None = SERVER) -> Manifest:

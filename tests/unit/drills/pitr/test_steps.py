@@ -1,5 +1,5 @@
-"""The PITR drill's steps that need no server: whole seconds, RTO/RPO against objectives, the step list, the base
-backup never one whose manifest was edited."""
+"""The PITR drill's steps that need no server: whole seconds, the base a plan prefers (a proven one, never one whose
+manifest was edited), RTO/RPO against objectives, the step list."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 from drdrill.drills.pitr.steps import MEASURED_STAGES, STEPS, measure, whole_second
 from drdrill.drills.pitr.steps import plan as pitr_plan
 from drdrill.findings import DrillFailed
+from drdrill.storage.manifest import BinlogPosition
 from drdrill.storage.memory import MemoryObjectStore
-from tests.helpers.storage import LAYOUT, NOW, SERVER, put_backup, put_binlog
+from tests.helpers.storage import LAYOUT, NOW, SERVER, put_backup, put_binlog, put_proof
 from tests.helpers.targets import load_test_target
 
 pytestmark = pytest.mark.unit
@@ -61,3 +62,31 @@ def test_a_base_backup_with_an_edited_manifest_is_passed_over_for_the_newest_sou
     key = LAYOUT.manifest_key(newer.backup_id)
     store.put_bytes(key, (store.get_bytes(key) or b"").replace(b'"rows": 3', b'"rows": 4'))
     assert pitr_plan(shop, store, signing_key=None, target_time=target_time, now=NOW)["backup_id"] == older.backup_id
+
+
+def based_on(store, days_old: float, file: str):
+    """A backup ``days_old`` days before NOW whose consistent point is at the start of ``file``."""
+    return put_backup(store, days_old, consistent_point=BinlogPosition(file, 4, "0-1-6"), extra={"server_key": SERVER})
+
+
+def test_planning_prefers_a_proven_base_when_its_binlogs_reach_the_target(tmp_path) -> None:
+    target, store = load_test_target(tmp_path, prefix=LAYOUT.prefix), MemoryObjectStore("unit-tests")
+    proven = based_on(store, 0.2, "mysql-bin.000002")
+    put_proof(store, proven.backup_id)
+    newer = based_on(store, 0.1, "mysql-bin.000002")
+    put_binlog(store, "mysql-bin.000002", 7, 20)
+    planned = pitr_plan(target, store, signing_key=None, target_time=NOW + timedelta(seconds=10), now=NOW + timedelta(hours=1))
+    assert (planned["backup_id"], planned["base_status"]) == (proven.backup_id, "proven")
+    store.delete(LAYOUT.proof_key(proven.backup_id))
+    planned = pitr_plan(target, store, signing_key=None, target_time=NOW + timedelta(seconds=10), now=NOW + timedelta(hours=1))
+    assert (planned["backup_id"], planned["base_status"]) == (newer.backup_id, "valid")
+
+
+def test_planning_takes_the_newest_base_when_the_proven_one_cannot_reach_the_target(tmp_path) -> None:
+    target, store = load_test_target(tmp_path, prefix=LAYOUT.prefix), MemoryObjectStore("unit-tests")
+    proven = based_on(store, 0.2, "mysql-bin.000001")  # its first binlog is not archived
+    put_proof(store, proven.backup_id)
+    newer = based_on(store, 0.1, "mysql-bin.000002")
+    put_binlog(store, "mysql-bin.000002", 7, 20)
+    planned = pitr_plan(target, store, signing_key=None, target_time=NOW + timedelta(seconds=10), now=NOW + timedelta(hours=1))
+    assert planned["backup_id"] == newer.backup_id

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from drdrill.drills.restore.details import MEASUREMENTS, measurements, restore_details, slack_lines
+from drdrill.drills.restore.details import MEASUREMENTS, measurements, restore_details, restored_backup, slack_lines
 
 pytestmark = pytest.mark.unit
 DISASTER = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
@@ -47,3 +47,10 @@ def test_without_a_readable_form_the_disaster_is_the_one_measured() -> None:
 
 def test_slack_gets_rto_and_rpo_against_their_objectives() -> None:
     assert slack_lines(RESULTS) == {"RTO": "1m35s (objective 30m)", "RPO": "40s (objective 15m)"}
+
+
+def test_the_backup_restored_is_the_one_fetched_else_the_one_chosen() -> None:
+    fallback = {**RESULTS, "fetch_and_verify": {"backup_id": "20261120T083012Z-000000", "seconds": 1.0}}
+    assert restored_backup(fallback) == "20261120T083012Z-000000"
+    assert restored_backup({**RESULTS, "fetch_and_verify": None}) == "20261121T083012Z-a1b2c3"
+    assert restored_backup({}) is None

@@ -1,5 +1,6 @@
-"""The restore drill's steps that need no server: RTO/RPO measurement against objectives, the step list, refusing an
-edited manifest."""
+"""The restore drill's steps that need no server: which backup is chosen (and which are skipped, and why), the
+fallback from a broken newest backup, RTO/RPO measurement against objectives, the step list, refusing an edited
+manifest."""
 
 from __future__ import annotations
 
@@ -8,12 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from drdrill.findings import DrillFailed
-from drdrill.drills.restore.steps import (CHOICES, MEASURED_STAGES, STEPS, fetch_and_verify, measure, measurement_lines,
-                                          read_manifest, select_backup)
+from drdrill.findings import DrillFailed, Finding
+from drdrill.drills.restore.steps import (
+    CHOICES,
+    MEASURED_STAGES,
+    STEPS,
+    fetch_and_verify,
+    measure,
+    measurement_lines,
+    read_manifest,
+    select_backup,
+)
+from drdrill.storage.catalog import list_backups
 from drdrill.storage.memory import MemoryObjectStore
 from drdrill.storage.seal import SigningKey
-from tests.helpers.storage import LAYOUT, NOW, put_backup
+from tests.helpers.storage import LAYOUT, NOW, backup_id_at, put_backup, put_proof
 from tests.helpers.targets import load_test_target
 
 pytestmark = pytest.mark.unit
@@ -91,3 +101,141 @@ def test_a_manifest_refused_by_the_fetch_is_not_quarantined_so_the_right_key_mak
     assert store.head(LAYOUT.quarantine_key(made.backup_id)) is None
     assert fetch_and_verify({"backup_id": made.backup_id}, shop, store, signing_key=right, work_dir=tmp_path,
                             key="k")["bytes"] == made.objects[0].size
+
+
+@pytest.fixture
+def shop(tmp_path):
+    """The test target, its backups in an in-memory bucket at tests.helpers.storage.LAYOUT."""
+    return load_test_target(tmp_path, prefix=LAYOUT.prefix), MemoryObjectStore("unit-tests")
+
+
+def codes(selected: dict) -> list[str]:
+    return [finding["code"] for finding in selected["findings"]]
+
+
+def test_newest_skips_unusable_newer_backups_and_names_each_with_why(shop) -> None:
+    target, store = shop
+    usable = put_backup(store, 0.5)
+    put_proof(store, put_backup(store, 0.3).backup_id, "CHECKSUM_MISMATCH")
+    put_backup(store, 0.2, manifest=False)  # a run that died 5 hours ago
+    corrupt = put_backup(store, 0.1)
+    store.put_bytes(LAYOUT.quarantine_key(corrupt.backup_id), b"[]")
+    selected = select_backup(target, store, signing_key=None, now=NOW)
+    assert selected["backup_id"] == usable.backup_id and codes(selected) == ["NEWER_BACKUPS_UNUSABLE"]
+    (finding,) = selected["findings"]
+    assert [(s["backup_id"], s["status"]) for s in finding["evidence"]["skipped"]] == [
+        (corrupt.backup_id, "quarantined"), (backup_id_at(NOW - timedelta(days=0.2)), "incomplete"),
+        (backup_id_at(NOW - timedelta(days=0.3)), "failed drill")]
+    assert corrupt.backup_id in finding["message"] and "CHECKSUM_MISMATCH" in finding["message"]
+    assert Finding.from_dict(finding).verdict == "failed"
+
+
+def test_newest_is_quiet_when_the_newest_is_usable_or_a_backup_is_still_being_written(shop) -> None:
+    target, store = shop
+    newest = put_backup(store, 0.5)
+    put_proof(store, newest.backup_id)  # proven: usable
+    put_backup(store, 0.01, manifest=False)  # started 14 minutes ago, no manifest yet: a run in progress
+    selected = select_backup(target, store, signing_key=None, now=NOW)
+    assert selected["backup_id"] == newest.backup_id and codes(selected) == []
+
+
+def test_newest_and_random_never_choose_a_failed_drill_backup(shop) -> None:
+    target, store = shop
+    older = put_backup(store, 0.9)
+    failed = put_backup(store, 0.5)
+    put_proof(store, failed.backup_id, "RESTORE_ERROR")
+    assert select_backup(target, store, signing_key=None, now=NOW)["backup_id"] == older.backup_id
+    picks = {select_backup(target, store, signing_key=None, now=NOW, choice="random", seed=str(n))["backup_id"] for n in range(20)}
+    assert picks == {older.backup_id}
+
+
+def test_a_failed_drill_backup_chosen_by_id_is_drilled_again_with_a_finding_that_says_so(shop) -> None:
+    target, store = shop
+    failed = put_backup(store, 0.5)
+    put_proof(store, failed.backup_id, "RESTORE_ERROR")
+    selected = select_backup(target, store, signing_key=None, now=NOW, choice="backup_id", backup_id=failed.backup_id)
+    assert selected["backup_id"] == failed.backup_id and codes(selected) == ["FAILED_BACKUP_REDRILLED"]
+    finding = Finding.from_dict(selected["findings"][0])
+    assert finding.verdict == "passed" and "RESTORE_ERROR" in finding.message
+
+
+def test_a_quarantined_backup_chosen_by_id_is_refused_with_why(shop) -> None:
+    target, store = shop
+    broken = put_backup(store, 0.5)
+    store.put_bytes(LAYOUT.quarantine_key(broken.backup_id), b"[]")
+    with pytest.raises(DrillFailed) as failed:
+        select_backup(target, store, signing_key=None, now=NOW, choice="backup_id", backup_id=broken.backup_id)
+    assert failed.value.findings[0].code == "NO_VALID_BACKUP" and "quarantined" in failed.value.findings[0].message
+
+
+def test_a_broken_newest_backup_is_quarantined_and_the_next_usable_one_fetched_instead(shop, tmp_path) -> None:
+    target, store = shop
+    older = put_backup(store, 0.5, body=b"older backup")
+    newest = put_backup(store, 0.1, body=b"newest bytes")
+    store.put_bytes(LAYOUT.object_key(newest.backup_id, "dump.sql.zst"), b"newest BYTES")  # same size, other bytes
+    selected = select_backup(target, store, signing_key=None, now=NOW)
+    assert selected["backup_id"] == newest.backup_id and codes(selected) == []  # sizes match: only hashing tells
+    fetched = fetch_and_verify(selected, target, store, signing_key=None, work_dir=tmp_path, key="k")
+    assert (fetched["backup_id"], fetched["engine"]) == (older.backup_id, "mariadb-dump")
+    (finding,) = fetched["findings"]
+    assert finding["code"] == "NEWER_BACKUPS_UNUSABLE" and newest.backup_id in finding["message"]
+    assert finding["evidence"]["skipped"][0]["problem"] == "ARTEFACT_CORRUPT (dump.sql.zst)"
+    assert (tmp_path / "restore" / "k" / "files" / "dump.sql.zst").read_bytes() == b"older backup"
+    assert next(b for b in list_backups(store, LAYOUT, signing_key=None) if b.backup_id == newest.backup_id).status == "quarantined"
+
+
+def test_a_broken_backup_chosen_by_id_fails_the_drill_without_falling_back(shop, tmp_path) -> None:
+    target, store = shop
+    put_backup(store, 0.5)
+    chosen = put_backup(store, 0.1, body=b"chosen")
+    store.put_bytes(LAYOUT.object_key(chosen.backup_id, "dump.sql.zst"), b"CHOSEN")
+    selected = select_backup(target, store, signing_key=None, now=NOW, choice="backup_id", backup_id=chosen.backup_id)
+    with pytest.raises(DrillFailed) as failed:
+        fetch_and_verify(selected, target, store, signing_key=None, work_dir=tmp_path, key="k")
+    assert [f.code for f in failed.value.findings] == ["ARTEFACT_CORRUPT"]
+
+
+def edit_manifest(store: MemoryObjectStore, backup_id: str) -> None:
+    """Change a field of a stored manifest without resealing it, as a hand edit would."""
+    key = LAYOUT.manifest_key(backup_id)
+    store.put_bytes(key, (store.get_bytes(key) or b"").replace(b'"rows": 3', b'"rows": 4'))
+
+
+def test_newest_names_a_newer_backup_with_an_edited_manifest_as_corrupt(shop) -> None:
+    target, store = shop
+    usable = put_backup(store, 0.5)
+    edited = put_backup(store, 0.1)
+    edit_manifest(store, edited.backup_id)
+    selected = select_backup(target, store, signing_key=None, now=NOW)
+    assert selected["backup_id"] == usable.backup_id and codes(selected) == ["NEWER_BACKUPS_UNUSABLE"]
+    (skipped,) = selected["findings"][0]["evidence"]["skipped"]
+    assert (skipped["backup_id"], skipped["status"]) == (edited.backup_id, "corrupt")
+    assert "digest check failed" in skipped["problem"]
+
+
+def test_a_newest_manifest_refused_at_the_fetch_falls_back_named_and_unquarantined(shop, tmp_path) -> None:
+    target, store = shop
+    older = put_backup(store, 0.5, body=b"older backup")
+    newest = put_backup(store, 0.1, body=b"newest bytes")
+    selected = select_backup(target, store, signing_key=None, now=NOW)
+    assert selected["backup_id"] == newest.backup_id
+    edit_manifest(store, newest.backup_id)  # changed between the selection and the fetch
+    fetched = fetch_and_verify(selected, target, store, signing_key=None, work_dir=tmp_path, key="k")
+    assert fetched["backup_id"] == older.backup_id
+    (finding,) = fetched["findings"]
+    assert finding["code"] == "NEWER_BACKUPS_UNUSABLE" and newest.backup_id in finding["message"]
+    skipped = finding["evidence"]["skipped"][0]
+    assert skipped["status"] == "corrupt" and skipped["problem"].startswith("MANIFEST_CORRUPT: ")
+    assert store.head(LAYOUT.quarantine_key(newest.backup_id)) is None
+
+
+def test_a_newest_manifest_refused_under_a_wrong_key_with_nothing_older_fails_unquarantined(shop, tmp_path) -> None:
+    target, store = shop
+    right, wrong = SigningKey(b"r" * 32), SigningKey(b"w" * 32)
+    only_backup = put_backup(store, 0.1)
+    store.put_bytes(LAYOUT.manifest_key(only_backup.backup_id), only_backup.to_json(right).encode())
+    selected = select_backup(target, store, signing_key=right, now=NOW)
+    with pytest.raises(DrillFailed) as failed:
+        fetch_and_verify(selected, target, store, signing_key=wrong, work_dir=tmp_path, key="k")
+    assert [f.code for f in failed.value.findings] == ["MANIFEST_CORRUPT"]
+    assert store.head(LAYOUT.quarantine_key(only_backup.backup_id)) is None
