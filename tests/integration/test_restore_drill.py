@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import subprocess
+import sys
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -25,13 +27,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def drill(handle, target, work_dir: Path, backup_id: str, signing_key: SigningKey | None = None, **options):
-    """Run the whole restore drill in-process on one backup; returns (record, finding codes)."""
+    """Run the whole restore drill in-process on one backup (or as ``options`` choose); returns (record, finding codes)."""
     started = datetime.now(timezone.utc)
     servers = RestoreServers(source=handle.sandbox.backup_endpoint(),
                              replica=handle.sandbox.backup_endpoint(handle.sandbox.replica),
                              store=store_for(handle, target), signing_key=signing_key)
     record, findings = run_restore_drill(
-        target, servers, RestoreOptions(backup="backup_id", backup_id=backup_id, **options), work_dir=work_dir,
+        target, servers, RestoreOptions(**{"backup": "backup_id", "backup_id": backup_id, **options}), work_dir=work_dir,
         history_url=handle.history_url, run_id=f"test-{uuid.uuid4().hex[:8]}", started_at=started)
     return record, [finding.code for finding in findings]
 
@@ -216,6 +218,114 @@ def test_a_signed_manifest_restores_green_with_its_key_and_is_refused_with_anoth
     assert b"hmac-sha256:" in stored and right.secret not in stored
     record, codes = drill(sandbox, target, tmp_path / "right", plan["backup_id"], signing_key=right)
     assert (record.verdict, codes) == ("passed", [])
+    proof_key = layout_for(target).proof_key(plan["backup_id"])
+    proven = store_for(sandbox, target).get_bytes(proof_key)
+    assert json.loads(proven or b"{}")["standing"] == "proven"
     record, codes = drill(sandbox, target, tmp_path / "wrong", plan["backup_id"], signing_key=wrong)
     assert (record.verdict, codes) == ("failed", ["MANIFEST_CORRUPT"])
     assert "signature" in record.findings[0]["message"] and "restore" not in record.stage_seconds
+    assert store_for(sandbox, target).get_bytes(proof_key) == proven  # a refused manifest writes no (failed) proof
+
+
+def listed_by_cli(config: Path | None = None) -> dict[str, dict]:
+    """``drdrill backups list shop --json`` as a user runs it: the backups by id."""
+    env = {**os.environ, **({"DRDRILL_CONFIG": str(config)} if config else {})}
+    done = subprocess.run([str(Path(sys.executable).parent / "drdrill"), "backups", "list", "shop", "--json"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return {entry["backup_id"]: entry for entry in json.loads(done.stdout)["backups"]}
+
+
+def test_a_corrupt_newest_backup_is_named_in_newer_backups_unusable_while_the_next_one_is_restored_and_proven(
+        sandbox, tmp_path, fresh_backup) -> None:
+    from drdrill.drills.backup import steps as backup
+
+    older_id, _ = fresh_backup
+    target = shop_target()
+    store = store_for(sandbox, target)
+    newest, newest_manifest = run_steps(sandbox, target, tmp_path / "newest")
+    key = f"tests/shop/full/{newest['backup_id']}/{newest_manifest.objects[0].name}"
+    body = bytearray(store.get_bytes(key))
+    body[150] ^= 0x20  # same size: only the sha256 tells
+    store.put_bytes(key, bytes(body))
+    source = sandbox.sandbox.backup_endpoint()
+    running = backup.preflight(target, source, store, work_dir=tmp_path / "running",
+                               started_at=datetime.now(timezone.utc))
+    backup.dump_and_upload(running, target, source, store, work_dir=tmp_path / "running")  # no manifest yet
+    try:
+        record, codes = drill(sandbox, target, tmp_path / "drill", "", backup="newest")
+        assert (record.verdict, codes, record.backup_id) == ("failed", ["NEWER_BACKUPS_UNUSABLE"], older_id), \
+            (newest["backup_id"], running["backup_id"], record.details)
+        assert record.backup_id == older_id and record.details["restore_mb_per_second"]
+        (finding,) = record.findings
+        assert [s["backup_id"] for s in finding["evidence"]["skipped"]] == [newest["backup_id"]]
+        assert "ARTEFACT_CORRUPT" in finding["message"] and running["backup_id"] not in finding["message"]
+        assert 0 <= record.rpo_seconds  # measured from the heartbeat in what was restored
+        listed = listed_by_cli()
+        assert (listed[newest["backup_id"]]["status"], listed[newest["backup_id"]]["valid"]) == ("quarantined", False)
+        assert (listed[older_id]["status"], listed[older_id]["valid"]) == ("proven", True)
+        assert listed[running["backup_id"]]["status"] == "incomplete"
+    finally:
+        store.delete_prefix(f"tests/shop/full/{running['backup_id']}/")
+
+
+def test_a_newest_backup_with_an_edited_manifest_is_named_in_newer_backups_unusable_not_quarantined(
+        sandbox, tmp_path, fresh_backup) -> None:
+    older_id, _ = fresh_backup
+    target = shop_target()
+    newest, _ = run_steps(sandbox, target, tmp_path / "newest")
+    edit_stored_manifest(sandbox, target, newest["backup_id"],
+                         lambda d: next(t for t in d["tables"] if t["name"] == "customers").update(rows=1))
+    record, codes = drill(sandbox, target, tmp_path / "drill", "", backup="newest")
+    assert (record.verdict, codes, record.backup_id) == ("failed", ["NEWER_BACKUPS_UNUSABLE"], older_id)
+    (skipped,) = record.findings[0]["evidence"]["skipped"]
+    assert (skipped["backup_id"], skipped["status"]) == (newest["backup_id"], "corrupt")
+    listed = listed_by_cli()
+    assert (listed[newest["backup_id"]]["status"], listed[newest["backup_id"]]["valid"]) == ("corrupt", False)
+    store = store_for(sandbox, target)
+    assert store.head(layout_for(target).quarantine_key(newest["backup_id"])) is None
+    assert store.head(layout_for(target).proof_key(newest["backup_id"])) is None
+
+
+def test_a_passing_drill_writes_proof_json_and_retention_keeps_the_proven_backup_behind_failed_drill_ones(
+        sandbox, tmp_path) -> None:
+    from drdrill.config.models import Retention
+    from drdrill.drills.backup.steps import apply_retention
+
+    base = shop_target()
+    prefix = f"proof-{uuid.uuid4().hex[:8]}"  # a folder of its own: retention deletes what it does not keep
+    target = shop_target(storage=dataclasses.replace(base.storage, prefix=prefix),
+                         retention=Retention(keep_days=1, keep_backups=1))
+    store = store_for(sandbox, target)
+    proven, proven_manifest = run_steps(sandbox, target, tmp_path / "proven")
+    record, codes = drill(sandbox, target, tmp_path / "drill-1", proven["backup_id"])
+    assert (record.verdict, codes) == ("passed", [])
+    proof = json.loads(store.get_bytes(f"{prefix}/shop/full/{proven['backup_id']}/proof.json"))
+    assert (proof["verdict"], proof["standing"], proof["findings"]) == ("passed", "proven", [])
+    assert proof["run"]["run_id"] == record.run_id and proof["finished_at"] == record.finished_at
+    config = tmp_path / "drills.yaml"
+    config.write_text(sandbox.config_path.read_text().replace("prefix: tests", f"prefix: {prefix}"))
+    listed = listed_by_cli(config)
+    assert (listed[proven["backup_id"]]["status"], listed[proven["backup_id"]]["valid"]) == ("proven", True)
+    assert listed[proven["backup_id"]]["stored_bytes"] == sum(o.size for o in proven_manifest.all_objects()) + len(
+        store.get_bytes(f"{prefix}/shop/full/{proven['backup_id']}/manifest.json"))
+
+    failed, manifest = run_steps(sandbox, target, tmp_path / "failed")
+    tables = tuple(dataclasses.replace(t, checksum=str(int(t.checksum) + 1)) if t.name == "products" else t
+                   for t in manifest.tables)
+    rewrite_manifest(sandbox, target, failed["backup_id"], tables=tables)
+    record, codes = drill(sandbox, target, tmp_path / "drill-2", failed["backup_id"])
+    assert codes == ["CHECKSUM_MISMATCH"]
+    listed = listed_by_cli(config)
+    assert (listed[failed["backup_id"]]["status"], listed[failed["backup_id"]]["valid"]) == ("failed_drill", False)
+    human = subprocess.run([str(Path(sys.executable).parent / "drdrill"), "backups", "list", "shop"], capture_output=True,
+                           text=True, env={**os.environ, "DRDRILL_CONFIG": str(config)}, timeout=120)
+    assert "failed drill" in human.stdout and "proven" in human.stdout
+
+    # two days on: the proven backup is older than keep_days, the only newer one failed its drill
+    kept = apply_retention(target, store, signing_key=None, now=datetime.now(timezone.utc) + timedelta(days=2))
+    assert kept["kept"] == {proven["backup_id"]: "newest valid backup"}
+    assert failed["backup_id"] in kept["deleted"]
+    assert store.head(f"{prefix}/shop/full/{proven['backup_id']}/manifest.json") is not None
+    store.delete_prefix(f"{prefix}/")
+

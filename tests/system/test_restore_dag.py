@@ -37,6 +37,9 @@ def test_restore_dag_passes_through_airflow_and_tears_the_scratch_down(sandbox, 
     assert record.rto_seconds and record.rpo_seconds is not None
     assert {"fetch_and_verify", "provision_scratch", "restore", "validate"} <= set(record.stage_seconds)
     assert record.details["results_uri"].endswith("validation.json")
+    proof = json.loads(store_for(sandbox, shop_target()).get_bytes(f"tests/shop/full/{backup_id}/proof.json"))
+    assert (proof["verdict"], proof["standing"], proof["run"]["run_id"]) == ("passed", "proven", dag_run.run_id)
+    assert proof["run"]["airflow_run"].startswith("http") and "dr_restore_drill__shop" in proof["run"]["airflow_run"]
     from drdrill.config import load_config
 
     assert not list((load_config().settings.work_dir / "scratch").glob("*/mariadbd.pid"))
@@ -56,6 +59,9 @@ def test_restore_dag_red_run_alerts_slack_with_verdict_codes_and_objectives(sand
     for expected in ("restore", "shop", "FAILED", "RTO_EXCEEDED", "RTO:", "objective 1s", "RPO:", "Run: "):
         assert expected in text, text
     assert sandbox.sandbox.secrets()["backup"] not in json.dumps(posts)
+    proof = json.loads(store_for(sandbox, shop_target()).get_bytes(f"tests/shop/full/{backup_id}/proof.json"))
+    assert (proof["verdict"], proof["findings"]) == ("failed", ["RTO_EXCEEDED"])
+    assert proof["standing"] == "proven"  # a slow drill still proved the backup it restored
 
 
 def test_a_corrupt_backup_fails_before_any_scratch_yet_is_recorded_alerted_and_quarantined(
@@ -83,3 +89,6 @@ def test_a_corrupt_backup_fails_before_any_scratch_yet_is_recorded_alerted_and_q
     assert "fetch_and_verify" in posts[0]["body"]["text"]
     entry = next(e for e in list_backups(store, layout_for(shop_target()), signing_key=None) if e.backup_id == backup_id)
     assert entry.status == QUARANTINED
+    proof = json.loads(store.get_bytes(f"tests/shop/full/{backup_id}/proof.json"))  # written although the run failed
+    assert (proof["verdict"], proof["standing"], proof["findings"]) == ("failed", "failed_drill", ["ARTEFACT_CORRUPT"])
+    assert proof["run"]["run_id"] == dag_run.run_id
