@@ -49,7 +49,8 @@ def test_every_code_is_classified_as_indicting_the_backup_or_not_exactly_once() 
 
 @pytest.mark.parametrize(("code", "indicts"), [
     ("CHECKSUM_MISMATCH", True), ("ROWCOUNT_MISMATCH", True), ("RESTORE_ERROR", True), ("ARTEFACT_CORRUPT", True),
-    ("TABLE_MISSING", True), ("OBJECT_MISSING", True), ("PRIMARY_KEY_VIOLATION", True),
+    ("TABLE_MISSING", True), ("OBJECT_MISSING", True), ("PRIMARY_KEY_VIOLATION", True), ("MANIFEST_CORRUPT", True),
+    ("ACCOUNT_MISSING", True), ("GRANTS_DIFFER", True),
     ("RTO_EXCEEDED", False), ("RPO_EXCEEDED", False), ("BACKUP_STALE", False), ("NEWER_BACKUPS_UNUSABLE", False),
     ("COULD_NOT_VERIFY", False), ("SAFETY_INTERLOCK", False),
 ])
