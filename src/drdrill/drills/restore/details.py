@@ -19,14 +19,16 @@ def restore_details(results: Mapping[str, Any], *, disaster_at: datetime | None,
                     pitr_window: Mapping[str, str | None]) -> dict[str, Any]:
     """The record's details: the backup, the GX evidence, throughputs, the declared disaster and the PITR window.
 
+    The backup described is the one restored (see :func:`restored_backup`).
     ``disaster_at``: the declared disaster, when the form could be read. (The in-process run adds what
     teardown did; under Airflow, teardown runs beside the record task.)
     """
     selected = results.get("select_backup") or {}
+    restored = {**selected, **(results.get("fetch_and_verify") or {})}  # the fetch may have fallen back to an older one
     validated = results.get("validate") or {}
     measured = results.get("measure") or {}
     return {
-        "engine": selected.get("engine"), "backup_age_seconds": selected.get("age_seconds"),
+        "engine": restored.get("engine"), "backup_age_seconds": restored.get("age_seconds"),
         "choice": selected.get("choice"), "results_uri": validated.get("results_uri"),
         "data_docs_uri": validated.get("data_docs_uri"), "expectations": validated.get("evaluated"),
         "fetch_mb_per_second": measured.get("fetch_mb_per_second"),

@@ -161,7 +161,10 @@ def fetch_and_verify(selected: dict[str, Any], target: Target, store: ObjectStor
         backup_id = successor
     engine = read_manifest(store, target, backup_id, signing_key=signing_key).engine
     extra = [newer_backups_unusable(backup_id, broken).to_dict()] if broken else []
-    return {**stats, "seconds": round(time.monotonic() - began, 3), "backup_id": backup_id, "engine": engine, "findings": extra}
+    chosen_age = selected.get("age_seconds")
+    age = None if chosen_age is None else chosen_age + (backup_time(selected["backup_id"]) - backup_time(backup_id)).total_seconds()
+    return {**stats, "seconds": round(time.monotonic() - began, 3), "backup_id": backup_id, "engine": engine,
+            "age_seconds": None if age is None else round(age, 1), "findings": extra}
 
 
 def _set_aside(store: ObjectStore, layout: TargetLayout, backup_id: str, findings: list[Finding]) -> str:

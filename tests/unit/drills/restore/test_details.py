@@ -54,3 +54,10 @@ def test_the_backup_restored_is_the_one_fetched_else_the_one_chosen() -> None:
     assert restored_backup(fallback) == "20261120T083012Z-000000"
     assert restored_backup({**RESULTS, "fetch_and_verify": None}) == "20261121T083012Z-a1b2c3"
     assert restored_backup({}) is None
+
+
+def test_after_a_fallback_the_record_describes_the_backup_restored() -> None:
+    fallback = {**RESULTS, "fetch_and_verify": {"backup_id": "20261120T083012Z-000000", "engine": "mariabackup",
+                                                "age_seconds": 88200.0, "seconds": 1.0}}
+    details = restore_details(fallback, disaster_at=DISASTER, pitr_window=WINDOW)
+    assert (details["engine"], details["backup_age_seconds"], details["choice"]) == ("mariabackup", 88200.0, "newest")

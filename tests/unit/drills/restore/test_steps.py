@@ -177,6 +177,7 @@ def test_a_broken_newest_backup_is_quarantined_and_the_next_usable_one_fetched_i
     assert selected["backup_id"] == newest.backup_id and codes(selected) == []  # sizes match: only hashing tells
     fetched = fetch_and_verify(selected, target, store, signing_key=None, work_dir=tmp_path, key="k")
     assert (fetched["backup_id"], fetched["engine"]) == (older.backup_id, "mariadb-dump")
+    assert fetched["age_seconds"] == pytest.approx(selected["age_seconds"] + 0.4 * 86400)  # the older one's age
     (finding,) = fetched["findings"]
     assert finding["code"] == "NEWER_BACKUPS_UNUSABLE" and newest.backup_id in finding["message"]
     assert finding["evidence"]["skipped"][0]["problem"] == "ARTEFACT_CORRUPT (dump.sql.zst)"
