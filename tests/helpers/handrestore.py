@@ -14,6 +14,7 @@ from drdrill.checks.schema_fingerprint import read_fingerprints
 from drdrill.checks.source_facts import checksum_tables, read_inventory
 from drdrill.endpoints import SESSION_INIT
 from drdrill.servers.mariadb import LocalMariaDB
+from drdrill.engines.mydumper import CODE_FILE
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.manifest import SchemaObject, Inventory, Manifest, TableFacts
 
@@ -40,6 +41,7 @@ def restore_data(engine: str, archive: Path, server: LocalMariaDB, work: Path) -
         files.mkdir()
         shell(f"zstd -dc {archive} | tar -x -C {files}")
         shell(f"myloader -d {files} -S {server.socket} -u root -t 2")
+        shell(f"mariadb -S {server.socket} -u root < {files / CODE_FILE}")  # routines, triggers, events
     elif engine == "mariabackup":
         files = work / "xb"
         files.mkdir()

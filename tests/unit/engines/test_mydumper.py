@@ -65,3 +65,13 @@ def test_a_cut_off_stream_is_archive_truncated(tmp_path: Path) -> None:
     with pytest.raises(RestoreFailed) as failed:
         MydumperEngine().restore(_restore_job(tmp_path, cut))
     assert failed.value.code == "ARCHIVE_TRUNCATED" and "cannot be unpacked to its end" in failed.value.problem
+
+
+@pytest.mark.unit
+def test_routines_triggers_and_events_come_from_mariadb_dump_not_mydumper(tmp_path: Path) -> None:
+    dumped = MydumperEngine().argv(job(tmp_path), "/run/opts.cnf", "/out")
+    assert not {"-R", "-E", "-G", "--routines", "--events", "--triggers"} & set(dumped)
+    code = MydumperEngine().code_argv(job(tmp_path), "/run/opts.cnf")
+    assert code[1] == "--defaults-extra-file=/run/opts.cnf"
+    assert {"--no-data", "--no-create-info", "--no-create-db", "--routines", "--triggers", "--events"} <= set(code)
+    assert code[-2:] == ["--databases", "shop"] and not any("s3cret" in part for part in code)
