@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from drdrill.endpoints import MySQLEndpoint
-from drdrill.engines.accounts import accounts_object, restore_accounts
+from drdrill.engines.accounts import (
+    ACCOUNTS_SECTION,
+    OBJECT_GRANTS_SECTION,
+    WHOLE_SCRIPT,
+    accounts_object,
+    restore_accounts,
+)
 from drdrill.engines.base import BackupEngine, RestoreJob
 from drdrill.engines.mariabackup import MariaBackupEngine
 from drdrill.engines.mariadb_dump import MariaDBDumpEngine
@@ -50,21 +56,30 @@ def get_engine(name: str) -> BackupEngine:
 
 def restore_backup(manifest: Manifest, files: Path, endpoint: MySQLEndpoint, scratch: LocalScratch | None,
                    work_dir: Path, parallel: int, apply_catchup: bool = True) -> dict[str, Any]:
-    """Restore the data object with the manifest's engine, then (unless told not to) the catch-up segment, then
-    the accounts object when the backup has one.
+    """Restore the data object with the manifest's engine, then (unless told not to) the catch-up segment, with
+    the accounts object when the backup has one: on a logical engine its accounts before the data and their
+    grants on objects after the catch-up; after a physical copy (which holds the grant tables) all of it.
 
     PITR skips the catch-up: it replays the archive from the backup's own consistent point instead.
     """
     canonical = canonical_engine_name(manifest.engine)
     if canonical is None:
         raise RestoreFailed("RESTORE_ERROR", f"Unknown engine {manifest.engine!r} in the manifest.")
+    engine = ENGINES[canonical]()
+    accounts = accounts_object(manifest)
+    around_the_data = accounts is not None and not engine.copies_grant_tables
+    accounts_seconds = 0.0
+    if accounts is not None and around_the_data:
+        accounts_seconds += restore_accounts(files / accounts.name, endpoint, work_dir / ACCOUNTS_SECTION.log_name,
+                                             ACCOUNTS_SECTION)["seconds"]
     data = files / manifest.objects[0].name
-    stats = ENGINES[canonical]().restore(RestoreJob(data, endpoint, scratch, work_dir, parallel))
+    stats = engine.restore(RestoreJob(data, endpoint, scratch, work_dir, parallel))
     if manifest.catchup and apply_catchup:
         catchup = restore_sql(files / manifest.catchup.name, endpoint, work_dir / "catchup.log",
                               manifest.catchup.name, BINLOG_TRAILER)
         stats["catchup_seconds"] = catchup["seconds"]
-    accounts = accounts_object(manifest)
     if accounts is not None:
-        stats["accounts_seconds"] = restore_accounts(files / accounts.name, endpoint, work_dir / "accounts.log")["seconds"]
+        rest = OBJECT_GRANTS_SECTION if around_the_data else WHOLE_SCRIPT
+        accounts_seconds += restore_accounts(files / accounts.name, endpoint, work_dir / rest.log_name, rest)["seconds"]
+        stats["accounts_seconds"] = round(accounts_seconds, 3)
     return stats

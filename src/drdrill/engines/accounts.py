@@ -1,27 +1,53 @@
-"""The accounts object every engine's backup carries (``accounts.sql.zst``), and its replay after the data.
+"""The accounts object every engine's backup carries (``accounts.sql.zst``), and its replay around the data.
 
-Written beside the data object whatever the engine, and replayed after the data on every engine: a physical
-copy already holds the source's grant tables, and the replay (``CREATE OR REPLACE``) leaves them as a logical
-restore has them, so every engine ends with the same accounts. Password hashes stay inside the object: a
-failed replay's message, evidence and log are redacted.
+Written beside the data object whatever the engine. A logical restore replays its accounts section before the
+data (a view over a DEFINER view cannot be created while its definer does not exist) and its grants on tables,
+columns and routines after it (they need their objects). A physical copy already holds the source's grant
+tables: the whole script replays after it (``CREATE OR REPLACE``), leaving them as a logical restore has them,
+so every engine ends with the same accounts. Password hashes stay inside the object: a failed replay's message,
+evidence and log are redacted.
 """
 
 from __future__ import annotations
 
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.engines.base import BackupJob
-from drdrill.engines.restore import RestoreFailed, restore_sql
-from drdrill.servers.accounts import SCRIPT_TRAILER, read_accounts_script, redact_account_secrets, script_secrets
+from drdrill.engines.restore import RestoreFailed, load_sql_stream
+from drdrill.servers.accounts import (
+    ACCOUNTS_CREATED,
+    SCRIPT_TRAILER,
+    read_accounts_script,
+    redact_account_secrets,
+    script_secrets,
+)
 from drdrill.storage.manifest import Manifest, ObjectEntry
 from drdrill.storage.pipeline import stream_bytes_to_s3
 from drdrill.toolenv import tool_environment
 
 ACCOUNTS_OBJECT = "accounts.sql.zst"
 ACCOUNTS_ROLE = "accounts"
+
+
+@dataclass(frozen=True)
+class ScriptPart:
+    """Which lines of the accounts script one replay loads (a sed program that keeps the line numbers of those it
+    loads, so a client error's line is the object's), the marker that ends them, and what they are called."""
+
+    what: str
+    sed_program: str
+    trailer: str
+    log_name: str
+
+
+WHOLE_SCRIPT = ScriptPart("the accounts", "", SCRIPT_TRAILER, "accounts.log")
+ACCOUNTS_SECTION = ScriptPart("the accounts", f"1,/^{ACCOUNTS_CREATED}$/!d", ACCOUNTS_CREATED, "accounts.log")
+OBJECT_GRANTS_SECTION = ScriptPart("the accounts' grants on tables, columns and routines",
+                                   f"1,/^{ACCOUNTS_CREATED}$/s/.*//", SCRIPT_TRAILER, "object-grants.log")
 
 
 def back_up_accounts(job: BackupJob) -> ObjectEntry:
@@ -38,10 +64,19 @@ def accounts_object(manifest: Manifest) -> ObjectEntry | None:
     return next((entry for entry in manifest.objects if entry.role == ACCOUNTS_ROLE), None)
 
 
-def restore_accounts(archive: Path, endpoint: MySQLEndpoint, log: Path) -> dict[str, Any]:
-    """Replay the accounts script into the restored server; RestoreFailed (hash-free) says what went wrong."""
+def script_part_command(archive: Path, part: ScriptPart) -> list[str]:
+    """The command that writes ``part`` of the compressed script (a cut-off object still fails it: pipefail)."""
+    return ["bash", "-o", "pipefail", "-c", 'zstd -dc -- "$1" | sed -e "$2"', "accounts", str(archive),
+            part.sed_program]
+
+
+def restore_accounts(archive: Path, endpoint: MySQLEndpoint, log: Path,
+                     part: ScriptPart = WHOLE_SCRIPT) -> dict[str, Any]:
+    """Replay the accounts script, or one part of it, into the restored server; RestoreFailed (hash-free) says
+    what went wrong."""
     try:
-        return restore_sql(archive, endpoint, log, f"the accounts ({archive.name})", SCRIPT_TRAILER.encode())
+        return load_sql_stream(script_part_command(archive, part), endpoint, log, f"{part.what} ({archive.name})",
+                               part.trailer.encode())
     except RestoreFailed as exc:
         secrets = script_secrets(_script_text(archive))
         if log.exists():

@@ -73,6 +73,7 @@ class BackupEngine(ABC):
     aliases: ClassVar[tuple[str, ...]] = ()  # other names config and CLI accept for this engine
     tools: ClassVar[tuple[str, ...]]
     data_object: ClassVar[str]
+    copies_grant_tables: ClassVar[bool] = False  # its data is a physical copy of the instance, mysql schema included
 
     def missing_tools(self) -> list[str]:
         """Executables this engine needs that are not on PATH."""

@@ -36,6 +36,7 @@ class MariaBackupEngine(BackupEngine):
     aliases = ("mariadb-backup",)
     tools = ("mariadb-backup",)
     data_object = "backup.xbstream.zst"
+    copies_grant_tables = True
 
     def argv(self, job: BackupJob, option_file: str) -> list[str]:
         """The backup command; ``--defaults-extra-file`` must come first for this tool."""

@@ -1,9 +1,17 @@
 """The accounts a target's application needs: which they are, and a replayable script that recreates them.
 
 An account is drilled when it (or a role it holds) has a database-, table-, column- or routine-level grant on
-one of the target's databases; the roles such accounts hold come with them, so their ``GRANT role`` replays.
-Accounts with global grants only (root, drdrill's own logins) are not drilled. The script holds password
-hashes: it is backup data, stored only inside the backup's objects, never in a log, message or manifest.
+one of the target's databases, or defines one of their views, routines, triggers or events (a view over a DEFINER
+view cannot even be created while its definer does not exist: ERROR 1449); the roles such accounts hold come with
+them, so their ``GRANT role`` replays. Accounts with global grants only (root, drdrill's own logins) are not
+drilled, nor is a definer holding global privileges (root, a DBA: every server has its own administrators, and
+replacing the scratch server's would lock the drill out). The script holds password hashes: it is backup data,
+stored only inside the backup's objects, never in a log, message or manifest.
+
+The script has two sections: the accounts with their global, database-level and role grants, ended by
+``ACCOUNTS_CREATED``, then their grants on tables, columns and routines, ended by ``SCRIPT_TRAILER``. A logical
+restore replays the first before the data (the definers must exist) and the second after it (those grants need
+their objects).
 """
 
 from __future__ import annotations
@@ -17,7 +25,10 @@ import pymysql
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
 
+ACCOUNTS_CREATED = "-- drdrill accounts created; their grants on tables, columns and routines follow"
 SCRIPT_TRAILER = "-- drdrill accounts completed"
+DEFINER_VIEWS = (("VIEWS", "TABLE_SCHEMA"), ("ROUTINES", "ROUTINE_SCHEMA"), ("TRIGGERS", "TRIGGER_SCHEMA"),
+                 ("EVENTS", "EVENT_SCHEMA"))  # the information_schema views with a DEFINER, and their schema column
 ACCESS_DENIED = {1142, 1143, 1227, 1044, 1045}  # command / column / privilege / database / login denied
 # ``GRANT <privileges> ON [PROCEDURE|FUNCTION|PACKAGE [BODY]] <db>.<object> TO``: the object a SHOW GRANTS line names
 _GRANT_OBJECT = re.compile(r"^GRANT .+? ON (?:(?:PROCEDURE|FUNCTION|PACKAGE BODY|PACKAGE) )?"
@@ -61,12 +72,25 @@ def database_in(column: str, databases: Sequence[str]) -> str:
     return f"{column} IN ({', '.join(sql_string(name) for name in databases)})"
 
 
+def definers_select(databases: Sequence[str]) -> str:
+    """``SELECT User, Host``: the definers of the databases' views, routines, triggers and events that exist as
+    accounts holding no global privilege (the host follows the last '@': a user name may hold one)."""
+    definers = " UNION ".join(f"SELECT DEFINER FROM information_schema.{view} WHERE {database_in(column, databases)}"
+                              for view, column in DEFINER_VIEWS)
+    host = "SUBSTRING_INDEX(d.DEFINER, '@', -1)"
+    user = f"LEFT(d.DEFINER, CHAR_LENGTH(d.DEFINER) - CHAR_LENGTH({host}) - 1)"
+    return (f"SELECT g.User, g.Host FROM ({definers}) AS d JOIN mysql.global_priv g"
+            f" ON g.User = CONVERT({user} USING utf8mb3) COLLATE utf8mb3_bin"
+            f" AND g.Host = CONVERT({host} USING utf8mb3) COLLATE utf8mb3_bin"
+            " WHERE IFNULL(JSON_VALUE(g.Priv, '$.access'), '0') = '0'")
+
+
 def drilled_accounts_cte(databases: Sequence[str]) -> str:
     """``WITH RECURSIVE ... drilled_accounts (User, Host)``: the accounts and roles drilled for ``databases``.
 
-    ``target_grants``: who holds a grant on the databases; ``holders``: they, and who holds such a role (not
-    only WITH ADMIN OPTION, which is what CREATE ROLE gives its creator); ``drilled_accounts``: those, and every
-    role they hold. Roles have the empty host.
+    ``target_grants``: who holds a grant on the databases or defines one of their objects; ``holders``: they, and
+    who holds such a role (not only WITH ADMIN OPTION, which is what CREATE ROLE gives its creator);
+    ``drilled_accounts``: those, and every role they hold. Roles have the empty host.
     """
     if not databases:
         raise ValueError("no databases to select accounts for")
@@ -76,6 +100,7 @@ def drilled_accounts_cte(databases: Sequence[str]) -> str:
         "WITH RECURSIVE target_grants (User, Host) AS ("
         f"SELECT User, Host FROM mysql.db WHERE {database_pattern_match('mysql.db.Db', databases)}"
         + "".join(f" UNION SELECT User, Host FROM {table} WHERE {condition}" for table, condition in exact.items())
+        + f" UNION {definers_select(databases)}"
         + "), holders (User, Host) AS ("
         "SELECT User, Host FROM target_grants"
         " UNION SELECT m.User, m.Host FROM mysql.roles_mapping m JOIN holders h ON m.Role = h.User AND h.Host = ''"
@@ -136,16 +161,26 @@ def drop_drilled_accounts(endpoint: MySQLEndpoint, databases: Sequence[str]) -> 
 
 def keeps_grant(line: str, databases: Sequence[str]) -> bool:
     """Whether a SHOW GRANTS line replays on a restore: global, database-level and role grants always; grants on
-    a table or routine only in the target's databases (the backup holds no others, so their GRANT would fail)."""
+    a table or routine only in the target's databases (the backup holds no others, so their GRANT would fail);
+    PROXY grants never (granting one needs that very PROXY privilege, which the scratch login lacks)."""
+    if line.startswith("GRANT PROXY ON "):
+        return False
     match = _GRANT_OBJECT.match(line)
     if match is None or "*" in (match["db"], match["object"]):
         return True
     return match["db"][1:-1].replace("``", "`") in databases
 
 
+def needs_its_object(line: str) -> bool:
+    """Whether a grant line names one table, column or routine (it can only replay once that object exists)."""
+    match = _GRANT_OBJECT.match(line)
+    return match is not None and "*" not in (match["db"], match["object"])
+
+
 def read_accounts_script(endpoint: MySQLEndpoint, databases: Sequence[str]) -> AccountsScript:
     """The replayable script of the drilled accounts: roles, then users (SHOW CREATE USER, hash included), then
-    every account's kept grants (SHOW GRANTS), ending with ``SCRIPT_TRAILER``."""
+    every account's kept grants (SHOW GRANTS) but those on objects, ``ACCOUNTS_CREATED``, the grants on objects,
+    ``SCRIPT_TRAILER``."""
     accounts = list_drilled_accounts(endpoint, databases)
     creates: list[str] = []
     grants: list[str] = []
@@ -167,7 +202,9 @@ def read_accounts_script(endpoint: MySQLEndpoint, databases: Sequence[str]) -> A
     finally:
         connection.close()
     header = f"-- drdrill: the accounts holding grants on {', '.join(databases)} ({len(accounts)})"
-    text = "\n".join([header, *creates, *grants, SCRIPT_TRAILER]) + "\n"
+    object_grants = [grant for grant in grants if needs_its_object(grant)]
+    account_grants = [grant for grant in grants if not needs_its_object(grant)]
+    text = "\n".join([header, *creates, *account_grants, ACCOUNTS_CREATED, *object_grants, SCRIPT_TRAILER]) + "\n"
     return AccountsScript(count=len(accounts), sql=text.encode())
 
 

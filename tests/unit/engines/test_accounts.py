@@ -1,4 +1,5 @@
-"""``drdrill.engines.accounts``: the accounts object found in a manifest, and a failed replay told without hashes."""
+"""``drdrill.engines.accounts``: the accounts object found in a manifest, its two sections replayed around the data,
+and a failed replay told without hashes."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.engines import accounts
 from drdrill.engines.restore import RestoreFailed
+from drdrill.servers.accounts import ACCOUNTS_CREATED, SCRIPT_TRAILER
 from drdrill.storage.manifest import ObjectEntry
 from tests.helpers.manifests import sample_manifest
 
@@ -38,10 +40,37 @@ def test_a_failed_replay_is_reported_and_logged_without_the_hash(tmp_path: Path,
         raise RestoreFailed("RESTORE_ERROR", f"Restoring stopped at line 1: near 'PASSWORD '{HASH[:25]}'",
                             evidence={"line": 1, "tail": script[-200:]})
 
-    monkeypatch.setattr(accounts, "restore_sql", fails)
+    monkeypatch.setattr(accounts, "load_sql_stream", fails)
     with pytest.raises(RestoreFailed) as failed:
         accounts.restore_accounts(archive, MySQLEndpoint("127.0.0.1", 1, "x", "never-used"), log)
     told = f"{failed.value.problem} {failed.value.fix} {failed.value.evidence} {log.read_text()}"
     assert failed.value.code == "RESTORE_ERROR" and "line 1" in failed.value.problem
     assert HASH[1:10] not in told and "***" in told
     assert failed.value.__suppress_context__  # a traceback does not show the unredacted original
+
+
+SCRIPT = "\n".join(["-- drdrill: the accounts", "CREATE OR REPLACE USER `app`@`%`;", "GRANT SELECT ON `shop`.* TO `app`@`%`;",
+                    ACCOUNTS_CREATED, "GRANT SELECT (`id`) ON `shop`.`orders` TO `app`@`%`;", SCRIPT_TRAILER]) + "\n"
+
+
+def part_of(archive: Path, part: accounts.ScriptPart) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(accounts.script_part_command(archive, part), capture_output=True, text=True, check=False)
+
+
+@pytest.mark.unit
+def test_the_accounts_section_ends_at_its_marker_and_the_object_grants_keep_their_line_numbers(tmp_path: Path) -> None:
+    archive = tmp_path / accounts.ACCOUNTS_OBJECT
+    subprocess.run(["zstd", "-q", "-o", str(archive)], input=SCRIPT.encode(), check=True)
+    lines = SCRIPT.splitlines()
+    assert part_of(archive, accounts.ACCOUNTS_SECTION).stdout.splitlines() == lines[:4]
+    assert part_of(archive, accounts.OBJECT_GRANTS_SECTION).stdout.splitlines() == ["", "", "", "", *lines[4:]]
+    assert part_of(archive, accounts.WHOLE_SCRIPT).stdout == SCRIPT
+
+
+@pytest.mark.unit
+def test_a_cut_off_object_fails_either_section(tmp_path: Path) -> None:
+    archive = tmp_path / accounts.ACCOUNTS_OBJECT
+    whole = subprocess.run(["zstd", "-q", "-c"], input=SCRIPT.encode(), capture_output=True, check=True).stdout
+    archive.write_bytes(whole[:-6])
+    for part in (accounts.ACCOUNTS_SECTION, accounts.OBJECT_GRANTS_SECTION):
+        assert part_of(archive, part).returncode != 0  # pipefail: zstd's failure is the command's

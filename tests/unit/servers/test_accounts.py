@@ -6,8 +6,10 @@ import pytest
 
 from drdrill.servers.accounts import (
     database_pattern_match,
+    definers_select,
     drilled_accounts_cte,
     keeps_grant,
+    needs_its_object,
     redact_account_secrets,
     script_secrets,
     sql_string,
@@ -36,8 +38,32 @@ def test_the_selection_reads_every_grant_table_and_follows_roles_both_ways() -> 
         assert f"UNION SELECT User, Host FROM {table} WHERE {table}.Db IN ('shop')" in cte
     assert "JOIN holders h ON m.Role = h.User AND h.Host = '' WHERE m.Admin_option <> 'Y'" in cte  # who holds the role
     assert "SELECT m.Role, '' FROM mysql.roles_mapping m JOIN drilled_accounts a" in cte  # the roles they hold
+    assert f"UNION {definers_select(['shop'])}), holders" in cte  # the definers of the databases' objects
     with pytest.raises(ValueError, match="no databases"):
         drilled_accounts_cte([])
+
+
+@pytest.mark.unit
+def test_the_definers_are_read_from_every_kind_of_object_and_only_those_without_global_privileges_kept() -> None:
+    select = definers_select(["shop", "crm"])
+    for view, column in (("VIEWS", "TABLE_SCHEMA"), ("ROUTINES", "ROUTINE_SCHEMA"), ("TRIGGERS", "TRIGGER_SCHEMA"),
+                         ("EVENTS", "EVENT_SCHEMA")):
+        assert f"SELECT DEFINER FROM information_schema.{view} WHERE {column} IN ('shop', 'crm')" in select
+    assert "SUBSTRING_INDEX(d.DEFINER, '@', -1)" in select  # the host follows the last '@'
+    assert select.endswith("WHERE IFNULL(JSON_VALUE(g.Priv, '$.access'), '0') = '0'")
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("line", "needs"), [
+    ("GRANT PROCESS ON *.* TO `app`@`%`", False),
+    ("GRANT SELECT ON `shop`.* TO `app`@`%`", False),
+    ("GRANT `reader` TO `viarole`@`localhost`", False),
+    ("GRANT SELECT, INSERT ON `shop`.`orders` TO `app`@`%`;", True),
+    ("GRANT SELECT (`id`, `total`) ON `shop`.`orders` TO `app`@`%`;", True),
+    ("GRANT EXECUTE ON FUNCTION `shop`.`f` TO `reader`;", True),
+])
+def test_grants_on_one_table_column_or_routine_wait_for_their_object(line: str, needs: bool) -> None:
+    assert needs_its_object(line) is needs
 
 
 @pytest.mark.unit
@@ -52,6 +78,7 @@ def test_the_selection_reads_every_grant_table_and_follows_roles_both_ways() -> 
     ("GRANT SELECT ON `sh``op`.`x` TO `app`@`%`", False),
     ("GRANT `reader` TO `viarole`@`localhost`", True),
     ("SET DEFAULT ROLE `reader` FOR `viarole`@`localhost`", True),
+    ("GRANT PROXY ON ''@'%' TO 'app'@'%' WITH GRANT OPTION", False),  # granting it needs that PROXY itself
 ])
 def test_only_grants_on_objects_the_backup_restores_are_kept(line: str, kept: bool) -> None:
     assert keeps_grant(line, ["shop"]) is kept
