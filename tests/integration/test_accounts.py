@@ -19,10 +19,16 @@ from drdrill.checks.schema_fingerprint import READ_COLLATION
 from drdrill.drills.backup import steps as backup
 from drdrill.drills.layouts import layout_for
 from drdrill.drills.restore import steps as restore
-from drdrill.engines.accounts import ACCOUNTS_OBJECT, ACCOUNTS_ROLE, restore_accounts
+from drdrill.engines.accounts import (
+    ACCOUNTS_OBJECT,
+    ACCOUNTS_ROLE,
+    ACCOUNTS_SECTION,
+    OBJECT_GRANTS_SECTION,
+    restore_accounts,
+)
 from drdrill.engines.restore import RestoreFailed
 from drdrill.findings import DrillFailed
-from drdrill.servers.accounts import read_accounts_script
+from drdrill.servers.accounts import ACCOUNTS_CREATED, read_accounts_script
 from drdrill.checks.source_facts import collect_source_facts
 from drdrill.storage.manifest import Manifest, ObjectEntry
 from drdrill.storage.memory import MemoryObjectStore
@@ -106,6 +112,37 @@ def test_the_accounts_with_grants_on_the_databases_replay_to_the_same_fingerprin
     for _ in range(2):
         restore_accounts(compressed(tmp_path, script.sql), source.root_endpoint(), tmp_path / "accounts.log")
     assert fingerprints(source) == on_source
+
+
+DEFINERS = (  # objects of crm defined by an account without grants on it, and by an administrator
+    "CREATE USER crm_definer@'%' IDENTIFIED BY 'definer-plaintext-8'",
+    "CREATE USER crm_dba@'%' IDENTIFIED BY 'dba-plaintext-9'", "GRANT ALL ON *.* TO crm_dba@'%'",
+)
+DEFINED_OBJECTS = ("CREATE DEFINER=crm_definer@'%' VIEW crm.constant AS SELECT 1 AS one",
+                   "CREATE DEFINER=crm_definer@'%' PROCEDURE crm.noop() SELECT 1",
+                   "CREATE DEFINER=crm_dba@'%' VIEW crm.admin_view AS SELECT 2 AS two")
+
+
+def test_the_definers_come_before_the_data_and_the_grants_on_objects_after_it(source_and_scratch, tmp_path) -> None:
+    """A definer without grants on the databases is drilled (not one with global privileges: the scratch server
+    has its own administrators); the accounts section replays on a server without the databases yet, the object
+    grants once they are there, to the source's fingerprints, the definer's included."""
+    source, scratch = source_and_scratch
+    execute(source, *DEFINERS, *DEFINED_OBJECTS)
+    script = read_accounts_script(source.root_endpoint(), ["crm"])
+    accounts_part, object_grants = script.sql.decode().split(ACCOUNTS_CREATED)
+    assert script.count == len(DRILLED) + 1 and "CREATE OR REPLACE USER `crm_definer`@`%`" in accounts_part
+    assert "crm_dba" not in script.sql.decode()
+    assert " ON `crm`.`contacts` TO " in object_grants and " ON `crm`.`contacts` TO " not in accounts_part
+    assert " ON FUNCTION `crm`.`score` " in object_grants and "GRANT `crm_reader` TO " in accounts_part
+    archive = compressed(tmp_path, script.sql)
+    execute(scratch, "DROP DATABASE crm", "DROP DATABASE elsewhere")  # as before a logical restore's data
+    restore_accounts(archive, scratch.root_endpoint(), tmp_path / "accounts.log", ACCOUNTS_SECTION)
+    assert query(scratch, "SELECT COUNT(*) FROM mysql.user WHERE User = 'crm_definer'") == [(1,)]
+    execute(scratch, *SCHEMA, *DEFINERS[1:], *DEFINED_OBJECTS)  # the data; the administrator is the scratch's own
+    restore_accounts(archive, scratch.root_endpoint(), tmp_path / "object-grants.log", OBJECT_GRANTS_SECTION)
+    on_source = fingerprints(source)
+    assert set(on_source) == DRILLED | {"'crm_definer'@'%'"} and fingerprints(scratch) == on_source
 
 
 @pytest.mark.parametrize(("change", "account", "line"), [
