@@ -137,10 +137,17 @@ def test_a_routine_or_trigger_that_did_not_come_back_is_object_missing(sandbox, 
 
 def test_a_stale_heartbeat_beyond_the_rpo_objective_is_rpo_exceeded(sandbox, tmp_path, fresh_backup) -> None:
     backup_id, _ = fresh_backup
+    record, codes = drill(sandbox, shop_target(), tmp_path, backup_id, rpo_objective=timedelta(milliseconds=100))
+    assert (record.verdict, codes) == ("failed", ["RPO_EXCEEDED"])
+    assert record.rpo_seconds > record.rpo_objective_seconds > 0
+
+
+def test_a_declared_disaster_in_the_future_is_never_recorded_as_a_negative_rto(sandbox, tmp_path, fresh_backup) -> None:
+    backup_id, _ = fresh_backup
     record, codes = drill(sandbox, shop_target(), tmp_path, backup_id,
                           disaster_at=datetime.now(timezone.utc) + timedelta(hours=1))
-    assert (record.verdict, codes) == ("failed", ["RPO_EXCEEDED"])
-    assert record.rpo_seconds > record.rpo_objective_seconds
+    assert (record.verdict, codes) == ("could_not_verify", ["CONFIG_INVALID"])
+    assert record.rto_seconds is None and record.rpo_seconds is None and "is in the future" in record.findings[0]["message"]
 
 
 def test_an_rto_objective_below_the_measured_time_is_rto_exceeded(sandbox, tmp_path, fresh_backup) -> None:

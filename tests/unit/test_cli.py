@@ -221,3 +221,15 @@ def test_config_check_names_each_broken_target_and_exits_2(tmp_path: Path, monke
     assert code == 2 and payload["targets"] == ["shop"] and payload["broken_targets"] == ["billing"]
     [problem] = payload["problems"]
     assert "targets[billing]" in problem and "Fix:" in problem
+
+
+@pytest.mark.parametrize(("argv", "field"), [
+    (["restore", "shop", "--disaster-at", "2999-01-01T00:00:00Z"], "disaster_at"),
+    (["pitr", "shop", "--to", "2999-01-01T00:00:00Z"], "target_time"),
+], ids=["restore disaster", "pitr target"])
+def test_a_time_in_the_future_is_bad_usage_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str], argv: list[str],
+                                                          field: str) -> None:
+    monkeypatch.setenv("DRDRILL_CONFIG", str(write_config(tmp_path)))
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and f"error: {field} '2999-01-01T00:00:00Z' is in the future" in err and "Fix:" in err

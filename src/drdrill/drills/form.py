@@ -11,7 +11,7 @@ import argparse
 import dataclasses
 import enum
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from drdrill.durations import parse_duration, parse_utc_time
@@ -19,6 +19,7 @@ from drdrill.errors import DrdrillError
 
 T = TypeVar("T")
 METADATA_KEY = "drdrill_form"
+CLOCK_TOLERANCE = timedelta(minutes=1)  # a time this little ahead is the caller's clock, not the future
 
 
 class Kind(enum.Enum):
@@ -52,6 +53,7 @@ class FormField:
     choices: tuple[str, ...] = ()
     minimum: int | None = None
     empty_means: str = ""  # for TIME: what an empty field stands for (said in the error's fix)
+    past_only: bool = False  # for TIME: a moment in the future is refused
     flag: str | None = None
     flag_help: str = ""
     flag_position: int = 0  # the CLI lists flags by this, then in declaration order
@@ -98,12 +100,17 @@ class FormField:
         if not text:
             return None
         try:
-            return parse_utc_time(text) if self.kind is Kind.TIME else parse_duration(text)
+            value = parse_utc_time(text) if self.kind is Kind.TIME else parse_duration(text)
         except (ValueError, TypeError) as exc:
             if self.kind is Kind.TIME:
                 raise FormValueError(f"{self.name} {text!r} is not an ISO-8601 time.", "Use a time like "
                                      f"2026-11-21T08:00:00Z, or leave it empty for {self.empty_means}.") from exc
             raise FormValueError(f"{self.name} {text!r}: {exc}") from exc
+        now = datetime.now(timezone.utc)
+        if self.past_only and isinstance(value, datetime) and value > now + CLOCK_TOLERANCE:
+            raise FormValueError(f"{self.name} {text!r} is in the future (it is {now:%Y-%m-%dT%H:%M:%SZ} now).",
+                                 f"Give a moment that has passed, or leave it empty for {self.empty_means}.")
+        return value
 
 
 def form_field(kind: Kind, default: Any, *, title: str, description: str, **more: Any) -> Any:

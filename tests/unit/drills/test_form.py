@@ -96,3 +96,19 @@ def test_flags_are_added_in_position_order_and_set_the_params_they_imply() -> No
     assert params_from_flags(Options, given) == {"name": "n", "mode": "b", "count": 4, "keep": True}
     assert params_from_flags(Options, parser.parse_args([])) == {}
     assert read_form(Options, params_from_flags(Options, given)) == Options(mode="b", name="n", count=4, keep=True)
+
+
+@dataclass(frozen=True)
+class PastOnly:
+    at: datetime | None = form_field(Kind.TIME, "", title="At", description="When.", empty_means="now", past_only=True)
+
+
+def test_a_past_only_time_refuses_the_future_and_keeps_the_past() -> None:
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    assert read_form(PastOnly, {"at": "2026-01-01T00:00:00Z"}).at == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert read_form(PastOnly, {"at": (now + timedelta(seconds=20)).isoformat()}).at  # a clock a bit ahead
+    assert read_form(PastOnly, {"at": ""}).at is None
+    with pytest.raises(FormValueError) as refused:
+        read_form(PastOnly, {"at": (now + timedelta(days=1)).isoformat()})
+    assert "is in the future" in refused.value.problem and "leave it empty for now" in (refused.value.fix or "")
+    assert read_form(Options, {"at": "2999-01-01T00:00:00Z"}).at.year == 2999  # only where the form asks for it

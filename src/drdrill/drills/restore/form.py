@@ -37,5 +37,5 @@ class RestoreOptions:
     disaster_at: datetime | None = form_field(
         Kind.TIME, "", title="Declared disaster (ISO-8601, UTC)",
         description="The moment RTO and RPO are measured from; empty: the drill's start.",
-        empty_means="the drill's start",
+        empty_means="the drill's start", past_only=True,
         flag="--disaster-at", flag_position=4, flag_help="declared disaster time (ISO-8601); default: now")

@@ -61,7 +61,7 @@ def run_restore_drill(target: Target, servers: RestoreServers, options: RestoreO
     try:
         selected = runner.attempt("select_backup", lambda: select_backup(
             target, servers.store, signing_key=servers.signing_key, now=started_at, choice=options.backup, backup_id=options.backup_id,
-            window_days=options.window_days, seed=run_id))
+            window_days=options.window_days, seed=run_id, disaster_at=disaster))
         fetched = selected and runner.attempt("fetch_and_verify", lambda: fetch_and_verify(
             selected, target, servers.store, signing_key=servers.signing_key, work_dir=work_dir, key=key))
         if fetched:  # from here on, the backup fetched (the newest usable one when the chosen one was broken)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from drdrill.drills.form import CLOCK_TOLERANCE
 from drdrill.findings import DrillFailed, Finding
 from drdrill.config import Target
 from drdrill.drills.layouts import layout_for
@@ -62,7 +63,8 @@ def read_manifest(store: ObjectStore, target: Target, backup_id: str, *, signing
 
 
 def select_backup(target: Target, store: ObjectStore, *, signing_key: SigningKey | None, now: datetime,
-                  choice: str = "newest", backup_id: str = "", window_days: int = 7, seed: str = "") -> dict[str, Any]:
+                  choice: str = "newest", backup_id: str = "", window_days: int = 7, seed: str = "",
+                  disaster_at: datetime | None = None) -> dict[str, Any]:
     """Pick the backup to restore: the newest usable one, a given one, or a random usable one within a window.
 
     Usable: proven or valid (``storage.catalog``); a failed-drill backup is never picked by "newest" or "random".
@@ -110,12 +112,32 @@ def select_backup(target: Target, store: ObjectStore, *, signing_key: SigningKey
                                     f"target {target.name} allows {format_duration(limit)}."))
     manifest = chosen.manifest
     assert manifest is not None
+    if disaster_at is not None:
+        check_disaster_time(disaster_at, manifest, now)
     return {
         "backup_id": chosen.backup_id, "choice": choice, "engine": manifest.engine,
         "backup_taken_at": manifest.started_at, "age_seconds": round(age.total_seconds(), 1),
         "tables": len(manifest.tables), "findings": [f.to_dict() for f in findings],
         "seconds": round(time.monotonic() - began, 3),
     }
+
+
+def check_disaster_time(disaster_at: datetime, manifest: Manifest, now: datetime) -> None:
+    """CONFIG_INVALID when the declared disaster lies in the future, or precedes the point the backup restores to
+    (its facts point): the drill would measure a negative RTO or RPO."""
+    restored_point = datetime.fromisoformat(manifest.facts_taken_at or manifest.started_at)
+    evidence = {"disaster_at": disaster_at.isoformat(), "backup_point": restored_point.isoformat(), "now": now.isoformat()}
+    if disaster_at > now + CLOCK_TOLERANCE:
+        raise DrillFailed([Finding(
+            "CONFIG_INVALID", f"The declared disaster {disaster_at.isoformat()} is in the future (it is {now.isoformat()}).",
+            "Declare a disaster that has happened, or leave disaster_at empty for the drill's start.", evidence=evidence)])
+    if disaster_at < restored_point:
+        raise DrillFailed([Finding(
+            "CONFIG_INVALID",
+            f"The declared disaster {disaster_at.isoformat()} is before backup {manifest.backup_id}'s point "
+            f"({restored_point.isoformat()}): a recovery from it cannot be measured against that moment.",
+            "Declare a disaster after the backup's point (or leave disaster_at empty for the drill's start), or choose "
+            "an older backup by id.", evidence=evidence)])
 
 
 def newer_backups_unusable(restored: str, skipped: list[tuple[str, str, str]]) -> Finding:
@@ -253,6 +275,15 @@ def measure(*, disaster_at: datetime, validated_at: datetime, newest_heartbeat: 
     rto = validated_at - disaster_at
     rpo = disaster_at - newest_heartbeat if newest_heartbeat else None
     findings = []
+    if rto < timedelta(0) or (rpo is not None and rpo < timedelta(0)):  # never recorded: a clock is wrong
+        raise DrillFailed([Finding(
+            "COULD_NOT_VERIFY",
+            f"RTO or RPO came out negative (validated at {validated_at.isoformat()}, newest heartbeat "
+            f"{newest_heartbeat.isoformat() if newest_heartbeat else '-'}, declared disaster {disaster_at.isoformat()}): "
+            "the clocks of the source, the worker and the declared time disagree.",
+            "Check NTP on the database servers and the Airflow workers; declare the disaster after the restored point.",
+            evidence={"rto_seconds": rto.total_seconds(),
+                      "rpo_seconds": rpo.total_seconds() if rpo is not None else None})])
     if rto > rto_objective:
         findings.append(Finding("RTO_EXCEEDED", f"Recovery took {format_duration(rto)} from the declared disaster to a "
                                 f"validated server; the objective is {format_duration(rto_objective)}.",

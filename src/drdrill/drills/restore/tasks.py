@@ -73,7 +73,7 @@ def select_backup(target_name: str, context: Any) -> dict[str, Any]:
         return restore.select_backup(target, object_store(target.storage), signing_key=manifest_signing_key(target.storage),
                                      now=runtime.run_time(context),
                                      choice=chosen.backup, backup_id=chosen.backup_id, window_days=chosen.window_days,
-                                     seed=context["run_id"])
+                                     seed=context["run_id"], disaster_at=disaster_at(context, chosen.disaster_at))
 
     return runtime.run_step(context, step)
 

@@ -52,6 +52,31 @@ def test_rto_over_the_objective_fails_with_the_numbers_and_keeps_the_measurement
     assert failed.value.measurements["RTO"].startswith("31m")
 
 
+@pytest.mark.parametrize(("validated", "heartbeat"), [(T0 - timedelta(seconds=5), T0 - timedelta(seconds=40)),
+                                                    (T0 + timedelta(seconds=95), T0 + timedelta(seconds=3))],
+                         ids=["rto", "rpo"])
+def test_a_negative_rto_or_rpo_is_never_recorded(validated: datetime, heartbeat: datetime) -> None:
+    with pytest.raises(DrillFailed) as failed:
+        measure(disaster_at=T0, validated_at=validated, newest_heartbeat=heartbeat, rto_objective=timedelta(minutes=30),
+                rpo_objective=timedelta(minutes=15), heartbeat_configured=True, stages=STAGES)
+    (finding,) = failed.value.findings
+    assert finding.code == "COULD_NOT_VERIFY" and "came out negative" in finding.message and "NTP" in finding.fix
+    assert failed.value.outcome is None
+
+
+def test_a_declared_disaster_before_the_backups_point_is_refused_after_it_accepted(shop) -> None:
+    target, store = shop
+    made = put_backup(store, 1)
+    point = datetime.fromisoformat(made.started_at)
+    with pytest.raises(DrillFailed) as refused:
+        select_backup(target, store, signing_key=None, now=NOW, disaster_at=point - timedelta(minutes=1))
+    (finding,) = refused.value.findings
+    assert finding.code == "CONFIG_INVALID" and f"is before backup {made.backup_id}'s point" in finding.message
+    assert select_backup(target, store, signing_key=None, now=NOW, disaster_at=point)["backup_id"] == made.backup_id
+    with pytest.raises(DrillFailed, match="is in the future"):
+        select_backup(target, store, signing_key=None, now=NOW, disaster_at=NOW + timedelta(hours=1))
+
+
 def test_exactly_at_the_objective_passes() -> None:
     measure(disaster_at=T0, validated_at=T0 + timedelta(minutes=30), newest_heartbeat=T0,
             rto_objective=timedelta(minutes=30), rpo_objective=timedelta(minutes=15), heartbeat_configured=True, stages={})
