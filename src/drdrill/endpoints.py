@@ -7,7 +7,7 @@ import contextlib
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,6 +115,16 @@ class MySQLEndpoint:
 # What MariaDB's option-file reader turns a backslash sequence into (mysys and Connector/C alike), and back.
 _OPTION_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "r": "\r", "s": " ", "\\": "\\", '"': '"', "'": "'"}
 _OPTION_QUOTING = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b"})
+
+
+def sql_string(value: str) -> str:
+    """A MySQL string literal (quotes doubled, backslashes escaped)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def sql_list(values: Sequence[str]) -> str:
+    """Comma-separated MySQL string literals, for ``IN (...)``."""
+    return ", ".join(sql_string(value) for value in values)
 
 
 def quote_option_value(value: str) -> str:

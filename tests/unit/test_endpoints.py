@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from drdrill.endpoints import MySQLEndpoint, one_row, read_client_options
+from drdrill.endpoints import MySQLEndpoint, one_row, read_client_options, sql_list, sql_string
 from drdrill.errors import DrdrillError
 
 pytestmark = pytest.mark.unit
@@ -145,3 +145,9 @@ def test_option_files_are_created_private_even_with_a_permissive_umask(tmp_path:
             assert stat.S_IMODE(path.stat().st_mode) == 0o600
     finally:
         os.umask(previous)
+
+
+def test_string_literals_escape_quotes_and_backslashes_and_lists_join_them() -> None:
+    assert sql_string("plain") == "'plain'"
+    assert sql_string("o'k\\db") == "'o''k\\\\db'"
+    assert sql_list(["shop", "it's"]) == "'shop', 'it''s'"

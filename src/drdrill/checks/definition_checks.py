@@ -8,8 +8,9 @@ import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from drdrill.checks.result_findings import missing_object_findings
 from drdrill.checks.schema_fingerprint import is_view_stand_in
-from drdrill.checks.sql import sql_string
+from drdrill.endpoints import sql_string
 from drdrill.findings import Finding
 from drdrill.storage.manifest import SchemaObject
 
@@ -158,32 +159,11 @@ def differs_findings(
     return findings
 
 
-def missing_findings(
-    kind: str, missing: Sequence[str], unnamed: int, evidence: dict[str, object]
-) -> list[Finding]:
+def missing_findings(kind: str, result: Mapping[str, object], evidence: dict[str, object]) -> list[Finding]:
     """The missing-object findings of a kind that has its own code (indexes): one per name, one for the rest."""
     spec = KINDS[kind]
     assert spec.missing is not None
-    findings = [
-        Finding(
-            spec.missing,
-            f"{spec.noun.capitalize()} {name} is in the manifest but not in the restored server.",
-            fix=spec.fix,
-            evidence={**evidence, "object": name, "kind": kind},
-        )
-        for name in missing
-    ]
-    if unnamed > 0 or not findings:
-        findings.append(
-            Finding(
-                spec.missing,
-                f"{max(unnamed, 1)} more {kind} of the manifest are not in the restored server "
-                "(Great Expectations did not name them).",
-                fix=spec.fix,
-                evidence={**evidence, "kind": kind},
-            )
-        )
-    return findings
+    return missing_object_findings(spec.missing, spec.noun, kind, result, evidence, spec.fix)
 
 
 def unreadable_finding(kind: str, names: Sequence[str]) -> Finding:

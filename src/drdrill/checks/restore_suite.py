@@ -223,16 +223,7 @@ class RestoreSuiteRun(SuiteRun):
         asset = root.add_query_asset(
             name=f"inventory.{kind}", query=inventory_query(kind, databases, collation)
         )
-        ordered = sorted(expected)
-        chunks = [ordered[i : i + INVENTORY_CHUNK] for i in range(0, len(ordered), INVENTORY_CHUNK)]
-        expectations = [
-            gx.expectations.ExpectColumnDistinctValuesToContainSet(
-                column="name",
-                value_set=chunk,
-                meta=expectation_meta("inventory", kind, kind=kind, expected=chunk),
-            )
-            for chunk in chunks
-        ]
+        expectations = presence_expectations(gx, "inventory", kind, sorted(expected))
         return self._validation(
             gx, context, f"inventory.{kind}", asset.add_batch_definition_whole_table("whole"), expectations
         )
@@ -264,15 +255,7 @@ class RestoreSuiteRun(SuiteRun):
                 )
             )
         if KINDS[kind].missing:
-            names = [obj.name for obj in compared]
-            expectations += [
-                gx.expectations.ExpectColumnDistinctValuesToContainSet(
-                    column="name",
-                    value_set=names[i : i + INVENTORY_CHUNK],
-                    meta=expectation_meta("definitions_present", kind, kind=kind, expected=names[i : i + INVENTORY_CHUNK]),
-                )
-                for i in range(0, len(names), INVENTORY_CHUNK)
-            ]
+            expectations += presence_expectations(gx, "definitions_present", kind, [obj.name for obj in compared])
         return self._validation(
             gx, context, f"definitions.{kind}", asset.add_batch_definition_whole_table("whole"), expectations
         )
@@ -283,8 +266,7 @@ class RestoreSuiteRun(SuiteRun):
         kind = meta["kind"]
         observed = result.result or {}
         if check == "definitions_present":
-            missing = list(observed.get("partial_missing_list") or [])
-            return missing_findings(kind, missing, int(observed.get("missing_count") or 0) - len(missing), evidence)
+            return missing_findings(kind, observed, evidence)
         rows = (observed.get("details") or {}).get("unexpected_rows") or []
         source = {obj.name: obj for obj in self.manifest.schema if obj.kind == kind}
         note = version_note(self.manifest.server_version, self.server_version)
@@ -397,6 +379,18 @@ class RestoreSuiteRun(SuiteRun):
                         },
                     )
                 )
+
+
+def presence_expectations(gx: Any, check: str, kind: str, names: list[str]) -> list[Any]:
+    """The query asset's ``name`` column contains every one of ``names``, in chunks GX names in full."""
+    return [
+        gx.expectations.ExpectColumnDistinctValuesToContainSet(
+            column="name",
+            value_set=names[i : i + INVENTORY_CHUNK],
+            meta=expectation_meta(check, kind, kind=kind, expected=names[i : i + INVENTORY_CHUNK]),
+        )
+        for i in range(0, len(names), INVENTORY_CHUNK)
+    ]
 
 
 def _index_table(index: SchemaObject) -> str:

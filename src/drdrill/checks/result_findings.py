@@ -189,14 +189,17 @@ def inventory_findings(
 ) -> list[Finding]:
     """TABLE_MISSING or OBJECT_MISSING, one per object GX named, plus one for those it did not name."""
     kind = meta["kind"]
-    code = "TABLE_MISSING" if kind == "tables" else "OBJECT_MISSING"
+    return missing_object_findings("TABLE_MISSING" if kind == "tables" else "OBJECT_MISSING", _OBJECT_NOUN[kind],
+                                   kind, result, evidence)
+
+
+def missing_object_findings(code: str, noun: str, kind: str, result: Mapping[str, Any], evidence: dict[str, Any],
+                            fix: str = "") -> list[Finding]:
+    """``code`` for each object a failed ContainSet expectation named as missing, and one for the ones it did not."""
     missing = list(result.get("partial_missing_list") or [])
     findings = [
-        Finding(
-            code,
-            f"{_OBJECT_NOUN[kind].capitalize()} {name} is in the manifest but not in the restored server.",
-            evidence={**evidence, "object": name, "kind": kind},
-        )
+        Finding(code, f"{noun.capitalize()} {name} is in the manifest but not in the restored server.", fix=fix,
+                evidence={**evidence, "object": name, "kind": kind})
         for name in missing
     ]
     unnamed = int(result.get("missing_count") or 0) - len(missing)
@@ -206,6 +209,7 @@ def inventory_findings(
                 code,
                 f"{max(unnamed, 1)} more {kind} of the manifest are not in the restored server "
                 "(Great Expectations did not name them).",
+                fix=fix,
                 evidence={**evidence, "kind": kind},
             )
         )

@@ -20,15 +20,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from drdrill.checks.account_fingerprint import accounts_query
-from drdrill.checks.sql import fingerprint_select, sql_string
+from drdrill.checks.sql import fingerprint_select
+from drdrill.endpoints import sql_list
 from drdrill.storage.manifest import SchemaObject
 
 NL = "CHAR(10)"
 SEP = "'\n'"  # a real newline inside the literal: the same under NO_BACKSLASH_ESCAPES
-
-
-def _in_list(values: Sequence[str]) -> str:
-    return ", ".join(sql_string(value) for value in values)
 
 
 def _lines(*parts: str) -> str:
@@ -48,7 +45,7 @@ def _body(expression: str) -> str:
 
 def tables_query(databases: Sequence[str], collation: str) -> str:
     """Base tables: engine, collation, declared options, columns in order, foreign keys, checks, partitions."""
-    dbs = _in_list(databases)
+    dbs = sql_list(databases)
     columns = (
         "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, GROUP_CONCAT(CONCAT_WS(' ', 'column', QUOTE(COLUMN_NAME), "
         "COLUMN_TYPE, CONCAT('null=', IS_NULLABLE), CONCAT('default=', QUOTE(COLUMN_DEFAULT)), "
@@ -122,7 +119,7 @@ def indexes_query(databases: Sequence[str], collation: str) -> str:
         _prop("comment", "MAX(INDEX_COMMENT)"),
     )
     source = (
-        f"information_schema.STATISTICS WHERE TABLE_SCHEMA IN ({_in_list(databases)}) "
+        f"information_schema.STATISTICS WHERE TABLE_SCHEMA IN ({sql_list(databases)}) "
         "GROUP BY TABLE_SCHEMA, TABLE_NAME, INDEX_NAME"
     )
     return fingerprint_select("CONCAT(TABLE_SCHEMA, '.', TABLE_NAME, '.', INDEX_NAME)", definition, source, collation)
@@ -141,13 +138,13 @@ def views_query(databases: Sequence[str], collation: str) -> str:
         )
         + ")"
     )
-    source = f"information_schema.VIEWS WHERE TABLE_SCHEMA IN ({_in_list(databases)})"
+    source = f"information_schema.VIEWS WHERE TABLE_SCHEMA IN ({sql_list(databases)})"
     return fingerprint_select("CONCAT(TABLE_SCHEMA, '.', TABLE_NAME)", definition, source, collation)
 
 
 def routines_query(databases: Sequence[str], collation: str) -> str:
     """Functions and procedures: parameters, return type, characteristics, definer, sql_mode and body."""
-    dbs = _in_list(databases)
+    dbs = sql_list(databases)
     parameters = (
         "SELECT SPECIFIC_SCHEMA AS s, SPECIFIC_NAME AS n, ROUTINE_TYPE AS k, GROUP_CONCAT(CONCAT_WS(' ', "
         "'parameter', QUOTE(PARAMETER_MODE), QUOTE(PARAMETER_NAME), DTD_IDENTIFIER) ORDER BY ORDINAL_POSITION "
@@ -188,7 +185,7 @@ def triggers_query(databases: Sequence[str], collation: str) -> str:
         _prop("sql_mode", "SQL_MODE"),
         _body("ACTION_STATEMENT"),
     )
-    source = f"information_schema.TRIGGERS WHERE TRIGGER_SCHEMA IN ({_in_list(databases)})"
+    source = f"information_schema.TRIGGERS WHERE TRIGGER_SCHEMA IN ({sql_list(databases)})"
     return fingerprint_select("CONCAT(TRIGGER_SCHEMA, '.', TRIGGER_NAME)", definition, source, collation)
 
 
@@ -204,7 +201,7 @@ def events_query(databases: Sequence[str], collation: str) -> str:
         _prop("comment", "EVENT_COMMENT"),
         _body("EVENT_DEFINITION"),
     )
-    source = f"information_schema.EVENTS WHERE EVENT_SCHEMA IN ({_in_list(databases)})"
+    source = f"information_schema.EVENTS WHERE EVENT_SCHEMA IN ({sql_list(databases)})"
     return fingerprint_select("CONCAT(EVENT_SCHEMA, '.', EVENT_NAME)", definition, source, collation)
 
 

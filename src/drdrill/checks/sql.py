@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from drdrill.checks.checksum import quote_identifier, table_checksum_sql
+from drdrill.endpoints import sql_list, sql_string
 from drdrill.storage.manifest import TableFacts
 
 _DIGITS_RE = re.compile(r"\d+")
@@ -43,11 +44,6 @@ _INVENTORY_SOURCES: dict[str, tuple[str, str, str, str]] = {
 }
 
 
-def sql_string(value: str) -> str:
-    """A MySQL string literal (quotes and backslashes escaped)."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
 def fingerprint_select(name: str, definition: str, source: str, collation: str) -> str:
     """The fingerprint query of one kind: ``name``, ``definition`` and ``digest`` (of the definition's utf8mb4
     bytes); ``schema_fingerprint`` and ``account_fingerprint`` build theirs with it.
@@ -68,7 +64,7 @@ def fingerprint_select(name: str, definition: str, source: str, collation: str) 
 def inventory_query(kind: str, databases: Sequence[str], collation: str = "utf8mb4_nopad_bin") -> str:
     """The query asset for one inventory kind: one ``name`` column, limited to ``databases``."""
     expression, source, schema_column, condition = _INVENTORY_SOURCES[kind]
-    where = [f"{schema_column} IN ({', '.join(sql_string(db) for db in databases)})"]
+    where = [f"{schema_column} IN ({sql_list(databases)})"]
     if condition:
         where.append(condition)
     return (

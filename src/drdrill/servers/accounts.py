@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import pymysql
 
-from drdrill.endpoints import MySQLEndpoint
+from drdrill.endpoints import MySQLEndpoint, sql_list, sql_string
 from drdrill.errors import DrdrillError
 
 ACCOUNTS_CREATED = "-- drdrill accounts created; their grants on tables, columns and routines follow"
@@ -54,11 +54,6 @@ class AccountsScript:
     sql: bytes
 
 
-def sql_string(value: str) -> str:
-    """``value`` as a SQL string literal (quotes doubled, backslashes escaped)."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
 def database_pattern_match(column: str, databases: Sequence[str]) -> str:
     """SQL true when a ``mysql.db`` pattern column (wildcards ``%``/``_``, ``\\_`` escaped) matches a database.
 
@@ -69,7 +64,7 @@ def database_pattern_match(column: str, databases: Sequence[str]) -> str:
 
 def database_in(column: str, databases: Sequence[str]) -> str:
     """SQL true when ``column`` names one of the databases exactly."""
-    return f"{column} IN ({', '.join(sql_string(name) for name in databases)})"
+    return f"{column} IN ({sql_list(databases)})"
 
 
 def definers_select(databases: Sequence[str]) -> str:

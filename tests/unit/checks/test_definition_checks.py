@@ -67,11 +67,11 @@ def test_a_long_diff_is_cut_in_the_message_but_kept_in_the_evidence() -> None:
 
 
 def test_missing_indexes_are_named_one_by_one_and_the_unnamed_rest_counted() -> None:
-    findings = missing_findings("indexes", ["shop.t.ft"], 3, {})
+    findings = missing_findings("indexes", {"partial_missing_list": ["shop.t.ft"], "missing_count": 4}, {})
     assert [f.code for f in findings] == ["INDEX_MISSING", "INDEX_MISSING"]
     assert findings[0].message == "Index shop.t.ft is in the manifest but not in the restored server."
     assert findings[1].message.startswith("3 more indexes")
-    assert [f.message for f in missing_findings("indexes", [], 0, {})][0].startswith("1 more indexes")
+    assert [f.message for f in missing_findings("indexes", {}, {})][0].startswith("1 more indexes")
 
 
 def test_what_could_not_be_compared_is_never_green() -> None:

@@ -13,18 +13,12 @@ from drdrill.checks.sql import (
     inventory_query,
     rows_after_target_query,
     rows_before_target_mismatch_query,
-    sql_string,
 )
 from drdrill.storage.manifest import TableFacts
 
 pytestmark = pytest.mark.unit
 
 TRICKY = TableFacts("sh`op", "odd{name}", 7, "123456", ("id", "we}ird`{col"), ("id",))
-
-
-def test_a_string_literal_escapes_quotes_and_backslashes() -> None:
-    assert sql_string("plain") == "'plain'"
-    assert sql_string("o'k\\db") == "'o''k\\\\db'"
 
 
 def test_an_inventory_query_is_limited_to_the_databases_with_escaped_names() -> None:

@@ -12,17 +12,11 @@ from drdrill.servers.accounts import (
     needs_its_object,
     redact_account_secrets,
     script_secrets,
-    sql_string,
 )
 
 HASH = "*2B602296A79E0A8784ACC5C88D92E46588CCA3C3"
 SCRIPT = (f"CREATE OR REPLACE USER `app`@`%` IDENTIFIED BY PASSWORD '{HASH}' REQUIRE SSL;\n"
           "CREATE OR REPLACE USER `ed`@`%` IDENTIFIED VIA ed25519 USING 'ZIgUREUg5PVgQ6LskhXmO+eZLS0nC8be6HPjYWR4YJY';\n")
-
-
-@pytest.mark.unit
-def test_string_literals_escape_quotes_and_backslashes() -> None:
-    assert sql_string("o'q\\") == "'o''q\\\\'"
 
 
 @pytest.mark.unit
