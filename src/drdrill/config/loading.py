@@ -130,17 +130,38 @@ def read_yaml(path: Path, *, explicit: bool) -> Any:
         raise _syntax_error(file, text, exc) from None
 
 
+UNCLOSED = {"quoted scalar": "quote", "flow sequence": "'[' list", "flow mapping": "'{' mapping"}
+
+
+def _unclosed_opening(exc: yaml.YAMLError) -> tuple[str, yaml.Mark] | None:
+    """What was left unclosed (a quote or bracket PyYAML noticed only on a later line) and where it opened."""
+    context, opened, noticed = (getattr(exc, name, None) for name in ("context", "context_mark", "problem_mark"))
+    if not context or opened is None or noticed is None or opened.line >= noticed.line:
+        return None
+    return next(((what, opened) for kind, what in UNCLOSED.items() if kind in context), None)
+
+
 def _syntax_error(file: str, text: str, exc: yaml.YAMLError) -> ConfigError:
-    """A ConfigError pointing at the line (and showing it) where PyYAML gave up."""
+    """A ConfigError pointing at the line (and showing it) where the mistake is.
+
+    That is where PyYAML gave up, except for an unclosed quote or bracket: PyYAML notices those lines later
+    (at the end of the file, for a quote), so the line that opened it is named, with where it was noticed.
+    """
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = str(getattr(exc, "problem", None) or exc)
+    unclosed = _unclosed_opening(exc)
+    if unclosed is not None and mark is not None:
+        problem = f"the {unclosed[0]} opened here is not closed ({problem} at line {mark.line + 1})"
+        mark = unclosed[1]
     if mark is None:
         return ConfigError(file, "(file)", f"YAML syntax error: {problem}.", "Correct the YAML.")
     lines = text.splitlines()
     line = lines[mark.line] if mark.line < len(lines) else ""
     char = line[mark.column : mark.column + 1]
     shown = f" in: {line.strip()!r}" if line.strip() else ""
-    if "twice" in problem:
+    if unclosed is not None:
+        fix = f"Close the {unclosed[0]} opened on line {mark.line + 1}, column {mark.column + 1}."
+    elif "twice" in problem:
         fix = "Keep one of the two entries and delete the other."
     elif char in ("@", "`", "%", "*", "&", "!") and "token" in problem:
         fix = f'Quote the value: YAML cannot start a plain value with {char!r} (write "@daily", not @daily).'

@@ -150,9 +150,29 @@ def test_settings_expand_root(tmp_path: Path) -> None:
 
 
 @pytest.mark.unit
-def test_yaml_syntax_error_gives_the_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "targets:\n" + TARGET.replace("databases: [shop]", "databases: [shop"))
-    assert_names(load_error(path), path, "line 5", "YAML syntax error")
+def test_an_unclosed_bracket_is_named_on_the_line_that_opened_it(tmp_path: Path) -> None:
+    text = "targets:\n" + TARGET.replace("databases: [shop]", "databases: [shop")
+    opened = 1 + next(number for number, line in enumerate(text.splitlines()) if "databases: [shop" in line)
+    path = write(tmp_path, text)
+    error = load_error(path)
+    assert_names(error, path, f"line {opened}", "YAML syntax error", "'[' list opened here is not closed")
+    assert f"line {opened}," in (error.fix or "")
+
+
+@pytest.mark.unit
+def test_an_unclosed_quote_is_named_on_its_line_not_at_the_end_of_the_file(tmp_path: Path) -> None:
+    text = "targets:\n" + TARGET.replace("databases: [shop]", 'description: "a shop') + "    tags: [x]\n" * 4
+    opened = 1 + next(number for number, line in enumerate(text.splitlines()) if '"a shop' in line)
+    path = write(tmp_path, text)
+    assert_names(load_error(path), path, f"line {opened}", "quote opened here is not closed")
+
+
+@pytest.mark.unit
+def test_a_syntax_error_on_one_line_is_named_on_that_line(tmp_path: Path) -> None:
+    text = "targets:\n" + TARGET.replace("databases: [shop]", "databases: [shop]]")
+    broken = 1 + next(number for number, line in enumerate(text.splitlines()) if "[shop]]" in line)
+    path = write(tmp_path, text)
+    assert_names(load_error(path), path, f"line {broken}", "YAML syntax error")
 
 
 @pytest.mark.unit
