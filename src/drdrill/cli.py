@@ -20,8 +20,21 @@ from drdrill.drills.restore.form import RestoreOptions
 from drdrill.engines import ALIASES as ENGINE_ALIASES
 from drdrill.engines import engine_names
 from drdrill.errors import DrdrillError
+from drdrill.findings import BAD_REQUEST
 
 EXIT_OK, EXIT_DRILL_RED, EXIT_ERROR = 0, 1, 2
+
+
+def cli_run_id(started: datetime) -> str:
+    """The run id of a drill run from the command line (``cli__<start>__<random>``)."""
+    return f"cli__{started.strftime('%Y%m%dT%H%M%SZ')}__{uuid.uuid4().hex[:6]}"
+
+
+def drill_exit_code(verdict: str, findings: Sequence[Any]) -> int:
+    """0 for a green drill, 2 when it was asked for something it cannot do (bad input), else 1 (red)."""
+    if verdict == "passed":
+        return EXIT_OK
+    return EXIT_ERROR if any(finding.code in BAD_REQUEST for finding in findings) else EXIT_DRILL_RED
 
 
 def _print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
@@ -101,7 +114,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     record, findings = run_backup_drill(
         target, mysql_endpoint(target.source_conn_id, f"targets[{target.name}].source_conn_id"),
         object_store(target.storage), signing_key=manifest_signing_key(target.storage),
-        work_dir=config.settings.work_dir, history_url=config.settings.history_url, run_id=f"cli__{started.strftime('%Y%m%dT%H%M%SZ')}__{uuid.uuid4().hex[:6]}", started_at=started,
+        work_dir=config.settings.work_dir, history_url=config.settings.history_url, run_id=cli_run_id(started), started_at=started,
         engine_override=args.engine, dry_run=args.dry_run,
     )
 
@@ -113,7 +126,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
             print(f"  {finding.sentence()}")
 
     _emit(args, record.to_dict(), human)
-    return EXIT_OK if record.verdict == "passed" else EXIT_DRILL_RED
+    return drill_exit_code(record.verdict, findings)
 
 
 def restore_servers(target: Any) -> Any:
@@ -147,7 +160,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     servers = restore_servers(target)
     record, findings = run_restore_drill(
         target, servers, options, work_dir=config.settings.work_dir, history_url=config.settings.history_url,
-        run_id=f"cli__{started.strftime('%Y%m%dT%H%M%SZ')}__{uuid.uuid4().hex[:6]}", started_at=started)
+        run_id=cli_run_id(started), started_at=started)
 
     def seconds(value: float | None) -> str:
         from datetime import timedelta
@@ -169,7 +182,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
             print(f"  {finding.sentence()}")
 
     _emit(args, record.to_dict(), human)
-    return EXIT_OK if record.verdict == "passed" else EXIT_DRILL_RED
+    return drill_exit_code(record.verdict, findings)
 
 
 def cmd_pitr(args: argparse.Namespace) -> int:
@@ -186,7 +199,7 @@ def cmd_pitr(args: argparse.Namespace) -> int:
     record, findings = run_pitr_drill(
         target, servers, options,
         work_dir=config.settings.work_dir, history_url=config.settings.history_url,
-        run_id=f"cli__{started.strftime('%Y%m%dT%H%M%SZ')}__{uuid.uuid4().hex[:6]}", started_at=started)
+        run_id=cli_run_id(started), started_at=started)
 
     def human() -> None:
         print(f"PITR drill for {target.name} to {record.details.get('target_time')}: {record.verdict.upper()}  "
@@ -197,7 +210,7 @@ def cmd_pitr(args: argparse.Namespace) -> int:
         _print_stages_and_findings(record, findings)
 
     _emit(args, record.to_dict(), human)
-    return EXIT_OK if record.verdict == "passed" else EXIT_DRILL_RED
+    return drill_exit_code(record.verdict, findings)
 
 
 def _interrupt(signum: int, _frame: Any) -> None:
@@ -214,8 +227,7 @@ def cmd_failover(args: argparse.Namespace) -> int:
     target = config.target(args.target)
     started = datetime.now(timezone.utc)
     signal.signal(signal.SIGTERM, _interrupt)  # like Ctrl-C: the drill stops, cleans up and records
-    run = Run(target, resolve_connections(target), Path(config.settings.work_dir),
-              f"cli__{started.strftime('%Y%m%dT%H%M%SZ')}__{uuid.uuid4().hex[:6]}")
+    run = Run(target, resolve_connections(target), Path(config.settings.work_dir), cli_run_id(started))
     try:
         record, findings = run_failover_drill(run, history_url=config.settings.history_url, started_at=started,
                                               dry_run=args.dry_run, approved=args.yes_i_approve)
@@ -245,7 +257,7 @@ def cmd_failover(args: argparse.Namespace) -> int:
             print(f"\nWhat the drill would do:\n{record.details['approval_text']}")
 
     _emit(args, record.to_dict(), human)
-    return EXIT_OK if record.verdict == "passed" else EXIT_DRILL_RED
+    return drill_exit_code(record.verdict, findings)
 
 
 def cmd_stream(args: argparse.Namespace) -> int:

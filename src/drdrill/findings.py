@@ -46,7 +46,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "BINLOG_CORRUPT": (FAILED, "An archived binlog does not match its recorded size/sha256 or cannot be decoded; re-archive it from the source if it is still there, otherwise take a new full backup."),
     "ARCHIVE_LAGGING": (FAILED, "The binlog archive is further behind the source than the RPO objective; run archiving more often or use the continuous streamer."),
     "PITR_TARGET_UNREACHED": (FAILED, "The binlog archive ends before the requested recovery time; check archiving and pick an earlier target."),
-    "PITR_TARGET_BEFORE_BACKUP": (FAILED, "No retained full backup is older than the recovery target; keep backups longer (retention) or pick a later target."),
+    "PITR_TARGET_BEFORE_BACKUP": (COULD_NOT_VERIFY, "Nothing before the recoverable window can be recovered by design (retention deleted the backups it would need): pick a target inside the window the message gives, or keep backups longer (retention) if the business needs to reach further back."),
     "PITR_BASE_ROLLED_BACK": (FAILED, "The backup point-in-time recovery would start from holds transactions a flashback fail-back later rolled back (see the fork record in the binlog archive); recover from a backup taken before them or after the fork, or quarantine this backup."),
     "PITR_BOUNDARY_WRONG": (FAILED, "The recovered data does not stop exactly at the target: rows after it are present or rows before it are missing; check the replay's stop condition."),
     "REPLICATION_BROKEN": (FAILED, "Replication is not running on the replica, so promoting it would lose data; read Last_IO_Error/Last_SQL_Error in SHOW SLAVE STATUS, repair replication, then re-run the drill."),
@@ -61,6 +61,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "NEWER_BACKUPS_UNUSABLE": (FAILED, "A real recovery today would start from an older backup and lose the data since; fix what made the newer backups unusable (the message says why for each: a backup run that died, a failed verification or restore drill) and take a new backup."),
     "FAILED_BACKUP_REDRILLED": (PASSED, "This backup failed its last restore drill and was chosen by id to drill it again: a pass makes it proven again, another failure says what is still wrong with it."),
 }
+
+# Findings that say the drill was asked for something it cannot do (bad input, not a broken recovery): the CLI
+# exits 2 (bad usage) instead of 1 (drill red) for a run that reports one.
+BAD_REQUEST = frozenset({"CONFIG_INVALID", "PITR_TARGET_BEFORE_BACKUP"})
 
 # Which findings say the backup itself is broken. A restore drill that reports one of these marks the backup
 # it restored "failed drill" (storage.proof); every other finding is about the drill, the environment, the

@@ -40,6 +40,19 @@ def test_backup_then_list_shows_a_valid_backup_as_json(sandbox) -> None:
     assert "newest valid backup" in summary.stdout
 
 
+def test_a_drill_asked_for_the_impossible_exits_2_and_is_still_recorded(sandbox) -> None:
+    assert run("backup", "shop").returncode == 0
+    cases = {"PITR_TARGET_BEFORE_BACKUP": ("pitr", "shop", "--to", "2001-01-01T00:00:00Z", "--json"),
+             "CONFIG_INVALID": ("restore", "shop", "--disaster-at", "2001-01-01T00:00:00Z", "--json")}
+    for code, argv in cases.items():
+        done = run(*argv)
+        record = json.loads(done.stdout)
+        assert (done.returncode, record["verdict"]) == (2, "could_not_verify"), done.stdout[-2000:]
+        assert [finding["code"] for finding in record["findings"]] == [code]
+        history = json.loads(run("history", "--target", "shop", "--json").stdout)["drills"]
+        assert record["run_id"] in {drill["run_id"] for drill in history}
+
+
 def test_missing_connection_is_named_with_its_key_and_fix(sandbox) -> None:
     env = {k: v for k, v in os.environ.items() if k != "AIRFLOW_CONN_DRDRILL_SHOP_REPLICA"}
     done = run("config", "check", env=env)

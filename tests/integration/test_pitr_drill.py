@@ -89,7 +89,8 @@ def test_a_target_after_the_end_of_the_archive_is_unreached(sandbox, tmp_path) -
 def test_a_target_before_the_oldest_retained_backup_is_reported(sandbox, tmp_path) -> None:
     target, target_time, _ = prepare(sandbox, tmp_path)
     record, codes = pitr(sandbox, target, tmp_path, target_time - timedelta(hours=1))
-    assert (record.verdict, codes) == ("failed", ["PITR_TARGET_BEFORE_BACKUP"])
+    assert (record.verdict, codes) == ("could_not_verify", ["PITR_TARGET_BEFORE_BACKUP"])
+    assert "before the recoverable window, which starts at" in record.findings[0]["message"]
 
 
 def test_a_binlog_deleted_from_the_middle_of_the_chain_is_binlog_gap(sandbox, tmp_path) -> None:

@@ -233,3 +233,17 @@ def test_a_time_in_the_future_is_bad_usage_before_any_work(tmp_path: Path, monke
     monkeypatch.setenv("DRDRILL_CONFIG", str(write_config(tmp_path)))
     code, _, err = run(capsys, *argv)
     assert code == 2 and f"error: {field} '2999-01-01T00:00:00Z' is in the future" in err and "Fix:" in err
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("verdict", "codes", "expected"), [
+    ("passed", [], 0), ("passed", ["ERRANT_TRANSACTIONS"], 0), ("failed", ["RPO_EXCEEDED"], 1),
+    ("could_not_verify", ["TARGET_UNAVAILABLE"], 1), ("could_not_verify", ["CONFIG_INVALID"], 2),
+    ("could_not_verify", ["PITR_TARGET_BEFORE_BACKUP", "RPO_EXCEEDED"], 2),
+])
+def test_a_drill_exits_0_when_green_2_when_asked_for_the_impossible_else_1(verdict: str, codes: list[str],
+                                                                           expected: int) -> None:
+    from drdrill.cli import drill_exit_code
+    from drdrill.findings import Finding
+
+    assert drill_exit_code(verdict, [Finding(code, "message") for code in codes]) == expected

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from drdrill.drills.measure_guard import refuse_negative
 from drdrill.findings import DrillFailed, Finding
 from drdrill.config import Target
 from drdrill.drills.layouts import binlog_layout, layout_for
@@ -135,8 +136,9 @@ def _base_candidates(valid: list[BackupEntry], target_time: datetime) -> list[Ba
         oldest = min(valid, key=lambda entry: entry.backup_id)
         assert oldest.manifest is not None
         raise DrillFailed([Finding(
-            "PITR_TARGET_BEFORE_BACKUP", f"The target {target_time.isoformat()} is before the oldest retained valid "
-            f"backup ({oldest.backup_id}, complete at {backup_ready_at(oldest.manifest).isoformat()}).")])
+            "PITR_TARGET_BEFORE_BACKUP", f"The target {target_time.isoformat()} is before the recoverable window, "
+            f"which starts at {backup_ready_at(oldest.manifest).isoformat()} (when the oldest retained valid backup, "
+            f"{oldest.backup_id}, completed).", evidence={"window_start": backup_ready_at(oldest.manifest).isoformat()})])
     proven = next((entry for entry in ready if entry.status == PROVEN), None)
     return [proven, ready[0]] if proven and proven is not ready[0] else [ready[0]]
 
@@ -289,6 +291,9 @@ def measure(planned: dict[str, Any], *, disaster_at: datetime, validated: dict[s
     rto = datetime.fromisoformat(validated["validated_at"]) - disaster_at
     newest = validated.get("newest_heartbeat")
     rpo = target_time - datetime.fromisoformat(newest) if newest else None
+    refuse_negative(rto, rpo, {"validated at": datetime.fromisoformat(validated["validated_at"]),
+                                "newest recovered heartbeat": datetime.fromisoformat(newest) if newest else None,
+                                "target": target_time, "declared disaster": disaster_at})
     replayed = stages.get("replay") or {}
     result = {
         "rto_seconds": round(rto.total_seconds(), 3), "rto_objective_seconds": rto_objective.total_seconds(),

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from drdrill.drills.form import CLOCK_TOLERANCE
+from drdrill.drills.measure_guard import refuse_negative
 from drdrill.findings import DrillFailed, Finding
 from drdrill.config import Target
 from drdrill.drills.layouts import layout_for
@@ -275,15 +276,8 @@ def measure(*, disaster_at: datetime, validated_at: datetime, newest_heartbeat: 
     rto = validated_at - disaster_at
     rpo = disaster_at - newest_heartbeat if newest_heartbeat else None
     findings = []
-    if rto < timedelta(0) or (rpo is not None and rpo < timedelta(0)):  # never recorded: a clock is wrong
-        raise DrillFailed([Finding(
-            "COULD_NOT_VERIFY",
-            f"RTO or RPO came out negative (validated at {validated_at.isoformat()}, newest heartbeat "
-            f"{newest_heartbeat.isoformat() if newest_heartbeat else '-'}, declared disaster {disaster_at.isoformat()}): "
-            "the clocks of the source, the worker and the declared time disagree.",
-            "Check NTP on the database servers and the Airflow workers; declare the disaster after the restored point.",
-            evidence={"rto_seconds": rto.total_seconds(),
-                      "rpo_seconds": rpo.total_seconds() if rpo is not None else None})])
+    refuse_negative(rto, rpo, {"validated at": validated_at, "newest heartbeat": newest_heartbeat,
+                                "declared disaster": disaster_at})
     if rto > rto_objective:
         findings.append(Finding("RTO_EXCEEDED", f"Recovery took {format_duration(rto)} from the declared disaster to a "
                                 f"validated server; the objective is {format_duration(rto_objective)}.",
