@@ -69,10 +69,10 @@ def test_a_bigger_buffer_pool_brings_a_bigger_redo_log(tmp_path: Path) -> None:
 
 
 def test_directory_and_ports_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DRDRILL_SANDBOX_DIR", str(tmp_path / "from-env"))
+    monkeypatch.setenv("DRDRILL_SANDBOX_DIR", str(tmp_path / "env"))
     monkeypatch.setenv("DRDRILL_SANDBOX_PORT_BASE", "31000")
     box = Sandbox()
-    assert box.directory == (tmp_path / "from-env").resolve() and box.ports.primary == 31001
+    assert box.directory == (tmp_path / "env").resolve() and box.ports.primary == 31001
     monkeypatch.delenv("DRDRILL_SANDBOX_PORT_BASE")
     assert Sandbox().ports == SandboxPorts.from_base(DEFAULT_PORT_BASE)
 

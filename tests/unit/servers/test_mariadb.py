@@ -51,9 +51,9 @@ def test_everything_the_server_owns_lives_below_base_dir(tmp_path: Path) -> None
 
 def test_a_relative_base_dir_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    server = LocalMariaDB(InstanceSpec("primary", Path("sandbox/primary"), 3399, 1))
-    assert server.spec.base_dir == tmp_path / "sandbox" / "primary" and server.socket.is_absolute()
-    assert repr(server) == f"LocalMariaDB(name='primary', port=3399, base_dir='{tmp_path / 'sandbox' / 'primary'}')"
+    server = LocalMariaDB(InstanceSpec("primary", Path("sb/primary"), 3399, 1))
+    assert server.spec.base_dir == tmp_path / "sb" / "primary" and server.socket.is_absolute()
+    assert repr(server) == f"LocalMariaDB(name='primary', port=3399, base_dir='{tmp_path / 'sb' / 'primary'}')"
 
 
 def test_a_socket_path_too_long_for_unix_sockets_is_refused_and_one_shorter_accepted(tmp_path: Path) -> None:
