@@ -290,9 +290,11 @@ def measure(planned: dict[str, Any], *, disaster_at: datetime, validated: dict[s
     target_time = datetime.fromisoformat(planned["target_time"])
     rto = datetime.fromisoformat(validated["validated_at"]) - disaster_at
     newest = validated.get("newest_heartbeat")
-    rpo = target_time - datetime.fromisoformat(newest) if newest else None
+    newest_at = datetime.fromisoformat(newest) if newest else None
+    # a recovered event after the target is validate's PITR_BOUNDARY_WRONG, not a data loss: no RPO then
+    rpo = target_time - newest_at if newest_at and newest_at <= target_time else None
     refuse_negative(rto, rpo, {"validated at": datetime.fromisoformat(validated["validated_at"]),
-                                "newest recovered heartbeat": datetime.fromisoformat(newest) if newest else None,
+                                "newest recovered heartbeat": newest_at,
                                 "target": target_time, "declared disaster": disaster_at})
     replayed = stages.get("replay") or {}
     result = {
