@@ -58,3 +58,18 @@ def test_teardown_keeps_the_scratch_only_when_asked_and_despite_a_bad_neighbour(
     monkeypatch.setenv("DRDRILL_CONFIG", str(write_config(tmp_path)))
     assert tasks.teardown("shop", None, context_of("teardown_scratch", {}, disaster_at="soon")) == {"kept": False}
     assert tasks.teardown("shop", None, context_of("teardown_scratch", {}, keep_scratch=True))["kept"] is True
+
+
+@pytest.mark.parametrize("field", ["rto_objective", "rpo_objective"])
+def test_a_bad_objective_override_stops_the_first_task_before_any_work(field: str, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from drdrill.airflow.runtime import FINDINGS_KEY
+
+    monkeypatch.setenv("DRDRILL_CONFIG", str(write_config(tmp_path)))
+    store: dict = {}
+    with pytest.raises(AirflowFailException):  # no connection is resolved, no bucket read: the form fails first
+        tasks.select_backup("shop", context_of("select_backup", store, **{field: "banana"}))
+    (finding,) = store[("select_backup", FINDINGS_KEY)]
+    assert finding["code"] == "CONFIG_INVALID" and f"{field} 'banana': invalid duration" in finding["message"]
