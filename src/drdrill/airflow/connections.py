@@ -15,7 +15,7 @@ from drdrill.config import Storage
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
 from drdrill.storage.objectstore import ObjectStore
-from drdrill.storage.s3 import S3ObjectStore
+from drdrill.storage.s3 import S3ObjectStore, client_config
 from drdrill.storage.seal import SigningKey
 
 
@@ -163,8 +163,10 @@ def object_store(storage: Storage) -> ObjectStore:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
     get_connection(storage.conn_id, "storage.conn_id")
-    client = S3Hook(aws_conn_id=storage.conn_id).get_conn()
-    return S3ObjectStore(client, storage.bucket)
+    settings = client_config(storage.connect_timeout.total_seconds(), storage.read_timeout.total_seconds(),
+                             storage.attempts)
+    config = S3Hook(aws_conn_id=storage.conn_id).config.merge(settings)  # the connection's config_kwargs, ours win
+    return S3ObjectStore(S3Hook(aws_conn_id=storage.conn_id, config=config).get_conn(), storage.bucket)
 
 
 def rds_client(conn_id: str | None) -> Any:

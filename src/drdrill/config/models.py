@@ -68,6 +68,11 @@ class Storage:
     manifest_signing_conn_id: ConnectionId | None = _key(
         "an Airflow connection whose password signs each manifest (HMAC-SHA256); null: digest only",
         "drdrill_manifest_key", None)
+    connect_timeout: Duration = _key("how long one connection to the S3 endpoint may take", "10s", timedelta(seconds=10))
+    read_timeout: Duration = _key("how long the S3 endpoint may stay silent in one request before it is retried",
+                                  "30s", timedelta(seconds=30))
+    attempts: Count = _key("tries of each S3 request (and of each cut download) before the drill stops with "
+                           "STORAGE_UNAVAILABLE", 4, 4, ge=1)
 
 
 @dataclass(frozen=True, config=CONFIG, kw_only=True)

@@ -172,6 +172,8 @@ class ObjectStore(ABC):
                 pending.put((number, body))
             pending.put(None)
             sender.join()
+            if failure and isinstance(failure[0], StorageError):
+                raise failure[0]
             if failure:
                 raise StorageError(f"Upload of s3://{self.bucket}/{key} failed: {failure[0]}.",
                                    "Check the S3 endpoint and credentials, then re-run the task.") from failure[0]

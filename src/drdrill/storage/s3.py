@@ -1,16 +1,35 @@
-"""The object store on an S3 endpoint, through a boto3 client (in Airflow the amazon provider's S3Hook gives it)."""
+"""The object store on an S3 endpoint, through a boto3 client (in Airflow the amazon provider's S3Hook gives it).
+
+A slow, stalled or cut endpoint is handled here: the client's connect and read timeouts and its retries are set
+deliberately (``client_config``; botocore's defaults wait 60 s per read), a request that fails on the network is
+retried by botocore (a multipart part on its own), a download cut mid-object resumes from the byte it reached, and
+what still fails after the attempts is a StorageError naming the endpoint, the timeout and the attempts.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
+
+from botocore.config import Config
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import HTTPClientError, IncompleteReadError, ResponseStreamingError
 
 from drdrill.storage.objectstore import ObjectMissing, ObjectStore, StorageError, StoredObject, UploadResult, \
     upload_result
 
 DELETE_BATCH = 1000  # the most keys one DeleteObjects request takes
 _MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
+# The network failing (refused, timed out, cut), as botocore raises it from a request or from a body being read.
+NETWORK_ERRORS = (BotoConnectionError, HTTPClientError, IncompleteReadError, ResponseStreamingError)
+
+
+def client_config(connect_timeout: float, read_timeout: float, attempts: int) -> Config:
+    """The boto3 client settings of a store: timeouts in seconds, and ``attempts`` tries of each request."""
+    return Config(connect_timeout=connect_timeout, read_timeout=read_timeout,
+                  retries={"mode": "standard", "total_max_attempts": attempts})
 
 
 class S3ObjectStore(ObjectStore):
@@ -22,6 +41,29 @@ class S3ObjectStore(ObjectStore):
 
     def describe(self) -> str:
         return f"s3://{self.bucket} at {self.client.meta.endpoint_url}"
+
+    def attempts(self) -> int:
+        """How many times the client tries each request (its retry config; botocore's default otherwise)."""
+        retries = self.client.meta.config.retries or {}
+        return int(retries.get("total_max_attempts") or retries.get("max_attempts", 2) + 1)
+
+    @contextlib.contextmanager
+    def _network(self, action: str) -> Iterator[None]:
+        """Turn the network's failure during ``action`` (after the client's own retries) into a StorageError."""
+        try:
+            yield
+        except NETWORK_ERRORS as exc:
+            raise self.unavailable(action, exc) from exc
+
+    def unavailable(self, action: str, exc: BaseException) -> StorageError:
+        """The StorageError of the endpoint failing: which endpoint, the action, its timeouts and attempts."""
+        config = self.client.meta.config
+        return StorageError(
+            f"S3 endpoint {self.client.meta.endpoint_url} failed while {action} (s3://{self.bucket}) after "
+            f"{self.attempts()} attempts with connect timeout {config.connect_timeout} s and read timeout "
+            f"{config.read_timeout} s: {exc}.",
+            "Check that the endpoint answers (network, load, S3 status); raise storage.read_timeout or "
+            "storage.attempts for a slow one. Nothing half-written counts: re-run the drill.")
 
     def ensure_bucket(self) -> None:
         try:
@@ -39,29 +81,50 @@ class S3ObjectStore(ObjectStore):
             ) from exc
 
     def put_bytes(self, key: str, body: bytes) -> UploadResult:
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=body)
+        with self._network(f"writing {key}"):
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=body)
         return upload_result(key, body)
 
     def get_bytes(self, key: str) -> bytes | None:
         try:
-            return bytes(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
-        except self.client.exceptions.NoSuchKey:
+            return b"".join(self.iter_object(key))
+        except ObjectMissing:
             return None
 
     def iter_object(self, key: str, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
-        try:
-            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
-        except self.client.exceptions.NoSuchKey as exc:
-            raise ObjectMissing(f"s3://{self.bucket}/{key} does not exist.",
-                                "Check the key; list the prefix to see what is stored.") from exc
-        try:
-            yield from body.iter_chunks(chunk_size)
-        finally:
-            body.close()
+        """Stream the object; a body cut or stalled mid-way is read on from the byte reached (the same version:
+        ``IfMatch`` its ETag), up to the client's attempts in all."""
+        offset, failures = 0, 0
+        version: dict[str, str] = {}
+        while True:
+            try:
+                with self._network(f"reading {key}"):
+                    reply = self.client.get_object(Bucket=self.bucket, Key=key, **version,
+                                                   **({"Range": f"bytes={offset}-"} if offset else {}))
+            except self.client.exceptions.NoSuchKey as exc:
+                raise ObjectMissing(f"s3://{self.bucket}/{key} does not exist.",
+                                    "Check the key; list the prefix to see what is stored.") from exc
+            version = {"IfMatch": reply["ETag"]}
+            size = offset + int(reply["ContentLength"])
+            body = reply["Body"]
+            try:
+                for chunk in body.iter_chunks(chunk_size):
+                    offset += len(chunk)
+                    yield chunk
+                return
+            except NETWORK_ERRORS as exc:
+                failures += 1
+                if failures >= self.attempts():
+                    raise self.unavailable(f"reading {key} (cut at byte {offset} of {size})", exc) from exc
+                if offset >= size:
+                    return
+            finally:
+                body.close()
 
     def head(self, key: str) -> StoredObject | None:
         try:
-            reply = self.client.head_object(Bucket=self.bucket, Key=key)
+            with self._network(f"looking up {key}"):
+                reply = self.client.head_object(Bucket=self.bucket, Key=key)
         except self.client.exceptions.ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in _MISSING_CODES:
                 return None
@@ -70,9 +133,10 @@ class S3ObjectStore(ObjectStore):
 
     def list_objects(self, prefix: str) -> list[StoredObject]:
         found: list[StoredObject] = []
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                found.append(StoredObject(item["Key"], item["Size"], item["LastModified"]))
+        with self._network(f"listing {prefix}"):
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    found.append(StoredObject(item["Key"], item["Size"], item["LastModified"]))
         return found
 
     def list_folders(self, prefix: str) -> list[str]:
@@ -104,15 +168,19 @@ class S3ObjectStore(ObjectStore):
         return aborted
 
     def _start_upload(self, key: str) -> str:
-        return str(self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"])
+        with self._network(f"starting the upload of {key}"):
+            return str(self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"])
 
     def _upload_part(self, key: str, upload_id: str, number: int, body: bytes) -> str:
-        reply = self.client.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body)
+        with self._network(f"uploading part {number} of {key}"):
+            reply = self.client.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number,
+                                            Body=body)
         return str(reply["ETag"])
 
     def _complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> None:
-        self.client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
-                                              MultipartUpload={"Parts": parts})
+        with self._network(f"completing the upload of {key}"):
+            self.client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
+                                                  MultipartUpload={"Parts": parts})
 
     def _abort_upload(self, key: str, upload_id: str) -> None:
         self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)

@@ -13,7 +13,7 @@ from drdrill.findings import DrillFailed, Finding
 from drdrill.sizes import format_size
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.manifest import Manifest, ManifestError, read_manifest
-from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.objectstore import ObjectStore, StorageError
 from drdrill.storage.seal import SigningKey
 
 
@@ -74,6 +74,11 @@ def no_room(directory: Path, needed: int, backup_id: str, what: str) -> DrillFai
         "Free space in the work directory (settings.work_dir) or give the worker a bigger disk, then re-run the drill.",
         evidence={"directory": str(directory), "needed_bytes": needed, "free_bytes": free},
     )])
+
+
+def storage_unavailable(exc: StorageError, what: str) -> DrillFailed:
+    """STORAGE_UNAVAILABLE: the store failed (timed out, was cut) while ``what``; the backup itself was not judged."""
+    return DrillFailed([Finding("STORAGE_UNAVAILABLE", f"{exc.problem} {what}", exc.fix or "")])
 
 
 def quarantine(store: ObjectStore, layout: TargetLayout, backup_id: str, findings: list[Finding]) -> None:

@@ -50,3 +50,14 @@ def test_an_unreachable_bucket_says_where_and_what_to_check() -> None:
     with pytest.raises(StorageError, match="Cannot reach s3://b at http://s3.test:9000") as raised:
         S3ObjectStore(client("403"), "b").check_access()
     assert "endpoint_url, credentials" in str(raised.value)
+
+
+def test_client_config_sets_timeouts_and_attempts_that_the_store_reports() -> None:
+    from drdrill.storage.s3 import client_config
+
+    config = client_config(2.0, 3.0, 5)
+    assert (config.connect_timeout, config.read_timeout) == (2.0, 3.0)
+    store = S3ObjectStore(SimpleNamespace(meta=SimpleNamespace(config=config, endpoint_url="http://s3.test:9000")), "b")
+    assert store.attempts() == 5
+    message = store.unavailable("reading k", TimeoutError("timed out")).problem
+    assert "http://s3.test:9000" in message and "read timeout 3.0 s" in message and "after 5 attempts" in message

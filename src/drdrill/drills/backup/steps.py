@@ -33,10 +33,10 @@ from drdrill.storage.binlog.names import server_key
 from drdrill.storage.catalog import list_backups
 from drdrill.storage.layout import TargetLayout, new_backup_id
 from drdrill.storage.manifest import BinlogPosition, Manifest, ObjectEntry
-from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.objectstore import ObjectStore, StorageError
 from drdrill.storage.retention import binlogs_no_longer_needed, choose_deletions, forks_no_longer_needed
 from drdrill.storage.seal import SigningKey
-from drdrill.storage.verify import quarantine, verify_backup
+from drdrill.storage.verify import quarantine, storage_unavailable, verify_backup
 
 
 def _server_facts(source: MySQLEndpoint) -> dict[str, Any]:
@@ -161,6 +161,9 @@ def dump_and_upload(plan: dict[str, Any], target: Target, source: MySQLEndpoint,
         raise DrillFailed([Finding("ARCHIVE_TRUNCATED", exc.problem, exc.fix or "")]) from exc
     except (ToolError, AccountsUnreadable) as exc:
         raise DrillFailed([Finding("BACKUP_FAILED", exc.problem, exc.fix or "")]) from exc
+    except StorageError as exc:
+        raise storage_unavailable(exc, f"The upload of backup {plan['backup_id']} was aborted; it has no manifest "
+                                  "and never counts as a backup.") from exc
     finally:
         shutil.rmtree(work_dir / plan["backup_id"], ignore_errors=True)
     seconds = time.monotonic() - began
@@ -206,7 +209,11 @@ def write_manifest(plan: dict[str, Any], dumped: dict[str, Any], target: Target,
         tables=facts.tables, inventory=facts.inventory, schema=facts.schema, notes=tuple(notes),
         extra={"server_id": plan["server_id"], "server_key": server_key(read_identity(source))},
     )
-    store.put_bytes(layout.manifest_key(plan["backup_id"]), manifest.to_json(signing_key).encode())
+    try:
+        store.put_bytes(layout.manifest_key(plan["backup_id"]), manifest.to_json(signing_key).encode())
+    except StorageError as exc:
+        raise storage_unavailable(exc, f"Backup {plan['backup_id']}'s manifest was not written, so it never "
+                                  "counts as a backup.") from exc
     return {
         "backup_id": manifest.backup_id,
         "tables": len(manifest.tables),
@@ -231,7 +238,10 @@ def verify(plan: dict[str, Any], target: Target, store: ObjectStore, *, signing_
     """Re-read every stored object; a mismatch quarantines the backup and fails the drill."""
     began = time.monotonic()
     layout = layout_for(target)
-    manifest, findings = verify_backup(store, layout, plan["backup_id"], signing_key=signing_key)
+    try:
+        manifest, findings = verify_backup(store, layout, plan["backup_id"], signing_key=signing_key)
+    except StorageError as exc:
+        raise storage_unavailable(exc, f"Backup {plan['backup_id']} could not be re-read to verify it.") from exc
     if findings:
         quarantine(store, layout, plan["backup_id"], findings)
         raise DrillFailed(findings)

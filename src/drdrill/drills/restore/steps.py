@@ -40,10 +40,10 @@ from drdrill.storage.catalog import CORRUPT, DRILL_EVIDENCE, INVALID, QUARANTINE
 from drdrill.storage.layout import TargetLayout, backup_time
 from drdrill.storage.manifest import REFUSED_CODES, Manifest, ManifestCorrupt, ManifestError
 from drdrill.storage.manifest import read_manifest as read_stored_manifest
-from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.objectstore import ObjectStore, StorageError
 from drdrill.storage.proof import FAILED_DRILL
 from drdrill.storage.seal import SigningKey
-from drdrill.storage.verify import fetch_backup, quarantine
+from drdrill.storage.verify import fetch_backup, quarantine, storage_unavailable
 
 STEPS = ["select_backup", "fetch_and_verify", "provision_scratch", "restore", "validate", "measure"]
 CHOICES = ("newest", "backup_id", "random")
@@ -172,7 +172,12 @@ def fetch_and_verify(selected: dict[str, Any], target: Target, store: ObjectStor
     began = time.monotonic()  # a broken newest backup's download is part of the recovery's time too
     while True:
         shutil.rmtree(files, ignore_errors=True)
-        stats, findings = fetch_backup(store, layout, backup_id, files, signing_key=signing_key)
+        try:
+            stats, findings = fetch_backup(store, layout, backup_id, files, signing_key=signing_key)
+        except StorageError as exc:
+            shutil.rmtree(files, ignore_errors=True)
+            raise storage_unavailable(exc, f"The download of backup {backup_id} stopped; its partial files were "
+                                      "removed and nothing was restored.") from exc
         if not findings:
             break
         broken.append((backup_id, _set_aside(store, layout, backup_id, findings),
