@@ -83,7 +83,8 @@ def test_monitor_findings_fire_on_lag_and_stale_backups_and_stay_quiet_when_fres
     write_on_source(sandbox, 1)  # something the archive does not hold yet
     strict = dataclasses.replace(target, objectives=dataclasses.replace(target.objectives, rpo=timedelta(seconds=1)))
     lagging = sample_rpo(strict, source, store, now=now + timedelta(minutes=5), signing_key=None)
-    assert [f["code"] for f in lagging["findings"]] == ["ARCHIVE_LAGGING"]
+    # five minutes ahead, the heartbeat looks stopped too
+    assert [f["code"] for f in lagging["findings"]] == ["ARCHIVE_LAGGING", "HEARTBEAT_STOPPED"]
     assert lagging["archive_lag_seconds"] > 1
 
     stale = sample_rpo(target, source, store, now=now + timedelta(days=2), signing_key=None)

@@ -1,13 +1,16 @@
-"""The predicted RPO: how far the binlog archive trails the source, and how old the newest valid backup is."""
+"""The predicted RPO: how far the binlog archive trails the source, how old the newest valid backup is, and how
+long ago the source last committed a heartbeat (a source that stopped committing, e.g. on a full disk, has
+nothing left to archive: its archive lag alone would stay green)."""
 
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from drdrill.findings import Finding
 from drdrill.config import Target
+from drdrill.config.models import Heartbeat
 from drdrill.drills.layouts import binlog_layout, layout_for
 from drdrill.durations import format_duration
 from drdrill.endpoints import MySQLEndpoint
@@ -36,6 +39,33 @@ def archive_lag_seconds(source: MySQLEndpoint, store: ObjectStore, target: Targe
     return max(0.0, (now - newest_at).total_seconds()), f"the newest archived event is from {newest_at.isoformat()}"
 
 
+def heartbeat_age_seconds(source: MySQLEndpoint, heartbeat: Heartbeat, now: datetime) -> float | None:
+    """Seconds since the source's newest heartbeat row (a read: it answers even when commits stall); None: no row."""
+    rows = source.fetch_all(f"SELECT MAX(`{heartbeat.column}`) FROM `{heartbeat.schema}`.`{heartbeat.table}`")
+    newest = rows[0][0]
+    return None if newest is None else max(0.0, (now - newest.replace(tzinfo=timezone.utc)).total_seconds())
+
+
+def _heartbeat_findings(target: Target, source: MySQLEndpoint, now: datetime) -> tuple[float | None, list[Finding]]:
+    """The heartbeat's age and HEARTBEAT_STOPPED when it is older than the RPO objective (or cannot be read)."""
+    heartbeat, rpo = target.heartbeat, target.objectives.rpo
+    assert heartbeat is not None
+    try:
+        age = heartbeat_age_seconds(source, heartbeat, now)
+    except Exception as exc:  # PyMySQL errors: a missing table, a lost connection
+        return None, [Finding("HEARTBEAT_STOPPED", f"The heartbeat {heartbeat.qualified_table} on {source.describe()} "
+                              f"cannot be read: {exc}.")]
+    if age is None:
+        return None, [Finding("HEARTBEAT_STOPPED", f"The heartbeat table {heartbeat.qualified_table} on "
+                              f"{source.describe()} has no rows: nothing shows that the source takes writes.")]
+    if age > rpo.total_seconds():
+        return age, [Finding("HEARTBEAT_STOPPED", f"The newest heartbeat on {source.describe()} "
+                             f"({heartbeat.qualified_table}) is {format_duration_seconds(age)} old; the RPO objective "
+                             f"is {format_duration(rpo)}: the source has stopped committing writes.",
+                             evidence={"heartbeat_age_seconds": age})]
+    return age, []
+
+
 def sample_rpo(target: Target, source: MySQLEndpoint, store: ObjectStore, *, signing_key: SigningKey | None,
                now: datetime) -> dict[str, Any]:
     """One reading of the predicted RPO, with ARCHIVE_LAGGING / BACKUP_STALE findings (not raised)."""
@@ -53,6 +83,10 @@ def sample_rpo(target: Target, source: MySQLEndpoint, store: ObjectStore, *, sig
         findings.append(Finding("ARCHIVE_LAGGING", f"The binlog archive of {target.name} trails the source by "
                                 f"{format_duration_seconds(lag)} ({why}); the RPO objective is {format_duration(rpo)}.",
                                 evidence={"archive_lag_seconds": lag}))
+    heartbeat_age = None
+    if target.heartbeat is not None and not any(finding.code == "TARGET_UNAVAILABLE" for finding in findings):
+        heartbeat_age, stopped = _heartbeat_findings(target, source, now)
+        findings += stopped
     valid = [entry for entry in list_backups(store, layout_for(target), signing_key=signing_key) if entry.is_valid]
     backup_age = (now - backup_time(valid[0].backup_id)).total_seconds() if valid else None
     limit = target.restore_drill.max_backup_age
@@ -63,6 +97,7 @@ def sample_rpo(target: Target, source: MySQLEndpoint, store: ObjectStore, *, sig
                                 f"{format_duration_seconds(backup_age)} old; the target allows {format_duration(limit)}."))
     return {
         "sampled_at": now.isoformat(), "archive_lag_seconds": lag, "archive_state": why,
+        "heartbeat_age_seconds": heartbeat_age,
         "backup_age_seconds": backup_age, "rpo_objective_seconds": rpo.total_seconds(),
         "max_backup_age_seconds": limit.total_seconds() if limit else None,
         "findings": [finding.to_dict() for finding in findings], "seconds": round(time.monotonic() - began, 3),

@@ -39,8 +39,11 @@ from drdrill.storage.seal import SigningKey
 from drdrill.storage.verify import quarantine, storage_unavailable, verify_backup
 
 
-def _server_facts(source: MySQLEndpoint) -> dict[str, Any]:
-    connection = source.connect()
+ANSWER_TIMEOUT = 30.0  # seconds preflight waits for each answer: a primary whose disk is full never answers
+
+
+def _server_facts(source: MySQLEndpoint, answer_timeout: float) -> dict[str, Any]:
+    connection = source.connect(read_timeout=answer_timeout, write_timeout=answer_timeout)
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT @@version, @@server_id, @@datadir, @@log_bin, @@binlog_format, @@gtid_binlog_pos")
@@ -68,18 +71,30 @@ def preflight(
     started_at: datetime,
     engine_override: str | None = None,
     dry_run: bool = False,
+    answer_timeout: float = ANSWER_TIMEOUT,
 ) -> dict[str, Any]:
-    """Check the source, tools, disk and bucket before anything is written; returns the run's plan."""
+    """Check the source, tools, disk and bucket before anything is written; returns the run's plan.
+
+    A source that connects but does not answer within ``answer_timeout`` seconds (a full disk stalls its binary
+    log, and ``SHOW MASTER STATUS`` with it) is TARGET_UNAVAILABLE then, not a drill that hangs.
+    """
     began = time.monotonic()
     try:
         engine = get_engine(engine_override or target.engine)
     except ValueError as exc:
         raise DrillFailed([Finding("CONFIG_INVALID", str(exc))]) from exc
     try:
-        server = _server_facts(source)
+        server = _server_facts(source, answer_timeout)
     except Exception as exc:  # PyMySQL raises OperationalError, InterfaceError, socket errors
-        raise DrillFailed([Finding("TARGET_UNAVAILABLE",
-                                   f"Cannot connect to the source {source.describe()} of target {target.name}: {exc}.")]) from exc
+        stalled = "timed out" in str(exc)
+        raise DrillFailed([Finding(
+            "TARGET_UNAVAILABLE",
+            f"The source {source.describe()} of target {target.name} did not answer within {answer_timeout:g} s "
+            f"({exc}): a server whose disk is full waits for space before it writes its binary log, and stops "
+            "answering on it." if stalled else
+            f"Cannot connect to the source {source.describe()} of target {target.name}: {exc}.",
+            "Check the source's free disk space (datadir, binlog and tmpdir) and its error log." if stalled else "",
+        )]) from exc
     findings: list[Finding] = []
     if "mariadb" not in server["server_version"].lower():
         findings.append(Finding("PREFLIGHT_FAILED", f"{source.describe()} runs {server['server_version']}; this drdrill "

@@ -47,3 +47,15 @@ def test_a_fresh_valid_backup_is_not_stale_an_old_one_is(tmp_path: Path) -> None
 
 def test_seconds_are_shown_as_a_duration() -> None:
     assert monitor.format_duration_seconds(90) == "1m30s"
+
+
+def test_the_heartbeat_age_is_read_from_the_newest_row_and_none_without_rows(tmp_path: Path) -> None:
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    heartbeat = load_test_target(tmp_path, prefix="drills", extra="    heartbeat: {table: shop.heartbeat}\n").heartbeat
+    assert heartbeat is not None
+    beat = SimpleNamespace(fetch_all=lambda sql: [(datetime(2026, 1, 1, 12, 0, 0),)])
+    assert monitor.heartbeat_age_seconds(beat, heartbeat, datetime.fromisoformat("2026-01-01T12:00:30+00:00")) == 30
+    empty = SimpleNamespace(fetch_all=lambda sql: [(None,)])
+    assert monitor.heartbeat_age_seconds(empty, heartbeat, NOW) is None
