@@ -142,13 +142,15 @@ class S3ObjectStore(ObjectStore):
     def list_folders(self, prefix: str) -> list[str]:
         names: list[str] = []
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
-            for common in page.get("CommonPrefixes", []):
-                names.append(common["Prefix"][len(prefix):].rstrip("/"))
+        with self._network(f"listing {prefix}"):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
+                for common in page.get("CommonPrefixes", []):
+                    names.append(common["Prefix"][len(prefix):].rstrip("/"))
         return names
 
     def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=key)
+        with self._network(f"deleting {key}"):
+            self.client.delete_object(Bucket=self.bucket, Key=key)
 
     def delete_prefix(self, prefix: str) -> int:
         keys = [obj.key for obj in self.list_objects(prefix)]

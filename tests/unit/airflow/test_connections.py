@@ -117,6 +117,18 @@ def test_an_s3_connection_becomes_an_object_store_on_the_bucket(monkeypatch: pyt
     assert SECRET not in store.describe()
 
 
+def test_the_storage_timeouts_and_attempts_win_over_the_connections_and_keep_its_other_settings(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    define(monkeypatch, "unit_s3_slow", {"conn_type": "aws", "login": "AKIDUNIT", "password": SECRET, "extra": {
+        "endpoint_url": "http://127.0.0.1:9", "config_kwargs": {"read_timeout": 600, "signature_version": "s3v4"}}})
+    store = object_store(Storage(conn_id="unit_s3_slow", bucket="drdrill-backups", read_timeout=timedelta(seconds=3), attempts=2))
+    config = store.client.meta.config
+    assert (config.connect_timeout, config.read_timeout, config.signature_version) == (10, 3, "s3v4")
+    assert store.attempts() == 2
+
+
 def test_a_missing_s3_connection_names_the_storage_key() -> None:
     with pytest.raises(MissingConnection, match=r"'unit_no_s3' \(storage.conn_id\) is not defined"):
         object_store(Storage(conn_id="unit_no_s3", bucket="drdrill-backups"))
