@@ -8,7 +8,7 @@ import hashlib
 import os
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +113,7 @@ def test_backup_through_a_short_stall_is_green_and_a_long_stall_fails_clearly_le
     assert direct.list_objects(layout.backup_root(plan["backup_id"])) == []
     assert all(entry.backup_id != plan["backup_id"] or not entry.is_valid
                for entry in list_backups(direct, layout, signing_key=None))
+    direct.abort_stale_uploads(layout.backup_root(plan["backup_id"]), older_than=timedelta(0))  # its abort stalled too
 
 
 def test_restore_fetch_resumes_after_a_cut_and_a_long_stall_restores_nothing_and_leaves_no_files(
