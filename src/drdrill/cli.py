@@ -290,6 +290,7 @@ def cmd_backups(args: argparse.Namespace) -> int:
     from drdrill.config import load_config
     from drdrill.drills.layouts import layout_for
     from drdrill.storage.catalog import list_backups
+    from drdrill.storage.lease import active_leases
     from drdrill.storage.verify import verify_backup
 
     target = load_config().target(args.target)
@@ -297,11 +298,14 @@ def cmd_backups(args: argparse.Namespace) -> int:
     signing_key = manifest_signing_key(target.storage)
     if args.action == "list":
         listed = list_backups(store, layout_for(target), signing_key=signing_key)
-        entries = [entry.summary() for entry in listed]
-        rows = [{**summary, "status": entry.label} for entry, summary in zip(listed, entries)]
+        leases = {lease.backup_id: lease for lease in active_leases(store, layout_for(target))}
+        entries = [{**entry.summary(), "lease": leases[entry.backup_id].summary() if entry.backup_id in leases else None}
+                   for entry in listed]
+        rows = [{**summary, "status": entry.label, "leased_by": leases[entry.backup_id].run_id if entry.backup_id in leases else "-"}
+                for entry, summary in zip(listed, entries)]
         _emit(args, {"target": target.name, "backups": entries},
               lambda: _print_table(rows, ["backup_id", "status", "seal", "engine", "stored_bytes", "consistent_point",
-                                          "problem"]))
+                                          "leased_by", "problem"]))
         return EXIT_OK
     _, findings = verify_backup(store, layout_for(target), args.backup_id, signing_key=signing_key)
     payload = {"target": target.name, "backup_id": args.backup_id, "verified": not findings,

@@ -1,8 +1,9 @@
-"""What retention may delete: never the newest valid or proven backup, never a run in progress, never a binlog a kept backup needs."""
+"""What retention may delete: never the newest valid or proven backup, never a run in progress, never a leased
+backup or binlog (``storage.lease``), never a binlog a kept backup needs, never a server's newest archived file."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,6 +33,7 @@ def choose_deletions(
     keep_days: int | None,
     keep_backups: int | None,
     incomplete_grace: timedelta = INCOMPLETE_GRACE,
+    leased: Mapping[str, str] | None = None,
 ) -> RetentionDecision:
     """Keep valid (usable: proven or not yet drilled) backups among the newest ``keep_backups`` or younger than ``keep_days``.
 
@@ -40,7 +42,8 @@ def choose_deletions(
     folders, are deleted only once they are older than ``incomplete_grace`` (so a running backup is
     never touched) and older than the retention window when one is set. A backup whose manifest is
     corrupt (changed after it was written) is never deleted: it is evidence, and a wrong signing key
-    makes every manifest look corrupt, which must not empty the bucket.
+    makes every manifest look corrupt, which must not empty the bucket. A backup in ``leased`` (backup id → why: a
+    drill is restoring it) is kept whatever its rank or status.
     """
     keep: dict[str, str] = {}
     delete: dict[str, str] = {}
@@ -69,14 +72,19 @@ def choose_deletions(
             keep[backup.backup_id] = f"{backup.status}, kept for inspection ({backup.problem})"
         else:
             delete[backup.backup_id] = f"{backup.status}: {backup.problem}"
+    for backup_id in [backup_id for backup_id in delete if backup_id in (leased or {})]:
+        keep[backup_id] = f"{(leased or {})[backup_id]}; otherwise: {delete.pop(backup_id)}"
     return RetentionDecision(keep=keep, delete=delete)
 
 
-def binlogs_no_longer_needed(archived: Sequence[ArchivedBinlog], retained: Sequence[Manifest]) -> list[ArchivedBinlog]:
+def binlogs_no_longer_needed(archived: Sequence[ArchivedBinlog], retained: Sequence[Manifest],
+                             leased: Mapping[str, Iterable[str]] | None = None) -> list[ArchivedBinlog]:
     """Archived binlogs that no retained backup can use: older than every retained backup's start on that server.
 
     Conservative: a server with no retained backup keeps all its files, and if any retained backup does
-    not name its server's archive (an older manifest), nothing is deleted.
+    not name its server's archive (an older manifest), nothing is deleted. Never deleted either: the files a
+    lease names (``leased``: server key → files a PITR drill replays) and each server's newest archived file,
+    so the archive is never pruned to nothing while the source moves (it still shows how far it reached).
     """
     first_needed: dict[str, int] = {}
     for manifest in retained:
@@ -85,8 +93,13 @@ def binlogs_no_longer_needed(archived: Sequence[ArchivedBinlog], retained: Seque
             return []
         number = split_binlog_name(manifest.consistent_point.file)[1]
         first_needed[key] = min(number, first_needed.get(key, number))
+    held = {(key, file) for key, files in (leased or {}).items() for file in files}
+    newest: dict[str, int] = {}
+    for entry in archived:
+        newest[entry.server_key] = max(split_binlog_name(entry.file)[1], newest.get(entry.server_key, 0))
     return [entry for entry in archived
-            if entry.server_key in first_needed and split_binlog_name(entry.file)[1] < first_needed[entry.server_key]]
+            if entry.server_key in first_needed and (number := split_binlog_name(entry.file)[1]) < first_needed[entry.server_key]
+            and number < newest[entry.server_key] and (entry.server_key, entry.file) not in held]
 
 
 def forks_no_longer_needed(forks: Iterable[BinlogFork], remaining: Sequence[ArchivedBinlog]) -> list[BinlogFork]:

@@ -105,9 +105,28 @@ def test_binlog_retention_deletes_nothing_when_a_backup_does_not_name_its_server
 
 
 def test_binlog_retention_keeps_a_server_no_backup_was_taken_from() -> None:
-    files = [index_entry("mysql-bin.000001", "2-bbbbbbbb"), index_entry("mysql-bin.000001")]
+    files = [index_entry("mysql-bin.000001", "2-bbbbbbbb"), index_entry("mysql-bin.000001"), index_entry("mysql-bin.000002")]
     gone = binlogs_no_longer_needed(files, [at("mysql-bin.000002")])
     assert [(e.server_key, e.file) for e in gone] == [(SERVER, "mysql-bin.000001")]
+
+
+def test_binlog_retention_never_prunes_a_servers_archive_to_nothing_nor_a_leased_file() -> None:
+    """The sandbox's S3 came back empty, the archive re-filled with files older than the next backup's start: the
+    newest archived file stays (the archive still shows how far it reached); a file a PITR drill leased stays too."""
+    files = [index_entry(f"mysql-bin.00000{n}") for n in range(1, 4)]
+    gone = binlogs_no_longer_needed(files, [at("mysql-bin.000005")])
+    assert [e.file for e in gone] == ["mysql-bin.000001", "mysql-bin.000002"]
+    leased = binlogs_no_longer_needed(files, [at("mysql-bin.000005")], {SERVER: ["mysql-bin.000001"]})
+    assert [e.file for e in leased] == ["mysql-bin.000002"]
+
+
+def test_a_leased_backup_is_kept_whatever_its_rank() -> None:
+    backups = [entry(0), entry(30)]
+    old = backups[1].backup_id
+    plain = choose_deletions(backups, now=NOW, keep_days=None, keep_backups=1)
+    assert list(plain.delete) == [old]
+    leased = choose_deletions(backups, now=NOW, keep_days=None, keep_backups=1, leased={old: "leased by run X"})
+    assert leased.delete == {} and leased.keep[old].startswith("leased by run X; otherwise: valid, but outside")
 
 
 def fork(last: str, first: str) -> BinlogFork:

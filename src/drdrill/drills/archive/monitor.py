@@ -1,6 +1,6 @@
-"""The predicted RPO: how far the binlog archive trails the source, how old the newest valid backup is, and how
-long ago the source last committed a heartbeat (a source that stopped committing, e.g. on a full disk, has
-nothing left to archive: its archive lag alone would stay green)."""
+"""The predicted RPO: how far what the newest backup plus the binlog archive can recover trails the source, how old
+the newest valid backup is, and how long ago the source last committed a heartbeat (a source that stopped
+committing, e.g. on a full disk, has nothing left to archive: its archive lag alone would stay green)."""
 
 from __future__ import annotations
 
@@ -20,23 +20,33 @@ from drdrill.storage.binlog.index import list_archive
 from drdrill.storage.binlog.names import server_key
 from drdrill.storage.catalog import list_backups
 from drdrill.storage.layout import backup_time
+from drdrill.storage.manifest import Manifest
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.seal import SigningKey
 
 
-def archive_lag_seconds(source: MySQLEndpoint, store: ObjectStore, target: Target, now: datetime) -> tuple[float | None, str]:
-    """Seconds of writes the archive does not hold yet (0 when it covers the source's GTID position)."""
+def archive_lag_seconds(source: MySQLEndpoint, store: ObjectStore, target: Target, now: datetime,
+                        newest_backup: Manifest | None = None) -> tuple[float | None, str]:
+    """Seconds of writes that neither the newest valid backup nor the archive can recover (0 when one of them covers
+    the source's GTID position): a fresh backup with an empty archive loses little, an old one with a stale
+    archive loses everything since the later of the two."""
     key = server_key(read_identity(source))
     entries = [entry for entry in list_archive(store, binlog_layout(target), key) if entry.last_event_at]
-    if not entries:
-        return None, f"nothing is archived yet for server {key}"
-    newest = entries[-1]
+    reach = [(entry.gtid_binlog_pos_end, datetime.fromisoformat(str(entry.last_event_at)),
+              f"the newest archived event is from {entry.last_event_at}") for entry in entries[-1:]]
+    if newest_backup is not None:
+        started = backup_time(newest_backup.backup_id)  # its consistent point is no earlier
+        reach.append((newest_backup.consistent_point.gtid, started,
+                      f"the newest valid backup {newest_backup.backup_id} started at {started.isoformat()}"))
+    if not reach:
+        return None, f"nothing is archived yet for server {key} and there is no valid backup"
     current = parse_gtid_position(source.fetch_all("SELECT @@gtid_binlog_pos")[0][0])
-    archived = parse_gtid_position(newest.gtid_binlog_pos_end)
-    if all(domain in archived and archived[domain][1] >= seq for domain, (_, seq) in current.items()):
-        return 0.0, f"the archive holds everything up to {newest.gtid_binlog_pos_end}"
-    newest_at = datetime.fromisoformat(str(newest.last_event_at))
-    return max(0.0, (now - newest_at).total_seconds()), f"the newest archived event is from {newest_at.isoformat()}"
+    for gtid, _, why in reach:
+        held = parse_gtid_position(gtid or "")
+        if all(domain in held and held[domain][1] >= seq for domain, (_, seq) in current.items()):
+            return 0.0, f"everything up to {gtid} is recoverable ({why})"
+    _, newest_at, why = max(reach, key=lambda point: point[1])
+    return max(0.0, (now - newest_at).total_seconds()), why
 
 
 def heartbeat_age_seconds(source: MySQLEndpoint, heartbeat: Heartbeat, now: datetime) -> float | None:
@@ -72,8 +82,9 @@ def sample_rpo(target: Target, source: MySQLEndpoint, store: ObjectStore, *, sig
     began = time.monotonic()
     findings = []
     rpo = target.objectives.rpo
+    valid = [entry for entry in list_backups(store, layout_for(target), signing_key=signing_key) if entry.is_valid]
     try:
-        lag, why = archive_lag_seconds(source, store, target, now)
+        lag, why = archive_lag_seconds(source, store, target, now, valid[0].manifest if valid else None)
     except Exception as exc:
         lag, why = None, f"the source could not be read: {exc}"
         findings.append(Finding("TARGET_UNAVAILABLE", f"Cannot compare the archive with {source.describe()}: {exc}."))
@@ -87,7 +98,6 @@ def sample_rpo(target: Target, source: MySQLEndpoint, store: ObjectStore, *, sig
     if target.heartbeat is not None and not any(finding.code == "TARGET_UNAVAILABLE" for finding in findings):
         heartbeat_age, stopped = _heartbeat_findings(target, source, now)
         findings += stopped
-    valid = [entry for entry in list_backups(store, layout_for(target), signing_key=signing_key) if entry.is_valid]
     backup_age = (now - backup_time(valid[0].backup_id)).total_seconds() if valid else None
     limit = target.restore_drill.max_backup_age
     if backup_age is None:

@@ -32,6 +32,7 @@ from drdrill.storage.binlog.layout import BinlogLayout
 from drdrill.storage.binlog.names import server_key
 from drdrill.storage.catalog import list_backups
 from drdrill.storage.layout import TargetLayout, new_backup_id
+from drdrill.storage.lease import Lease, active_leases, remove_expired_leases
 from drdrill.storage.manifest import BinlogPosition, Manifest, ObjectEntry
 from drdrill.storage.objectstore import ObjectStore, StorageError
 from drdrill.storage.retention import binlogs_no_longer_needed, choose_deletions, forks_no_longer_needed
@@ -270,30 +271,41 @@ def verify(plan: dict[str, Any], target: Target, store: ObjectStore, *, signing_
 
 
 def apply_retention(target: Target, store: ObjectStore, *, signing_key: SigningKey | None, now: datetime) -> dict[str, Any]:
-    """Delete what the target's retention no longer needs; always keeps the newest valid backup."""
+    """Delete what the target's retention no longer needs; always keeps the newest valid backup and what a drill
+    holds a lease on (``storage.lease``); the leases of dead runs are removed first."""
     began = time.monotonic()
     layout = layout_for(target)
+    expired = remove_expired_leases(store, layout)
+    leases = active_leases(store, layout)
     decision = choose_deletions(list_backups(store, layout, signing_key=signing_key), now=now,
-                                keep_days=target.retention.keep_days, keep_backups=target.retention.keep_backups)
+                                keep_days=target.retention.keep_days, keep_backups=target.retention.keep_backups,
+                                leased={lease.backup_id: lease.reason() for lease in leases})
     deleted_objects = sum(store.delete_prefix(layout.backup_root(backup_id)) for backup_id in decision.delete)
     aborted = store.abort_stale_uploads(layout.full_root, older_than=timedelta(hours=24), now=now)
     return {
         "kept": decision.keep, "deleted": decision.delete, "deleted_objects": deleted_objects,
-        "aborted_uploads": aborted, "binlogs_deleted": prune_binlogs(store, layout, signing_key=signing_key),
+        "aborted_uploads": aborted, "binlogs_deleted": prune_binlogs(store, layout, signing_key=signing_key, leases=leases),
+        "expired_leases_removed": [f"{lease.run_id} ({lease.drill} drill, expired {lease.expires_at[:19]})" for lease in expired],
         "seconds": round(time.monotonic() - began, 3),
     }
 
 
-def prune_binlogs(store: ObjectStore, layout: TargetLayout, *, signing_key: SigningKey | None) -> list[str]:
+def prune_binlogs(store: ObjectStore, layout: TargetLayout, *, signing_key: SigningKey | None,
+                  leases: list[Lease] | None = None) -> list[str]:
     """Delete archived binlogs older than every retained valid backup's start (index first, then the object),
-    then the fork records whose old history went with them (listed as ``<server>/forks/<file>``)."""
+    except the files a lease names and each server's newest one, then the fork records whose old history went with
+    them (listed as ``<server>/forks/<file>``)."""
     retained = [entry.manifest for entry in list_backups(store, layout, signing_key=signing_key)
                 if entry.is_valid and entry.manifest]
     if not retained:
         return []
     binlogs = BinlogLayout.of(layout)
     archive = list_archive(store, binlogs)
-    pruned = binlogs_no_longer_needed(archive, retained)
+    held: dict[str, list[str]] = {}
+    for lease in leases or []:
+        for key, files in lease.binlogs.items():
+            held.setdefault(key, []).extend(files)
+    pruned = binlogs_no_longer_needed(archive, retained, held)
     for entry in pruned:
         store.delete(binlogs.index_key(entry.server_key, entry.file))
         store.delete(binlogs.object_key(entry.server_key, entry.file))

@@ -11,12 +11,14 @@ from drdrill.drills.pitr.details import pitr_details
 from drdrill.drills.pitr.form import PitrOptions
 from drdrill.drills.pitr.steps import MEASURED_STAGES, STEPS, fetch_binlog_files, measure, plan_with_markers, replay, validate
 from drdrill.drill_record import StepRunner, build_record
+from drdrill.drills.layouts import layout_for
 from drdrill.drills.restore import steps as restore
 from drdrill.drills.restore.details import measurements
 from drdrill.drills.restore.runner import RestoreServers
 from drdrill.findings import Finding
 from drdrill.history import DrillRecord, record_drill
 from drdrill.servers.scratch import run_key
+from drdrill.storage.lease import release_lease
 from drdrill.storage.manifest import Manifest
 
 
@@ -62,6 +64,7 @@ def run_pitr_drill(target: Target, servers: RestoreServers, options: PitrOptions
     finally:
         torn = restore.teardown(scratch_info, work_dir=work_dir, key=key, keep_scratch=options.keep_scratch,
                                 endpoint=servers.scratch, databases=manifest.databases if manifest else ())
+        release_lease(servers.store, layout_for(target), key)
     record, findings = build_record(
         run_id=run_id, target=target.name, drill="pitr", started_at=started_at.isoformat(), steps=STEPS,
         results=runner.results, findings_by_step=runner.findings,

@@ -33,6 +33,7 @@ from drdrill.storage.binlog.names import binlog_name, split_binlog_name
 from drdrill.storage.binlog.window import backup_ready_at, recoverable_window
 from drdrill.storage.catalog import BackupEntry, list_backups
 from drdrill.storage.manifest import Manifest
+from drdrill.storage.lease import take_lease
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.proof import PROVEN
 from drdrill.storage.seal import SigningKey
@@ -112,16 +113,21 @@ def _route_from(base: BackupEntry, store: ObjectStore, target: Target, target_ti
 
 def plan_with_markers(target: Target, source: MySQLEndpoint, store: ObjectStore, *, signing_key: SigningKey | None,
                       requested: datetime | None, seed: str, key: str, work_dir: Path, now: datetime) -> dict[str, Any]:
-    """The plan, with marker rows around a fresh target when the target may be written to and no time was asked."""
+    """The plan, with marker rows around a fresh target when the target may be written to and no time was asked;
+    the run (``seed``: its run id) then holds a lease on the base and the binlogs it replays until its teardown."""
     if requested is None and target.allow_source_writes and target.heartbeat is not None:
         from drdrill.drills.archive.steps import archive
 
         target_time, markers = write_markers(source, target.heartbeat.schema, key)
         archive(target, source, store, work_dir=work_dir)  # closes and ships the file holding the after-marker
-        return {**plan(target, store, signing_key=signing_key, target_time=target_time, now=datetime.now(timezone.utc)),
-                "markers": list(markers)}
-    chosen = choose_target_time(target, store, signing_key=signing_key, requested=requested, seed=seed)
-    return plan(target, store, signing_key=signing_key, target_time=chosen, now=now)
+        planned = {**plan(target, store, signing_key=signing_key, target_time=target_time, now=datetime.now(timezone.utc)),
+                   "markers": list(markers)}
+    else:
+        chosen = choose_target_time(target, store, signing_key=signing_key, requested=requested, seed=seed)
+        planned = plan(target, store, signing_key=signing_key, target_time=chosen, now=now)
+    take_lease(store, layout_for(target), key=key, run_id=seed, drill="pitr", backup_id=planned["backup_id"],
+               binlogs={planned["server_key"]: planned["files"]} if planned["server_key"] else {})
+    return planned
 
 
 def _base_candidates(valid: list[BackupEntry], target_time: datetime) -> list[BackupEntry]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from drdrill.config import Target
 from drdrill.drill_record import StepRunner, build_record
+from drdrill.drills.layouts import layout_for
 from drdrill.drills.restore.details import measurements, restore_details, restored_backup
 from drdrill.drills.restore.form import RestoreOptions
 from drdrill.drills.restore.proof import write_proof
@@ -30,6 +31,7 @@ from drdrill.endpoints import MySQLEndpoint
 from drdrill.findings import Finding
 from drdrill.history import DrillRecord, record_drill
 from drdrill.servers.scratch import run_key
+from drdrill.storage.lease import release_lease
 from drdrill.storage.manifest import Manifest
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.seal import SigningKey
@@ -61,7 +63,7 @@ def run_restore_drill(target: Target, servers: RestoreServers, options: RestoreO
     try:
         selected = runner.attempt("select_backup", lambda: select_backup(
             target, servers.store, signing_key=servers.signing_key, now=started_at, choice=options.backup, backup_id=options.backup_id,
-            window_days=options.window_days, seed=run_id, disaster_at=disaster))
+            window_days=options.window_days, seed=run_id, disaster_at=disaster, lease_key=key))
         fetched = selected and runner.attempt("fetch_and_verify", lambda: fetch_and_verify(
             selected, target, servers.store, signing_key=servers.signing_key, work_dir=work_dir, key=key))
         if fetched:  # from here on, the backup fetched (the newest usable one when the chosen one was broken)
@@ -90,6 +92,7 @@ def run_restore_drill(target: Target, servers: RestoreServers, options: RestoreO
     finally:
         torn = teardown(scratch_info, work_dir=work_dir, key=key, keep_scratch=options.keep_scratch,
                         endpoint=servers.scratch, databases=manifest.databases if manifest else ())
+        release_lease(servers.store, layout_for(target), key)
     record, findings = build_record(
         run_id=run_id, target=target.name, drill="restore", started_at=started_at.isoformat(), steps=STEPS,
         results=runner.results, findings_by_step=runner.findings,

@@ -38,6 +38,7 @@ from drdrill.servers.scratch import (
 )
 from drdrill.storage.catalog import CORRUPT, DRILL_EVIDENCE, INVALID, QUARANTINED, list_backups, may_still_be_running
 from drdrill.storage.layout import TargetLayout, backup_time
+from drdrill.storage.lease import renew_lease, take_lease
 from drdrill.storage.manifest import REFUSED_CODES, Manifest, ManifestCorrupt, ManifestError
 from drdrill.storage.manifest import read_manifest as read_stored_manifest
 from drdrill.storage.objectstore import ObjectStore, StorageError
@@ -65,14 +66,15 @@ def read_manifest(store: ObjectStore, target: Target, backup_id: str, *, signing
 
 def select_backup(target: Target, store: ObjectStore, *, signing_key: SigningKey | None, now: datetime,
                   choice: str = "newest", backup_id: str = "", window_days: int = 7, seed: str = "",
-                  disaster_at: datetime | None = None) -> dict[str, Any]:
+                  disaster_at: datetime | None = None, lease_key: str = "") -> dict[str, Any]:
     """Pick the backup to restore: the newest usable one, a given one, or a random usable one within a window.
 
     Usable: proven or valid (``storage.catalog``); a failed-drill backup is never picked by "newest" or "random".
     Chosen by id it is drilled again (FAILED_BACKUP_REDRILLED says so; a pass makes it proven again); a corrupt
     one is refused (MANIFEST_CORRUPT). "newest" never falls back silently: NEWER_BACKUPS_UNUSABLE names each newer
     backup skipped and why (a corrupt manifest too), except a folder a backup run may still be writing
-    (``may_still_be_running``).
+    (``may_still_be_running``). With ``lease_key`` (the run's key; ``seed`` is its run id) the run takes a lease on
+    the chosen backup, so retention keeps it until the teardown releases it.
     """
     began = time.monotonic()
     if choice not in CHOICES:
@@ -115,6 +117,8 @@ def select_backup(target: Target, store: ObjectStore, *, signing_key: SigningKey
     assert manifest is not None
     if disaster_at is not None:
         check_disaster_time(disaster_at, manifest, now)
+    if lease_key:
+        take_lease(store, layout_for(target), key=lease_key, run_id=seed, drill="restore", backup_id=chosen.backup_id)
     return {
         "backup_id": chosen.backup_id, "choice": choice, "engine": manifest.engine,
         "backup_taken_at": manifest.started_at, "age_seconds": round(age.total_seconds(), 1),
@@ -163,7 +167,7 @@ def fetch_and_verify(selected: dict[str, Any], target: Target, store: ObjectStor
     When the newest backup was chosen and turns out broken (its objects or its manifest), the next newest usable
     one is fetched instead and NEWER_BACKUPS_UNUSABLE names the broken one: the drill goes on to prove what a
     recovery would use. The result names the backup fetched (``backup_id``, ``engine``): the later steps restore
-    that one.
+    that one. The run's lease (if it took one) is renewed, and moved when another backup is fetched.
     """
     layout = layout_for(target)
     files = run_dir(work_dir, key) / "files"
@@ -187,6 +191,8 @@ def fetch_and_verify(selected: dict[str, Any], target: Target, store: ObjectStor
         if successor is None:
             raise DrillFailed(findings)
         backup_id = successor
+        renew_lease(store, layout, key, backup_id=backup_id)
+    renew_lease(store, layout, key, backup_id=backup_id)
     engine = read_manifest(store, target, backup_id, signing_key=signing_key).engine
     extra = [newer_backups_unusable(backup_id, broken).to_dict()] if broken else []
     chosen_age = selected.get("age_seconds")

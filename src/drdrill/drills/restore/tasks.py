@@ -11,15 +11,18 @@ from typing import Any, TypeVar
 from drdrill.airflow import runtime
 from drdrill.airflow.connections import manifest_signing_key, mysql_endpoint, object_store
 from drdrill.config import Target
+from drdrill.drills.layouts import layout_for
 from drdrill.drills.form import FormValueError, param_specs, read_field, read_form
 from drdrill.drills.restore import steps as restore
 from drdrill.drills.restore.details import measurements, restore_details, restored_backup, slack_lines
 from drdrill.drills.restore.form import RestoreOptions
 from drdrill.drills.restore.proof import write_proof
 from drdrill.drills.restore.window import window_details
+from drdrill.durations import format_duration
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.findings import DrillFailed, Finding
 from drdrill.servers.scratch import run_key
+from drdrill.storage.lease import LEASE_BOUND, release_lease
 
 T = TypeVar("T")
 
@@ -73,7 +76,8 @@ def select_backup(target_name: str, context: Any) -> dict[str, Any]:
         return restore.select_backup(target, object_store(target.storage), signing_key=manifest_signing_key(target.storage),
                                      now=runtime.run_time(context),
                                      choice=chosen.backup, backup_id=chosen.backup_id, window_days=chosen.window_days,
-                                     seed=context["run_id"], disaster_at=disaster_at(context, chosen.disaster_at))
+                                     seed=context["run_id"], disaster_at=disaster_at(context, chosen.disaster_at),
+                                     lease_key=_key(context))
 
     return runtime.run_step(context, step)
 
@@ -176,7 +180,7 @@ def record(target_name: str, context: Any) -> dict[str, Any]:
 
 def teardown(target_name: str, scratch: dict[str, Any] | None, context: Any, *, options_type: type = RestoreOptions,
              selected_by: str = "fetch_and_verify") -> dict[str, Any]:
-    """Remove the scratch server unless the trigger form asked to keep it.
+    """Remove the scratch server unless the trigger form asked to keep it, and release the run's lease on its backup.
 
     ``options_type`` and ``selected_by``: the drill's form and the task whose result names the backup restored
     (``PitrOptions`` and ``plan`` in the PITR drill). Only ``keep_scratch`` is read: a bad value elsewhere in
@@ -191,5 +195,10 @@ def teardown(target_name: str, scratch: dict[str, Any] | None, context: Any, *, 
         endpoint = scratch_endpoint(target, scratch)
         databases = restore.read_manifest(object_store(target.storage), target, selected["backup_id"],
                                           signing_key=manifest_signing_key(target.storage)).databases
-    return restore.teardown(scratch, work_dir=runtime.work_dir(), key=_key(context), keep_scratch=keep,
+    torn = restore.teardown(scratch, work_dir=runtime.work_dir(), key=_key(context), keep_scratch=keep,
                             endpoint=endpoint, databases=databases)
+    try:
+        release_lease(object_store(target.storage), layout_for(target), _key(context))
+    except Exception as exc:  # the lease then expires after its bound; an unreachable store must not fail the teardown
+        return {**torn, "lease": f"not released ({exc}); it expires after {format_duration(LEASE_BOUND)}"}
+    return torn

@@ -5,15 +5,21 @@ Preflight, dump and manifest need a real source server: the integration tests dr
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from drdrill.config import Target
+from drdrill.config.models import Retention
 from drdrill.drills.backup import steps
+from drdrill.drills.restore import steps as restore
 from drdrill.findings import DrillFailed
 from drdrill.storage.binlog.index import list_archive
 from drdrill.storage.catalog import list_backups
+from drdrill.storage.lease import LEASE_BOUND, leases_root, release_lease, take_lease
+from drdrill.storage.manifest import BinlogPosition
 from drdrill.storage.memory import MemoryObjectStore
 from drdrill.storage.seal import SigningKey
 from tests.helpers.storage import BINLOGS, LAYOUT, NOW, SERVER, put_backup, put_binlog
@@ -107,3 +113,37 @@ def test_retention_with_a_wrong_signing_key_deletes_nothing(tmp_path: Path) -> N
     result = steps.apply_retention(shop, store, now=NOW, signing_key=wrong)
     assert result["deleted"] == {} and result["deleted_objects"] == 0
     assert len(steps.apply_retention(shop, store, now=NOW, signing_key=right)["deleted"]) == 2
+
+
+def test_a_backup_a_restore_drill_holds_a_lease_on_survives_retention_until_the_lease_ends(tmp_path: Path) -> None:
+    """The reported case: keep_backups 1, a restore drill restoring backup A, a new backup B whose retention would
+    delete A. A stays ("leased by run X") while the lease holds; released, or expired (a dead run), it goes."""
+    store = MemoryObjectStore()
+    shop = dataclasses.replace(target(tmp_path), retention=Retention(keep_backups=1))
+    a = put_backup(store, days_old=1)
+    assert restore.select_backup(shop, store, signing_key=None, now=NOW, seed="run X", lease_key="key-x")["backup_id"] == a.backup_id
+    b = put_backup(store, days_old=0.5)
+    kept = steps.apply_retention(shop, store, now=NOW, signing_key=None)
+    assert kept["deleted"] == {} and kept["kept"][a.backup_id].startswith("leased by run run X (restore drill")
+    release_lease(store, LAYOUT, "key-x")
+    assert list(steps.apply_retention(shop, store, now=NOW, signing_key=None)["deleted"]) == [a.backup_id]
+
+    a = put_backup(store, days_old=1)  # again, held by a run that died: its lease is older than its bound
+    take_lease(store, LAYOUT, key="key-x", run_id="run X", drill="restore", backup_id=a.backup_id,
+               now=datetime.now(timezone.utc) - LEASE_BOUND - timedelta(seconds=1))
+    gone = steps.apply_retention(shop, store, now=NOW, signing_key=None)
+    assert list(gone["deleted"]) == [a.backup_id]
+    assert [removed.startswith("run X (restore drill, expired") for removed in gone["expired_leases_removed"]] == [True]
+    assert store.list_objects(leases_root(LAYOUT)) == []
+    assert [entry.backup_id for entry in list_backups(store, LAYOUT, signing_key=None)] == [b.backup_id]
+
+
+def test_a_pitr_drills_leased_binlogs_are_not_pruned(tmp_path: Path) -> None:
+    store = MemoryObjectStore()
+    for number in (1, 2, 3):
+        put_binlog(store, f"mysql-bin.00000{number}", number * 10, number * 10 + 5, minutes=-60 + number)
+    put_backup(store, days_old=0.1, extra={"server_key": SERVER}, consistent_point=BinlogPosition("mysql-bin.000004", 4, "0-1-40"))
+    lease = take_lease(store, LAYOUT, key="key-p", run_id="run P", drill="pitr", backup_id="gone",
+                       binlogs={SERVER: ["mysql-bin.000001"]})
+    assert steps.prune_binlogs(store, LAYOUT, signing_key=None, leases=[lease]) == [f"{SERVER}/mysql-bin.000002"]
+    assert [entry.file for entry in list_archive(store, BINLOGS)] == ["mysql-bin.000001", "mysql-bin.000003"]

@@ -8,10 +8,13 @@ from types import SimpleNamespace
 
 import pytest
 
+from drdrill.drills.layouts import layout_for
 from drdrill.drills.pitr.form import PitrOptions
 from drdrill.drills.restore import tasks
 from drdrill.drills.restore.form import RestoreOptions
 from drdrill.findings import DrillFailed
+from drdrill.storage.lease import take_lease
+from drdrill.storage.memory import MemoryObjectStore
 from tests.helpers.airflow_context import context_of
 from tests.helpers.targets import write_config
 
@@ -56,7 +59,13 @@ def test_the_declared_disaster_defaults_to_the_runs_start() -> None:
 def test_teardown_keeps_the_scratch_only_when_asked_and_despite_a_bad_neighbour(tmp_path: Path,
                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DRDRILL_CONFIG", str(write_config(tmp_path)))
-    assert tasks.teardown("shop", None, context_of("teardown_scratch", {}, disaster_at="soon")) == {"kept": False}
+    store = MemoryObjectStore()
+    monkeypatch.setattr(tasks, "object_store", lambda storage: store)
+    ran = context_of("teardown_scratch", {}, disaster_at="soon")
+    take_lease(store, layout_for(tasks.runtime.target("shop")), key=tasks.run_key(ran["run_id"]), run_id=ran["run_id"],
+               drill="restore", backup_id="b")
+    assert tasks.teardown("shop", None, ran) == {"kept": False}
+    assert store.list_objects("") == []  # the run's lease on its backup is released
     assert tasks.teardown("shop", None, context_of("teardown_scratch", {}, keep_scratch=True))["kept"] is True
 
 
