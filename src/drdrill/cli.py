@@ -77,6 +77,7 @@ def _emit(args: argparse.Namespace, payload: Any, human: Any) -> None:
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from drdrill.sandbox.sample_data import approx_rows_for_size
     from drdrill.sandbox.stack import Sandbox
+    from drdrill.sandbox.store_marker import EMPTIED
     from drdrill.sizes import parse_size
 
     rows = approx_rows_for_size(parse_size(args.size)) if args.size else args.rows
@@ -84,6 +85,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     if args.action == "up":
         state = sandbox.up(rows=rows, airflow=not args.no_airflow)
         _emit(args, state, lambda: _show_status(state, "Sandbox is up."))
+        if state["s3_store"]["state"] == EMPTIED:
+            print(f"WARNING: {state['s3_store']['message']}", file=sys.stderr)
     elif args.action == "down":
         sandbox.down(purge=args.purge)
         state = sandbox.status()

@@ -38,15 +38,17 @@ def write_on_source(handle: Any, rows: int = 3) -> None:
 
 
 def run_steps(handle: Any, target: Target, work_dir: Path, engine: str | None = None,
-              write_between: int = 0, signing_key: SigningKey | None = None) -> tuple[dict[str, Any], Manifest]:
+              write_between: int = 0, signing_key: SigningKey | None = None,
+              store: ObjectStore | None = None) -> tuple[dict[str, Any], Manifest]:
     """preflight → dump_and_upload → (writes) → write_manifest → verify; returns the plan and the manifest.
 
-    ``signing_key``: sign the manifest with it, as a target with ``storage.manifest_signing_conn_id`` does.
+    ``signing_key``: sign the manifest with it, as a target with ``storage.manifest_signing_conn_id`` does;
+    ``store``: another store than the sandbox's S3.
     """
     from datetime import datetime, timezone
 
     source = handle.sandbox.backup_endpoint()
-    store = store_for(handle, target)
+    store = store or store_for(handle, target)
     plan = backup.preflight(target, source, store, work_dir=work_dir, started_at=datetime.now(timezone.utc),
                             engine_override=engine)
     dumped = backup.dump_and_upload(plan, target, source, store, work_dir=work_dir)

@@ -28,6 +28,7 @@ from drdrill.servers.topology import (
 )
 from drdrill.ports import ensure_port_free, port_open
 from drdrill.daemon import SANDBOX_PORT_FIX, Daemon, python_module_argv
+from drdrill.sandbox.store_marker import check_store_kept
 from drdrill.sandbox.sample_data import create_shop_schema, ensure_app_user, load_shop_data
 from drdrill.servers.mariadb import InstanceSpec, LocalMariaDB
 from drdrill.servers.replication import replication_status, start_gtid_replica
@@ -120,7 +121,8 @@ class Sandbox:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def up(self, rows: int = 300_000, airflow: bool = True) -> dict[str, Any]:
-        """Start everything that is not running, load the sample data once, create the Airflow connections."""
+        """Start everything that is not running, load the sample data once, create the Airflow connections; the
+        state's ``s3_store`` says whether the S3 store kept its data (``sandbox.store_marker``)."""
         self.check_ports()
         keys = self.secrets()
         for server in (self.primary, self.replica):
@@ -144,12 +146,14 @@ class Sandbox:
             create_shop_schema(conn)
             counts = load_shop_data(conn, rows=rows)
         self._start_s3()
+        kept = check_store_kept(S3ObjectStore(self.s3_client(), S3_BUCKET), self.directory / "s3-marker.json")
         self._start_slack_sink()
         self._start_heartbeat()
         if airflow:
             install_airflow_connections(self.airflow_connections())
         state = self.status()
         state["rows"] = counts
+        state["s3_store"] = {"state": kept.state, "message": kept.message}
         (self.directory / "state.json").write_text(json.dumps(state, indent=2, default=str))
         return state
 
