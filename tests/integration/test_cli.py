@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from drdrill.drills.layouts import layout_for
+from drdrill.storage.lease import release_lease, take_lease
+from tests.helpers.drill_helpers import shop_target, store_for
+
 pytestmark = pytest.mark.integration
 DRDRILL = str(Path(sys.executable).parent / "drdrill")
 
@@ -30,6 +34,16 @@ def test_backup_then_list_shows_a_valid_backup_as_json(sandbox) -> None:
     backups = {b["backup_id"]: b for b in json.loads(listed.stdout)["backups"]}
     assert backups[record["backup_id"]]["valid"] is True
     assert backups[record["backup_id"]]["engine"] == "mariadb-dump"
+    assert backups[record["backup_id"]]["lease"] is None
+
+    target = shop_target()  # a restore drill restoring it holds a lease: the listing shows whose
+    store, layout = store_for(sandbox, target), layout_for(target)
+    take_lease(store, layout, key="cli-lease", run_id="manual__restore", drill="restore", backup_id=record["backup_id"])
+    try:
+        leased = {b["backup_id"]: b for b in json.loads(run("backups", "list", "shop", "--json").stdout)["backups"]}
+    finally:
+        release_lease(store, layout, "cli-lease")
+    assert leased[record["backup_id"]]["lease"]["run_id"] == "manual__restore"
 
     verified = run("backups", "verify", "shop", record["backup_id"], "--json")
     assert verified.returncode == 0 and json.loads(verified.stdout)["verified"] is True

@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 
 from drdrill.drills.archive import steps as archive_steps
-from drdrill.drills.layouts import binlog_layout
+from drdrill.drills.layouts import binlog_layout, layout_for
 from drdrill.drills.pitr.form import PitrOptions
 from drdrill.drills.pitr.runner import run_pitr_drill
-from drdrill.drills.pitr.steps import whole_second
+from drdrill.drills.pitr.steps import plan_with_markers, whole_second
 from drdrill.drills.restore.runner import RestoreServers
+from drdrill.servers.scratch import run_key
 from drdrill.storage.binlog.index import list_archive
+from drdrill.storage.lease import read_lease, release_lease
 from tests.helpers.drill_helpers import run_steps, shop_target, store_for, write_on_source
 
 pytestmark = pytest.mark.integration
@@ -55,9 +57,11 @@ def needed_chain(sandbox, target, manifest):
 
 def pitr(sandbox, target, tmp_path: Path, target_time, **options):
     servers = RestoreServers(source=sandbox.sandbox.backup_endpoint(), replica=None, store=store_for(sandbox, target))
+    run_id = f"pitr-{uuid.uuid4().hex[:8]}"
     record, findings = run_pitr_drill(target, servers, PitrOptions(target_time=target_time), work_dir=tmp_path / "work",
-                                      history_url=sandbox.history_url, run_id=f"pitr-{uuid.uuid4().hex[:8]}",
+                                      history_url=sandbox.history_url, run_id=run_id,
                                       started_at=datetime.now(timezone.utc), **options)
+    assert read_lease(servers.store, layout_for(target), run_key(run_id)) is None  # released when the drill ended
     return record, [finding.code for finding in findings]
 
 
@@ -69,6 +73,14 @@ def test_pitr_to_a_second_between_writes_recovers_exactly_the_rows_before_it(san
     assert 0 <= record.rpo_seconds <= 1.5  # the newest recovered heartbeat is within the second before T
     assert {"restore_base", "replay", "validate"} <= set(record.stage_seconds)
     assert record.details["replay_mb_per_second"] is not None
+
+    store, layout = store_for(sandbox, target), layout_for(target)  # while a drill runs, it holds the base and binlogs
+    planned = plan_with_markers(target, sandbox.sandbox.backup_endpoint(), store, signing_key=None, requested=target_time,
+                                seed="pitr-lease", key="pitr-lease", work_dir=tmp_path / "plan", now=datetime.now(timezone.utc))
+    held = read_lease(store, layout, "pitr-lease")
+    release_lease(store, layout, "pitr-lease")
+    assert held is not None and (held.run_id, held.drill, held.backup_id) == ("pitr-lease", "pitr", planned["backup_id"])
+    assert held.binlogs == {planned["server_key"]: planned["files"]} and planned["files"]
 
 
 def test_a_replay_that_overshoots_the_target_is_pitr_boundary_wrong(sandbox, tmp_path) -> None:

@@ -18,7 +18,9 @@ import pytest
 from drdrill.drills.restore.form import RestoreOptions
 from drdrill.drills.restore.runner import RestoreServers, run_restore_drill
 from drdrill.drills.layouts import layout_for
+from drdrill.servers.scratch import run_key
 from drdrill.storage.catalog import CORRUPT, find_backup
+from drdrill.storage.lease import read_lease
 from drdrill.storage.seal import SigningKey
 from tests.helpers.drill_helpers import rewrite_manifest, rewrite_object, run_steps, shop_target, store_for
 
@@ -32,9 +34,11 @@ def drill(handle, target, work_dir: Path, backup_id: str, signing_key: SigningKe
     servers = RestoreServers(source=handle.sandbox.backup_endpoint(),
                              replica=handle.sandbox.backup_endpoint(handle.sandbox.replica),
                              store=store_for(handle, target), signing_key=signing_key)
+    run_id = f"test-{uuid.uuid4().hex[:8]}"
     record, findings = run_restore_drill(
         target, servers, RestoreOptions(**{"backup": "backup_id", "backup_id": backup_id, **options}), work_dir=work_dir,
-        history_url=handle.history_url, run_id=f"test-{uuid.uuid4().hex[:8]}", started_at=started)
+        history_url=handle.history_url, run_id=run_id, started_at=started)
+    assert read_lease(servers.store, layout_for(target), run_key(run_id)) is None  # released when the drill ended
     return record, [finding.code for finding in findings]
 
 

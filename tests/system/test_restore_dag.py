@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from drdrill.drills.layouts import layout_for
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
+from drdrill.servers.scratch import run_key
+from drdrill.storage.lease import read_lease
 from tests.helpers.drill_helpers import shop_target, store_for
 
 pytestmark = pytest.mark.integration
@@ -43,6 +46,7 @@ def test_restore_dag_passes_through_airflow_and_tears_the_scratch_down(sandbox, 
     from drdrill.config import load_config
 
     assert not list((load_config().settings.work_dir / "scratch").glob("*/mariadbd.pid"))
+    assert read_lease(store_for(sandbox, shop_target()), layout_for(shop_target()), run_key(dag_run.run_id)) is None
 
 
 def test_restore_dag_red_run_alerts_slack_with_verdict_codes_and_objectives(sandbox, airflow_db, restore_dag,
