@@ -96,3 +96,5 @@ def test_a_corrupt_backup_fails_before_any_scratch_yet_is_recorded_alerted_and_q
     proof = json.loads(store.get_bytes(f"tests/shop/full/{backup_id}/proof.json"))  # written although the run failed
     assert (proof["verdict"], proof["standing"], proof["findings"]) == ("failed", "failed_drill", ["ARTEFACT_CORRUPT"])
     assert proof["run"]["run_id"] == dag_run.run_id
+    assert states["teardown_scratch"] != "success"  # no scratch was set up, so the record released the lease
+    assert read_lease(store, layout_for(shop_target()), run_key(dag_run.run_id)) is None

@@ -96,8 +96,9 @@ def measure(target_name: str, context: Any) -> dict[str, Any]:
 
 
 def record(target_name: str, context: Any) -> dict[str, Any]:
-    """Write the drill record; fail the run (and alert) unless the verdict is passed."""
+    """Release the run's lease, write the drill record; fail the run (and alert) unless the verdict is passed."""
     results, _ = runtime.pull_results(context, pitr.STEPS)
+    restore_tasks.release_run_lease(runtime.target(target_name), context)  # also when no teardown runs
     return runtime.finish_drill(
         context, target_name=target_name, drill="pitr", steps=pitr.STEPS,
         backup_id=(results.get("plan") or {}).get("backup_id"), details=pitr_details(results),

@@ -161,7 +161,8 @@ def measure(target_name: str, context: Any) -> dict[str, Any]:
 
 
 def record(target_name: str, context: Any) -> dict[str, Any]:
-    """Write the drill record and the restored backup's proof; fail the run (and alert, with RTO/RPO) unless passed."""
+    """Release the run's lease, write the drill record and the restored backup's proof; fail the run (and alert, with
+    RTO/RPO) unless passed."""
     results, _ = runtime.pull_results(context, restore.STEPS)
     target = runtime.target(target_name)
     store = object_store(target.storage)
@@ -169,6 +170,7 @@ def record(target_name: str, context: Any) -> dict[str, Any]:
         declared = disaster_at(context, read_options(RestoreOptions, context).disaster_at)
     except DrillFailed:  # an unreadable form is the finding of the step that read it; the record still gets written
         declared = None
+    release_run_lease(target, context)  # the drill is over; the teardown does not run when no scratch was set up
     return runtime.finish_drill(
         context, target_name=target_name, drill="restore", steps=restore.STEPS, backup_id=restored_backup(results),
         details=restore_details(results, disaster_at=declared,
@@ -197,8 +199,14 @@ def teardown(target_name: str, scratch: dict[str, Any] | None, context: Any, *, 
                                           signing_key=manifest_signing_key(target.storage)).databases
     torn = restore.teardown(scratch, work_dir=runtime.work_dir(), key=_key(context), keep_scratch=keep,
                             endpoint=endpoint, databases=databases)
+    return {**torn, **release_run_lease(target, context)}
+
+
+def release_run_lease(target: Target, context: Any) -> dict[str, Any]:
+    """Release the run's lease on its backup (``storage.lease``): at the record, which always runs, and at the
+    teardown. A store that cannot be reached leaves the lease to expire after its bound, and says so."""
     try:
         release_lease(object_store(target.storage), layout_for(target), _key(context))
-    except Exception as exc:  # the lease then expires after its bound; an unreachable store must not fail the teardown
-        return {**torn, "lease": f"not released ({exc}); it expires after {format_duration(LEASE_BOUND)}"}
-    return torn
+    except Exception as exc:  # must not fail the teardown or keep the record from being written
+        return {"lease": f"not released ({exc}); it expires after {format_duration(LEASE_BOUND)}"}
+    return {}
