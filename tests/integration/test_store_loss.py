@@ -68,6 +68,6 @@ def test_after_s3_restarts_empty_retention_keeps_the_archive_and_the_monitor_jud
         assert codes(fresh) == [] and fresh["archive_lag_seconds"] < 15 * 60, fresh
         late = sample_rpo(target, source, store, signing_key=None, now=now + timedelta(hours=1))
         # an hour later the heartbeat looks stopped too (HEARTBEAT_STOPPED): the sample is taken at a faked time
-    assert codes(late) == ["ARCHIVE_LAGGING", "HEARTBEAT_STOPPED"] and late["archive_lag_seconds"] > 3600, late
+        assert codes(late) == ["ARCHIVE_LAGGING", "HEARTBEAT_STOPPED"] and late["archive_lag_seconds"] > 3600, late
     finally:
         moto.stop()
