@@ -30,6 +30,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "BACKUP_STALE": (FAILED, "The newest valid backup is older than the target allows; check the backup schedule and recent backup runs."),
     "SAFETY_INTERLOCK": (COULD_NOT_VERIFY, "Point the scratch connection at a dedicated server: never the target's source or replica."),
     "RESTORE_ERROR": (FAILED, "The restore client reported an error; the message names the statement and line. Fix the backup (or the scratch server's settings) and re-run."),
+    "SCRATCH_FAILED": (COULD_NOT_VERIFY, "The scratch server the drill restores into failed (not the backup): read its error log lines in the message (disk, memory, settings, a killed process), fix that and re-run the drill; the backup's standing is unchanged."),
     "TABLE_MISSING": (FAILED, "A table the source had is not in the restored database; check the engine's table filters and the dump's completeness."),
     "ROWCOUNT_MISMATCH": (FAILED, "The restored table has a different number of rows than the source had at the backup's point; the backup lost or gained rows."),
     "CHECKSUM_MISMATCH": (FAILED, "The restored table's content differs from the source at the backup's point; the backup is not a faithful copy."),
@@ -81,7 +82,7 @@ BACKUP_INDICTING = frozenset({
 })
 NOT_ABOUT_THE_BACKUP = frozenset({
     "TARGET_UNAVAILABLE", "CONFIG_INVALID", "STORAGE_UNAVAILABLE", "PREFLIGHT_FAILED", "INSUFFICIENT_SPACE",
-    "COULD_NOT_VERIFY", "NO_VALID_BACKUP", "BACKUP_STALE", "SAFETY_INTERLOCK", "RPO_EXCEEDED", "RTO_EXCEEDED",
+    "COULD_NOT_VERIFY", "NO_VALID_BACKUP", "BACKUP_STALE", "SAFETY_INTERLOCK", "SCRATCH_FAILED", "RPO_EXCEEDED", "RTO_EXCEEDED",
     "NEWER_BACKUPS_UNUSABLE", "FAILED_BACKUP_REDRILLED", "BINLOG_GAP", "BINLOG_CORRUPT", "ARCHIVE_LAGGING",
     "HEARTBEAT_STOPPED",
     "PITR_TARGET_UNREACHED", "PITR_TARGET_BEFORE_BACKUP", "PITR_BASE_ROLLED_BACK", "PITR_BOUNDARY_WRONG",

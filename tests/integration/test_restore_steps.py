@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import shutil
 import stat
 import subprocess
+import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from drdrill.findings import DrillFailed
+from drdrill.findings import NOT_ABOUT_THE_BACKUP, DrillFailed
 from drdrill.drills.restore import steps as restore
 from drdrill.servers.scratch import run_key
 from drdrill.endpoints import MySQLEndpoint
@@ -97,6 +100,50 @@ def test_a_client_error_is_restore_error_naming_the_line(sandbox, tmp_path, tabl
     assert finding.evidence["line"] == line
 
 
+def _kill_once_restoring(scratch: LocalScratch, database: str, killed: list[int]) -> None:
+    """SIGKILL the scratch mariadbd as soon as the restore has created ``database`` in it (the load is under way)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if scratch.endpoint().fetch_all("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
+                                            (database,)):
+                pid = scratch.instance.pid()
+                assert pid is not None
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+                return
+        time.sleep(0.02)
+
+
+def test_a_scratch_server_killed_mid_restore_is_scratch_failed_not_the_backups_fault(sandbox, tmp_path) -> None:
+    target = shop_target()
+    plan, _ = run_steps(sandbox, target, tmp_path / "backup")
+    store, key, work_dir = store_for(sandbox, target), run_key("test-killed-scratch"), tmp_path / "work"
+    selected = restore.select_backup(target, store, now=datetime.now(timezone.utc), choice="backup_id",
+                                     backup_id=plan["backup_id"], signing_key=None)
+    restore.fetch_and_verify(selected, target, store, work_dir=work_dir, key=key, signing_key=None)
+    scratch_info = restore.provision_scratch(selected, work_dir=work_dir, key=key, source=sandbox.sandbox.backup_endpoint(),
+                                             replica=None, scratch_endpoint=None, scratch_conn_id=None)
+    scratch = restore.local_scratch(scratch_info)
+    assert scratch is not None
+    killed: list[int] = []
+    killer = threading.Thread(target=_kill_once_restoring, args=(scratch, "shop", killed))
+    killer.start()
+    try:
+        with pytest.raises(DrillFailed) as failed:
+            restore.restore(selected, scratch_info, restore.read_manifest(store, target, plan["backup_id"], signing_key=None),
+                            endpoint=scratch.endpoint(), work_dir=work_dir, key=key, parallel=2)
+    finally:
+        killer.join()
+        restore.teardown(scratch_info, work_dir=work_dir, key=key, keep_scratch=False)
+    assert killed, "the restore finished before the scratch server could be killed"
+    (finding,) = failed.value.findings
+    assert (finding.code, finding.verdict) == ("SCRATCH_FAILED", "could_not_verify")
+    assert "not the backup" in finding.message and "is not running" in finding.message
+    assert "Last lines of" in finding.message and finding.evidence["restore_error"]
+    assert "SCRATCH_FAILED" in NOT_ABOUT_THE_BACKUP  # so the backup's proof is not marked failed_drill
+
+
 def test_a_failing_client_with_nothing_classifiable_is_still_a_restore_error(sandbox, tmp_path, monkeypatch) -> None:
     target = shop_target()
     plan, _ = run_steps(sandbox, target, tmp_path / "backup")
@@ -138,7 +185,7 @@ def test_safety_interlock_refuses_the_source_and_replica_under_another_address(r
     assert source_state(sandbox) == before
 
 
-def test_an_unreachable_scratch_server_is_could_not_verify(sandbox, tmp_path) -> None:
+def test_an_unreachable_scratch_server_is_scratch_failed(sandbox, tmp_path) -> None:
     from drdrill.ports import find_free_port
 
     box = sandbox.sandbox
@@ -147,7 +194,7 @@ def test_an_unreachable_scratch_server_is_could_not_verify(sandbox, tmp_path) ->
         restore.provision_scratch({"engine": "mariadb-dump"}, work_dir=tmp_path, key="k", source=box.backup_endpoint(),
                                   replica=None, scratch_endpoint=nowhere, scratch_conn_id="scratch_down")
     (finding,) = failed.value.findings
-    assert finding.code == "COULD_NOT_VERIFY" and finding.verdict == "could_not_verify"
+    assert finding.code == "SCRATCH_FAILED" and finding.verdict == "could_not_verify"
     assert "does not answer" in finding.message
 
 

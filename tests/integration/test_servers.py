@@ -101,6 +101,17 @@ def test_start_failure_raises_with_error_log_tail(mariadb_factory) -> None:
     assert not broken.is_running()
 
 
+@pytest.mark.integration
+def test_an_install_that_fails_says_why_from_the_error_log(mariadb_factory) -> None:
+    spec = mariadb_factory("noinstall", start=False).spec
+    broken = LocalMariaDB(dataclasses.replace(spec, extra={"innodb_no_such_setting": "1"}))
+    with pytest.raises(ServerStartError) as caught:
+        broken.initialize()  # an empty datadir: mariadb-install-db runs the bootstrap server, which refuses the option
+    message = str(caught.value)
+    assert "mariadb-install-db exited with" in message and f"Last lines of {broken.error_log}" in message
+    assert "innodb_no_such_setting" in message  # the reason, which the bootstrap server wrote to the error log
+
+
 @pytest.mark.unit
 def test_too_long_socket_path_is_rejected() -> None:
     with pytest.raises(DrdrillError, match="socket path"):

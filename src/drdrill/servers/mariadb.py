@@ -186,9 +186,9 @@ class LocalMariaDB:
             ) from None
         if result.returncode != 0:
             output = _tail((result.stdout + result.stderr).splitlines(), ERROR_LOG_TAIL_LINES)
-            raise ServerStartError(
+            raise ServerStartError(  # the bootstrap server writes why it stopped to the error log, not to the tool's output
                 f"MariaDB instance {self._spec.name!r}: {INSTALL_DB} exited with {result.returncode}:"
-                f"\n{output}",
+                f"\n{output}\nLast lines of {self.error_log}:\n{self.error_log_tail()}",
                 f"read the output above; fix the setting in {self.defaults_file} or empty {self.datadir}.",
             )
 
@@ -358,14 +358,18 @@ class LocalMariaDB:
             what += "; the process was stopped"
         self._raise_start_error(what)
 
-    def _raise_start_error(self, what: str) -> None:
+    def error_log_tail(self) -> str:
+        """The last lines of the server's error log (where mariadbd and mariadb-install-db say why they stopped)."""
         try:
             lines = self.error_log.read_text(errors="replace").splitlines()
         except FileNotFoundError:
             lines = ["(no error log)"]
+        return _tail(lines, ERROR_LOG_TAIL_LINES)
+
+    def _raise_start_error(self, what: str) -> None:
         raise ServerStartError(
             f"MariaDB instance {self._spec.name!r} (port {self._spec.port}): {what}. "
-            f"Last lines of {self.error_log}:\n{_tail(lines, ERROR_LOG_TAIL_LINES)}\n",
+            f"Last lines of {self.error_log}:\n{self.error_log_tail()}\n",
             f"read the log lines above; fix the setting in {self.defaults_file} "
             f"or the datadir {self.datadir}.",
         )

@@ -134,6 +134,19 @@ def destroy(scratch: LocalScratch) -> None:
         shutil.rmtree(scratch.base_dir, ignore_errors=True)
 
 
+def why_not_serving(endpoint: MySQLEndpoint, local: LocalScratch | None) -> str | None:
+    """None when the scratch server answers a query; else what is wrong with it (a local one's process and error log)."""
+    try:
+        endpoint.fetch_all("SELECT 1")
+        return None
+    except Exception as exc:  # PyMySQL errors: refused, lost, timed out
+        why = f"{endpoint.describe()} does not answer ({exc})"
+    if local is None:
+        return why
+    state = "runs" if local.instance.is_running() else "is not running (it died or was killed)"
+    return f"{why}; its mariadbd {state}. Last lines of {local.instance.error_log}:\n{local.instance.error_log_tail()}"
+
+
 def check_not_protected(scratch: ServerIdentity, protected: dict[str, ServerIdentity]) -> None:
     """Raise SafetyInterlock when the scratch server is one of the protected servers (by identity)."""
     for role, identity in protected.items():

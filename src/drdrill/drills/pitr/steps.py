@@ -21,7 +21,7 @@ from drdrill.drills.measure_guard import refuse_negative
 from drdrill.findings import DrillFailed, Finding
 from drdrill.config import Target
 from drdrill.drills.layouts import binlog_layout, layout_for
-from drdrill.drills.restore.steps import run_dir, upload_validation
+from drdrill.drills.restore.steps import restore_failure, run_dir, upload_validation
 from drdrill.durations import format_duration
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.engines.restore import RestoreFailed, replay_binlogs
@@ -258,7 +258,7 @@ def replay(planned: dict[str, Any], manifest: Manifest, *, endpoint: MySQLEndpoi
                 databases=manifest.databases, endpoint=endpoint, log=directory / f"replay-{number + 1}.log"))
         except RestoreFailed as exc:
             code = "BINLOG_CORRUPT" if exc.code == "ARCHIVE_TRUNCATED" else exc.code
-            raise DrillFailed([Finding(code, exc.problem, exc.fix or "", exc.evidence)]) from exc
+            raise DrillFailed([restore_failure(code, exc, endpoint, None)]) from exc
     seconds, raw_bytes = sum(run["seconds"] for run in runs), sum(run["raw_bytes"] for run in runs)
     return {"seconds": round(seconds, 3), "raw_bytes": raw_bytes, "segments": len(runs),
             "mb_per_second": round(raw_bytes / 1e6 / seconds, 1) if seconds else None}

@@ -25,6 +25,7 @@ from drdrill.durations import format_duration
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.engines import restore_backup
 from drdrill.engines.restore import RestoreFailed
+from drdrill.errors import ServerStartError
 from drdrill.servers.accounts import drop_drilled_accounts
 from drdrill.servers.identity import read_identity
 from drdrill.servers.scratch import (
@@ -35,6 +36,7 @@ from drdrill.servers.scratch import (
     plan_local_scratch,
     protected_identities,
     start_fresh,
+    why_not_serving,
 )
 from drdrill.storage.catalog import CORRUPT, DRILL_EVIDENCE, INVALID, QUARANTINED, list_backups, may_still_be_running
 from drdrill.storage.layout import TargetLayout, backup_time
@@ -225,7 +227,7 @@ def provision_scratch(selected: dict[str, Any], *, work_dir: Path, key: str, sou
         try:
             identity = read_identity(scratch_endpoint)
         except Exception as exc:
-            raise DrillFailed([Finding("COULD_NOT_VERIFY", f"The scratch server {scratch_endpoint.describe()} "
+            raise DrillFailed([Finding("SCRATCH_FAILED", f"The scratch server {scratch_endpoint.describe()} "
                                        f"({scratch_conn_id}) does not answer: {exc}.",
                                        "Start the scratch server or fix its connection; nothing was restored.")]) from exc
         try:
@@ -240,8 +242,11 @@ def provision_scratch(selected: dict[str, Any], *, work_dir: Path, key: str, sou
                 start_fresh(scratch)
                 identity = read_identity(scratch.endpoint())
                 check_not_protected(identity, protected_identities(source, replica, replica_required=False))
-        except BaseException:
+        except BaseException as exc:
             destroy(scratch)
+            if isinstance(exc, ServerStartError):
+                raise DrillFailed([Finding("SCRATCH_FAILED", f"The drill's scratch server could not be created: "
+                                           f"{exc.problem}", exc.fix or "")]) from exc
             raise
         info = scratch.to_dict()
     return {**info, "seconds": round(time.monotonic() - began, 3)}
@@ -264,8 +269,18 @@ def restore(selected: dict[str, Any], scratch_info: dict[str, Any], manifest: Ma
         stats = restore_backup(manifest, run_dir(work_dir, key) / "files", endpoint, scratch,
                                run_dir(work_dir, key), parallel, apply_catchup=apply_catchup)
     except RestoreFailed as exc:
-        raise DrillFailed([Finding(exc.code, exc.problem, exc.fix or "", exc.evidence)]) from exc
+        raise DrillFailed([restore_failure(exc.code, exc, endpoint, scratch)]) from exc
     return {**stats, "restored_at": datetime.now(timezone.utc).isoformat()}
+
+
+def restore_failure(code: str, exc: RestoreFailed, endpoint: MySQLEndpoint, scratch: LocalScratch | None) -> Finding:
+    """The finding for a restore that stopped: ``code`` (the backup's fault), or SCRATCH_FAILED when the scratch
+    server is what failed (it no longer answers), so a good backup is not blamed for a dead server."""
+    trouble = why_not_serving(endpoint, scratch)
+    if trouble is None:
+        return Finding(code, exc.problem, exc.fix or "", exc.evidence)
+    return Finding("SCRATCH_FAILED", f"The restore stopped because the scratch server failed, not the backup: {trouble}",
+                   evidence={"restore_error": exc.problem})
 
 
 def drop_databases(endpoint: MySQLEndpoint, databases: tuple[str, ...]) -> None:
@@ -362,6 +377,11 @@ def validate(selected: dict[str, Any], manifest: Manifest, target: Target, *, en
         "validated_at": validated_at.isoformat(), "seconds": round(outcome.seconds, 3), **links,
     }
     if outcome.findings:
+        trouble = why_not_serving(endpoint, None)
+        if trouble is not None:  # checks that failed on a server that died are no verdict on the backup
+            raise DrillFailed([Finding("SCRATCH_FAILED", f"The checks could not finish because the scratch server "
+                                       f"failed: {trouble}", evidence={"check_findings": [f.code for f in outcome.findings]})],
+                              outcome=result)
         raise DrillFailed(list(outcome.findings), outcome=result)
     return result
 
