@@ -179,7 +179,8 @@ def fetch_and_verify(selected: dict[str, Any], target: Target, store: ObjectStor
     while True:
         shutil.rmtree(files, ignore_errors=True)
         try:
-            stats, findings = fetch_backup(store, layout, backup_id, files, signing_key=signing_key)
+            stats, findings = fetch_backup(store, layout, backup_id, files, signing_key=signing_key,
+                                           keep_free=target.min_free_space or 0)
         except StorageError as exc:
             shutil.rmtree(files, ignore_errors=True)
             raise storage_unavailable(exc, f"The download of backup {backup_id} stopped; its partial files were "

@@ -18,6 +18,7 @@ from drdrill.drills.restore.steps import (
     measure,
     measurement_lines,
     read_manifest,
+    run_dir,
     select_backup,
 )
 from drdrill.storage.catalog import list_backups
@@ -126,6 +127,24 @@ def test_a_manifest_refused_by_the_fetch_is_not_quarantined_so_the_right_key_mak
     assert store.head(LAYOUT.quarantine_key(made.backup_id)) is None
     assert fetch_and_verify({"backup_id": made.backup_id}, shop, store, signing_key=right, work_dir=tmp_path,
                             key="k")["bytes"] == made.objects[0].size
+
+
+def test_the_fetch_keeps_min_free_space_free_besides_the_backup_or_fetches_nothing(tmp_path: Path) -> None:
+    import shutil
+
+    free = shutil.disk_usage(tmp_path).free
+    store = MemoryObjectStore()
+    made = put_backup(store, days_old=1)
+    roomy = load_test_target(tmp_path, prefix="drills", extra="    min_free_space: 1MB\n")
+    assert fetch_and_verify({"backup_id": made.backup_id}, roomy, store, signing_key=None, work_dir=tmp_path,
+                            key="ok")["bytes"] == made.objects[0].size
+    greedy = load_test_target(tmp_path, prefix="drills", extra=f"    min_free_space: {free * 4 // 2**20}MB\n")
+    with pytest.raises(DrillFailed) as failed:
+        fetch_and_verify({"backup_id": made.backup_id}, greedy, store, signing_key=None, work_dir=tmp_path, key="no")
+    (finding,) = failed.value.findings
+    assert finding.code == "INSUFFICIENT_SPACE" and "min_free_space keeps" in finding.message
+    assert finding.evidence["needed_bytes"] > free and not any(run_dir(tmp_path, "no").rglob("*.zst"))
+    assert store.head(LAYOUT.quarantine_key(made.backup_id)) is None  # nothing said about the backup
 
 
 @pytest.fixture
