@@ -14,7 +14,8 @@ Recovers the target to a chosen second (the minute before a `DELETE` without `WH
    target is present, none from the target on (`PITR_BOUNDARY_WRONG`).
 7. **measure**: RTO with the breakdown (base restore, replay, validation), replay throughput, and the RPO
    PITR achieves (target − newest recovered event).
-8. **record**, then **teardown_scratch** (always).
+8. **record**, then **teardown_scratch** (always), then **clean_up** (the run's work files, also when provisioning
+   failed and the teardown was skipped).
 
 Targets are whole UTC seconds: binlog events carry their statement's start second.
 """
@@ -72,6 +73,10 @@ def build_pitr_dag(target: Target) -> DAG:
         def teardown_scratch(scratch: dict) -> dict:
             return pitr_tasks.teardown(name, scratch, get_current_context())
 
+        @task(trigger_rule="all_done")
+        def clean_up() -> dict:
+            return restore_tasks.clean_up(get_current_context())
+
         planned = plan()
         scratch = provision_scratch(planned)
         fetch_and_verify(planned) >> scratch
@@ -81,7 +86,7 @@ def build_pitr_dag(target: Target) -> DAG:
         replayed >> validated
         measured = validated >> measure()
         measured >> record()  # outside the scratch scope, so an early failure is still recorded and alerted
-        measured >> teardown_scratch(scratch)
+        measured >> teardown_scratch(scratch) >> clean_up()
 
     return pitr_drill()
 

@@ -25,6 +25,9 @@ Proves that a backup restores into a usable database with the right data, and me
    *failed drill*); fails the run and alerts Slack unless the verdict is *passed*. It runs whatever failed
    before it, also when no scratch server was ever created.
 8. **teardown_scratch** (teardown): always runs, also after failures; keeps the server only if asked.
+9. **clean_up**: removes the run's work files (and a scratch server still there, unless kept) whatever failed,
+   also when provisioning failed and Airflow skipped the teardown. Every drill's start also removes what dead
+   runs left (`drdrill scratch list` shows it).
 
 Trigger form: which backup, keep the scratch server for inspection, objective overrides, the disaster time.
 """
@@ -81,6 +84,10 @@ def build_restore_dag(target: Target) -> DAG:
         def teardown_scratch(scratch: dict) -> dict:
             return restore_tasks.teardown(name, scratch, get_current_context())
 
+        @task(trigger_rule="all_done")
+        def clean_up() -> dict:
+            return restore_tasks.clean_up(get_current_context())
+
         selected = select_backup()
         fetched = fetch_and_verify(selected)  # names the backup restored: the chosen one, or the newest usable
         scratch = provision_scratch(fetched)
@@ -90,7 +97,7 @@ def build_restore_dag(target: Target) -> DAG:
         # record stays outside the scratch server's setup/teardown scope: a failure before the scratch
         # exists (no backup, corrupt objects) must still be recorded and alerted
         measured >> record()
-        measured >> teardown_scratch(scratch)
+        measured >> teardown_scratch(scratch) >> clean_up()
 
     return restore_drill()
 

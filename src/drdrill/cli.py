@@ -89,12 +89,28 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
             print(f"WARNING: {state['s3_store']['message']}", file=sys.stderr)
     elif args.action == "down":
         sandbox.down(purge=args.purge)
-        state = sandbox.status()
-        _emit(args, state, lambda: _show_status(state, "Sandbox stopped." + (" Data deleted." if args.purge else "")))
+        state = {**sandbox.status(), "removed_leftovers": _remove_leftovers(purge=args.purge)}
+        _emit(args, state, lambda: _show_status(state, "Sandbox stopped." + (" Data deleted." if args.purge else "") +
+                                                f" Removed {len(state['removed_leftovers'])} drill leftover(s)."))
     else:
         state = sandbox.status()
         _emit(args, state, lambda: _show_status(state, f"Sandbox in {state['directory']}"))
     return EXIT_OK
+
+
+def _remove_leftovers(*, purge: bool) -> list[dict[str, Any]]:
+    """What dead drill runs left in the configured work dir (with ``purge``: kept scratch servers too)."""
+    from drdrill.config import load_config
+    from drdrill.servers.reaper import find_leftovers, reap_orphans, remove
+
+    work_dir = Path(load_config().settings.work_dir)
+    removed = reap_orphans(work_dir)
+    if purge:
+        for leftover in find_leftovers(work_dir):
+            if leftover.owner.kept and not leftover.owner.process_alive():
+                removed.append(leftover.describe())
+                remove(leftover)
+    return removed
 
 
 def _show_status(state: dict[str, Any], title: str) -> None:
@@ -114,6 +130,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     config = load_config()
     target = config.target(args.target)
     started = datetime.now(timezone.utc)
+    _own_drill_process()
     record, findings = run_backup_drill(
         target, mysql_endpoint(target.source_conn_id, f"targets[{target.name}].source_conn_id"),
         object_store(target.storage), signing_key=manifest_signing_key(target.storage),
@@ -161,6 +178,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     started = datetime.now(timezone.utc)
     options = read_form(RestoreOptions, params_from_flags(RestoreOptions, args))  # a bad flag stops here
     servers = restore_servers(target)
+    _own_drill_process()
     record, findings = run_restore_drill(
         target, servers, options, work_dir=config.settings.work_dir, history_url=config.settings.history_url,
         run_id=cli_run_id(started), started_at=started)
@@ -180,7 +198,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
             print(f"  Great Expectations: {record.details['results_uri']}  (Data Docs {record.details['data_docs_uri']})")
         if record.details.get("scratch", {}).get("kept"):
             print(f"  scratch server kept: {record.details['scratch']['scratch']} "
-                  f"(login in {record.details['scratch']['option_file']})")
+                  f"(login in {record.details['scratch']['option_file']}; remove with "
+                  f"'{record.details['scratch']['remove']}')")
         for finding in findings:
             print(f"  {finding.sentence()}")
 
@@ -199,6 +218,7 @@ def cmd_pitr(args: argparse.Namespace) -> int:
     started = datetime.now(timezone.utc)
     options = read_form(PitrOptions, params_from_flags(PitrOptions, args))  # a bad flag stops here
     servers = restore_servers(target)
+    _own_drill_process()
     record, findings = run_pitr_drill(
         target, servers, options,
         work_dir=config.settings.work_dir, history_url=config.settings.history_url,
@@ -220,6 +240,15 @@ def _interrupt(signum: int, _frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def _own_drill_process() -> None:
+    """The drill's files and scratch server belong to this process (orphans once it dies); SIGTERM stops it like
+    Ctrl-C: the step is interrupted, cleanup runs and the run is recorded as not green."""
+    from drdrill.servers.owner import bind_runs_to_this_process
+
+    bind_runs_to_this_process()
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
 def cmd_failover(args: argparse.Namespace) -> int:
     from drdrill.config import load_config
     from drdrill.drills.failover.path import Run
@@ -229,7 +258,7 @@ def cmd_failover(args: argparse.Namespace) -> int:
     config = load_config()
     target = config.target(args.target)
     started = datetime.now(timezone.utc)
-    signal.signal(signal.SIGTERM, _interrupt)  # like Ctrl-C: the drill stops, cleans up and records
+    _own_drill_process()
     run = Run(target, resolve_connections(target), Path(config.settings.work_dir), cli_run_id(started))
     try:
         record, findings = run_failover_drill(run, history_url=config.settings.history_url, started_at=started,
@@ -316,6 +345,32 @@ def cmd_backups(args: argparse.Namespace) -> int:
     _emit(args, payload, lambda: print("verified: every object matches its size and sha256" if not findings
                                        else "\n".join(f.sentence() for f in findings)))
     return EXIT_OK if not findings else EXIT_DRILL_RED
+
+
+def cmd_scratch(args: argparse.Namespace) -> int:
+    from drdrill.config import load_config
+    from drdrill.servers.reaper import find_leftovers, reap_orphans, remove_scratch
+
+    work_dir = Path(load_config().settings.work_dir)
+    if args.action == "list":
+        listed = [leftover.describe() for leftover in find_leftovers(work_dir)]
+        rows = [{**item, "state": "kept" if item["kept"] else "orphan" if item["orphan"] else "in use",
+                 "run": item["run_id"]} for item in listed]
+
+        def human() -> None:
+            _print_table(rows, ["id", "kind", "state", "port", "run", "connect", "remove"])
+            if any(item["orphan"] for item in listed):
+                print("Orphans are removed by the next drill's start, or now by 'drdrill scratch rm --orphans'.")
+
+        _emit(args, {"work_dir": str(work_dir), "leftovers": listed}, human)
+        return EXIT_OK
+    if args.orphans == bool(args.id):
+        print("error: 'scratch rm' takes a scratch id or --orphans (see 'drdrill scratch list')", file=sys.stderr)
+        return EXIT_ERROR
+    removed = reap_orphans(work_dir) if args.orphans else [remove_scratch(work_dir, args.id)]
+    _emit(args, {"removed": removed}, lambda: print(f"Removed {len(removed)}: " + (
+        ", ".join(f"{item['kind']} {item['id']} (run {item['run_id']})" for item in removed) or "nothing to remove")))
+    return EXIT_OK
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -504,6 +559,13 @@ def build_parser() -> argparse.ArgumentParser:
     backups.add_argument("target")
     backups.add_argument("backup_id", nargs="?", help="with verify: the backup to re-hash")
     backups.set_defaults(handler=cmd_backups)
+
+    scratch = add("scratch", "Scratch servers and work files of drill runs: list (kept ones with how to reach and "
+                             "remove them, and what dead runs left), or rm one by id / every orphan.")
+    scratch.add_argument("action", choices=["list", "rm"])
+    scratch.add_argument("id", nargs="?", help="with rm: the scratch server's id (from list)")
+    scratch.add_argument("--orphans", action="store_true", help="with rm: remove everything dead runs left")
+    scratch.set_defaults(handler=cmd_scratch)
 
     history = add("history", "Drill runs recorded in the results database, newest first.")
     history.add_argument("--target")

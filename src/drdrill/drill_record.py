@@ -21,12 +21,20 @@ class StepRunner:
         self.findings: dict[str, list[Finding]] = {}
 
     def attempt(self, step: str, call: Callable[[], Any]) -> Any:
-        """Run one step; a DrillFailed is recorded (not raised) and the step's result is None."""
+        """Run one step; a DrillFailed is recorded (not raised) and the step's result is None.
+
+        Ctrl-C (or SIGTERM, which the CLI turns into it) stops the step the same way, with COULD_NOT_VERIFY: the
+        caller's cleanup and the record still follow, and the run is never green.
+        """
         try:
             self.results[step] = call()
         except DrillFailed as exc:
             self.findings[step] = exc.findings
             self.results[step] = exc.outcome
+        except KeyboardInterrupt:
+            self.findings[step] = [Finding("COULD_NOT_VERIFY", f"The drill was interrupted during step {step}; "
+                                           "it stopped there and ran its cleanup.", "Run the drill again to the end.")]
+            self.results[step] = None
         return self.results.get(step) if step not in self.findings else None
 
 

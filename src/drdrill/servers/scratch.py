@@ -17,6 +17,7 @@ from drdrill.errors import DrdrillError
 from drdrill.ports import find_free_port
 from drdrill.servers.identity import ServerIdentity, read_identity
 from drdrill.servers.mariadb import MAX_SOCKET_PATH, InstanceSpec, LocalMariaDB
+from drdrill.servers.owner import claim
 
 ADMIN_USER = "drdrill_scratch"
 SCRATCH_SERVER_ID = 4242
@@ -60,13 +61,20 @@ def run_key(run_id: str) -> str:
     return hashlib.sha256(run_id.encode()).hexdigest()[:12]
 
 
-def plan_local_scratch(work_dir: Path, key: str) -> LocalScratch:
-    """Choose the directory and port of a new local scratch server, and write its admin credentials."""
-    real_dir = work_dir / "scratch" / key
+def scratch_dir(work_dir: Path, key: str) -> Path:
+    """Where the scratch server of run ``key`` lives (its owner marker beside its files)."""
+    return work_dir / "scratch" / key
+
+
+def plan_local_scratch(work_dir: Path, key: str, run_id: str = "") -> LocalScratch:
+    """Choose the directory and port of a new local scratch server, mark it as the run's, and write its admin
+    credentials."""
+    real_dir = scratch_dir(work_dir, key)
     if real_dir.exists():
         shutil.rmtree(real_dir)
     real_dir.mkdir(parents=True)
     scratch = LocalScratch(name=f"scratch-{key}", base_dir=_short_path(real_dir, key), port=find_free_port())
+    claim(real_dir, run_id or key, scratch=scratch.to_dict())  # before anything starts: the reaper knows it as ours
     fd = os.open(scratch.option_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(f"[client]\nuser={ADMIN_USER}\npassword={secrets.token_urlsafe(18)}\n"

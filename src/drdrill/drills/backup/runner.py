@@ -19,6 +19,7 @@ from drdrill.drill_record import StepRunner, build_record
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.findings import Finding
 from drdrill.history import DrillRecord, record_drill
+from drdrill.servers.reaper import reap_orphans
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.seal import SigningKey
 
@@ -37,6 +38,7 @@ def run_backup_drill(
     dry_run: bool = False,
 ) -> tuple[DrillRecord, list[Finding]]:
     """All steps in one process (the CLI's path), recorded exactly as the DAG's record task does."""
+    reap_orphans(work_dir)
     runner = StepRunner()
     attempt = runner.attempt
     plan = attempt("preflight", lambda: preflight(target, source, store, work_dir=work_dir, started_at=started_at,

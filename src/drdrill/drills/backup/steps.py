@@ -26,6 +26,7 @@ from drdrill.engines.binlog_segment import capture_binlog_segment
 from drdrill.errors import DrdrillError, ToolError
 from drdrill.servers.accounts import AccountsUnreadable, list_drilled_accounts
 from drdrill.servers.identity import read_identity
+from drdrill.servers.owner import claim
 from drdrill.storage.binlog.fork import read_forks
 from drdrill.storage.binlog.index import ArchivedBinlog, list_archive
 from drdrill.storage.binlog.layout import BinlogLayout
@@ -170,6 +171,7 @@ def dump_and_upload(plan: dict[str, Any], target: Target, source: MySQLEndpoint,
         backup_id=plan["backup_id"], work_dir=work_dir, parallel=target.engine_options.parallel,
         compression_level=target.engine_options.compression_level, datadir=plan["datadir"],
     )
+    claim(work_dir / plan["backup_id"], f"backup {plan['backup_id']}")  # a killed run's files are the reaper's
     try:
         result = engine.backup(job)
         objects = result.objects + ((back_up_accounts(job),) if target.accounts else ())
@@ -209,6 +211,7 @@ def write_manifest(plan: dict[str, Any], dumped: dict[str, Any], target: Target,
     catchup = None
     notes = []
     if facts.point != point:
+        claim(work_dir / plan["backup_id"], f"backup {plan['backup_id']}")
         try:
             catchup = capture_binlog_segment(source, plan["databases"], point, facts.point, store, layout,
                                              plan["backup_id"], work_dir)

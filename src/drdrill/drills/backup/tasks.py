@@ -7,6 +7,7 @@ from typing import Any
 from drdrill.airflow import runtime
 from drdrill.airflow.connections import manifest_signing_key, mysql_endpoint, object_store
 from drdrill.drills.backup import steps
+from drdrill.servers.reaper import reap_orphans
 
 
 def _skip_if_dry_run(plan: dict[str, Any]) -> None:
@@ -20,6 +21,7 @@ def preflight(target_name: str, context: Any) -> dict[str, Any]:
     """Check source, tools, disk and bucket; decide the backup id."""
     params = context["params"]
     engine = params.get("engine")
+    reap_orphans(runtime.work_dir())
 
     def step() -> dict[str, Any]:
         target = runtime.target(target_name)

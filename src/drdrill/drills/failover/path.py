@@ -10,6 +10,7 @@ runner (in one process), the bench and the tests call the same code. Times are e
 from __future__ import annotations
 
 import functools
+import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from drdrill.servers.scratch import run_key
 from drdrill.errors import DrdrillError
 from drdrill.findings import DrillFailed, Finding
 from drdrill.servers.faults import Fault, is_managed
+from drdrill.servers.owner import claim
 from drdrill.storage.objectstore import ObjectStore
 
 CANARY_INTERVAL = 0.1
@@ -94,6 +96,7 @@ def start_canary(servers: FailoverServers, plan: Results, run_id: str, directory
                  interval: float = CANARY_INTERVAL) -> dict[str, Any]:
     """Create the canary table (through the admin login) and start writing; waits for the first row."""
     table = plan["canary_table"]
+    claim(directory, run_id, daemons=("canary",))  # a dead run's canary is stopped and its files removed by the reaper
     servers.primary.fetch_all(canary.create_table_sql(table))
     started = canary.start_canary([servers.canary_primary, servers.canary_replica], table, run_id, interval, directory)
     first = canary.wait_first_ack(directory)
@@ -218,13 +221,16 @@ class FailoverPath(ABC):
         on purpose (policy ``stop``, or a rejoin that cannot work): cleanup leaves it too, rather than saving the
         lost transactions again and repeating the findings. Any other failure of fail_back is retried here.
         """
-        stopped = stop_canary(self.run.directory)
-        if not results["preflight"].get("addresses") or not injected:
-            return {**stopped, "topology": "untouched"}
-        if any(finding.code == "FAILBACK_FAILED" for finding in fail_back_findings):
-            return {**stopped, "topology": "left as fail_back reported it (FAILBACK_FAILED)",
-                    "roles": "swapped, old primary out of replication"}
-        return {**stopped, **self.fail_back(results)}
+        try:
+            stopped = stop_canary(self.run.directory)
+            if not results["preflight"].get("addresses") or not injected:
+                return {**stopped, "topology": "untouched"}
+            if any(finding.code == "FAILBACK_FAILED" for finding in fail_back_findings):
+                return {**stopped, "topology": "left as fail_back reported it (FAILBACK_FAILED)",
+                        "roles": "swapped, old primary out of replication"}
+            return {**stopped, **self.fail_back(results)}
+        finally:  # the acks were counted (measure) and the logs are done with: nothing of the run stays behind
+            shutil.rmtree(self.run.directory, ignore_errors=True)
 
     def expect_swapped(self, results: Results) -> bool:
         """Roles end swapped only when a promotion happened and no switch back is configured."""

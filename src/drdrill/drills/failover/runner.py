@@ -25,6 +25,7 @@ from drdrill.errors import DrdrillError
 from drdrill.findings import DrillFailed, Finding, error_finding
 from drdrill.history import DrillRecord, record_drill
 from drdrill.servers.faults import is_managed
+from drdrill.servers.reaper import reap_orphans
 
 Attempt = Callable[[str, Callable[[], dict[str, Any]]], "dict[str, Any] | None"]
 
@@ -76,6 +77,7 @@ def run_failover_drill(run: Run, *, history_url: str, started_at: datetime, dry_
     """
     target = run.target
     run.work_dir.mkdir(parents=True, exist_ok=True)
+    reap_orphans(run.work_dir)
     runner = StepRunner()
     path = path_for(run)
     plan = runner.attempt(PREFLIGHT, timed(path.preflight))
@@ -83,7 +85,7 @@ def run_failover_drill(run: Run, *, history_url: str, started_at: datetime, dry_
         raise ApprovalRequired(target.name, plan["approval_text"])
     if plan and not dry_run:
         try:
-            fail_over(path, runner.results, lambda step, call_step: _attempt_interruptible(runner, step, call_step))
+            fail_over(path, runner.results, lambda step, call_step: _attempt(runner, step, call_step))
         finally:  # the DAG's teardown: also after a failed step or an interrupt
             # A fault that was attempted counts as injected (it may have struck before failing or being interrupted).
             attempted = "inject_fault" in runner.results or "inject_fault" in runner.findings
@@ -101,16 +103,6 @@ def run_failover_drill(run: Run, *, history_url: str, started_at: datetime, dry_
     if not dry_run:
         record_drill(history_url, record)
     return record, findings
-
-
-def _attempt_interruptible(runner: StepRunner, step: str, call_step: Callable[[], dict[str, Any]]) -> Any:
-    """``_attempt``; Ctrl-C (or SIGTERM, see the CLI) stops the drill at this step, then cleanup and the record."""
-    try:
-        return _attempt(runner, step, call_step)
-    except KeyboardInterrupt:
-        runner.findings[step] = [Finding("COULD_NOT_VERIFY", f"The drill was interrupted during step {step}; "
-                                         "it stopped there and ran its cleanup.", "Run the drill again to the end.")]
-        return None
 
 
 def _attempt(runner: StepRunner, step: str, call_step: Callable[[], dict[str, Any]]) -> Any:

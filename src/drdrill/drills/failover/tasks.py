@@ -25,6 +25,7 @@ from drdrill.drills.failover.report import record_fields
 from drdrill.drills.failover.runner import call, path_for
 from drdrill.drills.failover.steps import PREFLIGHT, RECORDED_STEPS, before, timed
 from drdrill.servers.faults import is_managed
+from drdrill.servers.reaper import reap_orphans
 
 
 def resolve_connections(target: Target) -> Connections:
@@ -64,6 +65,7 @@ def _plan(context: Any) -> dict[str, Any]:
 
 def preflight(target_name: str, context: Any) -> dict[str, Any]:
     """Checks that touch nothing; also what will be done, in words, for the approval request."""
+    reap_orphans(runtime.work_dir())
     return runtime.run_step(context, timed(_path(target_name, context).preflight))
 
 

@@ -17,6 +17,7 @@ from drdrill.drills.restore.details import measurements
 from drdrill.drills.restore.runner import RestoreServers
 from drdrill.findings import Finding
 from drdrill.history import DrillRecord, record_drill
+from drdrill.servers.reaper import reap_orphans
 from drdrill.servers.scratch import run_key
 from drdrill.storage.lease import release_lease
 from drdrill.storage.manifest import Manifest
@@ -26,6 +27,7 @@ def run_pitr_drill(target: Target, servers: RestoreServers, options: PitrOptions
                    history_url: str, run_id: str, started_at: datetime,
                    stop_override: str | None = None) -> tuple[DrillRecord, list[Finding]]:
     """All steps in one process (the CLI's path); ``stop_override`` exists to prove the boundary check has teeth."""
+    reap_orphans(work_dir)
     runner = StepRunner()
     key = run_key(run_id)
     disaster = options.disaster_at or started_at
@@ -37,12 +39,12 @@ def run_pitr_drill(target: Target, servers: RestoreServers, options: PitrOptions
             work_dir=work_dir, now=started_at))
         if planned and runner.attempt("fetch_and_verify", lambda: {
                 **restore.fetch_and_verify(planned, target, servers.store, signing_key=servers.signing_key,
-                                           work_dir=work_dir, key=key),
+                                           work_dir=work_dir, key=key, run_id=run_id),
                 **fetch_binlog_files(planned, target, servers.store, work_dir=work_dir, key=key)}):
             manifest = restore.read_manifest(servers.store, target, planned["backup_id"], signing_key=servers.signing_key)
             scratch_info = runner.attempt("provision_scratch", lambda: restore.provision_scratch(
                 planned, work_dir=work_dir, key=key, source=servers.source, replica=servers.replica,
-                scratch_endpoint=servers.scratch, scratch_conn_id=servers.scratch_conn_id))
+                scratch_endpoint=servers.scratch, scratch_conn_id=servers.scratch_conn_id, run_id=run_id))
         if planned and scratch_info and manifest:
             local = restore.local_scratch(scratch_info)
             endpoint = local.endpoint() if local else servers.scratch

@@ -13,6 +13,7 @@ from drdrill.drills.pitr.form import PitrOptions
 from drdrill.drills.restore import steps as restore
 from drdrill.drills.restore import tasks as restore_tasks
 from drdrill.drills.restore.details import measurements, slack_lines
+from drdrill.servers.reaper import reap_orphans
 from drdrill.servers.scratch import run_key
 
 
@@ -28,6 +29,7 @@ def dag_params() -> dict[str, Any]:
 def plan(target_name: str, context: Any) -> dict[str, Any]:
     """The base backup and the binlog chain to the target (the form's second, or a random recoverable one)."""
     target = runtime.target(target_name)
+    reap_orphans(runtime.work_dir())
 
     def step() -> dict[str, Any]:
         requested = restore_tasks.read_options(PitrOptions, context).target_time
@@ -46,7 +48,7 @@ def fetch_and_verify(target_name: str, planned: dict[str, Any], context: Any) ->
     def step() -> dict[str, Any]:
         store = object_store(target.storage)
         fetched = restore.fetch_and_verify(planned, target, store, signing_key=manifest_signing_key(target.storage),
-                                           work_dir=runtime.work_dir(), key=_key(context))
+                                           work_dir=runtime.work_dir(), key=_key(context), run_id=context["run_id"])
         return {**fetched, **pitr.fetch_binlog_files(planned, target, store, work_dir=runtime.work_dir(), key=_key(context))}
 
     return runtime.run_step(context, step)

@@ -30,6 +30,7 @@ from drdrill.drills.restore.window import window_details
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.findings import Finding
 from drdrill.history import DrillRecord, record_drill
+from drdrill.servers.reaper import reap_orphans
 from drdrill.servers.scratch import run_key
 from drdrill.storage.lease import release_lease
 from drdrill.storage.manifest import Manifest
@@ -53,6 +54,7 @@ def run_restore_drill(target: Target, servers: RestoreServers, options: RestoreO
                       history_url: str, run_id: str, started_at: datetime) -> tuple[DrillRecord, list[Finding]]:
     """All steps in one process (the CLI's path), teardown included, recorded as the DAG's record task does;
     the verdict then goes to the restored backup's proof record."""
+    reap_orphans(work_dir)
     runner = StepRunner()
     key = run_key(run_id)
     disaster = options.disaster_at or started_at
@@ -65,12 +67,12 @@ def run_restore_drill(target: Target, servers: RestoreServers, options: RestoreO
             target, servers.store, signing_key=servers.signing_key, now=started_at, choice=options.backup, backup_id=options.backup_id,
             window_days=options.window_days, seed=run_id, disaster_at=disaster, lease_key=key))
         fetched = selected and runner.attempt("fetch_and_verify", lambda: fetch_and_verify(
-            selected, target, servers.store, signing_key=servers.signing_key, work_dir=work_dir, key=key))
+            selected, target, servers.store, signing_key=servers.signing_key, work_dir=work_dir, key=key, run_id=run_id))
         if fetched:  # from here on, the backup fetched (the newest usable one when the chosen one was broken)
             manifest = read_manifest(servers.store, target, fetched["backup_id"], signing_key=servers.signing_key)
             scratch_info = runner.attempt("provision_scratch", lambda: provision_scratch(
                 fetched, work_dir=work_dir, key=key, source=servers.source, replica=servers.replica,
-                scratch_endpoint=servers.scratch, scratch_conn_id=servers.scratch_conn_id))
+                scratch_endpoint=servers.scratch, scratch_conn_id=servers.scratch_conn_id, run_id=run_id))
         if scratch_info and manifest:
             local = local_scratch(scratch_info)
             endpoint = local.endpoint() if local else servers.scratch

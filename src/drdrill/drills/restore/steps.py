@@ -38,6 +38,7 @@ from drdrill.servers.scratch import (
     start_fresh,
     why_not_serving,
 )
+from drdrill.servers.owner import claim, mark_kept
 from drdrill.storage.catalog import CORRUPT, DRILL_EVIDENCE, INVALID, QUARANTINED, list_backups, may_still_be_running
 from drdrill.storage.layout import TargetLayout, backup_time
 from drdrill.storage.lease import renew_lease, take_lease
@@ -159,7 +160,7 @@ def newer_backups_unusable(restored: str, skipped: list[tuple[str, str, str]]) -
 
 
 def fetch_and_verify(selected: dict[str, Any], target: Target, store: ObjectStore, *, signing_key: SigningKey | None,
-                     work_dir: Path, key: str) -> dict[str, Any]:
+                     work_dir: Path, key: str, run_id: str = "") -> dict[str, Any]:
     """Check the manifest's seal, then download every object and check its size and sha256 before anything is
     restored; quarantine a backup whose objects are broken.
 
@@ -172,6 +173,7 @@ def fetch_and_verify(selected: dict[str, Any], target: Target, store: ObjectStor
     that one. The run's lease (if it took one) is renewed, and moved when another backup is fetched.
     """
     layout = layout_for(target)
+    claim(run_dir(work_dir, key), run_id or key)  # a killed run's files are the reaper's to remove
     files = run_dir(work_dir, key) / "files"
     backup_id = selected["backup_id"]
     broken: list[tuple[str, str, str]] = []
@@ -221,7 +223,7 @@ def _next_usable(store: ObjectStore, target: Target, older_than: str, signing_ke
 
 def provision_scratch(selected: dict[str, Any], *, work_dir: Path, key: str, source: MySQLEndpoint,
                       replica: MySQLEndpoint | None, scratch_endpoint: MySQLEndpoint | None,
-                      scratch_conn_id: str | None) -> dict[str, Any]:
+                      scratch_conn_id: str | None, run_id: str = "") -> dict[str, Any]:
     """A server to restore into, proven (by identity) not to be the source or the replica."""
     began = time.monotonic()
     if scratch_endpoint is not None:
@@ -237,7 +239,7 @@ def provision_scratch(selected: dict[str, Any], *, work_dir: Path, key: str, sou
             raise DrillFailed([Finding("SAFETY_INTERLOCK", exc.problem, exc.fix or "")]) from exc
         info: dict[str, Any] = {"kind": "connection", "conn_id": scratch_conn_id}
     else:
-        scratch = plan_local_scratch(work_dir, key)
+        scratch = plan_local_scratch(work_dir, key, run_id)
         try:
             if selected["engine"] != "mariabackup":  # physical restores start the server on the copied datadir
                 start_fresh(scratch)
@@ -346,8 +348,11 @@ def teardown(scratch_info: dict[str, Any] | None, *, work_dir: Path, key: str, k
     shutil.rmtree(run_dir(work_dir, key), ignore_errors=True)
     scratch = local_scratch(scratch_info or {})
     if keep_scratch:
+        if scratch is not None:
+            mark_kept(scratch.base_dir)  # never reaped; 'drdrill scratch rm' removes it
         kept = scratch.endpoint().describe() if scratch else (scratch_info or {}).get("conn_id")
-        return {"kept": True, "scratch": kept, "option_file": str(scratch.option_file) if scratch else None}
+        return {"kept": True, "scratch": kept, "option_file": str(scratch.option_file) if scratch else None,
+                "remove": f"drdrill scratch rm {key}" if scratch else None}
     if scratch is not None:
         destroy(scratch)
     elif endpoint is not None and databases:

@@ -21,6 +21,7 @@ from drdrill.drills.restore.window import window_details
 from drdrill.durations import format_duration
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.findings import DrillFailed, Finding
+from drdrill.servers.reaper import reap_orphans, remove_run
 from drdrill.servers.scratch import run_key
 from drdrill.storage.lease import LEASE_BOUND, release_lease
 
@@ -68,8 +69,9 @@ def scratch_endpoint(target: Target, scratch: dict[str, Any]) -> MySQLEndpoint:
 
 
 def select_backup(target_name: str, context: Any) -> dict[str, Any]:
-    """Which backup this drill restores."""
+    """Which backup this drill restores (first removing what dead runs left)."""
     target = runtime.target(target_name)
+    reap_orphans(runtime.work_dir())
 
     def step() -> dict[str, Any]:
         chosen = read_options(RestoreOptions, context)
@@ -87,7 +89,7 @@ def fetch_and_verify(target_name: str, selected: dict[str, Any], context: Any) -
     target = runtime.target(target_name)
     return runtime.run_step(context, lambda: restore.fetch_and_verify(
         selected, target, object_store(target.storage), signing_key=manifest_signing_key(target.storage), work_dir=runtime.work_dir(),
-        key=_key(context)))
+        key=_key(context), run_id=context["run_id"]))
 
 
 def provision_scratch(target_name: str, selected: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -101,7 +103,7 @@ def provision_scratch(target_name: str, selected: dict[str, Any], context: Any) 
             source=mysql_endpoint(target.source_conn_id, f"targets[{target_name}].source_conn_id"),
             replica=mysql_endpoint(target.replica_conn_id) if target.replica_conn_id else None,
             scratch_endpoint=mysql_endpoint(conn_id, f"targets[{target_name}].restore_drill.scratch_conn_id") if conn_id else None,
-            scratch_conn_id=conn_id)
+            scratch_conn_id=conn_id, run_id=context["run_id"])
 
     return runtime.run_step(context, step)
 
@@ -210,3 +212,12 @@ def release_run_lease(target: Target, context: Any) -> dict[str, Any]:
     except Exception as exc:  # must not fail the teardown or keep the record from being written
         return {"lease": f"not released ({exc}); it expires after {format_duration(LEASE_BOUND)}"}
     return {}
+
+
+def clean_up(context: Any) -> dict[str, Any]:
+    """Remove the run's work files and a scratch server of it still there (never a kept one).
+
+    The DAG runs it whatever failed: Airflow skips a teardown whose setup failed, so a failed provision_scratch
+    would otherwise leave the fetched backup behind. Normally teardown has removed everything already.
+    """
+    return {"removed": remove_run(runtime.work_dir(), _key(context))}
