@@ -24,7 +24,7 @@ from tests.helpers.targets import write_config
 
 pytestmark = pytest.mark.unit
 
-COMMANDS = ("sandbox", "backup", "restore", "pitr", "failover", "stream", "backups", "history", "rpo", "summary",
+COMMANDS = ("sandbox", "backup", "restore", "pitr", "failover", "stream", "backups", "scratch", "history", "rpo", "summary",
             "config")
 
 
