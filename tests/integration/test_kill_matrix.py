@@ -4,16 +4,18 @@ Each drill (``drdrill backup|restore|pitr shop``) runs as a subprocess against t
 watches the work dir for the step's own traces (no test hooks in the product) and SIGKILLs the process there:
 
 - backup, during dump and upload (its owner-marked work dir ``<work_dir>/<backup_id>`` appears);
-- restore, after the fetch (the scratch server's marked directory appears) and with the scratch server up
-  (its ``mariadbd.pid``);
+- restore, after the fetch (the scratch server's marked directory appears) and during the restore into the
+  scratch server (its ``restore.log`` appears);
 - PITR, during the replay (its ``replay-1.log`` appears).
 
 For each: no new passed record, no half-written backup counted valid; after the reaper (``drdrill scratch rm
 --orphans``, or the next drill's start for PITR) no scratch mariadbd, datadir, password file or work files of that
-run are left; then each drill runs green. Left out: kills during select/plan, validate and measure (they hold
+run are left; then each drill runs green. A SIGTERM (during the restore) is cleaned up by the drill itself, with no reaper,
+and recorded could-not-verify. Left out: kills during select/plan, validate and measure (they hold
 nothing the kills above do not: the same scratch server and run dir), during the backup's manifest and verify
 steps (the manifest is written last, so a kill before it is the upload case and after it the backup is whole),
-and SIGKILL during restore's own load (the scratch-up case kills the same process holding the same debris).
+and a kill between the scratch server's start and the restore (the during-restore case holds the same debris:
+a running scratch server, its datadir and password file, the fetched files).
 """
 
 from __future__ import annotations
@@ -41,20 +43,22 @@ def _drdrill(*args: str) -> dict:
     return json.loads(done.stdout)
 
 
-def _kill_when(argv: list[str], ready: Callable[[], bool], timeout: float = 120, show: bool = False) -> None:
-    """Start ``drdrill argv`` and SIGKILL it as soon as ``ready()``; fail if it ended first."""
-    process = subprocess.Popen([DRDRILL, *argv], stdout=subprocess.PIPE if show else subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, env=os.environ.copy(), text=True)
+def _kill_when(argv: list[str], ready: Callable[[], bool], timeout: float = 120,
+               sig: signal.Signals = signal.SIGKILL) -> str:
+    """Start ``drdrill argv``, send ``sig`` as soon as ``ready()`` and return its output; fail if it ended first."""
+    process = subprocess.Popen([DRDRILL, *argv], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               env=os.environ.copy(), text=True)
     deadline = time.monotonic() + timeout
     try:
         while not ready():
             assert process.poll() is None, f"{argv} ended before the kill point: {process.stdout and process.stdout.read()}"
             assert time.monotonic() < deadline, f"{argv} never reached the kill point"
             time.sleep(0.01)
-        process.send_signal(signal.SIGKILL)
+        process.send_signal(sig)
     finally:
-        process.wait(30)
-    assert process.returncode == -signal.SIGKILL
+        output = process.communicate(timeout=60)[0]
+    assert process.returncode == (-signal.SIGKILL if sig == signal.SIGKILL else 1), output[-2000:]
+    return output
 
 
 def _passed(drill: str) -> int:
@@ -62,7 +66,7 @@ def _passed(drill: str) -> int:
                if record["verdict"] == "passed")
 
 
-def _scratch_processes(work_dir: Path) -> list[int]:
+def _scratch_processes(work_dir: Path) -> list[str]:
     """mariadbd processes whose option file lives in a scratch server of this work dir (or its short link)."""
     found = []
     for entry in Path("/proc").iterdir():
@@ -72,7 +76,7 @@ def _scratch_processes(work_dir: Path) -> list[int]:
             continue
         if "mariadbd" in cmdline and (str(work_dir / "scratch") in cmdline or "/drdrill-" in cmdline) \
                 and "scratch" in _resolved_defaults(cmdline):
-            found.append(int(entry.name))
+            found.append(f"{entry.name} {cmdline.replace(chr(0), ' ')}")
     return found
 
 
@@ -89,7 +93,7 @@ def _debris(work_dir: Path) -> list[str]:
              for path in work_dir.glob(pattern)]
     links = [str(link) for link in Path("/tmp").glob("drdrill-*") if link.is_symlink()
              and str(work_dir) in os.readlink(link)]
-    return found + links + [f"mariadbd pid {pid}" for pid in _scratch_processes(work_dir)]
+    return found + links + [f"mariadbd pid {process}" for process in _scratch_processes(work_dir)]
 
 
 def _archived_target_time(sandbox) -> str:
@@ -120,7 +124,7 @@ def test_a_killed_drill_is_never_green_and_leaves_nothing_after_the_reaper(sandb
     assert {b["backup_id"] for b in backups if b["valid"]} == valid_before  # the half-written one is not valid
 
     _kill_when(["restore", "shop"], lambda: any(work_dir.glob("scratch/*/owner.json")))
-    _kill_when(["restore", "shop"], lambda: any(work_dir.glob("scratch/*/mariadbd.pid")))
+    _kill_when(["restore", "shop"], lambda: any(work_dir.glob("restore/*/restore.log")))
     left = _debris(work_dir)
     assert any("mariadbd pid" in item for item in left), left  # the kill did leave a running scratch server
     listed = _drdrill("scratch", "list")["leftovers"]
@@ -130,9 +134,14 @@ def test_a_killed_drill_is_never_green_and_leaves_nothing_after_the_reaper(sandb
     assert _debris(work_dir) == []
 
     to = _archived_target_time(sandbox)
-    _kill_when(["pitr", "shop", "--to", to], lambda: any(work_dir.glob("restore/*/replay-1.log")), show=True)
+    _kill_when(["pitr", "shop", "--to", to], lambda: any(work_dir.glob("restore/*/replay-1.log")))
     assert _debris(work_dir)
     assert _drdrill("pitr", "shop", "--to", to)["verdict"] == "passed"  # its start reaped the killed run's leftovers
+    assert _debris(work_dir) == []
+
+    stopped = json.loads(_kill_when(["restore", "shop", "--json"], lambda: any(work_dir.glob("restore/*/restore.log")),
+                                    sig=signal.SIGTERM))  # cleans up by itself, no reaper, and records not green
+    assert stopped["verdict"] == "could_not_verify" and "interrupted" in stopped["findings"][0]["message"]
     assert _debris(work_dir) == []
 
     for drill in ("backup", "restore"):

@@ -44,9 +44,36 @@ def test_restore_dag_passes_through_airflow_and_tears_the_scratch_down(sandbox, 
     assert (proof["verdict"], proof["standing"], proof["run"]["run_id"]) == ("passed", "proven", dag_run.run_id)
     assert proof["run"]["airflow_run"].startswith("http") and "dr_restore_drill__shop" in proof["run"]["airflow_run"]
     from drdrill.config import load_config
+    from drdrill.servers.scratch import run_key
 
     assert not list((load_config().settings.work_dir / "scratch").glob("*/mariadbd.pid"))
     assert read_lease(store_for(sandbox, shop_target()), layout_for(shop_target()), run_key(dag_run.run_id)) is None
+    assert states["clean_up"] == "success"
+    assert not (load_config().settings.work_dir / "restore" / run_key(dag_run.run_id)).exists()
+
+
+def test_a_failed_provision_scratch_still_leaves_no_fetched_files(sandbox, airflow_db, restore_dag, fresh_backup,
+                                                                  tmp_path, monkeypatch) -> None:
+    """Airflow skips a teardown whose setup failed; the clean_up task removes the fetched backup all the same."""
+    from drdrill.config import load_config
+    from drdrill.ports import find_free_port
+    from drdrill.servers.scratch import run_key
+
+    backup_id, _ = fresh_backup
+    config = tmp_path / "drills.yaml"
+    config.write_text(sandbox.config_path.read_text().replace(
+        "max_backup_age: 1d}", "max_backup_age: 1d, scratch_conn_id: kill_dead_scratch}"))
+    monkeypatch.setenv("DRDRILL_CONFIG", str(config))
+    monkeypatch.setenv("AIRFLOW_CONN_KILL_DEAD_SCRATCH", json.dumps(  # nothing listens there: provisioning fails
+        {"conn_type": "mysql", "host": "127.0.0.1", "port": find_free_port(), "login": "x", "password": "y"}))
+    assert "kill_dead_scratch" in config.read_text()
+
+    dag_run = restore_dag.test(run_conf={"backup": "backup_id", "backup_id": backup_id})
+
+    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+    assert (states["fetch_and_verify"], states["provision_scratch"]) == ("success", "failed"), states
+    assert states["teardown_scratch"] != "success" and states["clean_up"] == "success", states
+    assert not (load_config().settings.work_dir / "restore" / run_key(dag_run.run_id)).exists()
 
 
 def test_restore_dag_red_run_alerts_slack_with_verdict_codes_and_objectives(sandbox, airflow_db, restore_dag,

@@ -34,9 +34,11 @@ class Leftover:
         return self.directory.name
 
     def scratch(self) -> LocalScratch | None:
-        """The scratch server living here, if this is one."""
+        """The scratch server living here, if this is one: a marker naming a server elsewhere is not believed."""
         info = self.owner.scratch
-        return None if info is None else LocalScratch(info["name"], Path(info["base_dir"]), int(info["port"]))
+        if info is None or Path(info["base_dir"]).resolve() != self.directory.resolve():
+            return None
+        return LocalScratch(info["name"], Path(info["base_dir"]), int(info["port"]))
 
     def describe(self) -> dict[str, Any]:
         """Secret-free facts for listings: where, whose, and how to reach and remove it."""

@@ -66,6 +66,17 @@ def test_orphans_are_removed_and_live_kept_and_unmarked_things_stay(tmp_path: Pa
         remove_scratch(work, "keptscratch")
 
 
+def test_a_marker_naming_a_server_outside_its_own_directory_touches_nothing_there(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "someone-elses-server"
+    (elsewhere / "data").mkdir(parents=True)
+    claim(tmp_path / "w" / "scratch" / "forged", "run-x", scratch={"name": "x", "base_dir": str(elsewhere), "port": 1})
+    _kill_owner(tmp_path / "w" / "scratch" / "forged")
+    (leftover,) = find_leftovers(tmp_path / "w")
+    assert leftover.scratch() is None and leftover.describe()["kind"] == "work"
+    reap_orphans(tmp_path / "w")
+    assert (elsewhere / "data").is_dir() and not (tmp_path / "w" / "scratch" / "forged").exists()
+
+
 def test_a_scratch_server_of_a_live_run_is_not_removed_by_id(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(owner_module, "_bound", True)
     plan_local_scratch(tmp_path, "livescratch", "live-run")
