@@ -247,6 +247,9 @@ def _own_drill_process() -> None:
 
     bind_runs_to_this_process()
     signal.signal(signal.SIGTERM, _interrupt)
+    # A tool whose pipe closes (the mariadb client of a scratch server being torn down) must be an error of that
+    # pump, not the end of the drill before it recorded: SIGPIPE back to Python's default (BrokenPipeError).
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 
 
 def cmd_failover(args: argparse.Namespace) -> int:

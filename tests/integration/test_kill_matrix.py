@@ -56,7 +56,11 @@ def _kill_when(argv: list[str], ready: Callable[[], bool], timeout: float = 120,
             time.sleep(0.01)
         process.send_signal(sig)
     finally:
-        output = process.communicate(timeout=60)[0]
+        try:
+            output = process.communicate(timeout=60)[0]
+        except subprocess.TimeoutExpired:
+            process.kill()  # never leave a drill running past the test
+            raise
     assert process.returncode == (-signal.SIGKILL if sig == signal.SIGKILL else 1), output[-2000:]
     return output
 
@@ -74,8 +78,7 @@ def _scratch_processes(work_dir: Path) -> list[str]:
             cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
         except (FileNotFoundError, ProcessLookupError, NotADirectoryError, PermissionError):
             continue
-        if "mariadbd" in cmdline and (str(work_dir / "scratch") in cmdline or "/drdrill-" in cmdline) \
-                and "scratch" in _resolved_defaults(cmdline):
+        if "mariadbd" in cmdline and str(work_dir / "scratch") in _resolved_defaults(cmdline):
             found.append(f"{entry.name} {cmdline.replace(chr(0), ' ')}")
     return found
 
