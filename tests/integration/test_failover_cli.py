@@ -110,6 +110,10 @@ def test_failover_from_the_cli_is_green_records_and_puts_everything_back(box, tm
 
     assert server.primary.pid() != pid_before  # it really was killed, and started again
     assert_put_back(server)  # the connection was redirected, then pointed back
+    from drdrill.drills.failover.path import run_dir
+    from drdrill.servers.scratch import run_key
+
+    assert not run_dir(box.config_path.parent / "work", run_key(record.run_id)).exists()  # no acks.txt left behind
 
 
 def test_dry_run_checks_and_says_what_it_would_do_but_touches_nothing(box) -> None:
