@@ -44,7 +44,6 @@ def test_restore_dag_passes_through_airflow_and_tears_the_scratch_down(sandbox, 
     assert (proof["verdict"], proof["standing"], proof["run"]["run_id"]) == ("passed", "proven", dag_run.run_id)
     assert proof["run"]["airflow_run"].startswith("http") and "dr_restore_drill__shop" in proof["run"]["airflow_run"]
     from drdrill.config import load_config
-    from drdrill.servers.scratch import run_key
 
     assert not list((load_config().settings.work_dir / "scratch").glob("*/mariadbd.pid"))
     assert read_lease(store_for(sandbox, shop_target()), layout_for(shop_target()), run_key(dag_run.run_id)) is None
@@ -57,7 +56,6 @@ def test_a_failed_provision_scratch_still_leaves_no_fetched_files(sandbox, airfl
     """Airflow skips a teardown whose setup failed; the clean_up task removes the fetched backup all the same."""
     from drdrill.config import load_config
     from drdrill.ports import find_free_port
-    from drdrill.servers.scratch import run_key
 
     backup_id, _ = fresh_backup
     config = tmp_path / "drills.yaml"
