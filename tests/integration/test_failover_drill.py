@@ -8,6 +8,7 @@ import subprocess
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,7 @@ from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
 from drdrill.findings import DrillFailed
 from drdrill.servers.faults import ServerFault
+from drdrill.servers.mariadb import LocalMariaDB
 from drdrill.servers.replication import attach_replica, replication_status, wait_threads_running
 from drdrill.servers.topology import state_of
 from tests.helpers.failover_helpers import ADMIN_GRANTS, ADMIN_PASSWORD, direct_run, make_pair, run_steps, scalar
@@ -286,6 +288,27 @@ def _fail_over_with_replica_cut_off(pair, tmp_path: Path, store_key: str, moto_s
             run.directory, reached[0], on_old_primary)
 
 
+def _fetch(server: LocalMariaDB, sql: str) -> list[tuple[Any, ...]]:
+    with contextlib.closing(server.root_connect()) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        return list(cur.fetchall())
+
+
+def _group_sizes_from_server(server: LocalMariaDB) -> dict[str, int]:
+    """Bytes of each GTID's events (GTID event to its Xid/COMMIT), from SHOW BINLOG EVENTS on ``server``."""
+    sizes: dict[str, int] = {}
+    for file, *_ in _fetch(server, "SHOW BINARY LOGS"):
+        gtid, start, transaction = None, 0, False
+        for _, pos, kind, _, end, info in _fetch(server, f"SHOW BINLOG EVENTS IN '{file}'"):
+            if kind == "Gtid":
+                gtid, start, transaction = str(info).split()[-1], int(pos), str(info).startswith("BEGIN")
+            elif gtid is not None:
+                sizes[gtid] = int(end) - start
+                if kind == "Xid" or (kind == "Query" and (str(info) == "COMMIT" or not transaction)):
+                    gtid = None
+    return sizes
+
+
 def test_lost_writes_are_counted_exactly_and_errant_transactions_are_rolled_back(mariadb_factory, moto_s3,
                                                                                  tmp_path: Path) -> None:
     pair = make_pair(mariadb_factory, tmp_path)
@@ -298,6 +321,11 @@ def test_lost_writes_are_counted_exactly_and_errant_transactions_are_rolled_back
         assert lost["lost_transaction_count"] == expected_rows + 1  # + the big INSERT ... SELECT
         big = [item for item in lost["lost_transactions"] if "drill.items" in item["tables"]]
         assert len(big) == 1 and big[0]["bytes"] > 90_000
+        sizes = _group_sizes_from_server(pair.primary)  # the server's own event list, not mariadb-binlog's text
+        assert {item["gtid"]: item["bytes"] for item in lost["lost_transactions"]} \
+            == {gtid: sizes[gtid] for gtid in (item["gtid"] for item in lost["lost_transactions"])}
+        assert lost["lost_bytes"] == sum(sizes[item["gtid"]] for item in lost["lost_transactions"]) > 90_000
+        assert all(0 < item["bytes"] < 1_000_000 for item in lost["lost_transactions"])
         measured = judge(plan, injected, None, promoted, None, lost, pair.target)
         assert measured["findings"] == [] and measured["rpo_seconds"] > 0  # within the 5 min objective
         strict = dataclasses.replace(pair.target, objectives=dataclasses.replace(

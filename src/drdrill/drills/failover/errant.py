@@ -54,29 +54,59 @@ class LostTransaction:
 
 def parse_transactions(lines: Iterable[bytes]) -> list[LostTransaction]:
     """GTID, time and size of each transaction in ``mariadb-binlog`` text output (streamed line by line)."""
-    found: list[LostTransaction] = []
-    at = 0
-    start = 0
+    return [transaction for transaction, _ in _event_groups(lines)]
+
+
+def _event_groups(lines: Iterable[bytes]) -> list[tuple[LostTransaction, bool]]:
+    """Each event group of ``mariadb-binlog`` text, and whether it was read to its end.
+
+    A group's size runs from its GTID event to the end of the event that ends it: its COMMIT (an Xid event,
+    or a COMMIT query for other engines), or for a standalone statement (DDL) its query; measured in the
+    server's ``end_log_pos`` (the tool's ``# at`` offsets, counted from where it began reading, give only
+    the GTID event's own length). Events after that
+    (Rotate, the next file's Format_description) belong to no group. The tool prints an event only once it
+    has read all of it.
+    """
+    groups: list[tuple[LostTransaction, bool]] = []
+    at = start = end_of_gtid = 0
     current: LostTransaction | None = None
+    in_transaction = False
+    previous = b""
+    gtid_at: int | None = None
     for line in lines:
+        previous, before = line, previous
         if match := _AT.match(line):
             at = int(match.group(1))
+            if current is not None and gtid_at is not None:  # the GTID event's length, from the tool's offsets
+                current.bytes, gtid_at = at - gtid_at, None
+                start = end_of_gtid - current.bytes
             continue
         header = _HEADER.match(line)
-        if header is None:
-            continue
-        if gtid := _GTID.search(line):
+        if header and (gtid := _GTID.search(line)):
+            if current is not None:
+                groups.append((current, False))
             current = LostTransaction(gtid.group(1).decode(), _when(header.group(1)), 0)
-            start = at
-            found.append(current)
+            in_transaction = line.rstrip().endswith(b" trans")
+            start = end_of_gtid = int(header.group(3))
+            gtid_at = at
+            continue
         if current is None:
             continue
-        current.bytes = int(header.group(3)) - start
-        if table := _TABLE_MAP.search(line):
-            name = table.group(1).decode().replace("`", "")
-            if name not in current.tables:
-                current.tables.append(name)
-    return found
+        if header:
+            current.bytes = int(header.group(3)) - start
+            if table := _TABLE_MAP.search(line):
+                name = table.group(1).decode().replace("`", "")
+                if name not in current.tables:
+                    current.tables.append(name)
+        if line in (b"START TRANSACTION\n", b"BEGIN\n"):
+            in_transaction = True
+        elif (in_transaction and (line == b"COMMIT/*!*/;\n" or (before == b"COMMIT\n" and line == b"/*!*/;\n"))) \
+                or (header and not in_transaction):
+            groups.append((current, True))
+            current = None
+    if current is not None:
+        groups.append((current, False))
+    return groups
 
 
 def _when(stamp: bytes) -> str:
@@ -117,28 +147,8 @@ def _whole_in_copy(files: list[str], since: str, until: str) -> list[str]:
 
 
 def _whole_transactions(lines: Iterable[bytes]) -> list[str]:
-    """GTIDs of the event groups in ``mariadb-binlog`` text that were read to their end.
-
-    A transaction ends with its COMMIT (an Xid event, or a COMMIT query for other engines); a standalone
-    statement (DDL) with its query. The tool prints an event only once it has read all of it.
-    """
-    whole: list[str] = []
-    current: str | None = None
-    in_transaction = False
-    previous = b""
-    for line in lines:
-        header = _HEADER.match(line)
-        if header and (gtid := _GTID.search(line)):
-            current, in_transaction = gtid.group(1).decode(), False
-        elif current is not None and line in (b"START TRANSACTION\n", b"BEGIN\n"):
-            in_transaction = True
-        elif current is not None and (
-                (in_transaction and (line == b"COMMIT/*!*/;\n" or (previous == b"COMMIT\n" and line == b"/*!*/;\n")))
-                or (header and not in_transaction)):
-            whole.append(current)
-            current = None
-        previous = line
-    return whole
+    """GTIDs of the event groups in ``mariadb-binlog`` text that were read to their end."""
+    return [transaction.gtid for transaction, whole in _event_groups(lines) if whole]
 
 
 def _end_of(old: MySQLEndpoint) -> str:

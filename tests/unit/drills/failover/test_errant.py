@@ -32,3 +32,32 @@ def test_lost_transactions_are_parsed_with_time_size_and_tables() -> None:
 
 def test_output_without_a_gtid_event_lists_nothing() -> None:
     assert parse_transactions([b"# at 4\n", b"#261121 10:00:01 server id 1  end_log_pos 256 CRC32 0x1 \tStart\n"]) == []
+
+
+def test_a_transaction_ends_at_its_commit_not_at_the_rotate_and_next_file_after_it() -> None:
+    """The events after the last COMMIT (Rotate, the next file's headers) once gave negative or absurd sizes."""
+    lines = [
+        b"# at 400\n",
+        b"#261121 10:00:01 server id 1  end_log_pos 442 CRC32 0x1\tGTID 0-1-9 trans\n",
+        b"START TRANSACTION\n",
+        b"/*!*/;\n",
+        b"# at 442\n",
+        b"#261121 10:00:01 server id 1  end_log_pos 9400 CRC32 0x3 \tWrite_rows: table id 30 flags: STMT_END_F\n",
+        b"# at 9400\n",
+        b"#261121 10:00:01 server id 1  end_log_pos 9431 CRC32 0x4 \tXid = 12\n",
+        b"COMMIT/*!*/;\n",
+        b"# at 9431\n",
+        b"#261121 10:00:02 server id 1  end_log_pos 9475 CRC32 0x5 \tRotate to mysql-bin.000002  pos: 4\n",
+        b"# at 4\n",
+        b"#261121 10:00:02 server id 1  end_log_pos 256 CRC32 0x6 \tStart: binlog v 4, server v 10.11\n",
+        b"# at 256\n",
+        b"#261121 10:00:03 server id 1  end_log_pos 298 CRC32 0x7\tGTID 0-1-10 ddl\n",
+        b"# at 298\n",
+        b"#261121 10:00:03 server id 1  end_log_pos 420 CRC32 0x8 \tQuery\tthread_id=5\texec_time=0\terror_code=0\n",
+        b"CREATE TABLE t (id INT)\n",
+        b"# at 420\n",
+        b"#261121 10:00:04 server id 1  end_log_pos 0 CRC32 0x9 \tRotate to mysql-bin.000003  pos: 4\n",
+    ]
+    first, second = parse_transactions(lines)
+    assert (first.gtid, first.bytes) == ("0-1-9", 9031)
+    assert (second.gtid, second.bytes) == ("0-1-10", 164)
