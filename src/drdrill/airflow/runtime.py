@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from drdrill.airflow.healing import cannot_heal
 from drdrill.findings import DrillFailed, Finding, error_finding
 from drdrill.config import DrillConfig, Target, load_config
 
@@ -45,8 +46,12 @@ def run_time(context: Any) -> datetime:
 def run_step(context: Any, step: Callable[[], T]) -> T:
     """Run a library step; on failure push its findings to XCom first, then fail the task (findings: without retry).
 
-    An unexpected error becomes a COULD_NOT_VERIFY finding: a step that could not check is never a pass.
+    An unexpected error becomes a COULD_NOT_VERIFY finding: a step that could not check is never a pass. It is
+    retried (a network or S3 hiccup heals) unless it cannot heal (``healing.cannot_heal``: no space, a refused
+    login, a config error), which fails the task at once.
     """
+    from airflow.sdk.exceptions import AirflowFailException
+
     ti = context["ti"]
     try:
         return step()
@@ -54,11 +59,11 @@ def run_step(context: Any, step: Callable[[], T]) -> T:
         ti.xcom_push(key=FINDINGS_KEY, value=[finding.to_dict() for finding in exc.findings])
         if exc.outcome is not None:  # evidence of a step that found problems (e.g. measurements)
             ti.xcom_push(key=OUTCOME_KEY, value=exc.outcome)
-        from airflow.sdk.exceptions import AirflowFailException
-
         raise AirflowFailException(str(exc)) from exc  # a finding does not go away by retrying
     except Exception as exc:
         ti.xcom_push(key=FINDINGS_KEY, value=[error_finding(f"Task {ti.task_id}", exc).to_dict()])
+        if cannot_heal(exc):
+            raise AirflowFailException(f"{type(exc).__name__}: {exc} (not retried: it cannot heal)") from exc
         raise
 
 

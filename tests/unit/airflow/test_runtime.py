@@ -173,3 +173,34 @@ def test_findings_the_record_task_makes_count_like_the_steps_own() -> None:
         finish_drill(context_of("record", store), target_name="shop", drill="failover", steps=["preflight"],
                      found={"preflight": [late]})
     assert caught.value.findings == [late] and caught.value.verdict == "could_not_verify"
+
+
+def test_an_error_that_cannot_heal_fails_the_task_without_retry() -> None:
+    store: dict[tuple[str, str], Any] = {}
+
+    def disk_full() -> None:
+        with open("/dev/full", "wb") as full:  # a real ENOSPC from the kernel
+            full.write(b"x")
+            full.flush()
+
+    def bad_config() -> None:
+        raise ConfigError("drills.yaml", "targets.shop.rto", "not a duration", "write it like 30m")
+
+    for step in (disk_full, bad_config):
+        with pytest.raises(AirflowFailException, match="not retried"):
+            run_step(context_of("fetch_and_verify", store), step)
+        [pushed] = store[("fetch_and_verify", FINDINGS_KEY)]
+        assert pushed["code"] == "COULD_NOT_VERIFY"
+
+
+def test_a_transient_network_error_is_raised_as_it_was_so_airflow_retries_it() -> None:
+    import socket
+
+    def refused() -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))  # a port nobody listens on
+            port = sock.getsockname()[1]
+        socket.create_connection(("127.0.0.1", port), timeout=5)
+
+    with pytest.raises(ConnectionRefusedError):
+        run_step(context_of("fetch_and_verify", {}), refused)
