@@ -18,21 +18,25 @@ from drdrill.storage.seal import SigningKey
 
 
 def verify_backup(store: ObjectStore, layout: TargetLayout, backup_id: str, copy_to: Path | None = None, *,
-                  signing_key: SigningKey | None, keep_free: int = 0) -> tuple[Manifest | None, list[Finding]]:
+                  signing_key: SigningKey | None, keep_free: int = 0,
+                  datadir_estimate: bool = False) -> tuple[Manifest | None, list[Finding]]:
     """Check the manifest's seal, then stream each object back and hash it; findings name the object and what differs.
 
     With ``copy_to`` each object is also written there as it streams (the restore drill's fetch),
     so nothing is restored from bytes that were not checked. A fetch that does not fit on the disk (checked
     before the first byte, and a full disk on the way) raises DrillFailed with INSUFFICIENT_SPACE: it says
     nothing about the backup, and retrying does not make room. ``keep_free``: bytes that must stay free besides
-    the fetched objects (the target's ``min_free_space``, room for the restore itself).
+    the fetched objects (the target's ``min_free_space``, room for the restore itself); ``datadir_estimate``: the
+    restored datadir shares the disk, estimated as the objects' uncompressed size.
     """
     try:
         manifest = read_manifest(store, layout, backup_id, signing_key=signing_key)
     except ManifestError as exc:
         return None, [Finding(exc.code, exc.problem, exc.fix or "")]
     if copy_to is not None:
-        check_room(copy_to, sum(entry.size for entry in manifest.all_objects()), backup_id, keep_free)
+        needed = sum(entry.size + (entry.raw_bytes or entry.size if datadir_estimate else 0)
+                     for entry in manifest.all_objects())
+        check_room(copy_to, needed, backup_id, keep_free)
     findings = []
     for entry in manifest.all_objects():
         key = layout.object_key(backup_id, entry.name)
@@ -108,12 +112,13 @@ def hash_object(store: ObjectStore, key: str, copy_to: Path | None = None) -> tu
 
 
 def fetch_backup(store: ObjectStore, layout: TargetLayout, backup_id: str, into: Path, *,
-                 signing_key: SigningKey | None, keep_free: int = 0) -> tuple[dict[str, object], list[Finding]]:
+                 signing_key: SigningKey | None, keep_free: int = 0,
+                 datadir_estimate: bool = False) -> tuple[dict[str, object], list[Finding]]:
     """Download every object of a backup into ``into`` while checking it; returns stats and findings."""
     into.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     manifest, findings = verify_backup(store, layout, backup_id, copy_to=into, signing_key=signing_key,
-                                       keep_free=keep_free)
+                                       keep_free=keep_free, datadir_estimate=datadir_estimate)
     seconds = time.monotonic() - began
     fetched = sum(entry.size for entry in manifest.all_objects()) if manifest else 0
     return {

@@ -99,6 +99,19 @@ def test_a_fetch_that_does_not_fit_is_insufficient_space_before_the_first_byte(
     assert list_backups(store, LAYOUT, signing_key=None)[0].status != QUARANTINED
 
 
+def test_a_local_datadir_counts_its_uncompressed_size_in_the_room_a_fetch_needs(
+        store: MemoryObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    made = put_backup(store, 1, body=b"the dump")
+    monkeypatch.setattr(verify.shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(100, 88, 12))
+    stats, findings = fetch_backup(store, LAYOUT, made.backup_id, tmp_path / "fits", signing_key=None)
+    assert findings == [] and stats["bytes"] == 8  # 8 bytes fit in 12
+    with pytest.raises(DrillFailed) as failed:
+        fetch_backup(store, LAYOUT, made.backup_id, tmp_path / "datadir", signing_key=None, datadir_estimate=True)
+    (finding,) = failed.value.findings
+    assert finding.code == "INSUFFICIENT_SPACE" and finding.evidence["needed_bytes"] >= 16
+    assert not list((tmp_path / "datadir").iterdir())
+
+
 def test_a_disk_that_fills_up_while_fetching_leaves_no_partial_file(
         store: MemoryObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     made = put_backup(store, 1, body=b"the dump")

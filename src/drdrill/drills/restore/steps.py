@@ -182,7 +182,8 @@ def fetch_and_verify(selected: dict[str, Any], target: Target, store: ObjectStor
         shutil.rmtree(files, ignore_errors=True)
         try:
             stats, findings = fetch_backup(store, layout, backup_id, files, signing_key=signing_key,
-                                           keep_free=target.min_free_space or 0)
+                                           keep_free=target.min_free_space or 0,
+                                           datadir_estimate=target.restore_drill.scratch_conn_id is None)
         except StorageError as exc:
             shutil.rmtree(files, ignore_errors=True)
             raise storage_unavailable(exc, f"The download of backup {backup_id} stopped; its partial files were "
