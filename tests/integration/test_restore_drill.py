@@ -161,7 +161,7 @@ def test_an_rto_objective_below_the_measured_time_is_rto_exceeded(sandbox, tmp_p
     assert record.rto_seconds > record.rto_objective_seconds
 
 
-def test_an_unreachable_scratch_server_is_could_not_verify_not_passed(sandbox, tmp_path, fresh_backup) -> None:
+def test_an_unreachable_scratch_server_is_scratch_failed_not_passed(sandbox, tmp_path, fresh_backup) -> None:
     from drdrill.endpoints import MySQLEndpoint
     from drdrill.ports import find_free_port
 
@@ -172,7 +172,7 @@ def test_an_unreachable_scratch_server_is_could_not_verify_not_passed(sandbox, t
     record, findings = run_restore_drill(target, servers, RestoreOptions(backup="backup_id", backup_id=backup_id),
                                          work_dir=tmp_path, history_url=sandbox.history_url, run_id="test-unreachable",
                                          started_at=datetime.now(timezone.utc))
-    assert record.verdict == "could_not_verify" and [f.code for f in findings] == ["COULD_NOT_VERIFY"]
+    assert record.verdict == "could_not_verify" and [f.code for f in findings] == ["SCRATCH_FAILED"]
 
 
 def test_keep_scratch_leaves_the_restored_server_running_for_inspection(sandbox, tmp_path, fresh_backup) -> None:
