@@ -67,7 +67,7 @@ lint: install
 	@$(BIN)/mypy
 
 test: install lint
-	@$(BIN)/python -m pytest -q -n 2 --dist loadfile  # two workers, each with its own sandbox
+	@$(BIN)/python -m pytest -q
 
 bench: install
 	$(BIN)/python bench/backup.py
