@@ -134,7 +134,8 @@ def test_a_killed_drill_is_never_green_and_leaves_nothing_after_the_reaper(sandb
     _kill_when(["restore", "shop"], lambda: any(work_dir.glob("restore/*/restore.log")))
     left = debris()
     assert any("mariadbd pid" in item for item in left), left  # the kill did leave a running scratch server
-    listed = _drdrill("scratch", "list")["leftovers"]
+    held = {str(Path(path).parent) if path.endswith("owner.json") else path for path in others}
+    listed = [item for item in _drdrill("scratch", "list")["leftovers"] if item["directory"] not in held]
     assert listed and all(item["orphan"] and not item["kept"] for item in listed)
     removed = _drdrill("scratch", "rm", "--orphans")["removed"]
     assert {item["kind"] for item in removed} >= {"scratch", "work"}
