@@ -149,28 +149,12 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return drill_exit_code(record.verdict, findings)
 
 
-def restore_servers(target: Any) -> Any:
-    """Source, replica, bucket, (optional) scratch server and manifest key of a target, from its Airflow connections."""
-    from drdrill.airflow.connections import manifest_signing_key, mysql_endpoint, object_store
-    from drdrill.drills.restore.runner import RestoreServers
-
-    scratch_conn_id = target.restore_drill.scratch_conn_id
-    return RestoreServers(
-        source=mysql_endpoint(target.source_conn_id, f"targets[{target.name}].source_conn_id"),
-        replica=mysql_endpoint(target.replica_conn_id) if target.replica_conn_id else None,
-        store=object_store(target.storage),
-        scratch=mysql_endpoint(scratch_conn_id, f"targets[{target.name}].restore_drill.scratch_conn_id")
-        if scratch_conn_id else None,
-        scratch_conn_id=scratch_conn_id,
-        signing_key=manifest_signing_key(target.storage),
-    )
-
-
 def cmd_restore(args: argparse.Namespace) -> int:
     from drdrill.config import load_config
     from drdrill.drills.form import params_from_flags, read_form
     from drdrill.drills.restore.form import RestoreOptions
     from drdrill.drills.restore.runner import run_restore_drill
+    from drdrill.drills.restore.tasks import restore_servers
     from drdrill.durations import format_duration
 
     config = load_config()
@@ -212,6 +196,7 @@ def cmd_pitr(args: argparse.Namespace) -> int:
     from drdrill.drills.form import params_from_flags, read_form
     from drdrill.drills.pitr.form import PitrOptions
     from drdrill.drills.pitr.runner import run_pitr_drill
+    from drdrill.drills.restore.tasks import restore_servers
 
     config = load_config()
     target = config.target(args.target)

@@ -14,11 +14,13 @@ from drdrill.history import DrillRecord
 
 
 class StepRunner:
-    """Runs a drill's steps in one process (the CLI's path), keeping results and findings as the DAG's XCom would."""
+    """Runs a drill's steps in one process (the CLI's path, and the DAG's tasks that run several steps), keeping
+    results and findings as the DAG's XCom would. ``after_step`` is called with the runner after each step."""
 
-    def __init__(self) -> None:
+    def __init__(self, after_step: Callable[[StepRunner], None] | None = None) -> None:
         self.results: dict[str, Any] = {}
         self.findings: dict[str, list[Finding]] = {}
+        self.after_step = after_step
 
     def attempt(self, step: str, call: Callable[[], Any]) -> Any:
         """Run one step; a DrillFailed is recorded (not raised) and the step's result is None.
@@ -35,6 +37,9 @@ class StepRunner:
             self.findings[step] = [Finding("COULD_NOT_VERIFY", f"The drill was interrupted during step {step}; "
                                            "it stopped there and ran its cleanup.", "Run the drill again to the end.")]
             self.results[step] = None
+        finally:
+            if self.after_step is not None:
+                self.after_step(self)
         return self.results.get(step) if step not in self.findings else None
 
 

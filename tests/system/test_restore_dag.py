@@ -33,8 +33,7 @@ def test_restore_dag_passes_through_airflow_and_tears_the_scratch_down(sandbox, 
     backup_id, _ = fresh_backup
     dag_run = restore_dag.test(run_conf={"backup": "backup_id", "backup_id": backup_id})
     states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
-    assert str(dag_run.state) == "success", states
-    assert states["teardown_scratch"] == "success"
+    assert states == dict.fromkeys(("select_backup", "recover", "measure", "record"), "success"), states
     record = list_drills(sandbox.history_url, "shop", "restore", limit=1)[0]
     assert record.run_id == dag_run.run_id and record.verdict == "passed" and record.backup_id == backup_id
     assert record.rto_seconds and record.rpo_seconds is not None
@@ -47,13 +46,12 @@ def test_restore_dag_passes_through_airflow_and_tears_the_scratch_down(sandbox, 
 
     assert not list((load_config().settings.work_dir / "scratch").glob("*/mariadbd.pid"))
     assert read_lease(store_for(sandbox, shop_target()), layout_for(shop_target()), run_key(dag_run.run_id)) is None
-    assert states["clean_up"] == "success"
     assert not (load_config().settings.work_dir / "restore" / run_key(dag_run.run_id)).exists()
 
 
 def test_a_failed_provision_scratch_still_leaves_no_fetched_files(sandbox, airflow_db, restore_dag, fresh_backup,
                                                                   tmp_path, monkeypatch) -> None:
-    """Airflow skips a teardown whose setup failed; the clean_up task removes the fetched backup all the same."""
+    """The recover task's teardown runs whatever failed in it: a failed provisioning leaves no fetched backup."""
     from drdrill.config import load_config
     from drdrill.ports import find_free_port
 
@@ -69,8 +67,9 @@ def test_a_failed_provision_scratch_still_leaves_no_fetched_files(sandbox, airfl
     dag_run = restore_dag.test(run_conf={"backup": "backup_id", "backup_id": backup_id})
 
     states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
-    assert (states["fetch_and_verify"], states["provision_scratch"]) == ("success", "failed"), states
-    assert states["teardown_scratch"] != "success" and states["clean_up"] == "success", states
+    assert (states["recover"], states["record"]) == ("failed", "failed"), states
+    record = list_drills(sandbox.history_url, "shop", "restore", limit=1)[0]
+    assert record.details["failed_steps"] == ["provision_scratch"] and "fetch_and_verify" in record.stage_seconds
     assert not (load_config().settings.work_dir / "restore" / run_key(dag_run.run_id)).exists()
 
 
@@ -81,7 +80,7 @@ def test_restore_dag_red_run_alerts_slack_with_verdict_codes_and_objectives(sand
     dag_run = restore_dag.test(run_conf={"backup": "backup_id", "backup_id": backup_id, "rto_objective": "1s"})
     assert str(dag_run.state) == "failed"
     states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
-    assert states["teardown_scratch"] == "success", states
+    assert states["recover"] == "success" and states["record"] == "failed", states
     posts = read_posts(sandbox.sandbox.slack_record)[before:]
     assert len(posts) == 1
     text = posts[0]["body"]["text"]
@@ -121,5 +120,5 @@ def test_a_corrupt_backup_fails_before_any_scratch_yet_is_recorded_alerted_and_q
     proof = json.loads(store.get_bytes(f"tests/shop/full/{backup_id}/proof.json"))  # written although the run failed
     assert (proof["verdict"], proof["standing"], proof["findings"]) == ("failed", "failed_drill", ["ARTEFACT_CORRUPT"])
     assert proof["run"]["run_id"] == dag_run.run_id
-    assert states["teardown_scratch"] != "success"  # no scratch was set up, so the record released the lease
+    assert states["recover"] == "failed"  # no scratch was set up; the record released the lease
     assert read_lease(store, layout_for(shop_target()), run_key(dag_run.run_id)) is None

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from drdrill.airflow.healing import cannot_heal
+from drdrill.drill_record import StepRunner
 from drdrill.findings import DrillFailed, Finding, error_finding
 from drdrill.config import DrillConfig, Target, load_config
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 FINDINGS_KEY = "findings"
 OUTCOME_KEY = "outcome"
+SPAN_KEY = "span_steps"
 
 
 def config() -> DrillConfig:
@@ -67,25 +69,72 @@ def run_step(context: Any, step: Callable[[], T]) -> T:
         raise
 
 
-def pull_results(context: Any, steps: list[str]) -> tuple[dict[str, Any], dict[str, list[Finding]]]:
-    """Each step's return value (or the evidence it pushed before failing) and its findings."""
+class SpanRunner(StepRunner):
+    """Runs the steps one task holds together (a span: steps that share files or a server on the worker that
+    runs them). Each step's result and findings go to XCom as soon as it ends, so a worker that dies mid-span
+    still leaves what its finished steps found; an unexpected error is a finding of its step."""
+
+    def __init__(self, context: Any) -> None:
+        super().__init__(after_step=self._push)
+        self.ti = context["ti"]
+        self.error: Exception | None = None
+
+    def attempt(self, step: str, call: Callable[[], Any]) -> Any:
+        def guarded() -> Any:
+            try:
+                return call()
+            except DrillFailed:
+                raise
+            except Exception as exc:
+                self.error = exc
+                raise DrillFailed([error_finding(f"Step {step}", exc)]) from exc
+
+        return super().attempt(step, guarded)
+
+    def _push(self, runner: StepRunner) -> None:
+        self.ti.xcom_push(key=SPAN_KEY, value={
+            "results": runner.results,
+            "findings": {step: [finding.to_dict() for finding in found] for step, found in runner.findings.items()}})
+
+    def finish(self, result: T) -> T:
+        """The span task's end: retried for an error that may heal, failed for findings, else ``result``."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        if self.error is not None and not cannot_heal(self.error):
+            raise self.error
+        if self.findings:
+            codes = sorted({finding.code for found in self.findings.values() for finding in found})
+            raise AirflowFailException(f"Steps {', '.join(self.findings)} found: {', '.join(codes)}")
+        return result
+
+
+def pull_results(context: Any, steps: list[str], spans: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[str, list[Finding]]]:
+    """Each step's return value (or the evidence it pushed before failing) and its findings; ``spans``: the
+    tasks that ran several steps (``SpanRunner``), whose steps are read from their XCom."""
     ti = context["ti"]
     results = {step: ti.xcom_pull(task_ids=step) or ti.xcom_pull(task_ids=step, key=OUTCOME_KEY) for step in steps}
     findings = {
         step: [Finding.from_dict(item) for item in (ti.xcom_pull(task_ids=step, key=FINDINGS_KEY) or [])]
         for step in steps
     }
+    for span in spans:
+        pushed = ti.xcom_pull(task_ids=span, key=SPAN_KEY) or {}
+        for step, result in (pushed.get("results") or {}).items():
+            results[step] = result
+        for step, found in (pushed.get("findings") or {}).items():
+            findings[step] = [Finding.from_dict(item) for item in found]
     return results, findings
 
 
 def finish_drill(context: Any, *, target_name: str, drill: str, steps: list[str], backup_id: str | None = None,
                  details: dict[str, Any] | None = None, measurements: dict[str, Any] | None = None,
                  slack_lines: dict[str, str] | None = None, dry_run: bool = False,
-                 found: Mapping[str, list[Finding]] | None = None,
+                 found: Mapping[str, list[Finding]] | None = None, spans: tuple[str, ...] = (),
                  after_record: Callable[[Mapping[str, Any], DrillRecord], object] | None = None) -> dict[str, Any]:
     """The record task of every drill: write the record, then fail the run (and alert) unless it passed.
 
     ``found``: findings the record task itself made about a step (by step name), added to the step's own.
+    ``spans``: the tasks that ran several steps (``pull_results``).
     ``after_record``: called with the steps' results and the record once it is written, whatever the verdict
     (the restore drill writes the backup's proof there).
     """
@@ -93,7 +142,7 @@ def finish_drill(context: Any, *, target_name: str, drill: str, steps: list[str]
     from drdrill.drill_record import build_record
     from drdrill.history import record_drill
 
-    results, findings = pull_results(context, steps)
+    results, findings = pull_results(context, steps, spans)
     for step, extra in (found or {}).items():
         findings[step] = [*findings.get(step, []), *extra]
     started = getattr(context["dag_run"], "start_date", None) or run_time(context)

@@ -17,6 +17,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from drdrill.airflow.runtime import (
     FINDINGS_KEY,
     OUTCOME_KEY,
+    SpanRunner,
     config,
     finish_drill,
     pull_results,
@@ -32,6 +33,7 @@ from tests.helpers.airflow_context import RETURN, RUN_AFTER, context_of
 from tests.helpers.targets import write_config
 
 pytestmark = pytest.mark.unit
+STEPS = ["select_backup", "fetch_and_verify", "provision_scratch", "restore", "validate", "measure"]
 
 
 
@@ -204,3 +206,39 @@ def test_a_transient_network_error_is_raised_as_it_was_so_airflow_retries_it() -
 
     with pytest.raises(ConnectionRefusedError):
         run_step(context_of("fetch_and_verify", {}), refused)
+
+
+def test_a_span_pushes_each_step_as_it_ends_so_a_worker_dying_mid_span_leaves_what_it_found(drills_yaml: Path) -> None:
+    store: dict[tuple[str, str], Any] = {("select_backup", RETURN): {"backup_id": "b", "seconds": 0.1}}
+    runner = SpanRunner(context_of("recover", store))
+    runner.attempt("fetch_and_verify", lambda: {"backup_id": "b", "seconds": 1.0})
+    results, findings = pull_results(context_of("record", store), STEPS, ("recover",))
+    assert results["fetch_and_verify"] == {"backup_id": "b", "seconds": 1.0} and results["select_backup"]
+    # the worker died in provision_scratch: the record finds the first step that left nothing
+    with pytest.raises(DrillFailed) as failed:
+        finish_drill(context_of("record", store), target_name="shop", drill="restore", steps=STEPS, spans=("recover",))
+    assert [(finding.code, finding.evidence.get("step")) for finding in failed.value.findings] == [
+        ("COULD_NOT_VERIFY", "provision_scratch")]
+
+
+def test_a_span_step_that_finds_a_problem_or_errors_fails_the_task_with_its_finding(drills_yaml: Path) -> None:
+    store: dict[tuple[str, str], Any] = {}
+    runner = SpanRunner(context_of("recover", store))
+    assert runner.attempt("fetch_and_verify", failing(Finding("MANIFEST_CORRUPT", "edited"))) is None
+    with pytest.raises(AirflowFailException, match="MANIFEST_CORRUPT"):
+        runner.finish({})
+    _, findings = pull_results(context_of("record", store), STEPS, ("recover",))
+    assert [finding.code for finding in findings["fetch_and_verify"]] == ["MANIFEST_CORRUPT"]
+
+    flaky = SpanRunner(context_of("recover", {}))
+
+    def reset() -> None:
+        raise ConnectionResetError("S3 went away")
+    flaky.attempt("fetch_and_verify", reset)
+    assert flaky.findings["fetch_and_verify"][0].code == "COULD_NOT_VERIFY"
+    with pytest.raises(ConnectionResetError):  # may heal: Airflow retries the span
+        flaky.finish({})
+
+    healthy = SpanRunner(context_of("recover", {}))
+    healthy.attempt("fetch_and_verify", lambda: {"seconds": 1.0})
+    assert healthy.finish({"scratch": {"kept": False}}) == {"scratch": {"kept": False}}

@@ -23,21 +23,17 @@ from drdrill.storage.lease import release_lease
 from drdrill.storage.manifest import Manifest
 
 
-def run_pitr_drill(target: Target, servers: RestoreServers, options: PitrOptions, *, work_dir: Path,
-                   history_url: str, run_id: str, started_at: datetime,
-                   stop_override: str | None = None) -> tuple[DrillRecord, list[Finding]]:
-    """All steps in one process (the CLI's path); ``stop_override`` exists to prove the boundary check has teeth."""
-    reap_orphans(work_dir)
-    runner = StepRunner()
+def recover_to_point(runner: StepRunner, target: Target, servers: RestoreServers, planned: dict[str, Any], *,
+                     work_dir: Path, run_id: str, keep_scratch: bool, stop_override: str | None = None) -> dict[str, Any]:
+    """fetch_and_verify (backup and binlogs), provision_scratch, restore_base, replay and validate, then the
+    teardown whatever happened; returns the teardown's details. They share the fetched files and the scratch
+    server, so they run together (one process, or one task on one worker); ``stop_override`` exists to prove the
+    boundary check has teeth."""
     key = run_key(run_id)
-    disaster = options.disaster_at or started_at
     scratch_info: dict[str, Any] | None = None
     manifest: Manifest | None = None
     try:
-        planned = runner.attempt("plan", lambda: plan_with_markers(
-            target, servers.source, servers.store, signing_key=servers.signing_key, requested=options.target_time, seed=run_id, key=key,
-            work_dir=work_dir, now=started_at))
-        if planned and runner.attempt("fetch_and_verify", lambda: {
+        if runner.attempt("fetch_and_verify", lambda: {
                 **restore.fetch_and_verify(planned, target, servers.store, signing_key=servers.signing_key,
                                            work_dir=work_dir, key=key, run_id=run_id),
                 **fetch_binlog_files(planned, target, servers.store, work_dir=work_dir, key=key)}):
@@ -45,7 +41,7 @@ def run_pitr_drill(target: Target, servers: RestoreServers, options: PitrOptions
             scratch_info = runner.attempt("provision_scratch", lambda: restore.provision_scratch(
                 planned, work_dir=work_dir, key=key, source=servers.source, replica=servers.replica,
                 scratch_endpoint=servers.scratch, scratch_conn_id=servers.scratch_conn_id, run_id=run_id))
-        if planned and scratch_info and manifest:
+        if scratch_info and manifest:
             local = restore.local_scratch(scratch_info)
             endpoint = local.endpoint() if local else servers.scratch
             assert endpoint is not None
@@ -57,6 +53,28 @@ def run_pitr_drill(target: Target, servers: RestoreServers, options: PitrOptions
                                              stop_datetime=stop_override)):
                 runner.attempt("validate", lambda: validate(planned, target, endpoint=endpoint, source=servers.source,
                                                             store=servers.store, work_dir=work_dir, key=key))
+    finally:
+        torn = restore.teardown(scratch_info, work_dir=work_dir, key=key, keep_scratch=keep_scratch,
+                                endpoint=servers.scratch, databases=manifest.databases if manifest else ())
+    return torn
+
+
+def run_pitr_drill(target: Target, servers: RestoreServers, options: PitrOptions, *, work_dir: Path,
+                   history_url: str, run_id: str, started_at: datetime,
+                   stop_override: str | None = None) -> tuple[DrillRecord, list[Finding]]:
+    """All steps in one process (the CLI's path); ``stop_override``: see ``recover_to_point``."""
+    reap_orphans(work_dir)
+    runner = StepRunner()
+    key = run_key(run_id)
+    disaster = options.disaster_at or started_at
+    torn: dict[str, Any] = {"kept": False}
+    try:
+        planned = runner.attempt("plan", lambda: plan_with_markers(
+            target, servers.source, servers.store, signing_key=servers.signing_key, requested=options.target_time, seed=run_id, key=key,
+            work_dir=work_dir, now=started_at))
+        if planned:
+            torn = recover_to_point(runner, target, servers, planned, work_dir=work_dir, run_id=run_id,
+                                    keep_scratch=options.keep_scratch, stop_override=stop_override)
         validated = runner.results.get("validate")
         if planned and validated:
             runner.attempt("measure", lambda: measure(
@@ -64,8 +82,6 @@ def run_pitr_drill(target: Target, servers: RestoreServers, options: PitrOptions
                 stages={step: runner.results.get(step) for step in MEASURED_STAGES},
                 rto_objective=target.objectives.rto, rpo_objective=target.objectives.rpo))
     finally:
-        torn = restore.teardown(scratch_info, work_dir=work_dir, key=key, keep_scratch=options.keep_scratch,
-                                endpoint=servers.scratch, databases=manifest.databases if manifest else ())
         release_lease(servers.store, layout_for(target), key)
     record, findings = build_record(
         run_id=run_id, target=target.name, drill="pitr", started_at=started_at.isoformat(), steps=STEPS,

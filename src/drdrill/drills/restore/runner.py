@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,23 +50,20 @@ class RestoreServers:
     signing_key: SigningKey | None = None
 
 
-def run_restore_drill(target: Target, servers: RestoreServers, options: RestoreOptions, *, work_dir: Path,
-                      history_url: str, run_id: str, started_at: datetime) -> tuple[DrillRecord, list[Finding]]:
-    """All steps in one process (the CLI's path), teardown included, recorded as the DAG's record task does;
-    the verdict then goes to the restored backup's proof record."""
-    reap_orphans(work_dir)
-    runner = StepRunner()
+def recover_on_scratch(runner: StepRunner, target: Target, servers: RestoreServers, selected: dict[str, Any], *,
+                       work_dir: Path, run_id: str, keep_scratch: bool, disaster_at: datetime,
+                       rpo_objective: timedelta) -> dict[str, Any]:
+    """fetch_and_verify, provision_scratch, restore and validate, then the teardown whatever happened; returns the
+    teardown's details.
+
+    These steps share the fetched files and the scratch server, which live on the machine that runs them, so
+    they run together: in one process for the CLI, in one task (on one worker) in a cluster.
+    """
     key = run_key(run_id)
-    disaster = options.disaster_at or started_at
-    rto_objective = options.rto_objective or target.objectives.rto
-    rpo_objective = options.rpo_objective or target.objectives.rpo
     scratch_info: dict[str, Any] | None = None
     manifest: Manifest | None = None
     try:
-        selected = runner.attempt("select_backup", lambda: select_backup(
-            target, servers.store, signing_key=servers.signing_key, now=started_at, choice=options.backup, backup_id=options.backup_id,
-            window_days=options.window_days, seed=run_id, disaster_at=disaster, lease_key=key))
-        fetched = selected and runner.attempt("fetch_and_verify", lambda: fetch_and_verify(
+        fetched = runner.attempt("fetch_and_verify", lambda: fetch_and_verify(
             selected, target, servers.store, signing_key=servers.signing_key, work_dir=work_dir, key=key, run_id=run_id))
         if fetched:  # from here on, the backup fetched (the newest usable one when the chosen one was broken)
             manifest = read_manifest(servers.store, target, fetched["backup_id"], signing_key=servers.signing_key)
@@ -82,18 +79,47 @@ def run_restore_drill(target: Target, servers: RestoreServers, options: RestoreO
                                                           parallel=target.engine_options.parallel)):
                 runner.attempt("validate", lambda: validate(fetched, manifest, target, endpoint=endpoint,
                                                             store=servers.store, work_dir=work_dir, key=key,
-                                                            disaster_at=disaster, rpo_objective=rpo_objective))
-        validated = runner.results.get("validate")
-        if validated:
-            newest = validated.get("newest_heartbeat")
-            runner.attempt("measure", lambda: measure(
-                disaster_at=disaster, validated_at=datetime.fromisoformat(validated["validated_at"]),
-                newest_heartbeat=datetime.fromisoformat(newest) if newest else None, rto_objective=rto_objective,
-                rpo_objective=rpo_objective, heartbeat_configured=target.heartbeat is not None,
-                stages={step: runner.results.get(step) for step in MEASURED_STAGES}))
+                                                            disaster_at=disaster_at, rpo_objective=rpo_objective))
     finally:
-        torn = teardown(scratch_info, work_dir=work_dir, key=key, keep_scratch=options.keep_scratch,
+        torn = teardown(scratch_info, work_dir=work_dir, key=key, keep_scratch=keep_scratch,
                         endpoint=servers.scratch, databases=manifest.databases if manifest else ())
+    return torn
+
+
+def measure_validated(runner: StepRunner, target: Target, *, disaster_at: datetime, rto_objective: timedelta,
+                      rpo_objective: timedelta) -> None:
+    """The measure step, when the restore was validated (else there is nothing to measure)."""
+    validated = runner.results.get("validate")
+    if not validated:
+        return
+    newest = validated.get("newest_heartbeat")
+    runner.attempt("measure", lambda: measure(
+        disaster_at=disaster_at, validated_at=datetime.fromisoformat(validated["validated_at"]),
+        newest_heartbeat=datetime.fromisoformat(newest) if newest else None, rto_objective=rto_objective,
+        rpo_objective=rpo_objective, heartbeat_configured=target.heartbeat is not None,
+        stages={step: runner.results.get(step) for step in MEASURED_STAGES}))
+
+
+def run_restore_drill(target: Target, servers: RestoreServers, options: RestoreOptions, *, work_dir: Path,
+                      history_url: str, run_id: str, started_at: datetime) -> tuple[DrillRecord, list[Finding]]:
+    """All steps in one process (the CLI's path), teardown included, recorded as the DAG's record task does;
+    the verdict then goes to the restored backup's proof record."""
+    reap_orphans(work_dir)
+    runner = StepRunner()
+    key = run_key(run_id)
+    disaster = options.disaster_at or started_at
+    rto_objective = options.rto_objective or target.objectives.rto
+    rpo_objective = options.rpo_objective or target.objectives.rpo
+    torn: dict[str, Any] = {"kept": False}
+    try:
+        selected = runner.attempt("select_backup", lambda: select_backup(
+            target, servers.store, signing_key=servers.signing_key, now=started_at, choice=options.backup, backup_id=options.backup_id,
+            window_days=options.window_days, seed=run_id, disaster_at=disaster, lease_key=key))
+        if selected:
+            torn = recover_on_scratch(runner, target, servers, selected, work_dir=work_dir, run_id=run_id,
+                                      keep_scratch=options.keep_scratch, disaster_at=disaster, rpo_objective=rpo_objective)
+        measure_validated(runner, target, disaster_at=disaster, rto_objective=rto_objective, rpo_objective=rpo_objective)
+    finally:
         release_lease(servers.store, layout_for(target), key)
     record, findings = build_record(
         run_id=run_id, target=target.name, drill="restore", started_at=started_at.isoformat(), steps=STEPS,

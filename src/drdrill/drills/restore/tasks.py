@@ -1,6 +1,6 @@
 """Bodies of the restore drill DAG's tasks: resolve connections and read the trigger form, call the step, hand results on.
 
-The PITR drill's DAG uses ``provision_scratch`` and ``teardown`` from here too.
+The PITR drill's tasks use the form, objectives and connections from here too.
 """
 
 from __future__ import annotations
@@ -12,20 +12,21 @@ from drdrill.airflow import runtime
 from drdrill.airflow.connections import manifest_signing_key, mysql_endpoint, object_store
 from drdrill.config import Target
 from drdrill.drills.layouts import layout_for
-from drdrill.drills.form import FormValueError, param_specs, read_field, read_form
+from drdrill.drills.form import FormValueError, param_specs, read_form
 from drdrill.drills.restore import steps as restore
 from drdrill.drills.restore.details import measurements, restore_details, restored_backup, slack_lines
 from drdrill.drills.restore.form import RestoreOptions
 from drdrill.drills.restore.proof import write_proof
+from drdrill.drills.restore.runner import RestoreServers, recover_on_scratch
 from drdrill.drills.restore.window import window_details
 from drdrill.durations import format_duration
-from drdrill.endpoints import MySQLEndpoint
 from drdrill.findings import DrillFailed, Finding
-from drdrill.servers.reaper import reap_orphans, remove_run
+from drdrill.servers.reaper import reap_orphans
 from drdrill.servers.scratch import run_key
 from drdrill.storage.lease import LEASE_BOUND, release_lease
 
 T = TypeVar("T")
+SPANS = ("recover",)  # the task that runs the steps sharing the scratch server (``recover``)
 
 
 def _key(context: Any) -> str:
@@ -60,12 +61,18 @@ def objective(target: Target, override: timedelta | None, name: str) -> timedelt
     return override or getattr(target.objectives, name)
 
 
-def scratch_endpoint(target: Target, scratch: dict[str, Any]) -> MySQLEndpoint:
-    """The admin login of the scratch server a provision result describes."""
-    local = restore.local_scratch(scratch)
-    if local is not None:
-        return local.endpoint()
-    return mysql_endpoint(scratch["conn_id"], f"targets[{target.name}].restore_drill.scratch_conn_id")
+def restore_servers(target: Target) -> RestoreServers:
+    """Source, replica, bucket, (optional) scratch server and manifest key of a target, from its Airflow connections."""
+    scratch_conn_id = target.restore_drill.scratch_conn_id
+    return RestoreServers(
+        source=mysql_endpoint(target.source_conn_id, f"targets[{target.name}].source_conn_id"),
+        replica=mysql_endpoint(target.replica_conn_id) if target.replica_conn_id else None,
+        store=object_store(target.storage),
+        scratch=mysql_endpoint(scratch_conn_id, f"targets[{target.name}].restore_drill.scratch_conn_id")
+        if scratch_conn_id else None,
+        scratch_conn_id=scratch_conn_id,
+        signing_key=manifest_signing_key(target.storage),
+    )
 
 
 def select_backup(target_name: str, context: Any) -> dict[str, Any]:
@@ -84,62 +91,27 @@ def select_backup(target_name: str, context: Any) -> dict[str, Any]:
     return runtime.run_step(context, step)
 
 
-def fetch_and_verify(target_name: str, selected: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Download and check every object before anything is restored."""
+def recover(target_name: str, selected: dict[str, Any], context: Any) -> dict[str, Any]:
+    """fetch_and_verify, provision_scratch, restore, validate and the teardown, in this one task: they share the
+    fetched files and the scratch server, which live on the worker that runs them (``runner.recover_on_scratch``).
+
+    Each step's result goes to XCom as it ends; a bad value in the form (other than ``keep_scratch``) was
+    already refused by select_backup.
+    """
     target = runtime.target(target_name)
-    return runtime.run_step(context, lambda: restore.fetch_and_verify(
-        selected, target, object_store(target.storage), signing_key=manifest_signing_key(target.storage), work_dir=runtime.work_dir(),
-        key=_key(context), run_id=context["run_id"]))
-
-
-def provision_scratch(target_name: str, selected: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Create (or check) the scratch server for the backup fetched (``selected``); refuse the source and replica."""
-    target = runtime.target(target_name)
-
-    def step() -> dict[str, Any]:
-        conn_id = target.restore_drill.scratch_conn_id
-        return restore.provision_scratch(
-            selected, work_dir=runtime.work_dir(), key=_key(context),
-            source=mysql_endpoint(target.source_conn_id, f"targets[{target_name}].source_conn_id"),
-            replica=mysql_endpoint(target.replica_conn_id) if target.replica_conn_id else None,
-            scratch_endpoint=mysql_endpoint(conn_id, f"targets[{target_name}].restore_drill.scratch_conn_id") if conn_id else None,
-            scratch_conn_id=conn_id, run_id=context["run_id"])
-
-    return runtime.run_step(context, step)
-
-
-def restore_backup(target_name: str, selected: dict[str, Any], scratch: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Restore the data and the catch-up segment."""
-    target = runtime.target(target_name)
-
-    def step() -> dict[str, Any]:
-        manifest = restore.read_manifest(object_store(target.storage), target, selected["backup_id"],
-                                         signing_key=manifest_signing_key(target.storage))
-        return restore.restore(selected, scratch, manifest, endpoint=scratch_endpoint(target, scratch),
-                               work_dir=runtime.work_dir(), key=_key(context), parallel=target.engine_options.parallel)
-
-    return runtime.run_step(context, step)
-
-
-def validate(target_name: str, selected: dict[str, Any], scratch: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The Great Expectations suite, generated from the manifest, run in the restored server."""
-    target = runtime.target(target_name)
-
-    def step() -> dict[str, Any]:
-        chosen = read_options(RestoreOptions, context)
-        store = object_store(target.storage)
-        return restore.validate(selected, restore.read_manifest(store, target, selected["backup_id"], signing_key=manifest_signing_key(target.storage)),
-                                target,
-                                endpoint=scratch_endpoint(target, scratch), store=store, work_dir=runtime.work_dir(),
-                                key=_key(context), disaster_at=disaster_at(context, chosen.disaster_at),
-                                rpo_objective=objective(target, chosen.rpo_objective, "rpo"))
-
-    return runtime.run_step(context, step)
+    chosen = read_options(RestoreOptions, context)
+    reap_orphans(runtime.work_dir())  # what dead runs left on this worker
+    runner = runtime.SpanRunner(context)
+    torn = recover_on_scratch(runner, target, restore_servers(target), selected, work_dir=runtime.work_dir(),
+                              run_id=context["run_id"], keep_scratch=chosen.keep_scratch,
+                              disaster_at=disaster_at(context, chosen.disaster_at),
+                              rpo_objective=objective(target, chosen.rpo_objective, "rpo"))
+    return runner.finish({"scratch": torn})
 
 
 def measure(target_name: str, context: Any) -> dict[str, Any]:
     """RTO and RPO against the objectives; nothing to measure when the restore never got validated."""
-    results, _ = runtime.pull_results(context, restore.STEPS)
+    results, _ = runtime.pull_results(context, restore.STEPS, SPANS)
     validated = results.get("validate")
     if not validated:
         from airflow.sdk.exceptions import AirflowSkipException
@@ -165,7 +137,7 @@ def measure(target_name: str, context: Any) -> dict[str, Any]:
 def record(target_name: str, context: Any) -> dict[str, Any]:
     """Release the run's lease, write the drill record and the restored backup's proof; fail the run (and alert, with
     RTO/RPO) unless passed."""
-    results, _ = runtime.pull_results(context, restore.STEPS)
+    results, _ = runtime.pull_results(context, restore.STEPS, SPANS)
     target = runtime.target(target_name)
     store = object_store(target.storage)
     try:
@@ -177,31 +149,9 @@ def record(target_name: str, context: Any) -> dict[str, Any]:
         context, target_name=target_name, drill="restore", steps=restore.STEPS, backup_id=restored_backup(results),
         details=restore_details(results, disaster_at=declared,
                                 pitr_window=window_details(target, store, signing_key=manifest_signing_key(target.storage))),
-        measurements=measurements(results), slack_lines=slack_lines(results),
+        measurements=measurements(results), slack_lines=slack_lines(results), spans=SPANS,
         after_record=lambda pulled, written: write_proof(store, target, pulled, written),
     )
-
-
-def teardown(target_name: str, scratch: dict[str, Any] | None, context: Any, *, options_type: type = RestoreOptions,
-             selected_by: str = "fetch_and_verify") -> dict[str, Any]:
-    """Remove the scratch server unless the trigger form asked to keep it, and release the run's lease on its backup.
-
-    ``options_type`` and ``selected_by``: the drill's form and the task whose result names the backup restored
-    (``PitrOptions`` and ``plan`` in the PITR drill). Only ``keep_scratch`` is read: a bad value elsewhere in
-    the form must not keep the scratch server alive.
-    """
-    target = runtime.target(target_name)
-    selected = context["ti"].xcom_pull(task_ids=selected_by) or {}
-    keep = bool(read_field(options_type, "keep_scratch", context["params"]))
-    endpoint = None
-    databases: tuple[str, ...] = ()
-    if scratch and scratch.get("kind") == "connection" and selected:
-        endpoint = scratch_endpoint(target, scratch)
-        databases = restore.read_manifest(object_store(target.storage), target, selected["backup_id"],
-                                          signing_key=manifest_signing_key(target.storage)).databases
-    torn = restore.teardown(scratch, work_dir=runtime.work_dir(), key=_key(context), keep_scratch=keep,
-                            endpoint=endpoint, databases=databases)
-    return {**torn, **release_run_lease(target, context)}
 
 
 def release_run_lease(target: Target, context: Any) -> dict[str, Any]:
@@ -212,12 +162,3 @@ def release_run_lease(target: Target, context: Any) -> dict[str, Any]:
     except Exception as exc:  # must not fail the teardown or keep the record from being written
         return {"lease": f"not released ({exc}); it expires after {format_duration(LEASE_BOUND)}"}
     return {}
-
-
-def clean_up(context: Any) -> dict[str, Any]:
-    """Remove the run's work files and a scratch server of it still there (never a kept one).
-
-    The DAG runs it whatever failed: Airflow skips a teardown whose setup failed, so a failed provision_scratch
-    would otherwise leave the fetched backup behind. Normally teardown has removed everything already.
-    """
-    return {"removed": remove_run(runtime.work_dir(), _key(context))}

@@ -9,10 +9,8 @@ import pytest
 from airflow.sdk.exceptions import AirflowSkipException
 
 from drdrill.drills.pitr import steps, tasks
-from drdrill.drills.restore import tasks as restore_tasks
 from drdrill.findings import DrillFailed
 from drdrill.history import list_drills
-from drdrill.storage.memory import MemoryObjectStore
 from tests.helpers.airflow_context import RETURN, context_of
 from tests.helpers.targets import write_config
 
@@ -45,11 +43,3 @@ def test_a_run_that_stopped_after_the_plan_records_its_details_and_the_missing_s
     assert record.verdict == "could_not_verify" and record.backup_id == "b1"
     assert record.details["target_time"] == PLANNED["target_time"] and record.details["binlogs"] == PLANNED["files"]
     assert record.details["airflow_run"].startswith("http://airflow.example/")
-
-
-def test_teardown_reads_keep_scratch_alone_so_a_bad_target_time_cannot_keep_a_server(
-        history: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(restore_tasks, "object_store", lambda storage: MemoryObjectStore())
-    assert tasks.teardown("shop", None, context_of("teardown_scratch", {}, target_time="soon")) == {"kept": False}
-    kept = tasks.teardown("shop", None, context_of("teardown_scratch", {}, keep_scratch=True))
-    assert kept["kept"] is True

@@ -56,17 +56,18 @@ def test_the_declared_disaster_defaults_to_the_runs_start() -> None:
     assert tasks.disaster_at(context(), declared) == declared
 
 
-def test_teardown_keeps_the_scratch_only_when_asked_and_despite_a_bad_neighbour(tmp_path: Path,
-                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_record_releases_the_runs_lease_also_when_nothing_was_restored(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DRDRILL_CONFIG", str(write_config(tmp_path)))
     store = MemoryObjectStore()
     monkeypatch.setattr(tasks, "object_store", lambda storage: store)
-    ran = context_of("teardown_scratch", {}, disaster_at="soon")
+    ran = context_of("record", {("select_backup", "return_value"): {"backup_id": "b"}})
     take_lease(store, layout_for(tasks.runtime.target("shop")), key=tasks.run_key(ran["run_id"]), run_id=ran["run_id"],
                drill="restore", backup_id="b")
-    assert tasks.teardown("shop", None, ran) == {"kept": False}
-    assert store.list_objects("") == []  # the run's lease on its backup is released
-    assert tasks.teardown("shop", None, context_of("teardown_scratch", {}, keep_scratch=True))["kept"] is True
+    assert [item for item in store.list_objects("") if "lease" in item.key]
+    with pytest.raises(DrillFailed):  # nothing was fetched: could not verify
+        tasks.record("shop", ran)
+    assert not [item for item in store.list_objects("") if "lease" in item.key]
 
 
 @pytest.mark.parametrize("field", ["rto_objective", "rpo_objective"])
