@@ -15,7 +15,10 @@ available, the writer is where it was, and the endpoint takes writes.
 1. **preflight**: replication running and pointed at the primary (`REPLICATION_BROKEN`), lag under
    `max_replica_lag` (`REPLICA_LAGGING`), the drill's privileges, how to inject and undo the fault. Touches nothing.
 2. **approve** (production targets only): Airflow's human-in-the-loop approval.
-3. **start_canary** (setup): a row every 100 ms with a sequence number, through a data-only login.
+3. **fail_over**: steps 3 to 10 run in this one task, on one worker: the canary writer and its acks live on the
+   worker that started it, and a cluster may place each task on any worker. Each step reaches XCom as it ends;
+   the canary is stopped whatever failed. Not retried.
+3. **start_canary**: a row every 100 ms with a sequence number, through a data-only login.
 4. **inject_fault**: `kill` (SIGKILL of the local mariadbd), `shutdown` (SQL), `rds_reboot`, `aurora_failover`.
 5. **detect**: probes until the primary stops answering (detection time).
 6. **promote**: `MASTER_GTID_WAIT` for what the replica received, `STOP SLAVE`, `RESET SLAVE ALL`,
@@ -27,14 +30,15 @@ available, the writer is where it was, and the endpoint takes writes.
    RTO (fault → first write on the new primary), RPO (`RTO_EXCEEDED`, `WRITES_LOST`).
 10. **fail_back**: the old primary rejoins by GTID (`ERRANT_TRANSACTIONS` saved to S3 and handled by
     `errant_transactions: flashback|stop`; `FAILBACK_FAILED`), then roles switch back (`switch_back`).
-11. **cleanup** (teardown, always): stops the canary, undoes the fault, restores topology and connection.
+11. **cleanup** (always, on any worker): undoes the fault, restores topology and connection (once the canary
+    started, a fault counts as injected).
 12. **verify_consistency**: primary → replica running, per-table checksums equal (`TOPOLOGY_NOT_RESTORED`).
 13. **record**: history and Slack.
 """
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, dag, get_current_context, setup, task, teardown
+from airflow.sdk import DAG, dag, get_current_context, task
 
 from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks, per_target_dags
 from drdrill.config import Target
@@ -53,40 +57,12 @@ def build_failover_dag(target: Target) -> DAG:
         def preflight() -> dict:
             return tasks.preflight(name, get_current_context())
 
-        @setup
-        def start_canary() -> dict:
-            return tasks.step("start_canary", name, get_current_context())
+        @task(retries=0)
+        def fail_over() -> dict:
+            return tasks.fail_over(name, get_current_context())
 
-        @task
-        def inject_fault() -> dict:
-            return tasks.step("inject_fault", name, get_current_context())
-
-        @task
-        def detect() -> dict:
-            return tasks.step("detect", name, get_current_context())
-
-        @task
-        def promote() -> dict:
-            return tasks.step("promote", name, get_current_context())
-
-        @task
-        def redirect() -> dict:
-            return tasks.step("redirect", name, get_current_context())
-
-        @task
-        def verify_writes() -> dict:
-            return tasks.step("verify_writes", name, get_current_context())
-
-        @task
-        def measure() -> dict:
-            return tasks.step("measure", name, get_current_context())
-
-        @task
-        def fail_back() -> dict:
-            return tasks.step("fail_back", name, get_current_context())
-
-        @teardown
-        def cleanup(_canary: dict | None) -> dict:
+        @task(trigger_rule="all_done")
+        def cleanup() -> dict:
             return tasks.cleanup(name, get_current_context())
 
         @task(trigger_rule="all_done")
@@ -98,7 +74,7 @@ def build_failover_dag(target: Target) -> DAG:
             return tasks.record(name, get_current_context())
 
         checked = preflight()
-        canary = start_canary()
+        failed_over = fail_over()
         if target.production:
             from drdrill.airflow.approval import APPROVE_TASK, DrillApproval
 
@@ -106,12 +82,10 @@ def build_failover_dag(target: Target) -> DAG:
                 task_id=APPROVE_TASK, subject=f"Approve the failover drill on production target {name}",
                 body="{{ ti.xcom_pull(task_ids='preflight')['approval_text'] }}",
                 response_timeout=target.failover_drill.approval_timeout)
-            checked >> approve >> canary
+            checked >> approve >> failed_over
         else:
-            checked >> canary
-        tidied = cleanup(canary)
-        canary >> inject_fault() >> detect() >> promote() >> redirect() >> verify_writes() >> measure() >> fail_back() >> tidied
-        tidied >> verify_consistency() >> record()  # outside the canary scope: recorded and alerted whatever failed
+            checked >> failed_over
+        failed_over >> cleanup() >> verify_consistency() >> record()  # each runs whatever failed before it
 
     return failover_drill()
 

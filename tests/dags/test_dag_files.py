@@ -184,16 +184,18 @@ def test_failover_dag_asks_a_human_before_the_fault_only_on_production_targets()
     shop = load_config().target("shop")
     plain = module.build_failover_dag(shop)
     assert "approve" not in plain.task_ids
-    assert plain.get_task("start_canary").upstream_task_ids == {"preflight"}
+    assert plain.get_task("fail_over").upstream_task_ids == {"preflight"}
+    assert [task.task_id for task in plain.topological_sort()] == [
+        "preflight", "fail_over", "cleanup", "verify_consistency", "record"]  # the canary stays on one worker
     production = module.build_failover_dag(dataclasses.replace(shop, production=True))
     approve = production.get_task("approve")
     from airflow.providers.standard.operators.hitl import ApprovalOperator
 
     assert isinstance(approve, ApprovalOperator)
-    assert approve.upstream_task_ids == {"preflight"} and production.get_task("start_canary").upstream_task_ids == {"approve"}
+    assert approve.upstream_task_ids == {"preflight"} and production.get_task("fail_over").upstream_task_ids == {"approve"}
     assert "approval_text" in approve.body
     assert production.get_task("record").upstream_task_ids == {"verify_consistency"}
-    assert production.get_task("cleanup").is_teardown
+    assert production.get_task("cleanup").trigger_rule == "all_done" and production.get_task("fail_over").retries == 0
 
 
 FAILOVER_TARGETS = """

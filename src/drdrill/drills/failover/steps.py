@@ -1,7 +1,8 @@
 """The failover drill's step list, written once: the runner, the DAG's tasks, the bench and the tests use it.
 
 preflight → (approve) → start_canary → inject_fault → detect → promote → redirect → verify_writes → measure →
-fail_back; ``cleanup`` is the teardown that runs whatever happened, then verify_consistency and the record.
+fail_back (in the DAG one task, ``fail_over``: the canary stays on one worker); ``cleanup`` runs whatever
+happened, then verify_consistency and the record.
 Each step is a method of ``FailoverPath`` by the same name.
 """
 
@@ -17,11 +18,6 @@ CLEANUP = "cleanup"
 VERIFY = "verify_consistency"
 STEPS = (PREFLIGHT, *FAIL_OVER, VERIFY)
 RECORDED_STEPS = [PREFLIGHT, *FAIL_OVER, CLEANUP, VERIFY]
-
-
-def before(step: str) -> tuple[str, ...]:
-    """The steps of ``FAIL_OVER`` that run before ``step`` (whose results it may read)."""
-    return FAIL_OVER[:FAIL_OVER.index(step)] if step in FAIL_OVER else FAIL_OVER
 
 
 def timed(step: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:

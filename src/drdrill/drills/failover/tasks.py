@@ -20,12 +20,16 @@ from drdrill.airflow.connections import (
 )
 from drdrill.config import Target
 from drdrill.drills.failover.logins import FailoverServers, failover_servers
-from drdrill.drills.failover.path import Connections, FailoverPath, Run
+from drdrill.drills.failover.path import Connections, FailoverPath, Run, stop_canary
 from drdrill.drills.failover.report import record_fields
-from drdrill.drills.failover.runner import call, path_for
-from drdrill.drills.failover.steps import PREFLIGHT, RECORDED_STEPS, before, timed
+from drdrill.drills.failover.runner import fail_over as runner_fail_over
+from drdrill.drills.failover.runner import path_for
+from drdrill.drills.failover.steps import FAIL_OVER, PREFLIGHT, RECORDED_STEPS, timed
+from drdrill.findings import Finding
 from drdrill.servers.faults import is_managed
 from drdrill.servers.reaper import reap_orphans
+
+SPANS = ("fail_over",)  # the task that runs the steps sharing the canary (``fail_over``)
 
 
 def resolve_connections(target: Target) -> Connections:
@@ -69,31 +73,48 @@ def preflight(target_name: str, context: Any) -> dict[str, Any]:
     return runtime.run_step(context, timed(_path(target_name, context).preflight))
 
 
-def step(name: str, target_name: str, context: Any) -> dict[str, Any]:
-    """The step ``name`` of ``steps.FAIL_OVER``, on preflight's plan and the results of the steps before it."""
-    ti = context["ti"]
-    results = {PREFLIGHT: _plan(context), **{earlier: ti.xcom_pull(task_ids=earlier) for earlier in before(name)}}
+def fail_over(target_name: str, context: Any) -> dict[str, Any]:
+    """The steps of ``steps.FAIL_OVER`` in this one task: the canary writer and its acks live on the worker that
+    started it (a cluster may place each task on any worker). Each step reaches XCom as it ends; the first that
+    fails stops the span. Whatever happened, the canary is stopped here; the cleanup task (on any worker) undoes
+    the fault and restores the topology. Not retried: a second failover on a half-failed topology must not start.
+    """
     path = _path(target_name, context)
-    return runtime.run_step(context, timed(lambda: call(path, name, results)))
+    reap_orphans(runtime.work_dir())  # what dead runs left on this worker (a canary still writing, its acks)
+    runner = runtime.SpanRunner(context)
+    results: dict[str, Any] = {PREFLIGHT: _plan(context)}
+    try:
+        runner_fail_over(path, results, lambda step, call_step: runner.attempt(step, timed(call_step)))
+    finally:
+        stop_canary(path.run.directory)
+    return runner.finish({})
+
+
+def _span(context: Any) -> tuple[dict[str, Any], dict[str, list[Finding]]]:
+    return runtime.pull_results(context, list(FAIL_OVER), SPANS)
 
 
 def cleanup(target_name: str, context: Any) -> dict[str, Any]:
-    """Teardown, whatever failed: stop the canary, undo the fault, restore the topology and the connection."""
-    _, found = runtime.pull_results(context, ["fail_back"])
+    """Whatever failed: stop the canary, undo the fault, restore the topology and the connection.
+
+    A fault counts as injected once the canary started: a worker that died after that may have struck.
+    """
+    results, found = _span(context)
     path = _path(target_name, context)
     return runtime.run_step(context, timed(lambda: path.cleanup(
-        {PREFLIGHT: _plan(context)}, injected=context["ti"].xcom_pull(task_ids="inject_fault") is not None,
+        {PREFLIGHT: _plan(context)}, injected=results.get("start_canary") is not None,
         fail_back_findings=found["fail_back"])))
 
 
 def verify_consistency(target_name: str, context: Any) -> dict[str, Any]:
     """Roles as expected, replication running, per-table checksums equal; skipped when the drill never started."""
     plan = _plan(context)
-    if not plan.get("addresses") or context["ti"].xcom_pull(task_ids="start_canary") is None:
+    results, _ = _span(context)
+    if not plan.get("addresses") or results.get("start_canary") is None:
         from airflow.sdk.exceptions import AirflowSkipException
 
         raise AirflowSkipException("The drill touched nothing, so there is no topology to verify.")
-    results = {PREFLIGHT: plan, "promote": context["ti"].xcom_pull(task_ids="promote")}
+    results = {PREFLIGHT: plan, "promote": results.get("promote")}
     path = _path(target_name, context)
     return runtime.run_step(context, timed(lambda: path.verify_consistency(results)))
 
@@ -112,9 +133,9 @@ def _approval(context: Any) -> tuple[list[str], dict[str, list[Any]]]:
 def record(target_name: str, context: Any) -> dict[str, Any]:
     """Write the drill record; fail the run (and alert) unless the verdict is passed."""
     steps, found = _approval(context) if runtime.target(target_name).production else (RECORDED_STEPS, {})
-    results, _ = runtime.pull_results(context, steps)
+    results, _ = runtime.pull_results(context, steps, SPANS)
     details, measurements, lines = record_fields(results)
     return runtime.finish_drill(
         context, target_name=target_name, drill="failover", steps=steps, details=details,
-        measurements=measurements, slack_lines=lines or None, found=found,
+        measurements=measurements, slack_lines=lines or None, found=found, spans=SPANS,
     )

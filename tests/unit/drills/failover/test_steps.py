@@ -9,7 +9,7 @@ import pytest
 from drdrill.drills.failover.managed import ManagedPath
 from drdrill.drills.failover.path import FailoverPath
 from drdrill.drills.failover.self_managed import SelfManagedPath
-from drdrill.drills.failover.steps import CLEANUP, FAIL_OVER, RECORDED_STEPS, STEPS, before, timed
+from drdrill.drills.failover.steps import CLEANUP, FAIL_OVER, RECORDED_STEPS, STEPS, timed
 
 pytestmark = pytest.mark.unit
 
@@ -27,12 +27,6 @@ def test_every_step_is_a_method_both_paths_implement(path: type[FailoverPath]) -
     for step in (*STEPS, CLEANUP):
         assert callable(getattr(path, step)), step
     assert path.managed is (path is ManagedPath)
-
-
-def test_a_step_may_read_the_results_of_the_steps_before_it_only() -> None:
-    assert before("start_canary") == ()
-    assert before("measure") == ("start_canary", "inject_fault", "detect", "promote", "redirect", "verify_writes")
-    assert before("verify_consistency") == FAIL_OVER
 
 
 def test_a_timed_step_reports_its_wall_time_too() -> None:
