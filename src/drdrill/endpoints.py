@@ -6,6 +6,7 @@ import configparser
 import contextlib
 import os
 import re
+import socket
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,13 @@ from drdrill.errors import DrdrillError
 # Every drdrill session: UTC (checksums and heartbeats read DATETIME/TIMESTAMP alike everywhere) and room
 # for the schema fingerprints' GROUP_CONCAT (a server's default may be as low as 1 KiB).
 SESSION_INIT = "SET time_zone = '+00:00', group_concat_max_len = 16777216"
+
+# How long a TCP peer may stay silent (unacknowledged data, unanswered keepalive probes) before its connection is
+# dropped: a network partition blackholes packets without a reset, and a query waiting on such a connection would
+# wait forever. The kernel answers keepalives while the server works, so a statement of any length (CHECKSUM
+# TABLE of a big table) is not cut short by this; only a silent peer is.
+DEAD_PEER_TIMEOUT = 30.0
+KEEPALIVE_PROBES = 3
 
 
 def one_row(cursor: Any) -> tuple[Any, ...]:
@@ -39,6 +47,8 @@ class MySQLEndpoint:
     password: str = field(default="", repr=False)
     database: str | None = None
     socket: str | None = None
+    connect_timeout: float = 10.0
+    dead_peer_timeout: float = DEAD_PEER_TIMEOUT
 
     def describe(self) -> str:
         """A secret-free label such as ``backup@127.0.0.1:3307``."""
@@ -46,12 +56,16 @@ class MySQLEndpoint:
         return f"{self.user}@{where}"
 
     def connect(self, **kwargs: Any) -> pymysql.connections.Connection:
-        """Open a PyMySQL connection (autocommit, UTC session time zone)."""
+        """Open a PyMySQL connection (autocommit, UTC session time zone).
+
+        Over TCP a connection whose peer goes silent for ``dead_peer_timeout`` seconds fails (a partition) however
+        long its statement; a bound on how long a server may take to answer is the caller's ``read_timeout``.
+        """
         params: dict[str, Any] = {
             "user": self.user,
             "password": self.password,
             "autocommit": True,
-            "connect_timeout": 10,
+            "connect_timeout": self.connect_timeout,
             "init_command": SESSION_INIT,
             "charset": "utf8mb4",
         }
@@ -63,7 +77,11 @@ class MySQLEndpoint:
         if self.database:
             params["database"] = self.database
         params.update(kwargs)
-        return pymysql.connect(**params)
+        if self.socket:
+            return pymysql.connect(**params)
+        connection = pymysql.connect(**params, defer_connect=True)
+        connection.connect(tcp_socket(self.host, self.port, params["connect_timeout"], self.dead_peer_timeout))
+        return connection
 
     def sqlalchemy_url(self) -> str:
         """``mysql+pymysql://user:password@host:port/`` for SQLAlchemy users (Great Expectations); a secret: never log it."""
@@ -110,6 +128,25 @@ class MySQLEndpoint:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(name)
+
+
+def tcp_socket(host: str, port: int, connect_timeout: float, dead_peer_timeout: float) -> socket.socket:
+    """A connected TCP socket that gives up on a peer silent for ``dead_peer_timeout`` s (keepalive, user timeout)."""
+    try:
+        sock = socket.create_connection((host, port), connect_timeout)
+    except OSError as exc:  # as PyMySQL reports its own connect failures
+        raise pymysql.err.OperationalError(2003, f"Can't connect to MySQL server on {host!r} ({exc})") from exc
+    for level, option, value in (
+        (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),
+        (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1),
+        (socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, max(1, int(dead_peer_timeout / 2))),
+        (socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(1, int(dead_peer_timeout / (2 * KEEPALIVE_PROBES)))),
+        (socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_PROBES),
+        (socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(dead_peer_timeout * 1000)),
+    ):
+        sock.setsockopt(level, option, value)
+    sock.settimeout(None)
+    return sock
 
 
 # What MariaDB's option-file reader turns a backslash sequence into (mysys and Connector/C alike), and back.

@@ -32,3 +32,7 @@ class ServerStartError(DrdrillError):
 
 class ToolError(DrdrillError):
     """An external tool (mariadb-dump, zstd, ...) failed; the message has its classified stderr."""
+
+
+class ToolStalled(ToolError):
+    """An external tool produced nothing for its stall timeout and was stopped (a stalled connection)."""

@@ -7,15 +7,17 @@ checked here with MariaDB's own option-file reader, ``my_print_defaults``, which
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import stat
 import subprocess
 from pathlib import Path
 
+import pymysql
 import pytest
 from sqlalchemy.engine import make_url
 
-from drdrill.endpoints import MySQLEndpoint, one_row, read_client_options, sql_list, sql_string
+from drdrill.endpoints import MySQLEndpoint, one_row, read_client_options, sql_list, sql_string, tcp_socket
 from drdrill.errors import DrdrillError
 
 pytestmark = pytest.mark.unit
@@ -151,3 +153,22 @@ def test_string_literals_escape_quotes_and_backslashes_and_lists_join_them() -> 
     assert sql_string("plain") == "'plain'"
     assert sql_string("o'k\\db") == "'o''k\\\\db'"
     assert sql_list(["shop", "it's"]) == "'shop', 'it''s'"
+
+
+def test_tcp_sockets_give_up_on_a_silent_peer_within_the_dead_peer_bound() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        sock = tcp_socket("127.0.0.1", listener.getsockname()[1], connect_timeout=2, dead_peer_timeout=12)
+        with sock:
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 6
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 2
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 12000
+            assert sock.gettimeout() is None  # blocking: the caller's read_timeout bounds answers
+
+
+def test_a_refused_tcp_connection_is_the_driver_s_can_t_connect_error() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+    with pytest.raises(pymysql.err.OperationalError) as refused:
+        tcp_socket("127.0.0.1", port, connect_timeout=2, dead_peer_timeout=30)
+    assert refused.value.args[0] == 2003 and "Can't connect" in refused.value.args[1]

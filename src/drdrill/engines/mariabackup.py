@@ -55,7 +55,7 @@ class MariaBackupEngine(BackupEngine):
         with job.source.option_file(directory=job.private_dir()) as option_file:
             streamed = stream_command_to_s3(
                 self.argv(job, str(option_file)), job.store, key, stderr_path=log,
-                compression_level=job.compression_level, threads=job.parallel,
+                compression_level=job.compression_level, threads=job.parallel, stall_timeout=job.stall_timeout,
             )
         messages = log.read_text(errors="replace")
         if COMPLETED not in messages[-4096:]:

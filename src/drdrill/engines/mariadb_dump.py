@@ -48,7 +48,7 @@ class MariaDBDumpEngine(BackupEngine):
             streamed = stream_command_to_s3(
                 self.argv(job, str(option_file)), job.store, key,
                 stderr_path=stderr_file(job, "mariadb-dump"),
-                compression_level=job.compression_level, threads=job.parallel,
+                compression_level=job.compression_level, threads=job.parallel, stall_timeout=job.stall_timeout,
             )
         if COMPLETION_TRAILER not in streamed.outcome.tail:
             job.store.delete(key)

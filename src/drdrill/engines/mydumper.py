@@ -14,8 +14,10 @@ from drdrill.engines.base import (
     BackupEngine,
     BackupJob,
     EngineResult,
+    bytes_below,
     RestoreJob,
     database_list,
+    run_watched,
     search_position,
     stderr_file,
 )
@@ -65,11 +67,12 @@ class MydumperEngine(BackupEngine):
         log = stderr_file(job, "mydumper")
         try:
             with job.source.option_file(directory=job.private_dir()) as option_file, open(log, "wb") as stderr:
-                done = subprocess.run(self.argv(job, str(option_file), str(out_dir)), stderr=stderr,
-                                      stdout=subprocess.DEVNULL, check=False, env=tool_environment())
+                returncode = run_watched(self.argv(job, str(option_file), str(out_dir)), stderr=stderr,
+                                         stdout=subprocess.DEVNULL, progress=lambda: bytes_below(out_dir),
+                                         stall_timeout=job.stall_timeout)
             messages = log.read_text(errors="replace")
-            if done.returncode != 0:
-                raise ToolError(f"mydumper exited with code {done.returncode}: {messages[-2000:] or 'no message'}",
+            if returncode != 0:
+                raise ToolError(f"mydumper exited with code {returncode}: {messages[-2000:] or 'no message'}",
                                 "Fix what mydumper reports (privileges, connectivity) and re-run the backup.")
             metadata = (out_dir / "metadata").read_text(errors="replace") if (out_dir / "metadata").exists() else ""
             if "Finished dump at" not in metadata:
@@ -91,10 +94,10 @@ class MydumperEngine(BackupEngine):
         log = stderr_file(job, "mariadb-dump-code")
         with job.source.option_file(directory=job.private_dir()) as option_file, open(into, "wb") as out, \
                 open(log, "wb") as stderr:
-            done = subprocess.run(self.code_argv(job, str(option_file)), stdout=out, stderr=stderr, check=False,
-                                  env=tool_environment())
-        if done.returncode != 0:
-            raise ToolError(f"mariadb-dump of the routines, triggers and events exited with code {done.returncode}: "
+            returncode = run_watched(self.code_argv(job, str(option_file)), stdout=out, stderr=stderr,
+                                     progress=lambda: into.stat().st_size, stall_timeout=job.stall_timeout)
+        if returncode != 0:
+            raise ToolError(f"mariadb-dump of the routines, triggers and events exited with code {returncode}: "
                             f"{log.read_text(errors='replace')[-2000:] or 'no message'}",
                             "Fix what it reports (the backup login needs SHOW VIEW, TRIGGER, EVENT) and re-run.")
         with open(into, "rb") as dumped:

@@ -46,6 +46,7 @@ class InstanceSpec:
     log_bin: bool = True
     read_only: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    command_prefix: tuple[str, ...] = ()  # runs mariadbd through it, e.g. ("ip", "netns", "exec", "ns1")
 
 
 class LocalMariaDB:
@@ -211,7 +212,7 @@ class LocalMariaDB:
         with open(self.error_log, "ab") as err:
             try:
                 proc = subprocess.Popen(
-                    [MARIADBD, f"--defaults-file={self.defaults_file}"],
+                    [*self._spec.command_prefix, MARIADBD, f"--defaults-file={self.defaults_file}"],
                     stdin=subprocess.DEVNULL,
                     stdout=err,
                     stderr=subprocess.STDOUT,

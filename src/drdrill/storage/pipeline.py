@@ -5,18 +5,64 @@ from __future__ import annotations
 import io
 import subprocess
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-from drdrill.errors import ToolError
+from drdrill.errors import ToolError, ToolStalled
 from drdrill.storage.objectstore import PART_SIZE, ObjectStore, UploadResult
 from drdrill.toolenv import tool_environment
 
 READ_SIZE = 1024 * 1024
 EDGE_BYTES = 64 * 1024
 STDERR_TAIL_BYTES = 16 * 1024
+# Seconds a tool that reads from a server may produce nothing before it is stopped as stalled: a network partition
+# drops packets without a reset, and the MariaDB tools have no read timeout of their own. Long enough for their
+# silent phases (FLUSH TABLES WITH READ LOCK waiting for a long query, mariabackup's final lock stages).
+STALL_TIMEOUT = 600.0
+
+
+class StallWatchdog:
+    """Kills ``process`` when ``progress()`` (bytes written, say) has not changed for ``stall_timeout`` seconds."""
+
+    def __init__(self, process: subprocess.Popen[bytes], progress: Callable[[], int], stall_timeout: float | None,
+                 poll_interval: float = 0.2) -> None:
+        self.stalled_after: float | None = None
+        self._process, self._progress, self._timeout, self._interval = process, progress, stall_timeout, poll_interval
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="drdrill-stall-watchdog", daemon=True)
+
+    def __enter__(self) -> StallWatchdog:
+        if self._timeout is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done.set()
+        if self._thread.ident is not None:
+            self._thread.join()
+
+    def raise_if_stalled(self, what: str) -> None:
+        """ToolStalled naming ``what`` when the watchdog stopped the process."""
+        if self.stalled_after is not None:
+            raise ToolStalled(
+                f"{what} produced nothing for {self.stalled_after:.0f} s and was stopped: its connection to the "
+                "server stalled (a network partition drops packets without a reset) or the server stopped answering.",
+                "Check the network path from this worker to the server and the server's error log, then re-run.")
+
+    def _watch(self) -> None:
+        assert self._timeout is not None
+        last, since = self._progress(), time.monotonic()
+        while not self._done.wait(self._interval) and self._process.poll() is None:
+            now, current = time.monotonic(), self._progress()
+            if current != last:
+                last, since = current, now
+            elif now - since >= self._timeout:
+                self.stalled_after = now - since
+                self._process.kill()
+                return
 
 
 @dataclass(frozen=True)
@@ -72,12 +118,14 @@ def stream_command_to_s3(
     compression_level: int = 3,
     threads: int = 2,
     part_size: int = PART_SIZE,
+    stall_timeout: float | None = STALL_TIMEOUT,
 ) -> StreamedObject:
     """Stream ``argv``'s stdout, zstd-compressed, to ``s3://bucket/key``.
 
     The S3 object is completed only if both the tool and zstd exit 0; otherwise the upload is
-    aborted and a ToolError carries the tool's stderr tail. The caller classifies what the tool
-    said (trailers, positions) from the returned outcome.
+    aborted and a ToolError carries the tool's stderr tail (ToolStalled when the tool wrote nothing
+    for ``stall_timeout`` seconds and was stopped). The caller classifies what the tool said
+    (trailers, positions) from the returned outcome.
     """
     stderr_path.parent.mkdir(parents=True, exist_ok=True)
     tap = Tap()
@@ -97,11 +145,13 @@ def stream_command_to_s3(
             target=pump, args=(producer, compressor, tap, pump_error), name="drdrill-pump", daemon=True
         )
         copier.start()
+        watchdog = StallWatchdog(producer, lambda: tap.count, stall_timeout)
 
         def tool_succeeded() -> None:
             copier.join()
             producer.wait()
             compressor.wait()
+            watchdog.raise_if_stalled(argv[0])
             if producer.returncode != 0:
                 raise ToolError(
                     f"{argv[0]} exited with code {producer.returncode}: {_tail(stderr_path) or 'no message'}",
@@ -117,9 +167,10 @@ def stream_command_to_s3(
         assert compressor.stdout is not None
         out = compressor.stdout
         try:
-            upload = store.upload_stream(
-                key, iter(lambda: out.read(READ_SIZE), b""), part_size=part_size, before_complete=tool_succeeded
-            )
+            with watchdog:
+                upload = store.upload_stream(
+                    key, iter(lambda: out.read(READ_SIZE), b""), part_size=part_size, before_complete=tool_succeeded
+                )
         except BaseException:
             for process in (producer, compressor):
                 if process.poll() is None:

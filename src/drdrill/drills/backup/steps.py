@@ -23,7 +23,7 @@ from drdrill.engines import get_engine
 from drdrill.engines.accounts import ACCOUNTS_ROLE, back_up_accounts
 from drdrill.engines.base import ArchiveTruncated, BackupJob
 from drdrill.engines.binlog_segment import capture_binlog_segment
-from drdrill.errors import DrdrillError, ToolError
+from drdrill.errors import DrdrillError, ToolError, ToolStalled
 from drdrill.servers.accounts import AccountsUnreadable, list_drilled_accounts
 from drdrill.servers.identity import read_identity
 from drdrill.servers.owner import claim
@@ -36,12 +36,14 @@ from drdrill.storage.layout import TargetLayout, new_backup_id
 from drdrill.storage.lease import Lease, active_leases, remove_expired_leases
 from drdrill.storage.manifest import BinlogPosition, Manifest, ObjectEntry
 from drdrill.storage.objectstore import ObjectStore, StorageError
+from drdrill.storage.pipeline import STALL_TIMEOUT
 from drdrill.storage.retention import binlogs_no_longer_needed, choose_deletions, forks_no_longer_needed
 from drdrill.storage.seal import SigningKey
 from drdrill.storage.verify import quarantine, storage_unavailable, verify_backup
 
 
 ANSWER_TIMEOUT = 30.0  # seconds preflight waits for each answer: a primary whose disk is full never answers
+CONNECT_ERRNOS = frozenset({2002, 2003})  # the client could not connect (refused, unreachable, timed out)
 
 
 def _server_facts(source: MySQLEndpoint, answer_timeout: float) -> dict[str, Any]:
@@ -62,6 +64,21 @@ def _server_facts(source: MySQLEndpoint, answer_timeout: float) -> dict[str, Any
         "binlog_file": status[0] if status else None, "binlog_position": int(status[1]) if status else None,
         "schemas": schemas,
     }
+
+
+def _unreachable(target: Target, source: MySQLEndpoint, exc: Exception, answer_timeout: float) -> Finding:
+    """TARGET_UNAVAILABLE for a source that refused or never answered the connection, or stalled once connected."""
+    if getattr(exc, "args", None) and exc.args[0] in CONNECT_ERRNOS:
+        return Finding("TARGET_UNAVAILABLE", f"Cannot connect to the source {source.describe()} of target {target.name}: "
+                       f"{exc}.", "Check that the source is up and reachable from this worker (host, port, network "
+                       "path, firewall) and the Airflow connection's credentials.")
+    return Finding(
+        "TARGET_UNAVAILABLE",
+        f"The source {source.describe()} of target {target.name} did not answer within {answer_timeout:g} s once "
+        f"connected ({exc}): a server whose disk is full waits for space before it writes its binary log, and stops "
+        "answering on it; a network partition drops its answers without a reset.",
+        "Check the source's free disk space (datadir, binlog and tmpdir) and its error log, and the network path "
+        "from this worker to it.")
 
 
 def preflight(
@@ -88,15 +105,7 @@ def preflight(
     try:
         server = _server_facts(source, answer_timeout)
     except Exception as exc:  # PyMySQL raises OperationalError, InterfaceError, socket errors
-        stalled = "timed out" in str(exc)
-        raise DrillFailed([Finding(
-            "TARGET_UNAVAILABLE",
-            f"The source {source.describe()} of target {target.name} did not answer within {answer_timeout:g} s "
-            f"({exc}): a server whose disk is full waits for space before it writes its binary log, and stops "
-            "answering on it." if stalled else
-            f"Cannot connect to the source {source.describe()} of target {target.name}: {exc}.",
-            "Check the source's free disk space (datadir, binlog and tmpdir) and its error log." if stalled else "",
-        )]) from exc
+        raise DrillFailed([_unreachable(target, source, exc, answer_timeout)]) from exc
     findings: list[Finding] = []
     if "mariadb" not in server["server_version"].lower():
         findings.append(Finding("PREFLIGHT_FAILED", f"{source.describe()} runs {server['server_version']}; this drdrill "
@@ -162,14 +171,18 @@ def _count_drilled_accounts(target: Target, source: MySQLEndpoint, findings: lis
 
 
 def dump_and_upload(plan: dict[str, Any], target: Target, source: MySQLEndpoint, store: ObjectStore,
-                    *, work_dir: Path) -> dict[str, Any]:
-    """Run the engine, streaming compressed and hashed output into the backup's S3 folder."""
+                    *, work_dir: Path, stall_timeout: float = STALL_TIMEOUT) -> dict[str, Any]:
+    """Run the engine, streaming compressed and hashed output into the backup's S3 folder.
+
+    A tool that writes nothing for ``stall_timeout`` seconds (its connection stalled) is stopped: TARGET_UNAVAILABLE.
+    """
     began = time.monotonic()
     engine = get_engine(plan["engine"])
     job = BackupJob(
         source=source, databases=tuple(plan["databases"]), store=store, layout=layout_for(target),
         backup_id=plan["backup_id"], work_dir=work_dir, parallel=target.engine_options.parallel,
         compression_level=target.engine_options.compression_level, datadir=plan["datadir"],
+        stall_timeout=stall_timeout,
     )
     claim(work_dir / plan["backup_id"], f"backup {plan['backup_id']}")  # a killed run's files are the reaper's
     try:
@@ -177,6 +190,8 @@ def dump_and_upload(plan: dict[str, Any], target: Target, source: MySQLEndpoint,
         objects = result.objects + ((back_up_accounts(job),) if target.accounts else ())
     except ArchiveTruncated as exc:
         raise DrillFailed([Finding("ARCHIVE_TRUNCATED", exc.problem, exc.fix or "")]) from exc
+    except ToolStalled as exc:
+        raise DrillFailed([Finding("TARGET_UNAVAILABLE", f"{exc.problem} Nothing was stored.", exc.fix or "")]) from exc
     except (ToolError, AccountsUnreadable) as exc:
         raise DrillFailed([Finding("BACKUP_FAILED", exc.problem, exc.fix or "")]) from exc
     except StorageError as exc:

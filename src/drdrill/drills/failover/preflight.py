@@ -86,10 +86,38 @@ def replication_findings(primary: ServerState, replica: ServerState, servers: Fa
         findings.append(Finding("REPLICA_LAGGING", f"{where} is {replica.seconds_behind} s behind the primary "
                                 f"(Seconds_Behind_Master); failover_drill.max_replica_lag is {limit:.0f} s. Nothing was touched.",
                                 evidence={"seconds_behind": replica.seconds_behind, "limit_seconds": limit}))
+    else:
+        findings += receipt_findings(primary, servers.replica, limit)
     if not replica.read_only:
         findings.append(Finding("REPLICATION_BROKEN", f"{where} is writable (read_only=OFF): writes to it would "
                                 "diverge from the primary.", "SET GLOBAL read_only=ON on the replica (and in its my.cnf)."))
     return findings
+
+
+def receipt_findings(primary: ServerState, replica: MySQLEndpoint, limit: float) -> list[Finding]:
+    """REPLICA_LAGGING unless the replica receives, within ``limit`` seconds, all the primary had committed.
+
+    Slave_IO_Running and Seconds_Behind_Master cannot see a silent link: after a partition the IO thread waits
+    slave_net_timeout (60 s by default) before it notices, and with nothing to apply it is 0 s behind.
+    """
+    deadline = time.monotonic() + limit
+    while True:
+        state = state_of(replica)
+        missing = min(transactions_behind(primary.gtid_binlog_pos, state.gtid_io_pos),
+                      transactions_behind(primary.gtid_binlog_pos, state.gtid_slave_pos))
+        if not missing:
+            return []
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
+    return [Finding("REPLICA_LAGGING", f"{replica.describe()} has not received {missing} transaction(s) the primary "
+                    f"had committed {limit:.0f} s ago (primary at {primary.gtid_binlog_pos}, replica received "
+                    f"{state.gtid_io_pos or state.gtid_slave_pos or 'nothing'}), though its IO thread says "
+                    f"{state.io_running} and Seconds_Behind_Master {state.seconds_behind}: the link from the primary "
+                    "is silent (a network partition?) or too slow. Nothing was touched.",
+                    "Check the network between the primary and the replica (the replica's IO thread notices a dead "
+                    "link only after slave_net_timeout), then re-run the drill.",
+                    evidence={"transactions_not_received": missing, "limit_seconds": limit})]
 
 
 def lock_findings(replica: MySQLEndpoint) -> list[Finding]:
