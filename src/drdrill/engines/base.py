@@ -6,7 +6,7 @@ import re
 import shutil
 import subprocess
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -17,7 +17,7 @@ from drdrill.servers.scratch import LocalScratch
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.manifest import BinlogPosition, ObjectEntry
 from drdrill.storage.objectstore import ObjectStore
-from drdrill.storage.pipeline import STALL_TIMEOUT, StallWatchdog, StreamedObject
+from drdrill.storage.pipeline import STALL_TIMEOUT, StreamedObject
 from drdrill.toolenv import tool_environment
 
 
@@ -104,27 +104,6 @@ class BackupEngine(ABC):
 def stderr_file(job: BackupJob, tool: str) -> Path:
     """Where a tool's stderr of this run goes (in the work dir, never in S3)."""
     return job.work_dir / job.backup_id / f"{tool}.stderr.log"
-
-
-def run_watched(argv: Sequence[str], *, stdout: Any, stderr: Any, progress: Callable[[], int],
-                stall_timeout: float | None) -> int:
-    """Run a tool that writes files to its end, its return code; ToolStalled when ``progress()`` (the bytes it
-    wrote) stands still for ``stall_timeout`` seconds."""
-    process = subprocess.Popen(list(argv), stdout=stdout, stderr=stderr, env=tool_environment())
-    with StallWatchdog(process, progress, stall_timeout) as watchdog:
-        try:
-            process.wait()
-        except BaseException:
-            process.kill()
-            process.wait()
-            raise
-    watchdog.raise_if_stalled(argv[0])
-    return process.returncode
-
-
-def bytes_below(path: Path) -> int:
-    """The size of the files below ``path`` (0 while it does not exist): a file-writing tool's progress."""
-    return sum(entry.stat().st_size for entry in path.rglob("*") if entry.is_file()) if path.exists() else 0
 
 
 def search_position(pattern: re.Pattern[str], text: str, what: str) -> BinlogPosition:

@@ -14,17 +14,15 @@ from drdrill.engines.base import (
     BackupEngine,
     BackupJob,
     EngineResult,
-    bytes_below,
     RestoreJob,
     database_list,
-    run_watched,
     search_position,
     stderr_file,
 )
 from drdrill.engines.mariadb_dump import COMPLETION_TRAILER, MariaDBDumpEngine
 from drdrill.engines.restore import RestoreFailed, load_sql_stream, restore_stats, unpack_archive
 from drdrill.errors import ToolError
-from drdrill.storage.pipeline import stream_command_to_s3
+from drdrill.storage.pipeline import bytes_below, run_watched, stream_command_to_s3
 from drdrill.toolenv import tool_environment
 
 METADATA = re.compile(r"Log: (?P<file>\S+)\s+Pos: (?P<position>\d+)\s+GTID:(?P<gtid>\S*)")

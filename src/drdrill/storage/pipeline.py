@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from drdrill.errors import ToolError, ToolStalled
 from drdrill.storage.objectstore import PART_SIZE, ObjectStore, UploadResult
@@ -101,6 +101,27 @@ class Tap:
         self.tail += chunk
         if len(self.tail) > EDGE_BYTES:
             del self.tail[: len(self.tail) - EDGE_BYTES]
+
+
+def run_watched(argv: Sequence[str], *, stdout: Any, stderr: Any, progress: Callable[[], int],
+                stall_timeout: float | None) -> int:
+    """Run a tool that writes files to its end, its return code; ToolStalled when ``progress()`` (the bytes it
+    wrote) stands still for ``stall_timeout`` seconds."""
+    process = subprocess.Popen(list(argv), stdout=stdout, stderr=stderr, env=tool_environment())
+    with StallWatchdog(process, progress, stall_timeout) as watchdog:
+        try:
+            process.wait()
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+    watchdog.raise_if_stalled(argv[0])
+    return process.returncode
+
+
+def bytes_below(path: Path) -> int:
+    """The size of the files below ``path`` (0 while it does not exist): a file-writing tool's progress."""
+    return sum(entry.stat().st_size for entry in path.rglob("*") if entry.is_file()) if path.exists() else 0
 
 
 def zstd_argv(level: int, threads: int) -> list[str]:

@@ -8,10 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from drdrill.errors import ToolError
+from drdrill.errors import ToolError, ToolStalled
 from drdrill.storage import pipeline
 from drdrill.storage.memory import MemoryObjectStore
-from drdrill.storage.pipeline import EDGE_BYTES, Tap, stream_bytes_to_s3, stream_command_to_s3, zstd_argv
+from drdrill.storage.pipeline import (
+    EDGE_BYTES,
+    Tap,
+    bytes_below,
+    run_watched,
+    stream_bytes_to_s3,
+    stream_command_to_s3,
+    zstd_argv,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -61,3 +69,22 @@ def test_bytes_that_cannot_be_compressed_leave_no_object_and_are_not_quoted(stor
         stream_bytes_to_s3(b"IDENTIFIED BY PASSWORD 'secret-hash'", store, "b/accounts.sql.zst")
     assert "accounts.sql.zst failed: zstd exited" in failed.value.problem and "secret-hash" not in str(failed.value)
     assert store.head("b/accounts.sql.zst") is None
+
+
+def test_a_tool_that_writes_nothing_for_the_stall_timeout_is_stopped_with_nothing_stored() -> None:
+    store = MemoryObjectStore()
+    with pytest.raises(ToolStalled, match="produced nothing for"):
+        stream_command_to_s3(["sh", "-c", "echo started; exec sleep 30"], store, "k", stderr_path=Path("/dev/null"),
+                             stall_timeout=0.5)
+    assert store.list_objects("") == []
+
+
+def test_a_file_writing_tool_is_stopped_only_when_its_files_stop_growing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    steady = f"for i in 1 2 3 4 5 6; do echo row >> {out}/f; sleep 0.2; done"  # quiet for less than the bound
+    assert run_watched(["sh", "-c", steady], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       progress=lambda: bytes_below(out), stall_timeout=0.6) == 0
+    with pytest.raises(ToolStalled):
+        run_watched(["sh", "-c", f"echo row >> {out}/g; exec sleep 30"], stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL, progress=lambda: bytes_below(out), stall_timeout=0.6)

@@ -23,7 +23,7 @@ from drdrill.storage.binlog.layout import OBJECT_SUFFIX, BinlogLayout
 from drdrill.storage.binlog.names import binlog_name, describe_files, server_key, split_binlog_name
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.objectstore import ObjectStore
-from drdrill.storage.pipeline import stream_command_to_s3
+from drdrill.storage.pipeline import STALL_TIMEOUT, bytes_below, run_watched, stream_command_to_s3
 from drdrill.storage.verify import hash_object
 from drdrill.toolenv import tool_environment
 
@@ -134,10 +134,10 @@ def _fetch_raw(source: MySQLEndpoint, file: str, private: Path) -> Path:
     with source.option_file(directory=private) as option_file, open(stderr_path, "wb") as stderr_file:
         argv = [MARIADB_BINLOG, f"--defaults-extra-file={option_file}", "--read-from-remote-server", "--raw",
                 f"--result-file={private}/", file]
-        done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=stderr_file, env=tool_environment(),
-                              check=False)
-    if done.returncode != 0:
-        raise ToolError(f"{MARIADB_BINLOG} could not fetch {file} from {source.describe()} (exit {done.returncode}): "
+        returncode = run_watched(argv, stdout=subprocess.DEVNULL, stderr=stderr_file,
+                                 progress=lambda: bytes_below(private / file), stall_timeout=STALL_TIMEOUT)
+    if returncode != 0:
+        raise ToolError(f"{MARIADB_BINLOG} could not fetch {file} from {source.describe()} (exit {returncode}): "
                         f"{stderr_path.read_text(errors='replace').strip()[-2000:] or 'no message'}",
                         "Check that the user has REPLICATION SLAVE and the file is still on the source; "
                         "re-run (a purged file is then reported as a gap).")
