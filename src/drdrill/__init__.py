@@ -13,9 +13,10 @@ The package is layered; a module imports its own layer or a lower one, never a h
 7. ``airflow``: adapters only (connections, notifier, assets, approval, DAG defaults, runtime)
 8. ``drills``: one home per drill kind (steps, Airflow task bodies, the in-process runner); a kind
    builds on earlier kinds only (backup, archive, restore, PITR, failover)
-9. ``sandbox`` and ``cli``: the composition roots for the local sandbox and the shell
+9. ``dags``: the DAG builders, one module per drill kind, and ``all_dags()`` for a DAG file
+10. ``sandbox`` and ``cli``: the composition roots for the local sandbox and the shell
 
-Only the adapters and the drills' ``tasks`` modules import Airflow; Airflow connections are resolved
+Only the adapters, the drills' ``tasks`` modules and ``dags`` import Airflow; Airflow connections are resolved
 there (or in the CLI) and what they resolve to is passed down as plain values.
 """
 

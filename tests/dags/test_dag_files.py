@@ -179,15 +179,15 @@ def test_failover_dag_asks_a_human_before_the_fault_only_on_production_targets()
     import dataclasses
 
     from drdrill.config import load_config
+    from drdrill.dags.failover import build_failover_dag
 
-    module = load_dag_module(ROOT / "dags" / "dr_failover_drill.py")
     shop = load_config().target("shop")
-    plain = module.build_failover_dag(shop)
+    plain = build_failover_dag(shop)
     assert "approve" not in plain.task_ids
     assert plain.get_task("fail_over").upstream_task_ids == {"preflight"}
     assert [task.task_id for task in plain.topological_sort()] == [
         "preflight", "fail_over", "cleanup", "verify_consistency", "record"]  # the canary stays on one worker
-    production = module.build_failover_dag(dataclasses.replace(shop, production=True))
+    production = build_failover_dag(dataclasses.replace(shop, production=True))
     approve = production.get_task("approve")
     from airflow.providers.standard.operators.hitl import ApprovalOperator
 

@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("checks", ("drdrill.checks",)),
     ("airflow adapters", ("drdrill.airflow",)),
     ("drills", ("drdrill.drills",)),
+    ("dags", ("drdrill.dags",)),
     ("sandbox", ("drdrill.sandbox",)),
     ("cli", ("drdrill.cli",)),
 )
@@ -40,8 +41,8 @@ DRILL_KINDS: tuple[tuple[str, ...], ...] = (
     ("drdrill.drills.restore",), ("drdrill.drills.pitr",), ("drdrill.drills.failover",),
 )
 # Who may import Airflow itself (the third-party package) and resolve Airflow connections.
-AIRFLOW_IMPORTERS = re.compile(r"drdrill\.airflow(\..*)?|drdrill\.drills\.[a-z_]+\.tasks")
-ADAPTER_USERS = re.compile(r"drdrill\.airflow(\..*)?|drdrill\.drills\.[a-z_]+\.tasks|drdrill\.cli(\..*)?"
+AIRFLOW_IMPORTERS = re.compile(r"drdrill\.airflow(\..*)?|drdrill\.drills\.[a-z_]+\.tasks|drdrill\.dags(\..*)?")
+ADAPTER_USERS = re.compile(r"drdrill\.airflow(\..*)?|drdrill\.drills\.[a-z_]+\.tasks|drdrill\.dags(\..*)?|drdrill\.cli(\..*)?"
                            r"|drdrill\.sandbox(\..*)?")
 CONNECTION_RESOLVERS = re.compile(r"drdrill\.airflow(\..*)?|drdrill\.drills\.[a-z_]+\.tasks|drdrill\.cli(\..*)?"
                                   r"|drdrill\.sandbox(\..*)?")

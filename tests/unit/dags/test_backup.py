@@ -1,0 +1,18 @@
+"""``drdrill.dags.backup``: the backup DAG of one target (the DAG files' tests are in tests/dags/)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from drdrill.dags.backup import build_backup_dag
+from tests.helpers.targets import load_test_target
+
+pytestmark = pytest.mark.unit
+
+
+def test_backup_dag_of_one_target(tmp_path: Path) -> None:
+    dag = build_backup_dag(load_test_target(tmp_path))
+    assert dag.dag_id == "dr_backup__shop" and "target:shop" in dag.tags
+    assert [task.task_id for task in dag.topological_sort()] == ['preflight', 'dump_and_upload', 'write_manifest', 'verify', 'retention', 'record']
