@@ -61,6 +61,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "TOPOLOGY_NOT_RESTORED": (FAILED, "After the drill the servers are not back to primary -> replica with replication running and equal data; repair it by hand (the message says what differs) before the next drill."),
     "RTO_EXCEEDED": (FAILED, "Recovery took longer than the RTO objective; use a faster engine (mariabackup), more parallelism, or a bigger scratch server."),
     "NEWER_BACKUPS_UNUSABLE": (FAILED, "A real recovery today would start from an older backup and lose the data since; fix what made the newer backups unusable (the message says why for each: a backup run that died, a failed verification or restore drill) and take a new backup."),
+    "TASK_TIMEOUT": (COULD_NOT_VERIFY, "A task ran past its bound and was stopped, so what it checks was not checked: find what hung (the task log names the step; a stalled tool, server or S3 endpoint), or raise the timeouts key the message names if the work really takes that long."),
+    "DRILL_CONFLICT": (COULD_NOT_VERIFY, "Nothing was touched: another drill of the same target that cannot run alongside this one holds it (a failover kills the primary a backup streams from). Let the holder finish and trigger this drill again, or raise timeouts.lock_wait to wait longer."),
+    "SCRATCH_SLOTS_FULL": (COULD_NOT_VERIFY, "This worker already runs as many scratch servers as it has memory for; nothing was restored. Run the drill again later, spread drills over more workers, or raise settings.scratch_slots if the worker has the memory."),
     "FAILED_BACKUP_REDRILLED": (PASSED, "This backup failed its last restore drill and was chosen by id to drill it again: a pass makes it proven again, another failure says what is still wrong with it."),
 }
 
@@ -84,7 +87,7 @@ NOT_ABOUT_THE_BACKUP = frozenset({
     "TARGET_UNAVAILABLE", "CONFIG_INVALID", "STORAGE_UNAVAILABLE", "PREFLIGHT_FAILED", "INSUFFICIENT_SPACE",
     "COULD_NOT_VERIFY", "NO_VALID_BACKUP", "BACKUP_STALE", "SAFETY_INTERLOCK", "SCRATCH_FAILED", "RPO_EXCEEDED", "RTO_EXCEEDED",
     "NEWER_BACKUPS_UNUSABLE", "FAILED_BACKUP_REDRILLED", "BINLOG_GAP", "BINLOG_CORRUPT", "ARCHIVE_LAGGING",
-    "HEARTBEAT_STOPPED",
+    "HEARTBEAT_STOPPED", "TASK_TIMEOUT", "DRILL_CONFLICT", "SCRATCH_SLOTS_FULL",
     "PITR_TARGET_UNREACHED", "PITR_TARGET_BEFORE_BACKUP", "PITR_BASE_ROLLED_BACK", "PITR_BOUNDARY_WRONG",
     "REPLICATION_BROKEN", "REPLICA_LAGGING", "PROMOTION_FAILED", "WRITES_LOST", "ERRANT_TRANSACTIONS",
     "FAILBACK_FAILED", "NOT_APPROVED", "TOPOLOGY_NOT_RESTORED",

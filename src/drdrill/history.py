@@ -66,7 +66,7 @@ def record_rpo_sample(url: str, sample: RpoSample) -> None:
     """Append one sample to the time series."""
     values = sample.to_dict()
     values["findings"] = json.dumps(values["findings"], sort_keys=True, default=str)
-    with _engine(url).begin() as connection:
+    with history_engine(url).begin() as connection:
         connection.execute(sa.insert(RPO_SAMPLES).values(**values))
 
 
@@ -75,7 +75,7 @@ def list_rpo_samples(url: str, target: str | None = None, limit: int = 100) -> l
     query = sa.select(RPO_SAMPLES).order_by(RPO_SAMPLES.c.sampled_at.desc(), RPO_SAMPLES.c.id.desc()).limit(limit)
     if target:
         query = query.where(RPO_SAMPLES.c.target == target)
-    with _engine(url).connect() as connection:
+    with history_engine(url).connect() as connection:
         rows = connection.execute(query).mappings().all()
     return [RpoSample(**{**{key: row[key] for key in RpoSample.__dataclass_fields__},
                          "findings": json.loads(row["findings"] or "[]")}) for row in rows]
@@ -108,7 +108,8 @@ class DrillRecord:
 _ENGINES: dict[str, sa.Engine] = {}
 
 
-def _engine(url: str) -> sa.Engine:
+def history_engine(url: str) -> sa.Engine:
+    """The history database at ``url`` (its tables, the drill locks' too, created on first use)."""
     if url not in _ENGINES:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -123,7 +124,7 @@ def record_drill(url: str, record: DrillRecord) -> None:
     values = record.to_dict()
     for key in ("stage_seconds", "findings", "details"):
         values[key] = json.dumps(values[key], sort_keys=key != "stage_seconds", default=str)  # stages keep step order
-    with _engine(url).begin() as connection:
+    with history_engine(url).begin() as connection:
         connection.execute(sa.delete(DRILL_RUNS).where(
             DRILL_RUNS.c.run_id == record.run_id, DRILL_RUNS.c.target == record.target, DRILL_RUNS.c.drill == record.drill))
         connection.execute(sa.insert(DRILL_RUNS).values(**values))
@@ -136,7 +137,7 @@ def list_drills(url: str, target: str | None = None, drill: str | None = None, l
         query = query.where(DRILL_RUNS.c.target == target)
     if drill:
         query = query.where(DRILL_RUNS.c.drill == drill)
-    with _engine(url).connect() as connection:
+    with history_engine(url).connect() as connection:
         rows = connection.execute(query).mappings().all()
     records = []
     for row in rows:

@@ -223,3 +223,10 @@ def test_failover_dags_exist_only_for_allowed_targets_with_a_replica_or_a_manage
     module = load_dag_module(ROOT / "dags" / "dr_failover_drill.py")
     assert set(module.DAGS) == {"selfmanaged", "aurora"}
     assert module.DAGS["aurora"].dag_id == "dr_failover_drill__aurora"
+
+
+def test_every_task_of_every_drill_dag_has_a_timeout_and_every_dag_a_run_timeout() -> None:
+    for path in DAG_FILES:
+        for dag in load_dag_module(path).DAGS.values():
+            assert dag.dagrun_timeout, dag.dag_id
+            assert all(task.execution_timeout for task in dag.tasks), dag.dag_id

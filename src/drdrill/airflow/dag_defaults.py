@@ -1,5 +1,6 @@
 """What every drill DAG shares: owner, tags, docs, one active run, Slack callbacks from the target's config,
-and one DAG per target — a target whose config entry is broken gets a DAG that fails at once, saying why."""
+bounds on every task and run (``config.timeouts``), and one DAG per target — a target whose config entry is
+broken gets a DAG that fails at once, saying why."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import pendulum
 
 from drdrill.config import BrokenTarget, Target, load_config
+from drdrill.config.timeouts import run_timeout, task_timeout
 from drdrill.drill_kinds import BY_NAME
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
@@ -58,10 +60,19 @@ def per_target_dags(
     (the failover drill gets none: whether the broken target allows failover drills is unknown).
     """
     config = load_config()
-    dags = {target.name: build(target) for target in config.targets if include(target)}
+    dags = {target.name: bounded(build(target), target, drill) for target in config.targets if include(target)}
     if drill != "failover":
         dags.update({broken.name: config_error_dag(broken, drill) for broken in config.broken})
     return dags
+
+
+def bounded(dag: Any, target: Target, drill: str) -> Any:
+    """``dag`` with an ``execution_timeout`` on every task and a ``dagrun_timeout`` (``config.timeouts``): a hung
+    tool ends its task (a TASK_TIMEOUT finding, ``runtime.run_step``) instead of holding the run forever."""
+    for task in dag.tasks:
+        task.execution_timeout = task_timeout(target, drill, task.task_id)
+    dag.dagrun_timeout = run_timeout(target, drill, [(task.task_id, task.retries or 0) for task in dag.tasks])
+    return dag
 
 
 def config_error_dag(broken: BrokenTarget, drill: str) -> Any:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from drdrill.airflow.healing import cannot_heal
+from drdrill.drill_kinds import KINDS
 from drdrill.drill_record import StepRunner
+from drdrill.durations import format_duration
 from drdrill.findings import DrillFailed, Finding, error_finding
 from drdrill.config import DrillConfig, Target, load_config
+from drdrill.config.timeouts import timeout_key
 
 if TYPE_CHECKING:
     from drdrill.history import DrillRecord
@@ -19,6 +22,7 @@ T = TypeVar("T")
 FINDINGS_KEY = "findings"
 OUTCOME_KEY = "outcome"
 SPAN_KEY = "span_steps"
+LOCK_FALLBACK = timedelta(hours=12)  # a DAG without a dagrun_timeout (none of drdrill's) holds its target this long
 
 
 def config() -> DrillConfig:
@@ -52,11 +56,15 @@ def run_step(context: Any, step: Callable[[], T]) -> T:
     retried (a network or S3 hiccup heals) unless it cannot heal (``healing.cannot_heal``: no space, a refused
     login, a config error), which fails the task at once.
     """
-    from airflow.sdk.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException, AirflowTaskTimeout
 
     ti = context["ti"]
     try:
         return step()
+    except AirflowTaskTimeout as exc:  # a BaseException: ``except Exception`` below does not see it
+        found = timeout_finding(context, f"Task {ti.task_id}")
+        ti.xcom_push(key=FINDINGS_KEY, value=[found.to_dict()])
+        raise AirflowFailException(found.message) from exc  # past its bound: a retry starts past it too
     except DrillFailed as exc:
         ti.xcom_push(key=FINDINGS_KEY, value=[finding.to_dict() for finding in exc.findings])
         if exc.outcome is not None:  # evidence of a step that found problems (e.g. measurements)
@@ -69,6 +77,37 @@ def run_step(context: Any, step: Callable[[], T]) -> T:
         raise
 
 
+def timeout_finding(context: Any, where: str) -> Finding:
+    """TASK_TIMEOUT for the task of ``context`` that ran past its ``execution_timeout``, naming the key that sets it."""
+    task, dag_id = context["ti"].task, getattr(context.get("dag"), "dag_id", "")
+    kind = next((kind for kind in KINDS if dag_id.startswith(f"dr_{kind.schedule_key}__")), None)
+    target_name = dag_id.split("__", 1)[-1]
+    key = timeout_key(kind.name, context["ti"].task_id) if kind else "timeouts"
+    bound = format_duration(task.execution_timeout) if task.execution_timeout else "its execution_timeout"
+    return Finding("TASK_TIMEOUT", f"{where} ran longer than its bound of {bound} and was stopped (the bound is "
+                   f"{key} of target {target_name}).",
+                   f"Find what hung in the task's log (a stalled tool, server or S3 endpoint); if the work really "
+                   f"takes longer, raise {key} for target {target_name} (or in defaults).",
+                   {"task": context["ti"].task_id, "bound": bound, "key": key})
+
+
+def hold_target(context: Any, target_name: str, drill: str) -> None:
+    """Take the target's drill lock for this run (``drill_locks``), waiting up to ``timeouts.lock_wait`` for a
+    conflicting drill of the same target to end. Still held: DRILL_CONFLICT naming the holder, and the task fails
+    before it touches anything. Called by a drill's first task; ``finish_drill`` releases it."""
+    from drdrill import drill_locks
+
+    wait = target(target_name).timeouts.lock_wait
+    holder = drill_locks.take_waiting(config().settings.history_url, target=target_name, drill=drill,
+                                      run_id=context["run_id"], wait=wait,
+                                      expires_in=getattr(context.get("dag"), "dagrun_timeout", None) or LOCK_FALLBACK)
+    if holder is not None:
+        raise DrillFailed([Finding(
+            "DRILL_CONFLICT", f"The {drill} drill of {target_name} did not start: {holder.describe()} holds the target, "
+            f"and the two must not run at once; waited {format_duration(wait)} (timeouts.lock_wait).",
+            evidence={"holder_run_id": holder.run_id, "holder_drill": holder.drill, "expires_at": holder.expires_at})])
+
+
 class SpanRunner(StepRunner):
     """Runs the steps one task holds together (a span: steps that share files or a server on the worker that
     runs them). Each step's result and findings go to XCom as soon as it ends, so a worker that dies mid-span
@@ -76,13 +115,18 @@ class SpanRunner(StepRunner):
 
     def __init__(self, context: Any) -> None:
         super().__init__(after_step=self._push)
+        self.context = context
         self.ti = context["ti"]
         self.error: Exception | None = None
 
     def attempt(self, step: str, call: Callable[[], Any]) -> Any:
+        from airflow.sdk.exceptions import AirflowTaskTimeout
+
         def guarded() -> Any:
             try:
                 return call()
+            except AirflowTaskTimeout as exc:  # the rest of the span is skipped; its teardown still runs
+                raise DrillFailed([timeout_finding(self.context, f"Step {step} of task {self.ti.task_id}")]) from exc
             except DrillFailed:
                 raise
             except Exception as exc:
@@ -152,9 +196,14 @@ def finish_drill(context: Any, *, target_name: str, drill: str, steps: list[str]
         details={**(details or {}), "airflow_run": context["ti"].log_url.split("/tasks/")[0]},
         measurements=measurements,
     )
-    record_drill(config().settings.history_url, record)
-    if after_record is not None:
-        after_record(results, record)
+    from drdrill.drill_locks import release
+
+    try:
+        record_drill(config().settings.history_url, record)
+        if after_record is not None:
+            after_record(results, record)
+    finally:  # the drill is over: conflicting drills of the target may start
+        release(config().settings.history_url, target=target_name, run_id=context["run_id"])
     if record.verdict != PASSED:
         raise DrillFailed(all_findings or [Finding("COULD_NOT_VERIFY", "The drill produced no result.")],
                           failed_steps=record.details["failed_steps"], measurements=slack_lines or {})

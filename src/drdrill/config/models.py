@@ -56,6 +56,8 @@ class Settings:
     work_dir: ProjectPath = _key("scratch space for backup and restore tools", "/var/tmp/drdrill", DEFAULT_WORK_DIR,
                                  validate_default=True)
     default_owner: Text = _key("owner of every DAG whose target sets none", "dba-team", DEFAULT_OWNER)
+    scratch_slots: Count | None = _key("scratch servers one worker may run at once; null: as many as its available "
+                                       "memory holds", 2, None, ge=1)
 
 
 @dataclass(frozen=True, config=CONFIG, kw_only=True)
@@ -81,6 +83,20 @@ class Objectives:
 
     rto: Duration = _key("longest acceptable time from disaster to a validated, serving server", "30m")
     rpo: Duration = _key("most data, as time, that may be lost", "15m")
+
+
+@dataclass(frozen=True, config=CONFIG, kw_only=True)
+class Timeouts:
+    """How long a drill's tasks and runs may take (Airflow's execution_timeout and dagrun_timeout)."""
+
+    backup: Duration = _key("each backup task (dump, manifest, verify)", "6h", timedelta(hours=6))
+    recovery: Duration | None = _key("each restore, PITR and failover task; null: 1.5 × objectives.rto, at least "
+                                     "10m", "45m", None)
+    archive: Duration = _key("each binlog-archiving task", "30m", timedelta(minutes=30))
+    short: Duration = _key("preflight, planning, measuring, retention, RPO-monitor and record tasks", "10m",
+                           timedelta(minutes=10))
+    lock_wait: Duration = _key("how long a drill waits for a conflicting drill of the same target before it is "
+                               "refused (DRILL_CONFLICT)", "10m", timedelta(minutes=10))
 
 
 @dataclass(frozen=True, config=CONFIG, kw_only=True)
@@ -218,6 +234,7 @@ class Target:
                                     {"backup": "0 2 * * *", "restore_drill": "@daily"})
     objectives: Objectives = _key("what every drill is measured against", {"rto": "30m", "rpo": "15m"})
     retention: Retention = _key("which backups are kept", {"keep_days": 14, "keep_backups": 7})
+    timeouts: Timeouts = _section(Timeouts, "how long tasks and runs may take", {"backup": "6h", "recovery": "45m"})
     notify: Notify = _section(Notify, "who hears about drills", {"slack_conn_id": "drdrill_slack", "on_success": False})
     min_free_space: Size | None = _key("free space work_dir needs before a drill starts", "1GB", None)
     accounts: Flag = _key("back up, restore and check the accounts holding grants on the databases", None, True)

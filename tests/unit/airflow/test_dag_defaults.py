@@ -65,3 +65,25 @@ def test_failures_alert_the_targets_slack_and_successes_only_when_asked(tmp_path
         tmp_path / "chatty", extra="    notify: {slack_conn_id: dba_slack, on_success: true}\n"), "pitr")
     assert set(chatty) == {"on_failure_callback", "on_success_callback"}
     assert chatty["on_success_callback"].success is True
+
+
+def test_every_task_and_run_of_a_drill_dag_is_bounded(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from airflow.sdk import DAG, task
+
+    from drdrill.airflow.dag_defaults import bounded
+
+    target = load_test_target(tmp_path)  # rto: 30m
+    with DAG("dr_restore_drill__shop", schedule=None, start_date=START_DATE) as dag:
+        @task(task_id="select_backup")
+        def select() -> None: ...
+
+        @task(task_id="recover", retries=2)
+        def recover() -> None: ...
+
+        select() >> recover()
+    bounded(dag, target, "restore")
+    assert {t.task_id: t.execution_timeout for t in dag.tasks} == {"select_backup": timedelta(minutes=10),
+                                                                   "recover": timedelta(minutes=45)}
+    assert dag.dagrun_timeout == timedelta(minutes=10) + timedelta(minutes=10) + 3 * timedelta(minutes=45)

@@ -242,3 +242,39 @@ def test_a_span_step_that_finds_a_problem_or_errors_fails_the_task_with_its_find
     healthy = SpanRunner(context_of("recover", {}))
     healthy.attempt("fetch_and_verify", lambda: {"seconds": 1.0})
     assert healthy.finish({"scratch": {"kept": False}}) == {"scratch": {"kept": False}}
+
+
+def _timed_context(store: dict[tuple[str, str], Any], task_id: str) -> dict[str, Any]:
+    from datetime import timedelta
+
+    context = context_of(task_id, store)
+    context["ti"].task = SimpleNamespace(execution_timeout=timedelta(minutes=45))
+    context["dag"] = SimpleNamespace(dag_id="dr_restore_drill__shop", dagrun_timeout=None)
+    return context
+
+
+def _hang() -> Any:
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+
+    raise AirflowTaskTimeout()  # what Airflow's alarm raises inside a step past its execution_timeout
+
+
+def test_a_task_past_its_bound_is_task_timeout_naming_the_key_and_is_not_retried() -> None:
+    store: dict[tuple[str, str], Any] = {}
+    with pytest.raises(AirflowFailException, match="bound of 45m"):
+        run_step(_timed_context(store, "select_backup"), _hang)
+    [found] = [Finding.from_dict(item) for item in store[("select_backup", FINDINGS_KEY)]]
+    assert found.code == "TASK_TIMEOUT" and found.verdict == "could_not_verify"
+    assert "timeouts.short of target shop" in found.message and "raise timeouts.short" in found.fix
+
+
+def test_a_step_past_its_bound_inside_a_span_is_its_finding_and_the_rest_of_the_span_still_runs() -> None:
+    store: dict[tuple[str, str], Any] = {}
+    runner = SpanRunner(_timed_context(store, "recover"))
+    runner.attempt("restore", _hang)
+    runner.attempt("validate", lambda: {"ok": True})  # (the runner skips it in a drill; the teardown runs)
+    assert [f.code for f in runner.findings["restore"]] == ["TASK_TIMEOUT"]
+    assert "Step restore of task recover" in runner.findings["restore"][0].message
+    assert "timeouts.recovery" in runner.findings["restore"][0].message
+    with pytest.raises(AirflowFailException):
+        runner.finish({})

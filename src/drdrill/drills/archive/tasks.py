@@ -14,9 +14,13 @@ from drdrill.history import RpoSample, record_rpo_sample
 def archive(target_name: str, context: Any) -> dict[str, Any]:
     """Rotate and ship every closed binlog not yet archived."""
     target = runtime.target(target_name)
-    return runtime.run_step(context, lambda: steps.archive(
-        target, mysql_endpoint(target.source_conn_id, f"targets[{target_name}].source_conn_id"),
-        object_store(target.storage), work_dir=runtime.work_dir()))
+
+    def step() -> dict[str, Any]:
+        runtime.hold_target(context, target_name, "binlog_archive")  # not while a failover drill kills the source
+        return steps.archive(target, mysql_endpoint(target.source_conn_id, f"targets[{target_name}].source_conn_id"),
+                             object_store(target.storage), work_dir=runtime.work_dir())
+
+    return runtime.run_step(context, step)
 
 
 def check_chain(target_name: str, context: Any) -> dict[str, Any]:

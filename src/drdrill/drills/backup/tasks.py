@@ -24,6 +24,7 @@ def preflight(target_name: str, context: Any) -> dict[str, Any]:
     reap_orphans(runtime.work_dir())
 
     def step() -> dict[str, Any]:
+        runtime.hold_target(context, target_name, "backup")  # no failover of this target meanwhile (drill_locks)
         target = runtime.target(target_name)
         source = mysql_endpoint(target.source_conn_id, f"targets[{target_name}].source_conn_id")
         store = object_store(target.storage)

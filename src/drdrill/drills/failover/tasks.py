@@ -70,7 +70,13 @@ def _plan(context: Any) -> dict[str, Any]:
 def preflight(target_name: str, context: Any) -> dict[str, Any]:
     """Checks that touch nothing; also what will be done, in words, for the approval request."""
     reap_orphans(runtime.work_dir())
-    return runtime.run_step(context, timed(_path(target_name, context).preflight))
+    path = _path(target_name, context)
+
+    def step() -> dict[str, Any]:
+        runtime.hold_target(context, target_name, "failover")  # no backup, archive or restore meanwhile (drill_locks)
+        return timed(path.preflight)()
+
+    return runtime.run_step(context, step)
 
 
 def fail_over(target_name: str, context: Any) -> dict[str, Any]:

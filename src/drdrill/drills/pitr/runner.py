@@ -40,7 +40,8 @@ def recover_to_point(runner: StepRunner, target: Target, servers: RestoreServers
             manifest = restore.read_manifest(servers.store, target, planned["backup_id"], signing_key=servers.signing_key)
             scratch_info = runner.attempt("provision_scratch", lambda: restore.provision_scratch(
                 planned, work_dir=work_dir, key=key, source=servers.source, replica=servers.replica,
-                scratch_endpoint=servers.scratch, scratch_conn_id=servers.scratch_conn_id, run_id=run_id))
+                scratch_endpoint=servers.scratch, scratch_conn_id=servers.scratch_conn_id, run_id=run_id,
+                scratch_slots=servers.scratch_slots))
         if scratch_info and manifest:
             local = restore.local_scratch(scratch_info)
             endpoint = local.endpoint() if local else servers.scratch

@@ -32,6 +32,7 @@ def plan(target_name: str, context: Any) -> dict[str, Any]:
     reap_orphans(runtime.work_dir())
 
     def step() -> dict[str, Any]:
+        runtime.hold_target(context, target_name, "pitr")  # no failover of this target meanwhile (drill_locks)
         requested = restore_tasks.read_options(PitrOptions, context).target_time
         return pitr.plan_with_markers(
             target, mysql_endpoint(target.source_conn_id, f"targets[{target_name}].source_conn_id"),

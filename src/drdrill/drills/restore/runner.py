@@ -48,6 +48,7 @@ class RestoreServers:
     scratch: MySQLEndpoint | None = None
     scratch_conn_id: str | None = None
     signing_key: SigningKey | None = None
+    scratch_slots: int | None = None  # settings.scratch_slots: local scratch servers per worker (None: by memory)
 
 
 def recover_on_scratch(runner: StepRunner, target: Target, servers: RestoreServers, selected: dict[str, Any], *,
@@ -69,7 +70,8 @@ def recover_on_scratch(runner: StepRunner, target: Target, servers: RestoreServe
             manifest = read_manifest(servers.store, target, fetched["backup_id"], signing_key=servers.signing_key)
             scratch_info = runner.attempt("provision_scratch", lambda: provision_scratch(
                 fetched, work_dir=work_dir, key=key, source=servers.source, replica=servers.replica,
-                scratch_endpoint=servers.scratch, scratch_conn_id=servers.scratch_conn_id, run_id=run_id))
+                scratch_endpoint=servers.scratch, scratch_conn_id=servers.scratch_conn_id, run_id=run_id,
+                scratch_slots=servers.scratch_slots))
         if scratch_info and manifest:
             local = local_scratch(scratch_info)
             endpoint = local.endpoint() if local else servers.scratch

@@ -39,6 +39,7 @@ from drdrill.servers.scratch import (
     why_not_serving,
 )
 from drdrill.servers.owner import claim, mark_kept
+from drdrill.servers.slots import ScratchSlotsFull, scratch_slot
 from drdrill.storage.catalog import CORRUPT, DRILL_EVIDENCE, INVALID, QUARANTINED, list_backups, may_still_be_running
 from drdrill.storage.layout import TargetLayout, backup_time
 from drdrill.storage.lease import renew_lease, take_lease
@@ -224,8 +225,9 @@ def _next_usable(store: ObjectStore, target: Target, older_than: str, signing_ke
 
 def provision_scratch(selected: dict[str, Any], *, work_dir: Path, key: str, source: MySQLEndpoint,
                       replica: MySQLEndpoint | None, scratch_endpoint: MySQLEndpoint | None,
-                      scratch_conn_id: str | None, run_id: str = "") -> dict[str, Any]:
-    """A server to restore into, proven (by identity) not to be the source or the replica."""
+                      scratch_conn_id: str | None, run_id: str = "", scratch_slots: int | None = None) -> dict[str, Any]:
+    """A server to restore into, proven (by identity) not to be the source or the replica; a local one only when
+    this worker has a free scratch slot (``servers.slots``: ``scratch_slots``, else its available memory)."""
     began = time.monotonic()
     if scratch_endpoint is not None:
         try:
@@ -240,7 +242,12 @@ def provision_scratch(selected: dict[str, Any], *, work_dir: Path, key: str, sou
             raise DrillFailed([Finding("SAFETY_INTERLOCK", exc.problem, exc.fix or "")]) from exc
         info: dict[str, Any] = {"kind": "connection", "conn_id": scratch_conn_id}
     else:
-        scratch = plan_local_scratch(work_dir, key, run_id)
+        try:
+            with scratch_slot(work_dir, key, scratch_slots):
+                scratch = plan_local_scratch(work_dir, key, run_id)
+        except ScratchSlotsFull as exc:
+            raise DrillFailed([Finding("SCRATCH_SLOTS_FULL", f"No scratch server was started: {exc.problem}.",
+                                       evidence={"work_dir": str(work_dir)})]) from exc
         try:
             if selected["engine"] != "mariabackup":  # physical restores start the server on the copied datadir
                 start_fresh(scratch)

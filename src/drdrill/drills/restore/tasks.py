@@ -72,6 +72,7 @@ def restore_servers(target: Target) -> RestoreServers:
         if scratch_conn_id else None,
         scratch_conn_id=scratch_conn_id,
         signing_key=manifest_signing_key(target.storage),
+        scratch_slots=runtime.config().settings.scratch_slots,
     )
 
 
@@ -81,6 +82,7 @@ def select_backup(target_name: str, context: Any) -> dict[str, Any]:
     reap_orphans(runtime.work_dir())
 
     def step() -> dict[str, Any]:
+        runtime.hold_target(context, target_name, "restore")  # no failover of this target meanwhile (drill_locks)
         chosen = read_options(RestoreOptions, context)
         return restore.select_backup(target, object_store(target.storage), signing_key=manifest_signing_key(target.storage),
                                      now=runtime.run_time(context),
