@@ -62,19 +62,43 @@ def run_step(context: Any, step: Callable[[], T]) -> T:
     try:
         return step()
     except AirflowTaskTimeout as exc:  # a BaseException: ``except Exception`` below does not see it
-        found = timeout_finding(context, f"Task {ti.task_id}")
-        ti.xcom_push(key=FINDINGS_KEY, value=[found.to_dict()])
-        raise AirflowFailException(found.message) from exc  # past its bound: a retry starts past it too
+        raise _timed_out_task(context) from exc
     except DrillFailed as exc:
+        if timed_out(exc):  # the step's own cleanup failed after the bound stopped it (a stalled S3 abort)
+            raise _timed_out_task(context) from exc
         ti.xcom_push(key=FINDINGS_KEY, value=[finding.to_dict() for finding in exc.findings])
         if exc.outcome is not None:  # evidence of a step that found problems (e.g. measurements)
             ti.xcom_push(key=OUTCOME_KEY, value=exc.outcome)
         raise AirflowFailException(str(exc)) from exc  # a finding does not go away by retrying
     except Exception as exc:
+        if timed_out(exc):
+            raise _timed_out_task(context) from exc
         ti.xcom_push(key=FINDINGS_KEY, value=[error_finding(f"Task {ti.task_id}", exc).to_dict()])
         if cannot_heal(exc):
             raise AirflowFailException(f"{type(exc).__name__}: {exc} (not retried: it cannot heal)") from exc
         raise
+
+
+def timed_out(exc: BaseException) -> bool:
+    """Whether ``exc`` is Airflow's execution timeout, or an error raised while a step cleaned up after it."""
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, AirflowTaskTimeout):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _timed_out_task(context: Any) -> Exception:
+    """Push the task's TASK_TIMEOUT finding; the exception that fails it without a retry (a retry starts past the
+    bound too)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    found = timeout_finding(context, f"Task {context['ti'].task_id}")
+    context["ti"].xcom_push(key=FINDINGS_KEY, value=[found.to_dict()])
+    return AirflowFailException(found.message)
 
 
 def timeout_finding(context: Any, where: str) -> Finding:
@@ -127,9 +151,11 @@ class SpanRunner(StepRunner):
                 return call()
             except AirflowTaskTimeout as exc:  # the rest of the span is skipped; its teardown still runs
                 raise DrillFailed([timeout_finding(self.context, f"Step {step} of task {self.ti.task_id}")]) from exc
-            except DrillFailed:
-                raise
             except Exception as exc:
+                if timed_out(exc):  # the step's cleanup failed after the bound stopped it
+                    raise DrillFailed([timeout_finding(self.context, f"Step {step} of task {self.ti.task_id}")]) from exc
+                if isinstance(exc, DrillFailed):
+                    raise
                 self.error = exc
                 raise DrillFailed([error_finding(f"Step {step}", exc)]) from exc
 
