@@ -1,5 +1,6 @@
-"""Bounded and exclusive, through Airflow (``dag.test``, what ``airflow dags test`` runs, and the CLI itself): a hung tool ends its run red with TASK_TIMEOUT within its
-bound, and a failover drill started while a backup of the same target holds it is refused, touching nothing."""
+"""Bounded and exclusive, through Airflow (``dag.test``, what ``airflow dags test`` runs, and that command itself):
+a hung tool ends its run red with TASK_TIMEOUT within its bound, and a failover drill started while a backup of the
+same target holds it is refused, touching nothing."""
 
 from __future__ import annotations
 
