@@ -475,6 +475,17 @@ def cmd_config(args: argparse.Namespace) -> int:
     return EXIT_OK if not problems else EXIT_ERROR
 
 
+def cmd_dags(args: argparse.Namespace) -> int:
+    from drdrill.dags.install import install_dag_file
+    from drdrill.locations import CONFIG_ENV_VAR, default_config_path
+
+    installed = {**install_dag_file(args.dir), "config": str(default_config_path())}
+    _emit(args, installed, lambda: print(
+        f"{installed['action']}: {installed['file']}. Airflow loads drdrill's DAGs from it for the targets in "
+        f"{installed['config']} (set {CONFIG_ENV_VAR} in the environment of every Airflow component to change it)."))
+    return EXIT_OK
+
+
 # -- wiring ---------------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -575,6 +586,12 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("action", choices=["check", "schema"])
     config.add_argument("--file", help="another YAML file than the default")
     config.set_defaults(handler=cmd_config)
+
+    dags = add("dags", "install: write the one DAG file that serves every drdrill DAG (for the targets in the drills "
+                       "YAML) into an Airflow DAGs folder; safe to repeat, never overwrites a file drdrill did not write.")
+    dags.add_argument("action", choices=["install"])
+    dags.add_argument("dir", type=Path, help="Airflow's DAGs folder (airflow config get-value core dags_folder)")
+    dags.set_defaults(handler=cmd_dags)
     return parser
 
 

@@ -25,7 +25,7 @@ from tests.helpers.targets import write_config
 pytestmark = pytest.mark.unit
 
 COMMANDS = ("sandbox", "backup", "restore", "pitr", "failover", "stream", "backups", "scratch", "history", "rpo", "summary",
-            "config")
+            "config", "dags")
 
 
 @pytest.fixture(autouse=True)
@@ -247,3 +247,14 @@ def test_a_drill_exits_0_when_green_2_when_asked_for_the_impossible_else_1(verdi
     from drdrill.findings import Finding
 
     assert drill_exit_code(verdict, [Finding(code, "message") for code in codes]) == expected
+
+
+def test_dags_install_json_is_idempotent_and_refuses_a_foreign_file(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    first, again = (run(capsys, "dags", "install", str(tmp_path), "--json") for _ in range(2))
+    assert [(code, json.loads(out)["action"]) for code, out, _ in (first, again)] == [(0, "created"), (0, "unchanged")]
+    assert json.loads(first[1])["file"] == str(tmp_path / "drdrill_dags.py") and "config" in json.loads(first[1])
+    (tmp_path / "drdrill_dags.py").write_text("# someone else's DAG file\n")
+    code, out, err = run(capsys, "dags", "install", str(tmp_path), "--json")
+    assert code == 2 and "not written by drdrill" in json.loads(out)["error"] and "not written by drdrill" in err
+    assert (tmp_path / "drdrill_dags.py").read_text() == "# someone else's DAG file\n"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import sys
 from pathlib import Path
@@ -11,7 +10,8 @@ import pytest
 from airflow.plugins_manager import AirflowPlugin, _load_plugins_from_plugin_directory
 
 import drdrill
-from drdrill.airflow.plugin import DrdrillPlugin
+from drdrill.airflow import plugin
+from drdrill.airflow.plugin import DrdrillPlugin, registered_by_entry_point
 
 pytestmark = pytest.mark.unit
 
@@ -29,22 +29,29 @@ def test_the_plugin_is_named_drdrill_with_the_packages_version() -> None:
     assert (DrdrillPlugin.name, DrdrillPlugin.version) == ("drdrill", drdrill.__version__)
 
 
-def test_importing_the_plugin_module_finds_the_plugin_class() -> None:
-    spec = importlib.util.spec_from_file_location("drdrill_plugin_under_test", PLUGINS / "drdrill_plugin.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert module.DrdrillPlugin is DrdrillPlugin
-    assert module.__all__ == ["DrdrillPlugin"]
+def test_the_installed_package_registers_the_plugin_through_its_entry_point() -> None:
+    assert registered_by_entry_point()  # the checkout's editable install declares it, as the wheel does
 
 
-def test_airflows_loader_finds_only_the_drdrill_plugin() -> None:
+@pytest.fixture
+def no_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in an environment whose drdrill declares no ``airflow.plugins`` entry point."""
+    monkeypatch.setattr(plugin, "registered_by_entry_point", lambda: False)
+
+
+def test_the_plugins_folder_registers_the_plugin_only_without_the_entry_point(no_entry_point: None) -> None:
     plugins, errors = load_plugins(PLUGINS)
     assert errors == {}
-    assert [(plugin.name, type(plugin)) for plugin in plugins] == [("drdrill", DrdrillPlugin)]
+    assert [(found.name, type(found)) for found in plugins] == [("drdrill", DrdrillPlugin)]
 
 
-def test_the_ignore_file_keeps_stray_modules_out_of_the_loader(tmp_path: Path) -> None:
+def test_with_the_entry_point_the_plugins_folder_registers_nothing() -> None:
+    """Airflow loads the folder's plugins, then the entry points': both would be the plugin twice."""
+    plugins, errors = load_plugins(PLUGINS)
+    assert errors == {} and plugins == []
+
+
+def test_the_ignore_file_keeps_stray_modules_out_of_the_loader(tmp_path: Path, no_entry_point: None) -> None:
     folder = tmp_path / "plugins"
     shutil.copytree(PLUGINS, folder)
     (folder / "daemon.py").write_text("raise RuntimeError('a stray module was imported as top-level daemon')\n")
