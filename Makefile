@@ -15,11 +15,12 @@ export AIRFLOW__CORE__PLUGINS_FOLDER ?= $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__PARALLELISM ?= 4
 
-.PHONY: help system install lint demo test sandbox-up sandbox-down sandbox-status bench clean
+.PHONY: help system install lint demo ui test sandbox-up sandbox-down sandbox-status bench clean
 
 help:
 	@echo "make demo    install everything, start the sandbox, run the drills through Airflow, print a summary"
 	@echo "make test    install everything the tests need and run them"
+	@echo "make ui      Airflow's UI (airflow standalone) on the project's DAGs; Ctrl-C stops it"
 	@echo "make sandbox-up | sandbox-down | sandbox-status | bench | clean"
 
 # Debian packages: installed only when one is missing (needs root, as on a fresh Debian 12 machine).
@@ -61,6 +62,10 @@ demo: sandbox-up
 	done
 	echo
 	$(BIN)/drdrill summary
+
+# standalone starts its components by the bare name `airflow`: the virtualenv must be on PATH.
+ui: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" exec airflow standalone
 
 lint: install
 	@$(BIN)/ruff check --select F,E9,AIR src plugins dags tests bench

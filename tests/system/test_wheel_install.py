@@ -104,10 +104,11 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def installed(wheel: Path, airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> AirflowVenv:
-    """The wheel installed (no dependencies: Airflow and the rest come through the view) into a new venv."""
+    """The wheel installed into a new venv with the constraints file, as the README says (the dependencies are
+    satisfied by the view, so pip installs drdrill alone)."""
     airflow = make_airflow_venv(tmp_path_factory.mktemp("installed"), airflow_db)
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(airflow.venv / "bin" / "python"), "install",
-                    "--no-deps", "-q", str(wheel)], check=True, capture_output=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(airflow.venv / "bin" / "python"), "install", "-q",
+                    "-c", str(ROOT / "constraints.txt"), str(wheel)], check=True, capture_output=True, timeout=300)
     return airflow
 
 
@@ -138,8 +139,11 @@ def test_installed_drdrill_serves_its_dags_plugin_and_drills_from_the_wheel(inst
     assert missing.returncode == 2 and "DRDRILL_CONFIG" in json.loads(missing.stdout)["fix"]
     assert str(installed.home / "include" / "drills.yaml") in json.loads(missing.stdout)["error"]  # not site-packages
 
-    first = json.loads(installed.run("drdrill", "dags", "install", str(dags_folder), "--json", **config).stdout)
-    again = json.loads(installed.run("drdrill", "dags", "install", str(dags_folder), "--json", **config).stdout)
+    assert json.loads(installed.run("drdrill", "config", "check", "--json", **config).stdout)["problems"] == []
+    folder = installed.run("airflow", "config", "get-value", "core", "dags_folder").stdout.strip().splitlines()[-1]
+    assert folder == str(dags_folder)
+    first = json.loads(installed.run("drdrill", "dags", "install", folder, "--json", **config).stdout)
+    again = json.loads(installed.run("drdrill", "dags", "install", folder, "--json", **config).stdout)
     assert (first["action"], again["action"], first["config"]) == ("created", "unchanged", str(sandbox.config_path))
     plugins = installed.plugins()
     assert [plugin["name"] for plugin in plugins] == ["drdrill"]  # the folder's drdrill_plugin.py stood aside
