@@ -7,7 +7,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.drdrill-installed
-SYSTEM_PACKAGES := mariadb-server mariadb-client mariadb-backup mydumper zstd tar libmariadb-dev pkg-config gcc
+SYSTEM_PACKAGES := mariadb-server mariadb-client mariadb-backup mydumper zstd tar libmariadb-dev pkg-config gcc \
+                   postgresql redis-server
 
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
@@ -15,13 +16,14 @@ export AIRFLOW__CORE__PLUGINS_FOLDER ?= $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__PARALLELISM ?= 4
 
-.PHONY: help system install lint demo ui test sandbox-up sandbox-down sandbox-status bench clean
+.PHONY: help system install lint demo ui test sandbox-up sandbox-down sandbox-status cluster-up cluster-down bench clean
 
 help:
 	@echo "make demo    install everything, start the sandbox, run the drills through Airflow, print a summary"
 	@echo "make test    install everything the tests need and run them"
 	@echo "make ui      Airflow's UI (airflow standalone) on the project's DAGs; Ctrl-C stops it"
 	@echo "make sandbox-up | sandbox-down | sandbox-status | bench | clean"
+	@echo "make cluster-up | cluster-down   the sandbox drilled by a local Airflow Celery cluster (two workers)"
 
 # Debian packages: installed only when one is missing (needs root, as on a fresh Debian 12 machine).
 system:
@@ -36,7 +38,7 @@ system:
 $(STAMP): pyproject.toml constraints.txt
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[sandbox,test]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[sandbox,test,cluster]"
 	touch $(STAMP)
 
 install: system $(STAMP)
@@ -49,6 +51,12 @@ sandbox-down:
 
 sandbox-status: install
 	$(BIN)/drdrill sandbox status
+
+cluster-up: sandbox-up
+	@$(BIN)/drdrill stack up
+
+cluster-down:
+	[ ! -x $(BIN)/drdrill ] || $(BIN)/drdrill stack down
 
 demo: sandbox-up
 	@$(BIN)/airflow dags reserialize >/dev/null 2>&1
@@ -87,5 +95,5 @@ test: install lint
 bench: install
 	$(BIN)/python bench/backup.py
 
-clean: sandbox-down
-	rm -rf .sandbox .airflow
+clean: cluster-down sandbox-down
+	rm -rf .sandbox .airflow .stack

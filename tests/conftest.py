@@ -22,7 +22,8 @@ import pytest
 from drdrill.daemon import Daemon
 from drdrill.ports import find_free_port
 
-pytest_plugins = ["tests.helpers.server_fixtures"]  # real MariaDB servers for integration and system tests
+pytest_plugins = ["tests.helpers.server_fixtures",  # real MariaDB servers for integration and system tests
+                  "tests.helpers.cluster"]  # the two-worker Celery cluster for tests marked cluster
 
 ROOT = Path(__file__).resolve().parents[1]
 SESSION_DIR = Path(tempfile.mkdtemp(prefix="drdrill-tests-"))

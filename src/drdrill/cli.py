@@ -120,6 +120,30 @@ def _show_status(state: dict[str, Any], title: str) -> None:
     print("Airflow connections: " + ", ".join(state["connections"].values()) + f"; bucket s3://{state['bucket']}")
 
 
+def cmd_stack(args: argparse.Namespace) -> int:
+    from drdrill.sandbox.cluster.stack import ClusterStack
+
+    stack = ClusterStack()
+    if args.action == "up":
+        state = stack.up()
+        title = f"Stack is up: {state['api_url']} (user {state['api_user']}, password in {state['api_password_file']})."
+    elif args.action == "down":
+        stack.down(purge=args.purge)
+        state, title = stack.status(), "Stack stopped." + (" Data deleted." if args.purge else "")
+    else:
+        state = stack.status()
+        title = f"Stack in {state['directory']}: API {'healthy' if state['api_healthy'] else 'not answering'}, " \
+                f"workers registered: {', '.join(state['workers_registered']) or 'none'}"
+
+    def human() -> None:
+        print(title)
+        _print_table([{**c, "state": "running" if c["running"] else "stopped"} for c in state["components"]],
+                     ["component", "state", "pid", "address", "log"])
+
+    _emit(args, state, human)
+    return EXIT_OK
+
+
 # -- drills -------------------------------------------------------------------------------------------
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -513,6 +537,13 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--purge", action="store_true", help="with down: also delete all sandbox data")
     sandbox.add_argument("--no-airflow", action="store_true", help="with up: do not create Airflow connections")
     sandbox.set_defaults(handler=cmd_sandbox)
+
+    stack = add("stack", "Local Airflow Celery cluster drilling the sandbox: Postgres, Redis, API server, scheduler, "
+                "DAG processor, triggerer, two Celery workers (DRDRILL_STACK_DIR, DRDRILL_STACK_PORT_BASE).")
+    stack.add_argument("action", choices=["up", "down", "status"],
+                       help="up: start (idempotent, waits for the API and both workers); down: stop all; status")
+    stack.add_argument("--purge", action="store_true", help="with down: also delete the stack's data")
+    stack.set_defaults(handler=cmd_stack)
 
     backup = add("backup", "Run the backup drill for a target now, outside Airflow (same steps, same record).")
     backup.add_argument("target")

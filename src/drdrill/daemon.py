@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,8 +55,10 @@ class Daemon:
             return None
         return pid
 
-    def start(self, argv: Sequence[str], ready: Callable[[], bool], timeout: float = 30) -> int:
-        """Start unless running; raise PortInUseError / ServerStartError with the log's tail."""
+    def start(self, argv: Sequence[str], ready: Callable[[], bool], timeout: float = 30,
+              env: Mapping[str, str] | None = None) -> int:
+        """Start unless running (in its own session: its process group is its pid), with ``env`` or the tools'
+        environment; raise PortInUseError / ServerStartError with the log's tail."""
         running = self.pid()
         if running:
             return running
@@ -64,7 +67,8 @@ class Daemon:
         self.directory.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab") as log:
             process = subprocess.Popen(list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       start_new_session=True, env=tool_environment())
+                                       start_new_session=True,
+                                       env=dict(env) if env is not None else tool_environment())
         started = process_state(process.pid)
         self.pid_file.write_text(f"{process.pid} {started[1] if started else 'unknown'}")
         deadline = time.monotonic() + timeout
@@ -79,16 +83,21 @@ class Daemon:
         raise ServerStartError(f"{self.name} did not come up within {timeout:.0f}s. Its log ({self.log_file}) ends:\n{tail}",
                                f"Fix the cause shown in the log and {self.start_fix}.")
 
-    def stop(self, timeout: float = 20) -> None:
-        """SIGTERM, then SIGKILL after ``timeout``; idempotent."""
+    def stop(self, timeout: float = 20, group: bool = False) -> None:
+        """SIGTERM, then SIGKILL after ``timeout``; idempotent. ``group``: signal its whole process group (a
+        server that forks workers), and SIGKILL what of the group outlives it."""
         pid = self.pid()
         if pid:
-            os.kill(pid, signal.SIGTERM)
+            send = os.killpg if group else os.kill
+            send(pid, signal.SIGTERM)
             deadline = time.monotonic() + timeout
             while self.pid() and time.monotonic() < deadline:
                 time.sleep(0.1)
             if self.pid():
-                os.kill(pid, signal.SIGKILL)
+                send(pid, signal.SIGKILL)
+            if group:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
 
 

@@ -183,14 +183,16 @@ def rds_client(conn_id: str | None) -> Any:
     return RdsHook(aws_conn_id=conn_id).conn
 
 
-def import_connections(connections: dict[str, dict[str, Any]]) -> None:
-    """``airflow connections import --overwrite`` from a 0600 file, so no secret is in argv."""
+def import_connections(connections: dict[str, dict[str, Any]], env: dict[str, str] | None = None) -> None:
+    """``airflow connections import --overwrite`` from a 0600 file, so no secret is in argv; ``env``: another
+    Airflow's environment (default: this process's)."""
     airflow = str(Path(sys.executable).parent / "airflow")
     fd, name = tempfile.mkstemp(prefix="drdrill-connections-", suffix=".json")
     try:
         with os.fdopen(fd, "w") as handle:
             json.dump(connections, handle)
-        done = subprocess.run([airflow, "connections", "import", "--overwrite", name], capture_output=True, text=True)
+        done = subprocess.run([airflow, "connections", "import", "--overwrite", name], capture_output=True, text=True,
+                              env=env)
         if done.returncode != 0:
             raise DrdrillError(f"airflow connections import failed: {done.stderr[-1500:]}",
                                "Check AIRFLOW_HOME and that this worker can reach the Airflow metadata database.")

@@ -1,0 +1,71 @@
+"""The backup drill on the two-worker Celery cluster (``drdrill stack``), driven through Airflow's REST API.
+
+Green both ways: a run whose tasks ran on both workers lands a valid backup; a worker killed (SIGKILL of its
+process group) in the middle of the dump leaves the run failed, never green.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from drdrill.sandbox.cluster.stack import HEARTBEAT_TIMEOUT_SECONDS, WORKERS
+from tests.helpers.cluster import ClusterAPI, hold_queue, set_consuming
+
+pytestmark = pytest.mark.cluster
+
+DAG_ID = "dr_backup__shop"
+
+
+def backups(cluster: ClusterAPI) -> dict[str, dict[str, Any]]:
+    """``drdrill backups list shop --json`` with the stack's config: backup_id → summary."""
+    env = {**os.environ, "DRDRILL_CONFIG": str(cluster.stack.config_path("services"))}
+    done = subprocess.run([sys.executable, "-m", "drdrill.cli", "backups", "list", "shop", "--json"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return {entry["backup_id"]: entry for entry in json.loads(done.stdout)["backups"]}
+
+
+def test_backup_through_the_api_runs_on_both_workers_and_lands(cluster: ClusterAPI) -> None:
+    before = backups(cluster)
+    cluster.wait_for_dag(DAG_ID)
+    first, second = WORKERS
+    set_consuming(cluster.stack, second, False)  # the first task can only go to the first worker ...
+    try:
+        run_id = cluster.trigger(DAG_ID)
+        cluster.wait_until(DAG_ID, run_id, lambda tis: tis["preflight"]["state"] == "success", 60, "preflight done")
+    finally:
+        set_consuming(cluster.stack, second, True)
+    with hold_queue(cluster.stack, first):  # ... and the remaining ones only to the second
+        state = cluster.wait_finished(DAG_ID, run_id, 90)
+    instances = cluster.task_instances(DAG_ID, run_id)
+    placed = {task: (ti["state"], ti["hostname"]) for task, ti in instances.items()}
+    assert state == "success", placed
+    assert {hostname for _, hostname in placed.values()} == set(WORKERS), placed
+    landed = {backup_id: entry for backup_id, entry in backups(cluster).items() if backup_id not in before}
+    assert len(landed) == 1 and next(iter(landed.values()))["valid"], landed
+
+
+def test_worker_killed_mid_dump_leaves_the_run_red(cluster: ClusterAPI, sandbox: Any) -> None:
+    cluster.wait_for_dag(DAG_ID)
+    with contextlib.closing(sandbox.sandbox.primary.root_connect()) as conn:  # the dump waits on these locks
+        conn.cursor().execute("LOCK TABLES shop.customers WRITE, shop.orders WRITE, shop.order_items WRITE")
+        run_id = cluster.trigger(DAG_ID)
+        running = cluster.wait_until(DAG_ID, run_id, lambda tis: tis["dump_and_upload"]["state"] == "running"
+                                     and tis["dump_and_upload"]["hostname"], 60, "dump_and_upload running")
+        victim = running["dump_and_upload"]["hostname"]
+        pid = cluster.stack.components[victim].pid()
+        assert pid, f"{victim} is not running"
+        os.killpg(pid, signal.SIGKILL)
+    state = cluster.wait_finished(DAG_ID, run_id, HEARTBEAT_TIMEOUT_SECONDS + 45)
+    instances = cluster.task_instances(DAG_ID, run_id)
+    assert state == "failed", instances
+    assert instances["dump_and_upload"]["state"] == "failed", instances["dump_and_upload"]
+    assert instances["record"]["state"] == "failed", instances["record"]  # recorded red on the surviving worker
