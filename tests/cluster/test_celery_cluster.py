@@ -10,12 +10,11 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
+from drdrill import cli
 from drdrill.sandbox.cluster.stack import HEARTBEAT_TIMEOUT_SECONDS, WORKERS
 from tests.helpers.cluster import ClusterAPI, hold_queue, set_consuming
 
@@ -24,17 +23,18 @@ pytestmark = pytest.mark.cluster
 DAG_ID = "dr_backup__shop"
 
 
-def backups(cluster: ClusterAPI) -> dict[str, dict[str, Any]]:
-    """``drdrill backups list shop --json`` with the stack's config: backup_id → summary."""
-    env = {**os.environ, "DRDRILL_CONFIG": str(cluster.stack.config_path("services"))}
-    done = subprocess.run([sys.executable, "-m", "drdrill.cli", "backups", "list", "shop", "--json"],
-                          capture_output=True, text=True, env=env, timeout=60)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return {entry["backup_id"]: entry for entry in json.loads(done.stdout)["backups"]}
+def backups(cluster: ClusterAPI, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    """``drdrill backups list shop --json`` (in this process) with the stack's config: backup_id → summary."""
+    monkeypatch.setenv("DRDRILL_CONFIG", str(cluster.stack.config_path("services")))
+    monkeypatch.setenv("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")  # what main() would set for good
+    capsys.readouterr()
+    assert cli.main(["backups", "list", "shop", "--json"]) == cli.EXIT_OK
+    return {entry["backup_id"]: entry for entry in json.loads(capsys.readouterr().out)["backups"]}
 
 
-def test_backup_through_the_api_runs_on_both_workers_and_lands(cluster: ClusterAPI) -> None:
-    before = backups(cluster)
+def test_backup_through_the_api_runs_on_both_workers_and_lands(cluster: ClusterAPI, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    before = backups(cluster, monkeypatch, capsys)
     cluster.wait_for_dag(DAG_ID)
     first, second = WORKERS
     set_consuming(cluster.stack, second, False)  # the first task can only go to the first worker ...
@@ -49,7 +49,7 @@ def test_backup_through_the_api_runs_on_both_workers_and_lands(cluster: ClusterA
     placed = {task: (ti["state"], ti["hostname"]) for task, ti in instances.items()}
     assert state == "success", placed
     assert {hostname for _, hostname in placed.values()} == set(WORKERS), placed
-    landed = {backup_id: entry for backup_id, entry in backups(cluster).items() if backup_id not in before}
+    landed = {backup_id: entry for backup_id, entry in backups(cluster, monkeypatch, capsys).items() if backup_id not in before}
     assert len(landed) == 1 and next(iter(landed.values()))["valid"], landed
 
 

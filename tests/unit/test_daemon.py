@@ -5,6 +5,7 @@ Real processes throughout: ``sleep`` and small ``python -c`` programs started, c
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -180,3 +181,24 @@ def test_python_module_argv_uses_this_interpreter() -> None:
         sys.executable, "-m", "drdrill.sandbox.slack_sink", "--port", "1"]
     done = subprocess.run(python_module_argv("json.tool", "--help"), capture_output=True, text=True)
     assert done.returncode == 0 and "json.tool" in done.stdout
+
+
+def test_start_with_an_env_gives_the_process_exactly_that_environment(daemon: Daemon) -> None:
+    program = "import os, time; print(sorted(os.environ), flush=True); time.sleep(60)"
+    daemon.start([sys.executable, "-c", program], ready=lambda: "]" in daemon.log_file.read_text(),
+                 env={"DRDRILL_TEST_ONLY": "1", "PATH": os.environ["PATH"]})
+    assert "'DRDRILL_TEST_ONLY'" in daemon.log_file.read_text() and "HOME" not in daemon.log_file.read_text()
+
+
+@pytest.mark.parametrize("group", [True, False])
+def test_a_group_stop_also_ends_the_children_a_plain_stop_leaves(daemon: Daemon, group: bool) -> None:
+    program = ("import subprocess, sys, time; child = subprocess.Popen(['sleep', '60']); "
+               "print('child', child.pid, flush=True); time.sleep(60)")
+    daemon.start([sys.executable, "-c", program], ready=lambda: "child" in daemon.log_file.read_text())
+    child = int(daemon.log_file.read_text().split()[1])
+    daemon.stop(timeout=2, group=group)
+    try:
+        assert wait_until(lambda: not alive(child), 2) is group
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)

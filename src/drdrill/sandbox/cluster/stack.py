@@ -40,8 +40,9 @@ WORKERS = ("drdrill-worker-1", "drdrill-worker-2")
 SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
 METADATA_DB, HISTORY_DB = "airflow", "drdrill_history"
 ADMIN_USER = "admin"
-# Short intervals keep the stack quick to react: a dead worker's task is failed ~20 s after its last heartbeat.
-HEARTBEAT_TIMEOUT_SECONDS = 20
+# Short intervals keep the stack quick to react: a dead worker's task is failed ~15 s after its last heartbeat
+# (a live task heartbeats every few seconds).
+HEARTBEAT_TIMEOUT_SECONDS = 15
 
 
 @dataclass(frozen=True)
@@ -193,9 +194,9 @@ class ClusterStack:
         self.write_configs()
         self.write_airflow_cfg()
         self._migrate()
+        import_connections(connections, env=self.environment())  # before the components take both cores
         for name, daemon in self.components.items():
             daemon.start(self._argv(name), ready=lambda: True, env=self.environment(name))
-        import_connections(connections, env=self.environment())
         self._wait_ready(timeout)
         return self.status()
 
