@@ -24,8 +24,8 @@ from tests.helpers.targets import write_config
 
 pytestmark = pytest.mark.unit
 
-COMMANDS = ("sandbox", "backup", "restore", "pitr", "failover", "stream", "backups", "scratch", "history", "rpo", "summary",
-            "config", "dags")
+COMMANDS = ("sandbox", "stack", "backup", "restore", "pitr", "failover", "stream", "backups", "scratch", "history", "rpo",
+            "summary", "config", "dags")
 
 
 @pytest.fixture(autouse=True)
