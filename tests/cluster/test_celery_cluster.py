@@ -40,7 +40,7 @@ def test_backup_through_the_api_runs_on_both_workers_and_lands(cluster: ClusterA
     set_consuming(cluster.stack, second, False)  # the first task can only go to the first worker ...
     try:
         run_id = cluster.trigger(DAG_ID)
-        cluster.wait_until(DAG_ID, run_id, lambda tis: tis["preflight"]["state"] == "success", 60, "preflight done")
+        cluster.wait_until(DAG_ID, run_id, lambda tis: tis["preflight"]["state"] == "success", 90, "preflight done")
     finally:
         set_consuming(cluster.stack, second, True)
     with hold_queue(cluster.stack, first):  # ... and the remaining ones only to the second
@@ -59,7 +59,7 @@ def test_worker_killed_mid_dump_leaves_the_run_red(cluster: ClusterAPI, sandbox:
         conn.cursor().execute("LOCK TABLES shop.customers WRITE, shop.orders WRITE, shop.order_items WRITE")
         run_id = cluster.trigger(DAG_ID)
         running = cluster.wait_until(DAG_ID, run_id, lambda tis: tis["dump_and_upload"]["state"] == "running"
-                                     and tis["dump_and_upload"]["hostname"], 60, "dump_and_upload running")
+                                     and tis["dump_and_upload"]["hostname"], 90, "dump_and_upload running")
         victim = running["dump_and_upload"]["hostname"]
         pid = cluster.stack.components[victim].pid()
         assert pid, f"{victim} is not running"

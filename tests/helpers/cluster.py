@@ -54,7 +54,7 @@ class ClusterAPI:
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.load(response)
 
-    def wait_for_dag(self, dag_id: str, timeout: float = 60) -> None:
+    def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
         """Until the DAG processor has parsed ``dag_id``; then unpause it (DAGs start paused)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -138,7 +138,7 @@ def cluster_stack(sandbox: Any) -> Iterator[ClusterStack]:
     stack = ClusterStack(directory=directory / "stack", port_base=_free_port_base(),
                          connections=sandbox.sandbox.airflow_connections(), base_config=sandbox.config_path)
     try:
-        stack.up()
+        stack.up(timeout=180)  # a shared 2-core machine under load takes a while
         yield stack
     finally:
         stack.down(purge=True)
