@@ -23,13 +23,19 @@ pytestmark = pytest.mark.cluster
 DAG_ID = "dr_backup__shop"
 
 
-def backups(cluster: ClusterAPI, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
-    """``drdrill backups list shop --json`` (in this process) with the stack's config: backup_id → summary."""
+def drdrill(cluster: ClusterAPI, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
+    """``drdrill ARGV --json`` (in this process) with the stack's config (history in the stack's Postgres)."""
     monkeypatch.setenv("DRDRILL_CONFIG", str(cluster.stack.config_path("services")))
     monkeypatch.setenv("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")  # what main() would set for good
     capsys.readouterr()
-    assert cli.main(["backups", "list", "shop", "--json"]) == cli.EXIT_OK
-    return {entry["backup_id"]: entry for entry in json.loads(capsys.readouterr().out)["backups"]}
+    assert cli.main([*argv, "--json"]) == cli.EXIT_OK
+    return json.loads(capsys.readouterr().out)
+
+
+def backups(cluster: ClusterAPI, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    """``drdrill backups list shop --json``: backup_id → summary."""
+    listed = drdrill(cluster, monkeypatch, capsys, "backups", "list", "shop")["backups"]
+    return {entry["backup_id"]: entry for entry in listed}
 
 
 def test_backup_through_the_api_runs_on_both_workers_and_lands(cluster: ClusterAPI, monkeypatch: pytest.MonkeyPatch,
@@ -51,9 +57,12 @@ def test_backup_through_the_api_runs_on_both_workers_and_lands(cluster: ClusterA
     assert {hostname for _, hostname in placed.values()} == set(WORKERS), placed
     landed = {backup_id: entry for backup_id, entry in backups(cluster, monkeypatch, capsys).items() if backup_id not in before}
     assert len(landed) == 1 and next(iter(landed.values()))["valid"], landed
+    recorded = drdrill(cluster, monkeypatch, capsys, "history", "--target", "shop", "--drill", "backup")["drills"]
+    assert [record["verdict"] for record in recorded if record["run_id"] == run_id] == ["passed"], recorded
 
 
-def test_worker_killed_mid_dump_leaves_the_run_red(cluster: ClusterAPI, sandbox: Any) -> None:
+def test_worker_killed_mid_dump_leaves_the_run_red(cluster: ClusterAPI, sandbox: Any, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
     cluster.wait_for_dag(DAG_ID)
     with contextlib.closing(sandbox.sandbox.primary.root_connect()) as conn:  # the dump waits on these locks
         conn.cursor().execute("LOCK TABLES shop.customers WRITE, shop.orders WRITE, shop.order_items WRITE")
@@ -69,3 +78,7 @@ def test_worker_killed_mid_dump_leaves_the_run_red(cluster: ClusterAPI, sandbox:
     assert state == "failed", instances
     assert instances["dump_and_upload"]["state"] == "failed", instances["dump_and_upload"]
     assert instances["record"]["state"] == "failed", instances["record"]  # recorded red on the surviving worker
+    assert instances["record"]["hostname"] != victim
+    recorded = drdrill(cluster, monkeypatch, capsys, "history", "--target", "shop", "--drill", "backup")["drills"]
+    verdicts = [record["verdict"] for record in recorded if record["run_id"] == run_id]
+    assert len(verdicts) == 1 and verdicts[0] != "passed", recorded
