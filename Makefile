@@ -81,7 +81,7 @@ lint: install
 
 # Two pytest sessions at once, each with its own sandbox (servers, ports, temp dirs, Airflow home): the tests
 # wait on servers and subprocesses more than on the CPU. Everything outside $(TEST_SECOND) runs in the first.
-TEST_SECOND := tests/system
+TEST_SECOND := tests/system tests/cluster
 test: install lint
 	@second_log=$$(mktemp /tmp/drdrill-test-second-XXXXXX.log)
 	$(BIN)/python -m pytest -q $(TEST_SECOND) > $$second_log 2>&1 & second=$$!

@@ -123,7 +123,7 @@ def _show_status(state: dict[str, Any], title: str) -> None:
 def cmd_stack(args: argparse.Namespace) -> int:
     from drdrill.sandbox.cluster.stack import ClusterStack
 
-    stack = ClusterStack()
+    stack = ClusterStack(spread=args.spread)
     if args.action == "up":
         state = stack.up()
         title = f"Stack is up: {state['api_url']} (user {state['api_user']}, password in {state['api_password_file']})."
@@ -543,6 +543,8 @@ def build_parser() -> argparse.ArgumentParser:
     stack.add_argument("action", choices=["up", "down", "status"],
                        help="up: start (idempotent, waits for the API and both workers); down: stop all; status")
     stack.add_argument("--purge", action="store_true", help="with down: also delete the stack's data")
+    stack.add_argument("--spread", action="store_true",
+                       help="with up: each next task of a drill on the other worker (how the tests prove placement)")
     stack.set_defaults(handler=cmd_stack)
 
     backup = add("backup", "Run the backup drill for a target now, outside Airflow (same steps, same record).")

@@ -16,7 +16,7 @@ import pytest
 
 from drdrill import cli
 from drdrill.sandbox.cluster.stack import HEARTBEAT_TIMEOUT_SECONDS, WORKERS
-from tests.helpers.cluster import ClusterAPI, hold_queue, set_consuming
+from tests.helpers.cluster import ClusterAPI
 
 pytestmark = pytest.mark.cluster
 
@@ -42,15 +42,8 @@ def test_backup_through_the_api_runs_on_both_workers_and_lands(cluster: ClusterA
                                                               capsys: pytest.CaptureFixture[str]) -> None:
     before = backups(cluster, monkeypatch, capsys)
     cluster.wait_for_dag(DAG_ID)
-    first, second = WORKERS
-    set_consuming(cluster.stack, second, False)  # the first task can only go to the first worker ...
-    try:
-        run_id = cluster.trigger(DAG_ID)
-        cluster.wait_until(DAG_ID, run_id, lambda tis: tis["preflight"]["state"] == "success", 90, "preflight done")
-    finally:
-        set_consuming(cluster.stack, second, True)
-    with hold_queue(cluster.stack, first):  # ... and the remaining ones only to the second
-        state = cluster.wait_finished(DAG_ID, run_id, 90)
+    run_id = cluster.trigger(DAG_ID)  # the stack places each next task on the other worker (spread)
+    state = cluster.wait_finished(DAG_ID, run_id, 120)
     instances = cluster.task_instances(DAG_ID, run_id)
     placed = {task: (ti["state"], ti["hostname"]) for task, ti in instances.items()}
     assert state == "success", placed

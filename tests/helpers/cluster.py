@@ -1,9 +1,9 @@
 """The two-worker Celery cluster for tests marked ``cluster``, and what they do with it through the REST API.
 
 ``cluster_stack`` (session) starts ``drdrill stack`` against the session's sandbox on random ports and stops it at
-the end; ``cluster`` (per test) restarts whatever an earlier test killed. Placement on a worker is steered with
-Celery's own control commands (``hold_queue``): a worker that stops consuming the queue leaves the next tasks to
-the other one, so a test that needs tasks on both workers never depends on chance.
+the end; ``cluster`` (per test) restarts whatever an earlier test killed. The stack runs with spread placement
+(``drdrill.sandbox.spread``): each next task of a drill goes to the other worker's own queue, so a test that needs
+tasks on both workers never depends on chance.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,42 +100,14 @@ class ClusterAPI:
         return state
 
 
-def _celery_app(stack: ClusterStack) -> Any:
-    from celery import Celery
-
-    return Celery(broker=f"redis://127.0.0.1:{stack.ports.redis}/0")
-
-
-def set_consuming(stack: ClusterStack, worker: str, consuming: bool) -> None:
-    """Make ``worker`` start or stop taking tasks from the ``default`` queue (Celery's add/cancel_consumer)."""
-    app = _celery_app(stack)
-    try:
-        nodes = [node for reply in app.control.ping(timeout=1.0) for node in reply if node.startswith(f"{worker}@")]
-        assert nodes, f"worker {worker} does not answer"
-        command = app.control.add_consumer if consuming else app.control.cancel_consumer
-        replies = command("default", destination=nodes, reply=True, timeout=2.0)
-        assert replies, f"worker {worker} did not confirm {'add' if consuming else 'cancel'}_consumer"
-    finally:
-        app.close()
-
-
-@contextmanager
-def hold_queue(stack: ClusterStack, worker: str) -> Iterator[None]:
-    """While inside: ``worker`` takes no new task; afterwards both take tasks again."""
-    set_consuming(stack, worker, False)
-    try:
-        yield
-    finally:
-        set_consuming(stack, worker, True)
-
-
 @pytest.fixture(scope="session")
 def cluster_stack(sandbox: Any) -> Iterator[ClusterStack]:
     """The stack on random ports in a temp directory the postgres user can reach, against the session's sandbox."""
     directory = Path(tempfile.mkdtemp(prefix="drdrill-cluster-"))
     directory.chmod(0o711)
     stack = ClusterStack(directory=directory / "stack", port_base=_free_port_base(),
-                         connections=sandbox.sandbox.airflow_connections(), base_config=sandbox.config_path)
+                         connections=sandbox.sandbox.airflow_connections(), base_config=sandbox.config_path,
+                         spread=True)
     try:
         stack.up(timeout=180)  # a shared 2-core machine under load takes a while
         yield stack

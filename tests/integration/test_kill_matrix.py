@@ -32,6 +32,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.debris import scratch_processes
+
 pytestmark = pytest.mark.integration
 DRDRILL = str(Path(sys.executable).parent / "drdrill")
 
@@ -70,33 +72,13 @@ def _passed(drill: str) -> int:
                if record["verdict"] == "passed")
 
 
-def _scratch_processes(work_dir: Path) -> list[str]:
-    """mariadbd processes whose option file lives in a scratch server of this work dir (or its short link)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
-        except (FileNotFoundError, ProcessLookupError, NotADirectoryError, PermissionError):
-            continue
-        if "mariadbd" in cmdline and str(work_dir / "scratch") in _resolved_defaults(cmdline):
-            found.append(f"{entry.name} {cmdline.replace(chr(0), ' ')}")
-    return found
-
-
-def _resolved_defaults(cmdline: str) -> str:
-    for part in cmdline.split("\0"):
-        if part.startswith("--defaults-file="):
-            return str(Path(part.split("=", 1)[1]).resolve())
-    return ""
-
-
 def _debris(work_dir: Path) -> list[str]:
     """Everything a drill run may leave: scratch and run dirs, backup work dirs, short links."""
     found = [str(path) for pattern in ("scratch/*", "restore/*", "failover/*", "*/owner.json")
              for path in work_dir.glob(pattern)]
     links = [str(link) for link in Path("/tmp").glob("drdrill-*") if link.is_symlink()
              and str(work_dir) in os.readlink(link)]
-    return found + links + [f"mariadbd pid {process}" for process in _scratch_processes(work_dir)]
+    return found + links + [f"mariadbd pid {process}" for process in scratch_processes(work_dir)]
 
 
 def _archived_target_time(sandbox) -> str:

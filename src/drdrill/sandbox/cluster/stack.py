@@ -32,6 +32,7 @@ from drdrill.daemon import Daemon
 from drdrill.errors import DrdrillError, ServerStartError
 from drdrill.locations import CONFIG_ENV_VAR, default_config_path, project_root
 from drdrill.ports import ensure_port_free, port_open
+from drdrill.sandbox.spread import LOCAL_SETTINGS, QUEUES_VARIABLE
 from drdrill.sandbox.cluster.postgres import LocalPostgres
 
 DEFAULT_PORT_BASE = 23090  # the sandbox uses 23071..23074
@@ -66,11 +67,13 @@ class ClusterStack:
     """
 
     def __init__(self, directory: Path | None = None, port_base: int | None = None,
-                 connections: dict[str, dict[str, Any]] | None = None, base_config: Path | None = None) -> None:
+                 connections: dict[str, dict[str, Any]] | None = None, base_config: Path | None = None,
+                 spread: bool = False) -> None:
         self.directory = (directory or Path(os.environ.get("DRDRILL_STACK_DIR") or project_root() / ".stack")).resolve()
         self.ports = StackPorts.from_base(port_base or int(os.environ.get("DRDRILL_STACK_PORT_BASE") or DEFAULT_PORT_BASE))
         self._connections = connections
         self.base_config = base_config or default_config_path()
+        self.spread = spread  # consecutive drill tasks on alternating workers (``drdrill.sandbox.spread``)
         self.dags_folder = Path(os.environ.get("AIRFLOW__CORE__DAGS_FOLDER") or project_root() / "dags").resolve()
         self.plugins_folder = Path(os.environ.get("AIRFLOW__CORE__PLUGINS_FOLDER") or
                                    self.dags_folder.parent / "plugins").resolve()
@@ -152,6 +155,9 @@ class ClusterStack:
         self.airflow_home.mkdir(parents=True, exist_ok=True)
         with open(_open_private(self.airflow_home / "airflow.cfg"), "w") as handle:
             parser.write(handle)
+        local_settings = self.airflow_home / "config" / "airflow_local_settings.py"  # Airflow puts config/ on sys.path
+        local_settings.parent.mkdir(exist_ok=True)
+        local_settings.write_text(LOCAL_SETTINGS if self.spread else "")
         _write_private(self.directory / "api-passwords.json", json.dumps({ADMIN_USER: self.secrets()["admin_password"]}))
 
     def environment(self, component: str = "services") -> dict[str, str]:
@@ -167,13 +173,16 @@ class ClusterStack:
             env[WORKER_NAME_ENV_VAR] = component
         else:
             env.pop(WORKER_NAME_ENV_VAR, None)
+        env.pop(QUEUES_VARIABLE, None)
+        if self.spread:
+            env[QUEUES_VARIABLE] = ",".join(WORKERS)  # each worker's own queue is named after it
         return env
 
     def _argv(self, component: str) -> list[str]:
         airflow = str(Path(sys.executable).parent / "airflow")
         if component in WORKERS:
             return [airflow, "celery", "worker", "--celery-hostname", f"{component}@%h", "--concurrency", "2",
-                    "--queues", "default", "--skip-serve-logs", "--without-mingle", "--without-gossip"]
+                    "--queues", f"default,{component}" if self.spread else "default", "--skip-serve-logs", "--without-mingle", "--without-gossip"]
         return [airflow, component, *(["--skip-serve-logs"] if component == "triggerer" else [])]
 
     # -- lifecycle ---------------------------------------------------------------------------------------
