@@ -1,12 +1,18 @@
-"""The sandbox's sample application database ``shop``: schema, routines, and deterministic seed data."""
+"""The sandbox's sample application database ``shop``: schema, routines, and deterministic seed data.
+
+Load it into any server (docker-compose's mariadb-setup does) with ``python -m drdrill.sandbox.sample_data
+--defaults-file PATH --host H --port N --rows N``; the login comes from the option file's ``[client]`` group.
+"""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import dataclasses
 import logging
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -202,6 +208,33 @@ def load_shop_data(
     return counts
 
 
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI: create the shop schema and load the sample data once (a no-op when loaded); exit 1 on a server error."""
+    parser = argparse.ArgumentParser(prog="python -m drdrill.sandbox.sample_data", description=__doc__.splitlines()[0])
+    parser.add_argument("--defaults-file", required=True, help="option file with [client] user and password")
+    parser.add_argument("--host", help="server host (default: the option file's, else 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="server port (default: the option file's, else 3306)")
+    parser.add_argument("--rows", type=int, default=300_000, help="about this many rows (default 300000)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        endpoint = MySQLEndpoint.from_option_file(args.defaults_file)
+    except DrdrillError as exc:
+        parser.error(str(exc))
+    if not endpoint.user:
+        parser.error(f"option file {args.defaults_file} has no user in [client]. Fix: add user=NAME.")
+    endpoint = dataclasses.replace(endpoint, host=args.host or endpoint.host, port=args.port or endpoint.port)
+    try:
+        with contextlib.closing(endpoint.connect()) as conn:
+            create_shop_schema(conn)
+            counts = load_shop_data(conn, rows=args.rows)
+    except (pymysql.MySQLError, DrdrillError) as exc:
+        log.error("loading the sample data into %s failed: %s", endpoint.describe(), exc)
+        return 1
+    log.info("shop on %s holds %s", endpoint.describe(), counts)
+    return 0
+
+
 def approx_rows_for_size(target_bytes: int) -> int:
     """The ``rows`` for ``load_shop_data`` that give about ``target_bytes`` of InnoDB data and indexes."""
     return max(100, round(target_bytes / BYTES_PER_ROW))
@@ -366,3 +399,7 @@ def _bulk_load_session(conn: pymysql.connections.Connection) -> Iterator[None]:
     finally:
         with contextlib.suppress(pymysql.MySQLError), conn.cursor() as cur:
             cur.execute("SET SESSION foreign_key_checks = %s, unique_checks = %s", (fk_checks, unique_checks))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

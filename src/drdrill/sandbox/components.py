@@ -1,0 +1,8 @@
+"""The parts of a drdrill Airflow cluster, named once: the local stack (``drdrill stack``) and docker-compose.yaml
+both start exactly these, and tests/unit/test_docker_compose.py holds the compose file to them."""
+
+EXECUTOR = "CeleryExecutor"
+BACKING_SERVICES = ("postgres", "redis")  # Airflow's metadata + the drill history; Celery's broker
+AIRFLOW_SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")  # each an `airflow <name>` command
+WORKERS = ("drdrill-worker-1", "drdrill-worker-2")  # Celery workers, each its own host name and work dir
+METADATA_DB, HISTORY_DB = "airflow", "drdrill_history"  # the Postgres databases
