@@ -206,6 +206,24 @@ def test_app_user_gets_dml_only_and_cannot_write_to_a_read_only_server(shop, sho
 
 
 @pytest.mark.integration
+def test_the_loader_command_loads_over_tcp_and_fails_on_a_refused_login(shop, tmp_path, caplog) -> None:
+    from drdrill.sandbox.sample_data import main
+
+    server, counts = shop
+    server.ensure_user("seeder", APP_PASSWORD, ["ALL PRIVILEGES ON shop.*", "SUPER ON *.*"])  # as root in compose
+    endpoint = server.endpoint("seeder", APP_PASSWORD)
+    with caplog.at_level("INFO"), endpoint.option_file(directory=tmp_path) as option_file:
+        assert main(["--defaults-file", str(option_file), "--port", str(server.spec.port), "--rows", str(ROWS)]) == 0
+    assert f"shop on seeder@127.0.0.1:{server.spec.port} holds {counts}" in caplog.text
+    caplog.clear()
+    wrong = server.endpoint("seeder", "not-the-password")
+    with caplog.at_level("INFO"), wrong.option_file(directory=tmp_path) as option_file:
+        assert main(["--defaults-file", str(option_file), "--port", str(server.spec.port)]) == 1
+    assert "loading the sample data into seeder@" in caplog.text and "Access denied" in caplog.text
+    assert "not-the-password" not in caplog.text and APP_PASSWORD not in caplog.text
+
+
+@pytest.mark.integration
 def test_load_refuses_an_interrupted_load(mariadb_factory) -> None:
     server = mariadb_factory("partial")
     with contextlib.closing(server.root_connect()) as conn:

@@ -141,3 +141,18 @@ def test_rows_for_a_size_follow_the_measured_bytes_per_row() -> None:
     assert approx_rows_for_size(BYTES_PER_ROW * 1_000_000) == 1_000_000
     assert approx_rows_for_size(10) == 100
     assert approx_rows_for_size(2 << 30) > approx_rows_for_size(1 << 30)
+
+
+def test_the_loader_command_takes_the_login_from_an_option_file_only(tmp_path, capsys) -> None:
+    from drdrill.sandbox.sample_data import main
+
+    no_user = tmp_path / "seed.cnf"
+    no_user.write_text("[client]\npassword=Secret-7\n")
+    with pytest.raises(SystemExit) as caught:
+        main(["--defaults-file", str(no_user)])
+    err = capsys.readouterr().err
+    assert caught.value.code == 2 and "has no user in [client]" in err and "Secret-7" not in err
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "--defaults-file" in out and "--password" not in out and "--user" not in out
