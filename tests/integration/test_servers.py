@@ -188,3 +188,47 @@ def test_gtid_replica_with_wrong_password_fails_fast_without_leaking_it(mariadb_
     assert time.monotonic() - started < 15
     assert "Access denied" in str(caught.value)
     assert "Wrong-Secret-42" not in str(caught.value)
+
+
+@pytest.mark.integration
+def test_a_server_set_up_by_a_non_root_os_user_lets_that_user_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker container runs as airflow, not root: its scratch server's admin is that OS user (unix_socket)."""
+    import os
+    import pwd
+    import shutil
+    import subprocess
+    import tempfile
+
+    import drdrill.servers.mariadb as mariadb
+
+    nobody = pwd.getpwnam("nobody")
+    monkeypatch.setattr(mariadb.os, "geteuid", lambda: nobody.pw_uid)
+    base = Path(tempfile.mkdtemp(prefix="drdrill-nonroot-"))  # reachable by nobody, unlike pytest's tmp_path
+    server = LocalMariaDB(InstanceSpec("nonroot", base / "nonroot", find_free_port(), server_id=9))
+    for directory in (server.spec.base_dir, server.datadir, server.tmpdir):
+        directory.mkdir(parents=True, exist_ok=True)
+    server.defaults_file.write_text(server.render_defaults())
+    subprocess.run(["chown", "-R", "nobody", str(base)], check=True)
+    as_nobody = ["runuser", "-u", "nobody", "--"]
+
+    def query(*options: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*as_nobody, "mariadb", f"--defaults-file={server.defaults_file}", *options, "-N", "-e",
+                               "SELECT CURRENT_USER()"], capture_output=True, text=True, cwd="/")
+
+    try:
+        subprocess.run([*as_nobody, *server.install_argv()], check=True, capture_output=True, cwd="/")
+        subprocess.Popen([*as_nobody, "mariadbd", f"--defaults-file={server.defaults_file}"], cwd="/",
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while query().returncode != 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert query().stdout.strip() == "nobody@localhost"
+        refused = query("--user=root")  # the admin login drdrill used before, whoever ran it
+        assert refused.returncode == 1 and "Access denied for user 'root'@'localhost'" in refused.stderr
+    finally:
+        with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
+            os.kill(int(server.pid_file.read_text()), 15)
+        deadline = time.monotonic() + 20
+        while server.pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        shutil.rmtree(base, ignore_errors=True)

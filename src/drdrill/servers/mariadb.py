@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -32,6 +33,15 @@ _GRANT_RE = re.compile(r"^[A-Za-z ,_()]+ ON [`A-Za-z0-9_.*%$-]+$")
 
 # Processes this Python process launched; polled so exited ones are reaped, not left as zombies.
 _children: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def socket_admin() -> str:
+    """The instance's admin login: the OS user this process runs as (root, or e.g. airflow in a worker container).
+
+    ``mariadb-install-db --auth-root-authentication-method=socket`` lets only the OS user of that name in through
+    the socket (unix_socket), and gives ``--user``'s name all privileges: so root as root, that user otherwise.
+    """
+    return pwd.getpwuid(os.geteuid()).pw_name
 
 
 @dataclass(frozen=True)
@@ -112,7 +122,7 @@ class LocalMariaDB:
         """The text of the instance's option file."""
         spec = self._spec
         mysqld: dict[str, str | None] = {
-            "user": "root",
+            "user": socket_admin(),
             "datadir": str(self.datadir),
             "tmpdir": str(self.tmpdir),
             "socket": str(self.socket),
@@ -148,12 +158,17 @@ class LocalMariaDB:
         mysqld.update(spec.extra)
         lines = [f"# drdrill instance {spec.name!r}; written by LocalMariaDB.initialize()", "[mysqld]"]
         lines += [key if value is None else f"{key}={value}" for key, value in mysqld.items()]
-        lines += ["", "[client]", "user=root", f"socket={self.socket}", ""]
+        lines += ["", "[client]", f"user={socket_admin()}", f"socket={self.socket}", ""]
         return "\n".join(lines)
 
     def is_initialized(self) -> bool:
         """True when the datadir holds system tables."""
         return (self.datadir / "mysql").is_dir()
+
+    def install_argv(self) -> list[str]:
+        """``mariadb-install-db`` for this instance: system tables, the admin login by socket authentication."""
+        return [INSTALL_DB, f"--defaults-file={self.defaults_file}", f"--user={socket_admin()}",
+                "--auth-root-authentication-method=socket", "--skip-test-db"]
 
     def initialize(self) -> None:
         """Write the option file and, if the datadir is empty, create the system tables."""
@@ -168,17 +183,10 @@ class LocalMariaDB:
                     f"empty or remove {self.datadir} and call initialize() again.",
                 )
             return
-        argv = [
-            INSTALL_DB,
-            f"--defaults-file={self.defaults_file}",
-            "--user=root",
-            "--auth-root-authentication-method=socket",
-            "--skip-test-db",
-        ]
         log.info("initializing %s in %s", self._spec.name, self.datadir)
         try:
             result = subprocess.run(
-                argv, capture_output=True, text=True, timeout=120, check=False, env=tool_environment()
+                self.install_argv(), capture_output=True, text=True, timeout=120, check=False, env=tool_environment()
             )
         except FileNotFoundError:
             raise ServerStartError(
@@ -281,8 +289,8 @@ class LocalMariaDB:
     # -- connections -------------------------------------------------------------------------------
 
     def root_endpoint(self) -> MySQLEndpoint:
-        """Root over the unix socket (socket authentication, no password)."""
-        return MySQLEndpoint(host="localhost", port=self._spec.port, user="root", socket=str(self.socket))
+        """The admin login over the unix socket (socket authentication, no password): see ``socket_admin``."""
+        return MySQLEndpoint(host="localhost", port=self._spec.port, user=socket_admin(), socket=str(self.socket))
 
     def root_connect(self, **kw: Any) -> pymysql.connections.Connection:
         """A root connection over the unix socket, autocommit, UTC session time zone."""

@@ -169,3 +169,17 @@ def test_destroy_of_a_stopped_server_deletes_its_directory(tmp_path: Path) -> No
     server.destroy()
     assert not server.spec.base_dir.exists()
     server.destroy()
+
+
+def test_the_admin_login_is_the_os_user_the_drill_runs_as(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """unix_socket lets only the OS user of the same name in: a worker running as airflow is not root."""
+    import pwd
+
+    import drdrill.servers.mariadb as mariadb
+
+    monkeypatch.setattr(mariadb.os, "geteuid", lambda: pwd.getpwnam("nobody").pw_uid)
+    server = instance(tmp_path)
+    done = subprocess.run(["my_print_defaults", f"--defaults-file={written(server)}", "client", "mysqld"],
+                          capture_output=True, text=True, check=True)
+    assert "--user=nobody" in done.stdout.splitlines() and "--user=root" not in done.stdout
+    assert server.root_endpoint().user == "nobody"
