@@ -81,6 +81,13 @@ def nested_defaults(text: str) -> list[str]:
     return [f"nested default {match.group(0)!r}" for match in re.finditer(r"\$\{[^}]*\$\{[^}]*\}", text)]
 
 
+def env_example_problems(text: str, example: str) -> list[str]:
+    """Every variable the compose file reads is set in docker/.env.example (``$${X}`` is the container's own)."""
+    documented = set(re.findall(r"^([A-Z_][A-Z0-9_]*)=", example, re.M))
+    used = set(re.findall(r"(?<!\$)\$\{([A-Z_][A-Z0-9_]*)", text))
+    return [f"{name} is not in docker/.env.example" for name in sorted(used - documented)]
+
+
 def component_problems(spec: dict[str, Any]) -> list[str]:
     """The local cluster's components, each one service running that Airflow command, on the Celery executor."""
     services = spec["services"]
@@ -218,6 +225,13 @@ def test_every_image_is_pinned_and_no_default_nests() -> None:
     spec["services"]["redis"]["image"] = "redis"
     assert len(unpinned_images(spec)) == 2
     assert nested_defaults('login: "${DRDRILL_S3_ACCESS_KEY:-${MINIO_ROOT_USER}}"')
+
+
+def test_every_variable_the_compose_file_reads_is_in_the_env_example() -> None:
+    text, example = COMPOSE_FILE.read_text(), (DOCKER_DIR / ".env.example").read_text()
+    assert env_example_problems(text, example) == []
+    assert env_example_problems(text, example.replace("\nSHOP_APP_PASSWORD=", "\n# SHOP_APP_PASSWORD=")) == [
+        "SHOP_APP_PASSWORD is not in docker/.env.example"]
 
 
 def test_the_airflow_components_are_the_local_clusters() -> None:
