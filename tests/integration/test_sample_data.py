@@ -15,7 +15,8 @@ import pymysql
 import pytest
 
 from drdrill.errors import DrdrillError
-from drdrill.sandbox.heartbeat import beat_once, read_client_options, run_heartbeat
+from drdrill.endpoints import read_client_options
+from drdrill.sandbox.heartbeat import beat_once, run_heartbeat
 from drdrill.sandbox.sample_data import (
     DATA_TABLES,
     approx_rows_for_size,

@@ -17,8 +17,8 @@ from types import FrameType
 
 import pymysql
 
-from drdrill.endpoints import MySQLEndpoint, one_row, read_client_options
-from drdrill.errors import DrdrillError
+from drdrill.endpoints import MySQLEndpoint, one_row
+from drdrill.sandbox.option_login import add_login_options, login_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -78,24 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m drdrill.sandbox.heartbeat", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--defaults-file", required=True, help="option file with [client] user and password")
-    parser.add_argument("--host", help="server host (default: the option file's host, else 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="server port (default: the option file's port, else 3306)")
+    add_login_options(parser)
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between beats (default 1)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        options = read_client_options(args.defaults_file)
-    except DrdrillError as exc:
-        parser.error(str(exc))
-    if "user" not in options:
-        parser.error(f"option file {args.defaults_file} has no user in [client]. Fix: add user=NAME.")
-    endpoint = MySQLEndpoint(
-        host=args.host or options.get("host") or "127.0.0.1",
-        port=args.port or int(options.get("port") or 3306),
-        user=options["user"],
-        password=options.get("password", ""),
-    )
+    endpoint = login_endpoint(parser, args)
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:

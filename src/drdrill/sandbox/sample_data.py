@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import logging
 import random
 import time
@@ -20,6 +19,7 @@ import pymysql
 
 from drdrill.endpoints import MySQLEndpoint, one_row
 from drdrill.errors import DrdrillError
+from drdrill.sandbox.option_login import add_login_options, login_endpoint
 
 if TYPE_CHECKING:
     from drdrill.servers.mariadb import LocalMariaDB
@@ -211,19 +211,11 @@ def load_shop_data(
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI: create the shop schema and load the sample data once (a no-op when loaded); exit 1 on a server error."""
     parser = argparse.ArgumentParser(prog="python -m drdrill.sandbox.sample_data", description=__doc__.splitlines()[0])
-    parser.add_argument("--defaults-file", required=True, help="option file with [client] user and password")
-    parser.add_argument("--host", help="server host (default: the option file's, else 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="server port (default: the option file's, else 3306)")
+    add_login_options(parser)
     parser.add_argument("--rows", type=int, default=300_000, help="about this many rows (default 300000)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        endpoint = MySQLEndpoint.from_option_file(args.defaults_file)
-    except DrdrillError as exc:
-        parser.error(str(exc))
-    if not endpoint.user:
-        parser.error(f"option file {args.defaults_file} has no user in [client]. Fix: add user=NAME.")
-    endpoint = dataclasses.replace(endpoint, host=args.host or endpoint.host, port=args.port or endpoint.port)
+    endpoint = login_endpoint(parser, args)
     try:
         with contextlib.closing(endpoint.connect()) as conn:
             create_shop_schema(conn)
