@@ -6,9 +6,8 @@
 # Build from the project root (docker-compose.yaml does this for you):
 #   docker build -f docker/airflow.Dockerfile -t drdrill-airflow:3.3.2 .
 #
-# drdrill is installed as a package (from src/); Airflow's plugins folder holds only its plugin registration
-# module. Its config is $DRDRILL_CONFIG (set in docker-compose.yaml); "{root}" in the config stands for the DAGs
-# folder's parent, /opt/airflow.
+# drdrill is installed as a package (from src/): its plugin through the package's entry point, its DAGs by the file
+# `drdrill dags install` writes. Its config is $DRDRILL_CONFIG (set in docker-compose.yaml).
 FROM apache/airflow:3.3.2-python3.11
 
 # The MariaDB version of docker-compose.yaml's servers (mariadb:<this>): mariabackup must match the server.
@@ -37,6 +36,9 @@ COPY --chown=airflow:root src /opt/drdrill/src
 # ships (mysqlclient is the likely one), pip builds it from source: then add
 # "build-essential pkg-config libmariadb-dev" to the apt-get line above.
 RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" /opt/drdrill -c /opt/drdrill/constraints.txt
+
+# The DAGs: the one file that serves every drill DAG of the configured targets (drdrill.dags.all_dags()).
+RUN mkdir -p /opt/airflow/dags && drdrill dags install /opt/airflow/dags
 
 # drdrill's directories: work dir (downloads, scratch servers), the streamer's spool, the failover drill's control
 # volume. Created here so the named volumes mounted on them start out owned by the airflow user.

@@ -184,6 +184,17 @@ def mariadb_version_problems(spec: dict[str, Any], dockerfile: str) -> list[str]
     return problems
 
 
+def install_problems(spec: dict[str, Any], dockerfile: str) -> list[str]:
+    """drdrill installed as the README deploys it: the package's DAG file and plugin, nothing from the checkout."""
+    problems = [f"{name}: mounts the checkout's {volume.split(':')[0]}" for name, service in spec["services"].items()
+                for volume in map(str, service.get("volumes", [])) if volume.startswith(("./dags", "./plugins"))]
+    if not re.search(r"^RUN .*drdrill dags install /opt/airflow/dags$", dockerfile, re.M):
+        problems.append("the image does not run `drdrill dags install`")
+    if "drdrill config check" not in " ".join(command_of(spec["services"]["airflow-init"])):
+        problems.append("airflow-init does not run `drdrill config check`")
+    return problems
+
+
 def stack_problems(spec: dict[str, Any], config: DrillConfig) -> list[str]:
     """What the drills rely on beside Airflow: the bucket, the heartbeat, the streamer, the failover's restart."""
     services = spec["services"]
@@ -280,6 +291,14 @@ def test_the_worker_image_has_the_servers_mariadb() -> None:
     spec["services"]["mariadb-replica"]["image"] = "mariadb:11.4"
     assert mariadb_version_problems(spec, dockerfile.replace(" mariadb-server", "")) == [
         "mariadb-replica: image mariadb:11.4 is not the workers' MariaDB", "the worker image lacks mariadb-server"]
+
+
+def test_drdrill_is_installed_as_the_readme_deploys_it() -> None:
+    spec, dockerfile = compose(), (DOCKER_DIR / "airflow.Dockerfile").read_text()
+    assert install_problems(spec, dockerfile) == []
+    spec["services"]["scheduler"]["volumes"] = ["./dags:/opt/airflow/dags", *spec["services"]["scheduler"]["volumes"]]
+    assert install_problems(spec, dockerfile.replace("drdrill dags install", "true")) == [
+        "scheduler: mounts the checkout's ./dags", "the image does not run `drdrill dags install`"]
 
 
 def test_bucket_heartbeat_sample_data_streamer_and_restart_are_wired() -> None:
