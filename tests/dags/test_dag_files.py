@@ -150,7 +150,7 @@ def test_recovery_dags_run_the_steps_sharing_the_scratch_server_in_one_task(dag_
     for after in ("measure", "record"):  # a failure before or inside recover is still measured/recorded
         assert dag.get_task(after).trigger_rule == "all_done"
     assert dag.get_task("record").on_failure_callback
-    assert dag.get_task("recover").retries == 2 and dag.get_task("record").retries == 0
+    assert dag.get_task("recover").retries == 0 and dag.get_task("record").retries == 0
 
 
 def test_recovery_dags_keep_their_trigger_forms() -> None:

@@ -200,8 +200,9 @@ def import_connections(connections: dict[str, dict[str, Any]], env: dict[str, st
         os.unlink(name)
 
 
-def redirect_connection(conn_id: str, host: str, port: int) -> dict[str, Any]:
-    """Point a mysql connection at another server (same login) unless it points there already.
+def redirect_connection(conn_id: str, host: str, port: int, api_conn_id: str | None = None) -> dict[str, Any]:
+    """Point a mysql connection at another server (same login) unless it points there already: through Airflow's
+    REST API when ``api_conn_id`` (``settings.airflow_api_conn_id``) names it, else ``airflow connections import``.
 
     ``{"was": {"host", "port"}, "changed": bool}``: where it pointed before (as the metastore says, not this
     process's copy), and whether it was changed.
@@ -215,7 +216,11 @@ def redirect_connection(conn_id: str, host: str, port: int) -> dict[str, Any]:
     _forget_copy(conn_id)
     connection = get_connection(conn_id)
     changed = (connection.host, int(connection.port or 3306)) != (host, int(port))
-    if changed:
+    if changed and api_conn_id:
+        from drdrill.airflow.rest_api import point_connection_at
+
+        point_connection_at(api_conn_id, conn_id, connection.conn_type, host, int(port))
+    elif changed:
         import_connections({conn_id: {
             "conn_type": connection.conn_type, "host": host, "port": int(port), "login": connection.login,
             "password": connection.password, "schema": connection.schema,

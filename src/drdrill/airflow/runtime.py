@@ -12,6 +12,7 @@ from drdrill.drill_kinds import KINDS
 from drdrill.drill_record import StepRunner
 from drdrill.durations import format_duration
 from drdrill.findings import DrillFailed, Finding, error_finding
+from drdrill.servers.owner import bind_runs_to_this_process
 from drdrill.config import DrillConfig, Target, load_config
 from drdrill.config.timeouts import timeout_key
 
@@ -135,13 +136,14 @@ def hold_target(context: Any, target_name: str, drill: str) -> None:
 class SpanRunner(StepRunner):
     """Runs the steps one task holds together (a span: steps that share files or a server on the worker that
     runs them). Each step's result and findings go to XCom as soon as it ends, so a worker that dies mid-span
-    still leaves what its finished steps found; an unexpected error is a finding of its step."""
+    still leaves what its finished steps found; an unexpected error is a finding of its step. What the span
+    creates on the worker is bound to this task's process: once it is dead, the next drill there removes it."""
 
     def __init__(self, context: Any) -> None:
+        bind_runs_to_this_process()
         super().__init__(after_step=self._push)
         self.context = context
         self.ti = context["ti"]
-        self.error: Exception | None = None
 
     def attempt(self, step: str, call: Callable[[], Any]) -> Any:
         from airflow.sdk.exceptions import AirflowTaskTimeout
@@ -156,7 +158,6 @@ class SpanRunner(StepRunner):
                     raise DrillFailed([timeout_finding(self.context, f"Step {step} of task {self.ti.task_id}")]) from exc
                 if isinstance(exc, DrillFailed):
                     raise
-                self.error = exc
                 raise DrillFailed([error_finding(f"Step {step}", exc)]) from exc
 
         return super().attempt(step, guarded)
@@ -167,11 +168,10 @@ class SpanRunner(StepRunner):
             "findings": {step: [finding.to_dict() for finding in found] for step, found in runner.findings.items()}})
 
     def finish(self, result: T) -> T:
-        """The span task's end: retried for an error that may heal, failed for findings, else ``result``."""
+        """The span task's end: failed for findings (never retried: a drill interrupted is not verified, and a
+        retry would measure its RTO across the gap), else ``result``."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        if self.error is not None and not cannot_heal(self.error):
-            raise self.error
         if self.findings:
             codes = sorted({finding.code for found in self.findings.values() for finding in found})
             raise AirflowFailException(f"Steps {', '.join(self.findings)} found: {', '.join(codes)}")

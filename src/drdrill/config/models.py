@@ -58,6 +58,11 @@ class Settings:
     default_owner: Text = _key("owner of every DAG whose target sets none", "dba-team", DEFAULT_OWNER)
     scratch_slots: Count | None = _key("scratch servers one worker may run at once; null: as many as its available "
                                        "memory holds", 2, None, ge=1)
+    airflow_api_conn_id: ConnectionId | None = _key(
+        "an Airflow http connection to Airflow's own REST API (host: its base URL; login and password of a user "
+        "allowed to edit connections): how a failover drill's task redirects the source connection; null: "
+        "`airflow connections import`, which needs the metadata database (only outside a task on Airflow 3)",
+        "drdrill_airflow_api", None)
 
 
 @dataclass(frozen=True, config=CONFIG, kw_only=True)

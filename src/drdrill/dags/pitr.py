@@ -41,7 +41,7 @@ def build_pitr_dag(target: Target) -> DAG:
         def plan() -> dict:
             return pitr_tasks.plan(name, get_current_context())
 
-        @task(retries=2)
+        @task(retries=0)
         def recover(planned: dict) -> dict:
             return pitr_tasks.recover(name, planned, get_current_context())
 

@@ -58,7 +58,7 @@ def build_restore_dag(target: Target) -> DAG:
         def select_backup() -> dict:
             return restore_tasks.select_backup(name, get_current_context())
 
-        @task(retries=2)
+        @task(retries=0)
         def recover(selected: dict) -> dict:
             return restore_tasks.recover(name, selected, get_current_context())
 

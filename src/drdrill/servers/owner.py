@@ -24,7 +24,8 @@ _bound = False
 
 
 def bind_runs_to_this_process() -> None:
-    """From now on, runs claimed by this process end with it (the CLI's drills)."""
+    """From now on, runs claimed by this process end with it (the CLI's drills, and a DAG task that holds a
+    scratch server or a canary from start to teardown: ``airflow.runtime.SpanRunner``)."""
     global _bound
     _bound = True
 

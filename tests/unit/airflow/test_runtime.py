@@ -50,6 +50,14 @@ def failing(*findings: Finding, outcome: dict[str, Any] | None = None) -> Any:
     return step
 
 
+@pytest.fixture(autouse=True)
+def unbound_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SpanRunner binds the runs its process claims to the process; these tests' process is pytest's."""
+    from drdrill.servers import owner
+
+    monkeypatch.setattr(owner, "_bound", False)
+
+
 @pytest.fixture
 def drills_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = write_config(tmp_path)
@@ -236,7 +244,7 @@ def test_a_span_step_that_finds_a_problem_or_errors_fails_the_task_with_its_find
         raise ConnectionResetError("S3 went away")
     flaky.attempt("fetch_and_verify", reset)
     assert flaky.findings["fetch_and_verify"][0].code == "COULD_NOT_VERIFY"
-    with pytest.raises(ConnectionResetError):  # may heal: Airflow retries the span
+    with pytest.raises(AirflowFailException, match="COULD_NOT_VERIFY"):  # never retried: an interrupted drill verified nothing
         flaky.finish({})
 
     healthy = SpanRunner(context_of("recover", {}))
@@ -278,3 +286,14 @@ def test_a_step_past_its_bound_inside_a_span_is_its_finding_and_the_rest_of_the_
     assert "timeouts.recovery" in runner.findings["restore"][0].message
     with pytest.raises(AirflowFailException):
         runner.finish({})
+
+
+def test_what_a_span_claims_on_the_worker_ends_with_its_process(tmp_path: Path) -> None:
+    from drdrill.servers.owner import claim, read_owner
+
+    claim(tmp_path / "before", "run-1")
+    assert read_owner(tmp_path / "before").pid is None  # a task that holds nothing across its end: by lease
+    SpanRunner(context_of("recover", {}))
+    claim(tmp_path / "span", "run-1")
+    owner = read_owner(tmp_path / "span")
+    assert owner.pid and owner.process_alive()

@@ -37,7 +37,8 @@ def resolve_connections(target: Target) -> Connections:
     source = target.source_conn_id
     return Connections(
         functools.partial(_servers, target),
-        redirect_source=functools.partial(redirect_connection, source),
+        redirect_source=functools.partial(redirect_connection, source,
+                                          api_conn_id=runtime.config().settings.airflow_api_conn_id),
         store=functools.partial(object_store, target.storage),
         rds=functools.partial(rds_client, target.failover_drill.aws_conn_id),
         source_variable=environment_variable(source) if defined_by_environment(source) else None)

@@ -27,20 +27,20 @@ from typing import Any
 import yaml
 
 from drdrill.airflow.connections import import_connections
+from drdrill.airflow.rest_api import api_token
 from drdrill.airflow.worker_name import WORKER_NAME_ENV_VAR
 from drdrill.daemon import Daemon
 from drdrill.errors import DrdrillError, ServerStartError
 from drdrill.locations import CONFIG_ENV_VAR, default_config_path, project_root
 from drdrill.ports import ensure_port_free, port_open
+from drdrill.sandbox.components import AIRFLOW_SERVICES, EXECUTOR, HISTORY_DB, METADATA_DB, WORKERS
 from drdrill.sandbox.spread import LOCAL_SETTINGS, QUEUES_VARIABLE
 from drdrill.sandbox.cluster.postgres import LocalPostgres
 
 DEFAULT_PORT_BASE = 23090  # the sandbox uses 23071..23074
 PORT_FIX = "move the whole stack with DRDRILL_STACK_PORT_BASE=<n> (it uses ports n+1..n+3)"
-WORKERS = ("drdrill-worker-1", "drdrill-worker-2")
-SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
-METADATA_DB, HISTORY_DB = "airflow", "drdrill_history"
 ADMIN_USER = "admin"
+API_CONN_ID = "drdrill_airflow_api"
 # Short intervals keep the stack quick to react: a dead worker's task is failed ~15 s after its last heartbeat
 # (a live task heartbeats every few seconds).
 HEARTBEAT_TIMEOUT_SECONDS = 15
@@ -81,7 +81,7 @@ class ClusterStack:
         run = self.directory / "run"
         self.redis = Daemon("redis", run, self.ports.redis, start_fix="run 'drdrill stack up' again")
         self.components = {name: Daemon(name, run, start_fix="run 'drdrill stack up' again")
-                           for name in (*SERVICES, *WORKERS)}
+                           for name in (*AIRFLOW_SERVICES, *WORKERS)}
 
     # -- paths, secrets, settings ------------------------------------------------------------------------
 
@@ -121,7 +121,7 @@ class ClusterStack:
         for component in ("services", *WORKERS):
             config = dict(base)
             config["settings"] = {**(base.get("settings") or {}), "history_url": self.history_url,
-                                  "work_dir": str(self.work_dir(component))}
+                                  "work_dir": str(self.work_dir(component)), "airflow_api_conn_id": API_CONN_ID}
             self.config_path(component).parent.mkdir(parents=True, exist_ok=True)
             self.config_path(component).write_text(yaml.safe_dump(config, sort_keys=False))
 
@@ -130,7 +130,7 @@ class ClusterStack:
         keys = self.secrets()
         metadata = self.postgres.url(METADATA_DB)
         return {
-            "core": {"executor": "CeleryExecutor", "dags_folder": str(self.dags_folder),
+            "core": {"executor": EXECUTOR, "dags_folder": str(self.dags_folder),
                      "plugins_folder": str(self.plugins_folder), "load_examples": "False",
                      "fernet_key": keys["fernet_key"], "parallelism": "8",
                      "hostname_callable": "drdrill.airflow.worker_name.worker_hostname",
@@ -203,7 +203,7 @@ class ClusterStack:
         self.write_configs()
         self.write_airflow_cfg()
         self._migrate()
-        import_connections(connections, env=self.environment())  # before the components take both cores
+        import_connections({**connections, **self.api_connection()}, env=self.environment())  # before the components take both cores
         for name, daemon in self.components.items():
             daemon.start(self._argv(name), ready=lambda: True, env=self.environment(name))
         self._wait_ready(timeout)
@@ -289,13 +289,14 @@ class ClusterStack:
         answered = {name.split("@", 1)[0] for reply in replies for name in reply}
         return [worker for worker in WORKERS if worker in answered]
 
+    def api_connection(self) -> dict[str, dict[str, Any]]:
+        """The connection a failover drill's task redirects the source through (Airflow's REST API as the admin)."""
+        return {API_CONN_ID: {"conn_type": "http", "host": self.api_url, "login": ADMIN_USER,
+                              "password": self.secrets()["admin_password"]}}
+
     def api_token(self) -> str:
         """A JWT for the public API, from the admin's generated password."""
-        body = json.dumps({"username": ADMIN_USER, "password": self.secrets()["admin_password"]}).encode()
-        request = urllib.request.Request(f"{self.api_url}/auth/token", data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return str(json.load(response)["access_token"])
+        return api_token(self.api_url, ADMIN_USER, self.secrets()["admin_password"])
 
     def status(self) -> dict[str, Any]:
         """What runs where: ports, pids, logs, the API's health and the registered workers."""
