@@ -41,6 +41,21 @@ IMPORT_REPORT = textwrap.dedent("""
 """)
 
 
+FORGET_DAGS = """
+from airflow.api.common.delete_dag import delete_dag
+from airflow.exceptions import DagNotFound
+from airflow.models import DagModel
+from airflow.utils.session import create_session
+with create_session() as session:
+    dag_ids = [dag_id for (dag_id,) in session.query(DagModel.dag_id)]
+for dag_id in dag_ids:
+    try:
+        delete_dag(dag_id)
+    except DagNotFound:
+        pass
+"""
+
+
 @dataclass(frozen=True)
 class AirflowVenv:
     """A virtualenv outside the checkout with its own Airflow home."""
@@ -91,7 +106,9 @@ def make_airflow_venv(directory: Path, airflow_db: Path) -> AirflowVenv:
     (home / "dags").mkdir(parents=True)
     shutil.copytree(ROOT / "plugins", home / "plugins")
     shutil.copy(airflow_db / "airflow.db", home / "airflow.db")
-    return AirflowVenv(venv, home)
+    airflow = AirflowVenv(venv, home)
+    airflow.run("python", "-c", FORGET_DAGS)  # the copy knows the checkout's DAG files from earlier tests' runs
+    return airflow
 
 
 @pytest.fixture(scope="module")
