@@ -41,21 +41,6 @@ IMPORT_REPORT = textwrap.dedent("""
 """)
 
 
-FORGET_DAGS = """
-from airflow.api.common.delete_dag import delete_dag
-from airflow.exceptions import DagNotFound
-from airflow.models import DagModel
-from airflow.utils.session import create_session
-with create_session() as session:
-    dag_ids = [dag_id for (dag_id,) in session.query(DagModel.dag_id)]
-for dag_id in dag_ids:
-    try:
-        delete_dag(dag_id)
-    except DagNotFound:
-        pass
-"""
-
-
 @dataclass(frozen=True)
 class AirflowVenv:
     """A virtualenv outside the checkout with its own Airflow home."""
@@ -86,9 +71,9 @@ class AirflowVenv:
         return json.loads(listed[listed.index("["):]) if "[" in listed else []
 
 
-def make_airflow_venv(directory: Path, airflow_db: Path) -> AirflowVenv:
+def make_airflow_venv(directory: Path) -> AirflowVenv:
     """``python -m venv``, Airflow through a view of this run's site-packages, an ``airflow`` script, a fresh home
-    (with a copy of the migrated session metadata DB and of the checkout's plugins folder) and an empty DAGs folder."""
+    (its own migrated metadata DB, a copy of the checkout's plugins folder) and an empty DAGs folder."""
     venv, view, home = directory / "venv", directory / "site-view", directory / "airflow-home"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60)
     view.mkdir()
@@ -105,9 +90,8 @@ def make_airflow_venv(directory: Path, airflow_db: Path) -> AirflowVenv:
     (purelib / "drdrill_import_report.pth").write_text("import drdrill_import_report\n")
     (home / "dags").mkdir(parents=True)
     shutil.copytree(ROOT / "plugins", home / "plugins")
-    shutil.copy(airflow_db / "airflow.db", home / "airflow.db")
     airflow = AirflowVenv(venv, home)
-    airflow.run("python", "-c", FORGET_DAGS)  # the copy knows the checkout's DAG files from earlier tests' runs
+    airflow.run("airflow", "db", "migrate")  # its own metadata DB: a copy would know the checkout's DAG files
     return airflow
 
 
@@ -120,10 +104,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def installed(wheel: Path, airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> AirflowVenv:
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> AirflowVenv:
     """The wheel installed into a new venv with the constraints file, as the README says (the dependencies are
     satisfied by the view, so pip installs drdrill alone)."""
-    airflow = make_airflow_venv(tmp_path_factory.mktemp("installed"), airflow_db)
+    airflow = make_airflow_venv(tmp_path_factory.mktemp("installed"))
     subprocess.run([sys.executable, "-m", "pip", "--python", str(airflow.venv / "bin" / "python"), "install", "-q",
                     "-c", str(ROOT / "constraints.txt"), str(wheel)], check=True, capture_output=True, timeout=300)
     return airflow
@@ -139,10 +123,10 @@ def test_the_wheel_carries_the_dags_the_plugin_entry_point_and_the_package_data(
     assert "[airflow.plugins]" in entry_points and ENTRY_POINT in entry_points
 
 
-def test_without_the_entry_point_the_plugins_folder_registers_drdrill(airflow_db: Path, tmp_path: Path) -> None:
+def test_without_the_entry_point_the_plugins_folder_registers_drdrill(tmp_path: Path) -> None:
     """A drdrill without package metadata (the library's source on PYTHONPATH, no ``*.egg-info`` beside it):
     ``plugins/drdrill_plugin.py`` registers the plugin, once."""
-    bare = make_airflow_venv(tmp_path / "bare", airflow_db)
+    bare = make_airflow_venv(tmp_path / "bare")
     shutil.copytree(ROOT / "src" / "drdrill", tmp_path / "source" / "drdrill",
                     ignore=shutil.ignore_patterns("__pycache__"))
     plugins = bare.plugins(PYTHONPATH=str(tmp_path / "source"))
