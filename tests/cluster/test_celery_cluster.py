@@ -48,6 +48,7 @@ def test_backup_through_the_api_runs_on_both_workers_and_lands(cluster: ClusterA
     placed = {task: (ti["state"], ti["hostname"]) for task, ti in instances.items()}
     assert state == "success", placed
     assert {hostname for _, hostname in placed.values()} == set(WORKERS), placed
+    assert {task for task, ti in instances.items() if ti["pool"] == "drdrill_backup"} == {"dump_and_upload", "verify"}
     landed = {backup_id: entry for backup_id, entry in backups(cluster, monkeypatch, capsys).items() if backup_id not in before}
     assert len(landed) == 1 and next(iter(landed.values()))["valid"], landed
     recorded = drdrill(cluster, monkeypatch, capsys, "history", "--target", "shop", "--drill", "backup")["drills"]

@@ -63,6 +63,10 @@ def test_the_restore_drill_passes_with_each_task_on_the_other_worker(cluster: Cl
     run_id, state, instances = run_spread(cluster, RESTORE)
     assert state == "success", (placement(instances), findings(cluster, "restore", run_id))
     assert_alternated(order, instances)
+    assert {task: ti["pool"] for task, ti in instances.items()} == {
+        "select_backup": "default_pool", "recover": "drdrill_recovery", "measure": "default_pool",
+        "record": "default_pool"}  # the stack's pools (settings.pools), created with their slots:
+    assert cluster.call("GET", "/pools/drdrill_recovery")["slots"] == 2
     record = list_drills(cluster.stack.history_url, "shop", "restore", limit=1)[0]
     assert record.run_id == run_id and record.verdict == "passed", record.findings
     assert {"fetch_and_verify", "provision_scratch", "restore", "validate"} <= set(record.stage_seconds)

@@ -6,6 +6,7 @@ import importlib
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -230,3 +231,21 @@ def test_every_task_of_every_drill_dag_has_a_timeout_and_every_dag_a_run_timeout
         for dag in load_dag_module(path).DAGS.values():
             assert dag.dagrun_timeout, dag.dag_id
             assert all(task.execution_timeout for task in dag.tasks), dag.dag_id
+
+
+def pooled_tasks() -> dict[tuple[str, str], str]:
+    """(DAG id prefix, task id) -> pool of every task of every DAG file that is not in Airflow's default_pool."""
+    return {(dag.dag_id.split("__")[0], task.task_id): task.pool for path in DAG_FILES
+            for dag in load_dag_module(path).DAGS.values() for task in dag.tasks if task.pool != "default_pool"}
+
+
+def test_the_heavy_tasks_run_in_the_configured_pools_and_every_other_task_in_the_default_pool(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert pooled_tasks() == {}
+    config = Path(os.environ["DRDRILL_CONFIG"]).read_text()
+    pooled = tmp_path / "drills.yaml"
+    pooled.write_text(re.sub(r"(?m)^settings:\n", "settings:\n  pools: {backup: dr_dumps, recovery: dr_scratch}\n",
+                             config, count=1))
+    monkeypatch.setenv("DRDRILL_CONFIG", str(pooled))
+    assert pooled_tasks() == {("dr_backup", "dump_and_upload"): "dr_dumps", ("dr_backup", "verify"): "dr_dumps",
+                              ("dr_restore_drill", "recover"): "dr_scratch", ("dr_pitr_drill", "recover"): "dr_scratch"}

@@ -1,5 +1,5 @@
 """What every drill DAG shares: owner, tags, docs, one active run, Slack callbacks from the target's config,
-bounds on every task and run (``config.timeouts``), and one DAG per target — a target whose config entry is
+bounds on every task and run (``config.timeouts``), the heavy tasks in the configured pools, and one DAG per target — a target whose config entry is
 broken gets a DAG that fails at once, saying why."""
 
 from __future__ import annotations
@@ -9,11 +9,14 @@ from typing import Any
 
 import pendulum
 
-from drdrill.config import BrokenTarget, Target, load_config
+from drdrill.config import BrokenTarget, Pools, Target, load_config
 from drdrill.config.timeouts import run_timeout, task_timeout
 from drdrill.drill_kinds import BY_NAME
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
+# The tasks that run in ``settings.pools``: (drill, task id) -> the pool's key.
+POOLED_TASKS = {("backup", "dump_and_upload"): "backup", ("backup", "verify"): "backup",
+                ("restore", "recover"): "recovery", ("pitr", "recover"): "recovery"}
 
 
 def dag_arguments(target: Target, *, drill: str, doc: str | None) -> dict[str, Any]:
@@ -60,7 +63,8 @@ def per_target_dags(
     (the failover drill gets none: whether the broken target allows failover drills is unknown).
     """
     config = load_config()
-    dags = {target.name: bounded(build(target), target, drill) for target in config.targets if include(target)}
+    dags = {target.name: pooled(bounded(build(target), target, drill), config.settings.pools, drill)
+            for target in config.targets if include(target)}
     if drill != "failover":
         dags.update({broken.name: config_error_dag(broken, drill) for broken in config.broken})
     return dags
@@ -72,6 +76,17 @@ def bounded(dag: Any, target: Target, drill: str) -> Any:
     for task in dag.tasks:
         task.execution_timeout = task_timeout(target, drill, task.task_id)
     dag.dagrun_timeout = run_timeout(target, drill, [(task.task_id, task.retries or 0) for task in dag.tasks])
+    return dag
+
+
+def pooled(dag: Any, pools: Pools, drill: str) -> Any:
+    """``dag`` with its heavy tasks in the installation's Airflow pools (``settings.pools``; unset: default_pool),
+    so the scheduler queues them instead of starting more dumps or scratch servers than the workers hold."""
+    for task in dag.tasks:
+        kind = POOLED_TASKS.get((drill, task.task_id))
+        name = getattr(pools, kind) if kind else None
+        if name:
+            task.pool = name
     return dag
 
 

@@ -20,7 +20,7 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticUndefined
 
 from drdrill.config.values import (DEFAULT_HISTORY_URL, QUALIFIED_TABLE_PATTERN, TARGET_NAME_PATTERN, BucketName, ConnectionId,
-    Count, Duration, EngineName, ErrantPolicy, Fault, Flag, HistoryURL, Identifier, Names, Prefix,
+    Count, Duration, EngineName, ErrantPolicy, Fault, Flag, HistoryURL, Identifier, Names, PoolName, Prefix,
     ProjectPath, Schedule, SchemaNames, Size, TargetName, Text, config_error, describe)
 from drdrill.drill_kinds import FAILOVER, KINDS
 from drdrill.errors import ConfigError
@@ -48,6 +48,16 @@ def _section(cls: type, description: str, example: dict[str, Any]) -> Any:
 
 
 @dataclass(frozen=True, config=CONFIG, kw_only=True)
+class Pools:
+    """Airflow pools that bound the heavy tasks across the whole installation (null: Airflow's default_pool)."""
+
+    backup: PoolName | None = _key("the pool of every backup drill's dump and verify tasks (each loads its source "
+                                   "server and a worker's CPU and disk)", "drdrill_backup", None)
+    recovery: PoolName | None = _key("the pool of every restore and PITR drill's recover task (each runs a scratch "
+                                     "server: size it by the workers' memory)", "drdrill_recovery", None)
+
+
+@dataclass(frozen=True, config=CONFIG, kw_only=True)
 class Settings:
     """Installation-wide settings: where drill history goes, scratch space, default DAG owner."""
 
@@ -63,6 +73,8 @@ class Settings:
         "allowed to edit connections): how a failover drill's task redirects the source connection; null: "
         "`airflow connections import`, which needs the metadata database (only outside a task on Airflow 3)",
         "drdrill_airflow_api", None)
+    pools: Pools = _section(Pools, "Airflow pools of the heavy tasks; create them first (airflow pools set)",
+                            {"backup": "drdrill_backup", "recovery": "drdrill_recovery"})
 
 
 @dataclass(frozen=True, config=CONFIG, kw_only=True)

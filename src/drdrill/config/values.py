@@ -159,6 +159,8 @@ TargetName = Annotated[str, _matching(TARGET_NAME_PATTERN, "a target name is 1-6
                                       "digits and '_', starting with a letter (it becomes part of DAG ids)")]
 ConnectionId = Annotated[str, _matching(r"^[A-Za-z0-9_.\-]{1,250}$",
                                         "an Airflow connection id has only letters, digits, '_', '-' and '.'")]
+PoolName = Annotated[str, _matching(r"^[A-Za-z0-9_.\-]{1,256}$",
+                                    "an Airflow pool name has only letters, digits, '_', '-' and '.'")]
 BucketName = Annotated[str, _matching(
     r"^(?!xn--)(?!.*\.\.)(?![0-9.]+$)[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$", "an S3 bucket name is 3-63 characters of "
     "lowercase letters, digits, '.' and '-', starting and ending with a letter or digit (no '..', not an IP address, "

@@ -6,3 +6,5 @@ BACKING_SERVICES = ("postgres", "redis")  # Airflow's metadata + the drill histo
 AIRFLOW_SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")  # each an `airflow <name>` command
 WORKERS = ("drdrill-worker-1", "drdrill-worker-2")  # Celery workers, each its own host name and work dir
 METADATA_DB, HISTORY_DB = "airflow", "drdrill_history"  # the Postgres databases
+# Airflow pools (settings.pools) and their slots: one backup dump and one scratch server per worker at a time
+POOLS = {"backup": ("drdrill_backup", len(WORKERS)), "recovery": ("drdrill_recovery", len(WORKERS))}

@@ -26,11 +26,11 @@ HEARTBEAT_TABLE = "shop.heartbeat"
 MAX_BACKOFF = 2.0
 
 
-def beat_once(conn: pymysql.connections.Connection, server_id: int) -> int:
-    """Insert one heartbeat row stamped with UTC ``NOW(6)`` and return its ``seq``."""
+def beat_once(conn: pymysql.connections.Connection, server_id: int, table: str = HEARTBEAT_TABLE) -> int:
+    """Insert one heartbeat row stamped with UTC ``NOW(6)`` into ``table`` and return its ``seq``."""
     with conn.cursor() as cur:
         cur.execute(
-            f"INSERT INTO {HEARTBEAT_TABLE} (beat_at, server_id) VALUES (UTC_TIMESTAMP(6), %s)", (server_id,)
+            f"INSERT INTO {table} (beat_at, server_id) VALUES (UTC_TIMESTAMP(6), %s)", (server_id,)
         )
         seq = int(cur.lastrowid)
     conn.commit()

@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import logging
 import random
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -147,10 +148,19 @@ DO DELETE FROM shop.heartbeat WHERE beat_at < UTC_TIMESTAMP(6) - INTERVAL 7 DAY"
 ]
 
 
-def create_shop_schema(conn: pymysql.connections.Connection) -> None:
-    """Create database ``shop`` with its tables, view, function, trigger and event; safe to repeat."""
+def schema_statements(database: str = DATABASE) -> list[str]:
+    """``SCHEMA_STATEMENTS`` for a copy of the shop named ``database`` (the fleet bench's ``fleet_07``)."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", database):
+        raise DrdrillError(f"database name {database!r} is not a plain lowercase identifier.",
+                           "use lowercase letters, digits and '_', starting with a letter.")
+    return [re.sub(r"\bshop\.", f"{database}.", statement).replace(
+        f"DATABASE IF NOT EXISTS {DATABASE} ", f"DATABASE IF NOT EXISTS {database} ") for statement in SCHEMA_STATEMENTS]
+
+
+def create_shop_schema(conn: pymysql.connections.Connection, database: str = DATABASE) -> None:
+    """Create database ``database`` (``shop``) with its tables, view, function, trigger and event; safe to repeat."""
     with conn.cursor() as cur:
-        for statement in SCHEMA_STATEMENTS:
+        for statement in schema_statements(database):
             cur.execute(statement)
     conn.commit()
 
@@ -161,34 +171,35 @@ def ensure_app_user(server: LocalMariaDB, user: str, password: str, *, binlog: b
     return server.endpoint(user, password, DATABASE)
 
 
-def table_counts(conn: pymysql.connections.Connection) -> dict[str, int]:
+def table_counts(conn: pymysql.connections.Connection, database: str = DATABASE) -> dict[str, int]:
     """``COUNT(*)`` of each seeded table."""
     counts: dict[str, int] = {}
     with conn.cursor() as cur:
         for table in DATA_TABLES:
-            cur.execute(f"SELECT COUNT(*) FROM shop.{table}")
+            cur.execute(f"SELECT COUNT(*) FROM {database}.{table}")
             counts[table] = int(one_row(cur)[0])
     return counts
 
 
 def load_shop_data(
-    conn: pymysql.connections.Connection, rows: int = 300_000, seed: int = 7
+    conn: pymysql.connections.Connection, rows: int = 300_000, seed: int = 7, database: str = DATABASE
 ) -> dict[str, int]:
-    """Fill ``shop`` with about ``rows`` deterministic rows in batches; no-op when already seeded."""
+    """Fill ``database`` (``shop``, made by ``create_shop_schema``) with about ``rows`` deterministic rows in
+    batches; no-op when already seeded."""
     if rows < 100:
         raise DrdrillError(
             f"load_shop_data: rows={rows} is too small for a shop.", "ask for at least 100 rows."
         )
     with conn.cursor() as cur:
-        cur.execute("SELECT COUNT(*) FROM shop.schema_migrations WHERE version = %s", (SEED_MIGRATION,))
+        cur.execute(f"SELECT COUNT(*) FROM {database}.schema_migrations WHERE version = %s", (SEED_MIGRATION,))
         if one_row(cur)[0]:
-            return table_counts(conn)
-        cur.execute("SELECT EXISTS (SELECT 1 FROM shop.customers)")
+            return table_counts(conn, database)
+        cur.execute(f"SELECT EXISTS (SELECT 1 FROM {database}.customers)")
         if one_row(cur)[0]:
             raise DrdrillError(
-                "database shop has customers but no completed seed "
+                f"database {database} has customers but no completed seed "
                 "(an earlier load_shop_data was interrupted).",
-                "DROP DATABASE shop, then run create_shop_schema and load_shop_data again.",
+                f"DROP DATABASE {database}, then run create_shop_schema and load_shop_data again.",
             )
     counts = dict.fromkeys(DATA_TABLES, 0)
     started = time.monotonic()
@@ -196,11 +207,11 @@ def load_shop_data(
         for statements in iter_shop_inserts(rows, seed):
             conn.begin()
             for table, values in statements:
-                cur.execute(f"INSERT INTO shop.{table} ({_COLUMNS[table]}) VALUES {','.join(values)}")
+                cur.execute(f"INSERT INTO {database}.{table} ({_COLUMNS[table]}) VALUES {','.join(values)}")
                 counts[table] += len(values)
             conn.commit()
         cur.execute(
-            "INSERT INTO shop.schema_migrations (version, applied_at) VALUES (%s, '2024-01-01 00:00:01')",
+            f"INSERT INTO {database}.schema_migrations (version, applied_at) VALUES (%s, '2024-01-01 00:00:01')",
             (SEED_MIGRATION,),
         )
         conn.commit()

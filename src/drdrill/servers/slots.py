@@ -3,15 +3,18 @@
 ``settings.scratch_slots`` sets the number; left null, a new server needs the memory one takes (its buffer pool,
 the server's own and the restore client's) still available on the machine. The count and the new server's
 owner marker are taken under a file lock in the work directory, so two drills on one worker cannot both take
-the last slot. A full worker refuses with SCRATCH_SLOTS_FULL (the drill is could-not-verify, nothing restored).
+the last slot. A full worker is waited on (the policy's ``wait``: the target's ``timeouts.lock_wait``, the other
+drills end meanwhile), then refused with SCRATCH_SLOTS_FULL (the drill is could-not-verify, nothing restored).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from drdrill.servers.reaper import find_leftovers
@@ -20,6 +23,7 @@ from drdrill.sizes import format_size, parse_size
 
 SERVER_OVERHEAD = 512 * 1024 * 1024  # mariadbd's own memory beyond the buffer pool, and the restore client's
 SCRATCH_MEMORY = parse_size(SCRATCH_BUFFER_POOL.replace("M", "MiB")) + SERVER_OVERHEAD
+POLL_SECONDS = 5.0
 
 
 class ScratchSlotsFull(Exception):
@@ -28,6 +32,15 @@ class ScratchSlotsFull(Exception):
     def __init__(self, problem: str) -> None:
         super().__init__(problem)
         self.problem = problem
+
+
+@dataclass(frozen=True)
+class SlotPolicy:
+    """How many scratch servers a worker may run (``limit``; None: by its memory) and how long a drill waits for one."""
+
+    limit: int | None = None
+    wait: timedelta = timedelta(0)
+    poll_seconds: float = POLL_SECONDS
 
 
 @dataclass(frozen=True)
@@ -70,13 +83,32 @@ def check_slot(work_dir: Path, key: str, slots: int | None, memory: int | None) 
 
 
 @contextlib.contextmanager
-def scratch_slot(work_dir: Path, key: str, slots: int | None) -> Iterator[SlotCheck]:
-    """Hold the worker's slot lock while run ``key`` checks for a free slot and marks its new server as its own."""
+def _slot_lock(work_dir: Path) -> Iterator[None]:
     lock_dir = work_dir / "scratch"
     lock_dir.mkdir(parents=True, exist_ok=True)
     with open(lock_dir / ".slots.lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            yield check_slot(work_dir, key, slots, available_memory())
+            yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def scratch_slot(work_dir: Path, key: str, policy: SlotPolicy) -> Iterator[SlotCheck]:
+    """Hold the worker's slot lock while run ``key`` checks for a free slot and marks its new server as its own;
+    a full worker is checked again every ``poll_seconds`` (the lock released in between) for up to ``wait``."""
+    deadline = time.monotonic() + policy.wait.total_seconds()
+    while True:
+        with _slot_lock(work_dir):
+            try:
+                check = check_slot(work_dir, key, policy.limit, available_memory())
+            except ScratchSlotsFull as full:
+                if time.monotonic() >= deadline:
+                    waited = f"; waited {round(policy.wait.total_seconds())} s (timeouts.lock_wait)" \
+                        if policy.wait else ""
+                    raise ScratchSlotsFull(full.problem + waited) from None
+            else:
+                yield check
+                return
+        time.sleep(min(policy.poll_seconds, max(deadline - time.monotonic(), 0.0)))

@@ -32,6 +32,7 @@ from drdrill.findings import Finding
 from drdrill.history import DrillRecord, record_drill
 from drdrill.servers.reaper import reap_orphans
 from drdrill.servers.scratch import run_key
+from drdrill.servers.slots import SlotPolicy
 from drdrill.storage.lease import release_lease
 from drdrill.storage.manifest import Manifest
 from drdrill.storage.objectstore import ObjectStore
@@ -48,7 +49,7 @@ class RestoreServers:
     scratch: MySQLEndpoint | None = None
     scratch_conn_id: str | None = None
     signing_key: SigningKey | None = None
-    scratch_slots: int | None = None  # settings.scratch_slots: local scratch servers per worker (None: by memory)
+    scratch_slots: SlotPolicy = SlotPolicy()  # settings.scratch_slots per worker, waited on for timeouts.lock_wait
 
 
 def recover_on_scratch(runner: StepRunner, target: Target, servers: RestoreServers, selected: dict[str, Any], *,

@@ -39,7 +39,7 @@ from drdrill.servers.scratch import (
     why_not_serving,
 )
 from drdrill.servers.owner import claim, mark_kept
-from drdrill.servers.slots import ScratchSlotsFull, scratch_slot
+from drdrill.servers.slots import ScratchSlotsFull, SlotPolicy, scratch_slot
 from drdrill.storage.catalog import CORRUPT, DRILL_EVIDENCE, INVALID, QUARANTINED, list_backups, may_still_be_running
 from drdrill.storage.layout import TargetLayout, backup_time
 from drdrill.storage.lease import renew_lease, take_lease
@@ -225,9 +225,10 @@ def _next_usable(store: ObjectStore, target: Target, older_than: str, signing_ke
 
 def provision_scratch(selected: dict[str, Any], *, work_dir: Path, key: str, source: MySQLEndpoint,
                       replica: MySQLEndpoint | None, scratch_endpoint: MySQLEndpoint | None,
-                      scratch_conn_id: str | None, run_id: str = "", scratch_slots: int | None = None) -> dict[str, Any]:
+                      scratch_conn_id: str | None, run_id: str = "", scratch_slots: SlotPolicy = SlotPolicy()
+                      ) -> dict[str, Any]:
     """A server to restore into, proven (by identity) not to be the source or the replica; a local one only when
-    this worker has a free scratch slot (``servers.slots``: ``scratch_slots``, else its available memory)."""
+    this worker has a free scratch slot (``servers.slots``), waiting for one as ``scratch_slots`` says."""
     began = time.monotonic()
     if scratch_endpoint is not None:
         try:

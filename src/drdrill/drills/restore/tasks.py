@@ -23,6 +23,7 @@ from drdrill.durations import format_duration
 from drdrill.findings import DrillFailed, Finding
 from drdrill.servers.reaper import reap_orphans
 from drdrill.servers.scratch import run_key
+from drdrill.servers.slots import SlotPolicy
 from drdrill.storage.lease import LEASE_BOUND, release_lease
 
 T = TypeVar("T")
@@ -72,7 +73,7 @@ def restore_servers(target: Target) -> RestoreServers:
         if scratch_conn_id else None,
         scratch_conn_id=scratch_conn_id,
         signing_key=manifest_signing_key(target.storage),
-        scratch_slots=runtime.config().settings.scratch_slots,
+        scratch_slots=SlotPolicy(runtime.config().settings.scratch_slots, target.timeouts.lock_wait),
     )
 
 

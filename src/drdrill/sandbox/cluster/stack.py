@@ -33,7 +33,7 @@ from drdrill.daemon import Daemon
 from drdrill.errors import DrdrillError, ServerStartError
 from drdrill.locations import CONFIG_ENV_VAR, default_config_path, project_root
 from drdrill.ports import ensure_port_free, port_open
-from drdrill.sandbox.components import AIRFLOW_SERVICES, EXECUTOR, HISTORY_DB, METADATA_DB, WORKERS
+from drdrill.sandbox.components import AIRFLOW_SERVICES, EXECUTOR, HISTORY_DB, METADATA_DB, POOLS, WORKERS
 from drdrill.sandbox.spread import LOCAL_SETTINGS, QUEUES_VARIABLE
 from drdrill.sandbox.cluster.postgres import LocalPostgres
 
@@ -121,7 +121,8 @@ class ClusterStack:
         for component in ("services", *WORKERS):
             config = dict(base)
             config["settings"] = {**(base.get("settings") or {}), "history_url": self.history_url,
-                                  "work_dir": str(self.work_dir(component)), "airflow_api_conn_id": API_CONN_ID}
+                                  "work_dir": str(self.work_dir(component)), "airflow_api_conn_id": API_CONN_ID,
+                                  "pools": {key: name for key, (name, _) in POOLS.items()}}
             self.config_path(component).parent.mkdir(parents=True, exist_ok=True)
             self.config_path(component).write_text(yaml.safe_dump(config, sort_keys=False))
 
@@ -204,6 +205,7 @@ class ClusterStack:
         self.write_airflow_cfg()
         self._migrate()
         import_connections({**connections, **self.api_connection()}, env=self.environment())  # before the components take both cores
+        self._create_pools()
         for name, daemon in self.components.items():
             daemon.start(self._argv(name), ready=lambda: True, env=self.environment(name))
         self._wait_ready(timeout)
@@ -231,6 +233,19 @@ class ClusterStack:
             raise ServerStartError(f"airflow db migrate failed on the stack's Postgres: {done.stderr[-2000:]}",
                                    f"Fix the cause; Postgres's log is {self.postgres.log_file}.")
         stamp.write_text(wanted)
+
+    def _create_pools(self) -> None:
+        """The pools of ``settings.pools`` (``components.POOLS``): a task in a pool that does not exist is never
+        scheduled."""
+        pools = {name: {"slots": slots, "description": f"drdrill {key} tasks (settings.pools.{key})",
+                        "include_deferred": False} for key, (name, slots) in POOLS.items()}
+        path = self.airflow_home / "pools.json"
+        path.write_text(json.dumps(pools))
+        done = subprocess.run([str(Path(sys.executable).parent / "airflow"), "pools", "import", str(path)],
+                              capture_output=True, text=True, env=self.environment())
+        if done.returncode != 0:
+            raise ServerStartError(f"airflow pools import failed: {done.stderr[-1500:]}",
+                                   f"Fix the cause; Postgres's log is {self.postgres.log_file}.")
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

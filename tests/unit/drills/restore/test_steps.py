@@ -289,11 +289,12 @@ def test_a_newest_manifest_refused_under_a_wrong_key_with_nothing_older_fails_un
 
 def test_provisioning_on_a_full_worker_is_scratch_slots_full_and_starts_nothing(tmp_path: Path) -> None:
     from drdrill.servers.scratch import plan_local_scratch, scratch_dir
+    from drdrill.servers.slots import SlotPolicy
 
     plan_local_scratch(tmp_path, "other", "run-other")  # another drill's scratch server on this worker
     with pytest.raises(DrillFailed) as caught:
         provision_scratch({"engine": "mariadb-dump"}, work_dir=tmp_path, key="mine", source=None, replica=None,
-                          scratch_endpoint=None, scratch_conn_id=None, run_id="run-mine", scratch_slots=1)
+                          scratch_endpoint=None, scratch_conn_id=None, run_id="run-mine", scratch_slots=SlotPolicy(1))
     assert [f.code for f in caught.value.findings] == ["SCRATCH_SLOTS_FULL"]
     assert "settings.scratch_slots: 1" in caught.value.findings[0].message
     assert not scratch_dir(tmp_path, "mine").exists()

@@ -59,6 +59,8 @@ def test_each_worker_has_its_own_work_dir_and_all_record_history_in_the_stacks_p
     work_dirs = {config["settings"]["work_dir"] for config in configs.values()}
     assert len(work_dirs) == 3 and all(path.startswith(str(stack.directory)) for path in work_dirs)
     assert {config["settings"]["history_url"] for config in configs.values()} == {stack.history_url}
+    assert all(config["settings"]["pools"] == {"backup": "drdrill_backup", "recovery": "drdrill_recovery"}
+               for config in configs.values())  # the pools the stack creates (tests/cluster checks their use)
     assert all(config["settings"]["default_owner"] == "dba" and config["targets"] == [{"name": "shop"}]
                for config in configs.values())
 
