@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from drdrill.config import load_config
-from drdrill.config.models import CONNECTION_KEYS, DrillConfig
+from drdrill.config.models import CONNECTION_KEYS, DrillConfig, Pools
 from drdrill.sandbox import components
 from drdrill.sandbox.sample_data import APP_GRANTS
 from drdrill.sandbox.stack import BACKUP_GRANTS, FAILOVER_GRANTS, REPLICATION_GRANTS
@@ -308,3 +308,10 @@ def test_bucket_heartbeat_sample_data_streamer_and_restart_are_wired() -> None:
     spec["services"]["shop-heartbeat"]["command"] = ["sleep infinity"]
     assert stack_problems(spec, config) == [
         "no heartbeat writer", "the failover drill's restart_command does not reach mariadb-primary"]
+
+
+def test_the_pools_the_config_names_are_created_with_the_local_clusters_slots() -> None:
+    init = " ".join(compose()["services"]["airflow-init"]["command"])
+    created = {name: int(slots) for name, slots in re.findall(r"airflow pools set (\S+) (\d+) ", init)}
+    assert created == dict(components.POOLS.values())
+    assert drills_config().settings.pools == Pools(**{key: name for key, (name, _) in components.POOLS.items()})

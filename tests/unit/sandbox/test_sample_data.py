@@ -156,3 +156,15 @@ def test_the_loader_command_takes_the_login_from_an_option_file_only(tmp_path, c
         main(["--help"])
     out = capsys.readouterr().out
     assert "--defaults-file" in out and "--password" not in out and "--user" not in out
+
+
+def test_the_schema_can_be_made_under_another_name_with_every_reference_moved() -> None:
+    from drdrill.sandbox.sample_data import SCHEMA_STATEMENTS, schema_statements
+
+    moved = schema_statements("fleet_07")
+    assert len(moved) == len(SCHEMA_STATEMENTS) and schema_statements() == SCHEMA_STATEMENTS
+    assert moved[0].startswith("CREATE DATABASE IF NOT EXISTS fleet_07 ")
+    assert not any("shop." in statement for statement in moved)
+    assert "REFERENCES fleet_07.orders (id)" in "\n".join(moved)
+    with pytest.raises(DrdrillError, match="not a plain lowercase identifier"):
+        schema_statements("fleet`; DROP DATABASE shop")

@@ -235,17 +235,15 @@ class ClusterStack:
         stamp.write_text(wanted)
 
     def _create_pools(self) -> None:
-        """The pools of ``settings.pools`` (``components.POOLS``): a task in a pool that does not exist is never
-        scheduled."""
-        pools = {name: {"slots": slots, "description": f"drdrill {key} tasks (settings.pools.{key})",
-                        "include_deferred": False} for key, (name, slots) in POOLS.items()}
-        path = self.airflow_home / "pools.json"
-        path.write_text(json.dumps(pools))
-        done = subprocess.run([str(Path(sys.executable).parent / "airflow"), "pools", "import", str(path)],
-                              capture_output=True, text=True, env=self.environment())
-        if done.returncode != 0:
-            raise ServerStartError(f"airflow pools import failed: {done.stderr[-1500:]}",
-                                   f"Fix the cause; Postgres's log is {self.postgres.log_file}.")
+        """The pools of ``settings.pools`` (``components.POOLS``), as README says to make them: a task in a pool
+        that does not exist is never scheduled."""
+        for key, (name, slots) in POOLS.items():
+            done = subprocess.run([str(Path(sys.executable).parent / "airflow"), "pools", "set", name, str(slots),
+                                   f"drdrill {key} tasks (settings.pools.{key})"],
+                                  capture_output=True, text=True, env=self.environment())
+            if done.returncode != 0:
+                raise ServerStartError(f"airflow pools set {name} failed: {done.stderr[-1500:]}",
+                                       f"Fix the cause; Postgres's log is {self.postgres.log_file}.")
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
