@@ -335,3 +335,28 @@ def test_heartbeat_cli_takes_credentials_from_option_file_and_stops_on_sigterm(
     assert proc.returncode == 0, stderr
     assert "SIGTERM" in stderr
     assert APP_PASSWORD not in stderr
+
+
+@pytest.mark.integration
+def test_a_copy_under_another_name_is_a_whole_shop_of_its_own(shop, shop_root) -> None:
+    conn = shop_root
+    create_shop_schema(conn, "fleet_07")
+    try:
+        counts = load_shop_data(conn, rows=300, seed=7, database="fleet_07")
+        assert counts == {table: scalar(conn, f"SELECT COUNT(*) FROM fleet_07.{table}") for table in DATA_TABLES}
+        assert scalar(conn, "SELECT COUNT(*) FROM information_schema.routines WHERE routine_schema = 'fleet_07'") == 1
+        assert scalar(conn, "SELECT COUNT(*) FROM information_schema.views WHERE table_schema = 'fleet_07' "
+                            "AND view_definition LIKE '%%`shop`%%'") == 0  # the view reads its own schema
+        order_id = scalar(conn, "SELECT MIN(id) FROM fleet_07.orders WHERE status <> 'refunded'")
+        audited = scalar(conn, "SELECT COUNT(*) FROM fleet_07.order_audit")
+        with conn.cursor() as cur:
+            cur.execute("UPDATE fleet_07.orders SET status = 'refunded' WHERE id = %s", (order_id,))
+        assert scalar(conn, "SELECT COUNT(*) FROM fleet_07.order_audit") == audited + 1  # its own trigger
+        assert scalar(conn, "SELECT COUNT(*) FROM shop.order_audit WHERE order_id = %s AND new_status = 'refunded' "
+                            "AND changed_at > UTC_TIMESTAMP(6) - INTERVAL 1 MINUTE", (order_id,)) == 0
+        beat_once(conn, 1, "fleet_07.heartbeat")
+        assert scalar(conn, "SELECT COUNT(*) FROM fleet_07.heartbeat") == 1
+        assert shop[1] == {table: scalar(conn, f"SELECT COUNT(*) FROM shop.{table}") for table in DATA_TABLES}
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("DROP DATABASE fleet_07")
