@@ -32,7 +32,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +41,7 @@ from common import format_table, measurement_meta, new_parser, run_cleaning_up, 
 from dag_parse import measure as measure_parse
 
 from drdrill.history import list_drills
-from drdrill.sandbox.cluster.api import ClusterAPI
+from drdrill.sandbox.cluster.api import FINISHED, ClusterAPI
 from drdrill.sandbox.cluster.stack import ClusterStack
 from drdrill.sandbox.components import POOLS, WORKERS
 from drdrill.sandbox.heartbeat import beat_once
@@ -54,6 +53,7 @@ SANDBOX_PORT_BASE = 23400
 STACK_PORT_BASE = 23410
 PAGE = os.sysconf("SC_PAGE_SIZE")
 RUN_TIMEOUT = 3600  # seconds one wave may take
+POLL_SECONDS = 3.0
 
 
 # -- the fleet -----------------------------------------------------------------------------------------------
@@ -205,9 +205,8 @@ def run_wave(cluster: ClusterAPI, history_url: str, drill: str, dag_prefix: str,
     """Trigger ``dag_prefix<target>`` for every target at once, wait for all; timings and the drills' records."""
     began = time.monotonic()
     runs = {target: cluster.trigger(f"{dag_prefix}{target}") for target in targets}
-    with ThreadPoolExecutor(8) as pool:
-        states = dict(zip(targets, pool.map(
-            lambda target: cluster.wait_finished(f"{dag_prefix}{target}", runs[target], RUN_TIMEOUT), targets)))
+    states = wait_all(cluster, {f"{dag_prefix}{target}": run_id for target, run_id in runs.items()})
+    states = {target: states[f"{dag_prefix}{target}"] for target in targets}
     wall = time.monotonic() - began
     records = {target: next(record for record in list_drills(history_url, target, drill, limit=5)
                             if record.run_id == runs[target]) for target in targets}
@@ -220,6 +219,20 @@ def run_wave(cluster: ClusterAPI, history_url: str, drill: str, dag_prefix: str,
             "run_s": [round(seconds_between(records[target].started_at, records[target].finished_at), 1)
                       for target in targets],
             "first_task_wait_s": waits}
+
+
+def wait_all(cluster: ClusterAPI, runs: dict[str, str]) -> dict[str, str]:
+    """Until every run (dag_id → run id) has finished, one request every ``POLL_SECONDS`` (the API server shares
+    the CPUs being measured); dag_id → final state."""
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while True:
+        states = cluster.run_states(runs)
+        if all(states.get(dag_id) in FINISHED for dag_id in runs):
+            return states
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"runs not finished after {RUN_TIMEOUT} s: "
+                               f"{ {dag_id: state for dag_id, state in states.items() if state not in FINISHED} }")
+        time.sleep(POLL_SECONDS)
 
 
 def first_task_wait(cluster: ClusterAPI, dag_id: str, run_id: str) -> float:

@@ -15,6 +15,8 @@ from drdrill.sandbox.cluster.stack import ClusterStack
 
 FINISHED = frozenset({"success", "failed"})
 POLL_SECONDS = 0.5
+REQUEST_TIMEOUT = 10  # seconds
+READ_ATTEMPTS = 3
 TaskInstances = dict[str, dict[str, Any]]
 
 
@@ -26,15 +28,27 @@ class ClusterAPI:
     token: str = ""
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
-        """One API request; ``path`` below ``/api/v2``; the decoded JSON answer (HTTPError on an error status)."""
+        """One API request; ``path`` below ``/api/v2``; the decoded JSON answer (HTTPError on an error status).
+
+        A read that times out (an API server on a machine under load) is tried again, up to ``READ_ATTEMPTS``."""
         if not self.token:
             self.token = self.stack.api_token()
         request = urllib.request.Request(f"{self.stack.api_url}/api/v2{path}", method=method,
                                          data=None if body is None else json.dumps(body).encode(),
                                          headers={"Authorization": f"Bearer {self.token}",
                                                   "Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.load(response)
+        for attempt in range(1, READ_ATTEMPTS + 1):
+            try:
+                with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:
+                    return json.load(response)
+            except TimeoutError:
+                if method != "GET" or attempt == READ_ATTEMPTS:
+                    raise
+
+    def run_states(self, runs: dict[str, str]) -> dict[str, str]:
+        """dag_id → state of the run ``runs[dag_id]``, for many DAGs in one request."""
+        listed = self.call("POST", "/dags/~/dagRuns/list", {"dag_ids": sorted(runs), "page_limit": 1000})["dag_runs"]
+        return {run["dag_id"]: run["state"] for run in listed if runs.get(run["dag_id"]) == run["dag_run_id"]}
 
     def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
         """Until the DAG processor has parsed ``dag_id``; then unpause it (DAGs start paused)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +27,7 @@ class FakeAirflow:
     requests: list[tuple[str, str, Any, str]] = field(default_factory=list)
     missing_polls: int = 2  # GET /dags/<id> is 404 this often (not parsed yet)
     states: list[str] = field(default_factory=lambda: ["queued", "running", "success"])
+    slow_answers: int = 0  # this many GETs answer only after the client's timeout
 
 
 @pytest.fixture
@@ -54,8 +56,16 @@ def airflow(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeAirflow, Clus
                     seen.missing_polls -= 1
                     return self._answer(404, {"detail": "not found"})
                 return self._answer(200, {"dag_id": "dr_backup__shop"})
+            if self.command == "POST" and self.path == "/api/v2/dags/~/dagRuns/list":
+                return self._answer(200, {"dag_runs": [
+                    {"dag_id": "dr_backup__a", "dag_run_id": "manual__1", "state": "success"},
+                    {"dag_id": "dr_backup__a", "dag_run_id": "manual__0", "state": "failed"},
+                    {"dag_id": "dr_backup__b", "dag_run_id": "manual__2", "state": "running"}]})
             if self.command == "POST":
                 return self._answer(200, {"dag_run_id": "manual__1"})
+            if seen.slow_answers:
+                seen.slow_answers -= 1
+                time.sleep(0.5)
             if self.path.endswith("/taskInstances"):
                 return self._answer(200, {"task_instances": [{"task_id": "record", "state": "success",
                                                               "hostname": "drdrill-worker-1"}]})
@@ -117,3 +127,22 @@ def test_a_run_still_going_after_the_timeout_names_its_state(airflow: tuple[Fake
         client.wait_finished("dr_backup__shop", "manual__1", timeout=0.1)
     with pytest.raises(TimeoutError, match="record finished not within 0s.*'record': \\('success'"):
         client.wait_until("dr_backup__shop", "manual__1", lambda tis: False, 0.1, "record finished")
+
+
+def test_many_runs_states_come_in_one_request_each_for_its_own_run(airflow: tuple[FakeAirflow, ClusterAPI]) -> None:
+    seen, client = airflow
+    states = client.run_states({"dr_backup__a": "manual__1", "dr_backup__b": "manual__2", "dr_backup__c": "manual__3"})
+    assert states == {"dr_backup__a": "success", "dr_backup__b": "running"}  # not yet listed: no state
+    assert [(method, body) for method, _, body, _ in seen.requests] == [
+        ("POST", {"dag_ids": ["dr_backup__a", "dr_backup__b", "dr_backup__c"], "page_limit": 1000})]
+
+
+def test_a_read_that_times_out_is_tried_again_and_the_last_timeout_is_raised(
+        airflow: tuple[FakeAirflow, ClusterAPI], monkeypatch: pytest.MonkeyPatch) -> None:
+    seen, client = airflow
+    monkeypatch.setattr(api, "REQUEST_TIMEOUT", 0.2)
+    seen.slow_answers = api.READ_ATTEMPTS - 1
+    assert client.run_state("dr_backup__shop", "manual__1") == "queued"
+    seen.slow_answers = api.READ_ATTEMPTS
+    with pytest.raises(TimeoutError):
+        client.run_state("dr_backup__shop", "manual__1")
