@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.drdrill-installed
 SYSTEM_PACKAGES := mariadb-server mariadb-client mariadb-backup mydumper zstd tar libmariadb-dev pkg-config gcc \
-                   postgresql redis-server curl jq
+                   postgresql redis-server curl jq chromium
 
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags

@@ -10,11 +10,12 @@ The package is layered; a module imports its own layer or a lower one, never a h
 4. ``engines``: one module per backup tool, registered once
 5. ``config``: the drills YAML, validated
 6. ``checks``: source facts, checksums, the Great Expectations suites
-7. ``airflow``: adapters only (connections, notifier, assets, approval, DAG defaults, runtime)
-8. ``drills``: one home per drill kind (steps, Airflow task bodies, the in-process runner); a kind
+7. ``scorecard``: the DR scorecard's queries over the history, its JSON API and page (no Airflow import)
+8. ``airflow``: adapters only (connections, notifier, assets, approval, DAG defaults, runtime)
+9. ``drills``: one home per drill kind (steps, Airflow task bodies, the in-process runner); a kind
    builds on earlier kinds only (backup, archive, restore, PITR, failover)
-9. ``dags``: the DAG builders, one module per drill kind, and ``all_dags()`` for a DAG file
-10. ``sandbox`` and ``cli``: the composition roots for the local sandbox and the shell
+10. ``dags``: the DAG builders, one module per drill kind, and ``all_dags()`` for a DAG file
+11. ``sandbox`` and ``cli``: the composition roots for the local sandbox and the shell
 
 Only the adapters, the drills' ``tasks`` modules and ``dags`` import Airflow; Airflow connections are resolved
 there (or in the CLI) and what they resolve to is passed down as plain values.

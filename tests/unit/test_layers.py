@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("engines", ("drdrill.engines",)),
     ("config", ("drdrill.config",)),
     ("checks", ("drdrill.checks",)),
+    ("scorecard", ("drdrill.scorecard",)),
     ("airflow adapters", ("drdrill.airflow",)),
     ("drills", ("drdrill.drills",)),
     ("dags", ("drdrill.dags",)),

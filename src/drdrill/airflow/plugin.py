@@ -1,4 +1,9 @@
-"""drdrill's Airflow plugin: what drdrill adds to Airflow itself (the UI's pieces arrive here).
+"""drdrill's Airflow plugin: the DR scorecard (``drdrill.scorecard``) in Airflow's API server and UI.
+
+The scorecard's app is mounted at ``/drdrill`` behind the API server's own authentication (a JWT as a bearer token
+or the UI's session cookie, and read access to DAG runs); the UI shows its page as the "DR scorecard" view in the
+navigation. The app is built on its first request: every Airflow process loads plugins (each task does, for
+macros), and only the API server should pay for FastAPI and Airflow's security module.
 
 An installed drdrill registers it through the ``airflow.plugins`` entry point. A checkout's Airflow also has
 ``plugins/drdrill_plugin.py`` in its plugins folder, which registers it only when no entry point does (Airflow
@@ -9,19 +14,47 @@ Airflow's plugin loader never walks.
 from __future__ import annotations
 
 from importlib.metadata import distributions
+from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
 import drdrill
 
 ENTRY_POINT_GROUP = "airflow.plugins"
+URL_PREFIX = "/drdrill"
+
+
+class ScorecardApp:
+    """An ASGI app that builds the scorecard's FastAPI app, guarded by Airflow's auth, on its first call."""
+
+    def __init__(self) -> None:
+        self._app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self._app is None:
+            self._app = build_scorecard_app()
+        await self._app(scope, receive, send)
+
+
+def build_scorecard_app() -> Any:
+    """The scorecard app, each route requiring what reading DAG runs requires in Airflow's own API."""
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
+    from airflow.api_fastapi.core_api.security import requires_access_dag
+    from fastapi import Depends
+
+    from drdrill.scorecard.app import config_source, create_app
+
+    return create_app(config_source, [Depends(requires_access_dag("GET", DagAccessEntity.RUN))])
 
 
 class DrdrillPlugin(AirflowPlugin):
-    """Names drdrill (and its version) in ``airflow plugins``."""
+    """drdrill in ``airflow plugins``: the scorecard's app and its view in the UI's navigation."""
 
     name = "drdrill"
     version = drdrill.__version__
+    fastapi_apps = [{"app": ScorecardApp(), "url_prefix": URL_PREFIX, "name": "drdrill DR scorecard"}]
+    external_views = [{"name": "DR scorecard", "href": URL_PREFIX.lstrip("/") + "/", "destination": "nav",
+                       "url_route": "drdrill-scorecard", "category": "browse"}]
 
 
 def registered_by_entry_point() -> bool:

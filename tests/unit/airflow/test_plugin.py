@@ -68,3 +68,20 @@ def test_without_the_ignore_file_the_loader_would_import_the_stray_module(tmp_pa
     (folder / "stray_drdrill_module.py").write_text("raise RuntimeError('imported')\n")
     _, errors = load_plugins(folder)
     assert any("stray_drdrill_module.py" in source for source in errors)
+
+
+def test_the_plugin_mounts_the_scorecard_and_shows_it_in_the_navigation() -> None:
+    (app,) = DrdrillPlugin.fastapi_apps
+    (view,) = DrdrillPlugin.external_views
+    assert app["url_prefix"] == "/drdrill" and isinstance(app["app"], plugin.ScorecardApp)
+    assert (view["href"], view["destination"], view["url_route"]) == ("drdrill/", "nav", "drdrill-scorecard")
+
+
+def test_loading_the_plugin_leaves_the_api_servers_security_module_unimported() -> None:
+    """Every task process loads the plugins; the scorecard's app (FastAPI, Airflow's auth) is built on first use."""
+    import subprocess
+
+    code = ("import sys, drdrill.airflow.plugin; "
+            "print(sorted(m for m in ('airflow.api_fastapi.core_api.security', 'drdrill.scorecard.app') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -1,0 +1,170 @@
+"""The DR scorecard in a real Airflow API server (SimpleAuthManager) and its UI, driven by headless Chromium.
+
+The history holds drill records of the six drill kinds of the target ``shop`` (written as the drills write them);
+the API server runs with its own Airflow home (a copy of the session's migrated metadata DB), this checkout's
+plugins folder and a drills YAML pointing at that history.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import yaml
+
+from drdrill.airflow.rest_api import api_token
+from drdrill.daemon import Daemon
+from drdrill.drill_kinds import drill_names
+from drdrill.history import DrillRecord, record_drill
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+USER = "admin"
+RESTORE_RTOS = (410.0, 380.0, 2100.0, 350.0)  # the third run is red: RTO over the 30 min objective
+
+
+@dataclass(frozen=True)
+class ScorecardServer:
+    url: str
+    password: str
+    history_url: str
+
+
+def _write_history(url: str) -> None:
+    """Records of all six kinds for ``shop`` (four restores for the chart), the way the drills record them."""
+    start = datetime.now(timezone.utc) - timedelta(days=2)
+
+    def record(drill: str, hours: float, verdict: str = "passed", **values: object) -> None:
+        begin = start + timedelta(hours=hours)
+        record_drill(url, DrillRecord(f"scheduled__{begin.isoformat()}", "shop", drill, verdict, begin.isoformat(),
+                                      (begin + timedelta(minutes=5)).isoformat(), **values))  # type: ignore[arg-type]
+
+    for kind in drill_names():
+        record(kind, 0, backup_id="20261205T000000Z-aaaa" if kind == "backup" else None)
+    for index, rto in enumerate(RESTORE_RTOS):
+        red = rto > 1800
+        record("restore", 2 + 6 * index, "failed" if red else "passed", backup_id="20261205T000000Z-aaaa",
+               rto_seconds=rto, rto_objective_seconds=1800.0, rpo_seconds=40.0 + index, rpo_objective_seconds=900.0,
+               stage_seconds={"download": 20.0, "restore": rto - 60, "validate": 40.0},
+               findings=[{"code": "RTO_EXCEEDED", "message": "took 35 min", "fix": "restore faster", "evidence": {}}]
+               if red else [])
+    record("pitr", 30, "could_not_verify", findings=[{"code": "COULD_NOT_VERIFY", "message": "archive gap",
+                                                     "fix": "re-run the archive", "evidence": {}}])
+
+
+def _get(url: str, token: str | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return _get(f"{url}/api/v2/monitor/health")[0] == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def scorecard_server(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScorecardServer]:
+    from drdrill.ports import find_free_port
+
+    home = tmp_path_factory.mktemp("scorecard-airflow")
+    with sqlite3.connect(airflow_db / "airflow.db") as source, sqlite3.connect(home / "airflow.db") as copy:
+        source.backup(copy)  # consistent even while another test writes the session's DB
+    history_url = f"sqlite:///{home}/history.sqlite"
+    _write_history(history_url)
+    config = yaml.safe_load(Path(os.environ["DRDRILL_CONFIG"]).read_text())
+    config["settings"]["history_url"] = history_url
+    (home / "drills.yaml").write_text(yaml.safe_dump(config))
+    password = secrets.token_urlsafe(12)
+    (home / "passwords.json").write_text(json.dumps({USER: password}))
+    port = find_free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW__", "AIRFLOW_CONN_"))}
+    env.update({
+        "AIRFLOW_HOME": str(home), "DRDRILL_CONFIG": str(home / "drills.yaml"),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"), "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32), "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+        "AIRFLOW__API__HOST": "127.0.0.1", "AIRFLOW__API__PORT": str(port), "AIRFLOW__API__WORKERS": "1",
+    })
+    daemon = Daemon("scorecard-api-server", home)
+    url = f"http://127.0.0.1:{port}"
+    daemon.start([str(Path(sys.executable).parent / "airflow"), "api-server"], lambda: _healthy(url), timeout=90, env=env)
+    try:
+        yield ScorecardServer(url, password, history_url)
+    finally:
+        daemon.stop(timeout=3, group=True)  # nothing to keep: no graceful shutdown needed
+
+
+def test_anonymous_requests_are_refused_and_a_token_reads_the_api(scorecard_server: ScorecardServer) -> None:
+    url = scorecard_server.url
+    for path in ("/drdrill/", "/drdrill/api/fleet", "/drdrill/api/targets/shop", "/drdrill/api/targets/shop/runs"):
+        assert _get(url + path)[0] == 401, path
+        assert _get(url + path, token="not-a-jwt")[0] == 403, path
+    token = api_token(url, USER, scorecard_server.password)
+    status, body = _get(f"{url}/drdrill/api/fleet", token)
+    assert status == 200
+    (shop,) = json.loads(body)["targets"]
+    assert set(shop["drills"]) == set(drill_names()) and shop["drills"]["pitr"]["verdict"] == "could_not_verify"
+    assert shop["owner"] and shop["tags"] == ["test"] and shop["objectives"]["rto_seconds"] == 1800
+    assert [f["code"] for f in shop["open_findings"]] == ["COULD_NOT_VERIFY"]
+    runs = json.loads(_get(f"{url}/drdrill/api/targets/shop/runs?limit=3&offset=3", token)[1])
+    assert (runs["total"], len(runs["runs"])) == (11, 3)
+    schema = json.loads(_get(f"{url}/drdrill/openapi.json", token)[1])
+    assert {"/api/fleet", "/api/targets/{target}", "/api/targets/{target}/runs"} <= set(schema["paths"])
+
+
+def test_the_scorecard_renders_inside_the_airflow_ui(scorecard_server: ScorecardServer, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page.goto(f"{scorecard_server.url}/auth/login/")
+            page.fill("input[name=username]", USER)
+            page.fill("input[name=password]", scorecard_server.password)
+            page.click("button[type=submit]")
+            page.wait_for_url(lambda address: "/auth/login" not in address, timeout=30_000)
+            page.goto(f"{scorecard_server.url}/plugin/drdrill-scorecard")
+            frame = page.frame_locator("iframe")
+            frame.locator("body[data-ready=fleet]").wait_for(timeout=30_000)
+            row = frame.locator("#fleet tr[data-target=shop]")
+            assert row.locator("td[data-kind]").count() == len(drill_names())
+            assert row.locator("td[data-kind=pitr]").get_attribute("data-verdict") == "could_not_verify"
+            assert "passed" not in (row.locator("td[data-kind=pitr] .badge").get_attribute("class") or "")
+            page.screenshot(path=str(tmp_path / "fleet.png"), full_page=True)
+
+            row.locator("a", has_text="shop").first.click()
+            frame.locator("body[data-ready=target]").wait_for(timeout=30_000)
+            assert frame.locator("#rto-chart circle.point").count() == len(RESTORE_RTOS)
+            assert frame.locator("#rto-chart path.objective").count() == 1
+            assert frame.locator("#history tr[data-run]").count() == 11
+            assert frame.locator("#stage-table tr").count() == 3
+            link = frame.locator("#history tr[data-drill=restore] a").first.get_attribute("href") or ""
+            assert link.startswith("../dags/dr_restore_drill__shop/runs/")
+            page.screenshot(path=str(tmp_path / "target.png"), full_page=True)
+        finally:
+            browser.close()
+    shutil.copy(tmp_path / "target.png", ROOT / "docs" / "scorecard.png")
