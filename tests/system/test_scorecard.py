@@ -147,13 +147,18 @@ def test_the_scorecard_renders_inside_the_airflow_ui(scorecard_server: Scorecard
             page.fill("input[name=password]", scorecard_server.password)
             page.click("button[type=submit]")
             page.wait_for_url(lambda address: "/auth/login" not in address, timeout=30_000)
-            page.goto(f"{scorecard_server.url}/plugin/drdrill-scorecard")
+            page.get_by_role("button", name="Browse").click()  # the view is in the navigation's Browse menu
+            page.get_by_role("menuitem", name="DR scorecard").click()
+            page.wait_for_url("**/plugin/drdrill-scorecard")
             frame = page.frame_locator("iframe")
             frame.locator("body[data-ready=fleet]").wait_for(timeout=30_000)
             row = frame.locator("#fleet tr[data-target=shop]")
             assert row.locator("td[data-kind]").count() == len(drill_names())
             assert row.locator("td[data-kind=pitr]").get_attribute("data-verdict") == "could_not_verify"
-            assert "passed" not in (row.locator("td[data-kind=pitr] .badge").get_attribute("class") or "")
+            def colour(kind: str) -> str:
+                return row.locator(f"td[data-kind={kind}] .badge").evaluate("node => getComputedStyle(node).backgroundColor")
+
+            assert colour("backup") == "rgb(26, 127, 55)" and colour("pitr") not in (colour("backup"), "")  # never green
             page.screenshot(path=str(tmp_path / "fleet.png"), full_page=True)
 
             row.locator("a", has_text="shop").first.click()

@@ -116,7 +116,7 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> AirflowV
 def test_the_wheel_carries_the_dags_the_plugin_entry_point_and_the_package_data(wheel: Path) -> None:
     archive = zipfile.ZipFile(wheel)
     names = archive.namelist()
-    assert "drdrill/checks/expectations/restore_drill.yaml" in names
+    assert {"drdrill/checks/expectations/restore_drill.yaml", "drdrill/scorecard/page.html"} <= set(names)
     assert {f"drdrill/dags/{kind}.py" for kind in ("backup", "restore", "pitr", "failover", "install")} <= set(names)
     assert not [name for name in names if name.startswith(("plugins/", "tests/", "dags/", "include/"))]
     entry_points = archive.read(next(name for name in names if name.endswith(".dist-info/entry_points.txt"))).decode()
@@ -148,6 +148,9 @@ def test_installed_drdrill_serves_its_dags_plugin_and_drills_from_the_wheel(inst
     plugins = installed.plugins()
     assert [plugin["name"] for plugin in plugins] == ["drdrill"]  # the folder's drdrill_plugin.py stood aside
     assert ENTRY_POINT in plugins[0]["source"]
+    assert [(app["url_prefix"], app["app"]) for app in plugins[0]["fastapi_apps"]] == [
+        ("/drdrill", "drdrill.airflow.plugin.ScorecardApp")]
+    assert [view["url_route"] for view in plugins[0]["external_views"]] == ["drdrill-scorecard"]
     listed = installed.run("airflow", "dags", "list", "--local", "-o", "json", **config).stdout
     dags = {dag["dag_id"]: dag for dag in json.loads(listed[listed.index("["):])}
     assert {"dr_backup__shop", "dr_restore_drill__shop", "dr_pitr_drill__shop", "dr_binlog_archive__shop",
