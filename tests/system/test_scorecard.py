@@ -60,6 +60,8 @@ def _write_history(url: str) -> None:
         record("restore", 2 + 6 * index, "failed" if red else "passed", backup_id="20261205T000000Z-aaaa",
                rto_seconds=rto, rto_objective_seconds=1800.0, rpo_seconds=40.0 + index, rpo_objective_seconds=900.0,
                stage_seconds={"download": 20.0, "restore": rto - 60, "validate": 40.0},
+               details={"pitr_window_start": start.isoformat(), "pitr_window_end": (start + timedelta(hours=24)).isoformat(),
+                        "results_uri": "s3://drdrill-backups/tests/shop/gx/results.json"},
                findings=[{"code": "RTO_EXCEEDED", "message": "took 35 min", "fix": "restore faster", "evidence": {}}]
                if red else [])
     record("pitr", 30, "could_not_verify", findings=[{"code": "COULD_NOT_VERIFY", "message": "archive gap",
@@ -158,6 +160,7 @@ def test_the_scorecard_renders_inside_the_airflow_ui(scorecard_server: Scorecard
             def colour(kind: str) -> str:
                 return row.locator(f"td[data-kind={kind}] .badge").evaluate("node => getComputedStyle(node).backgroundColor")
 
+            assert "as of" in row.locator("td.window").inner_text()  # the recoverable window of the last restore
             assert colour("backup") == "rgb(26, 127, 55)" and colour("pitr") not in (colour("backup"), "")  # never green
             page.screenshot(path=str(tmp_path / "fleet.png"), full_page=True)
 
@@ -167,6 +170,7 @@ def test_the_scorecard_renders_inside_the_airflow_ui(scorecard_server: Scorecard
             assert frame.locator("#rto-chart path.objective").count() == 1
             assert frame.locator("#history tr[data-run]").count() == 11
             assert frame.locator("#stage-table tr").count() == 3
+            assert frame.locator("#history", has_text="GX results: s3://drdrill-backups/").count() == 1
             link = frame.locator("#history tr[data-drill=restore] a").first.get_attribute("href") or ""
             assert link.startswith("../dags/dr_restore_drill__shop/runs/")
             page.screenshot(path=str(tmp_path / "target.png"), full_page=True)

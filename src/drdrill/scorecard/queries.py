@@ -106,7 +106,8 @@ def _drill_cell(row: Any) -> dict[str, Any]:
 def fleet(url: str, targets: Iterable[TargetInfo], now: datetime | None = None) -> list[dict[str, Any]]:
     """One row per target (the configured ones, then any only the history knows): per drill kind the last run,
     the open findings (those of each kind's last run that did not pass), the newest valid backup (a passed backup
-    drill) and the newest proven one (a passed restore drill), their ages, and the last archive lag sample."""
+    drill) and the newest proven one (a passed restore drill), their ages, the recoverable PITR window the last
+    restore drill recorded, and the last archive lag sample."""
     now = now or datetime.now(timezone.utc)
     with history_engine(url).connect() as connection:
         latest = _latest_rows(connection)
@@ -128,10 +129,20 @@ def fleet(url: str, targets: Iterable[TargetInfo], now: datetime | None = None) 
                               for finding in _run(row)["findings"]],
             "newest_valid_backup": _backup(valid.get(name), now),
             "newest_proven_backup": _backup(proven.get(name), now),
+            "pitr_window": _pitr_window(mine),
             "archive_lag_seconds": sample["archive_lag_seconds"] if sample else None,
             "archive_lag_sampled_at": sample["sampled_at"] if sample else None,
         })
     return rows
+
+
+def _pitr_window(latest: Sequence[Any]) -> dict[str, str | None] | None:
+    """The recoverable window the last restore drill recorded (restore records carry it)."""
+    restore = next((row for row in latest if row["drill"] == "restore"), None)
+    details = _run(restore)["details"] if restore is not None else {}
+    if restore is None or not details.get("pitr_window_start"):
+        return None
+    return {"start": details["pitr_window_start"], "end": details.get("pitr_window_end"), "as_of": restore["finished_at"]}
 
 
 def _kind_order(drill: str) -> int:

@@ -30,7 +30,8 @@ def url(tmp_path: Path) -> str:
             findings=[FIX])
     _record(url, "restore", "could_not_verify", 2, backup_id="b1")
     _record(url, "restore", "passed", 3, backup_id="b1", rto_seconds=300.0, rto_objective_seconds=600.0,
-            stage_seconds={"download": 10.0, "restore": 200.0})
+            stage_seconds={"download": 10.0, "restore": 200.0},
+            details={"pitr_window_start": T0.isoformat(), "pitr_window_end": (T0 + timedelta(hours=3)).isoformat()})
     _record(url, "backup", "passed", 4, backup_id="b2")
     _record(url, "pitr", "could_not_verify", 5, findings=[{**FIX, "code": "COULD_NOT_VERIFY"}],
             run_id="cli__20261201T050000Z__abc123")
@@ -53,7 +54,10 @@ def test_fleet_shows_each_kinds_last_run_open_findings_backups_and_archive_lag(u
     assert shop["newest_valid_backup"]["age_seconds"] == pytest.approx(110 * 60)
     assert shop["newest_proven_backup"]["backup_id"] == "b1"
     assert shop["archive_lag_seconds"] == 4.5
-    assert (legacy["target"], legacy["configured"], legacy["newest_valid_backup"]) == ("legacy", False, None)
+    assert shop["pitr_window"] == {"start": T0.isoformat(), "end": (T0 + timedelta(hours=3)).isoformat(),
+                                   "as_of": (T0 + timedelta(hours=3, minutes=10)).isoformat()}
+    assert (legacy["target"], legacy["configured"], legacy["newest_valid_backup"], legacy["pitr_window"]) == (
+        "legacy", False, None, None)
     assert legacy["open_findings"] == [] and legacy["drills"]["backup"]["verdict"] == "failed"
 
 
