@@ -13,10 +13,11 @@ from datetime import datetime, timezone
 from importlib.resources import files
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Query
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
 
 import drdrill
+from drdrill.errors import DrdrillError
 from drdrill.drill_kinds import drill_names
 from drdrill.scorecard.queries import TargetInfo, fleet, history_page, target_summary
 
@@ -31,6 +32,11 @@ def create_app(source: Source, dependencies: Sequence[Any] = ()) -> FastAPI:
     """The app; every route, the page included, runs ``dependencies`` first (``Depends(...)`` objects)."""
     app = FastAPI(title="drdrill DR scorecard", version=drdrill.__version__, description=DESCRIPTION,
                   dependencies=list(dependencies))
+
+    @app.exception_handler(DrdrillError)
+    def unavailable(request: Request, exc: DrdrillError) -> JSONResponse:
+        """The drills YAML or the history cannot be read: say why and what to do, as the CLI would."""
+        return JSONResponse({"detail": exc.problem, "fix": exc.fix}, status_code=503)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page() -> str:

@@ -9,6 +9,7 @@ import pytest
 from fastapi import Depends, Header, HTTPException
 from fastapi.testclient import TestClient
 
+from drdrill.errors import ConfigError
 from drdrill.history import DrillRecord, record_drill
 from drdrill.scorecard.app import create_app
 from drdrill.scorecard.queries import TargetInfo
@@ -53,3 +54,12 @@ def test_unknown_targets_and_bad_pages_are_refused(client: TestClient) -> None:
     assert client.get("/api/targets/nobody", headers=headers).status_code == 404
     assert client.get("/api/targets/shop/runs", params={"limit": 501}, headers=headers).status_code == 422
     assert client.get("/api/targets/shop", headers=headers).json()["info"]["owner"] == "dba-team"
+
+
+def test_an_unreadable_drills_yaml_is_a_503_with_the_fix() -> None:
+    def broken() -> tuple[str, list[TargetInfo]]:
+        raise ConfigError("drills.yaml", "targets", "is not a list.", "Make it a list of targets.")
+
+    answer = TestClient(create_app(broken)).get("/api/fleet")
+    assert answer.status_code == 503
+    assert answer.json() == {"detail": "drills.yaml: targets: is not a list.", "fix": "Make it a list of targets."}
