@@ -17,6 +17,7 @@ from drdrill.drill_kinds import drill_names
 from drdrill.drills.form import add_flags
 from drdrill.drills.pitr.form import PitrOptions
 from drdrill.drills.restore.form import RestoreOptions
+from drdrill.progress import show_on_terminal
 from drdrill.engines import ALIASES as ENGINE_ALIASES
 from drdrill.engines import engine_names
 from drdrill.errors import DrdrillError
@@ -642,6 +643,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     # Library and Airflow logging go to stderr; only the result goes to stdout (so --json stays parseable).
     RESULT_STREAM, sys.stdout = sys.stdout, sys.stderr
+    show_on_terminal(quiet=bool(getattr(args, "json", False)))  # the long steps' progress as a bar on a terminal
     try:
         return int(args.handler(args))
     except DrdrillError as exc:

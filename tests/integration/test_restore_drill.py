@@ -3,6 +3,7 @@ and stays quiet on a healthy one (through Airflow: tests/system/test_restore_dag
 
 from __future__ import annotations
 
+import logging
 import dataclasses
 import json
 import os
@@ -51,10 +52,15 @@ def recompress(sql: bytes) -> bytes:
     return subprocess.run(["zstd", "-q", "-c"], input=sql, capture_output=True, check=True).stdout
 
 
-def test_a_healthy_backup_passes_with_rto_rpo_stages_and_stored_gx_results(sandbox, tmp_path, fresh_backup) -> None:
+def test_a_healthy_backup_passes_with_rto_rpo_stages_and_stored_gx_results(sandbox, tmp_path, fresh_backup, monkeypatch,
+                                                                         caplog) -> None:
     backup_id, manifest = fresh_backup
-    record, codes = drill(sandbox, shop_target(), tmp_path, backup_id)
+    monkeypatch.setenv("DRDRILL_PROGRESS_INTERVAL", "0.05")  # the long steps' progress lines (drdrill.progress)
+    with caplog.at_level(logging.INFO, logger="drdrill.progress"):
+        record, codes = drill(sandbox, shop_target(), tmp_path, backup_id)
     assert (record.verdict, codes) == ("passed", [])
+    restored = [r.progress for r in caplog.records if r.name == "drdrill.progress" and r.progress.what.startswith("restoring ")]
+    assert restored and restored[-1].finished and restored[-1].done > 0 and restored[-1].rate > 0, caplog.text[-2000:]
     assert 0 < record.rto_seconds < record.rto_objective_seconds
     assert 0 <= record.rpo_seconds < 60  # the heartbeat beats every second; the backup is seconds old
     assert set(record.stage_seconds) >= {"fetch_and_verify", "provision_scratch", "restore", "validate", "measure"}

@@ -22,7 +22,8 @@ PACKAGE_DIR = Path(drdrill.__file__).resolve().parent
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("core", ("drdrill", "drdrill.errors", "drdrill.findings", "drdrill.durations", "drdrill.sizes",
               "drdrill.endpoints", "drdrill.ports", "drdrill.toolenv", "drdrill.daemon", "drdrill.locations",
-              "drdrill.history", "drdrill.drill_locks", "drdrill.drill_kinds", "drdrill.drill_record")),
+              "drdrill.history", "drdrill.drill_locks", "drdrill.drill_kinds", "drdrill.drill_record",
+              "drdrill.progress")),
     ("servers", ("drdrill.servers",)),
     ("storage", ("drdrill.storage",)),
     ("engines", ("drdrill.engines",)),

@@ -19,6 +19,7 @@ from typing import Any
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.engines.binlog_sql import binlog_sql_command
 from drdrill.errors import DrdrillError
+from drdrill.progress import ProgressLog
 from drdrill.storage.pipeline import Tap, pump
 from drdrill.toolenv import tool_environment
 
@@ -35,8 +36,10 @@ class RestoreFailed(DrdrillError):
         super().__init__(problem, fix or None)
 
 
-def _run_piped(producer: Sequence[str], consumer: Sequence[str], log: Path) -> tuple[Tap, int, int, str]:
-    """``producer | consumer`` with a tap on the bytes between them; returns both exit codes and the stderr.
+def _run_piped(producer: Sequence[str], consumer: Sequence[str], log: Path,
+               what: str) -> tuple[Tap, int, int, str]:
+    """``producer | consumer`` with a tap on the bytes between them (their progress logged as ``what``); returns
+    both exit codes and the stderr.
 
     Producers run in UTC (``mariadb-binlog`` reads --stop-datetime in the local time zone).
     """
@@ -51,7 +54,8 @@ def _run_piped(producer: Sequence[str], consumer: Sequence[str], log: Path) -> t
         copier = threading.Thread(target=pump, args=(decompress, sink, tap, errors), daemon=True)
         try:
             copier.start()
-            copier.join()
+            with ProgressLog(what, lambda: tap.count):
+                copier.join()
             decompress.wait()
             sink.wait()
         finally:  # an interrupted drill leaves no tool running
@@ -87,7 +91,8 @@ def load_sql_stream(producer: Sequence[str], endpoint: MySQLEndpoint, log: Path,
     began = time.monotonic()
     with endpoint.option_file(directory=log.parent) as option_file:
         tap, zstd_rc, client_rc, stderr = _run_piped(
-            producer, ["mariadb", f"--defaults-extra-file={option_file}", "--max-allowed-packet=256M"], log)
+            producer, ["mariadb", f"--defaults-extra-file={option_file}", "--max-allowed-packet=256M"], log,
+            f"restoring {what}")
     error = CLIENT_ERROR.search(stderr)
     client_said = f" The client also failed at line {error['line']}: ERROR {error['code']}: {error['message']}" if error else ""
     if error and zstd_rc != 0:
@@ -120,7 +125,8 @@ def unpack_archive(archive: Path, unpacker: Sequence[str], files: Path, log: Pat
     """``zstd -dc archive | unpacker <files>`` into a fresh directory; a broken stream is ARCHIVE_TRUNCATED."""
     shutil.rmtree(files, ignore_errors=True)
     files.mkdir(parents=True)
-    tap, zstd_rc, unpack_rc, stderr = _run_piped(["zstd", "-dc", str(archive)], [*unpacker, str(files)], log)
+    tap, zstd_rc, unpack_rc, stderr = _run_piped(["zstd", "-dc", str(archive)], [*unpacker, str(files)], log,
+                                                 f"unpacking the {what} archive")
     if zstd_rc != 0 or unpack_rc != 0:
         raise RestoreFailed("ARCHIVE_TRUNCATED", f"The {what} archive cannot be unpacked to its end: {stderr.strip()[-300:]}")
     return tap

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from drdrill.errors import ToolError, ToolStalled
+from drdrill.progress import ProgressLog
 from drdrill.storage.objectstore import PART_SIZE, ObjectStore, UploadResult
 from drdrill.toolenv import tool_environment
 
@@ -108,7 +109,7 @@ def run_watched(argv: Sequence[str], *, stdout: Any, stderr: Any, progress: Call
     """Run a tool that writes files to its end, its return code; ToolStalled when ``progress()`` (the bytes it
     wrote) stands still for ``stall_timeout`` seconds."""
     process = subprocess.Popen(list(argv), stdout=stdout, stderr=stderr, env=tool_environment())
-    with StallWatchdog(process, progress, stall_timeout) as watchdog:
+    with StallWatchdog(process, progress, stall_timeout) as watchdog, ProgressLog(Path(argv[0]).name, progress):
         try:
             process.wait()
         except BaseException:
@@ -188,7 +189,7 @@ def stream_command_to_s3(
         assert compressor.stdout is not None
         out = compressor.stdout
         try:
-            with watchdog:
+            with watchdog, ProgressLog(f"{Path(argv[0]).name} to {key.rsplit('/', 1)[-1]}", lambda: tap.count):
                 upload = store.upload_stream(
                     key, iter(lambda: out.read(READ_SIZE), b""), part_size=part_size, before_complete=tool_succeeded
                 )

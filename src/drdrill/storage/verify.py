@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from drdrill.findings import DrillFailed, Finding
+from drdrill.progress import ProgressLog
 from drdrill.sizes import format_size
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.manifest import Manifest, ManifestError, read_manifest
@@ -45,7 +46,7 @@ def verify_backup(store: ObjectStore, layout: TargetLayout, backup_id: str, copy
                                     evidence={"object": entry.name}))
             continue
         try:
-            size, sha256 = hash_object(store, key, copy_to / entry.name if copy_to else None)
+            size, sha256 = hash_object(store, key, copy_to / entry.name if copy_to else None, entry.size)
         except OSError as exc:
             if exc.errno != errno.ENOSPC or copy_to is None:
                 raise
@@ -94,17 +95,21 @@ def quarantine(store: ObjectStore, layout: TargetLayout, backup_id: str, finding
     store.put_bytes(layout.quarantine_key(backup_id), body)
 
 
-def hash_object(store: ObjectStore, key: str, copy_to: Path | None = None) -> tuple[int, str]:
-    """Stream one object: its size and sha256, written to ``copy_to`` on the way when given."""
+def hash_object(store: ObjectStore, key: str, copy_to: Path | None = None,
+                expected_size: int | None = None) -> tuple[int, str]:
+    """Stream one object: its size and sha256, written to ``copy_to`` on the way when given (the progress logged
+    against ``expected_size``)."""
     digest = hashlib.sha256()
     size = 0
     sink = open(copy_to, "wb") if copy_to else None
+    verb = "downloading" if copy_to else "checking"
     try:
-        for chunk in store.iter_object(key):
-            digest.update(chunk)
-            size += len(chunk)
-            if sink:
-                sink.write(chunk)
+        with ProgressLog(f"{verb} {key.rsplit('/', 1)[-1]}", lambda: size, expected_size):
+            for chunk in store.iter_object(key):
+                digest.update(chunk)
+                size += len(chunk)
+                if sink:
+                    sink.write(chunk)
     finally:
         if sink:
             sink.close()

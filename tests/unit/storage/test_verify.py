@@ -117,7 +117,8 @@ def test_a_disk_that_fills_up_while_fetching_leaves_no_partial_file(
     made = put_backup(store, 1, body=b"the dump")
     into = tmp_path / "fetched"
 
-    def full_disk(store: MemoryObjectStore, key: str, copy_to: Path | None = None) -> tuple[int, str]:
+    def full_disk(store: MemoryObjectStore, key: str, copy_to: Path | None = None,
+                  expected_size: int | None = None) -> tuple[int, str]:
         assert copy_to is not None
         copy_to.write_bytes(b"the")  # what reached the disk before it was full
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -134,7 +135,8 @@ def test_other_os_errors_while_fetching_are_not_called_a_full_disk(
         store: MemoryObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     made = put_backup(store, 1)
 
-    def unreadable(store: MemoryObjectStore, key: str, copy_to: Path | None = None) -> tuple[int, str]:
+    def unreadable(store: MemoryObjectStore, key: str, copy_to: Path | None = None,
+                   expected_size: int | None = None) -> tuple[int, str]:
         raise OSError(errno.EACCES, "Permission denied")
 
     monkeypatch.setattr(verify, "hash_object", unreadable)
