@@ -465,8 +465,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
                       f"({took:.1f} s in steps; {codes})")
                 if record["rto_seconds"] is not None:
                     rpo = record["rpo_seconds"]
-                    print(f"    RTO {record['rto_seconds']:.1f} s (objective {record['rto_objective_seconds']:.0f} s), "
-                          f"RPO {'not measured' if rpo is None else f'{rpo:.1f} s'} "
+                    print(f"    RTO {record['rto_seconds']:.2f} s (objective {record['rto_objective_seconds']:.0f} s), "
+                          f"RPO {'not measured' if rpo is None else f'{rpo:.2f} s'} "
                           f"(objective {record['rpo_objective_seconds']:.0f} s); stages: " +
                           ", ".join(f"{name} {sec:.1f}s" for name, sec in record["stage_seconds"].items()))
                 if record["details"].get("headline"):

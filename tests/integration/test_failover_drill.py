@@ -326,11 +326,11 @@ def test_lost_writes_are_counted_exactly_and_errant_transactions_are_rolled_back
             == {gtid: sizes[gtid] for gtid in (item["gtid"] for item in lost["lost_transactions"])}
         assert lost["lost_bytes"] == sum(sizes[item["gtid"]] for item in lost["lost_transactions"]) > 90_000
         assert all(0 < item["bytes"] < 1_000_000 for item in lost["lost_transactions"])
-        measured = judge(plan, injected, None, promoted, None, lost, pair.target)
+        measured = judge(plan, injected, None, promoted, None, None, lost, pair.target)
         assert measured["findings"] == [] and measured["rpo_seconds"] > 0  # within the 5 min objective
         strict = dataclasses.replace(pair.target, objectives=dataclasses.replace(
             pair.target.objectives, rpo=timedelta(milliseconds=1)))
-        assert [f["code"] for f in judge(plan, injected, None, promoted, None, lost, strict)["findings"]] \
+        assert [f["code"] for f in judge(plan, injected, None, promoted, None, None, lost, strict)["findings"]] \
             == ["WRITES_LOST"]
 
         back = restore_topology(pair.target, pair.servers, fault, store=_store(moto_s3),

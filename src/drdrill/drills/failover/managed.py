@@ -77,7 +77,8 @@ class ManagedPath(FailoverPath):
         """The endpoint's DNS follows the writer: only the user's hook runs."""
         endpoint = self._endpoint(results)
         return {"connection": "unchanged (the endpoint follows the writer)",
-                "hook": run_redirect_command(self.settings.redirect_command, endpoint, endpoint)}
+                "hook": run_redirect_command(self.settings.redirect_command, endpoint, endpoint),
+                "redirected_at": time.time()}
 
     def verify_writes(self, results: Results) -> dict[str, Any]:
         return verify_writes(self.run.directory, results["detect"]["detected_at"])

@@ -11,17 +11,22 @@ from drdrill.findings import Finding
 
 
 def judge(plan: Mapping[str, Any], injected: Mapping[str, Any], detected: Mapping[str, Any] | None,
-          promoted: Mapping[str, Any], writes: Mapping[str, Any] | None, lost: Mapping[str, Any],
-          target: Target) -> dict[str, Any]:
-    """RTO, RPO and their verdicts: RTO_EXCEEDED, WRITES_LOST."""
+          promoted: Mapping[str, Any], redirected: Mapping[str, Any] | None, writes: Mapping[str, Any] | None,
+          lost: Mapping[str, Any], target: Target) -> dict[str, Any]:
+    """RTO, RPO and their verdicts: RTO_EXCEEDED, WRITES_LOST.
+
+    The RTO ends when the new primary serves, validated: promoted (its probe write committed), the source connection
+    redirected to it, and a client's (the canary's) write acknowledged by it, whichever came last.
+    """
     fault_at = injected["fault_at"]
-    rto = promoted["writable_at"] - fault_at
+    rto = serving_at(promoted, redirected, writes) - fault_at
     rpo = rpo_seconds(lost, fault_at)
     findings = []
     rto_limit, rpo_limit = target.objectives.rto.total_seconds(), target.objectives.rpo.total_seconds()
     if rto > rto_limit:
-        findings.append(Finding("RTO_EXCEEDED", f"The new primary accepted its first write {rto:.1f} s after the "
-                                f"fault; the RTO objective is {rto_limit:.0f} s."))
+        findings.append(Finding("RTO_EXCEEDED", f"The new primary served clients (promoted, redirected, a canary "
+                                f"write acknowledged) {rto:.1f} s after the fault; the RTO objective is "
+                                f"{rto_limit:.0f} s."))
     if (lost["lost_transaction_count"] or lost["canary_rows_lost"]) and rpo > rpo_limit:
         findings.append(Finding("WRITES_LOST", f"{lost['lost_transaction_count']} transaction(s) "
                                 f"({lost['lost_bytes']} bytes) and {lost['canary_rows_lost']} canary row(s) committed "
@@ -40,6 +45,13 @@ def judge(plan: Mapping[str, Any], injected: Mapping[str, Any], detected: Mappin
         "canary_rows_lost": lost["canary_rows_lost"],
         "findings": [finding.to_dict() for finding in findings],
     }
+
+
+def serving_at(promoted: Mapping[str, Any], redirected: Mapping[str, Any] | None,
+               writes: Mapping[str, Any] | None) -> float:
+    """When the new primary was validated and serving: the last of promotion, redirect and first client write."""
+    return max([promoted["writable_at"], (redirected or {}).get("redirected_at") or 0.0,
+                (writes or {}).get("first_canary_on_new_primary_at") or 0.0])
 
 
 def rpo_seconds(lost: Mapping[str, Any], fault_at: float) -> float:

@@ -211,7 +211,7 @@ class FailoverPath(ABC):
         self.fault(plan).undo()
         lost = self.count_lost(results)
         measured = judge(plan, results["inject_fault"], results.get("detect"), results["promote"],
-                         results.get("verify_writes"), lost, self.target)
+                         results.get("redirect"), results.get("verify_writes"), lost, self.target)
         return {**measured, "lost": lost}
 
     def cleanup(self, results: Results, *, injected: bool, fail_back_findings: Sequence[Finding]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ tests call them too.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,8 @@ class SelfManagedPath(FailoverPath):
         new = plan["addresses"]["replica"]
         moved = self.run.connections.redirect_source(new["host"], new["port"])
         hook = run_redirect_command(self.settings.redirect_command, logins.replica, logins.primary)
-        return {"connection": self.target.source_conn_id, "was": moved["was"], "now": new, "hook": hook}
+        return {"connection": self.target.source_conn_id, "was": moved["was"], "now": new, "hook": hook,
+                "redirected_at": time.time()}
 
     def verify_writes(self, results: Results) -> dict[str, Any]:
         return verify_writes(self.run.directory, int(results["preflight"]["replica_state"]["server_id"]))
