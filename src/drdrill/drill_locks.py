@@ -3,19 +3,25 @@
 A failover kills the primary that a backup streams from, an archive reads and a restore checks against, and two
 backups of one target would race: a drill run takes its target's lock at its first task and gives it up at its
 record. One row per holder names the run, the drill and when the hold expires (the run's ``dagrun_timeout``: a
-run that died holds nothing past the moment the scheduler would have ended it). Taking the lock is one transaction
+run that died holds nothing past the moment the scheduler would have ended it). A run in one process (the CLI's)
+also names that process: once it is gone (killed), its hold is ignored at once. Taking the lock is one transaction
 that first bumps the target's guard row, so two workers taking it at once are serialised by the database (SQLite
 locally, Postgres in a cluster) and can never both win. Wall-clock times: this is about real concurrency.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
+from drdrill.daemon import process_state
+from drdrill.durations import format_duration
+from drdrill.findings import DrillFailed, Finding
 from drdrill.history import METADATA, history_engine
 
 # Which drills cannot run alongside which, on one target (symmetric; the RPO monitor only reads, it conflicts with none).
@@ -35,6 +41,7 @@ DRILL_LOCKS = sa.Table(
     sa.Column("drill", sa.String(32), nullable=False),
     sa.Column("taken_at", sa.String(40), nullable=False),
     sa.Column("expires_at", sa.String(40), nullable=False),
+    sa.Column("process", sa.String(200), nullable=True),  # host:pid:start of a holder bound to its process, else null
 )
 LOCK_GUARDS = sa.Table(  # one row per target, updated first by every taker: the database serialises them on it
     "drill_lock_guards", METADATA,
@@ -53,17 +60,37 @@ class Holder:
     drill: str
     taken_at: str
     expires_at: str
+    process: str | None = None
 
     def describe(self) -> str:
         """``the backup drill run <id> (since ..., until ...)``."""
         return f"the {self.drill} drill run {self.run_id} (holding it since {self.taken_at[:19]}, until " \
                f"{self.expires_at[:19]} at the latest)"
 
+    def is_live(self, moment: datetime) -> bool:
+        """Not expired, and its process (if it named one on this host) still runs."""
+        if datetime.fromisoformat(self.expires_at) <= moment:
+            return False
+        if self.process is None:
+            return True
+        host, pid, started = self.process.rsplit(":", 2)
+        state = process_state(int(pid)) if host == socket.gethostname() else ("?", started)
+        return state is not None and state[0] != "Z" and state[1] == started
+
+
+def this_process() -> str:
+    """``host:pid:start`` of this process, for a hold that ends with it (``take(process=...)``)."""
+    state = process_state(os.getpid())
+    return f"{socket.gethostname()}:{os.getpid()}:{state[1] if state else ''}"
+
 
 def _engine(url: str) -> sa.Engine:
     engine = history_engine(url)
     if url not in _READY:  # the history may have been opened before this module defined its tables
         METADATA.create_all(engine, tables=[DRILL_LOCKS, LOCK_GUARDS])
+        if "process" not in {column["name"] for column in sa.inspect(engine).get_columns(DRILL_LOCKS.name)}:
+            with engine.begin() as connection:  # a table made before holds named their process
+                connection.execute(sa.text(f"ALTER TABLE {DRILL_LOCKS.name} ADD COLUMN process VARCHAR(200)"))
         _READY.add(url)
     return engine
 
@@ -78,10 +105,11 @@ def conflicts(drill: str, other: str) -> bool:
 
 
 def take(url: str, *, target: str, drill: str, run_id: str, expires_in: timedelta,
-         now: datetime | None = None) -> Holder | None:
+         now: datetime | None = None, process: str | None = None) -> Holder | None:
     """Take ``target`` for the run; None when taken, else the conflicting holder (nothing changes then).
 
-    Taking it again from the same run (a retried first task) renews the hold; expired holds are ignored and removed.
+    Taking it again from the same run (a retried first task) renews the hold; expired holds, and holds of processes
+    that are gone, are ignored and removed. ``process`` (``this_process()``): the hold ends with that process too.
     """
     moment = now or _now()
     engine = _engine(url)
@@ -96,26 +124,39 @@ def take(url: str, *, target: str, drill: str, run_id: str, expires_in: timedelt
         rows = connection.execute(sa.select(DRILL_LOCKS).where(DRILL_LOCKS.c.target == target)).mappings().all()
         holders = [Holder(**row) for row in rows]
         for holder in holders:
-            if holder.run_id != run_id and datetime.fromisoformat(holder.expires_at) > moment \
-                    and conflicts(drill, holder.drill):
+            if holder.run_id != run_id and holder.is_live(moment) and conflicts(drill, holder.drill):
                 return holder
-        connection.execute(sa.delete(DRILL_LOCKS).where(DRILL_LOCKS.c.target == target, sa.or_(
-            DRILL_LOCKS.c.run_id == run_id, DRILL_LOCKS.c.expires_at <= moment.isoformat())))
+        gone = [holder.run_id for holder in holders if holder.run_id == run_id or not holder.is_live(moment)]
+        connection.execute(sa.delete(DRILL_LOCKS).where(DRILL_LOCKS.c.target == target, DRILL_LOCKS.c.run_id.in_(gone)))
         connection.execute(sa.insert(DRILL_LOCKS).values(
             target=target, run_id=run_id, drill=drill, taken_at=moment.isoformat(),
-            expires_at=(moment + expires_in).isoformat()))
+            expires_at=(moment + expires_in).isoformat(), process=process))
     return None
 
 
 def take_waiting(url: str, *, target: str, drill: str, run_id: str, expires_in: timedelta, wait: timedelta,
-                 poll_seconds: float = POLL_SECONDS) -> Holder | None:
+                 poll_seconds: float = POLL_SECONDS, process: str | None = None) -> Holder | None:
     """``take``, trying again every ``poll_seconds`` for up to ``wait``; the holder that still conflicts, if any."""
     deadline = time.monotonic() + wait.total_seconds()
     while True:
-        holder = take(url, target=target, drill=drill, run_id=run_id, expires_in=expires_in)
+        holder = take(url, target=target, drill=drill, run_id=run_id, expires_in=expires_in, process=process)
         if holder is None or time.monotonic() >= deadline:
             return holder
         time.sleep(min(poll_seconds, max(deadline - time.monotonic(), 0.0)))
+
+
+def hold(url: str, *, target: str, drill: str, run_id: str, expires_in: timedelta, wait: timedelta,
+         process: str | None = None) -> None:
+    """``take_waiting``; DRILL_CONFLICT naming the holder when a conflicting drill still holds ``target`` after
+    ``wait`` (``timeouts.lock_wait``), raised before the run touches anything. The DAG's first task and the CLI's
+    runners take their target through it."""
+    holder = take_waiting(url, target=target, drill=drill, run_id=run_id, wait=wait, expires_in=expires_in,
+                          process=process)
+    if holder is not None:
+        raise DrillFailed([Finding(
+            "DRILL_CONFLICT", f"The {drill} drill of {target} did not start: {holder.describe()} holds the target, "
+            f"and the two must not run at once; waited {format_duration(wait)} (timeouts.lock_wait).",
+            evidence={"holder_run_id": holder.run_id, "holder_drill": holder.drill, "expires_at": holder.expires_at})])
 
 
 def release(url: str, *, target: str, run_id: str) -> None:

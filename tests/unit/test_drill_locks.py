@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -9,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from drdrill import drill_locks
-from drdrill.drill_locks import holders, release, take, take_waiting
+from drdrill.drill_locks import holders, release, take, take_waiting, this_process
 
 pytestmark = pytest.mark.unit
 HOUR = timedelta(hours=1)
@@ -45,6 +47,35 @@ def test_a_released_or_expired_hold_is_ignored_and_a_retry_of_the_same_run_renew
     assert take(url, target="shop", drill="backup", run_id="b1", expires_in=HOUR) is None  # its own retry
     release(url, target="shop", run_id="b1")
     assert take(url, target="shop", drill="failover", run_id="f1", expires_in=HOUR) is None
+
+
+def test_a_hold_of_a_process_that_was_killed_is_ignored_at_once_and_a_live_ones_holds(url: str) -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        host, _, _ = this_process().split(":")
+        started = drill_locks.process_state(child.pid)[1]  # type: ignore[index]
+        assert take(url, target="shop", drill="backup", run_id="cli__b", expires_in=HOUR,
+                    process=f"{host}:{child.pid}:{started}") is None
+        assert take(url, target="shop", drill="failover", run_id="f1", expires_in=HOUR).run_id == "cli__b"  # alive
+        child.kill()
+        child.wait()
+        assert take(url, target="shop", drill="failover", run_id="f1", expires_in=HOUR) is None  # killed: gone
+        assert [h.run_id for h in holders(url, "shop")] == ["f1"]
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_history_made_before_holds_named_their_process_gets_the_column(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path}/old.sqlite"
+    with sa.create_engine(url).begin() as connection:
+        connection.execute(sa.text("CREATE TABLE drill_locks (target VARCHAR(64), run_id VARCHAR(250), "
+                                   "drill VARCHAR(32), taken_at VARCHAR(40), expires_at VARCHAR(40))"))
+    assert take(url, target="shop", drill="backup", run_id="b1", expires_in=HOUR, process=this_process()) is None
+    [holder] = holders(url, "shop")
+    assert holder.process == this_process()
 
 
 def test_a_waiting_drill_starts_once_the_holder_releases_and_is_refused_when_it_does_not(url: str) -> None:

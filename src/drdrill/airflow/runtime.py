@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -53,31 +54,49 @@ def run_time(context: Any) -> datetime:
 def run_step(context: Any, step: Callable[[], T]) -> T:
     """Run a library step; on failure push its findings to XCom first, then fail the task (findings: without retry).
 
-    An unexpected error becomes a COULD_NOT_VERIFY finding: a step that could not check is never a pass. It is
-    retried (a network or S3 hiccup heals) unless it cannot heal (``healing.cannot_heal``: no space, a refused
-    login, a config error), which fails the task at once.
+    The failure is read by ``step_failure``: a finding does not go away by retrying, nor does a bound passed (a retry
+    starts past it too); an unexpected error is retried (a network or S3 hiccup heals) unless it cannot heal.
     """
     from airflow.sdk.exceptions import AirflowFailException, AirflowTaskTimeout
 
     ti = context["ti"]
     try:
         return step()
-    except AirflowTaskTimeout as exc:  # a BaseException: ``except Exception`` below does not see it
-        raise _timed_out_task(context) from exc
-    except DrillFailed as exc:
-        if timed_out(exc):  # the step's own cleanup failed after the bound stopped it (a stalled S3 abort)
-            raise _timed_out_task(context) from exc
-        ti.xcom_push(key=FINDINGS_KEY, value=[finding.to_dict() for finding in exc.findings])
-        if exc.outcome is not None:  # evidence of a step that found problems (e.g. measurements)
-            ti.xcom_push(key=OUTCOME_KEY, value=exc.outcome)
-        raise AirflowFailException(str(exc)) from exc  # a finding does not go away by retrying
-    except Exception as exc:
-        if timed_out(exc):
-            raise _timed_out_task(context) from exc
-        ti.xcom_push(key=FINDINGS_KEY, value=[error_finding(f"Task {ti.task_id}", exc).to_dict()])
-        if cannot_heal(exc):
-            raise AirflowFailException(f"{type(exc).__name__}: {exc} (not retried: it cannot heal)") from exc
-        raise
+    except (AirflowTaskTimeout, Exception) as exc:  # the timeout is a BaseException: ``Exception`` does not see it
+        failure = step_failure(exc, context, f"Task {ti.task_id}")
+        ti.xcom_push(key=FINDINGS_KEY, value=[finding.to_dict() for finding in failure.findings])
+        if failure.outcome is not None:  # evidence of a step that found problems (e.g. measurements)
+            ti.xcom_push(key=OUTCOME_KEY, value=failure.outcome)
+        if failure.may_heal:
+            raise
+        if failure.timed_out:
+            raise AirflowFailException(failure.findings[0].message) from exc
+        if isinstance(exc, DrillFailed):
+            raise AirflowFailException(str(exc)) from exc
+        raise AirflowFailException(f"{type(exc).__name__}: {exc} (not retried: it cannot heal)") from exc
+
+
+@dataclass(frozen=True)
+class StepFailure:
+    """How a step that raised ends: its findings, the evidence it left (``outcome``), whether it ran past its task's
+    bound, and whether a retry may heal it."""
+
+    findings: list[Finding]
+    outcome: Any = None
+    timed_out: bool = False
+    may_heal: bool = False
+
+
+def step_failure(exc: BaseException, context: Any, where: str) -> StepFailure:
+    """What an exception of a step means, one rule for tasks (``run_step``) and spans (``SpanRunner``): past the
+    task's ``execution_timeout`` (or an error of the cleanup after it stopped the step) is TASK_TIMEOUT; a DrillFailed
+    carries its findings; anything else is COULD_NOT_VERIFY (a step that could not check is never a pass), which a
+    retry may heal unless it cannot (``healing.cannot_heal``: no space, a refused login, a config error)."""
+    if timed_out(exc):
+        return StepFailure([timeout_finding(context, where)], timed_out=True)
+    if isinstance(exc, DrillFailed):
+        return StepFailure(exc.findings, exc.outcome)
+    return StepFailure([error_finding(where, exc)], may_heal=not cannot_heal(exc))
 
 
 def timed_out(exc: BaseException) -> bool:
@@ -90,16 +109,6 @@ def timed_out(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
-
-
-def _timed_out_task(context: Any) -> Exception:
-    """Push the task's TASK_TIMEOUT finding; the exception that fails it without a retry (a retry starts past the
-    bound too)."""
-    from airflow.sdk.exceptions import AirflowFailException
-
-    found = timeout_finding(context, f"Task {context['ti'].task_id}")
-    context["ti"].xcom_push(key=FINDINGS_KEY, value=[found.to_dict()])
-    return AirflowFailException(found.message)
 
 
 def timeout_finding(context: Any, where: str) -> Finding:
@@ -117,20 +126,14 @@ def timeout_finding(context: Any, where: str) -> Finding:
 
 
 def hold_target(context: Any, target_name: str, drill: str) -> None:
-    """Take the target's drill lock for this run (``drill_locks``), waiting up to ``timeouts.lock_wait`` for a
-    conflicting drill of the same target to end. Still held: DRILL_CONFLICT naming the holder, and the task fails
-    before it touches anything. Called by a drill's first task; ``finish_drill`` releases it."""
+    """Take the target's drill lock for this run (``drill_locks.hold``: DRILL_CONFLICT when a conflicting drill of
+    the same target still holds it after ``timeouts.lock_wait``, before the task touches anything). Called by a
+    drill's first task; ``finish_drill`` releases it."""
     from drdrill import drill_locks
 
-    wait = target(target_name).timeouts.lock_wait
-    holder = drill_locks.take_waiting(config().settings.history_url, target=target_name, drill=drill,
-                                      run_id=context["run_id"], wait=wait,
-                                      expires_in=getattr(context.get("dag"), "dagrun_timeout", None) or LOCK_FALLBACK)
-    if holder is not None:
-        raise DrillFailed([Finding(
-            "DRILL_CONFLICT", f"The {drill} drill of {target_name} did not start: {holder.describe()} holds the target, "
-            f"and the two must not run at once; waited {format_duration(wait)} (timeouts.lock_wait).",
-            evidence={"holder_run_id": holder.run_id, "holder_drill": holder.drill, "expires_at": holder.expires_at})])
+    drill_locks.hold(config().settings.history_url, target=target_name, drill=drill, run_id=context["run_id"],
+                     wait=target(target_name).timeouts.lock_wait,
+                     expires_in=getattr(context.get("dag"), "dagrun_timeout", None) or LOCK_FALLBACK)
 
 
 class SpanRunner(StepRunner):
@@ -151,14 +154,11 @@ class SpanRunner(StepRunner):
         def guarded() -> Any:
             try:
                 return call()
-            except AirflowTaskTimeout as exc:  # the rest of the span is skipped; its teardown still runs
-                raise DrillFailed([timeout_finding(self.context, f"Step {step} of task {self.ti.task_id}")]) from exc
-            except Exception as exc:
-                if timed_out(exc):  # the step's cleanup failed after the bound stopped it
-                    raise DrillFailed([timeout_finding(self.context, f"Step {step} of task {self.ti.task_id}")]) from exc
-                if isinstance(exc, DrillFailed):
+            except (AirflowTaskTimeout, Exception) as exc:  # after a timeout the rest of the span is skipped; its
+                failure = step_failure(exc, self.context, f"Step {step} of task {self.ti.task_id}")  # teardown runs
+                if isinstance(exc, DrillFailed) and not failure.timed_out:
                     raise
-                raise DrillFailed([error_finding(f"Step {step}", exc)]) from exc
+                raise DrillFailed(failure.findings) from exc
 
         return super().attempt(step, guarded)
 

@@ -244,6 +244,8 @@ def test_a_span_step_that_finds_a_problem_or_errors_fails_the_task_with_its_find
         raise ConnectionResetError("S3 went away")
     flaky.attempt("fetch_and_verify", reset)
     assert flaky.findings["fetch_and_verify"][0].code == "COULD_NOT_VERIFY"
+    assert flaky.findings["fetch_and_verify"][0].message.startswith("Step fetch_and_verify of task recover failed: "
+                                                                    "ConnectionResetError")
     with pytest.raises(AirflowFailException, match="COULD_NOT_VERIFY"):  # never retried: an interrupted drill verified nothing
         flaky.finish({})
 

@@ -16,6 +16,7 @@ from drdrill.drills.backup.steps import (
     write_manifest,
 )
 from drdrill.drill_record import StepRunner, build_record
+from drdrill.drills.target_lock import holding_target
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.findings import Finding
 from drdrill.history import DrillRecord, record_drill
@@ -37,24 +38,28 @@ def run_backup_drill(
     engine_override: str | None = None,
     dry_run: bool = False,
 ) -> tuple[DrillRecord, list[Finding]]:
-    """All steps in one process (the CLI's path), recorded exactly as the DAG's record task does."""
+    """All steps in one process (the CLI's path), holding the target as the DAG does (``target_lock``), recorded
+    exactly as the DAG's record task does."""
     reap_orphans(work_dir)
     runner = StepRunner()
     attempt = runner.attempt
-    plan = attempt("preflight", lambda: preflight(target, source, store, work_dir=work_dir, started_at=started_at,
-                                                  engine_override=engine_override, dry_run=dry_run))
-    if plan and not dry_run:
-        dumped = attempt("dump_and_upload", lambda: dump_and_upload(plan, target, source, store, work_dir=work_dir))
-        if dumped:
-            written = attempt("write_manifest", lambda: write_manifest(plan, dumped, target, source, store,
-                                                                      signing_key=signing_key, work_dir=work_dir))
-            if written and attempt("verify", lambda: verify(plan, target, store, signing_key=signing_key)):
-                attempt("retention", lambda: apply_retention(target, store, signing_key=signing_key, now=started_at))
-    results, findings = runner.results, runner.findings
-    record, all_findings = build_record(
-        run_id=run_id, target=target.name, drill="backup", started_at=started_at.isoformat(), steps=STEPS,
-        results=results, findings_by_step=findings, backup_id=plan["backup_id"] if plan else None, dry_run=dry_run,
-        details=backup_details(results),
-    )
-    record_drill(history_url, record)
+    with holding_target(target, "backup", history_url=history_url, run_id=run_id, steps=STEPS) as first:
+        plan = attempt("preflight", first(lambda: preflight(target, source, store, work_dir=work_dir,
+                                                            started_at=started_at, engine_override=engine_override,
+                                                            dry_run=dry_run)))
+        if plan and not dry_run:
+            dumped = attempt("dump_and_upload", lambda: dump_and_upload(plan, target, source, store, work_dir=work_dir))
+            if dumped:
+                written = attempt("write_manifest", lambda: write_manifest(plan, dumped, target, source, store,
+                                                                          signing_key=signing_key, work_dir=work_dir))
+                if written and attempt("verify", lambda: verify(plan, target, store, signing_key=signing_key)):
+                    attempt("retention", lambda: apply_retention(target, store, signing_key=signing_key,
+                                                                 now=started_at))
+        results, findings = runner.results, runner.findings
+        record, all_findings = build_record(
+            run_id=run_id, target=target.name, drill="backup", started_at=started_at.isoformat(), steps=STEPS,
+            results=results, findings_by_step=findings, backup_id=plan["backup_id"] if plan else None,
+            dry_run=dry_run, details=backup_details(results),
+        )
+        record_drill(history_url, record)
     return record, all_findings

@@ -21,6 +21,7 @@ from drdrill.drills.failover.report import record_fields
 from drdrill.drills.failover.self_managed import SelfManagedPath
 from drdrill.drills.failover.steps import CLEANUP, FAIL_OVER, PREFLIGHT, RECORDED_STEPS, VERIFY, timed
 from drdrill.drill_record import StepRunner, build_record
+from drdrill.drills.target_lock import holding_target
 from drdrill.errors import DrdrillError
 from drdrill.findings import DrillFailed, Finding, error_finding
 from drdrill.history import DrillRecord, record_drill
@@ -70,7 +71,8 @@ def fail_over(path: FailoverPath, results: dict[str, Any], attempt: Attempt = _r
 
 def run_failover_drill(run: Run, *, history_url: str, started_at: datetime, dry_run: bool = False,
                        approved: bool = False) -> tuple[DrillRecord, list[Finding]]:
-    """All steps in one process, cleanup included, recorded as the DAG's record task does.
+    """All steps in one process, cleanup included, holding the target as the DAG does (``target_lock``: no backup,
+    archive, restore or PITR of it meanwhile), recorded as the DAG's record task does.
 
     ``dry_run`` runs the preflight only and records nothing. A production target raises ApprovalRequired after
     its preflight unless ``approved``.
@@ -80,28 +82,30 @@ def run_failover_drill(run: Run, *, history_url: str, started_at: datetime, dry_
     reap_orphans(run.work_dir)
     runner = StepRunner()
     path = path_for(run)
-    plan = runner.attempt(PREFLIGHT, timed(path.preflight))
-    if plan and target.production and not approved and not dry_run:
-        raise ApprovalRequired(target.name, plan["approval_text"])
-    if plan and not dry_run:
-        try:
-            fail_over(path, runner.results, lambda step, call_step: _attempt(runner, step, call_step))
-        finally:  # the DAG's teardown: also after a failed step or an interrupt
-            # A fault that was attempted counts as injected (it may have struck before failing or being interrupted).
-            attempted = "inject_fault" in runner.results or "inject_fault" in runner.findings
-            _attempt(runner, CLEANUP, lambda: path.cleanup(
-                runner.results, injected=attempted, fail_back_findings=runner.findings.get("fail_back", [])))
-        if runner.results.get("start_canary") is not None:
-            _attempt(runner, VERIFY, lambda: path.verify_consistency(runner.results))
-    details, measurements, _ = record_fields(runner.results)
-    if dry_run and plan:
-        details["approval_text"] = plan["approval_text"]
-    record, findings = build_record(
-        run_id=run.run_id, target=target.name, drill="failover", started_at=started_at.isoformat(),
-        steps=RECORDED_STEPS, results=runner.results, findings_by_step=runner.findings,
-        dry_run=dry_run, details=details, measurements=measurements)
-    if not dry_run:
-        record_drill(history_url, record)
+    with holding_target(target, "failover", history_url=history_url, run_id=run.run_id,
+                        steps=RECORDED_STEPS) as first:
+        plan = runner.attempt(PREFLIGHT, first(timed(path.preflight)))
+        if plan and target.production and not approved and not dry_run:
+            raise ApprovalRequired(target.name, plan["approval_text"])
+        if plan and not dry_run:
+            try:
+                fail_over(path, runner.results, lambda step, call_step: _attempt(runner, step, call_step))
+            finally:  # the DAG's teardown: also after a failed step or an interrupt
+                # A fault that was attempted counts as injected (it may have struck before failing or being interrupted).
+                attempted = "inject_fault" in runner.results or "inject_fault" in runner.findings
+                _attempt(runner, CLEANUP, lambda: path.cleanup(
+                    runner.results, injected=attempted, fail_back_findings=runner.findings.get("fail_back", [])))
+            if runner.results.get("start_canary") is not None:
+                _attempt(runner, VERIFY, lambda: path.verify_consistency(runner.results))
+        details, measurements, _ = record_fields(runner.results)
+        if dry_run and plan:
+            details["approval_text"] = plan["approval_text"]
+        record, findings = build_record(
+            run_id=run.run_id, target=target.name, drill="failover", started_at=started_at.isoformat(),
+            steps=RECORDED_STEPS, results=runner.results, findings_by_step=runner.findings,
+            dry_run=dry_run, details=details, measurements=measurements)
+        if not dry_run:
+            record_drill(history_url, record)
     return record, findings
 
 

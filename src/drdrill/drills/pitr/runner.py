@@ -14,50 +14,37 @@ from drdrill.drill_record import StepRunner, build_record
 from drdrill.drills.layouts import layout_for
 from drdrill.drills.restore import steps as restore
 from drdrill.drills.restore.details import measurements
-from drdrill.drills.restore.runner import RestoreServers
+from drdrill.drills.restore.session import RestoreServers, Scratch, on_scratch
+from drdrill.drills.target_lock import holding_target
 from drdrill.findings import Finding
 from drdrill.history import DrillRecord, record_drill
 from drdrill.servers.reaper import reap_orphans
 from drdrill.servers.scratch import run_key
 from drdrill.storage.lease import release_lease
-from drdrill.storage.manifest import Manifest
 
 
 def recover_to_point(runner: StepRunner, target: Target, servers: RestoreServers, planned: dict[str, Any], *,
                      work_dir: Path, run_id: str, keep_scratch: bool, stop_override: str | None = None) -> dict[str, Any]:
     """fetch_and_verify (backup and binlogs), provision_scratch, restore_base, replay and validate, then the
-    teardown whatever happened; returns the teardown's details. They share the fetched files and the scratch
-    server, so they run together (one process, or one task on one worker); ``stop_override`` exists to prove the
-    boundary check has teeth."""
-    key = run_key(run_id)
-    scratch_info: dict[str, Any] | None = None
-    manifest: Manifest | None = None
-    try:
-        if runner.attempt("fetch_and_verify", lambda: {
-                **restore.fetch_and_verify(planned, target, servers.store, signing_key=servers.signing_key,
+    teardown whatever happened (one ``session.on_scratch``); returns the teardown's details. ``stop_override``
+    exists to prove the boundary check has teeth."""
+    def fetch(key: str) -> dict[str, Any]:
+        return {**restore.fetch_and_verify(planned, target, servers.store, signing_key=servers.signing_key,
                                            work_dir=work_dir, key=key, run_id=run_id),
-                **fetch_binlog_files(planned, target, servers.store, work_dir=work_dir, key=key)}):
-            manifest = restore.read_manifest(servers.store, target, planned["backup_id"], signing_key=servers.signing_key)
-            scratch_info = runner.attempt("provision_scratch", lambda: restore.provision_scratch(
-                planned, work_dir=work_dir, key=key, source=servers.source, replica=servers.replica,
-                scratch_endpoint=servers.scratch, scratch_conn_id=servers.scratch_conn_id, run_id=run_id,
-                scratch_slots=servers.scratch_slots))
-        if scratch_info and manifest:
-            local = restore.local_scratch(scratch_info)
-            endpoint = local.endpoint() if local else servers.scratch
-            assert endpoint is not None
-            base = manifest
-            if runner.attempt("restore_base", lambda: restore.restore(
-                    planned, scratch_info, base, endpoint=endpoint, work_dir=work_dir, key=key,
-                    parallel=target.engine_options.parallel, apply_catchup=False)) and runner.attempt(
-                    "replay", lambda: replay(planned, base, endpoint=endpoint, work_dir=work_dir, key=key,
-                                             stop_datetime=stop_override)):
-                runner.attempt("validate", lambda: validate(planned, target, endpoint=endpoint, source=servers.source,
-                                                            store=servers.store, work_dir=work_dir, key=key))
-    finally:
-        torn = restore.teardown(scratch_info, work_dir=work_dir, key=key, keep_scratch=keep_scratch,
-                                endpoint=servers.scratch, databases=manifest.databases if manifest else ())
-    return torn
+                **fetch_binlog_files(planned, target, servers.store, work_dir=work_dir, key=key)}
+
+    def recover(scratch: Scratch) -> None:
+        if runner.attempt("restore_base", lambda: restore.restore(
+                planned, scratch.info, scratch.manifest, endpoint=scratch.endpoint, work_dir=work_dir, key=scratch.key,
+                parallel=target.engine_options.parallel, apply_catchup=False)) and runner.attempt(
+                "replay", lambda: replay(planned, scratch.manifest, endpoint=scratch.endpoint, work_dir=work_dir,
+                                         key=scratch.key, stop_datetime=stop_override)):
+            runner.attempt("validate", lambda: validate(planned, target, endpoint=scratch.endpoint,
+                                                        source=servers.source, store=servers.store,
+                                                        work_dir=work_dir, key=scratch.key))
+
+    return on_scratch(runner, target, servers, fetch=fetch, recover=recover, work_dir=work_dir, run_id=run_id,
+                      keep_scratch=keep_scratch, backup=planned)
 
 
 def run_pitr_drill(target: Target, servers: RestoreServers, options: PitrOptions, *, work_dir: Path,
@@ -69,26 +56,27 @@ def run_pitr_drill(target: Target, servers: RestoreServers, options: PitrOptions
     key = run_key(run_id)
     disaster = options.disaster_at or started_at
     torn: dict[str, Any] = {"kept": False}
-    try:
-        planned = runner.attempt("plan", lambda: plan_with_markers(
-            target, servers.source, servers.store, signing_key=servers.signing_key, requested=options.target_time, seed=run_id, key=key,
-            work_dir=work_dir, now=started_at))
-        if planned:
-            torn = recover_to_point(runner, target, servers, planned, work_dir=work_dir, run_id=run_id,
-                                    keep_scratch=options.keep_scratch, stop_override=stop_override)
-        validated = runner.results.get("validate")
-        if planned and validated:
-            runner.attempt("measure", lambda: measure(
-                planned, disaster_at=disaster, validated=validated,
-                stages={step: runner.results.get(step) for step in MEASURED_STAGES},
-                rto_objective=target.objectives.rto, rpo_objective=target.objectives.rpo))
-    finally:
-        release_lease(servers.store, layout_for(target), key)
-    record, findings = build_record(
-        run_id=run_id, target=target.name, drill="pitr", started_at=started_at.isoformat(), steps=STEPS,
-        results=runner.results, findings_by_step=runner.findings,
-        backup_id=(runner.results.get("plan") or {}).get("backup_id"),
-        details={**pitr_details(runner.results), "scratch": torn}, measurements=measurements(runner.results),
-    )
-    record_drill(history_url, record)
+    with holding_target(target, "pitr", history_url=history_url, run_id=run_id, steps=STEPS) as first:
+        try:
+            planned = runner.attempt("plan", first(lambda: plan_with_markers(
+                target, servers.source, servers.store, signing_key=servers.signing_key, requested=options.target_time,
+                seed=run_id, key=key, work_dir=work_dir, now=started_at)))
+            if planned:
+                torn = recover_to_point(runner, target, servers, planned, work_dir=work_dir, run_id=run_id,
+                                        keep_scratch=options.keep_scratch, stop_override=stop_override)
+            validated = runner.results.get("validate")
+            if planned and validated:
+                runner.attempt("measure", lambda: measure(
+                    planned, disaster_at=disaster, validated=validated,
+                    stages={step: runner.results.get(step) for step in MEASURED_STAGES},
+                    rto_objective=target.objectives.rto, rpo_objective=target.objectives.rpo))
+        finally:
+            release_lease(servers.store, layout_for(target), key)
+        record, findings = build_record(
+            run_id=run_id, target=target.name, drill="pitr", started_at=started_at.isoformat(), steps=STEPS,
+            results=runner.results, findings_by_step=runner.findings,
+            backup_id=(runner.results.get("plan") or {}).get("backup_id"),
+            details={**pitr_details(runner.results), "scratch": torn}, measurements=measurements(runner.results),
+        )
+        record_drill(history_url, record)
     return record, findings

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,80 +12,35 @@ from drdrill.drills.layouts import layout_for
 from drdrill.drills.restore.details import measurements, restore_details, restored_backup
 from drdrill.drills.restore.form import RestoreOptions
 from drdrill.drills.restore.proof import write_proof
-from drdrill.drills.restore.steps import (
-    MEASURED_STAGES,
-    STEPS,
-    fetch_and_verify,
-    local_scratch,
-    measure,
-    provision_scratch,
-    read_manifest,
-    restore,
-    select_backup,
-    teardown,
-    validate,
-)
+from drdrill.drills.restore.session import RestoreServers, Scratch, on_scratch
+from drdrill.drills.restore.steps import MEASURED_STAGES, STEPS, fetch_and_verify, measure, restore, select_backup, validate
+from drdrill.drills.target_lock import holding_target
 from drdrill.drills.restore.window import window_details
-from drdrill.endpoints import MySQLEndpoint
 from drdrill.findings import Finding
 from drdrill.history import DrillRecord, record_drill
 from drdrill.servers.reaper import reap_orphans
 from drdrill.servers.scratch import run_key
-from drdrill.servers.slots import SlotPolicy
 from drdrill.storage.lease import release_lease
-from drdrill.storage.manifest import Manifest
-from drdrill.storage.objectstore import ObjectStore
-from drdrill.storage.seal import SigningKey
-
-
-@dataclass(frozen=True)
-class RestoreServers:
-    """Where the drill reads from and restores into, and the key the target's manifests are signed with (if any)."""
-
-    source: MySQLEndpoint
-    replica: MySQLEndpoint | None
-    store: ObjectStore
-    scratch: MySQLEndpoint | None = None
-    scratch_conn_id: str | None = None
-    signing_key: SigningKey | None = None
-    scratch_slots: SlotPolicy = SlotPolicy()  # settings.scratch_slots per worker, waited on for timeouts.lock_wait
 
 
 def recover_on_scratch(runner: StepRunner, target: Target, servers: RestoreServers, selected: dict[str, Any], *,
                        work_dir: Path, run_id: str, keep_scratch: bool, disaster_at: datetime,
                        rpo_objective: timedelta) -> dict[str, Any]:
-    """fetch_and_verify, provision_scratch, restore and validate, then the teardown whatever happened; returns the
-    teardown's details.
+    """fetch_and_verify, provision_scratch, restore and validate, then the teardown whatever happened (one
+    ``session.on_scratch``); returns the teardown's details."""
+    def recover(scratch: Scratch) -> None:
+        if runner.attempt("restore", lambda: restore(scratch.backup, scratch.info, scratch.manifest,
+                                                      endpoint=scratch.endpoint, work_dir=work_dir, key=scratch.key,
+                                                      parallel=target.engine_options.parallel)):
+            runner.attempt("validate", lambda: validate(scratch.backup, scratch.manifest, target,
+                                                        endpoint=scratch.endpoint, store=servers.store,
+                                                        work_dir=work_dir, key=scratch.key, disaster_at=disaster_at,
+                                                        rpo_objective=rpo_objective))
 
-    These steps share the fetched files and the scratch server, which live on the machine that runs them, so
-    they run together: in one process for the CLI, in one task (on one worker) in a cluster.
-    """
-    key = run_key(run_id)
-    scratch_info: dict[str, Any] | None = None
-    manifest: Manifest | None = None
-    try:
-        fetched = runner.attempt("fetch_and_verify", lambda: fetch_and_verify(
-            selected, target, servers.store, signing_key=servers.signing_key, work_dir=work_dir, key=key, run_id=run_id))
-        if fetched:  # from here on, the backup fetched (the newest usable one when the chosen one was broken)
-            manifest = read_manifest(servers.store, target, fetched["backup_id"], signing_key=servers.signing_key)
-            scratch_info = runner.attempt("provision_scratch", lambda: provision_scratch(
-                fetched, work_dir=work_dir, key=key, source=servers.source, replica=servers.replica,
-                scratch_endpoint=servers.scratch, scratch_conn_id=servers.scratch_conn_id, run_id=run_id,
-                scratch_slots=servers.scratch_slots))
-        if scratch_info and manifest:
-            local = local_scratch(scratch_info)
-            endpoint = local.endpoint() if local else servers.scratch
-            assert endpoint is not None
-            if runner.attempt("restore", lambda: restore(fetched, scratch_info, manifest, endpoint=endpoint,
-                                                          work_dir=work_dir, key=key,
-                                                          parallel=target.engine_options.parallel)):
-                runner.attempt("validate", lambda: validate(fetched, manifest, target, endpoint=endpoint,
-                                                            store=servers.store, work_dir=work_dir, key=key,
-                                                            disaster_at=disaster_at, rpo_objective=rpo_objective))
-    finally:
-        torn = teardown(scratch_info, work_dir=work_dir, key=key, keep_scratch=keep_scratch,
-                        endpoint=servers.scratch, databases=manifest.databases if manifest else ())
-    return torn
+    return on_scratch(runner, target, servers, recover=recover, work_dir=work_dir, run_id=run_id,
+                      keep_scratch=keep_scratch, fetch=lambda key: fetch_and_verify(
+                          selected, target, servers.store, signing_key=servers.signing_key, work_dir=work_dir,
+                          key=key, run_id=run_id))
 
 
 def measure_validated(runner: StepRunner, target: Target, *, disaster_at: datetime, rto_objective: timedelta,
@@ -114,25 +68,27 @@ def run_restore_drill(target: Target, servers: RestoreServers, options: RestoreO
     rto_objective = options.rto_objective or target.objectives.rto
     rpo_objective = options.rpo_objective or target.objectives.rpo
     torn: dict[str, Any] = {"kept": False}
-    try:
-        selected = runner.attempt("select_backup", lambda: select_backup(
-            target, servers.store, signing_key=servers.signing_key, now=started_at, choice=options.backup, backup_id=options.backup_id,
-            window_days=options.window_days, seed=run_id, disaster_at=disaster, lease_key=key))
-        if selected:
-            torn = recover_on_scratch(runner, target, servers, selected, work_dir=work_dir, run_id=run_id,
-                                      keep_scratch=options.keep_scratch, disaster_at=disaster, rpo_objective=rpo_objective)
-        measure_validated(runner, target, disaster_at=disaster, rto_objective=rto_objective, rpo_objective=rpo_objective)
-    finally:
-        release_lease(servers.store, layout_for(target), key)
-    record, findings = build_record(
-        run_id=run_id, target=target.name, drill="restore", started_at=started_at.isoformat(), steps=STEPS,
-        results=runner.results, findings_by_step=runner.findings,
-        backup_id=restored_backup(runner.results),
-        details={**restore_details(runner.results, disaster_at=disaster,
-                                   pitr_window=window_details(target, servers.store, signing_key=servers.signing_key)),
-                   "scratch": torn},
-        measurements=measurements(runner.results),
-    )
-    record_drill(history_url, record)
-    write_proof(servers.store, target, runner.results, record)
+    with holding_target(target, "restore", history_url=history_url, run_id=run_id, steps=STEPS) as first:
+        try:
+            selected = runner.attempt("select_backup", first(lambda: select_backup(
+                target, servers.store, signing_key=servers.signing_key, now=started_at, choice=options.backup,
+                backup_id=options.backup_id, window_days=options.window_days, seed=run_id, disaster_at=disaster,
+                lease_key=key)))
+            if selected:
+                torn = recover_on_scratch(runner, target, servers, selected, work_dir=work_dir, run_id=run_id,
+                                          keep_scratch=options.keep_scratch, disaster_at=disaster, rpo_objective=rpo_objective)
+            measure_validated(runner, target, disaster_at=disaster, rto_objective=rto_objective, rpo_objective=rpo_objective)
+        finally:
+            release_lease(servers.store, layout_for(target), key)
+        record, findings = build_record(
+            run_id=run_id, target=target.name, drill="restore", started_at=started_at.isoformat(), steps=STEPS,
+            results=runner.results, findings_by_step=runner.findings,
+            backup_id=restored_backup(runner.results),
+            details={**restore_details(runner.results, disaster_at=disaster,
+                                       pitr_window=window_details(target, servers.store, signing_key=servers.signing_key)),
+                       "scratch": torn},
+            measurements=measurements(runner.results),
+        )
+        record_drill(history_url, record)
+        write_proof(servers.store, target, runner.results, record)
     return record, findings
