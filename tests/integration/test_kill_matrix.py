@@ -74,7 +74,7 @@ def _passed(drill: str) -> int:
 
 def _debris(work_dir: Path) -> list[str]:
     """Everything a drill run may leave: scratch and run dirs, backup work dirs, short links."""
-    found = [str(path) for pattern in ("scratch/*", "restore/*", "failover/*", "*/owner.json")
+    found = [str(path) for pattern in ("scratch/[!.]*", "restore/*", "failover/*", "*/owner.json")  # not .slots.lock
              for path in work_dir.glob(pattern)]
     links = [str(link) for link in Path("/tmp").glob("drdrill-*") if link.is_symlink()
              and str(work_dir) in os.readlink(link)]
