@@ -39,6 +39,9 @@ $(STAMP): pyproject.toml constraints.txt
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[sandbox,test,cluster]"
+	# setuptools leaves drdrill.egg-info in src/, which the editable install puts on sys.path: Airflow would see
+	# drdrill's plugin entry point twice ("Plugin 'drdrill' already registered"). The venv has the real metadata.
+	rm -rf src/drdrill.egg-info
 	touch $(STAMP)
 
 install: system $(STAMP)
