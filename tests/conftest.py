@@ -19,8 +19,6 @@ from typing import Any
 
 import pytest
 
-from drdrill.daemon import Daemon
-from drdrill.ports import find_free_port
 
 pytest_plugins = ["tests.helpers.server_fixtures",  # real MariaDB servers for integration and system tests
                   "tests.helpers.cluster"]  # the two-worker Celery cluster for tests marked cluster
@@ -146,13 +144,8 @@ def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3]:
     """A moto S3 server on a free port for one test module, stopped afterwards."""
     import boto3
 
-    port = find_free_port()
-    url = f"http://127.0.0.1:{port}"
-    daemon = Daemon("moto", tmp_path_factory.mktemp("moto"), port)
-    daemon.start([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                 ready=lambda: not _port_free(port))
-    try:
+    from tests.helpers.moto_iam import moto_server
+
+    with moto_server(tmp_path_factory.mktemp("moto")) as url:
         yield MotoS3(url, boto3.client("s3", endpoint_url=url, aws_access_key_id="testing",
                                        aws_secret_access_key="testing", region_name="us-east-1"))
-    finally:
-        daemon.stop()

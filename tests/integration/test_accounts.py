@@ -249,7 +249,7 @@ def test_preflight_refuses_a_backup_login_that_cannot_read_the_grant_tables(mari
     source = mariadb_factory("narrow")
     execute(source, *SCHEMA[:2], "CREATE USER narrow@'127.0.0.1' IDENTIFIED BY 'narrow-pw'",
             "GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON crm.* TO narrow@'127.0.0.1'",
-            "GRANT RELOAD, PROCESS, BINLOG MONITOR ON *.* TO narrow@'127.0.0.1'")
+            "GRANT RELOAD, PROCESS, BINLOG MONITOR, REPLICATION SLAVE ON *.* TO narrow@'127.0.0.1'")
     login = source.endpoint("narrow", "narrow-pw")
     target = shop_target(databases=("crm",))
 

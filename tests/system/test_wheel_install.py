@@ -95,22 +95,57 @@ def make_airflow_venv(directory: Path) -> AirflowVenv:
     return airflow
 
 
+def readme_deploy_commands() -> tuple[str, str]:
+    """The README's Deploy block as its two scripts: the build (in the checkout) and what runs in the Airflow's
+    virtualenv (after the ``# then, in your Airflow's virtualenv:`` line)."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Deploy drdrill into your Airflow"):]
+    block = section[section.index("```bash\n") + len("```bash\n"):section.index("\n```")]
+    build, _, install = block.partition("# then, in your Airflow's virtualenv:\n")
+    return build, install
+
+
+def run_script(script: str, cwd: Path, env: dict[str, str]) -> str:
+    """``script`` in bash, stopping at the first failing command; its output."""
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, cwd=cwd, env=env,
+                          timeout=600)
+    assert done.returncode == 0, f"{script}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel, built by the README's own command (into a temporary ``dist``)."""
     dist = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
-                   check=True, capture_output=True, timeout=300)
-    return next(dist.glob("drdrill-*.whl"))
+    build, _ = readme_deploy_commands()
+    run_script(build.replace(".venv/bin/python", sys.executable).replace(" dist ", f" {dist} "), ROOT,
+               {**os.environ, "PIP_QUIET": "1"})
+    (built,) = dist.glob("drdrill-*.whl")
+    return built
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """The Airflow venv after the README's install commands ran in it, and what they printed."""
+
+    airflow: AirflowVenv
+    output: str
 
 
 @pytest.fixture(scope="module")
-def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> AirflowVenv:
-    """The wheel installed into a new venv with the constraints file, as the README says (the dependencies are
-    satisfied by the view, so pip installs drdrill alone)."""
+def deployed(wheel: Path, sandbox, tmp_path_factory: pytest.TempPathFactory) -> Deployed:
+    """The README's install commands, run in a new Airflow venv with only paths substituted: the wheel and the
+    constraints file where this run has them, the sandbox's config for ``/etc/drdrill/drills.yaml``, and ``pip``
+    as this run's pip installing into the venv (which has none of its own; the view satisfies the dependencies,
+    so pip installs drdrill alone)."""
     airflow = make_airflow_venv(tmp_path_factory.mktemp("installed"))
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(airflow.venv / "bin" / "python"), "install", "-q",
-                    "-c", str(ROOT / "constraints.txt"), str(wheel)], check=True, capture_output=True, timeout=300)
-    return airflow
+    _, install = readme_deploy_commands()
+    script = (install.replace("pip install", f"{sys.executable} -m pip --python {airflow.venv / 'bin' / 'python'} install")
+              .replace("constraints.txt", str(ROOT / "constraints.txt"))
+              .replace(f"dist/{wheel.name}", str(wheel))
+              .replace("/etc/drdrill/drills.yaml", str(sandbox.config_path)))
+    assert str(wheel) in script, f"the README installs another wheel than {wheel.name}"
+    return Deployed(airflow, run_script(script, airflow.home, airflow.env(PIP_QUIET="1")))
 
 
 def test_the_wheel_carries_the_dags_the_plugin_entry_point_and_the_package_data(wheel: Path) -> None:
@@ -133,8 +168,10 @@ def test_without_the_entry_point_the_plugins_folder_registers_drdrill(tmp_path: 
     assert [(plugin["name"], plugin["source"]) for plugin in plugins] == [("drdrill", "$PLUGINS_FOLDER/drdrill_plugin.py")]
 
 
-def test_installed_drdrill_serves_its_dags_plugin_and_drills_from_the_wheel(installed: AirflowVenv, sandbox) -> None:
-    dags_folder = installed.home / "dags"
+def test_the_readme_commands_install_drdrill_whose_dags_plugin_and_drills_come_from_the_wheel(
+        deployed: Deployed, sandbox) -> None:
+    installed, dags_folder = deployed.airflow, deployed.airflow.home / "dags"
+    assert "dr_backup__shop" in deployed.output and "drdrill" in deployed.output  # airflow dags list, airflow plugins
     config = {"DRDRILL_CONFIG": str(sandbox.config_path)}
     missing = installed.run("drdrill", "config", "check", "--json", check=False)
     assert missing.returncode == 2 and "DRDRILL_CONFIG" in json.loads(missing.stdout)["fix"]
@@ -143,8 +180,8 @@ def test_installed_drdrill_serves_its_dags_plugin_and_drills_from_the_wheel(inst
     assert json.loads(installed.run("drdrill", "config", "check", "--json", **config).stdout)["problems"] == []
     folder = installed.run("airflow", "config", "get-value", "core", "dags_folder").stdout.strip().splitlines()[-1]
     assert folder == str(dags_folder)
-    installed_file = json.loads(installed.run("drdrill", "dags", "install", folder, "--json", **config).stdout)
-    assert (installed_file["action"], installed_file["config"]) == ("created", str(sandbox.config_path))  # repeats: unit
+    again = json.loads(installed.run("drdrill", "dags", "install", folder, "--json", **config).stdout)
+    assert (again["action"], again["config"]) == ("unchanged", str(sandbox.config_path))  # the README's run created it
     plugins = installed.plugins()
     assert [plugin["name"] for plugin in plugins] == ["drdrill"]  # the folder's drdrill_plugin.py stood aside
     assert ENTRY_POINT in plugins[0]["source"]

@@ -21,6 +21,7 @@ import pymysql
 from drdrill.endpoints import MySQLEndpoint, one_row
 from drdrill.errors import DrdrillError
 from drdrill.sandbox.option_login import add_login_options, login_endpoint
+from drdrill.servers.grants import APP_GRANTS
 
 if TYPE_CHECKING:
     from drdrill.servers.mariadb import LocalMariaDB
@@ -30,9 +31,6 @@ log = logging.getLogger(__name__)
 DATABASE = "shop"
 DATA_TABLES = ("customers", "products", "orders", "order_items", "payments")
 SEED_MIGRATION = "002_seed_shop_data"
-# Application users get DML (and EXECUTE for the routine) only: GRANT ALL would include READ ONLY ADMIN,
-# letting the app write to a read_only replica and break GTID strict replication.
-APP_GRANTS = ["SELECT, INSERT, UPDATE, DELETE, EXECUTE ON shop.*"]
 # InnoDB data_length + index_length per loaded row, measured on this schema at 3M rows (370 MB);
 # the .ibd files are ~15% larger.
 BYTES_PER_ROW = 123

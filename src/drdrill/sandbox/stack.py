@@ -30,19 +30,12 @@ from drdrill.ports import ensure_port_free, port_open
 from drdrill.daemon import SANDBOX_PORT_FIX, Daemon, python_module_argv
 from drdrill.sandbox.store_marker import check_store_kept
 from drdrill.sandbox.sample_data import create_shop_schema, ensure_app_user, load_shop_data
+from drdrill.servers.grants import BACKUP_GRANTS, FAILOVER_GRANTS, REPLICATION_GRANTS
 from drdrill.servers.mariadb import InstanceSpec, LocalMariaDB
 from drdrill.servers.replication import replication_status, start_gtid_replica
 from drdrill.storage.s3 import S3ObjectStore
 
 DEFAULT_PORT_BASE = 23070  # below the ephemeral range (32768+), so outgoing connections never take a sandbox port
-# The global SELECT includes the grant tables (mysql.*), which backing up the target's accounts reads.
-BACKUP_GRANTS = ["SELECT, SHOW VIEW, TRIGGER, EVENT, RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR, "
-                 "REPLICATION SLAVE, REPLICATION CLIENT ON *.*"]
-REPLICATION_GRANTS = ["REPLICATION SLAVE ON *.*"]
-# What the failover drill's login needs on both servers: promote/rejoin (REPLICATION SLAVE ADMIN, READ_ONLY ADMIN),
-# reset the binlog (RELOAD), roll back errant transactions unlogged (BINLOG REPLAY, BINLOG ADMIN, DML), canary table (CREATE, INSERT).
-FAILOVER_GRANTS = ["INSERT, UPDATE, DELETE, CREATE, SHUTDOWN, REPLICATION SLAVE ADMIN, READ_ONLY ADMIN, "
-                   "BINLOG REPLAY, BINLOG ADMIN, SLAVE MONITOR ON *.*"]
 S3_BUCKET = "drdrill-backups"
 CONNECTION_IDS = {"primary": "drdrill_shop_primary", "replica": "drdrill_shop_replica",
                   "canary": "drdrill_shop_canary", "replication": "drdrill_shop_replication", "s3": "drdrill_s3",

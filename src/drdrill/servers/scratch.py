@@ -15,6 +15,7 @@ from typing import Any
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.errors import DrdrillError
 from drdrill.ports import find_free_port
+from drdrill.servers.grants import SCRATCH_GRANT_OPTION, SCRATCH_GRANTS
 from drdrill.servers.identity import ServerIdentity, read_identity
 from drdrill.servers.mariadb import MAX_SOCKET_PATH, InstanceSpec, LocalMariaDB
 from drdrill.servers.owner import claim
@@ -129,7 +130,8 @@ def grant_admin(scratch: LocalScratch, via: LocalMariaDB | None = None) -> None:
     with contextlib.closing(server.root_connect()) as connection, connection.cursor() as cursor:
         for host in ("127.0.0.1", "localhost"):
             cursor.execute("CREATE OR REPLACE USER %s@%s IDENTIFIED BY %s", (ADMIN_USER, host, password))
-            cursor.execute("GRANT ALL PRIVILEGES ON *.* TO %s@%s WITH GRANT OPTION", (ADMIN_USER, host))
+            for grant in SCRATCH_GRANTS:
+                cursor.execute(f"GRANT {grant} TO %s@%s{SCRATCH_GRANT_OPTION}", (ADMIN_USER, host))
 
 
 def destroy(scratch: LocalScratch) -> None:

@@ -54,7 +54,7 @@ class MemoryObjectStore(ObjectStore):
     def ensure_bucket(self) -> None:
         self.exists = True
 
-    def check_access(self) -> None:
+    def check_access(self, prefix: str = "") -> None:
         if not self.exists:
             raise StorageError(f"Cannot reach {self.describe()}: the bucket does not exist.",
                                "Check the S3 connection (endpoint_url, credentials) and that the bucket exists.")

@@ -67,8 +67,8 @@ class ObjectStore(ABC):
         """Create the bucket if it does not exist (sandbox and tests)."""
 
     @abstractmethod
-    def check_access(self) -> None:
-        """Raise a StorageError that says what to fix when the bucket cannot be reached."""
+    def check_access(self, prefix: str = "") -> None:
+        """Raise a StorageError that says what to fix when the bucket (under ``prefix``) cannot be listed."""
 
     @abstractmethod
     def put_bytes(self, key: str, body: bytes) -> UploadResult:

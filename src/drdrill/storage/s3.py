@@ -20,6 +20,15 @@ from botocore.exceptions import HTTPClientError, IncompleteReadError, ResponseSt
 from drdrill.storage.objectstore import ObjectMissing, ObjectStore, StorageError, StoredObject, UploadResult, \
     upload_result
 
+# The IAM action each S3 operation drdrill calls needs (AWS's service authorization reference for S3); the shipped
+# least-privilege policy (drdrill/storage/iam-policy.json) allows exactly these (tests/unit/storage/test_iam_policy.py).
+IAM_ACTIONS = {
+    "ListObjectsV2": "s3:ListBucket", "GetObject": "s3:GetObject", "HeadObject": "s3:GetObject",
+    "PutObject": "s3:PutObject", "CreateMultipartUpload": "s3:PutObject", "UploadPart": "s3:PutObject",
+    "CompleteMultipartUpload": "s3:PutObject", "DeleteObject": "s3:DeleteObject", "DeleteObjects": "s3:DeleteObject",
+    "ListMultipartUploads": "s3:ListBucketMultipartUploads", "AbortMultipartUpload": "s3:AbortMultipartUpload",
+}
+_DENIED_CODES = {"AccessDenied", "403", "Forbidden", "AllAccessDisabled"}
 DELETE_BATCH = 1000  # the most keys one DeleteObjects request takes
 _MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
 # The network failing (refused, timed out, cut), as botocore raises it from a request or from a body being read.
@@ -49,11 +58,25 @@ class S3ObjectStore(ObjectStore):
 
     @contextlib.contextmanager
     def _network(self, action: str) -> Iterator[None]:
-        """Turn the network's failure during ``action`` (after the client's own retries) into a StorageError."""
+        """Turn the network's failure during ``action`` (after the client's own retries), or a refusal by the
+        bucket's access policy, into a StorageError."""
         try:
             yield
         except NETWORK_ERRORS as exc:
             raise self.unavailable(action, exc) from exc
+        except self.client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _DENIED_CODES:
+                raise self.denied(exc.operation_name, action) from exc
+            raise
+
+    def denied(self, operation: str, action: str) -> StorageError:
+        """The StorageError of a request the credentials may not make: the IAM action that allows it."""
+        needed = IAM_ACTIONS.get(operation, f"the permission for {operation}")
+        return StorageError(
+            f"S3 refused {operation} while {action} (s3://{self.bucket} at {self.client.meta.endpoint_url}): "
+            f"access denied; the connection's credentials need {needed} there.",
+            f"Allow {needed} on the bucket and the target's prefix in the IAM policy (drdrill's least-privilege "
+            "policy ships as drdrill/storage/iam-policy.json; README: Deploy drdrill into your Airflow).")
 
     def unavailable(self, action: str, exc: BaseException) -> StorageError:
         """The StorageError of the endpoint failing: which endpoint, the action, its timeouts and attempts."""
@@ -71,9 +94,12 @@ class S3ObjectStore(ObjectStore):
         except self.client.exceptions.ClientError:
             self.client.create_bucket(Bucket=self.bucket)
 
-    def check_access(self) -> None:
-        try:
-            self.client.head_bucket(Bucket=self.bucket)
+    def check_access(self, prefix: str = "") -> None:
+        try:  # a listing, not HeadBucket: with a prefix-scoped s3:ListBucket, AWS refuses HeadBucket
+            with self._network(f"listing {prefix or 'the bucket'}"):
+                self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1)
+        except StorageError as exc:
+            raise StorageError(f"Cannot reach {self.describe()}: {exc.problem}", exc.fix) from exc
         except Exception as exc:  # botocore raises several unrelated types here
             raise StorageError(
                 f"Cannot reach {self.describe()}: {exc}.",
@@ -156,12 +182,21 @@ class S3ObjectStore(ObjectStore):
         keys = [obj.key for obj in self.list_objects(prefix)]
         for start in range(0, len(keys), DELETE_BATCH):
             batch = [{"Key": key} for key in keys[start:start + DELETE_BATCH]]
-            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            with self._network(f"deleting {prefix}"):
+                reply = self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            errors = reply.get("Errors") or []  # DeleteObjects answers 200 and lists the keys it did not delete
+            if any(error.get("Code") in _DENIED_CODES for error in errors):
+                raise self.denied("DeleteObjects", f"deleting {prefix} ({errors[0].get('Key')})")
+            if errors:
+                raise StorageError(f"S3 did not delete {len(errors)} object(s) under {prefix} in s3://{self.bucket}: "
+                                   f"{errors[0].get('Key')}: {errors[0].get('Code')} {errors[0].get('Message')}.",
+                                   "Check the bucket (object lock, versioning policy), then re-run retention.")
         return len(keys)
 
     def abort_stale_uploads(self, prefix: str, older_than: timedelta, now: datetime | None = None) -> int:
         cutoff = (now or datetime.now(timezone.utc)) - older_than
-        reply = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=prefix)
+        with self._network(f"listing the unfinished uploads under {prefix}"):
+            reply = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=prefix)
         aborted = 0
         for upload in reply.get("Uploads", []):
             if upload["Initiated"] < cutoff:
@@ -185,4 +220,5 @@ class S3ObjectStore(ObjectStore):
                                                   MultipartUpload={"Parts": parts})
 
     def _abort_upload(self, key: str, upload_id: str) -> None:
-        self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        with self._network(f"aborting the upload of {key}"):
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)

@@ -25,6 +25,7 @@ from drdrill.engines.base import ArchiveTruncated, BackupJob
 from drdrill.engines.binlog_segment import capture_binlog_segment
 from drdrill.errors import DrdrillError, ToolError, ToolStalled
 from drdrill.servers.accounts import AccountsUnreadable, list_drilled_accounts
+from drdrill.servers.grants import BACKUP_GRANTS, missing_privileges
 from drdrill.servers.identity import read_identity
 from drdrill.servers.owner import claim
 from drdrill.storage.binlog.fork import read_forks
@@ -32,7 +33,7 @@ from drdrill.storage.binlog.index import ArchivedBinlog, list_archive
 from drdrill.storage.binlog.layout import BinlogLayout
 from drdrill.storage.binlog.names import server_key
 from drdrill.storage.catalog import list_backups
-from drdrill.storage.layout import TargetLayout, new_backup_id
+from drdrill.storage.layout import TargetLayout, new_backup_id, target_root
 from drdrill.storage.lease import Lease, active_leases, remove_expired_leases
 from drdrill.storage.manifest import BinlogPosition, Manifest, ObjectEntry
 from drdrill.storage.objectstore import ObjectStore, StorageError
@@ -56,13 +57,15 @@ def _server_facts(source: MySQLEndpoint, answer_timeout: float) -> dict[str, Any
             status = cursor.fetchone()  # no row when binary logging is off
             cursor.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
             schemas = {row[0] for row in cursor.fetchall()}
+            cursor.execute("SHOW GRANTS FOR CURRENT_USER()")
+            grants = [str(row[0]) for row in cursor.fetchall()]
     finally:
         connection.close()
     return {
         "server_version": version, "server_id": int(server_id), "datadir": datadir,
         "log_bin": bool(int(log_bin)), "binlog_format": binlog_format, "gtid_binlog_pos": gtid,
         "binlog_file": status[0] if status else None, "binlog_position": int(status[1]) if status else None,
-        "schemas": schemas,
+        "schemas": schemas, "grants": grants,
     }
 
 
@@ -119,6 +122,13 @@ def preflight(
     if missing:
         findings.append(Finding("CONFIG_INVALID", f"Database(s) {', '.join(missing)} listed for target {target.name} "
                                 f"do not exist on {source.describe()}.", "Fix targets[].databases in the drills YAML."))
+    lacking = missing_privileges(server["grants"], BACKUP_GRANTS, target.databases)
+    if lacking:
+        findings.append(Finding("PREFLIGHT_FAILED", f"The backup login {source.user!r} on {source.describe()} lacks "
+                                f"{', '.join(lacking)} (on *.*, or for SELECT, SHOW VIEW, TRIGGER, EVENT and LOCK TABLES "
+                                f"on each of {', '.join(target.databases)}): the backup tools and the binlog capture "
+                                "need them.", f"GRANT {BACKUP_GRANTS[0]} TO {source.user}; (README: Deploy drdrill into "
+                                "your Airflow, the least privileges per login)."))
     accounts = _count_drilled_accounts(target, source, findings) if not missing else None
     absent = engine.missing_tools()
     if absent:
@@ -134,7 +144,7 @@ def preflight(
         findings.append(Finding("INSUFFICIENT_SPACE", f"Only {free // 2**20} MiB free in {work_dir}; target "
                                 f"{target.name} requires {target.min_free_space // 2**20} MiB."))
     try:
-        store.check_access()
+        store.check_access(target_root(target.storage.prefix, target.name))
     except DrdrillError as exc:
         findings.append(Finding("STORAGE_UNAVAILABLE", exc.problem))
     if findings:
@@ -293,16 +303,21 @@ def apply_retention(target: Target, store: ObjectStore, *, signing_key: SigningK
     holds a lease on (``storage.lease``); the leases of dead runs are removed first."""
     began = time.monotonic()
     layout = layout_for(target)
-    expired = remove_expired_leases(store, layout)
-    leases = active_leases(store, layout)
-    decision = choose_deletions(list_backups(store, layout, signing_key=signing_key), now=now,
-                                keep_days=target.retention.keep_days, keep_backups=target.retention.keep_backups,
-                                leased={lease.backup_id: lease.reason() for lease in leases})
-    deleted_objects = sum(store.delete_prefix(layout.backup_root(backup_id)) for backup_id in decision.delete)
-    aborted = store.abort_stale_uploads(layout.full_root, older_than=timedelta(hours=24), now=now)
+    try:
+        expired = remove_expired_leases(store, layout)
+        leases = active_leases(store, layout)
+        decision = choose_deletions(list_backups(store, layout, signing_key=signing_key), now=now,
+                                    keep_days=target.retention.keep_days, keep_backups=target.retention.keep_backups,
+                                    leased={lease.backup_id: lease.reason() for lease in leases})
+        deleted_objects = sum(store.delete_prefix(layout.backup_root(backup_id)) for backup_id in decision.delete)
+        aborted = store.abort_stale_uploads(layout.full_root, older_than=timedelta(hours=24), now=now)
+        binlogs_deleted = prune_binlogs(store, layout, signing_key=signing_key, leases=leases)
+    except StorageError as exc:
+        raise storage_unavailable(exc, f"Retention of target {target.name} stopped there; the backups it had not "
+                                  "deleted yet are kept (the new backup is valid).") from exc
     return {
         "kept": decision.keep, "deleted": decision.delete, "deleted_objects": deleted_objects,
-        "aborted_uploads": aborted, "binlogs_deleted": prune_binlogs(store, layout, signing_key=signing_key, leases=leases),
+        "aborted_uploads": aborted, "binlogs_deleted": binlogs_deleted,
         "expired_leases_removed": [f"{lease.run_id} ({lease.drill} drill, expired {lease.expires_at[:19]})" for lease in expired],
         "seconds": round(time.monotonic() - began, 3),
     }

@@ -18,6 +18,7 @@ from drdrill.drills.failover.path import refuse_unless_allowed
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.findings import DrillFailed, Finding
 from drdrill.servers.faults import local_process
+from drdrill.servers.grants import FAILOVER_GRANTS, privileges_of
 from drdrill.servers.gtid import transactions_behind
 from drdrill.servers.identity import read_identity
 from drdrill.servers.topology import ServerState, read_only_locks, state_of
@@ -25,8 +26,10 @@ from drdrill.servers.topology import ServerState, read_only_locks, state_of
 _GLOBAL_GRANT = re.compile(r"GRANT (.+?) ON \*\.\* TO ", re.IGNORECASE)
 # What SUPER still implies in MariaDB 10.11 among the privileges below.
 SUPER_INCLUDES = frozenset({"REPLICATION SLAVE ADMIN", "READ_ONLY ADMIN", "BINLOG ADMIN", "BINLOG REPLAY"})
-REQUIRED_PRIVILEGES = ("REPLICATION SLAVE ADMIN", "READ_ONLY ADMIN", "REPLICATION SLAVE", "RELOAD", "CREATE", "INSERT",
-                       "UPDATE", "DELETE", "BINLOG ADMIN", "BINLOG REPLAY", "SLAVE MONITOR", "BINLOG MONITOR")
+# FAILOVER_GRANTS (SHUTDOWN only for fault: shutdown) and what it uses of BACKUP_GRANTS: rejoin (REPLICATION SLAVE),
+# reset the binlog (RELOAD), read positions (BINLOG MONITOR).
+REQUIRED_PRIVILEGES = tuple(name for name in privileges_of(FAILOVER_GRANTS[0]) if name != "SHUTDOWN") + \
+    ("REPLICATION SLAVE", "RELOAD", "BINLOG MONITOR")
 
 
 def preflight(target: Target, servers: FailoverServers) -> dict[str, Any]:

@@ -1,0 +1,21 @@
+"""drdrill's least-privilege S3 policy (``iam-policy.json``, shipped in the package) for a bucket and prefix.
+
+The file is written for the default ``storage`` (bucket ``drdrill-backups``, prefix ``drdrill``); :func:`iam_policy`
+gives it for another bucket and prefix. Its actions are exactly ``drdrill.storage.s3.IAM_ACTIONS``' values.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+DEFAULT_BUCKET, DEFAULT_PREFIX = "drdrill-backups", "drdrill"
+
+
+def iam_policy(bucket: str = DEFAULT_BUCKET, prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
+    """The policy document, scoped to ``bucket`` and to the keys under ``prefix`` (no prefix: the whole bucket)."""
+    text = resources.files("drdrill.storage").joinpath("iam-policy.json").read_text()
+    text = text.replace(f":::{DEFAULT_BUCKET}", f":::{bucket}")
+    scope = f"{prefix}/*" if prefix else "*"
+    return json.loads(text.replace(f'"{DEFAULT_PREFIX}/*"', f'"{scope}"').replace(f"/{DEFAULT_PREFIX}/*", f"/{scope}"))

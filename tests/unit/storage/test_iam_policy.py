@@ -1,0 +1,27 @@
+"""The shipped S3 policy allows exactly the actions drdrill's S3 calls need, on the bucket and prefix only."""
+
+from __future__ import annotations
+
+import pytest
+
+from drdrill.storage.iam_policy import iam_policy
+from drdrill.storage.s3 import IAM_ACTIONS
+
+pytestmark = pytest.mark.unit
+
+
+def test_the_policy_allows_exactly_what_the_store_calls_need_and_no_wildcard() -> None:
+    policy = iam_policy()
+    actions = {action for statement in policy["Statement"] for action in statement["Action"]}
+    assert actions == set(IAM_ACTIONS.values())
+    assert all("*" not in action for action in actions)
+    assert {statement["Effect"] for statement in policy["Statement"]} == {"Allow"}
+
+
+def test_the_policy_is_scoped_to_the_bucket_and_prefix_it_is_made_for() -> None:
+    statements = {statement["Sid"]: statement for statement in iam_policy("shop-dr", "prod/db")["Statement"]}
+    assert statements["ListTheBackupsUnderThePrefix"]["Resource"] == "arn:aws:s3:::shop-dr"
+    assert statements["ListTheBackupsUnderThePrefix"]["Condition"] == {"StringLike": {"s3:prefix": ["prod/db/*"]}}
+    assert statements["ReadWriteDeleteAndAbortUnderThePrefix"]["Resource"] == "arn:aws:s3:::shop-dr/prod/db/*"
+    assert statements["FindUnfinishedUploads"]["Resource"] == "arn:aws:s3:::shop-dr"
+    assert iam_policy("b", "")["Statement"][2]["Resource"] == "arn:aws:s3:::b/*"
