@@ -46,7 +46,7 @@ def test_a_login_with_what_the_drill_needs_is_quiet_and_one_without_it_is_told_w
     weak = Grants("GRANT SELECT, REPLICATION SLAVE ADMIN ON *.* TO `drill`@`%`")
     [finding] = privilege_findings(_servers(enough, weak), "kill")
     assert finding.code == "CONFIG_INVALID" and "on the replica" in finding.message
-    assert "lacks READ_ONLY ADMIN, REPLICATION SLAVE," in finding.message and "GRANT " in finding.fix
+    assert "lacks INSERT, UPDATE, DELETE, CREATE, READ_ONLY ADMIN," in finding.message and "GRANT " in finding.fix
 
 
 def test_super_stands_for_what_it_still_implies_and_the_shutdown_fault_needs_shutdown() -> None:
