@@ -175,6 +175,7 @@ def test_the_readme_commands_install_drdrill_whose_dags_plugin_and_drills_come_f
     assert "1 target(s) (shop); all connections exist." in deployed.output  # drdrill config check
     assert f"created: {dags_folder / 'drdrill_dags.py'}" in deployed.output  # the dags_folder it was given
     assert "dr_backup__shop" in deployed.output and "drdrill" in deployed.output  # airflow dags list, airflow plugins
+    assert '"Resource": "arn:aws:s3:::drdrill-backups/drdrill/*"' in deployed.output  # the policy, from package data
     config = {"DRDRILL_CONFIG": str(sandbox.config_path)}
     missing = installed.run("drdrill", "config", "check", "--json", check=False)
     assert missing.returncode == 2 and "DRDRILL_CONFIG" in json.loads(missing.stdout)["fix"]

@@ -6,7 +6,9 @@ gives it for another bucket and prefix. Its actions are exactly ``drdrill.storag
 
 from __future__ import annotations
 
+import argparse
 import json
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
@@ -19,3 +21,17 @@ def iam_policy(bucket: str = DEFAULT_BUCKET, prefix: str = DEFAULT_PREFIX) -> di
     text = text.replace(f":::{DEFAULT_BUCKET}", f":::{bucket}")
     scope = f"{prefix}/*" if prefix else "*"
     return json.loads(text.replace(f'"{DEFAULT_PREFIX}/*"', f'"{scope}"').replace(f"/{DEFAULT_PREFIX}/*", f"/{scope}"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m drdrill.storage.iam_policy BUCKET [PREFIX]``: print the policy for them."""
+    parser = argparse.ArgumentParser(prog="python -m drdrill.storage.iam_policy", description=__doc__)
+    parser.add_argument("bucket")
+    parser.add_argument("prefix", nargs="?", default=DEFAULT_PREFIX, help=f"default: {DEFAULT_PREFIX}")
+    args = parser.parse_args(argv)
+    print(json.dumps(iam_policy(args.bucket, args.prefix), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

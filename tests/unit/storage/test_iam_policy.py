@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from drdrill.storage.iam_policy import iam_policy
+from drdrill.storage.iam_policy import iam_policy, main
 from drdrill.storage.s3 import IAM_ACTIONS
 
 pytestmark = pytest.mark.unit
@@ -25,3 +27,8 @@ def test_the_policy_is_scoped_to_the_bucket_and_prefix_it_is_made_for() -> None:
     assert statements["ReadWriteDeleteAndAbortUnderThePrefix"]["Resource"] == "arn:aws:s3:::shop-dr/prod/db/*"
     assert statements["FindUnfinishedUploads"]["Resource"] == "arn:aws:s3:::shop-dr"
     assert iam_policy("b", "")["Statement"][2]["Resource"] == "arn:aws:s3:::b/*"
+
+
+def test_the_module_prints_the_policy_for_a_bucket_and_prefix(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["shop-dr", "prod"]) == 0
+    assert json.loads(capsys.readouterr().out) == iam_policy("shop-dr", "prod")
