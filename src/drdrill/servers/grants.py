@@ -8,7 +8,7 @@ compares the two).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 # The source login (source_conn_id, and replica_conn_id): backups with every engine (mariadb-dump, mydumper,
@@ -97,7 +97,7 @@ DATABASE_LEVEL = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "S
                             "LOCK TABLES", "EXECUTE"})
 
 
-def missing_privileges(show_grants: Iterable[str], grants: Iterable[str], databases: Iterable[str]) -> list[str]:
+def missing_privileges(show_grants: Iterable[str], grants: Iterable[str], databases: Sequence[str]) -> list[str]:
     """The privileges of ``grants`` (``*.*`` ones) that the ``SHOW GRANTS`` lines lack: a database-level one may be
     held on each of ``databases`` instead of ``*.*``; ``ALL PRIVILEGES`` on ``*.*`` holds everything."""
     held = held_privileges(show_grants)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import ssl
 import time
 from collections.abc import Iterable
@@ -18,12 +17,11 @@ from drdrill.drills.failover.path import refuse_unless_allowed
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.findings import DrillFailed, Finding
 from drdrill.servers.faults import local_process
-from drdrill.servers.grants import FAILOVER_GRANTS, privileges_of
+from drdrill.servers.grants import FAILOVER_GRANTS, held_privileges, privileges_of
 from drdrill.servers.gtid import transactions_behind
 from drdrill.servers.identity import read_identity
 from drdrill.servers.topology import ServerState, read_only_locks, state_of
 
-_GLOBAL_GRANT = re.compile(r"GRANT (.+?) ON \*\.\* TO ", re.IGNORECASE)
 # What SUPER still implies in MariaDB 10.11 among the privileges below.
 SUPER_INCLUDES = frozenset({"REPLICATION SLAVE ADMIN", "READ_ONLY ADMIN", "BINLOG ADMIN", "BINLOG REPLAY"})
 # FAILOVER_GRANTS (SHUTDOWN only for fault: shutdown) and what it uses of BACKUP_GRANTS: rejoin (REPLICATION SLAVE),
@@ -203,9 +201,4 @@ def privilege_findings(servers: FailoverServers, fault: str) -> list[Finding]:
 
 def global_privileges(grants: Iterable[str]) -> set[str]:
     """The privileges ``GRANT ... ON *.* TO ...`` lines give, as upper-case names."""
-    held: set[str] = set()
-    for grant in grants:
-        match = _GLOBAL_GRANT.match(grant.strip())
-        if match:
-            held |= {name.strip().upper() for name in match.group(1).split(",")}
-    return held
+    return held_privileges(grants).get("*.*", set())
