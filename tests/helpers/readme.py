@@ -8,13 +8,17 @@ from pathlib import Path
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
+def section(heading: str) -> str:
+    """The text of README.md's ``## heading`` section, up to the next ``## `` heading."""
+    parts = README.read_text().split(f"\n## {heading}\n", 1)
+    assert len(parts) == 2, f"README.md has no section '## {heading}'"
+    return parts[1].split("\n## ", 1)[0]
+
+
 def shell_block(heading: str) -> list[str]:
     """The first fenced block under the ``## heading`` of README.md, as commands: continuation lines joined,
     comments and blank lines dropped."""
-    text = README.read_text()
-    section = text.split(f"\n## {heading}\n", 1)
-    assert len(section) == 2, f"README.md has no section '## {heading}'"
-    block = re.search(r"^```[a-z]*\n(.*?)^```", section[1].split("\n## ", 1)[0], re.S | re.M)
+    block = re.search(r"^```[a-z]*\n(.*?)^```", section(heading), re.S | re.M)
     assert block, f"README.md's section '{heading}' has no fenced block"
     commands, pending = [], ""
     for line in block.group(1).splitlines():

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from drdrill.history import list_drills
+from tests.helpers.readme import shell_block
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,14 +97,11 @@ def make_airflow_venv(directory: Path) -> AirflowVenv:
 
 
 def readme_deploy_commands() -> tuple[str, str]:
-    """The README's Deploy block as its two scripts: the build (in the checkout) and what runs in the Airflow's
-    virtualenv (after the ``# then, in your Airflow's virtualenv:`` line)."""
-    text = (ROOT / "README.md").read_text()
-    section = text[text.index("## Deploy drdrill into your Airflow"):]
-    start = section.index("```bash\n") + len("```bash\n")
-    block = section[start:section.index("\n```", start)]
-    build, _, install = block.partition("# then, in your Airflow's virtualenv:\n")
-    return build, install
+    """The README's Deploy block as its two scripts: the build (its first line, in the checkout) and the rest,
+    which runs in the Airflow's virtualenv."""
+    build, *install = shell_block("Deploy drdrill into your Airflow")
+    assert build.startswith(".venv/bin/python -m pip wheel "), build
+    return build, "\n".join(install)
 
 
 def run_script(script: str, cwd: Path, env: dict[str, str]) -> str:

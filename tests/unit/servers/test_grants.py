@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
 import pytest
 
 from drdrill.servers.grants import BACKUP_GRANTS, missing_privileges, readme_sql
+from tests.helpers.readme import section
 
 pytestmark = pytest.mark.unit
-README = Path(__file__).resolve().parents[3] / "README.md"
-
-
-def deploy_section() -> str:
-    text = README.read_text()
-    start = text.index("## Deploy drdrill into your Airflow")
-    return text[start:text.index("\n## ", start + 1)]
+DEPLOY = "Deploy drdrill into your Airflow"
 
 
 def test_the_readme_lists_exactly_the_grants_the_code_creates_and_checks() -> None:
-    blocks = re.findall(r"```sql\n(.*?)\n```", deploy_section(), re.DOTALL)
+    blocks = re.findall(r"```sql\n(.*?)\n```", section(DEPLOY), re.DOTALL)
     assert blocks == [readme_sql()]
     assert "GRANT ALL" not in readme_sql().split("restore_drill.scratch_conn_id")[0]  # only a scratch server's own
 
@@ -51,4 +44,4 @@ def test_the_airflow_api_login_needs_the_op_role_which_the_readme_names() -> Non
             username="drdrill", role=role))
 
     assert (may_edit("op"), may_edit("user"), may_edit("viewer")) == (True, False, False)
-    assert "Airflow user with the **Op** role" in deploy_section()
+    assert "Airflow user with the **Op** role" in section(DEPLOY)
