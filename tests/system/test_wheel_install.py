@@ -172,7 +172,7 @@ def test_the_readme_commands_install_drdrill_whose_dags_plugin_and_drills_come_f
     installed, dags_folder = deployed.airflow, deployed.airflow.home / "dags"
     assert "1 target(s) (shop); all connections exist." in deployed.output  # drdrill config check
     assert f"created: {dags_folder / 'drdrill_dags.py'}" in deployed.output  # the dags_folder it was given
-    assert "dr_backup__shop" in deployed.output and "drdrill" in deployed.output  # airflow dags list, airflow plugins
+    assert ENTRY_POINT in deployed.output and "dr_backup__shop" in deployed.output  # airflow plugins, dags list
     assert '"Resource": "arn:aws:s3:::drdrill-backups/drdrill/*"' in deployed.output  # the policy, from package data
     config = {"DRDRILL_CONFIG": str(sandbox.config_path)}
     missing = installed.run("drdrill", "config", "check", "--json", check=False)
