@@ -117,8 +117,14 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel, built by the README's own command (into a temporary ``dist``)."""
     dist = tmp_path_factory.mktemp("dist")
     build, _ = readme_deploy_commands()
-    run_script(build.replace(".venv/bin/python", sys.executable).replace(" dist ", f" {dist} "), ROOT,
-               {**os.environ, "PIP_QUIET": "1"})
+    egg_info = ROOT / "src" / "drdrill.egg-info"  # setuptools' by-product: on sys.path, Airflow sees the plugin twice
+    made_here = not egg_info.exists()
+    try:
+        run_script(build.replace(".venv/bin/python", sys.executable).replace(" dist ", f" {dist} "), ROOT,
+                   {**os.environ, "PIP_QUIET": "1"})
+    finally:
+        if made_here:
+            shutil.rmtree(egg_info, ignore_errors=True)
     (built,) = dist.glob("drdrill-*.whl")
     return built
 
