@@ -638,7 +638,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: 'backups verify' needs a backup id (see 'drdrill backups list TARGET')", file=sys.stderr)
         return EXIT_ERROR
     global RESULT_STREAM
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `drdrill ... | head` ends quietly, like other Unix tools
+    # `drdrill ... | head` ends quietly, like other Unix tools; the caller's handler is back when main returns (a
+    # process that calls main, like the tests, would otherwise die of the next write to a closed pipe)
+    previous_sigpipe = signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     apply_default_airflow_env()
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     # Library and Airflow logging go to stderr; only the result goes to stdout (so --json stays parseable).
@@ -653,6 +655,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     finally:
         sys.stdout = RESULT_STREAM
+        signal.signal(signal.SIGPIPE, previous_sigpipe)
 
 
 if __name__ == "__main__":

@@ -106,7 +106,7 @@ def test_a_query_on_a_stalled_connection_fails_within_the_dead_peer_bound(pair: 
 def test_the_backup_preflight_and_the_rpo_monitor_say_target_unavailable_behind_a_partition(
         pair: PartitionedPair, partitioned: bool, tmp_path: Path) -> None:
     target = shop_target(name=f"partition{int(partitioned)}", databases=("drill",))
-    source, store = pair.drill_login(connect_timeout=BOUND), MemoryObjectStore()
+    source, store = pair.drill_login("backup", BACKUP_PASSWORD, connect_timeout=BOUND), MemoryObjectStore()
     with pair.cut("d") if partitioned else contextlib.nullcontext():
         began = time.monotonic()
         if partitioned:

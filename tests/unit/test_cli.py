@@ -57,6 +57,12 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def test_main_puts_the_callers_sigpipe_handler_back(drills_yaml: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # e.g. Python's own default; a test runner's pipes rely on it
+    assert run(capsys, "history", "--json")[0] == cli.EXIT_OK
+    assert signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN
+
+
 def history_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path}/history.sqlite"
 
