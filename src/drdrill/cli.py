@@ -511,6 +511,36 @@ def cmd_dags(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_evidence(args: argparse.Namespace) -> int:
+    from drdrill.airflow.connections import object_store
+    from drdrill.config import load_config
+    from drdrill.history import list_drills
+    from drdrill.storage.evidence import verify_evidence
+
+    config = load_config()
+    records = [record for record in list_drills(config.settings.history_url, args.target, args.drill, limit=100,
+                                                run_id=args.run_id) if record.details.get("evidence_key")]
+    checked = []
+    for record in records:
+        check = verify_evidence(object_store(config.target(record.target).storage), record.details)
+        checked.append({"run_id": record.run_id, "target": record.target, "drill": record.drill,
+                        "evidence_key": record.details["evidence_key"], "found": check.found,
+                        "intact": check.found and not check.tampered, "tampered": check.tampered})
+
+    def human() -> None:
+        if not checked:
+            print(f"No evidence bundle recorded for run {args.run_id} (see 'drdrill history').")
+        for item in checked:
+            state = ("intact: every hash matches" if item["intact"] else "NOT FOUND in S3" if not item["found"]
+                     else "TAMPERED: " + ", ".join(item["tampered"]) + " no longer match")
+            print(f"{item['drill']} drill of {item['target']}, run {item['run_id']}: {state}  ({item['evidence_key']})")
+
+    _emit(args, {"run_id": args.run_id, "bundles": checked}, human)
+    if any(item["found"] and not item["intact"] for item in checked):
+        return EXIT_DRILL_RED
+    return EXIT_OK if checked and all(item["found"] for item in checked) else EXIT_ERROR
+
+
 # -- wiring ---------------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -615,6 +645,14 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("target", nargs="?", help="one target (default: all)")
     summary.set_defaults(handler=cmd_summary)
 
+    evidence = add("evidence", "verify: re-read a drill run's evidence bundle from S3 and re-check every hash "
+                               "(exit 0 intact, 1 tampered, naming the part, 2 not found).")
+    evidence.add_argument("action", choices=["verify"])
+    evidence.add_argument("run_id", help="the drill run's id (from 'drdrill history --json')")
+    evidence.add_argument("--target", help="when runs of several targets share the id")
+    evidence.add_argument("--drill", choices=drill_names(), help="when drills of several kinds share the id")
+    evidence.set_defaults(handler=cmd_evidence)
+
     config = add("config", "check: validate the drills YAML and check that every connection it names exists; "
                            "schema: print its JSON Schema (for editors with a YAML language server).")
     config.add_argument("action", choices=["check", "schema"])
@@ -634,7 +672,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from drdrill.airflow.environment import apply_default_airflow_env
 
     args = build_parser().parse_args(argv)
-    if getattr(args, "action", None) == "verify" and not args.backup_id:
+    if args.command == "backups" and args.action == "verify" and not args.backup_id:
         print("error: 'backups verify' needs a backup id (see 'drdrill backups list TARGET')", file=sys.stderr)
         return EXIT_ERROR
     global RESULT_STREAM

@@ -64,6 +64,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "TASK_TIMEOUT": (COULD_NOT_VERIFY, "A task ran past its bound and was stopped, so what it checks was not checked: find what hung (the task log names the step; a stalled tool, server or S3 endpoint), or raise the timeouts key the message names if the work really takes that long."),
     "DRILL_CONFLICT": (COULD_NOT_VERIFY, "Nothing was touched: another drill of the same target that cannot run alongside this one holds it (a failover kills the primary a backup streams from). Let the holder finish and trigger this drill again, or raise timeouts.lock_wait to wait longer."),
     "SCRATCH_SLOTS_FULL": (COULD_NOT_VERIFY, "This worker already runs as many scratch servers as it has memory for; nothing was restored. Run the drill again later, spread drills over more workers, or raise settings.scratch_slots if the worker has the memory."),
+    "EVIDENCE_NOT_STORED": (COULD_NOT_VERIFY, "The drill ran but its evidence bundle is not in S3, so nobody can check it later: fix the S3 problem the message names (credentials, bucket, permissions for <prefix>/<target>/) and run the drill again."),
     "FAILED_BACKUP_REDRILLED": (PASSED, "This backup failed its last restore drill and was chosen by id to drill it again: a pass makes it proven again, another failure says what is still wrong with it."),
 }
 
@@ -90,7 +91,7 @@ NOT_ABOUT_THE_BACKUP = frozenset({
     "HEARTBEAT_STOPPED", "TASK_TIMEOUT", "DRILL_CONFLICT", "SCRATCH_SLOTS_FULL",
     "PITR_TARGET_UNREACHED", "PITR_TARGET_BEFORE_BACKUP", "PITR_BASE_ROLLED_BACK", "PITR_BOUNDARY_WRONG",
     "REPLICATION_BROKEN", "REPLICA_LAGGING", "PROMOTION_FAILED", "WRITES_LOST", "ERRANT_TRANSACTIONS",
-    "FAILBACK_FAILED", "NOT_APPROVED", "TOPOLOGY_NOT_RESTORED",
+    "FAILBACK_FAILED", "NOT_APPROVED", "TOPOLOGY_NOT_RESTORED", "EVIDENCE_NOT_STORED",
 })
 
 

@@ -130,13 +130,16 @@ def record_drill(url: str, record: DrillRecord) -> None:
         connection.execute(sa.insert(DRILL_RUNS).values(**values))
 
 
-def list_drills(url: str, target: str | None = None, drill: str | None = None, limit: int = 50) -> list[DrillRecord]:
-    """Newest records first, optionally for one target and drill kind."""
+def list_drills(url: str, target: str | None = None, drill: str | None = None, limit: int = 50,
+                run_id: str | None = None) -> list[DrillRecord]:
+    """Newest records first, optionally for one target, drill kind and run id."""
     query = sa.select(DRILL_RUNS).order_by(DRILL_RUNS.c.started_at.desc(), DRILL_RUNS.c.id.desc()).limit(limit)
     if target:
         query = query.where(DRILL_RUNS.c.target == target)
     if drill:
         query = query.where(DRILL_RUNS.c.drill == drill)
+    if run_id:
+        query = query.where(DRILL_RUNS.c.run_id == run_id)
     with history_engine(url).connect() as connection:
         rows = connection.execute(query).mappings().all()
     records = []

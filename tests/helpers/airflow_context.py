@@ -32,3 +32,13 @@ class TaskInstance:
 def context_of(task_id: str, store: dict[tuple[str, str], Any], **params: str) -> dict[str, Any]:
     dag_run = SimpleNamespace(run_after=RUN_AFTER, logical_date=None, start_date=RUN_AFTER)
     return {"ti": TaskInstance(task_id, store), "dag_run": dag_run, "run_id": "manual__1", "params": params}
+
+
+def memory_bucket(monkeypatch: Any) -> Any:
+    """The record task's bucket (its evidence bundle, ``airflow.connections.object_store``) as a memory store."""
+    from drdrill.airflow import connections
+    from drdrill.storage.memory import MemoryObjectStore
+
+    store = MemoryObjectStore("unit-tests")
+    monkeypatch.setattr(connections, "object_store", lambda storage: store)
+    return store

@@ -25,7 +25,7 @@ from tests.helpers.targets import write_config
 pytestmark = pytest.mark.unit
 
 COMMANDS = ("sandbox", "stack", "backup", "restore", "pitr", "failover", "stream", "backups", "scratch", "history", "rpo",
-            "summary", "config", "dags")
+            "summary", "evidence", "config", "dags")
 
 
 @pytest.fixture(autouse=True)
@@ -137,6 +137,12 @@ def test_history_json_lists_records_newest_first_with_filters(tmp_path: Path, ca
     assert code == 0 and lines[0].split() == ["STARTED_AT", "TARGET", "DRILL", "VERDICT", "BACKUP_ID", "SECONDS", "RTO_S",
                                               "RPO_S", "FINDINGS"]
     assert lines[1].split() == ["2026-12-02T10:00:00", "shop", "restore", "failed", "12.5", "-", "-", "ROWCOUNT_MISMATCH"]
+
+
+@pytest.mark.usefixtures("drills_yaml")
+def test_evidence_verify_of_a_run_with_no_bundle_is_not_found(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "evidence", "verify", "no-such-run", "--json")
+    assert (code, json.loads(out)) == (2, {"run_id": "no-such-run", "bundles": []})
 
 
 @pytest.mark.usefixtures("drills_yaml")

@@ -60,7 +60,7 @@ def test_newest_first_and_the_later_record_first_at_the_same_start(tmp_path: Pat
     assert [r.run_id for r in list_drills(url, limit=2)] == ["b", "d"]
 
 
-def test_filters_by_target_and_drill_kind(tmp_path: Path) -> None:
+def test_filters_by_target_drill_kind_and_run_id(tmp_path: Path) -> None:
     url = url_in(tmp_path)
     for run_id, target, drill in [("1", "shop", "backup"), ("2", "shop", "restore"), ("3", "billing", "restore"),
                                   ("4", "billing", "backup")]:
@@ -69,6 +69,7 @@ def test_filters_by_target_and_drill_kind(tmp_path: Path) -> None:
     assert [r.run_id for r in list_drills(url, drill="restore")] == ["3", "2"]
     assert [r.run_id for r in list_drills(url, target="billing", drill="backup")] == ["4"]
     assert list_drills(url, target="nothing") == []
+    assert [r.target for r in list_drills(url, run_id="3")] == ["billing"]
 
 
 def test_a_retried_run_replaces_its_record_and_other_kinds_of_the_same_run_stay(tmp_path: Path) -> None:

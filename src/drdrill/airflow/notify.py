@@ -60,6 +60,8 @@ def success_text(context: Any, target: str, drill: str) -> str:
         value = record.get(f"{name}_seconds")
         if value is not None:
             lines.append(f"{name.upper()}: {value:.1f} s (objective {record.get(f'{name}_objective_seconds'):.0f} s)")
+    if (record.get("details") or {}).get("evidence_uri"):
+        lines.append(f"Evidence: {record['details']['evidence_uri']}")
     link = run_url(context)
     if link:
         lines.append(f"Run: {link}")

@@ -222,7 +222,15 @@ def finish_drill(context: Any, *, target_name: str, drill: str, steps: list[str]
         details={**(details or {}), "airflow_run": context["ti"].log_url.split("/tasks/")[0]},
         measurements=measurements,
     )
+    from drdrill.airflow.connections import object_store
+    from drdrill.airflow.run_trigger import run_trigger
     from drdrill.drill_locks import release
+    from drdrill.storage.evidence import with_evidence
+    from drdrill.storage.layout import TargetLayout
+
+    drilled = target(target_name)
+    record, all_findings = with_evidence(lambda: object_store(drilled.storage), TargetLayout(drilled.storage.prefix, target_name),
+                                         record, all_findings, trigger=run_trigger(context))
 
     try:
         record_drill(config().settings.history_url, record)
@@ -232,5 +240,11 @@ def finish_drill(context: Any, *, target_name: str, drill: str, steps: list[str]
         release(config().settings.history_url, target=target_name, run_id=context["run_id"])
     if record.verdict != PASSED:
         raise DrillFailed(all_findings or [Finding("COULD_NOT_VERIFY", "The drill produced no result.")],
-                          failed_steps=record.details["failed_steps"], measurements=slack_lines or {})
+                          failed_steps=record.details["failed_steps"],
+                          measurements={**(slack_lines or {}), **evidence_line(record)})
     return record.to_dict()
+
+
+def evidence_line(record: DrillRecord) -> dict[str, str]:
+    """The Slack line linking the run's evidence page, when it was stored."""
+    return {"evidence": record.details["evidence_uri"]} if record.details.get("evidence_uri") else {}

@@ -39,7 +39,9 @@ def test_unexpected_errors_still_name_the_task_and_cause() -> None:
 
 def test_success_summary_carries_backup_rto_and_rpo() -> None:
     record = {"backup_id": "20261121T083012Z-a1b2c3", "rto_seconds": 17.8, "rto_objective_seconds": 1800.0,
-              "rpo_seconds": 6.3, "rpo_objective_seconds": 900.0}
+              "rpo_seconds": 6.3, "rpo_objective_seconds": 900.0,
+              "details": {"evidence_uri": "s3://b/shop/full/x/drills/k/restore-evidence.html"}}
     text = success_text({"ti": FakeTaskInstance(record)}, "shop", "restore")
     assert "passed (backup 20261121T083012Z-a1b2c3)" in text
     assert "RTO: 17.8 s (objective 1800 s)" in text and "RPO: 6.3 s (objective 900 s)" in text
+    assert "Evidence: s3://b/shop/full/x/drills/k/restore-evidence.html" in text

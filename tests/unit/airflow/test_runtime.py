@@ -6,6 +6,7 @@ record task as Airflow's XCom table would be; whole DAG runs are in the integrat
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,7 +30,8 @@ from drdrill.airflow.runtime import (
 from drdrill.errors import ConfigError
 from drdrill.findings import DrillFailed, Finding
 from drdrill.history import list_drills
-from tests.helpers.airflow_context import RETURN, RUN_AFTER, context_of
+from drdrill.storage.memory import MemoryObjectStore
+from tests.helpers.airflow_context import RETURN, RUN_AFTER, context_of, memory_bucket
 from tests.helpers.targets import write_config
 
 pytestmark = pytest.mark.unit
@@ -59,7 +61,13 @@ def unbound_process(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def drills_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def evidence_store(monkeypatch: pytest.MonkeyPatch) -> MemoryObjectStore:
+    """The bucket the record task stores evidence in: the memory store for these tests (S3 ones are integration)."""
+    return memory_bucket(monkeypatch)
+
+
+@pytest.fixture
+def drills_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, evidence_store: MemoryObjectStore) -> Path:
     path = write_config(tmp_path)
     monkeypatch.setenv("DRDRILL_CONFIG", str(path))
     return path
@@ -148,6 +156,29 @@ def test_a_drill_whose_steps_all_passed_is_recorded_as_passed(tmp_path: Path) ->
     assert stored.to_dict() == record
 
 
+def test_the_record_names_the_evidence_it_stored_and_the_alert_links_it(drills_yaml: Path,
+                                                                        evidence_store: MemoryObjectStore) -> None:
+    store: dict[tuple[str, str], Any] = {}
+    run_task(store, "preflight", lambda: {"seconds": 1.0})
+    record = finish_drill(context_of("record", store), target_name="shop", drill="backup", steps=["preflight"])
+    bundle = json.loads(evidence_store.get_bytes(record["details"]["evidence_key"]) or b"")
+    assert bundle["parts"]["trigger"]["via"] == "airflow" and bundle["sha256"] == record["details"]["evidence_sha256"]
+    with pytest.raises(DrillFailed) as caught:
+        finish_drill(context_of("record", store), target_name="shop", drill="backup", steps=["preflight", "verify"])
+    assert caught.value.measurements["evidence"].startswith("s3://unit-tests/")
+
+
+def test_a_record_task_that_cannot_store_its_evidence_is_never_green(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRDRILL_CONFIG", str(write_config(tmp_path)))  # no S3 connection exists here: a real failure
+    store: dict[tuple[str, str], Any] = {}
+    run_task(store, "preflight", lambda: {"seconds": 1.0})
+    with pytest.raises(DrillFailed) as caught:
+        finish_drill(context_of("record", store), target_name="shop", drill="backup", steps=["preflight"])
+    assert [finding.code for finding in caught.value.findings] == ["EVIDENCE_NOT_STORED"]
+    [stored] = list_drills(f"sqlite:///{tmp_path}/history.sqlite")
+    assert stored.verdict == "could_not_verify" and "evidence_key" not in stored.details
+
+
 @pytest.mark.usefixtures("drills_yaml")
 def test_a_drill_with_a_finding_is_recorded_then_fails_with_the_findings_and_failed_steps(tmp_path: Path) -> None:
     store: dict[tuple[str, str], Any] = {}
@@ -159,7 +190,7 @@ def test_a_drill_with_a_finding_is_recorded_then_fails_with_the_findings_and_fai
         finish_drill(context_of("record", store), target_name="shop", drill="backup", steps=["preflight", "verify"],
                      slack_lines={"RTO": "not measured"})
     assert caught.value.findings == [finding] and caught.value.failed_steps == ["verify"]
-    assert caught.value.measurements == {"RTO": "not measured"}
+    assert caught.value.measurements["RTO"] == "not measured"
     [stored] = list_drills(f"sqlite:///{tmp_path}/history.sqlite")
     assert stored.verdict == "failed" and stored.findings == [finding.to_dict()]
 

@@ -52,7 +52,7 @@ def _drill(name: str, target: Target, tmp_path: Path, history: str) -> tuple[str
         record, findings = run_pitr_drill(target, empty_servers(), PitrOptions(), work_dir=work, history_url=history,
                                           run_id="cli__p", started_at=STARTED)
     else:
-        run = Run(target, Connections(_no_servers, redirect_source=_no_servers, store=_no_servers, rds=_no_servers),
+        run = Run(target, Connections(_no_servers, redirect_source=_no_servers, store=MemoryObjectStore, rds=_no_servers),
                   work, "cli__f")
         try:
             record, findings = run_failover_drill(run, history_url=history, started_at=STARTED)

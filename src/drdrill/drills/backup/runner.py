@@ -19,7 +19,8 @@ from drdrill.drill_record import StepRunner, build_record
 from drdrill.drills.target_lock import holding_target
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.findings import Finding
-from drdrill.history import DrillRecord, record_drill
+from drdrill.drills.local_record import record_with_evidence
+from drdrill.history import DrillRecord
 from drdrill.servers.reaper import reap_orphans
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.seal import SigningKey
@@ -61,5 +62,5 @@ def run_backup_drill(
             results=results, findings_by_step=findings, backup_id=plan["backup_id"] if plan else None,
             dry_run=dry_run, details=backup_details(results),
         )
-        record_drill(history_url, record)
+        record, all_findings = record_with_evidence(history_url, lambda: store, target, record, all_findings)
     return record, all_findings

@@ -24,7 +24,8 @@ from drdrill.drill_record import StepRunner, build_record
 from drdrill.drills.target_lock import holding_target
 from drdrill.errors import DrdrillError
 from drdrill.findings import DrillFailed, Finding, error_finding
-from drdrill.history import DrillRecord, record_drill
+from drdrill.drills.local_record import record_with_evidence
+from drdrill.history import DrillRecord
 from drdrill.servers.faults import is_managed
 from drdrill.servers.reaper import reap_orphans
 
@@ -105,7 +106,8 @@ def run_failover_drill(run: Run, *, history_url: str, started_at: datetime, dry_
             steps=RECORDED_STEPS, results=runner.results, findings_by_step=runner.findings,
             dry_run=dry_run, details=details, measurements=measurements)
         if not dry_run:
-            record_drill(history_url, record)
+            record, findings = record_with_evidence(history_url, run.connections.store, target, record, findings,
+                                                    approval="--yes-i-approve" if approved else None)
     return record, findings
 
 

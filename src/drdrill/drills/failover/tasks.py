@@ -126,23 +126,24 @@ def verify_consistency(target_name: str, context: Any) -> dict[str, Any]:
     return runtime.run_step(context, timed(lambda: path.verify_consistency(results)))
 
 
-def _approval(context: Any) -> tuple[list[str], dict[str, list[Any]]]:
-    """A production run's recorded steps (with approve), and NOT_APPROVED unless the approver approved."""
+def _approval(context: Any) -> tuple[list[str], dict[str, list[Any]], dict[str, Any] | None]:
+    """A production run's recorded steps (with approve), NOT_APPROVED unless the approver approved, and the answer."""
     from drdrill.airflow import approval
 
     plan, findings = runtime.pull_results(context, [PREFLIGHT])
     answer = context["ti"].xcom_pull(task_ids=approval.APPROVE_TASK, key=approval.ANSWER_KEY)
     passed = plan[PREFLIGHT] is not None and not findings[PREFLIGHT]
     return (approval.recorded_steps(RECORDED_STEPS),
-            {approval.APPROVE_TASK: approval.approval_findings(answer, preflight_passed=passed)})
+            {approval.APPROVE_TASK: approval.approval_findings(answer, preflight_passed=passed)}, answer)
 
 
 def record(target_name: str, context: Any) -> dict[str, Any]:
-    """Write the drill record; fail the run (and alert) unless the verdict is passed."""
-    steps, found = _approval(context) if runtime.target(target_name).production else (RECORDED_STEPS, {})
+    """Write the drill record (with the approver's answer on a production target); fail the run (and alert) unless
+    the verdict is passed."""
+    steps, found, answer = _approval(context) if runtime.target(target_name).production else (RECORDED_STEPS, {}, None)
     results, _ = runtime.pull_results(context, steps, SPANS)
     details, measurements, lines = record_fields(results)
     return runtime.finish_drill(
-        context, target_name=target_name, drill="failover", steps=steps, details=details,
+        context, target_name=target_name, drill="failover", steps=steps, details={**details, "approval": answer},
         measurements=measurements, slack_lines=lines or None, found=found, spans=SPANS,
     )

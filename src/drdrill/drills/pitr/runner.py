@@ -17,7 +17,8 @@ from drdrill.drills.restore.details import measurements
 from drdrill.drills.restore.session import RestoreServers, Scratch, on_scratch
 from drdrill.drills.target_lock import holding_target
 from drdrill.findings import Finding
-from drdrill.history import DrillRecord, record_drill
+from drdrill.drills.local_record import record_with_evidence
+from drdrill.history import DrillRecord
 from drdrill.servers.reaper import reap_orphans
 from drdrill.servers.scratch import run_key
 from drdrill.storage.lease import release_lease
@@ -78,5 +79,5 @@ def run_pitr_drill(target: Target, servers: RestoreServers, options: PitrOptions
             backup_id=(runner.results.get("plan") or {}).get("backup_id"),
             details={**pitr_details(runner.results), "scratch": torn}, measurements=measurements(runner.results),
         )
-        record_drill(history_url, record)
+        record, findings = record_with_evidence(history_url, lambda: servers.store, target, record, findings)
     return record, findings

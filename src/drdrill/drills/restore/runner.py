@@ -17,7 +17,8 @@ from drdrill.drills.restore.steps import MEASURED_STAGES, STEPS, fetch_and_verif
 from drdrill.drills.target_lock import holding_target
 from drdrill.drills.restore.window import window_details
 from drdrill.findings import Finding
-from drdrill.history import DrillRecord, record_drill
+from drdrill.drills.local_record import record_with_evidence
+from drdrill.history import DrillRecord
 from drdrill.servers.reaper import reap_orphans
 from drdrill.servers.scratch import run_key
 from drdrill.storage.lease import release_lease
@@ -89,6 +90,6 @@ def run_restore_drill(target: Target, servers: RestoreServers, options: RestoreO
                        "scratch": torn},
             measurements=measurements(runner.results),
         )
-        record_drill(history_url, record)
+        record, findings = record_with_evidence(history_url, lambda: servers.store, target, record, findings)
         write_proof(servers.store, target, runner.results, record)
     return record, findings

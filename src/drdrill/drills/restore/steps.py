@@ -53,6 +53,8 @@ from drdrill.storage.verify import fetch_backup, quarantine, storage_unavailable
 STEPS = ["select_backup", "fetch_and_verify", "provision_scratch", "restore", "validate", "measure"]
 CHOICES = ("newest", "backup_id", "random")
 MEASURED_STAGES = ("fetch_and_verify", "provision_scratch", "restore", "validate")  # the RTO's breakdown
+# Data Docs files that are not evidence (GX's fonts and images: most of a site's megabytes), left out of S3.
+NOT_EVIDENCE_SUFFIXES = frozenset({".woff", ".woff2", ".ttf", ".otf", ".eot", ".png", ".jpg", ".jpeg", ".gif", ".ico", ".svg"})
 
 
 def run_dir(work_dir: Path, key: str) -> Path:
@@ -403,12 +405,14 @@ def validate(selected: dict[str, Any], manifest: Manifest, target: Target, *, en
 
 def upload_validation(store: ObjectStore, target: Target, backup_id: str, key: str, results_json: Path,
                       data_docs: Path | None) -> dict[str, str | None]:
-    """Put the GX results JSON and the Data Docs site under ``<backup>/drills/<run>/``; return their S3 URIs."""
+    """Put the GX results JSON and the Data Docs site (without its fonts and images) under ``<backup>/drills/<run>/``;
+    return their S3 URIs."""
     prefix = layout_for(target).object_key(backup_id, f"{DRILL_EVIDENCE}{key}/")
     store.put_bytes(prefix + "validation.json", results_json.read_bytes())
     docs_uri = None
     if data_docs and data_docs.is_dir():
-        for path in sorted(p for p in data_docs.rglob("*") if p.is_file()):
+        kept = (p for p in data_docs.rglob("*") if p.is_file() and p.suffix.lower() not in NOT_EVIDENCE_SUFFIXES)
+        for path in sorted(kept):
             store.put_bytes(prefix + "data-docs/" + path.relative_to(data_docs).as_posix(), path.read_bytes())
         docs_uri = f"s3://{store.bucket}/{prefix}data-docs/index.html"
     return {"results_uri": f"s3://{store.bucket}/{prefix}validation.json", "data_docs_uri": docs_uri}

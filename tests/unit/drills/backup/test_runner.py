@@ -27,5 +27,7 @@ def test_an_unreachable_source_is_could_not_verify_and_nothing_is_stored(tmp_pat
                                         run_id="cli-1", started_at=datetime.now(timezone.utc), signing_key=None)
     assert [finding.code for finding in findings] == ["TARGET_UNAVAILABLE"]
     assert record.verdict == "could_not_verify" and record.details["failed_steps"] == ["preflight"]
-    assert "s3cret" not in json.dumps(record.to_dict()) and store.list_objects("") == []
+    assert "s3cret" not in json.dumps(record.to_dict())
+    assert [stored.key.rsplit("/", 1)[-1] for stored in store.list_objects("")] == ["evidence.html", "evidence.json"]
+    assert record.details["evidence_key"].startswith("tests/shop/evidence/backup/")  # no backup folder was made
     assert [(drill.run_id, drill.verdict) for drill in list_drills(history, "shop", "backup")] == [("cli-1", "could_not_verify")]

@@ -11,7 +11,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 from drdrill.drills.backup import steps, tasks
 from drdrill.findings import DrillFailed
 from drdrill.history import list_drills
-from tests.helpers.airflow_context import RETURN, context_of
+from tests.helpers.airflow_context import RETURN, context_of, memory_bucket
 from tests.helpers.targets import write_config
 
 pytestmark = pytest.mark.unit
@@ -20,6 +20,7 @@ pytestmark = pytest.mark.unit
 @pytest.fixture
 def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("DRDRILL_CONFIG", str(write_config(tmp_path)))
+    memory_bucket(monkeypatch)
     return f"sqlite:///{tmp_path}/history.sqlite"
 
 

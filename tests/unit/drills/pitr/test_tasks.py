@@ -11,7 +11,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 from drdrill.drills.pitr import steps, tasks
 from drdrill.findings import DrillFailed
 from drdrill.history import list_drills
-from tests.helpers.airflow_context import RETURN, context_of
+from tests.helpers.airflow_context import RETURN, context_of, memory_bucket
 from tests.helpers.targets import write_config
 
 pytestmark = pytest.mark.unit
@@ -22,6 +22,7 @@ PLANNED = {"backup_id": "b1", "target_time": "2026-11-21T08:00:00+00:00", "files
 @pytest.fixture
 def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("DRDRILL_CONFIG", str(write_config(tmp_path)))
+    memory_bucket(monkeypatch)
     return f"sqlite:///{tmp_path}/history.sqlite"
 
 
