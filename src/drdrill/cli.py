@@ -17,6 +17,7 @@ from drdrill.drill_kinds import drill_names
 from drdrill.drills.form import add_flags
 from drdrill.drills.pitr.form import PitrOptions
 from drdrill.drills.restore.form import RestoreOptions
+from drdrill.drills.report.form import ReportOptions
 from drdrill.progress import show_on_terminal
 from drdrill.engines import ALIASES as ENGINE_ALIASES
 from drdrill.engines import engine_names
@@ -479,6 +480,22 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return EXIT_DRILL_RED if red or any(not item["backups"]["newest_valid"] for item in report) else EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from drdrill.config import load_config
+    from drdrill.drills.form import params_from_flags, read_form
+    from drdrill.report.numbers import build_report, report_targets
+    from drdrill.report.page import render_page
+    from drdrill.report.publish import summary_text
+
+    config, end = load_config(), datetime.now(timezone.utc)
+    days = read_form(ReportOptions, params_from_flags(ReportOptions, args)).days
+    report = build_report(config.settings.history_url, report_targets(config, end), end, days)
+    if args.html:
+        args.html.write_text(render_page(report), encoding="utf-8")
+    _emit(args, report, lambda: print(summary_text(report) + (f"\nHTML: {args.html}" if args.html else "")))
+    return EXIT_OK
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     if args.action == "schema":
         from drdrill.config.schema import drills_json_schema
@@ -652,6 +669,13 @@ def build_parser() -> argparse.ArgumentParser:
     evidence.add_argument("--target", help="when runs of several targets share the id")
     evidence.add_argument("--drill", choices=drill_names(), help="when drills of several kinds share the id")
     evidence.set_defaults(handler=cmd_evidence)
+
+    report = add("report", "The DR report of the days before now (what dr_report stores and posts): per target pass "
+                           "rate, RTO/RPO p50/p95 against objectives, breaches, stale backups, archive lag, findings, "
+                           "MTTR; --json: all of it.")
+    add_flags(report, ReportOptions)
+    report.add_argument("--html", type=Path, help="also write the self-contained HTML page to this file")
+    report.set_defaults(handler=cmd_report)
 
     config = add("config", "check: validate the drills YAML and check that every connection it names exists; "
                            "schema: print its JSON Schema (for editors with a YAML language server).")

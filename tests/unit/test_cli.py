@@ -10,6 +10,7 @@ import json
 import os
 import signal
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from tests.helpers.targets import write_config
 pytestmark = pytest.mark.unit
 
 COMMANDS = ("sandbox", "stack", "backup", "restore", "pitr", "failover", "stream", "backups", "scratch", "history", "rpo",
-            "summary", "evidence", "config", "dags")
+            "summary", "evidence", "report", "config", "dags")
 
 
 @pytest.fixture(autouse=True)
@@ -270,3 +271,16 @@ def test_dags_install_json_is_idempotent_and_refuses_a_foreign_file(tmp_path: Pa
     code, out, err = run(capsys, "dags", "install", str(tmp_path), "--json")
     assert code == 2 and "not written by drdrill" in json.loads(out)["error"] and "not written by drdrill" in err
     assert (tmp_path / "drdrill_dags.py").read_text() == "# someone else's DAG file\n"
+
+
+@pytest.mark.usefixtures("drills_yaml")
+def test_report_prints_the_summary_and_with_json_the_whole_report(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    started = datetime.now(timezone.utc) - timedelta(days=3)
+    record_drill(history_url(tmp_path), DrillRecord("run1", "shop", "restore", "passed", started.isoformat(),
+                                                    (started + timedelta(minutes=5)).isoformat(), rto_seconds=120.0,
+                                                    rto_objective_seconds=1800.0))
+    code, out, _ = run(capsys, "report", "--days", "2", "--json")
+    assert code == 0 and json.loads(out)["fleet"]["drills_run"] == 0 and json.loads(out)["period"]["days"] == 2
+    code, out, _ = run(capsys, "report", "--html", str(tmp_path / "report.html"))
+    assert code == 0 and "1 target(s), 1 drills, pass rate 100%" in out and (tmp_path / "report.html").is_file()

@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("config", ("drdrill.config",)),
     ("checks", ("drdrill.checks",)),
     ("scorecard", ("drdrill.scorecard",)),
+    ("report", ("drdrill.report",)),
     ("airflow adapters", ("drdrill.airflow",)),
     ("drills", ("drdrill.drills",)),
     ("dags", ("drdrill.dags",)),

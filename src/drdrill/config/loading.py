@@ -33,7 +33,8 @@ def load_config(path: Path | str | None = None) -> DrillConfig:
         drills = _DRILLS_FILE.validate_python(data)
     except ValidationError as exc:
         drills, broken = _without_broken_targets(exc, data, str(config_path), raw)
-    return DrillConfig(path=config_path, settings=drills.settings, targets=drills.targets, broken=broken)
+    return DrillConfig(path=config_path, settings=drills.settings, targets=drills.targets, broken=broken,
+                       defaults=drills.defaults)
 
 
 def _without_broken_targets(

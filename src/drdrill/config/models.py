@@ -75,6 +75,9 @@ class Settings:
         "drdrill_airflow_api", None)
     pools: Pools = _section(Pools, "Airflow pools of the heavy tasks; create them first (airflow pools set)",
                             {"backup": "drdrill_backup", "recovery": "drdrill_recovery"})
+    report_schedule: Schedule = _key("when the dr_report DAG writes the DR report of the days before (stored beside "
+                                     "the backups, summary to Slack); pause the DAG to run it on demand only",
+                                     "@weekly", "@weekly", validate_default=True)
 
 
 @dataclass(frozen=True, config=CONFIG, kw_only=True)
@@ -377,6 +380,7 @@ class DrillConfig:
     settings: Settings
     targets: tuple[Target, ...]
     broken: tuple[BrokenTarget, ...] = ()
+    defaults: TargetDefaults = Field(default_factory=TargetDefaults)  # as written: where the DR report goes
 
     def target(self, name: str) -> Target:
         """The target called ``name``; its ConfigError if it is broken; ConfigError listing the known names if none."""

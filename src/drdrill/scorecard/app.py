@@ -80,6 +80,4 @@ def config_source() -> tuple[str, list[TargetInfo]]:
     from drdrill.config import load_config
 
     config = load_config()
-    return config.settings.history_url, [
-        TargetInfo(target.name, target.owner, tuple(target.tags), target.objectives.rto.total_seconds(),
-                   target.objectives.rpo.total_seconds(), target.description) for target in config.targets]
+    return config.settings.history_url, [TargetInfo.of(target) for target in config.targets]

@@ -10,13 +10,16 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from drdrill.drill_kinds import BY_NAME, drill_names
 from drdrill.findings import PASSED
 from drdrill.history import DRILL_RUNS, RPO_SAMPLES, history_engine
+
+if TYPE_CHECKING:
+    from drdrill.config import Target
 
 CLI_RUN_PREFIX = "cli__"  # runs from the command line have no Airflow run to link to
 CHART_POINTS = 500  # the newest measured runs a target's chart draws
@@ -32,6 +35,12 @@ class TargetInfo:
     rto_objective_seconds: float | None = None
     rpo_objective_seconds: float | None = None
     description: str = ""
+
+    @classmethod
+    def of(cls, target: Target) -> TargetInfo:
+        """What the scorecard shows of a configured target."""
+        return cls(target.name, target.owner, tuple(target.tags), target.objectives.rto.total_seconds(),
+                   target.objectives.rpo.total_seconds(), target.description)
 
 
 @dataclass(frozen=True)
@@ -182,17 +191,32 @@ def mttr(runs: Sequence[Any]) -> dict[str, Any]:
             "red_since": red_since}
 
 
-def target_summary(url: str, target: str) -> dict[str, Any]:
-    """Per drill kind: runs, pass rate and MTTR; and the measured runs (RTO/RPO, stages) for the charts."""
+def mean_mttr(kinds: Iterable[dict[str, Any]]) -> float | None:
+    """The MTTR over several kinds' :func:`mttr` results, each weighted by its repairs (None: nothing repaired)."""
+    repaired = [(kind["mttr_seconds"], kind["repairs"]) for kind in kinds if kind["repairs"]]
+    return sum(seconds * count for seconds, count in repaired) / sum(count for _, count in repaired) if repaired else None
+
+
+def in_period(column: Any, since: datetime | None, until: datetime | None) -> list[Any]:
+    """Conditions on ``column`` (an ISO-8601 text, as the history keeps times): at or after ``since``, before
+    ``until``; a None bound is no condition."""
+    return [*([column >= since.isoformat()] if since else []), *([column < until.isoformat()] if until else [])]
+
+
+def target_summary(url: str, target: str, since: datetime | None = None, until: datetime | None = None
+                   ) -> dict[str, Any]:
+    """Per drill kind: runs, pass rate and MTTR; and the measured runs (RTO/RPO, stages) for the charts; with
+    ``since``/``until``, only the runs started in that period (the weekly report's view)."""
+    period = in_period(DRILL_RUNS.c.started_at, since, until)
     columns = (DRILL_RUNS.c.id, DRILL_RUNS.c.run_id, DRILL_RUNS.c.target, DRILL_RUNS.c.drill, DRILL_RUNS.c.verdict,
                DRILL_RUNS.c.started_at, DRILL_RUNS.c.finished_at)
     measured = (DRILL_RUNS.c.rto_seconds, DRILL_RUNS.c.rto_objective_seconds, DRILL_RUNS.c.rpo_seconds,
                 DRILL_RUNS.c.rpo_objective_seconds, DRILL_RUNS.c.stage_seconds)
     with history_engine(url).connect() as connection:
-        runs = connection.execute(sa.select(*columns).where(DRILL_RUNS.c.target == target)
+        runs = connection.execute(sa.select(*columns).where(DRILL_RUNS.c.target == target, *period)
                                   .order_by(DRILL_RUNS.c.started_at, DRILL_RUNS.c.id)).mappings().all()
         points = connection.execute(
-            sa.select(*columns, *measured).where(DRILL_RUNS.c.target == target,
+            sa.select(*columns, *measured).where(DRILL_RUNS.c.target == target, *period,
                                                  sa.or_(DRILL_RUNS.c.rto_seconds.is_not(None),
                                                         DRILL_RUNS.c.rpo_seconds.is_not(None)))
             .order_by(DRILL_RUNS.c.started_at.desc(), DRILL_RUNS.c.id.desc()).limit(CHART_POINTS)).mappings().all()
@@ -202,12 +226,10 @@ def target_summary(url: str, target: str) -> dict[str, Any]:
     per_kind = {drill: {"runs": len(items), "passed": sum(item["verdict"] == PASSED for item in items),
                         "pass_rate": sum(item["verdict"] == PASSED for item in items) / len(items), **mttr(items)}
                 for drill, items in sorted(kinds.items(), key=lambda item: _kind_order(item[0]))}
-    repaired = [(kind["mttr_seconds"], kind["repairs"]) for kind in per_kind.values() if kind["repairs"]]
     return {
         "target": target, "runs": len(runs),
         "pass_rate": sum(run["verdict"] == PASSED for run in runs) / len(runs) if runs else None,
-        "mttr_seconds": (sum(seconds * count for seconds, count in repaired) / sum(count for _, count in repaired)
-                         if repaired else None),
+        "mttr_seconds": mean_mttr(per_kind.values()),
         "kinds": per_kind,
         "series": [{**{key: point[key] for key in point.keys() if key != "stage_seconds"},
                     "stage_seconds": json.loads(point["stage_seconds"] or "{}"), "airflow_run": run_link(point)}

@@ -82,3 +82,16 @@ def test_records_built_in_python_are_checked_too(tmp_path: Path) -> None:
         FailoverDrill(fault="explode")
     with pytest.raises(ValidationError):  # allowed, but without a canary login
         dataclasses.replace(target, allow_failover_drill=True)
+
+
+def test_the_report_schedule_is_weekly_unless_set_and_checked_like_every_schedule(tmp_path: Path) -> None:
+    path = with_target_lines(tmp_path)
+    assert load_config(path).settings.report_schedule == "@weekly"
+    for value, expected in (('"0 6 * * 1"', "0 6 * * 1"), ("null", "@weekly")):  # null: the key's default
+        path.write_text(f"settings: {{report_schedule: {value}}}\n" + path.read_text())
+        assert load_config(path).settings.report_schedule == expected
+        path.write_text(path.read_text().split("\n", 1)[1])
+    path.write_text('settings: {report_schedule: "@fortnightly"}\n' + path.read_text())
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.key == "settings.report_schedule" and "not a known preset" in str(caught.value)

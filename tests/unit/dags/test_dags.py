@@ -16,5 +16,5 @@ def test_all_dags_holds_every_kind_for_every_target_by_dag_id(tmp_path: Path, mo
     monkeypatch.setenv("DRDRILL_CONFIG", str(write_config(tmp_path)))
     dags = all_dags()
     assert set(dags) == {"dr_backup__shop", "dr_binlog_archive__shop", "dr_rpo_monitor__shop",
-                         "dr_restore_drill__shop", "dr_pitr_drill__shop"}  # no failover: not allowed for shop
+                         "dr_restore_drill__shop", "dr_pitr_drill__shop", "dr_report"}  # no failover: not allowed
     assert all(dag_id == dag.dag_id for dag_id, dag in dags.items())

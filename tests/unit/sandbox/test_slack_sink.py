@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import threading
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from drdrill.sandbox.slack_sink import read_posts, serve
+from tests.helpers.slack_sink import running_slack_sink
 
 pytestmark = pytest.mark.unit
 
@@ -26,15 +25,8 @@ class Sink:
 @pytest.fixture
 def sink(tmp_path: Path) -> Iterator[Sink]:
     record = tmp_path / "run" / "slack-posts.jsonl"
-    server: ThreadingHTTPServer = serve(0, record)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield Sink(f"http://127.0.0.1:{server.server_address[1]}", record)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with running_slack_sink(record) as url:
+        yield Sink(url, record)
 
 
 def post(url: str, body: bytes, content_type: str = "application/json") -> tuple[int, bytes]:

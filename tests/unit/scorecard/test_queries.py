@@ -92,3 +92,16 @@ def test_history_pages_newest_first_with_the_total(url: str) -> None:
     assert [run["drill"] for run in first.runs + second.runs] == ["pitr", "backup", "restore", "restore", "restore", "backup"]
     assert first.runs[2]["stage_seconds"] == {"download": 10.0, "restore": 200.0}
     assert history_page(url, "shop", drill="backup").total == 2
+
+
+def test_target_summary_of_a_period_counts_only_the_runs_started_in_it(url: str) -> None:
+    summary = target_summary(url, "shop", since=T0 + timedelta(hours=1), until=T0 + timedelta(hours=4))
+    assert summary["runs"] == 3 and list(summary["kinds"]) == ["restore"]  # the backups at 0 h and 4 h are out
+    assert summary["kinds"]["restore"]["repairs"] == 1 and len(summary["series"]) == 2
+
+
+def test_target_info_of_a_configured_target(tmp_path: Path) -> None:
+    from tests.helpers.targets import load_test_target
+
+    assert TargetInfo.of(load_test_target(tmp_path)) == TargetInfo("shop", "drdrill", ("team-db",), 1800.0, 900.0,
+                                                                   "unit-test shop")
