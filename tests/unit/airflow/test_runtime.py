@@ -169,7 +169,9 @@ def test_the_record_names_the_evidence_it_stored_and_the_alert_links_it(drills_y
 
 
 def test_a_record_task_that_cannot_store_its_evidence_is_never_green(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DRDRILL_CONFIG", str(write_config(tmp_path)))  # no S3 connection exists here: a real failure
+    config = write_config(tmp_path)  # a connection that exists nowhere (the session may define drdrill_s3): a real failure
+    config.write_text(config.read_text().replace("conn_id: drdrill_s3", "conn_id: drdrill_s3_nowhere"))
+    monkeypatch.setenv("DRDRILL_CONFIG", str(config))
     store: dict[tuple[str, str], Any] = {}
     run_task(store, "preflight", lambda: {"seconds": 1.0})
     with pytest.raises(DrillFailed) as caught:
