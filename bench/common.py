@@ -67,7 +67,14 @@ def load_progress(sandbox: Sandbox, rows: int, every: float = 20.0) -> Iterator[
             if inserted is not None:
                 say(f"  loading: {inserted:,} / ~{rows:,} rows after {time.monotonic() - started:.0f} s")
 
-    thread = threading.Thread(target=report, name="load-progress", daemon=True)
+    with in_background(report, "load-progress", stop):
+        yield
+
+
+@contextlib.contextmanager
+def in_background(work: Callable[[], None], name: str, stop: threading.Event) -> Iterator[None]:
+    """Run ``work`` in a daemon thread while the block runs; set ``stop`` and wait for it afterwards."""
+    thread = threading.Thread(target=work, name=name, daemon=True)
     thread.start()
     try:
         yield

@@ -41,7 +41,7 @@ from typing import Any
 
 import yaml
 
-from common import format_table, measurement_meta, new_parser, run_cleaning_up, say
+from common import format_table, in_background, measurement_meta, new_parser, run_cleaning_up, say
 from dag_parse import measure as measure_parse
 
 from drdrill.history import list_drills
@@ -87,13 +87,8 @@ def heartbeats(sandbox: Sandbox, schemas: Sequence[str]) -> Iterator[None]:
                 for schema in schemas:
                     beat_once(conn, sandbox.primary.spec.server_id, f"{schema}.heartbeat")
 
-    thread = threading.Thread(target=beat, name="fleet-heartbeat", daemon=True)
-    thread.start()
-    try:
+    with in_background(beat, "fleet-heartbeat", stop):
         yield
-    finally:
-        stop.set()
-        thread.join()
 
 
 def fleet_config(schemas: Sequence[str], path: Path) -> Path:
