@@ -1,5 +1,6 @@
 """What every drill DAG shares: owner, tags, docs, one active run, Slack callbacks from the target's config,
-bounds on every task and run (``config.timeouts``), the heavy tasks in the configured pools, and one DAG per target — a target whose config entry is
+bounds on every task and run (``config.timeouts``), the heavy tasks in the configured pools, the RTO budget alert
+(``rto_budget``), and one DAG per target — a target whose config entry is
 broken gets a DAG that fails at once, saying why."""
 
 from __future__ import annotations
@@ -63,7 +64,10 @@ def per_target_dags(
     (the failover drill gets none: whether the broken target allows failover drills is unknown).
     """
     config = load_config()
-    dags = {target.name: pooled(bounded(build(target), target, drill), config.settings.pools, drill)
+    from drdrill.airflow.rto_budget import budgeted
+
+    dags = {target.name: budgeted(pooled(bounded(build(target), target, drill), config.settings.pools, drill),
+                                  target, drill)
             for target in config.targets if include(target)}
     if drill != "failover":
         dags.update({broken.name: config_error_dag(broken, drill) for broken in config.broken})

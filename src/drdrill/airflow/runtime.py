@@ -216,6 +216,10 @@ def finish_drill(context: Any, *, target_name: str, drill: str, steps: list[str]
     for step, extra in (found or {}).items():
         findings[step] = [*findings.get(step, []), *extra]
     started = getattr(context["dag_run"], "start_date", None) or run_time(context)
+    from drdrill.airflow.rto_budget import BUDGETED_DRILLS, budget_details
+
+    if drill in BUDGETED_DRILLS:
+        details = {**(details or {}), "rto_budget": budget_details(context, target(target_name), drill)}
     record, all_findings = build_record(
         run_id=context["run_id"], target=target_name, drill=drill, started_at=started.isoformat(), steps=steps,
         results=results, findings_by_step=findings, backup_id=backup_id, dry_run=dry_run,

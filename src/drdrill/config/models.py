@@ -20,7 +20,7 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticUndefined
 
 from drdrill.config.values import (DEFAULT_HISTORY_URL, QUALIFIED_TABLE_PATTERN, TARGET_NAME_PATTERN, BucketName, ConnectionId,
-    Count, Duration, EngineName, ErrantPolicy, Fault, Flag, HistoryURL, Identifier, Names, PoolName, Prefix,
+    Count, Duration, DurationOrZero, EngineName, ErrantPolicy, Fault, Flag, HistoryURL, Identifier, Names, PoolName, Prefix,
     ProjectPath, Schedule, SchemaNames, Size, TargetName, Text, config_error, describe)
 from drdrill.drill_kinds import FAILOVER, KINDS
 from drdrill.errors import ConfigError
@@ -226,6 +226,9 @@ class Notify:
 
     slack_conn_id: ConnectionId | None = _key("Slack's Airflow connection; null: no Slack", "drdrill_slack", None)
     on_success: Flag = _key("also post passed drills (failures are always posted)", None, False)
+    rto_alert_margin: DurationOrZero = _key("restore, PITR and failover runs still going this long past the RTO objective "
+                                      "post an RTO budget alert (Airflow's Deadline Alert) while they run", "5m",
+                                      timedelta(0))
 
 
 @dataclass(frozen=True, config=CONFIG, kw_only=True)

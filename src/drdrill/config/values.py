@@ -135,12 +135,20 @@ def _string_or_number(description: str, pattern: str, number: dict[str, Any]) ->
     return WithJsonSchema({"description": description, "anyOf": [{"type": "string", "pattern": pattern}, number]})
 
 
-Duration = Annotated[timedelta, _parsed(lambda value: value if isinstance(value, timedelta) else parse_duration(value),
-                                       "Write a positive duration, e.g. {name}: {example}."),
-                     PlainSerializer(format_duration, return_type=str),
-                     _string_or_number(f"a duration: {DURATION_FORMS}", r"^\s*([0-9]+|([0-9]+[wW])?([0-9]+[dD])?"
-                                       r"([0-9]+[hH])?([0-9]+[mM])?([0-9]+(\.[0-9]+)?[sS])?)\s*$",
-                                       {"type": "number", "exclusiveMinimum": 0})]
+def _duration(*, allow_zero: bool) -> Any:
+    """A duration key's type: ``15m``-style text or seconds; zero allowed only where it means "none"."""
+    return Annotated[timedelta, _parsed(
+        lambda value: value if isinstance(value, timedelta) else parse_duration(value, allow_zero=allow_zero),
+        "Write a duration of zero or more, e.g. {name}: {example}." if allow_zero
+        else "Write a positive duration, e.g. {name}: {example}."),
+        PlainSerializer(format_duration, return_type=str),
+        _string_or_number(f"a duration: {DURATION_FORMS}", r"^\s*([0-9]+|([0-9]+[wW])?([0-9]+[dD])?"
+                          r"([0-9]+[hH])?([0-9]+[mM])?([0-9]+(\.[0-9]+)?[sS])?)\s*$",
+                          {"type": "number", "minimum": 0} if allow_zero else {"type": "number", "exclusiveMinimum": 0})]
+
+
+Duration = _duration(allow_zero=False)
+DurationOrZero = _duration(allow_zero=True)
 Size = Annotated[int, _parsed(parse_size, "Write a size like {name}: 1GB."), _string_or_number(
     f"a size: {SIZE_FORMS}", r"^\s*[0-9]+(\.[0-9]+)? ?([bBkKmMgGtT]|[kKmMgGtT][iI]?[bB])?\s*$",
     {"type": "integer", "minimum": 0})]

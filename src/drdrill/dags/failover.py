@@ -38,9 +38,10 @@ available, the writer is where it was, and the endpoint takes writes.
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, dag, get_current_context, task
+from airflow.sdk import DAG, get_current_context, task
 
 from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks, per_target_dags
+from drdrill.airflow.rto_budget import BudgetedDAG
 from drdrill.config import Target
 from drdrill.drills.failover import tasks
 from drdrill.servers.faults import is_managed
@@ -50,9 +51,8 @@ def build_failover_dag(target: Target) -> DAG:
     """One failover drill DAG for one target."""
     name = target.name
 
-    @dag(schedule=target.schedules.failover_drill,
-         **dag_arguments(target, drill="failover", doc=__doc__))
-    def failover_drill() -> None:
+    with BudgetedDAG(schedule=target.schedules.failover_drill,
+                     **dag_arguments(target, drill="failover", doc=__doc__)) as failover_drill:
         @task
         def preflight() -> dict:
             return tasks.preflight(name, get_current_context())
@@ -87,7 +87,7 @@ def build_failover_dag(target: Target) -> DAG:
             checked >> failed_over
         failed_over >> cleanup() >> verify_consistency() >> record()  # each runs whatever failed before it
 
-    return failover_drill()
+    return failover_drill
 
 
 def dags() -> dict[str, DAG]:

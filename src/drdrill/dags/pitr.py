@@ -23,9 +23,10 @@ Targets are whole UTC seconds: binlog events carry their statement's start secon
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, dag, get_current_context, task
+from airflow.sdk import DAG, get_current_context, task
 
 from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks, per_target_dags
+from drdrill.airflow.rto_budget import BudgetedDAG
 from drdrill.config import Target
 from drdrill.drills.pitr import tasks as pitr_tasks
 
@@ -34,9 +35,8 @@ def build_pitr_dag(target: Target) -> DAG:
     """One PITR drill DAG for one target."""
     name = target.name
 
-    @dag(schedule=target.schedules.pitr_drill, params=pitr_tasks.dag_params(),
-         **dag_arguments(target, drill="pitr", doc=__doc__))
-    def pitr_drill() -> None:
+    with BudgetedDAG(schedule=target.schedules.pitr_drill, params=pitr_tasks.dag_params(),
+                     **dag_arguments(target, drill="pitr", doc=__doc__)) as pitr_drill:
         @task
         def plan() -> dict:
             return pitr_tasks.plan(name, get_current_context())
@@ -55,7 +55,7 @@ def build_pitr_dag(target: Target) -> DAG:
 
         recover(plan()) >> measure() >> record()  # record runs whatever failed, so an early failure is still alerted
 
-    return pitr_drill()
+    return pitr_drill
 
 
 def dags() -> dict[str, DAG]:

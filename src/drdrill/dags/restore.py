@@ -36,10 +36,11 @@ Trigger form: which backup, keep the scratch server for inspection, objective ov
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, dag, get_current_context, task
+from airflow.sdk import DAG, get_current_context, task
 
 from drdrill.airflow.assets import after_backup_schedule
 from drdrill.airflow.dag_defaults import dag_arguments, failure_callbacks, per_target_dags
+from drdrill.airflow.rto_budget import BudgetedDAG
 from drdrill.config import Target
 from drdrill.drills.restore import tasks as restore_tasks
 
@@ -48,12 +49,11 @@ def build_restore_dag(target: Target) -> DAG:
     """One restore drill DAG for one target."""
     name = target.name
 
-    @dag(
+    with BudgetedDAG(
         schedule=after_backup_schedule(target, target.schedules.restore_drill, target.restore_drill.after_backup),
         params=restore_tasks.dag_params(),
         **dag_arguments(target, drill="restore", doc=__doc__),
-    )
-    def restore_drill() -> None:
+    ) as restore_drill:
         @task
         def select_backup() -> dict:
             return restore_tasks.select_backup(name, get_current_context())
@@ -72,7 +72,7 @@ def build_restore_dag(target: Target) -> DAG:
 
         recover(select_backup()) >> measure() >> record()
 
-    return restore_drill()
+    return restore_drill
 
 
 def dags() -> dict[str, DAG]:

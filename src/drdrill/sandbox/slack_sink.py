@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 
 def make_handler(record_file: Path) -> type[BaseHTTPRequestHandler]:
-    """A request handler that appends ``{"path": ..., "body": <json>}`` lines and answers like Slack ('ok')."""
+    """A request handler that appends ``{"path": ..., "body": <json>, "received_at": <ISO-8601 UTC>}`` lines and
+    answers like Slack ('ok')."""
 
     class SlackHookHandler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
@@ -20,7 +22,8 @@ def make_handler(record_file: Path) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 body = raw.decode(errors="replace")
             with open(record_file, "a", encoding="utf-8") as handle:
-                handle.write(json.dumps({"path": self.path, "body": body}) + "\n")
+                handle.write(json.dumps({"path": self.path, "body": body,
+                                         "received_at": datetime.now(timezone.utc).isoformat()}) + "\n")
             self.send_response(200)
             self.send_header("Content-Type", "text/plain")
             self.end_headers()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,8 +46,11 @@ def test_it_listens_on_loopback_only(tmp_path: Path) -> None:
 
 def test_a_posted_message_is_answered_like_slack_and_recorded_with_its_path(sink: Sink) -> None:
     message = {"text": ":red_circle: drdrill *restore* drill for target *shop*: FAILED", "blocks": [{"type": "section"}]}
+    before = datetime.now(timezone.utc)
     assert post(f"{sink.url}/services/sandbox", json.dumps(message).encode()) == (200, b"ok")
-    assert read_posts(sink.record) == [{"path": "/services/sandbox", "body": message}]
+    [recorded] = read_posts(sink.record)
+    assert before <= datetime.fromisoformat(recorded.pop("received_at")) <= datetime.now(timezone.utc)
+    assert recorded == {"path": "/services/sandbox", "body": message}
 
 
 def test_posts_are_kept_oldest_first(sink: Sink) -> None:
@@ -77,4 +81,5 @@ def test_the_slack_providers_webhook_notifier_posts_to_it(sink: Sink, monkeypatc
     monkeypatch.setenv("AIRFLOW_CONN_UNIT_SLACK_SINK",
                        json.dumps({"conn_type": "slackwebhook", "password": f"{sink.url}/services/sandbox"}))
     SlackWebhookNotifier(slack_webhook_conn_id="unit_slack_sink", text="backup drill for shop: PASSED").notify({})
-    assert read_posts(sink.record) == [{"path": "/services/sandbox", "body": {"text": "backup drill for shop: PASSED"}}]
+    assert [(item["path"], item["body"]) for item in read_posts(sink.record)] == [
+        ("/services/sandbox", {"text": "backup drill for shop: PASSED"})]
