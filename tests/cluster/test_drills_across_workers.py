@@ -17,6 +17,7 @@ import pytest
 
 from drdrill.history import list_drills
 from drdrill.sandbox.cluster.stack import HEARTBEAT_TIMEOUT_SECONDS, WORKERS
+from drdrill.sandbox.slack_sink import read_posts
 from tests.helpers.cluster import ClusterAPI
 from tests.helpers.debris import scratch_processes
 
@@ -58,8 +59,9 @@ def assert_alternated(order: list[str], instances: dict[str, dict[str, Any]]) ->
     assert [ran[task][1] for task in order] == [WORKERS[index % 2] for index in range(len(order))], ran
 
 
-def test_the_restore_drill_passes_with_each_task_on_the_other_worker(cluster: ClusterAPI) -> None:
+def test_the_restore_drill_passes_with_each_task_on_the_other_worker(cluster: ClusterAPI, sandbox: Any) -> None:
     order = ["select_backup", "recover", "measure", "record"]
+    posted = len(read_posts(sandbox.sandbox.slack_record))
     run_id, state, instances = run_spread(cluster, RESTORE)
     assert state == "success", (placement(instances), findings(cluster, "restore", run_id))
     assert_alternated(order, instances)
@@ -70,6 +72,9 @@ def test_the_restore_drill_passes_with_each_task_on_the_other_worker(cluster: Cl
     record = list_drills(cluster.stack.history_url, "shop", "restore", limit=1)[0]
     assert record.run_id == run_id and record.verdict == "passed", record.findings
     assert {"fetch_and_verify", "provision_scratch", "restore", "validate"} <= set(record.stage_seconds)
+    budget = record.details["rto_budget"]  # armed under the scheduler, and quiet within its budget
+    assert (budget["armed"], budget["breached"], budget["budget"]) == (True, False, "30m"), budget
+    assert not [post for post in read_posts(sandbox.sandbox.slack_record)[posted:] if "RTO budget" in str(post["body"])]
 
 
 def test_the_pitr_drill_passes_with_each_task_on_the_other_worker(cluster: ClusterAPI, sandbox: Any,

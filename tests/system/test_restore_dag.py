@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from drdrill.airflow.rto_budget import NOT_UNDER_DAG_TEST
 from drdrill.drills.layouts import layout_for
 from drdrill.history import list_drills
 from drdrill.sandbox.slack_sink import read_posts
@@ -39,6 +40,9 @@ def test_restore_dag_passes_through_airflow_and_tears_the_scratch_down(sandbox, 
     assert record.rto_seconds and record.rpo_seconds is not None
     assert {"fetch_and_verify", "provision_scratch", "restore", "validate"} <= set(record.stage_seconds)
     assert record.details["results_uri"].endswith("validation.json")
+    assert restore_dag.deadline  # the DAG carries its RTO budget alert; dag.test() ran it without (no scheduler)
+    budget = record.details["rto_budget"]
+    assert (budget["armed"], budget["why"], budget["breached"]) == (False, NOT_UNDER_DAG_TEST, False), budget
     proof = json.loads(store_for(sandbox, shop_target()).get_bytes(f"tests/shop/full/{backup_id}/proof.json"))
     assert (proof["verdict"], proof["standing"], proof["run"]["run_id"]) == ("passed", "proven", dag_run.run_id)
     assert proof["run"]["airflow_run"].startswith("http") and "dr_restore_drill__shop" in proof["run"]["airflow_run"]

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import quote
 
 from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
 from airflow.sdk import DAG
@@ -126,14 +127,15 @@ class RtoBudgetNotifier(SlackWebhookNotifier):
 
 def budget_text(context: Any, *, target: str, drill: str, objective: str, margin: str, base_url: str) -> str:
     """The message: which drill run is past its budget since when, against which objective, and its link."""
-    run = context.get("dag_run") or {}
+    run = context.get("dag_run") or {}  # the REST API's DAG run (dag_run_id), as the scheduler hands it over
+    run_id = run.get("dag_run_id") or run.get("run_id")
     deadline = (context.get("deadline") or {}).get("deadline_time", "?")
     lines = [f":warning: drdrill *{drill}* drill for target *{target}* is still running past its RTO budget "
              f"(objective {objective} + margin {margin}; deadline {deadline}).",
              "The recovery this drill rehearses would miss its RTO: see which step is slow in the run."]
-    if run.get("dag_id") and run.get("run_id"):
-        lines.append(f"Run: {base_url}/dags/{run['dag_id']}/runs/{run['run_id']}" if base_url else
-                     f"Run: {run['dag_id']} / {run['run_id']}")
+    if run.get("dag_id") and run_id:
+        lines.append(f"Run: {base_url}/dags/{run['dag_id']}/runs/{quote(run_id, safe='')}" if base_url else
+                     f"Run: {run['dag_id']} / {run_id}")
     return "\n".join(lines)
 
 

@@ -99,12 +99,12 @@ def test_the_record_says_why_the_alert_was_not_armed(tmp_path: Path) -> None:
 
 
 def test_the_message_names_drill_target_budget_deadline_and_run_link() -> None:
-    text = budget_text({"dag_run": {"dag_id": "dr_restore_drill__shop", "run_id": "manual__1"},
+    text = budget_text({"dag_run": {"dag_id": "dr_restore_drill__shop", "dag_run_id": "manual__2026-12-07T10:00:00+00:00"},
                         "deadline": {"deadline_time": "2026-12-07T10:31:30+00:00"}},
                        target="shop", drill="restore", objective="30m", margin="1m30s", base_url="http://af:8080")
     for expected in ("*restore* drill for target *shop* is still running past its RTO budget",
                      "objective 30m + margin 1m30s", "deadline 2026-12-07T10:31:30+00:00",
-                     "Run: http://af:8080/dags/dr_restore_drill__shop/runs/manual__1"):
+                     "Run: http://af:8080/dags/dr_restore_drill__shop/runs/manual__2026-12-07T10%3A00%3A00%2B00%3A00"):
         assert expected in text, text
 
 
