@@ -167,8 +167,11 @@ def healthy(shop, tmp_path_factory) -> ValidationOutcome:
 def test_a_faithful_restore_has_no_findings(healthy: ValidationOutcome, shop: Shop) -> None:
     assert healthy.findings == ()
     tables = len(shop.manifest.tables)
-    # per table: row count, checksum, key unique, key not null; plus 4 inventory kinds and the RPO check
-    assert healthy.evaluated == healthy.successful >= 4 * tables + 4 + 1
+    # per table: row count and checksum (its key is the server's PRIMARY KEY: not scanned again); plus the
+    # 4 inventory kinds and the RPO check
+    assert healthy.evaluated == healthy.successful >= 2 * tables + 4 + 1
+    keyed = sorted(f"{t.schema}.{t.name}" for t in shop.manifest.tables if t.primary_key)
+    assert keyed and json.loads(healthy.results_json.read_text())["drdrill"]["primary_keys_enforced_by_server"] == keyed
     assert healthy.newest_heartbeat == NEWEST_BEAT
 
 
@@ -180,11 +183,11 @@ def test_the_results_and_data_docs_are_written(healthy: ValidationOutcome) -> No
     assert {
         "expect_table_row_count_to_equal",
         "expect_table_checksum_to_match_manifest",
-        "expect_column_values_to_be_unique",
-        "expect_column_values_to_not_be_null",
         "expect_column_distinct_values_to_contain_set",
         "expect_column_max_to_be_between",
     } <= types
+    # every table kept its PRIMARY KEY: no key scans (the PK tests below run them where it is not so)
+    assert not {"expect_column_values_to_be_unique", "expect_column_values_to_not_be_null"} & types
     assert healthy.data_docs_dir is not None and (healthy.data_docs_dir / "index.html").is_file()
     assert list(healthy.data_docs_dir.glob("validations/**/*.html"))
 
@@ -326,6 +329,24 @@ def test_a_primary_key_that_is_not_unique_or_has_nulls_is_a_violation(shop, tmp_
     assert "primary-key column paid_at is NULL in" in not_null.message
     # the compound key (id, paid_at) itself is unique: its expectation ran and passed
     assert outcome.evaluated - outcome.successful == 2
+    enforced = json.loads(outcome.results_json.read_text())["drdrill"]["primary_keys_enforced_by_server"]
+    assert "shop.orders" not in enforced and "shop.payments" not in enforced and enforced  # the others kept theirs
+
+
+def test_a_restored_table_without_its_primary_key_has_its_data_checked(shop, tmp_path: Path) -> None:
+    """A restore that lost the PRIMARY KEY constraint (here: a copy without it) gets the key scanned: a duplicate
+    in the data is a violation, not hidden behind the constraint it no longer has."""
+    run_sql(shop.server, "CREATE TABLE shop.keyless LIKE shop.orders",
+            "ALTER TABLE shop.keyless MODIFY id BIGINT UNSIGNED NOT NULL, DROP PRIMARY KEY",
+            "INSERT INTO shop.keyless SELECT * FROM shop.orders", "INSERT INTO shop.keyless SELECT * FROM shop.orders LIMIT 1")
+    try:
+        orders = next(t for t in shop.manifest.tables if t.name == "orders")
+        manifest = dataclasses.replace(shop.manifest, tables=(dataclasses.replace(orders, name="keyless"),))
+        outcome = validate(shop, tmp_path, manifest, definition=TABLES_AND_PK_ONLY)
+    finally:
+        run_sql(shop.server, "DROP TABLE shop.keyless")
+    assert subjects(outcome.findings) == Counter({("PRIMARY_KEY_VIOLATION", "shop.keyless"): 1})
+    assert json.loads(outcome.results_json.read_text())["drdrill"]["primary_keys_enforced_by_server"] == []
 
 
 # -- RPO ----------------------------------------------------------------------------------------------------

@@ -125,16 +125,21 @@ class RestoreSuiteRun(SuiteRun):
         self.rpo_objective = rpo_objective
         self.heartbeat = heartbeat
         self._missing_tables: list[str] = []
+        self._server_primary_keys: dict[str, tuple[str, ...]] = {}
+        self.keys_enforced_by_server: list[str] = []  # tables whose key checks the PRIMARY KEY constraint made
 
     def settings(self) -> dict[str, Any]:
         return {
             "backup_id": self.manifest.backup_id,
             "target": self.manifest.target,
             "definition": self.definition,
+            "primary_keys_enforced_by_server": self.keys_enforced_by_server,
         }
 
     def _validation_definitions(self, gx: Any, context: Any, root: Any) -> list[Any]:
         existing, collation = self._read_existing_tables(root)
+        if {"primary_key_unique", "primary_key_not_null"} & set(self.definition["table_checks"]):
+            self._server_primary_keys = self._read_primary_keys(root)
         validations: list[Any] = []
         for table in self.manifest.tables:
             if f"{table.schema}.{table.name}" not in existing:
@@ -186,6 +191,11 @@ class RestoreSuiteRun(SuiteRun):
                     )
                 )
         key = list(table.primary_key)
+        if key and self._server_primary_keys.get(qualified) == table.primary_key:
+            # The restored table has the PRIMARY KEY the manifest recorded: the server itself keeps those
+            # columns unique and NOT NULL, so scanning the data for it again proves nothing more.
+            self.keys_enforced_by_server.append(qualified)
+            checks = [check for check in checks if check not in ("primary_key_unique", "primary_key_not_null")]
         if "primary_key_unique" in checks and len(key) == 1:
             expectations.append(
                 gx.expectations.ExpectColumnValuesToBeUnique(
@@ -210,6 +220,21 @@ class RestoreSuiteRun(SuiteRun):
         if batch is None:
             return []
         return self._validation(gx, context, qualified, batch, expectations)
+
+    def _read_primary_keys(self, root: Any) -> dict[str, tuple[str, ...]]:
+        """``schema.table`` → the columns of its PRIMARY KEY constraint on the restored server, in key order."""
+        import sqlalchemy as sa
+
+        query = sa.text(
+            "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "
+            "WHERE CONSTRAINT_NAME = 'PRIMARY' AND TABLE_SCHEMA IN :schemas "
+            "ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION"
+        ).bindparams(sa.bindparam("schemas", expanding=True))
+        keys: dict[str, tuple[str, ...]] = {}
+        with root.get_engine().connect() as connection:
+            for schema, table, column in connection.execute(query, {"schemas": sorted(self._schema_variables)}):
+                keys[f"{schema}.{table}"] = (*keys.get(f"{schema}.{table}", ()), column)
+        return keys
 
     def _inventory_validations(
         self, gx: Any, context: Any, root: Any, kind: str, collation: str
