@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -27,6 +28,9 @@ from drdrill.airflow.rest_api import api_token
 from drdrill.daemon import Daemon
 from drdrill.drill_kinds import drill_names
 from drdrill.history import DrillRecord, record_drill
+from drdrill.storage.evidence import local_trigger, with_evidence
+from drdrill.storage.layout import TargetLayout
+from drdrill.storage.s3 import S3ObjectStore
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,6 +39,9 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
                   "--disable-component-update", "--disable-sync"]
 USER = "admin"
 RESTORE_RTOS = (410.0, 380.0, 2100.0, 350.0)  # the third run is red: RTO over the 30 min objective
+BUCKET, FOREIGN_BUCKET = "drdrill-backups", "drdrill-scorecard-foreign"
+BACKUP_ID = "20261205T000000Z-aaaaaa"
+LAYOUT = TargetLayout("tests", "shop")
 
 
 @dataclass(frozen=True)
@@ -44,28 +51,38 @@ class ScorecardServer:
     history_url: str
 
 
-def _write_history(url: str) -> None:
-    """Records of all six kinds for ``shop`` (four restores for the chart), the way the drills record them."""
+def _write_history(url: str, store: S3ObjectStore) -> None:
+    """Records of all six kinds for ``shop`` (four restores for the chart), the way the drills record them; the
+    last restore with its evidence bundle, GX results and Data Docs stored in S3 as the drills store them."""
     start = datetime.now(timezone.utc) - timedelta(days=2)
+    gx_folder = f"{LAYOUT.full_root}{BACKUP_ID}/drills/run1/"
+    store.put_bytes(gx_folder + "validation.json", b'{"success": true}')
+    store.put_bytes(gx_folder + "data-docs/index.html", b"<html><body><h1>Data Docs of run1</h1></body></html>")
+    store.put_bytes(LAYOUT.manifest_key(BACKUP_ID), b'{"not": "an artifact of any run"}')
 
     def record(drill: str, hours: float, verdict: str = "passed", **values: object) -> None:
         begin = start + timedelta(hours=hours)
-        record_drill(url, DrillRecord(f"scheduled__{begin.isoformat()}", "shop", drill, verdict, begin.isoformat(),
-                                      (begin + timedelta(minutes=5)).isoformat(), **values))  # type: ignore[arg-type]
+        drill_record = DrillRecord(f"scheduled__{begin.isoformat()}", "shop", drill, verdict, begin.isoformat(),
+                                   (begin + timedelta(minutes=5)).isoformat(), **values)  # type: ignore[arg-type]
+        if values.get("details", {}).get("results_uri", "").startswith(f"s3://{BUCKET}/{gx_folder}"):  # type: ignore[attr-defined]
+            drill_record, _ = with_evidence(lambda: store, LAYOUT, drill_record, [], trigger=local_trigger())
+        record_drill(url, drill_record)
 
     for kind in drill_names():
-        record(kind, 0, backup_id="20261205T000000Z-aaaa" if kind == "backup" else None)
+        record(kind, 0, backup_id=BACKUP_ID if kind == "backup" else None)
     for index, rto in enumerate(RESTORE_RTOS):
         red = rto > 1800
-        record("restore", 2 + 6 * index, "failed" if red else "passed", backup_id="20261205T000000Z-aaaa",
+        record("restore", 2 + 6 * index, "failed" if red else "passed", backup_id=BACKUP_ID,
                rto_seconds=rto, rto_objective_seconds=1800.0, rpo_seconds=40.0 + index, rpo_objective_seconds=900.0,
                stage_seconds={"download": 20.0, "restore": rto - 60, "validate": 40.0},
                details={"pitr_window_start": start.isoformat(), "pitr_window_end": (start + timedelta(hours=24)).isoformat(),
-                        "results_uri": "s3://drdrill-backups/tests/shop/gx/results.json"},
+                        "results_uri": f"s3://{BUCKET}/{gx_folder if index == 3 else 'tests/shop/gx/'}validation.json",
+                        "data_docs_uri": f"s3://{BUCKET}/{gx_folder}data-docs/index.html" if index == 3 else None},
                findings=[{"code": "RTO_EXCEEDED", "message": "took 35 min", "fix": "restore faster", "evidence": {}}]
                if red else [])
     record("pitr", 30, "could_not_verify", findings=[{"code": "COULD_NOT_VERIFY", "message": "archive gap",
-                                                     "fix": "re-run the archive", "evidence": {}}])
+                                                     "fix": "re-run the archive", "evidence": {}}],
+           details={"results_uri": f"s3://{FOREIGN_BUCKET}/secret.json"})  # another bucket: never read
 
 
 def _get(url: str, token: str | None = None) -> tuple[int, bytes]:
@@ -85,14 +102,18 @@ def _healthy(url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def scorecard_server(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScorecardServer]:
+def scorecard_server(airflow_db: Path, moto_s3: Any, tmp_path_factory: pytest.TempPathFactory
+                     ) -> Iterator[ScorecardServer]:
     from drdrill.ports import find_free_port
 
     home = tmp_path_factory.mktemp("scorecard-airflow")
     with sqlite3.connect(airflow_db / "airflow.db") as source, sqlite3.connect(home / "airflow.db") as copy:
         source.backup(copy)  # consistent even while another test writes the session's DB
     history_url = f"sqlite:///{home}/history.sqlite"
-    _write_history(history_url)
+    for bucket in (BUCKET, FOREIGN_BUCKET):
+        moto_s3.client.create_bucket(Bucket=bucket)
+    moto_s3.client.put_object(Bucket=FOREIGN_BUCKET, Key="secret.json", Body=b'{"secret": true}')
+    _write_history(history_url, S3ObjectStore(moto_s3.client, BUCKET))
     config = yaml.safe_load(Path(os.environ["DRDRILL_CONFIG"]).read_text())
     config["settings"]["history_url"] = history_url
     (home / "drills.yaml").write_text(yaml.safe_dump(config))
@@ -109,6 +130,7 @@ def scorecard_server(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory)
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32), "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
         "AIRFLOW__API__HOST": "127.0.0.1", "AIRFLOW__API__PORT": str(port), "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW_CONN_DRDRILL_S3": json.dumps(moto_s3.connection()),  # the connection the drills' storage names
     })
     daemon = Daemon("scorecard-api-server", home)
     url = f"http://127.0.0.1:{port}"
@@ -135,6 +157,39 @@ def test_anonymous_requests_are_refused_and_a_token_reads_the_api(scorecard_serv
     assert (runs["total"], len(runs["runs"])) == (11, 3)
     schema = json.loads(_get(f"{url}/drdrill/openapi.json", token)[1])
     assert {"/api/fleet", "/api/targets/{target}", "/api/targets/{target}/runs"} <= set(schema["paths"])
+
+
+def _get_typed(url: str, token: str) -> tuple[int, str, bytes]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers["Content-Type"], exc.read()
+
+
+def test_a_runs_evidence_and_gx_results_stream_from_its_store_and_nothing_else(scorecard_server: ScorecardServer) -> None:
+    url, token = scorecard_server.url, api_token(scorecard_server.url, USER, scorecard_server.password)
+    runs = json.loads(_get(f"{url}/drdrill/api/targets/shop/runs?limit=50", token)[1])["runs"]
+    proven = next(run for run in runs if run["links"].get("evidence_html"))
+    pitr = next(run for run in runs if run["drill"] == "pitr")
+    assert set(proven["links"]) == {"evidence_html", "evidence_json", "gx_results", "data_docs"}
+    base = f"{url}/drdrill/api/targets/shop/runs/{proven['id']}"
+    for path in ("evidence.html", "data-docs/"):
+        assert _get(f"{base}/{path}")[0] == 401, path  # behind Airflow's auth like the rest
+    status, kind, page = _get_typed(f"{base}/evidence.html", token)
+    assert (status, kind) == (200, "text/html; charset=utf-8") and b"shop" in page
+    status, kind, bundle = _get_typed(f"{base}/evidence.json", token)
+    assert (status, kind) == (200, "application/json") and json.loads(bundle)["sha256"] == proven["details"]["evidence_sha256"]
+    assert _get_typed(f"{base}/validation.json", token)[:2] == (200, "application/json")
+    status, kind, docs = _get_typed(f"{url}/drdrill/{proven['links']['data_docs']}", token)
+    assert (status, kind) == (200, "text/html; charset=utf-8") and b"Data Docs of run1" in docs
+    # only what the run's record names: no other key under it, no other bucket, no other target's run
+    for refused in (f"{base}/data-docs/..%2F..%2Fmanifest.json", f"{base}/data-docs/../../manifest.json",
+                    f"{base}/manifest.json", f"{url}/drdrill/api/targets/shop/runs/{pitr['id']}/validation.json",
+                    f"{url}/drdrill/api/targets/other/runs/{proven['id']}/evidence.html"):
+        status, _, body = _get_typed(refused, token)
+        assert status in (404, 422) and b"secret" not in body and b"an artifact" not in body, refused
 
 
 def test_the_scorecard_renders_inside_the_airflow_ui(scorecard_server: ScorecardServer, tmp_path: Path) -> None:
@@ -176,10 +231,14 @@ def test_the_scorecard_renders_inside_the_airflow_ui(scorecard_server: Scorecard
             assert frame.locator("#rto-chart path.objective").count() == 1
             assert frame.locator("#history tr[data-run]").count() == 11
             assert frame.locator("#stage-table tr").count() == 3
-            assert frame.locator("#history", has_text="GX results: s3://drdrill-backups/").count() == 1
+            assert frame.locator("#history a[data-artifact=gx_results]").count() == len(RESTORE_RTOS) + 1  # and the PITR run's, refused on fetch
             link = frame.locator("#history tr[data-drill=restore] a").first.get_attribute("href") or ""
             assert link.startswith("../dags/dr_restore_drill__shop/runs/")
             page.screenshot(path=str(tmp_path / "target.png"), full_page=True)
+            frame.locator("#history a[data-artifact=evidence_html]").click()  # the run's stored evidence page
+            frame.locator("h1", has_text="Evidence:").wait_for(timeout=30_000)
+            assert frame.locator("table", has_text=BACKUP_ID).count() >= 1
+            assert any(f.url.endswith("/evidence.html") and "/drdrill/api/targets/shop/runs/" in f.url for f in page.frames)
         finally:
             browser.close()
     readme_copy = ROOT / "docs" / "scorecard.png"  # the README's; refreshed on demand, so a test run leaves the tree clean

@@ -44,7 +44,15 @@ def build_scorecard_app() -> Any:
 
     from drdrill.scorecard.app import config_source, create_app
 
-    return create_app(config_source, [Depends(requires_access_dag("GET", DagAccessEntity.RUN))])
+    return create_app(config_source, [Depends(requires_access_dag("GET", DagAccessEntity.RUN))], config_store)
+
+
+def config_store(target: str) -> Any:
+    """The object store of a target of the drills YAML, through the connection its drills use."""
+    from drdrill.airflow.connections import object_store
+    from drdrill.config import load_config
+
+    return object_store(load_config().target(target).storage)
 
 
 class DrdrillPlugin(AirflowPlugin):

@@ -165,6 +165,14 @@ def _backup(row: Any, now: datetime) -> dict[str, Any] | None:
     return {"backup_id": row["backup_id"], "at": row["finished_at"], "age_seconds": _age_seconds(row["finished_at"], now)}
 
 
+def run_record(url: str, target: str, record_id: int) -> dict[str, Any] | None:
+    """The history record ``record_id`` of ``target`` as the API returns it; None when there is no such record."""
+    with history_engine(url).connect() as connection:
+        row = connection.execute(sa.select(DRILL_RUNS).where(DRILL_RUNS.c.id == record_id,
+                                                             DRILL_RUNS.c.target == target)).mappings().first()
+    return None if row is None else _run(row)
+
+
 def history_page(url: str, target: str, offset: int = 0, limit: int = 50, drill: str | None = None) -> Page:
     """Newest first, ``limit`` runs from ``offset``, and how many there are in all."""
     where = [DRILL_RUNS.c.target == target, *([DRILL_RUNS.c.drill == drill] if drill else [])]
