@@ -155,8 +155,23 @@ def test_anonymous_requests_are_refused_and_a_token_reads_the_api(scorecard_serv
     assert [f["code"] for f in shop["open_findings"]] == ["COULD_NOT_VERIFY"]
     runs = json.loads(_get(f"{url}/drdrill/api/targets/shop/runs?limit=3&offset=3", token)[1])
     assert (runs["total"], len(runs["runs"])) == (11, 3)
+
+
+def test_the_api_is_described_by_its_openapi_document_through_the_api_server(scorecard_server: ScorecardServer) -> None:
+    url, token = scorecard_server.url, api_token(scorecard_server.url, USER, scorecard_server.password)
     schema = json.loads(_get(f"{url}/drdrill/openapi.json", token)[1])
-    assert {"/api/fleet", "/api/targets/{target}", "/api/targets/{target}/runs"} <= set(schema["paths"])
+    answers = {path: operation["get"]["responses"]["200"]["content"] for path, operation in schema["paths"].items()}
+    for path, model in (("/api/fleet", "Fleet"), ("/api/targets/{target}", "TargetSummary"),
+                        ("/api/targets/{target}/runs", "RunsPage")):
+        assert answers[path]["application/json"]["schema"] == {"$ref": f"#/components/schemas/{model}"}, path
+    assert {"text/html", "application/json"} <= set(answers["/api/targets/{target}/runs/{record_id}/{artifact}"])
+    assert "/api/targets/{target}/runs/{record_id}/data-docs/{page}" in answers
+    fleet_row = schema["components"]["schemas"]["FleetRow"]["properties"]
+    assert {"newest_valid_backup", "newest_proven_backup", "open_findings", "pitr_window"} <= set(fleet_row)
+    status, docs = _get(f"{url}/drdrill/docs", token)
+    assert status == 200 and b"/drdrill/openapi.json" in docs  # Swagger UI on the plugin's own document
+    airflow_schema = json.loads(_get(f"{url}/openapi.json", token)[1])  # Airflow's own describes no mounted app
+    assert airflow_schema["paths"] and not [path for path in airflow_schema["paths"] if "drdrill" in path]
 
 
 def _get_typed(url: str, token: str) -> tuple[int, str, bytes]:

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 import drdrill
 from drdrill.errors import DrdrillError
 from drdrill.drill_kinds import drill_names
+from drdrill.scorecard import models
 from drdrill.scorecard.artifacts import Artifact, artifact_links, data_docs_page, named_artifact
 from drdrill.scorecard.queries import TargetInfo, fleet, history_page, run_record, target_summary
 from drdrill.storage.objectstore import ObjectStore
@@ -37,7 +38,8 @@ def create_app(source: Source, dependencies: Sequence[Any] = (), stores: Stores 
     """The app; every route, the page included, runs ``dependencies`` first (``Depends(...)`` objects); ``stores``
     opens a target's object store for a run's evidence and GX results (without it they answer 404)."""
     app = FastAPI(title="drdrill DR scorecard", version=drdrill.__version__, description=DESCRIPTION,
-                  dependencies=list(dependencies))
+                  dependencies=list(dependencies),
+                  responses={503: {"description": "the drills YAML or the history cannot be read (detail and fix)"}})
 
     @app.exception_handler(DrdrillError)
     def unavailable(request: Request, exc: DrdrillError) -> JSONResponse:
@@ -48,7 +50,7 @@ def create_app(source: Source, dependencies: Sequence[Any] = (), stores: Stores 
     def page() -> str:
         return files("drdrill.scorecard").joinpath("page.html").read_text()
 
-    @app.get("/api/fleet", summary="One row per target")
+    @app.get("/api/fleet", summary="One row per target", response_model=models.Fleet)
     def get_fleet(tag: str | None = Query(None, description="only targets with this tag"),
                   owner: str | None = Query(None, description="only targets of this owner")) -> dict[str, Any]:
         """Per target: per drill kind the last run (verdict, when, RTO/RPO and their objectives, the Airflow run),
@@ -60,7 +62,8 @@ def create_app(source: Source, dependencies: Sequence[Any] = (), stores: Stores 
         return {"generated_at": datetime.now(timezone.utc).isoformat(), "drill_kinds": list(drill_names()),
                 "targets": rows}
 
-    @app.get("/api/targets/{target}", summary="A target's pass rate, MTTR and measured runs")
+    @app.get("/api/targets/{target}", summary="A target's pass rate, MTTR and measured runs",
+             response_model=models.TargetSummary, responses={404: {"description": "no such target"}})
     def get_target(target: str) -> dict[str, Any]:
         """Pass rate and MTTR (mean time from a red run to the next green one) overall and per drill kind; the
         configured objectives; the newest measured runs (RTO, RPO, objectives, stage seconds) for the charts."""
@@ -71,7 +74,8 @@ def create_app(source: Source, dependencies: Sequence[Any] = (), stores: Stores 
             raise HTTPException(404, f"No target {target!r} in the drills YAML or the history.")
         return {**summary, "info": asdict(info or TargetInfo(target))}
 
-    @app.get("/api/targets/{target}/runs", summary="A target's drill history, newest first (paginated)")
+    @app.get("/api/targets/{target}/runs", summary="A target's drill history, newest first (paginated)",
+             response_model=models.RunsPage)
     def get_runs(target: str, offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=500),
                  drill: str | None = Query(None, description="only this drill kind")) -> dict[str, Any]:
         """``limit`` runs from ``offset`` with ``total``; each run as recorded, plus ``airflow_run`` (the run's

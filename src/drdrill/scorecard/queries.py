@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from drdrill.drill_kinds import BY_NAME, drill_names
 from drdrill.findings import PASSED
 from drdrill.history import DRILL_RUNS, RPO_SAMPLES, history_engine
+from drdrill.scorecard.backups import COLUMNS as BACKUP_COLUMNS
+from drdrill.scorecard.backups import FETCHING_DRILLS, SKIPPED, Standing, standings
 
 if TYPE_CHECKING:
     from drdrill.config import Target
@@ -89,14 +91,13 @@ def _latest_rows(connection: sa.Connection, target: str | None = None) -> list[A
     return list(connection.execute(sa.select(inner).where(inner.c.rank == 1)).mappings())
 
 
-def _newest(connection: sa.Connection, drill: str, targets: Sequence[str]) -> dict[str, Any]:
-    """Per target, the newest passed record of ``drill`` (its backup id and when it finished)."""
-    rank = sa.func.row_number().over(partition_by=DRILL_RUNS.c.target,
-                                     order_by=(DRILL_RUNS.c.finished_at.desc(), DRILL_RUNS.c.id.desc()))
-    inner = (sa.select(DRILL_RUNS.c.target, DRILL_RUNS.c.backup_id, DRILL_RUNS.c.finished_at, rank.label("rank"))
-             .where(DRILL_RUNS.c.drill == drill, DRILL_RUNS.c.verdict == PASSED, DRILL_RUNS.c.target.in_(targets),
-                    DRILL_RUNS.c.backup_id.is_not(None)).subquery())
-    return {row["target"]: row for row in connection.execute(sa.select(inner).where(inner.c.rank == 1)).mappings()}
+def _backup_standings(connection: sa.Connection, targets: Sequence[str]) -> dict[str, Standing]:
+    """Per target, what its records say of its backups (:mod:`drdrill.scorecard.backups`), oldest finished first."""
+    query = (sa.select(*(DRILL_RUNS.c[name] for name in BACKUP_COLUMNS))
+             .where(DRILL_RUNS.c.target.in_(targets), DRILL_RUNS.c.drill.in_(("backup", *FETCHING_DRILLS)),
+                    sa.or_(DRILL_RUNS.c.backup_id.is_not(None), DRILL_RUNS.c.findings.contains(SKIPPED)))
+             .order_by(DRILL_RUNS.c.finished_at, DRILL_RUNS.c.id))
+    return standings(connection.execute(query).mappings())
 
 
 def _latest_rpo_samples(connection: sa.Connection, targets: Sequence[str]) -> dict[str, Any]:
@@ -114,15 +115,15 @@ def _drill_cell(row: Any) -> dict[str, Any]:
 
 def fleet(url: str, targets: Iterable[TargetInfo], now: datetime | None = None) -> list[dict[str, Any]]:
     """One row per target (the configured ones, then any only the history knows): per drill kind the last run,
-    the open findings (those of each kind's last run that did not pass), the newest valid backup (a passed backup
-    drill) and the newest proven one (a passed restore drill), their ages, the recoverable PITR window the last
+    the open findings (those of each kind's last run that did not pass), the newest valid and the newest proven backup
+    and their ages (as the history tells the store's story: :mod:`drdrill.scorecard.backups`), the recoverable PITR window the last
     restore drill recorded, and the last archive lag sample."""
     now = now or datetime.now(timezone.utc)
     with history_engine(url).connect() as connection:
         latest = _latest_rows(connection)
         known = {info.name: info for info in targets}
         names = list(known) + sorted({row["target"] for row in latest} - set(known))
-        valid, proven = _newest(connection, "backup", names), _newest(connection, "restore", names)
+        backups = _backup_standings(connection, names)
         samples = _latest_rpo_samples(connection, names)
     rows = []
     for name in names:
@@ -136,8 +137,7 @@ def fleet(url: str, targets: Iterable[TargetInfo], now: datetime | None = None) 
             "drills": {row["drill"]: _drill_cell(row) for row in mine},
             "open_findings": [{**finding, "drill": row["drill"]} for row in mine if row["verdict"] != PASSED
                               for finding in _run(row)["findings"]],
-            "newest_valid_backup": _backup(valid.get(name), now),
-            "newest_proven_backup": _backup(proven.get(name), now),
+            **_newest_backups(backups.get(name), now),
             "pitr_window": _pitr_window(mine),
             "archive_lag_seconds": sample["archive_lag_seconds"] if sample else None,
             "archive_lag_sampled_at": sample["sampled_at"] if sample else None,
@@ -159,10 +159,21 @@ def _kind_order(drill: str) -> int:
     return names.index(drill) if drill in names else len(names)
 
 
-def _backup(row: Any, now: datetime) -> dict[str, Any] | None:
-    if row is None:
-        return None
-    return {"backup_id": row["backup_id"], "at": row["finished_at"], "age_seconds": _age_seconds(row["finished_at"], now)}
+def _newest_backups(standing: Standing | None, now: datetime) -> dict[str, dict[str, Any] | None]:
+    """The newest valid and newest proven backup with when it was made and its age; the proven one also with when
+    its proof was drawn."""
+    valid, proven = standing.newest() if standing else (None, None)
+
+    def described(backup_id: str | None) -> dict[str, Any] | None:
+        if backup_id is None or standing is None:
+            return None
+        at = standing.made_at(backup_id)
+        return {"backup_id": backup_id, "at": at, "age_seconds": _age_seconds(at, now)}
+
+    newest_proven = described(proven)
+    if newest_proven is not None and standing is not None:
+        newest_proven["proven_at"] = standing.proven_at.get(newest_proven["backup_id"])
+    return {"newest_valid_backup": described(valid), "newest_proven_backup": newest_proven}
 
 
 def run_record(url: str, target: str, record_id: int) -> dict[str, Any] | None:
