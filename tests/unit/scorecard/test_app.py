@@ -63,3 +63,36 @@ def test_an_unreadable_drills_yaml_is_a_503_with_the_fix() -> None:
     answer = TestClient(create_app(broken)).get("/api/fleet")
     assert answer.status_code == 503
     assert answer.json() == {"detail": "drills.yaml: targets: is not a list.", "fix": "Make it a list of targets."}
+
+
+def test_a_runs_artifacts_are_the_objects_its_record_names_and_no_other(tmp_path: Path) -> None:
+    from drdrill.storage.memory import MemoryObjectStore
+
+    url, now = f"sqlite:///{tmp_path}/history.sqlite", datetime.now(timezone.utc).isoformat()
+    store = MemoryObjectStore("backups")
+    for key, body in (("run/evidence.html", b"<h1>Evidence</h1>"), ("run/evidence.json", b"{}"),
+                      ("run/data-docs/index.html", b"<p>docs</p>"), ("run/data-docs/v/1.html", b"<p>one</p>"),
+                      ("run/secret.json", b"not an artifact")):
+        store.put_bytes(key, body)
+    details = {"evidence_html_key": "run/evidence.html", "evidence_key": "run/evidence.json",
+               "results_uri": "s3://elsewhere/run/secret.json", "data_docs_uri": "s3://backups/run/data-docs/index.html"}
+    record_drill(url, DrillRecord("manual__r", "shop", "restore", "passed", now, now, details=details))
+    targets = [TargetInfo("shop")]
+    client = TestClient(create_app(lambda: (url, targets), [Depends(_guard)], stores=lambda target: store))
+    headers = {"X-User": "dba"}
+    (run,) = client.get("/api/targets/shop/runs", headers=headers).json()["runs"]
+    assert set(run["links"]) == {"evidence_html", "evidence_json", "gx_results", "data_docs"}
+    assert client.get(run["links"]["evidence_html"]).status_code == 401
+    page = client.get(run["links"]["evidence_html"], headers=headers)
+    assert (page.status_code, page.headers["content-type"], page.text) == (200, "text/html; charset=utf-8", "<h1>Evidence</h1>")
+    assert "sandbox" in page.headers["content-security-policy"] and "allow-scripts" not in page.headers["content-security-policy"]
+    assert client.get(run["links"]["evidence_json"], headers=headers).headers["content-type"] == "application/json"
+    assert client.get(f"{run['links']['data_docs']}v/1.html", headers=headers).text == "<p>one</p>"
+    assert client.get(run["links"]["data_docs"], headers=headers).text == "<p>docs</p>"
+    base = f"/api/targets/shop/runs/{run['id']}"
+    for refused in (run["links"]["gx_results"], f"{base}/data-docs/../secret.json", f"{base}/data-docs/..%2Fsecret.json",
+                    f"{base}/secret.json", f"/api/targets/crm/runs/{run['id']}/evidence.html", f"{base}9/evidence.html"):
+        answer = client.get(refused, headers=headers)
+        assert answer.status_code in (404, 422) and "not an artifact" not in answer.text, refused
+    no_store = TestClient(create_app(lambda: (url, targets)))
+    assert no_store.get(run["links"]["evidence_html"]).status_code == 404
