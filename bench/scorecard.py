@@ -40,7 +40,7 @@ from drdrill.drill_kinds import drill_names
 from drdrill.findings import Finding
 from drdrill.history import DrillRecord, record_drill
 from drdrill.scorecard.app import create_app
-from drdrill.ports import find_free_port
+from drdrill.ports import find_free_port, port_open
 from drdrill.scorecard.queries import TargetInfo
 from drdrill.storage.catalog import list_backups
 from drdrill.storage.layout import TargetLayout
@@ -122,7 +122,7 @@ def measure_store(root: Path, targets: list[str], args: argparse.Namespace) -> d
     daemon = Daemon("bench-scorecard-moto", root)
     url = f"http://127.0.0.1:{port}"
     daemon.start([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                 ready=lambda: _answers(url))
+                 ready=lambda: port_open(port))
     try:
         client = boto3.client("s3", endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="testing",
                               region_name="us-east-1")
@@ -142,16 +142,6 @@ def measure_store(root: Path, targets: list[str], args: argparse.Namespace) -> d
     return {"request": f"store: list_backups of {len(targets)} targets x {args.store_backups} backups (moto)",
             "median": median, "max": max(seconds), "bytes": 0, "seconds": seconds,
             "ok": "over (not read)" if median > args.target else "yes (not read)"}
-
-
-def _answers(url: str) -> bool:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=2):
-            return True
-    except OSError:
-        return False
 
 
 def bench(root: Path, args: argparse.Namespace) -> list[dict[str, Any]]:

@@ -34,19 +34,24 @@ class OpenFinding(Finding):
     drill: str
 
 
-class DrillCell(Answer):
-    """A drill kind's last run of a target."""
+class RunFacts(Answer):
+    """What every view of a drill run shows: which run, its verdict, times, RTO and RPO against the objectives."""
 
+    run_id: str
     verdict: str = Field(description="passed, failed or could_not_verify")
     started_at: str
     finished_at: str
-    run_id: str
-    backup_id: str | None
     rto_seconds: Seconds
     rto_objective_seconds: Seconds
     rpo_seconds: Seconds
     rpo_objective_seconds: Seconds
     airflow_run: str | None = Field(description="the run's path in the Airflow UI; null for a command-line run")
+
+
+class DrillCell(RunFacts):
+    """A drill kind's last run of a target."""
+
+    backup_id: str | None
 
 
 class Backup(Answer):
@@ -110,22 +115,13 @@ class KindStats(Answer):
     red_since: str | None = Field(description="the unrepaired red streak's first start")
 
 
-class SeriesPoint(Answer):
+class SeriesPoint(RunFacts):
     """A measured run, for the charts."""
 
-    id: int
-    run_id: str
+    id: int = Field(description="the run's id in the history (in its artifact links)")
     target: str
     drill: str
-    verdict: str
-    started_at: str
-    finished_at: str
-    rto_seconds: Seconds
-    rto_objective_seconds: Seconds
-    rpo_seconds: Seconds
-    rpo_objective_seconds: Seconds
     stage_seconds: dict[str, float]
-    airflow_run: str | None
 
 
 class TargetInfo(Answer):
@@ -151,25 +147,12 @@ class TargetSummary(Answer):
     info: TargetInfo
 
 
-class Run(Answer):
+class Run(SeriesPoint):
     """One drill run as recorded, with its links."""
 
-    id: int = Field(description="the run's id in the history (in its artifact links)")
-    run_id: str
-    target: str
-    drill: str
     backup_id: str | None
-    verdict: str
-    started_at: str
-    finished_at: str
-    rto_seconds: Seconds
-    rto_objective_seconds: Seconds
-    rpo_seconds: Seconds
-    rpo_objective_seconds: Seconds
-    stage_seconds: dict[str, float]
     findings: list[Finding]
     details: dict[str, Any]
-    airflow_run: str | None
     links: dict[str, str] = Field(description="app-relative paths of its stored artifacts: evidence_html, "
                                               "evidence_json, gx_results, data_docs (those its record names)")
 
