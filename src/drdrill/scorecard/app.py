@@ -27,7 +27,8 @@ from drdrill.storage.objectstore import ObjectStore
 Source = Callable[[], tuple[str, list[TargetInfo]]]
 Stores = Callable[[str], ObjectStore]  # a target's name -> the store its drills write to
 # Stored pages are served with scripts off (a page planted in the bucket cannot act with the viewer's Airflow login)
-STORED_PAGE_HEADERS = {"Content-Security-Policy": "sandbox allow-same-origin allow-popups", "X-Content-Type-Options": "nosniff"}
+STORED_PAGE_HEADERS = {"Content-Security-Policy": "sandbox allow-same-origin allow-popups",
+                       "X-Content-Type-Options": "nosniff"}
 DESCRIPTION = """What drdrill's drill history says about each target's recoverability.
 
 Verdicts are `passed`, `failed` and `could_not_verify` (a drill that could not check something: never green).

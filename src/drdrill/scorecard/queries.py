@@ -115,9 +115,9 @@ def _drill_cell(row: Any) -> dict[str, Any]:
 
 def fleet(url: str, targets: Iterable[TargetInfo], now: datetime | None = None) -> list[dict[str, Any]]:
     """One row per target (the configured ones, then any only the history knows): per drill kind the last run,
-    the open findings (those of each kind's last run that did not pass), the newest valid and the newest proven backup
-    and their ages (as the history tells the store's story: :mod:`drdrill.scorecard.backups`), the recoverable PITR window the last
-    restore drill recorded, and the last archive lag sample."""
+    the open findings (those of each kind's last run that did not pass), the newest valid and newest proven backup
+    and their ages (the history's replay of the store's catalog: :mod:`drdrill.scorecard.backups`), the
+    recoverable PITR window the last restore drill recorded, and the last archive lag sample."""
     now = now or datetime.now(timezone.utc)
     with history_engine(url).connect() as connection:
         latest = _latest_rows(connection)
