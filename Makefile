@@ -86,7 +86,6 @@ lint: install
 # wait on servers and subprocesses more than on the CPU. Everything outside $(TEST_SECOND) runs in the first;
 # the integration files listed here balance the two (each session ~13 minutes in CI).
 TEST_SECOND := tests/system tests/cluster tests/integration/test_binlog_streamer.py \
-               tests/integration/test_failover_cli.py tests/integration/test_kill_matrix.py \
                tests/integration/test_archive_fork.py
 test: install lint
 	@second_log=$$(mktemp /tmp/drdrill-test-second-XXXXXX.log)
