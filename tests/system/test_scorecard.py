@@ -254,6 +254,10 @@ def test_the_scorecard_renders_inside_the_airflow_ui(scorecard_server: Scorecard
             frame.locator("h1", has_text="Evidence:").wait_for(timeout=30_000)
             assert frame.locator("table", has_text=BACKUP_ID).count() >= 1
             assert any(f.url.endswith("/evidence.html") and "/drdrill/api/targets/shop/runs/" in f.url for f in page.frames)
+            page.go_back()  # the scorecard again; its Airflow-run links open the run in the Airflow UI around it
+            frame.locator("body[data-ready=target]").wait_for(timeout=30_000)
+            frame.locator("#history tr[data-drill=restore] a[data-airflow-run]").first.click()
+            page.wait_for_url("**/dags/dr_restore_drill__shop/runs/**", timeout=30_000)
         finally:
             browser.close()
     readme_copy = ROOT / "docs" / "scorecard.png"  # the README's; refreshed on demand, so a test run leaves the tree clean
