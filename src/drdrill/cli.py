@@ -161,7 +161,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
         target, mysql_endpoint(target.source_conn_id, f"targets[{target.name}].source_conn_id"),
         object_store(target.storage), signing_key=manifest_signing_key(target.storage),
         work_dir=config.settings.work_dir, history_url=config.settings.history_url, run_id=cli_run_id(started), started_at=started,
-        engine_override=args.engine, dry_run=args.dry_run,
+        engine_override=args.engine, dry_run=args.dry_run, deep_verify=args.deep_verify,
     )
 
     def human() -> None:
@@ -337,7 +337,7 @@ def cmd_backups(args: argparse.Namespace) -> int:
     from drdrill.drills.layouts import layout_for
     from drdrill.storage.catalog import list_backups
     from drdrill.storage.lease import active_leases
-    from drdrill.storage.verify import verify_backup
+    from drdrill.storage.verify import verify_backup, verify_kind
 
     target = load_config().target(args.target)
     store = object_store(target.storage)
@@ -353,10 +353,13 @@ def cmd_backups(args: argparse.Namespace) -> int:
               lambda: _print_table(rows, ["backup_id", "status", "seal", "engine", "stored_bytes", "consistent_point",
                                           "leased_by", "problem"]))
         return EXIT_OK
-    _, findings = verify_backup(store, layout_for(target), args.backup_id, signing_key=signing_key)
-    payload = {"target": target.name, "backup_id": args.backup_id, "verified": not findings,
+    manifest, findings = verify_backup(store, layout_for(target), args.backup_id, signing_key=signing_key, deep=args.deep)
+    kind = verify_kind(manifest, args.deep) if manifest else None
+    payload = {"target": target.name, "backup_id": args.backup_id, "verified": not findings, "kind": kind,
                "findings": [finding.to_dict() for finding in findings]}
-    _emit(args, payload, lambda: print("verified: every object matches its size and sha256" if not findings
+    matched = ("every object re-read matches its size and sha256" if kind == "deep" else
+               "every object's size and SHA-256 checksum in S3 match the manifest (nothing downloaded; --deep re-reads)")
+    _emit(args, payload, lambda: print(f"verified: {matched}" if not findings
                                        else "\n".join(f.sentence() for f in findings)))
     return EXIT_OK if not findings else EXIT_DRILL_RED
 
@@ -599,6 +602,8 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("target")
     backup.add_argument("--engine", choices=[*engine_names(), *ENGINE_ALIASES], help="override the target's engine")
     backup.add_argument("--dry-run", action="store_true", help="preflight checks only")
+    backup.add_argument("--deep-verify", action="store_true",
+                        help="re-read and hash every byte of the new backup, whatever verify.deep_every says")
     backup.set_defaults(handler=cmd_backup)
 
     restore = add("restore", "Run the restore drill for a target now, outside Airflow: restore into a scratch server, "
@@ -637,7 +642,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "incomplete, invalid, corrupt), or verify one against its manifest.")
     backups.add_argument("action", choices=["list", "verify"])
     backups.add_argument("target")
-    backups.add_argument("backup_id", nargs="?", help="with verify: the backup to re-hash")
+    backups.add_argument("backup_id", nargs="?", help="with verify: the backup to check")
+    backups.add_argument("--deep", action="store_true", help="with verify: re-read and hash every byte (default: "
+                         "S3's checksums, nothing downloaded; manifests without them are always re-read)")
     backups.set_defaults(handler=cmd_backups)
 
     scratch = add("scratch", "Scratch servers and work files of drill runs: list (kept ones with how to reach and "

@@ -131,9 +131,11 @@ def record_drill(url: str, record: DrillRecord) -> None:
 
 
 def list_drills(url: str, target: str | None = None, drill: str | None = None, limit: int = 50,
-                run_id: str | None = None) -> list[DrillRecord]:
-    """Newest records first, optionally for one target, drill kind and run id."""
+                run_id: str | None = None, since: str | None = None) -> list[DrillRecord]:
+    """Newest records first, optionally for one target, drill kind and run id, and started at ``since`` (ISO) or later."""
     query = sa.select(DRILL_RUNS).order_by(DRILL_RUNS.c.started_at.desc(), DRILL_RUNS.c.id.desc()).limit(limit)
+    if since:
+        query = query.where(DRILL_RUNS.c.started_at >= since)
     if target:
         query = query.where(DRILL_RUNS.c.target == target)
     if drill:

@@ -25,14 +25,16 @@ def backup_id_at(moment: datetime) -> str:
 
 
 def put_backup(store: ObjectStore, days_old: float, body: bytes = b"backup bytes", *, manifest: bool = True,
-               **changes: object) -> Manifest:
-    """A backup started ``days_old`` days before NOW, its one object stored and (unless not) a manifest that matches it."""
+               checksums: bool = True, **changes: object) -> Manifest:
+    """A backup started ``days_old`` days before NOW, its one object stored and (unless not) a manifest that matches it
+    (recording the object's S3 checksum, unless ``checksums`` is False: as drdrill wrote manifests before)."""
     started = NOW - timedelta(days=days_old)
     backup_id = backup_id_at(started)
     stored = store.put_bytes(LAYOUT.object_key(backup_id, "dump.sql.zst"), body)
     made = sample_manifest(backup_id=backup_id, started_at=started.isoformat(),
                            finished_at=(started + timedelta(minutes=1)).isoformat(),
-                           objects=(ObjectEntry("dump.sql.zst", "data", stored.size, stored.sha256),), **changes)
+                           objects=(ObjectEntry.of_upload(stored, "data", 0) if checksums else
+                                    ObjectEntry("dump.sql.zst", "data", stored.size, stored.sha256),), **changes)
     if manifest:
         store.put_bytes(LAYOUT.manifest_key(backup_id), made.to_json().encode())
     return made

@@ -18,6 +18,7 @@ from drdrill.findings import DrillFailed
 from drdrill.drills.backup import steps as backup
 from drdrill.drills.layouts import layout_for
 from drdrill.storage.catalog import INCOMPLETE, QUARANTINED, VALID, list_backups
+from drdrill.storage.layout import MANIFEST
 from drdrill.storage.verify import verify_backup
 from tests.helpers.drill_helpers import run_steps, shop_target, store_for
 
@@ -25,29 +26,60 @@ pytestmark = pytest.mark.integration
 
 
 def flip_one_byte(client, bucket: str, key: str) -> None:
-    """Overwrite an object with the same bytes but one flipped (same size: only the hash can tell)."""
+    """Overwrite an object with the same bytes but one flipped (same size: only the hash can tell), with a plain
+    put as anyone with write access could (boto3 then sends its default CRC32, not drdrill's SHA-256)."""
     body = bytearray(client.get_object(Bucket=bucket, Key=key)["Body"].read())
     body[len(body) // 2] ^= 0x01
     client.put_object(Bucket=bucket, Key=key, Body=bytes(body))
 
 
-def test_verify_passes_a_healthy_backup_and_flags_a_flipped_byte(sandbox, tmp_path: Path) -> None:
+def body_reads(client) -> list[str]:
+    """The paths of every GetObject of a backup's objects the client sends from now on (the only request that
+    downloads a body; the manifest, read by every verify, aside)."""
+    paths: list[str] = []
+
+    def count(params: dict, **_: object) -> None:
+        if not params["url_path"].endswith("/" + MANIFEST):
+            paths.append(params["url_path"])
+
+    client.meta.events.register("before-call.s3.GetObject", count)
+    return paths
+
+
+def test_verify_checks_s3_checksums_without_a_download_and_both_kinds_flag_a_rewritten_object(sandbox,
+                                                                                             tmp_path: Path) -> None:
     target = shop_target()
     plan, manifest = run_steps(sandbox, target, tmp_path)
     store, layout = store_for(sandbox, target), layout_for(target)
+    assert all(entry.checksum_sha256 and entry.parts >= 1 for entry in manifest.all_objects())
+    reads = body_reads(store.client)
 
-    assert verify_backup(store, layout, plan["backup_id"], signing_key=None)[1] == []
+    verified = backup.verify(plan, target, store, signing_key=None)  # healthy, by attributes: nothing downloaded
+    assert (verified["kind"], verified["read_bytes"], reads) == ("attributes", 0, [])
+    deep = backup.verify(plan, target, store, signing_key=None, deep_reason="asked")  # healthy, every byte re-read
+    assert deep["kind"] == "deep" and len(reads) >= len(manifest.all_objects())
 
-    flip_one_byte(store.client, store.bucket, layout.object_key(plan["backup_id"], manifest.objects[0].name))
+    name = manifest.objects[0].name
+    flip_one_byte(sandbox.sandbox.s3_client(), store.bucket, layout.object_key(plan["backup_id"], name))
+    reads.clear()
+    _, by_attributes = verify_backup(store, layout, plan["backup_id"], signing_key=None, deep=False)
+    (finding,) = by_attributes
+    assert finding.code == "ARTEFACT_CORRUPT" and reads == []
+    assert name in finding.message and "SHA-256 checksum none" in finding.message and "new backup" in finding.fix
+    key = layout.object_key(plan["backup_id"], name)  # rewritten again, now with a SHA-256 of its own
+    store.client.put_object(Bucket=store.bucket, Key=key, Body=store.get_bytes(key), ChecksumAlgorithm="SHA256")
+    reads.clear()
+    (finding,) = verify_backup(store, layout, plan["backup_id"], signing_key=None, deep=False)[1]
+    assert finding.code == "ARTEFACT_CORRUPT" and reads == [] and finding.evidence["checksum_sha256"]
+    _, by_bytes = verify_backup(store, layout, plan["backup_id"], signing_key=None, deep=True)
+    assert [f.code for f in by_bytes] == ["ARTEFACT_CORRUPT"] and "sha256" in by_bytes[0].message and reads
+
     with pytest.raises(DrillFailed) as failed:
         backup.verify(plan, target, store, signing_key=None)
-    (finding,) = failed.value.findings
-    assert finding.code == "ARTEFACT_CORRUPT"
-    assert manifest.objects[0].name in finding.message and "sha256" in finding.message
-    assert "new backup" in finding.fix
+    assert [f.code for f in failed.value.findings] == ["ARTEFACT_CORRUPT"]
     entry = next(e for e in list_backups(store, layout, signing_key=None) if e.backup_id == plan["backup_id"])
     assert entry.status == QUARANTINED and not entry.is_valid
-    assert entry.problem == f"failed verification: ARTEFACT_CORRUPT ({manifest.objects[0].name})"
+    assert entry.problem == f"failed verification: ARTEFACT_CORRUPT ({name})"
 
 
 def test_dump_without_completion_trailer_is_archive_truncated_and_leaves_no_object(sandbox, tmp_path: Path,

@@ -163,6 +163,16 @@ class RestoreDrill:
     max_backup_age: Duration | None = _key("the newest valid backup may be at most this old", "1d", None)
 
 
+@dataclass(frozen=True, config=CONFIG, kw_only=True)
+class Verify:
+    """How the backup drill's verify checks a new backup: by S3's checksums, re-reading every byte now and then."""
+
+    deep_every: DurationOrZero = _key(
+        "re-read and hash every byte of the new backup (a deep verify) when this target's last deep verify is older "
+        "than this; otherwise S3's checksums are checked, downloading nothing. 0s: every verify is deep", "7d",
+        timedelta(days=7))
+
+
 @dataclass(frozen=True, config=CONFIG)
 class Heartbeat:
     """The table a writer updates every second on the source; its newest row measures the RPO achieved."""
@@ -266,6 +276,7 @@ class Target:
     production: Flag = _key("marks the target and its DAGs as production", None, False)
     owner: Text = _key("DAG owner; default: settings.default_owner", "dba-team", DEFAULT_OWNER)
     tags: Names = _key("extra Airflow tags on this target's DAGs", ["sandbox"], ())
+    verify: Verify = _section(Verify, "how each backup is verified", {"deep_every": "7d"})
     restore_drill: RestoreDrill = _section(RestoreDrill, "restore drill settings",
                                            {"after_backup": True, "scratch_conn_id": None, "max_backup_age": "1d"})
     heartbeat: Heartbeat | None = _key("without it RPO cannot be measured",

@@ -11,13 +11,15 @@ Takes a real backup of the target and proves it landed intact:
    source in one consistent snapshot; the binlog between the backup's point and the facts' point is
    stored with the backup; the manifest is written **last** (no manifest, no backup), sealed with its
    digest and, with `storage.manifest_signing_conn_id`, signed.
-4. **verify**: every object is read back from S3 and checked against the manifest's size and sha256;
-   a mismatch quarantines the backup. A verified backup updates the target's backup **asset**.
+4. **verify**: every object's size and SHA-256 checksum, as S3 keeps them (sent with each part at upload), are
+   checked against the manifest without downloading anything; when the target's last deep verify is older than
+   `verify.deep_every` (or the form asks), every object is read back and hashed instead. A mismatch quarantines
+   the backup. A verified backup updates the target's backup **asset**.
 5. **retention**: deletes backups outside the target's retention, never the newest valid one.
 6. **record**: writes the verdict, timings and findings to the drill history; fails the run (and
    posts to Slack) when the verdict is not *passed*.
 
-Trigger form: choose another engine for this run, or a dry run (preflight only).
+Trigger form: choose another engine for this run, a deep verify, or a dry run (preflight only).
 Targets, schedules and retention come from `include/drills.yaml`.
 """
 
@@ -46,6 +48,9 @@ def build_backup_dag(target: Target) -> DAG:
                             description="'configured' uses the target's engine from drills.yaml."),
             "dry_run": Param(False, type="boolean", title="Dry run",
                              description="Run the preflight checks only: nothing is dumped, uploaded or deleted."),
+            "deep_verify": Param(False, type="boolean", title="Deep verify",
+                                 description="Re-read and hash every byte of the new backup, whatever "
+                                 "verify.deep_every says (otherwise S3's checksums are checked)."),
         },
         **dag_arguments(target, drill="backup", doc=__doc__),
     )

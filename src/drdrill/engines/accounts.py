@@ -55,8 +55,7 @@ def back_up_accounts(job: BackupJob) -> ObjectEntry:
     script = read_accounts_script(job.source, job.databases)
     upload = stream_bytes_to_s3(script.sql, job.store, job.layout.object_key(job.backup_id, ACCOUNTS_OBJECT),
                                 compression_level=job.compression_level, threads=job.parallel)
-    return ObjectEntry(name=ACCOUNTS_OBJECT, role=ACCOUNTS_ROLE, size=upload.size, sha256=upload.sha256,
-                       raw_bytes=len(script.sql))
+    return ObjectEntry.of_upload(upload, ACCOUNTS_ROLE, len(script.sql))
 
 
 def accounts_object(manifest: Manifest) -> ObjectEntry | None:

@@ -96,9 +96,7 @@ class BackupEngine(ABC):
 
     def entry(self, streamed: StreamedObject, role: str = "data") -> ObjectEntry:
         """The manifest entry for an uploaded object."""
-        name = streamed.upload.key.rsplit("/", 1)[-1]
-        return ObjectEntry(name=name, role=role, size=streamed.upload.size, sha256=streamed.upload.sha256,
-                           raw_bytes=streamed.outcome.raw_bytes)
+        return ObjectEntry.of_upload(streamed.upload, role, streamed.outcome.raw_bytes)
 
 
 def stderr_file(job: BackupJob, tool: str) -> Path:

@@ -50,5 +50,4 @@ def capture_binlog_segment(
         ]
         streamed = stream_command_to_s3(binlog_sql_command(argv, databases, files), store, key,
                                         stderr_path=private / "mariadb-binlog.stderr.log")
-    return ObjectEntry(name=CATCHUP_OBJECT, role="catchup", size=streamed.upload.size,
-                       sha256=streamed.upload.sha256, raw_bytes=streamed.outcome.raw_bytes)
+    return ObjectEntry.of_upload(streamed.upload, "catchup", streamed.outcome.raw_bytes)

@@ -20,7 +20,7 @@ from typing import Any
 
 from drdrill.errors import DrdrillError
 from drdrill.storage.layout import TargetLayout
-from drdrill.storage.objectstore import ObjectStore
+from drdrill.storage.objectstore import ObjectStore, UploadResult
 from drdrill.storage.seal import DIGEST_KEY, SIGNATURE_KEY, SealBroken, SigningKey, check_seal, sealed
 
 FORMAT_VERSION = 2
@@ -58,13 +58,28 @@ class BinlogPosition:
 
 @dataclass(frozen=True)
 class ObjectEntry:
-    """One stored object of a backup: its name inside the backup folder, role, size and sha256."""
+    """One stored object of a backup: its name inside the backup folder, role, size and sha256.
+
+    ``checksum_sha256`` is the SHA-256 checksum S3 keeps for it (base64; composite of its ``parts`` parts of
+    ``part_size`` bytes when multipart, ``parts`` 0 when written in one request), so a verify can check it by its
+    attributes without reading it; "" in manifests written before drdrill sent checksums (verified by re-reading).
+    """
 
     name: str
     role: str
     size: int
     sha256: str
     raw_bytes: int = 0
+    checksum_sha256: str = ""
+    parts: int = 0
+    part_size: int = 0
+
+    @classmethod
+    def of_upload(cls, upload: UploadResult, role: str, raw_bytes: int) -> ObjectEntry:
+        """The entry of an object as it was uploaded (named by the last part of its key)."""
+        return cls(name=upload.key.rsplit("/", 1)[-1], role=role, size=upload.size, sha256=upload.sha256,
+                   raw_bytes=raw_bytes, checksum_sha256=upload.checksum_sha256, parts=upload.parts,
+                   part_size=upload.part_size)
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from drdrill.storage.objectstore import ObjectMissing, ObjectStore, StorageError, StoredObject, UploadResult, \
-    upload_result
+from drdrill.storage.objectstore import ObjectAttributes, ObjectMissing, ObjectStore, StorageError, StoredObject, \
+    UploadResult, composite_checksum, sha256_checksum, upload_result
 
 
 def _utc_now() -> datetime:
@@ -34,6 +34,7 @@ class _Upload:
     key: str
     initiated: datetime
     parts: dict[int, bytes] = field(default_factory=dict)
+    checksums: dict[int, str] = field(default_factory=dict)
 
 
 class MemoryObjectStore(ObjectStore):
@@ -45,6 +46,7 @@ class MemoryObjectStore(ObjectStore):
         self.exists = exists
         self.clock = clock
         self.objects: dict[str, tuple[bytes, datetime]] = {}
+        self.checksums: dict[str, tuple[str, int | None]] = {}  # key: (SHA-256 checksum, parts), as S3 keeps them
         self.uploads: dict[str, _Upload] = {}
         self._lock = threading.Lock()
 
@@ -60,9 +62,11 @@ class MemoryObjectStore(ObjectStore):
                                "Check the S3 connection (endpoint_url, credentials) and that the bucket exists.")
 
     def put_bytes(self, key: str, body: bytes) -> UploadResult:
+        result = upload_result(key, body)
         with self._lock:
             self.objects[key] = (bytes(body), self.clock())
-        return upload_result(key, body)
+            self.checksums[key] = (result.checksum_sha256, None)
+        return result
 
     def get_bytes(self, key: str) -> bytes | None:
         with self._lock:
@@ -82,6 +86,11 @@ class MemoryObjectStore(ObjectStore):
             stored = self.objects.get(key)
         return StoredObject(key, len(stored[0]), stored[1]) if stored else None
 
+    def attributes(self, key: str) -> ObjectAttributes | None:
+        with self._lock:
+            stored, (checksum, parts) = self.objects.get(key), self.checksums.get(key, ("", None))
+        return ObjectAttributes(len(stored[0]), checksum, parts) if stored else None
+
     def list_objects(self, prefix: str) -> list[StoredObject]:
         with self._lock:
             listed = [StoredObject(key, len(body), at) for key, (body, at) in self.objects.items()
@@ -99,12 +108,14 @@ class MemoryObjectStore(ObjectStore):
     def delete(self, key: str) -> None:
         with self._lock:
             self.objects.pop(key, None)
+            self.checksums.pop(key, None)
 
     def delete_prefix(self, prefix: str) -> int:
         with self._lock:
             keys = [key for key in self.objects if key.startswith(prefix)]
             for key in keys:
                 del self.objects[key]
+                self.checksums.pop(key, None)
         return len(keys)
 
     def abort_stale_uploads(self, prefix: str, older_than: timedelta, now: datetime | None = None) -> int:
@@ -122,9 +133,12 @@ class MemoryObjectStore(ObjectStore):
             self.uploads[upload_id] = _Upload(key, self.clock())
         return upload_id
 
-    def _upload_part(self, key: str, upload_id: str, number: int, body: bytes) -> str:
+    def _upload_part(self, key: str, upload_id: str, number: int, body: bytes, checksum: str) -> str:
+        if sha256_checksum(body) != checksum:
+            raise StorageError(f"Part {number} of {self.describe()}/{key} does not match its SHA-256 checksum.")
         with self._lock:
-            self._upload(key, upload_id).parts[number] = bytes(body)
+            upload = self._upload(key, upload_id)
+            upload.parts[number], upload.checksums[number] = bytes(body), checksum
         return _etag(body)
 
     def _complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> None:
@@ -135,6 +149,7 @@ class MemoryObjectStore(ObjectStore):
                                                       for part in parts):
                 raise StorageError(f"The parts given to complete {self.describe()}/{key} are not the uploaded ones.")
             self.objects[key] = (b"".join(upload.parts[number] for number in numbers), self.clock())
+            self.checksums[key] = (composite_checksum([upload.checksums[number] for number in numbers]), len(numbers))
             del self.uploads[upload_id]
 
     def _abort_upload(self, key: str, upload_id: str) -> None:

@@ -8,6 +8,7 @@ multipart primitives each implementation provides: ``drdrill.storage.s3`` on a b
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import queue
 import threading
@@ -34,11 +35,26 @@ class StoredObject:
 
 @dataclass(frozen=True)
 class UploadResult:
-    """What was written: the object's key, byte size and sha256 (hex) of exactly those bytes."""
+    """What was written: the object's key, byte size and sha256 (hex) of exactly those bytes, and the SHA-256
+    checksum S3 keeps for it (``checksum_sha256``, base64: of the whole object when written in one request, of its
+    ``parts`` parts' checksums when multipart; ``part_size``: each part's size but the last's)."""
 
     key: str
     size: int
     sha256: str
+    checksum_sha256: str = ""
+    parts: int = 0
+    part_size: int = 0
+
+
+@dataclass(frozen=True)
+class ObjectAttributes:
+    """What the store says about an object without reading it: its size, its SHA-256 checksum (base64, "" when it
+    keeps none, e.g. the object was written without one) and how many parts it was uploaded in (None: not said)."""
+
+    size: int
+    checksum_sha256: str
+    parts: int | None
 
 
 class StorageError(DrdrillError):
@@ -87,6 +103,10 @@ class ObjectStore(ABC):
         """Size and time of one object, or None when it is absent."""
 
     @abstractmethod
+    def attributes(self, key: str) -> ObjectAttributes | None:
+        """Size, SHA-256 checksum and part count of one object (no byte of it read), or None when it is absent."""
+
+    @abstractmethod
     def list_objects(self, prefix: str) -> list[StoredObject]:
         """Every object below a prefix, in key order."""
 
@@ -113,12 +133,12 @@ class ObjectStore(ABC):
         """Begin a multipart upload; its id."""
 
     @abstractmethod
-    def _upload_part(self, key: str, upload_id: str, number: int, body: bytes) -> str:
-        """Store one part (numbered from 1); its ETag."""
+    def _upload_part(self, key: str, upload_id: str, number: int, body: bytes, checksum: str) -> str:
+        """Store one part (numbered from 1) with its SHA-256 ``checksum`` (base64), which the store checks; its ETag."""
 
     @abstractmethod
     def _complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> None:
-        """Make the object from its parts (``[{"PartNumber", "ETag"}]`` in order)."""
+        """Make the object from its parts (``[{"PartNumber", "ETag", "ChecksumSHA256"}]`` in order)."""
 
     @abstractmethod
     def _abort_upload(self, key: str, upload_id: str) -> None:
@@ -134,7 +154,9 @@ class ObjectStore(ABC):
         """Multipart-upload a stream of chunks, hashing as it goes; memory stays within about four parts.
 
         One part is being sent, at most one waits in the queue, one is being filled: with 16 MiB parts
-        that is about 64 MiB whatever the object's size.
+        that is about 64 MiB whatever the object's size. Each part goes with its SHA-256 checksum (S3 refuses a
+        part that does not match it and keeps it), so the result's composite checksum lets a later verify check
+        the stored object by its attributes alone.
 
         The object only appears when every part is in and ``before_complete`` (e.g. "did the tool
         exit 0?") has not raised: a failure or a kill aborts or leaves an unfinished multipart
@@ -155,7 +177,9 @@ class ObjectStore(ABC):
                     continue
                 number, body = item
                 try:
-                    parts.append({"PartNumber": number, "ETag": self._upload_part(key, upload_id, number, body)})
+                    checksum = sha256_checksum(body)
+                    parts.append({"PartNumber": number, "ETag": self._upload_part(key, upload_id, number, body, checksum),
+                                  "ChecksumSHA256": checksum})
                 except BaseException as exc:  # re-raised in the producing thread
                     failure.append(exc)
 
@@ -181,10 +205,9 @@ class ObjectStore(ABC):
                 before_complete()
             if number == 0:
                 self._abort_upload(key, upload_id)
-                self.put_bytes(key, b"")
-            else:
-                parts.sort(key=lambda part: part["PartNumber"])
-                self._complete_upload(key, upload_id, parts)
+                return self.put_bytes(key, b"")
+            parts.sort(key=lambda part: part["PartNumber"])
+            self._complete_upload(key, upload_id, parts)
         except BaseException:
             if sender.is_alive():
                 failure.append(RuntimeError("aborted"))
@@ -195,12 +218,27 @@ class ObjectStore(ABC):
             except Exception:  # the original error is the one worth reporting
                 pass
             raise
-        return UploadResult(key=key, size=size, sha256=digest.hexdigest())
+        return UploadResult(key=key, size=size, sha256=digest.hexdigest(),
+                            checksum_sha256=composite_checksum([part["ChecksumSHA256"] for part in parts]),
+                            parts=len(parts), part_size=part_size)
 
 
 def upload_result(key: str, body: bytes) -> UploadResult:
-    """The UploadResult of writing ``body`` whole."""
-    return UploadResult(key=key, size=len(body), sha256=hashlib.sha256(body).hexdigest())
+    """The UploadResult of writing ``body`` whole (in one request, with its SHA-256 checksum)."""
+    digest = hashlib.sha256(body).digest()
+    return UploadResult(key=key, size=len(body), sha256=digest.hex(), checksum_sha256=base64.b64encode(digest).decode())
+
+
+def sha256_checksum(body: bytes) -> str:
+    """S3's form of a SHA-256 checksum: the base64 of the digest."""
+    return base64.b64encode(hashlib.sha256(body).digest()).decode()
+
+
+def composite_checksum(part_checksums: list[str]) -> str:
+    """The checksum S3 gives a multipart object: SHA-256 of its parts' digests in order, base64 (without the
+    ``-<parts>`` suffix some responses add)."""
+    joined = b"".join(base64.b64decode(checksum) for checksum in part_checksums)
+    return base64.b64encode(hashlib.sha256(joined).digest()).decode()
 
 
 def regroup_into_parts(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:

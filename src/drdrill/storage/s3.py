@@ -9,6 +9,7 @@ what still fails after the attempts is a StorageError naming the endpoint, the t
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -17,20 +18,21 @@ from botocore.config import Config
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError, IncompleteReadError, ResponseStreamingError
 
-from drdrill.storage.objectstore import ObjectMissing, ObjectStore, StorageError, StoredObject, UploadResult, \
-    upload_result
+from drdrill.storage.objectstore import ObjectAttributes, ObjectMissing, ObjectStore, StorageError, StoredObject, \
+    UploadResult, upload_result
 
 # The IAM action each S3 operation drdrill calls needs (AWS's service authorization reference for S3); the shipped
 # least-privilege policy (drdrill/storage/iam-policy.json) allows exactly these (tests/unit/storage/test_iam_policy.py).
 IAM_ACTIONS = {
     "ListObjectsV2": "s3:ListBucket", "GetObject": "s3:GetObject", "HeadObject": "s3:GetObject",
-    "PutObject": "s3:PutObject", "CreateMultipartUpload": "s3:PutObject", "UploadPart": "s3:PutObject",
+    "GetObjectAttributes": "s3:GetObjectAttributes", "PutObject": "s3:PutObject", "CreateMultipartUpload": "s3:PutObject", "UploadPart": "s3:PutObject",
     "CompleteMultipartUpload": "s3:PutObject", "DeleteObject": "s3:DeleteObject", "DeleteObjects": "s3:DeleteObject",
     "ListMultipartUploads": "s3:ListBucketMultipartUploads", "AbortMultipartUpload": "s3:AbortMultipartUpload",
 }
 _DENIED_CODES = {"AccessDenied", "403", "Forbidden", "AllAccessDisabled"}
 DELETE_BATCH = 1000  # the most keys one DeleteObjects request takes
 _MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
+_PARTS_SUFFIX = re.compile(r"-(\d+)$")  # "<base64>-3": a multipart object's composite checksum, as some responses give it
 # The network failing (refused, timed out, cut), as botocore raises it from a request or from a body being read.
 NETWORK_ERRORS = (BotoConnectionError, HTTPClientError, IncompleteReadError, ResponseStreamingError)
 
@@ -108,8 +110,10 @@ class S3ObjectStore(ObjectStore):
 
     def put_bytes(self, key: str, body: bytes) -> UploadResult:
         with self._network(f"writing {key}"):
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=body)
-        return upload_result(key, body)
+            result = upload_result(key, body)
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ChecksumAlgorithm="SHA256",
+                                   ChecksumSHA256=result.checksum_sha256)
+        return result
 
     def get_bytes(self, key: str) -> bytes | None:
         try:
@@ -156,6 +160,23 @@ class S3ObjectStore(ObjectStore):
                 return None
             raise
         return StoredObject(key=key, size=reply["ContentLength"], last_modified=reply["LastModified"])
+
+    def attributes(self, key: str) -> ObjectAttributes | None:
+        """GetObjectAttributes: the object's size, SHA-256 checksum and part count, without a GET of its body."""
+        try:
+            with self._network(f"reading the attributes of {key}"):
+                reply = self.client.get_object_attributes(Bucket=self.bucket, Key=key,
+                                                          ObjectAttributes=["Checksum", "ObjectParts", "ObjectSize"])
+        except self.client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _MISSING_CODES:
+                return None
+            raise
+        checksum = str((reply.get("Checksum") or {}).get("ChecksumSHA256") or "")
+        parts = (reply.get("ObjectParts") or {}).get("TotalPartsCount")
+        if suffix := _PARTS_SUFFIX.search(checksum):
+            checksum, parts = checksum[:suffix.start()], parts or int(suffix.group(1))
+        return ObjectAttributes(size=int(reply["ObjectSize"]), checksum_sha256=checksum,
+                                parts=None if parts is None else int(parts))
 
     def list_objects(self, prefix: str) -> list[StoredObject]:
         found: list[StoredObject] = []
@@ -206,12 +227,13 @@ class S3ObjectStore(ObjectStore):
 
     def _start_upload(self, key: str) -> str:
         with self._network(f"starting the upload of {key}"):
-            return str(self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"])
+            return str(self.client.create_multipart_upload(Bucket=self.bucket, Key=key,
+                                                           ChecksumAlgorithm="SHA256")["UploadId"])
 
-    def _upload_part(self, key: str, upload_id: str, number: int, body: bytes) -> str:
+    def _upload_part(self, key: str, upload_id: str, number: int, body: bytes, checksum: str) -> str:
         with self._network(f"uploading part {number} of {key}"):
             reply = self.client.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number,
-                                            Body=body)
+                                            Body=body, ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum)
         return str(reply["ETag"])
 
     def _complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> None:

@@ -1,4 +1,10 @@
-"""Re-read what S3 holds and check every object's size and sha256 against the manifest (optionally keeping a copy)."""
+"""Check what S3 holds against the manifest: by each object's S3 attributes, or by re-reading every byte (deep).
+
+The attribute check (GetObjectAttributes: size, SHA-256 checksum, parts) downloads nothing: the checksum S3 keeps was
+sent with each part at upload and checked by S3 then, so an object overwritten or truncated since differs from the
+manifest's record. The deep check streams each object back and hashes it (optionally keeping a copy: the restore's
+fetch); it is the only check a manifest written before drdrill sent checksums allows.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +19,25 @@ from drdrill.findings import DrillFailed, Finding
 from drdrill.progress import ProgressLog
 from drdrill.sizes import format_size
 from drdrill.storage.layout import TargetLayout
-from drdrill.storage.manifest import Manifest, ManifestError, read_manifest
+from drdrill.storage.manifest import Manifest, ManifestError, ObjectEntry, read_manifest
 from drdrill.storage.objectstore import ObjectStore, StorageError
 from drdrill.storage.seal import SigningKey
+
+DEEP, ATTRIBUTES = "deep", "attributes"  # the two kinds of verify: every byte re-read, or S3's attributes only
+
+
+def verify_kind(manifest: Manifest, deep: bool) -> str:
+    """The verify a manifest gets: by attributes unless ``deep`` is asked or an object has no recorded checksum."""
+    return DEEP if deep or not all(entry.checksum_sha256 for entry in manifest.all_objects()) else ATTRIBUTES
 
 
 def verify_backup(store: ObjectStore, layout: TargetLayout, backup_id: str, copy_to: Path | None = None, *,
                   signing_key: SigningKey | None, keep_free: int = 0,
-                  datadir_estimate: bool = False) -> tuple[Manifest | None, list[Finding]]:
-    """Check the manifest's seal, then stream each object back and hash it; findings name the object and what differs.
+                  datadir_estimate: bool = False, deep: bool = True) -> tuple[Manifest | None, list[Finding]]:
+    """Check the manifest's seal, then each object; findings name the object and what differs.
+
+    Each object is streamed back and hashed, or with ``deep`` False (and no ``copy_to``) checked by its S3
+    attributes alone when the manifest recorded every object's checksum (``verify_kind``).
 
     With ``copy_to`` each object is also written there as it streams (the restore drill's fetch),
     so nothing is restored from bytes that were not checked. A fetch that does not fit on the disk (checked
@@ -39,11 +55,14 @@ def verify_backup(store: ObjectStore, layout: TargetLayout, backup_id: str, copy
                      for entry in manifest.all_objects())
         check_room(copy_to, needed, backup_id, keep_free)
     findings = []
+    if copy_to is None and verify_kind(manifest, deep) == ATTRIBUTES:
+        for entry in manifest.all_objects():
+            findings += attribute_findings(store, layout.object_key(backup_id, entry.name), entry)
+        return manifest, findings
     for entry in manifest.all_objects():
         key = layout.object_key(backup_id, entry.name)
         if store.head(key) is None:
-            findings.append(Finding("ARTEFACT_MISSING", f"s3://{store.bucket}/{key} is listed in the manifest but not stored.",
-                                    evidence={"object": entry.name}))
+            findings.append(missing(store, key, entry))
             continue
         try:
             size, sha256 = hash_object(store, key, copy_to / entry.name if copy_to else None, entry.size)
@@ -58,10 +77,43 @@ def verify_backup(store: ObjectStore, layout: TargetLayout, backup_id: str, copy
                 "ARTEFACT_CORRUPT",
                 f"s3://{store.bucket}/{key} is {size} bytes with sha256 {sha256[:16]}…; "
                 f"the manifest recorded {entry.size} bytes with sha256 {entry.sha256[:16]}….",
-                evidence={"object": entry.name, "size": size, "expected_size": entry.size,
+                evidence={"object": entry.name, "verify": DEEP, "size": size, "expected_size": entry.size,
                           "sha256": sha256, "expected_sha256": entry.sha256},
             ))
     return manifest, findings
+
+
+def missing(store: ObjectStore, key: str, entry: ObjectEntry) -> Finding:
+    """ARTEFACT_MISSING: an object the manifest lists is not stored."""
+    return Finding("ARTEFACT_MISSING", f"s3://{store.bucket}/{key} is listed in the manifest but not stored.",
+                   evidence={"object": entry.name})
+
+
+def attribute_findings(store: ObjectStore, key: str, entry: ObjectEntry) -> list[Finding]:
+    """ARTEFACT_MISSING or ARTEFACT_CORRUPT when S3's attributes of ``key`` (size, SHA-256 checksum, parts) differ
+    from what the manifest recorded at upload; nothing is downloaded."""
+    stored = store.attributes(key)
+    if stored is None:
+        return [missing(store, key, entry)]
+    differs = []
+    if stored.size != entry.size:
+        differs.append(f"{stored.size} bytes, the manifest recorded {entry.size}")
+    if stored.checksum_sha256 != entry.checksum_sha256:
+        differs.append(f"SHA-256 checksum {stored.checksum_sha256 or 'none'}, the manifest recorded "
+                       f"{entry.checksum_sha256}" + ("" if stored.checksum_sha256 else
+                                                     " (it was rewritten without drdrill's checksum)"))
+    if stored.parts is not None and stored.parts != entry.parts:
+        differs.append(f"{stored.parts} part(s), the manifest recorded {entry.parts}")
+    if not differs:
+        return []
+    return [Finding(
+        "ARTEFACT_CORRUPT",
+        f"s3://{store.bucket}/{key} was changed after the backup stored it: S3 reports {'; '.join(differs)} "
+        "(checked by its S3 attributes).",
+        evidence={"object": entry.name, "verify": ATTRIBUTES, "size": stored.size, "expected_size": entry.size,
+                  "checksum_sha256": stored.checksum_sha256, "expected_checksum_sha256": entry.checksum_sha256,
+                  "parts": stored.parts, "expected_parts": entry.parts},
+    )]
 
 
 def check_room(directory: Path, needed: int, backup_id: str, keep_free: int = 0) -> None:

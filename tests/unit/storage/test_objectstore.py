@@ -5,6 +5,7 @@ Every test here runs twice, once per implementation; the S3 run is an integratio
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import random
 import uuid
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from drdrill.storage.memory import MemoryObjectStore
-from drdrill.storage.objectstore import MIN_PART_SIZE, ObjectMissing, ObjectStore, StorageError, regroup_into_parts
+from drdrill.storage.objectstore import MIN_PART_SIZE, ObjectAttributes, ObjectMissing, ObjectStore, StorageError, regroup_into_parts
 from drdrill.storage.s3 import S3ObjectStore
 
 MiB = 1024 * 1024
@@ -64,6 +65,14 @@ def test_small_objects_round_trip_with_their_size_and_sha256(store: ObjectStore)
     assert store.get_bytes("a/b.json") == b"newer" and b"".join(store.iter_object("a/b.json")) == b"newer"
 
 
+def test_an_object_written_whole_keeps_its_sha256_checksum_in_its_attributes(store: ObjectStore) -> None:
+    result = store.put_bytes("a/b.json", b'{"x": 1}')
+    checksum = base64.b64encode(hashlib.sha256(b'{"x": 1}').digest()).decode()
+    assert (result.checksum_sha256, result.parts) == (checksum, 0)
+    assert store.attributes("a/b.json") == ObjectAttributes(8, checksum, None)
+    assert store.attributes("a/missing") is None
+
+
 def test_a_missing_key_reads_as_none_and_streams_as_object_missing(store: ObjectStore) -> None:
     assert store.get_bytes("nothing/here") is None and store.head("nothing/here") is None
     with pytest.raises(ObjectMissing):
@@ -110,6 +119,12 @@ def test_a_multipart_upload_stores_exactly_the_stream_and_reports_its_size_and_s
     assert b"".join(store.iter_object("big/object", chunk_size=MiB)) == data
     head = store.head("big/object")
     assert head is not None and head.size == len(data)
+    # each part went with its SHA-256; S3 keeps their composite (moto 5.2.5 does too, but says no part count)
+    parts = [data[start:start + MIN_PART_SIZE] for start in range(0, len(data), MIN_PART_SIZE)]
+    composite = base64.b64encode(hashlib.sha256(b"".join(hashlib.sha256(part).digest() for part in parts)).digest())
+    assert (result.checksum_sha256, result.parts, result.part_size) == (composite.decode(), 3, MIN_PART_SIZE)
+    assert store.attributes("big/object") in (ObjectAttributes(len(data), composite.decode(), count)
+                                              for count in (3, None))
     assert store.abort_stale_uploads("big/", timedelta(0), now=datetime.now(timezone.utc) + timedelta(days=1)) == 0
 
 

@@ -13,7 +13,7 @@ from drdrill.findings import DrillFailed, Finding
 from drdrill.storage import verify
 from drdrill.storage.catalog import QUARANTINED, list_backups
 from drdrill.storage.memory import MemoryObjectStore
-from drdrill.storage.verify import fetch_backup, hash_object, quarantine, verify_backup
+from drdrill.storage.verify import ATTRIBUTES, DEEP, fetch_backup, hash_object, quarantine, verify_backup, verify_kind
 from tests.helpers.storage import LAYOUT, put_backup
 
 
@@ -142,3 +142,52 @@ def test_other_os_errors_while_fetching_are_not_called_a_full_disk(
     monkeypatch.setattr(verify, "hash_object", unreadable)
     with pytest.raises(PermissionError):
         fetch_backup(store, LAYOUT, made.backup_id, tmp_path / "fetched", signing_key=None)
+
+
+class NoReads(MemoryObjectStore):
+    """A memory store that fails the test when an object's body is read."""
+
+    def iter_object(self, key: str, chunk_size: int = 1024 * 1024):  # type: ignore[override]
+        raise AssertionError(f"{key} was read; a verify by attributes reads nothing")
+
+
+def test_by_attributes_a_healthy_backup_verifies_without_reading_an_object() -> None:
+    store = NoReads("unit-tests")
+    made = put_backup(store, 1, body=b"the dump")
+    manifest, findings = verify_backup(store, LAYOUT, made.backup_id, signing_key=None, deep=False)
+    assert findings == [] and manifest is not None and verify_kind(manifest, deep=False) == ATTRIBUTES
+
+
+@pytest.mark.parametrize(("rewrite", "says"), [
+    (b"the dumq", "SHA-256 checksum"),  # same size, one byte changed
+    (b"the du", "6 bytes, the manifest recorded 8"),  # truncated
+])
+def test_by_attributes_a_rewritten_object_is_artefact_corrupt(rewrite: bytes, says: str) -> None:
+    store = NoReads("unit-tests")
+    made = put_backup(store, 1, body=b"the dump")
+    store.put_bytes(LAYOUT.object_key(made.backup_id, "dump.sql.zst"), rewrite)
+    _, findings = verify_backup(store, LAYOUT, made.backup_id, signing_key=None, deep=False)
+    assert codes(findings) == ["ARTEFACT_CORRUPT"] and says in findings[0].message
+    assert "dump.sql.zst" in findings[0].message and findings[0].evidence["verify"] == ATTRIBUTES
+    assert "new backup" in findings[0].fix
+
+
+def test_by_attributes_a_missing_object_or_another_part_count_is_a_finding() -> None:
+    store = NoReads("unit-tests")
+    made = put_backup(store, 1, body=b"x" * (6 * 2**20))
+    key = LAYOUT.object_key(made.backup_id, "dump.sql.zst")
+    store.upload_stream(key, [b"x" * (6 * 2**20)], part_size=5 * 2**20)  # the same bytes, in two parts
+    _, findings = verify_backup(store, LAYOUT, made.backup_id, signing_key=None, deep=False)
+    assert codes(findings) == ["ARTEFACT_CORRUPT"] and "2 part(s), the manifest recorded 0" in findings[0].message
+    store.delete(key)
+    _, findings = verify_backup(store, LAYOUT, made.backup_id, signing_key=None, deep=False)
+    assert codes(findings) == ["ARTEFACT_MISSING"]
+
+
+def test_a_manifest_without_checksums_is_verified_by_re_reading_it(store: MemoryObjectStore) -> None:
+    made = put_backup(store, 1, body=b"the dump", checksums=False)
+    manifest, findings = verify_backup(store, LAYOUT, made.backup_id, signing_key=None, deep=False)
+    assert findings == [] and manifest is not None and verify_kind(manifest, deep=False) == DEEP
+    store.put_bytes(LAYOUT.object_key(made.backup_id, "dump.sql.zst"), b"the dumq")
+    _, findings = verify_backup(store, LAYOUT, made.backup_id, signing_key=None, deep=False)
+    assert codes(findings) == ["ARTEFACT_CORRUPT"] and findings[0].evidence["verify"] == DEEP

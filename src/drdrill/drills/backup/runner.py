@@ -16,6 +16,7 @@ from drdrill.drills.backup.steps import (
     write_manifest,
 )
 from drdrill.drill_record import StepRunner, build_record
+from drdrill.drills.backup.deep_verify import deep_verify_reason
 from drdrill.drills.target_lock import holding_target
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.findings import Finding
@@ -38,6 +39,7 @@ def run_backup_drill(
     started_at: datetime,
     engine_override: str | None = None,
     dry_run: bool = False,
+    deep_verify: bool = False,
 ) -> tuple[DrillRecord, list[Finding]]:
     """All steps in one process (the CLI's path), holding the target as the DAG does (``target_lock``), recorded
     exactly as the DAG's record task does."""
@@ -47,13 +49,15 @@ def run_backup_drill(
     with holding_target(target, "backup", history_url=history_url, run_id=run_id, steps=STEPS) as first:
         plan = attempt("preflight", first(lambda: preflight(target, source, store, work_dir=work_dir,
                                                             started_at=started_at, engine_override=engine_override,
-                                                            dry_run=dry_run)))
+                                                            dry_run=dry_run, deep_verify=deep_verify)))
         if plan and not dry_run:
             dumped = attempt("dump_and_upload", lambda: dump_and_upload(plan, target, source, store, work_dir=work_dir))
             if dumped:
                 written = attempt("write_manifest", lambda: write_manifest(plan, dumped, target, source, store,
                                                                           signing_key=signing_key, work_dir=work_dir))
-                if written and attempt("verify", lambda: verify(plan, target, store, signing_key=signing_key)):
+                if written and attempt("verify", lambda: verify(
+                        plan, target, store, signing_key=signing_key,
+                        deep_reason=deep_verify_reason(target, history_url, started_at, asked=deep_verify))):
                     attempt("retention", lambda: apply_retention(target, store, signing_key=signing_key,
                                                                  now=started_at))
         results, findings = runner.results, runner.findings

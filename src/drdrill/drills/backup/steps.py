@@ -40,7 +40,7 @@ from drdrill.storage.objectstore import ObjectStore, StorageError
 from drdrill.storage.pipeline import STALL_TIMEOUT
 from drdrill.storage.retention import binlogs_no_longer_needed, choose_deletions, forks_no_longer_needed
 from drdrill.storage.seal import SigningKey
-from drdrill.storage.verify import quarantine, storage_unavailable, verify_backup
+from drdrill.storage.verify import DEEP, quarantine, storage_unavailable, verify_backup, verify_kind
 
 
 ANSWER_TIMEOUT = 30.0  # seconds preflight waits for each answer: a primary whose disk is full never answers
@@ -93,6 +93,7 @@ def preflight(
     started_at: datetime,
     engine_override: str | None = None,
     dry_run: bool = False,
+    deep_verify: bool = False,
     answer_timeout: float = ANSWER_TIMEOUT,
 ) -> dict[str, Any]:
     """Check the source, tools, disk and bucket before anything is written; returns the run's plan.
@@ -154,6 +155,7 @@ def preflight(
         "backup_id": new_backup_id(started_at),
         "engine": engine.name,
         "dry_run": dry_run,
+        "deep_verify": deep_verify,
         "started_at": started_at.astimezone(timezone.utc).isoformat(),
         "databases": list(target.databases),
         "server_version": server["server_version"],
@@ -278,22 +280,30 @@ def _gtid_at(source: MySQLEndpoint, point: BinlogPosition) -> str:
     return source.fetch_all("SELECT BINLOG_GTID_POS(%s, %s)", (point.file, point.position))[0][0] or ""
 
 
-def verify(plan: dict[str, Any], target: Target, store: ObjectStore, *, signing_key: SigningKey | None) -> dict[str, Any]:
-    """Re-read every stored object; a mismatch quarantines the backup and fails the drill."""
+def verify(plan: dict[str, Any], target: Target, store: ObjectStore, *, signing_key: SigningKey | None,
+           deep_reason: str | None = None) -> dict[str, Any]:
+    """Check every stored object by its S3 checksum, or with ``deep_reason`` (``deep_verify_reason``) re-read and
+    hash every byte; a mismatch quarantines the backup and fails the drill. The result says which kind ran."""
     began = time.monotonic()
     layout = layout_for(target)
     try:
-        manifest, findings = verify_backup(store, layout, plan["backup_id"], signing_key=signing_key)
+        manifest, findings = verify_backup(store, layout, plan["backup_id"], signing_key=signing_key,
+                                           deep=deep_reason is not None)
     except StorageError as exc:
         raise storage_unavailable(exc, f"Backup {plan['backup_id']} could not be re-read to verify it.") from exc
     if findings:
         quarantine(store, layout, plan["backup_id"], findings)
         raise DrillFailed(findings)
     assert manifest is not None
+    kind = verify_kind(manifest, deep_reason is not None)
+    verified_bytes = sum(entry.size for entry in manifest.all_objects())
     return {
         "backup_id": manifest.backup_id,
         "verified_objects": [entry.name for entry in manifest.all_objects()],
-        "verified_bytes": sum(entry.size for entry in manifest.all_objects()),
+        "verified_bytes": verified_bytes,
+        "kind": kind,
+        "deep_reason": (deep_reason or "the manifest predates S3 checksums") if kind == DEEP else None,
+        "read_bytes": verified_bytes if kind == DEEP else 0,
         "seconds": round(time.monotonic() - began, 3),
     }
 
@@ -379,4 +389,5 @@ def backup_details(results: dict[str, Any]) -> dict[str, Any]:
         "facts_point": written.get("facts_point"),
         "facts_match_consistent_point": written.get("facts_match_consistent_point"),
         "retention": {key: (results.get("retention") or {}).get(key) for key in ("kept", "deleted")},
+        "verify": {key: (results.get("verify") or {}).get(key) for key in ("kind", "deep_reason", "read_bytes", "seconds")},
     }

@@ -7,6 +7,7 @@ from typing import Any
 from drdrill.airflow import runtime
 from drdrill.airflow.connections import manifest_signing_key, mysql_endpoint, object_store
 from drdrill.drills.backup import steps
+from drdrill.drills.backup.deep_verify import deep_verify_reason
 from drdrill.servers.reaper import reap_orphans
 
 
@@ -30,7 +31,7 @@ def preflight(target_name: str, context: Any) -> dict[str, Any]:
         store = object_store(target.storage)
         return steps.preflight(target, source, store, work_dir=runtime.work_dir(), started_at=runtime.run_time(context),
                                 engine_override=None if engine in (None, "", "configured") else engine,
-                                dry_run=bool(params.get("dry_run")))
+                                dry_run=bool(params.get("dry_run")), deep_verify=bool(params.get("deep_verify")))
 
     return runtime.run_step(context, step)
 
@@ -52,10 +53,16 @@ def write_manifest(target_name: str, plan: dict[str, Any], dumped: dict[str, Any
 
 
 def verify(target_name: str, plan: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Re-read S3 and check sizes and hashes; on success update the target's backup asset."""
+    """Check S3's checksums (or, when due or asked, re-read every byte); on success update the target's backup asset."""
     target = runtime.target(target_name)
-    result = runtime.run_step(context, lambda: steps.verify(plan, target, object_store(target.storage),
-                                                                      signing_key=manifest_signing_key(target.storage)))
+
+    def step() -> dict[str, Any]:
+        deep_reason = deep_verify_reason(target, runtime.config().settings.history_url, runtime.run_time(context),
+                                         asked=bool(plan.get("deep_verify")))
+        return steps.verify(plan, target, object_store(target.storage), signing_key=manifest_signing_key(target.storage),
+                            deep_reason=deep_reason)
+
+    result = runtime.run_step(context, step)
     for outlet in context["task"].outlets:
         context["outlet_events"][outlet].extra = {"backup_id": result["backup_id"], "target": target_name}
     return result

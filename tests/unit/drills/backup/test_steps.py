@@ -36,7 +36,15 @@ def target(tmp_path: Path) -> Target:
 def test_verify_passes_a_whole_backup_and_quarantines_a_damaged_one(tmp_path: Path) -> None:
     store, shop = MemoryObjectStore(), target(tmp_path)
     whole = put_backup(store, days_old=1)
-    assert steps.verify({"backup_id": whole.backup_id}, shop, store, signing_key=None)["backup_id"] == whole.backup_id
+    verified = steps.verify({"backup_id": whole.backup_id}, shop, store, signing_key=None)
+    assert (verified["backup_id"], verified["kind"], verified["read_bytes"]) == (whole.backup_id, "attributes", 0)
+    deep = steps.verify({"backup_id": whole.backup_id}, shop, store, signing_key=None, deep_reason="asked")
+    assert (deep["kind"], deep["deep_reason"], deep["read_bytes"]) == ("deep", "asked", len(b"backup bytes"))
+    assert steps.backup_details({"verify": deep})["verify"] == {"kind": "deep", "deep_reason": "asked",
+                                                               "read_bytes": 12, "seconds": deep["seconds"]}
+    old = put_backup(store, days_old=0.9, checksums=False)
+    assert steps.verify({"backup_id": old.backup_id}, shop, store, signing_key=None)["deep_reason"] == \
+        "the manifest predates S3 checksums"
 
     damaged = put_backup(store, days_old=0.5)
     store.put_bytes(LAYOUT.object_key(damaged.backup_id, "dump.sql.zst"), b"flipped bytes")
@@ -44,7 +52,7 @@ def test_verify_passes_a_whole_backup_and_quarantines_a_damaged_one(tmp_path: Pa
         steps.verify({"backup_id": damaged.backup_id}, shop, store, signing_key=None)
     assert {finding.code for finding in failed.value.findings} == {"ARTEFACT_CORRUPT"}
     statuses = {entry.backup_id: entry.status for entry in list_backups(store, LAYOUT, signing_key=None)}
-    assert statuses == {whole.backup_id: "valid", damaged.backup_id: "quarantined"}
+    assert statuses == {whole.backup_id: "valid", old.backup_id: "valid", damaged.backup_id: "quarantined"}
 
 
 def test_retention_keeps_the_newest_three(tmp_path: Path) -> None:
