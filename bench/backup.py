@@ -11,7 +11,9 @@ connections) in a new temporary directory on its own ports (default 34071-34074)
          then boto3 upload_file of that file to the same S3 (16 MiB multipart parts).
 
 The report shows seconds, drill/raw, compressed size and the drill process's peak RSS at both
-sizes: streaming means that peak must not grow with the database. The heartbeat writer and the
+sizes: streaming means that peak must not grow with the database. It also times the two verifies of the
+stored backup: by S3's checksums (GetObjectAttributes per object, nothing downloaded) and deep (every
+object re-read and hashed), each failing the run if it finds the fresh backup damaged. The heartbeat writer and the
 replica are stopped before timing (stable numbers, no replication work competing for the CPUs);
 the bench servers get a bigger buffer pool than the sandbox's (--buffer-pool). Everything the
 script started is stopped and deleted at the end, also on failure, Ctrl-C and SIGTERM.
@@ -54,11 +56,13 @@ from common import (
 from drdrill.engines import get_engine
 from drdrill.engines.base import BackupEngine, BackupJob
 from drdrill.sandbox.stack import S3_BUCKET, Sandbox
+from drdrill.storage.manifest import ObjectEntry
 from drdrill.sizes import format_size, parse_size
 from drdrill.storage.layout import TargetLayout, new_backup_id
 from drdrill.storage.objectstore import PART_SIZE
 from drdrill.storage.s3 import S3ObjectStore
 from drdrill.storage.pipeline import zstd_argv
+from drdrill.storage.verify import attribute_findings, hash_object
 from drdrill.toolenv import tool_environment
 
 DEFAULT_PORT_BASE = 32070  # below the ephemeral range (32768+); bench/restore.py uses 32170
@@ -119,9 +123,11 @@ def run_drill_child() -> int:
     finally:
         shutil.rmtree(job.work_dir / job.backup_id, ignore_errors=True)
     seconds = time.monotonic() - started
+    verify_seconds = time_verifies(job, result.objects)
     json.dump(
         {
             "seconds": seconds,
+            **verify_seconds,
             "cpu_s": cpu_seconds() - cpu_before,
             "compressed_bytes": sum(entry.size for entry in result.objects),
             "raw_bytes": sum(entry.raw_bytes or 0 for entry in result.objects),
@@ -133,6 +139,19 @@ def run_drill_child() -> int:
     )
     print()
     return 0
+
+
+def time_verifies(job: BackupJob, entries: tuple[ObjectEntry, ...]) -> dict[str, float]:
+    """Seconds of the backup's verify by S3's checksums and of the deep one (every byte re-read and hashed)."""
+    keys = [job.layout.object_key(job.backup_id, entry.name) for entry in entries]
+    started = time.monotonic()
+    if any(attribute_findings(job.store, key, entry) for key, entry in zip(keys, entries)):
+        raise RuntimeError("the verify by S3's checksums found the fresh backup damaged")
+    attributes_s = time.monotonic() - started
+    started = time.monotonic()
+    if any(hash_object(job.store, key) != (entry.size, entry.sha256) for key, entry in zip(keys, entries)):
+        raise RuntimeError("the deep verify found the fresh backup damaged")
+    return {"verify_attributes_s": attributes_s, "verify_deep_s": time.monotonic() - started}
 
 
 def measure_drill(sandbox: Sandbox, engine: str, work_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -296,6 +315,8 @@ def summarize(
         "raw_upload_s": median(raws, "upload_s"),
         "raw_total_s": raw_s,
         "ratio": round(drill_s / raw_s, 2) if raw_s else None,
+        "verify_attributes_s": round(statistics.median(run["verify_attributes_s"] for run in drills), 3),
+        "verify_deep_s": median(drills, "verify_deep_s"),
         "compressed_bytes": drills[-1]["compressed_bytes"],
         "raw_compressed_bytes": raws[-1]["compressed_bytes"],
         "tool_output_bytes": drills[-1]["raw_bytes"],
@@ -320,6 +341,8 @@ COLUMNS = [
     ("raw total s", "raw_total_s", "{:.1f}"),
     ("drill/raw", "ratio", "{:.2f}"),
     ("compressed", "compressed_bytes", None),
+    ("verify by checksums s", "verify_attributes_s", "{:.3f}"),
+    ("deep verify s", "verify_deep_s", "{:.1f}"),
     ("drill peak RSS MiB", "drill_peak_rss_mib", "{:.0f}"),
     ("RSS before backup", "drill_rss_before_mib", "{:.0f}"),
 ]

@@ -24,10 +24,12 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 
 def test_backup_then_list_shows_a_valid_backup_as_json(sandbox) -> None:
-    done = run("backup", "shop", "--json")
+    done = run("backup", "shop", "--json", "--deep-verify")
     assert done.returncode == 0, done.stderr[-2000:]
     record = json.loads(done.stdout)
     assert record["verdict"] == "passed" and record["backup_id"]
+    assert record["details"]["verify"]["kind"] == "deep" and record["details"]["verify"]["read_bytes"] > 0
+    assert record["details"]["verify"]["deep_reason"] == "a deep verify was asked for"
 
     listed = run("backups", "list", "shop", "--json")
     assert listed.returncode == 0, listed.stderr[-2000:]
@@ -47,6 +49,9 @@ def test_backup_then_list_shows_a_valid_backup_as_json(sandbox) -> None:
 
     verified = run("backups", "verify", "shop", record["backup_id"], "--json")
     assert verified.returncode == 0 and json.loads(verified.stdout)["verified"] is True
+    assert json.loads(verified.stdout)["kind"] == "attributes"
+    deep = run("backups", "verify", "shop", record["backup_id"], "--deep")
+    assert deep.returncode == 0 and "every object re-read matches its size and sha256" in deep.stdout
 
     history = run("history", "--target", "shop", "--json")
     assert record["backup_id"] in {d["backup_id"] for d in json.loads(history.stdout)["drills"]}

@@ -32,17 +32,27 @@ def states(dag_run) -> dict[str, str]:
     return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
 
 
-def test_backup_dag_passes_records_history_and_lands_a_valid_backup(sandbox, airflow_db, backup_dag) -> None:
+def test_backup_dag_passes_records_history_lands_a_valid_backup_and_verifies_deep_or_by_checksums(sandbox, airflow_db, backup_dag) -> None:
     posts_before = len(read_posts(sandbox.sandbox.slack_record))
-    dag_run = backup_dag.test()
+    dag_run = backup_dag.test(run_conf={"deep_verify": True})
     assert str(dag_run.state) == "success", states(dag_run)
     record = list_drills(sandbox.history_url, "shop", "backup", limit=1)[0]
     assert record.run_id == dag_run.run_id and record.verdict == "passed" and record.findings == []
     assert set(record.stage_seconds) == {"preflight", "dump_and_upload", "write_manifest", "verify", "retention"}
+    assert (record.details["verify"]["kind"], record.details["verify"]["deep_reason"]) == (
+        "deep", "a deep verify was asked for")
+    assert record.details["verify"]["read_bytes"] > 0
     target = shop_target()
     entry = next(e for e in list_backups(store_for(sandbox, target), layout_for(target), signing_key=None) if e.backup_id == record.backup_id)
     assert entry.is_valid
     assert len(read_posts(sandbox.sandbox.slack_record)) == posts_before  # no success spam unless configured
+
+    again = backup_dag.test()  # a deep verify is within verify.deep_every (7d): this one checks S3's checksums
+    assert str(again.state) == "success", states(again)
+    record = list_drills(sandbox.history_url, "shop", "backup", limit=1)[0]
+    assert record.run_id == again.run_id and record.verdict == "passed"
+    assert record.details["verify"] == {"kind": "attributes", "deep_reason": None, "read_bytes": 0,
+                                        "seconds": record.details["verify"]["seconds"]}
 
 
 def test_dry_run_only_runs_preflight(sandbox, airflow_db, backup_dag) -> None:
