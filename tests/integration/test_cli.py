@@ -50,8 +50,6 @@ def test_backup_then_list_shows_a_valid_backup_as_json(sandbox) -> None:
     verified = run("backups", "verify", "shop", record["backup_id"], "--json")
     assert verified.returncode == 0 and json.loads(verified.stdout)["verified"] is True
     assert json.loads(verified.stdout)["kind"] == "attributes"
-    deep = run("backups", "verify", "shop", record["backup_id"], "--deep")
-    assert deep.returncode == 0 and "every object re-read matches its size and sha256" in deep.stdout
 
     history = run("history", "--target", "shop", "--json")
     assert record["backup_id"] in {d["backup_id"] for d in json.loads(history.stdout)["drills"]}

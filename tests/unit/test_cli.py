@@ -111,6 +111,8 @@ def test_choices_come_from_the_registries() -> None:
         assert parser.parse_args(["backup", "shop", "--engine", engine]).engine == engine
     for drill in drill_names():
         assert parser.parse_args(["history", "--drill", drill]).drill == drill
+    assert parser.parse_args(["backups", "verify", "shop", "some-id", "--deep"]).deep is True
+    assert parser.parse_args(["backup", "shop", "--deep-verify"]).deep_verify is True
 
 
 def test_verify_without_a_backup_id_says_where_to_find_one(capsys: pytest.CaptureFixture[str]) -> None:
