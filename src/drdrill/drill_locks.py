@@ -4,7 +4,9 @@ A failover kills the primary that a backup streams from, an archive reads and a 
 backups of one target would race: a drill run takes its target's lock at its first task and gives it up at its
 record. One row per holder names the run, the drill and when the hold expires (the run's ``dagrun_timeout``: a
 run that died holds nothing past the moment the scheduler would have ended it). A run in one process (the CLI's)
-also names that process: once it is gone (killed), its hold is ignored at once. Taking the lock is one transaction
+also names that process: once it is gone (killed), its hold is ignored at once; a DAG run's hold is ignored once
+Airflow says that run has ended (``ended``: a run marked failed in the UI, or whose record never ran, frees its
+target at once rather than at its expiry). Taking the lock is one transaction
 that first bumps the target's guard row, so two workers taking it at once are serialised by the database (SQLite
 locally, Postgres in a cluster) and can never both win. Wall-clock times: this is about real concurrency.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -104,14 +107,22 @@ def conflicts(drill: str, other: str) -> bool:
     return other in CONFLICTS.get(drill, frozenset())
 
 
+HolderEnded = Callable[[Holder], bool]
+
+
 def take(url: str, *, target: str, drill: str, run_id: str, expires_in: timedelta,
-         now: datetime | None = None, process: str | None = None) -> Holder | None:
+         now: datetime | None = None, process: str | None = None, ended: HolderEnded | None = None) -> Holder | None:
     """Take ``target`` for the run; None when taken, else the conflicting holder (nothing changes then).
 
-    Taking it again from the same run (a retried first task) renews the hold; expired holds, and holds of processes
-    that are gone, are ignored and removed. ``process`` (``this_process()``): the hold ends with that process too.
+    Taking it again from the same run (a retried first task) renews the hold; expired holds, holds of processes
+    that are gone, and holds ``ended`` says are over (a DAG run Airflow has finished) are ignored and removed.
+    ``process`` (``this_process()``): the hold ends with that process too.
     """
     moment = now or _now()
+
+    def live(holder: Holder) -> bool:
+        return holder.is_live(moment) and not (holder.process is None and ended is not None and ended(holder))
+
     engine = _engine(url)
     try:
         with engine.begin() as connection:
@@ -123,10 +134,13 @@ def take(url: str, *, target: str, drill: str, run_id: str, expires_in: timedelt
                            .values(turns=LOCK_GUARDS.c.turns + 1))
         rows = connection.execute(sa.select(DRILL_LOCKS).where(DRILL_LOCKS.c.target == target)).mappings().all()
         holders = [Holder(**row) for row in rows]
-        for holder in holders:
-            if holder.run_id != run_id and holder.is_live(moment) and conflicts(drill, holder.drill):
+        rivals = [holder for holder in holders if holder.run_id != run_id and conflicts(drill, holder.drill)]
+        alive = {holder.run_id: live(holder) for holder in rivals}
+        for holder in rivals:
+            if alive[holder.run_id]:
                 return holder
-        gone = [holder.run_id for holder in holders if holder.run_id == run_id or not holder.is_live(moment)]
+        gone = [holder.run_id for holder in holders
+                if holder.run_id == run_id or not alive.get(holder.run_id, holder.is_live(moment))]
         connection.execute(sa.delete(DRILL_LOCKS).where(DRILL_LOCKS.c.target == target, DRILL_LOCKS.c.run_id.in_(gone)))
         connection.execute(sa.insert(DRILL_LOCKS).values(
             target=target, run_id=run_id, drill=drill, taken_at=moment.isoformat(),
@@ -135,23 +149,25 @@ def take(url: str, *, target: str, drill: str, run_id: str, expires_in: timedelt
 
 
 def take_waiting(url: str, *, target: str, drill: str, run_id: str, expires_in: timedelta, wait: timedelta,
-                 poll_seconds: float = POLL_SECONDS, process: str | None = None) -> Holder | None:
+                 poll_seconds: float = POLL_SECONDS, process: str | None = None,
+                 ended: HolderEnded | None = None) -> Holder | None:
     """``take``, trying again every ``poll_seconds`` for up to ``wait``; the holder that still conflicts, if any."""
     deadline = time.monotonic() + wait.total_seconds()
     while True:
-        holder = take(url, target=target, drill=drill, run_id=run_id, expires_in=expires_in, process=process)
+        holder = take(url, target=target, drill=drill, run_id=run_id, expires_in=expires_in, process=process,
+                      ended=ended)
         if holder is None or time.monotonic() >= deadline:
             return holder
         time.sleep(min(poll_seconds, max(deadline - time.monotonic(), 0.0)))
 
 
 def hold(url: str, *, target: str, drill: str, run_id: str, expires_in: timedelta, wait: timedelta,
-         process: str | None = None) -> None:
+         process: str | None = None, ended: HolderEnded | None = None) -> None:
     """``take_waiting``; DRILL_CONFLICT naming the holder when a conflicting drill still holds ``target`` after
     ``wait`` (``timeouts.lock_wait``), raised before the run touches anything. The DAG's first task and the CLI's
     runners take their target through it."""
     holder = take_waiting(url, target=target, drill=drill, run_id=run_id, wait=wait, expires_in=expires_in,
-                          process=process)
+                          process=process, ended=ended)
     if holder is not None:
         raise DrillFailed([Finding(
             "DRILL_CONFLICT", f"The {drill} drill of {target} did not start: {holder.describe()} holds the target, "

@@ -66,6 +66,25 @@ def test_a_hold_of_a_process_that_was_killed_is_ignored_at_once_and_a_live_ones_
         child.wait()
 
 
+def test_a_hold_of_a_dag_run_airflow_has_ended_is_ignored_at_once_and_a_running_ones_holds(url: str) -> None:
+    ended_runs: set[str] = set()
+    asked: list[str] = []
+
+    def ended(holder: drill_locks.Holder) -> bool:
+        asked.append(holder.run_id)
+        return holder.run_id in ended_runs
+
+    assert take(url, target="shop", drill="backup", run_id="scheduled__b", expires_in=HOUR) is None
+    assert take(url, target="shop", drill="failover", run_id="f1", expires_in=HOUR, ended=ended).run_id == "scheduled__b"
+    ended_runs.add("scheduled__b")  # marked failed in the UI: its record never ran, its hold was never released
+    assert take(url, target="shop", drill="failover", run_id="f1", expires_in=HOUR, ended=ended) is None
+    assert [h.run_id for h in holders(url, "shop")] == ["f1"]
+    assert asked == ["scheduled__b", "scheduled__b"]  # only rivals are asked about, and a CLI holder never is:
+    assert take(url, target="billing", drill="backup", run_id="cli__b", expires_in=HOUR, process=this_process()) is None
+    assert take(url, target="billing", drill="failover", run_id="f2", expires_in=HOUR,
+                ended=lambda holder: True).run_id == "cli__b"  # its process decides, and it runs
+
+
 def test_a_history_made_before_holds_named_their_process_gets_the_column(tmp_path: Path) -> None:
     import sqlalchemy as sa
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from drdrill.airflow.healing import cannot_heal
-from drdrill.drill_kinds import KINDS
+from drdrill.drill_kinds import BY_NAME, KINDS
 from drdrill.drill_record import StepRunner
 from drdrill.durations import format_duration
 from drdrill.findings import DrillFailed, Finding, error_finding
@@ -18,6 +19,7 @@ from drdrill.config import DrillConfig, Target, load_config
 from drdrill.config.timeouts import timeout_key
 
 if TYPE_CHECKING:
+    from drdrill.drill_locks import Holder
     from drdrill.history import DrillRecord
 
 T = TypeVar("T")
@@ -25,6 +27,8 @@ FINDINGS_KEY = "findings"
 OUTCOME_KEY = "outcome"
 SPAN_KEY = "span_steps"
 LOCK_FALLBACK = timedelta(hours=12)  # a DAG without a dagrun_timeout (none of drdrill's) holds its target this long
+ENDED_RUN_STATES = ("success", "failed")
+log = logging.getLogger(__name__)
 
 
 def config() -> DrillConfig:
@@ -133,7 +137,24 @@ def hold_target(context: Any, target_name: str, drill: str) -> None:
 
     drill_locks.hold(config().settings.history_url, target=target_name, drill=drill, run_id=context["run_id"],
                      wait=target(target_name).timeouts.lock_wait,
-                     expires_in=getattr(context.get("dag"), "dagrun_timeout", None) or LOCK_FALLBACK)
+                     expires_in=getattr(context.get("dag"), "dagrun_timeout", None) or LOCK_FALLBACK,
+                     ended=dag_run_ended)
+
+
+def dag_run_ended(holder: Holder) -> bool:
+    """Whether Airflow says the holder's DAG run has ended (success or failed); False when it cannot tell (no such
+    run, e.g. a hold from elsewhere, or no answer): such a hold is honoured until it expires."""
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    kind = BY_NAME.get(holder.drill)
+    if kind is None:
+        return False
+    try:
+        state = RuntimeTaskInstance.get_dagrun_state(kind.dag_id(holder.target), holder.run_id)
+    except Exception as exc:  # the Execution API's answer for an unknown run, or none at all
+        log.debug("cannot tell whether %s still runs: %s", holder.describe(), exc)
+        return False
+    return str(getattr(state, "value", state)) in ENDED_RUN_STATES
 
 
 class SpanRunner(StepRunner):
