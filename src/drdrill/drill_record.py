@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from drdrill.findings import DrillFailed, Finding, verdict_of
+from drdrill.findings import PASSED, DrillFailed, Finding, verdict_of
 from drdrill.history import DrillRecord
 
 
@@ -89,7 +89,8 @@ def build_record(
         started_at=started_at, finished_at=datetime.now(timezone.utc).isoformat(), backup_id=backup_id,
         stage_seconds=stage_seconds, findings=[finding.to_dict() for finding in findings],
         details={**(details or {}), "dry_run": dry_run,
-                 "failed_steps": [step for step in steps if findings_by_step.get(step)]
+                 "failed_steps": [step for step in steps
+                                  if any(f.verdict != PASSED for f in findings_by_step.get(step, []))]
                  + [f.evidence["step"] for f in findings if f.code == "COULD_NOT_VERIFY" and "step" in f.evidence]},
         **(measurements or {}),
     )

@@ -45,6 +45,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "RPO_EXCEEDED": (FAILED, "More data would be lost than the RPO objective allows; back up (or archive binlogs) more often."),
     "BINLOG_GAP": (FAILED, "A binlog file is missing from the archive chain, so point-in-time recovery cannot cross it; archive more often than the source purges (binlog_expire_logs_seconds) and take a new full backup after the gap."),
     "BINLOG_CORRUPT": (FAILED, "An archived binlog does not match its recorded size/sha256 or cannot be decoded; re-archive it from the source if it is still there, otherwise take a new full backup."),
+    "SECRET_IN_BINLOG": (PASSED, "A warning (the archive is complete): an account statement (CREATE USER, ALTER USER or GRANT ... IDENTIFIED BY '...', or IDENTIFIED VIA ... USING PASSWORD('...')) wrote a password into the binlog in clear text, and the archive keeps it until retention removes the file. Rotate that account's password, restrict who can read the archive's prefix, and manage accounts so the binlog holds only hashes: IDENTIFIED BY PASSWORD '<hash>', IDENTIFIED VIA <plugin> USING '<hash>', SET PASSWORD FOR ... = PASSWORD('...') (MariaDB logs the hash), or SET SESSION sql_log_bin = 0 first (then on each server)."),
     "HEARTBEAT_STOPPED": (FAILED, "The source has not committed a heartbeat for longer than the RPO objective: writes since then are not in the database at all (a full disk stalls every commit, a read-only or hung server refuses them) or the heartbeat writer stopped; check the source's disk and error log, then the writer."),
     "ARCHIVE_LAGGING": (FAILED, "The binlog archive is further behind the source than the RPO objective; run archiving more often or use the continuous streamer."),
     "PITR_TARGET_UNREACHED": (FAILED, "The binlog archive ends before the requested recovery time; check archiving and pick an earlier target."),
@@ -87,8 +88,8 @@ BACKUP_INDICTING = frozenset({
 NOT_ABOUT_THE_BACKUP = frozenset({
     "TARGET_UNAVAILABLE", "CONFIG_INVALID", "STORAGE_UNAVAILABLE", "PREFLIGHT_FAILED", "INSUFFICIENT_SPACE",
     "COULD_NOT_VERIFY", "NO_VALID_BACKUP", "BACKUP_STALE", "SAFETY_INTERLOCK", "SCRATCH_FAILED", "RPO_EXCEEDED", "RTO_EXCEEDED",
-    "NEWER_BACKUPS_UNUSABLE", "FAILED_BACKUP_REDRILLED", "BINLOG_GAP", "BINLOG_CORRUPT", "ARCHIVE_LAGGING",
-    "HEARTBEAT_STOPPED", "TASK_TIMEOUT", "DRILL_CONFLICT", "SCRATCH_SLOTS_FULL",
+    "NEWER_BACKUPS_UNUSABLE", "FAILED_BACKUP_REDRILLED", "BINLOG_GAP", "BINLOG_CORRUPT", "SECRET_IN_BINLOG",
+    "ARCHIVE_LAGGING", "HEARTBEAT_STOPPED", "TASK_TIMEOUT", "DRILL_CONFLICT", "SCRATCH_SLOTS_FULL",
     "PITR_TARGET_UNREACHED", "PITR_TARGET_BEFORE_BACKUP", "PITR_BASE_ROLLED_BACK", "PITR_BOUNDARY_WRONG",
     "REPLICATION_BROKEN", "REPLICA_LAGGING", "PROMOTION_FAILED", "WRITES_LOST", "ERRANT_TRANSACTIONS",
     "FAILBACK_FAILED", "NOT_APPROVED", "TOPOLOGY_NOT_RESTORED", "EVIDENCE_NOT_STORED",

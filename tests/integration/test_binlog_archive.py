@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -267,3 +268,40 @@ def test_fetched_binlogs_replayed_into_a_fresh_server_reproduce_the_rows(
     rows = "SELECT id, note FROM shop.orders ORDER BY id"
     assert query(replay, rows) == query(server, rows) == [(2, "before-updated"), (3, "after")]
     assert gtid_pos(replay) == gtid_pos(server)
+
+
+@pytest.mark.integration
+def test_a_clear_text_password_in_an_archived_binlog_is_a_warning_that_never_shows_it(
+        mariadb_factory: Any, store: ObjectStore, tmp_path: Path) -> None:
+    from drdrill.drills.archive import steps
+    from drdrill.drills.layouts import binlog_layout
+    from tests.helpers.drill_helpers import shop_target
+
+    server, source = source_server(mariadb_factory)
+    target = shop_target()
+    layout = binlog_layout(target)
+    hashed = "*E6CC90B878B948C35E92B003C792C46C58C4AF40"
+    set_password = f"Set-{uuid.uuid4().hex}"  # SET PASSWORD ... = PASSWORD('...'): MariaDB logs the hash
+    execute(server, f"CREATE USER 'hashed'@'%' IDENTIFIED BY PASSWORD '{hashed}'",
+            f"ALTER USER 'hashed'@'%' IDENTIFIED VIA mysql_native_password USING '{hashed}'",
+            f"SET PASSWORD FOR 'hashed'@'%' = PASSWORD('{set_password}')", "GRANT SELECT ON *.* TO 'hashed'@'%'")
+    steps.archive(target, source, store, work_dir=tmp_path / "a")
+    assert steps.check_chain(target, store)["findings"] == []
+
+    clear = [f"Clear-{uuid.uuid4().hex}" for _ in range(3)]
+    execute(server, f"CREATE USER 'clear'@'%' IDENTIFIED BY '{clear[0]}'",
+            f"GRANT SELECT ON *.* TO 'clear'@'%' IDENTIFIED BY '{clear[1]}'",
+            f"ALTER USER 'clear'@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD('{clear[2]}')")
+    archived = steps.archive(target, source, store, work_dir=tmp_path / "b")
+    checked = steps.check_chain(target, store)  # a warning: the step passes, archiving went on
+
+    [warning] = checked["findings"]
+    file = archived["uploaded"][-1]
+    assert warning["code"] == "SECRET_IN_BINLOG" and file in warning["message"]
+    assert [item["statement"] for item in warning["evidence"]["statements"]] == ["CREATE USER", "GRANT", "ALTER USER"]
+    assert all(item["position"] > 4 for item in warning["evidence"]["statements"])
+    assert checked["files"] == len(list_archive(store, layout))
+    raw = fetch_binlogs(store, layout, archived["server_key"], [file], tmp_path / "fetched")[0].read_bytes()
+    assert all(password.encode() in raw for password in clear)  # the check is right: they are in the binlog
+    shown = json.dumps([archived, checked], default=str) + store.get_bytes(layout.index_key(archived["server_key"], file)).decode()
+    assert not [password for password in [*clear, set_password] if password in shown]

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from drdrill.findings import DrillFailed, Finding
+from drdrill.findings import PASSED, DrillFailed, Finding
 from drdrill.config import Target
 from drdrill.drills.layouts import binlog_layout
 from drdrill.endpoints import MySQLEndpoint
@@ -30,17 +30,19 @@ def archive(target: Target, source: MySQLEndpoint, store: ObjectStore, *, work_d
 
 
 def check_chain(target: Target, store: ObjectStore, *, deep: bool = False) -> dict[str, Any]:
-    """Every server's chain of archived files is consecutive and GTID-continuous (deep: re-hashed too)."""
+    """Every server's chain of archived files is consecutive and GTID-continuous (deep: re-hashed too); warnings
+    (SECRET_IN_BINLOG) are returned as ``findings``, they do not fail the step."""
     began = time.monotonic()
     layout = binlog_layout(target)
     findings = check_archive(store, layout, deep=deep)
-    if findings:
+    if any(finding.verdict != PASSED for finding in findings):
         raise DrillFailed(findings)
     entries = list_archive(store, layout)
     return {"files": len(entries), "servers": sorted({entry.server_key for entry in entries}),
             "oldest_event_at": min((e.first_event_at for e in entries if e.first_event_at), default=None),
             "newest_event_at": max((e.last_event_at for e in entries if e.last_event_at), default=None),
-            "deep": deep, "seconds": round(time.monotonic() - began, 3)}
+            "deep": deep, "findings": [finding.to_dict() for finding in findings],
+            "seconds": round(time.monotonic() - began, 3)}
 
 
 def _iso(value: Any) -> Any:

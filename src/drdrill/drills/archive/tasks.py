@@ -34,10 +34,12 @@ def record_archive(target_name: str, context: Any) -> dict[str, Any]:
     """The drill record of an archiving run."""
     results, _ = runtime.pull_results(context, steps.STEPS)
     archived = results.get("archive") or {}
+    warnings = [Finding.from_dict(item) for item in (results.get("check_chain") or {}).get("findings", [])]
     return runtime.finish_drill(context, target_name=target_name, drill="binlog_archive", steps=steps.STEPS,
                                 details={"uploaded": archived.get("uploaded"), "bytes": archived.get("bytes"),
                                          "newest_event_at": archived.get("newest_event_at"),
-                                         "chain": results.get("check_chain")})
+                                         "chain": results.get("check_chain")},
+                                found={"check_chain": warnings})
 
 
 def sample_rpo(target_name: str, context: Any) -> dict[str, Any]:

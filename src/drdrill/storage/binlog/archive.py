@@ -184,7 +184,7 @@ def archive_binlog_file(path: Path, store: ObjectStore, layout: BinlogLayout | T
         gtid_binlog_pos_start=format_gtid_position(summary.start),
         gtid_binlog_pos_end=format_gtid_position(summary.end),
         first_event_at=summary.first_event_at, last_event_at=summary.last_event_at,
-        archived_at=datetime.now(timezone.utc),
+        archived_at=datetime.now(timezone.utc), clear_passwords=tuple(summary.clear_passwords),
     )
     store.put_bytes(binlog_layout.index_key(key, file), entry.to_json())
     return entry

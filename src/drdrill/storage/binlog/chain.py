@@ -1,4 +1,5 @@
-"""The archive's chain check: no missing file or object, GTIDs that continue, bytes as recorded (deep)."""
+"""The archive's chain check: no missing file or object, GTIDs that continue, bytes as recorded (deep), and the
+files that hold a clear-text password (a warning)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ def check_archive(store: ObjectStore, layout: BinlogLayout | TargetLayout, *, de
     entry must have its object (of the recorded size; with ``deep`` also of the recorded sha256),
     and the GTIDs of consecutive files must continue (next seq_no = previous + 1 per domain). Where a
     fork record names the newer file, the older one must end at the record's ``old_end`` and the newer
-    continue from its ``resumed_from`` instead: the one discontinuity a fork record excuses.
+    continue from its ``resumed_from`` instead: the one discontinuity a fork record excuses. A file whose entry
+    records account statements with a clear-text password is a SECRET_IN_BINLOG warning (positions, never the text).
     """
     binlog_layout = BinlogLayout.of(layout)
     findings: list[Finding] = []
@@ -31,6 +33,7 @@ def check_archive(store: ObjectStore, layout: BinlogLayout | TargetLayout, *, de
         forks, unusable = read_forks(store, binlog_layout, key)
         findings += problems + unusable
         findings += _check_objects(store, binlog_layout, key, entries, deep)
+        findings += [_clear_password_warning(key, entry) for entry in entries if entry.clear_passwords]
         for chain in _chains(entries):
             findings += _check_chain(key, chain, forks)
     return findings
@@ -61,6 +64,18 @@ def _check_objects(store: ObjectStore, layout: BinlogLayout, key: str, entries: 
                           "sha256": sha256 if deep else None, "expected_sha256": entry.sha256},
             ))
     return findings
+
+
+def _clear_password_warning(key: str, entry: ArchivedBinlog) -> Finding:
+    where = ", ".join(f"{item.statement} at position {item.position}" for item in entry.clear_passwords)
+    return Finding(
+        "SECRET_IN_BINLOG",
+        f"The archived {key}/{entry.file} holds {len(entry.clear_passwords)} account statement(s) with a clear-text "
+        f"password: {where}. Whoever can read the archive can read the password (mariadb-binlog shows it).",
+        evidence={"server_key": key, "file": entry.file,
+                  "statements": [{"position": item.position, "statement": item.statement}
+                                 for item in entry.clear_passwords]},
+    )
 
 
 def _chains(entries: list[ArchivedBinlog]) -> Iterator[list[ArchivedBinlog]]:

@@ -1,4 +1,5 @@
-"""What one binlog file holds, read from ``mariadb-binlog``'s text output: GTIDs per domain, Gtid_list, event times."""
+"""What one binlog file holds, read from ``mariadb-binlog``'s text output: GTIDs per domain, Gtid_list, event times,
+and account statements with a clear-text password (``clear_passwords``)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ import hashlib
 import re
 import subprocess
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from drdrill.errors import ToolError
 from drdrill.servers.gtid import parse_gtid_position
+from drdrill.storage.binlog.clear_passwords import ClearPassword, ClearPasswordScanner
 from drdrill.toolenv import tool_environment
 
 MARIADB_BINLOG = "mariadb-binlog"
@@ -29,7 +31,7 @@ _GTID_LIST_EVENT = re.compile(rb"^Gtid list\s*\[(.*)$")
 
 @dataclass
 class BinlogSummary:
-    """What decoding one binlog file found: GTID range per domain and event time range."""
+    """What decoding one binlog file found: GTID range per domain, event time range, clear-text passwords."""
 
     first: dict[int, tuple[int, int]]
     last: dict[int, tuple[int, int]]
@@ -37,6 +39,7 @@ class BinlogSummary:
     first_event_at: datetime | None
     last_event_at: datetime | None
     events: int
+    clear_passwords: list[ClearPassword] = field(default_factory=list)
 
     @property
     def end(self) -> dict[int, tuple[int, int]]:
@@ -51,8 +54,10 @@ def summarize_decoded_binlog(lines: Iterable[bytes]) -> BinlogSummary:
     annotations and base64 row images cannot be mistaken for events.
     """
     summary = BinlogSummary({}, {}, {}, None, None, 0)
+    scanner = ClearPasswordScanner()
     gtid_list: bytearray | None = None
     for line in lines:
+        scanner.feed(line)
         if not line.startswith(b"#"):
             continue
         line = line.rstrip(b"\r\n")
@@ -82,6 +87,7 @@ def summarize_decoded_binlog(lines: Iterable[bytes]) -> BinlogSummary:
             if b"]" in body:
                 _read_gtid_list(summary, bytes(gtid_list))
                 gtid_list = None
+    summary.clear_passwords = scanner.finish()
     return summary
 
 

@@ -7,13 +7,14 @@ times as ISO 8601 UTC) is stable: readers ignore keys they do not know.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from datetime import datetime, timezone
 from typing import Any
 
 from drdrill.errors import DrdrillError
 from drdrill.findings import DrillFailed, Finding
 from drdrill.servers.gtid import parse_gtid_position
+from drdrill.storage.binlog.clear_passwords import ClearPassword
 from drdrill.storage.binlog.layout import INDEX_SUFFIX, BinlogLayout
 from drdrill.storage.binlog.names import BINLOG_FILE, split_binlog_name
 from drdrill.storage.layout import TargetLayout
@@ -38,6 +39,8 @@ class ArchivedBinlog:
     file began (its Gtid_list event) and ``gtid_binlog_pos_end`` the position after its last event.
     ``size``/``sha256`` describe the stored object, ``raw_size``/``raw_sha256`` the binlog file itself.
     Event times are UTC, one-second resolution, the earliest and latest event header in the file.
+    ``clear_passwords``: the account statements holding a clear-text password (position and kind only; absent
+    from entries written before drdrill looked for them).
     """
 
     file: str
@@ -54,6 +57,7 @@ class ArchivedBinlog:
     first_event_at: datetime | None
     last_event_at: datetime | None
     archived_at: datetime
+    clear_passwords: tuple[ClearPassword, ...] = ()
 
     @property
     def number(self) -> int:
@@ -82,11 +86,13 @@ class ArchivedBinlog:
         if not isinstance(data, dict):
             raise BinlogIndexError(f"{where} is not a JSON object.")
         names = [item.name for item in fields(cls)]
-        missing = [name for name in names if name not in data]
+        missing = [item.name for item in fields(cls) if item.name not in data and item.default is MISSING]
         if missing:
             raise BinlogIndexError(f"{where} lacks {', '.join(missing)}.")
-        values = {name: data[name] for name in names}
+        values = {name: data[name] for name in names if name in data}
         try:
+            values["clear_passwords"] = tuple(ClearPassword(int(item["position"]), str(item["statement"]))
+                                              for item in values.get("clear_passwords") or ())
             for name in ("first_event_at", "last_event_at", "archived_at"):
                 values[name] = datetime.fromisoformat(values[name]) if values[name] else None
             for name in ("server_id", "size", "raw_size"):
@@ -94,7 +100,7 @@ class ArchivedBinlog:
             split_binlog_name(values["file"])
             for name in ("first_gtid", "last_gtid", "gtid_binlog_pos_start", "gtid_binlog_pos_end"):
                 parse_gtid_position(values[name])
-        except (TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise BinlogIndexError(f"{where} has an invalid value: {exc}.") from exc
         if values["archived_at"] is None:
             raise BinlogIndexError(f"{where} has no archived_at.")

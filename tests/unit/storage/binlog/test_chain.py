@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
 
 from drdrill.findings import Finding
 from drdrill.storage.binlog.chain import check_archive
+from drdrill.storage.binlog.clear_passwords import ClearPassword
 from drdrill.storage.binlog.fork import BinlogFork, write_fork
 from drdrill.storage.binlog.index import ArchivedBinlog
 from drdrill.storage.memory import MemoryObjectStore
@@ -120,3 +122,15 @@ def test_an_unreadable_index_entry_or_fork_record_is_corrupt(store: MemoryObject
     store.put_bytes(BINLOGS.index_key(SERVER, "mysql-bin.000004"), b"{")
     store.put_bytes(BINLOGS.fork_key(SERVER, "mysql-bin.000002"), b"[]")
     assert sorted(codes(check_archive(store, LAYOUT))) == ["BINLOG_CORRUPT", "BINLOG_CORRUPT"]
+
+
+def test_a_file_with_clear_text_passwords_is_a_warning_naming_file_and_positions(store: MemoryObjectStore) -> None:
+    files = three_files(store)
+    assert check_archive(store, LAYOUT) == []  # quiet while no entry records one
+    found = dataclasses.replace(files[1], clear_passwords=(ClearPassword(370, "CREATE USER"), ClearPassword(862, "GRANT")))
+    store.put_bytes(BINLOGS.index_key(SERVER, found.file), found.to_json())
+    [warning] = check_archive(store, LAYOUT)
+    assert (warning.code, warning.verdict) == ("SECRET_IN_BINLOG", "passed")
+    assert "mysql-bin.000002" in warning.message and "CREATE USER at position 370, GRANT at position 862" in warning.message
+    assert warning.evidence["statements"] == [{"position": 370, "statement": "CREATE USER"},
+                                              {"position": 862, "statement": "GRANT"}]

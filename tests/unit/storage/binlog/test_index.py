@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timezone
 
 import pytest
 
+from drdrill.storage.binlog.clear_passwords import ClearPassword
 from drdrill.storage.binlog.index import ArchivedBinlog, BinlogArchiveError, BinlogIndexError, indexed_files, \
     list_archive, load_entries, read_entry, server_keys
 from drdrill.storage.memory import MemoryObjectStore
@@ -38,6 +40,18 @@ def test_the_json_form_is_stable() -> None:
     assert list(data) == sorted(data) and data["first_event_at"] == "2026-11-21T10:00:00+00:00"
     assert ArchivedBinlog.from_json(_with(ENTRY.to_json(), added_later="ignored")) == ENTRY
     assert ENTRY.number == 7
+
+
+def test_clear_password_positions_round_trip_and_an_entry_from_before_them_has_none() -> None:
+    found = dataclasses.replace(ENTRY, clear_passwords=(ClearPassword(370, "CREATE USER"), ClearPassword(862, "GRANT")))
+    assert ArchivedBinlog.from_json(found.to_json()) == found
+    assert json.loads(found.to_json())["clear_passwords"] == [{"position": 370, "statement": "CREATE USER"},
+                                                              {"position": 862, "statement": "GRANT"}]
+    older = json.loads(ENTRY.to_json())
+    del older["clear_passwords"]
+    assert ArchivedBinlog.from_json(json.dumps(older)).clear_passwords == ()
+    with pytest.raises(BinlogIndexError, match="invalid value"):
+        ArchivedBinlog.from_json(_with(ENTRY.to_json(), clear_passwords=[{"position": 1}]))
 
 
 @pytest.mark.parametrize("raw, problem", [

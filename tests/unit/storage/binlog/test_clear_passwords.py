@@ -1,0 +1,51 @@
+"""Account statements with a clear-text password in decoded binlog text: found with their position, hashes quiet."""
+
+from __future__ import annotations
+
+import pytest
+
+from drdrill.storage.binlog.clear_passwords import ClearPassword, ClearPasswordScanner
+
+pytestmark = pytest.mark.unit
+
+HEADER = b"#261207 18:17:16 server id 1  end_log_pos 488 CRC32 0x500083ef \tQuery\tthread_id=5\n"
+
+
+def scan(*statements: bytes) -> list[ClearPassword]:
+    """The scanner's findings over one Query event per statement, at positions 100, 200, ..."""
+    scanner = ClearPasswordScanner()
+    for number, statement in enumerate(statements, start=1):
+        for line in [b"# at %d\n" % (number * 100), HEADER, b"SET TIMESTAMP=1796667436/*!*/;\n",
+                     *statement.splitlines(keepends=True), b"/*!*/;\n"]:
+            scanner.feed(line)
+    return scanner.finish()
+
+
+def test_each_clear_text_form_is_found_with_its_event_position_and_kind() -> None:
+    found = scan(b"CREATE USER 'a'@'%' IDENTIFIED BY 'Plain-1'\n",
+                 b"create or replace user 'a'@'%' identified by \"Plain-2\"\n",
+                 b"ALTER USER 'a'@'%'\n  IDENTIFIED BY 'Plain-3'\n",
+                 b"GRANT SELECT ON *.* TO 'a'@'%' IDENTIFIED BY 'Plain-4'\n",
+                 b"CREATE USER 'b'@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD('Plain-5')\n")
+    assert found == [ClearPassword(100, "CREATE USER"), ClearPassword(200, "CREATE USER"),
+                     ClearPassword(300, "ALTER USER"), ClearPassword(400, "GRANT"), ClearPassword(500, "CREATE USER")]
+    assert "Plain" not in repr(found)
+
+
+def test_hashed_passwords_other_statements_and_data_are_quiet() -> None:
+    assert scan(b"CREATE OR REPLACE USER 'a'@'%' IDENTIFIED BY PASSWORD '*E6CC90B878B948C35E92B003C792C46C58C4AF40'\n",
+                b"ALTER USER 'a'@'%' IDENTIFIED VIA mysql_native_password USING '*E6CC90B878B948C35E92B003C792C46C58C4AF40'\n",
+                b"SET PASSWORD FOR 'a'@'%'='*E6CC90B878B948C35E92B003C792C46C58C4AF40'\n",
+                b"GRANT SELECT ON shop.* TO 'a'@'%'\n",
+                b"INSERT INTO notes VALUES ('GRANT x IDENTIFIED BY ''y''')\n") == []
+    scanner = ClearPasswordScanner()
+    for line in [b"# at 4\n", b"#Q> CREATE USER 'a'@'%' IDENTIFIED BY 'Plain'\n"]:  # annotations are not statements
+        scanner.feed(line)
+    assert scanner.finish() == []
+
+
+def test_a_statement_cut_off_by_the_end_of_the_output_still_counts() -> None:
+    scanner = ClearPasswordScanner()
+    for line in [b"# at 328\n", HEADER, b"CREATE USER 'a'@'%' IDENTIFIED BY 'Plain'\n"]:
+        scanner.feed(line)
+    assert scanner.finish() == [ClearPassword(328, "CREATE USER")]
