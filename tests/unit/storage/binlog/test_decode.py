@@ -44,3 +44,11 @@ def test_a_file_without_transactions_ends_where_it_started() -> None:
 def test_nothing_decoded_is_an_empty_summary() -> None:
     summary = summarize_decoded_binlog([])
     assert (summary.events, summary.first_event_at, summary.end) == (0, None, {})
+
+
+def test_account_statements_with_a_clear_text_password_are_summarized_by_position() -> None:
+    lines = [b"# at 370\n", b"#261207 18:17:16 server id 1  end_log_pos 488 CRC32 0x500083ef \tQuery\tthread_id=5\n",
+             b"CREATE USER 'a1'@'%' IDENTIFIED BY 'Plain-1'\n", b"/*!*/;\n", b"# at 488\n"]
+    summary = summarize_decoded_binlog(lines)
+    assert [(item.position, item.statement) for item in summary.clear_passwords] == [(370, "CREATE USER")]
+    assert summarize_decoded_binlog(DECODED.splitlines(keepends=True)).clear_passwords == []
