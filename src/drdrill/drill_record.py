@@ -78,8 +78,8 @@ def build_record(
 ) -> tuple[DrillRecord, list[Finding]]:
     """The record and the full list of findings (including steps that vanished without one)."""
     findings = [finding for step in steps for finding in findings_by_step.get(step, [])]
-    findings += [Finding.from_dict(item) for step in steps
-                 if isinstance(results.get(step), Mapping) and step not in findings_by_step
+    findings += [Finding.from_dict(item) for step in steps  # a step that returned its findings with its result
+                 if isinstance(results.get(step), Mapping) and not findings_by_step.get(step)
                  for item in results[step].get("findings", [])]
     findings += missing_step_findings(steps, results, findings_by_step, dry_run)
     stage_seconds = {step: float(result["seconds"]) for step, result in results.items()

@@ -126,3 +126,27 @@ def test_a_corrupt_backup_fails_before_any_scratch_yet_is_recorded_alerted_and_q
     assert proof["run"]["run_id"] == dag_run.run_id
     assert states["recover"] == "failed"  # no scratch was set up; the record released the lease
     assert read_lease(store, layout_for(shop_target()), run_key(dag_run.run_id)) is None
+
+
+def test_a_broken_newest_backup_turns_the_drill_red_even_when_an_older_one_restores(
+        sandbox, airflow_db, restore_dag, fresh_backup, tmp_path) -> None:
+    """The fallback to the next backup is the fetch step's result, not a raise: its NEWER_BACKUPS_UNUSABLE must
+    still reach the record through Airflow (a drill that found a broken backup is never green)."""
+    from tests.helpers.drill_helpers import run_steps
+
+    older, _ = fresh_backup
+    plan, manifest = run_steps(sandbox, shop_target(), tmp_path / "newest")
+    newest = plan["backup_id"]
+    store = store_for(sandbox, shop_target())
+    key = f"tests/shop/full/{newest}/{manifest.objects[0].name}"
+    body = bytearray(store.get_bytes(key))
+    body[200] ^= 0x04
+    store.put_bytes(key, bytes(body))
+
+    dag_run = restore_dag.test(run_conf={"backup": "newest", "backup_id": ""})
+
+    record = list_drills(sandbox.history_url, "shop", "restore", limit=1)[0]
+    assert record.run_id == dag_run.run_id and str(dag_run.state) == "failed", record.findings
+    assert [f["code"] for f in record.findings] == ["NEWER_BACKUPS_UNUSABLE"], record.findings
+    assert newest in record.findings[0]["message"] and record.backup_id != newest
+    assert record.backup_id >= older  # the next usable one was restored instead

@@ -40,6 +40,15 @@ def test_findings_a_step_returned_with_its_result_count() -> None:
     record, findings = build_record(run_id="r", target="shop", drill="restore", started_at="s", steps=STEPS,
                                     results=results, findings_by_step={})
     assert [f.code for f in findings] == ["RPO_EXCEEDED"] and record.verdict == "failed"
+    # through Airflow every step has an entry (``runtime.pull_results``), empty when its task raised none
+    record, findings = build_record(run_id="r", target="shop", drill="restore", started_at="s", steps=STEPS,
+                                    results=results, findings_by_step={step: [] for step in STEPS})
+    assert [f.code for f in findings] == ["RPO_EXCEEDED"] and record.verdict == "failed"
+    # a step that raised is judged by what it raised, not counted twice
+    raised = {step: [] for step in STEPS} | {"verify": [Finding.from_dict(found)]}
+    _, findings = build_record(run_id="r", target="shop", drill="restore", started_at="s", steps=STEPS,
+                               results=results, findings_by_step=raised)
+    assert [f.code for f in findings] == ["RPO_EXCEEDED"]
 
 
 def test_the_in_process_runner_keeps_findings_and_evidence_as_xcom_would() -> None:
