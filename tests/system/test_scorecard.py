@@ -143,7 +143,8 @@ def scorecard_server(airflow_db: Path, moto_s3: Any, tmp_path_factory: pytest.Te
 
 def test_anonymous_requests_are_refused_and_a_token_reads_the_api(scorecard_server: ScorecardServer) -> None:
     url = scorecard_server.url
-    for path in ("/drdrill/", "/drdrill/api/fleet", "/drdrill/api/targets/shop", "/drdrill/api/targets/shop/runs"):
+    for path in ("/drdrill/", "/drdrill/api/fleet", "/drdrill/api/targets/shop", "/drdrill/api/targets/shop/runs",
+                 "/drdrill/openapi.json", "/drdrill/docs"):
         assert _get(url + path)[0] == 401, path
         assert _get(url + path, token="not-a-jwt")[0] == 403, path
     token = api_token(url, USER, scorecard_server.password)

@@ -14,6 +14,7 @@ from importlib.resources import files
 from typing import Any, Literal
 
 from fastapi import FastAPI, HTTPException, Path, Query, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 
 import drdrill
@@ -39,8 +40,18 @@ def create_app(source: Source, dependencies: Sequence[Any] = (), stores: Stores 
     """The app; every route, the page included, runs ``dependencies`` first (``Depends(...)`` objects); ``stores``
     opens a target's object store for a run's evidence and GX results (without it they answer 404)."""
     app = FastAPI(title="drdrill DR scorecard", version=drdrill.__version__, description=DESCRIPTION,
-                  dependencies=list(dependencies),
+                  dependencies=list(dependencies), openapi_url=None, docs_url=None, redoc_url=None,
                   responses={503: {"description": "the drills YAML or the history cannot be read (detail and fix)"}})
+
+    # FastAPI's own document and docs routes skip the app's dependencies: these two are ordinary, guarded routes
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_document() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    def openapi_docs(request: Request) -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=f"{request.scope.get('root_path', '')}/openapi.json",
+                                   title=f"{app.title} API")
 
     @app.exception_handler(DrdrillError)
     def unavailable(request: Request, exc: DrdrillError) -> JSONResponse:
