@@ -459,3 +459,20 @@ def test_the_suite_definition_is_read_and_checked(tmp_path: Path) -> None:
     bad.write_text("suite: x\ntable_checks: [row_count]\ninventory: []\ndefinitions: []\n")
     with pytest.raises(ConfigError, match="rpo"):
         load_suite_definition(bad)
+
+
+def test_each_table_checksum_query_runs_once(shop, tmp_path: Path) -> None:
+    """GX's UnexpectedRowsExpectation runs its query for the rows and again for their count; the checksum's
+    aggregate row is the whole answer, so it runs once per table (the server's general log counts them)."""
+    run_sql(shop.server, "TRUNCATE TABLE mysql.general_log", "SET GLOBAL log_output = 'TABLE'", "SET GLOBAL general_log = ON")
+    try:
+        outcome = validate(shop, tmp_path, definition={**TABLES_AND_PK_ONLY, "table_checks": ["checksum"]})
+    finally:
+        run_sql(shop.server, "SET GLOBAL general_log = OFF")
+    with contextlib.closing(shop.server.root_connect()) as conn, conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM mysql.general_log WHERE command_type = 'Query' "
+                    "AND argument LIKE '%%AS restored_checksum%%'")
+        (checksum_queries,) = cur.fetchone()
+        cur.execute("TRUNCATE TABLE mysql.general_log")
+    assert outcome.findings == () and outcome.evaluated == len(shop.manifest.tables)
+    assert checksum_queries == len(shop.manifest.tables)
