@@ -162,16 +162,13 @@ class RestoreSuiteRun(SuiteRun):
         qualified = f"{table.schema}.{table.name}"
         checks = self.definition["table_checks"]
         expectations: list[Any] = []
-        if "row_count" in checks:
-            expectations.append(
-                gx.expectations.ExpectTableRowCountToEqual(
-                    value=table.rows, meta=expectation_meta("row_count", qualified, expected_rows=table.rows)
-                )
-            )
+        counted_with_checksum = False
         if "checksum" in checks:
+            counted_with_checksum = "row_count" in checks
             try:
-                query = checksum_mismatch_query(table)
+                query = checksum_mismatch_query(table, with_row_count=counted_with_checksum)
             except ValueError as exc:
+                counted_with_checksum = False
                 self.findings.append(
                     Finding(
                         "COULD_NOT_VERIFY",
@@ -180,16 +177,24 @@ class RestoreSuiteRun(SuiteRun):
                         evidence={"table": qualified, "check": "checksum"},
                     )
                 )
-            else:
+            else:  # one pass over the table yields its checksum and (with row_count on) its row count
                 expectations.append(
                     rows_keeping_expectations()["ExpectTableChecksumToMatchManifest"](
                         unexpected_rows_query=query,
-                        description=f"Content checksum of {qualified} equals the manifest's {table.checksum}",
+                        description=f"Content checksum of {qualified} equals the manifest's {table.checksum}"
+                        + (f" over {table.rows:,} rows" if counted_with_checksum else ""),
                         meta=expectation_meta(
-                            "checksum", qualified, expected_checksum=table.checksum, expected_rows=table.rows
+                            "checksum", qualified, expected_checksum=table.checksum, expected_rows=table.rows,
+                            counts_rows=counted_with_checksum,
                         ),
                     )
                 )
+        if "row_count" in checks and not counted_with_checksum:
+            expectations.append(
+                gx.expectations.ExpectTableRowCountToEqual(
+                    value=table.rows, meta=expectation_meta("row_count", qualified, expected_rows=table.rows)
+                )
+            )
         key = list(table.primary_key)
         if key and self._server_primary_keys.get(qualified) == table.primary_key:
             # The restored table has the PRIMARY KEY the manifest recorded: the server itself keeps those

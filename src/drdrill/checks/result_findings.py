@@ -132,14 +132,22 @@ def row_count_finding(
 def checksum_finding(
     meta: dict[str, Any], result: Mapping[str, Any], evidence: dict[str, Any]
 ) -> list[Finding]:
-    """CHECKSUM_MISMATCH: the restored content checksum is not the manifest's."""
+    """CHECKSUM_MISMATCH: the restored content checksum is not the manifest's; with ``counts_rows`` (the
+    expectation also counted the rows), ROWCOUNT_MISMATCH when the count differs, and each only when it does."""
     rows = ((result.get("details") or {}).get("unexpected_rows") or [{}])[0]
     restored, restored_rows = rows.get("restored_checksum"), rows.get("restored_rows")
+    findings: list[Finding] = []
+    if meta.get("counts_rows"):
+        if restored_rows is None or int(restored_rows) != int(meta["expected_rows"]):
+            findings += row_count_finding(meta, {"observed_value": restored_rows},
+                                          {**evidence, "restored_rows": restored_rows})
+        if restored is not None and str(restored) == str(meta["expected_checksum"]):
+            return findings
     if restored is None:
         observed = "differs"
     else:
         observed = f"is {restored} over {int(restored_rows):,} rows"
-    return [
+    return findings + [
         Finding(
             "CHECKSUM_MISMATCH",
             f"{meta['subject']}: the restored content checksum {observed}; the manifest "

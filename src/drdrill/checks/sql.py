@@ -86,15 +86,18 @@ def checksum_expression(table: TableFacts) -> str:
     return sql[len(head) : -len(tail)]
 
 
-def checksum_mismatch_query(table: TableFacts) -> str:
-    """UnexpectedRowsExpectation SQL: one row (restored rows and checksum) only when the checksum differs."""
+def checksum_mismatch_query(table: TableFacts, *, with_row_count: bool = False) -> str:
+    """UnexpectedRowsExpectation SQL: one row (restored rows and checksum) only when the checksum differs, or with
+    ``with_row_count`` also when the row count does (one pass over the table for both checks)."""
     if not _DIGITS_RE.fullmatch(table.checksum):
         raise ValueError(f"the manifest's checksum {table.checksum!r} is not a whole number")
     expression = checksum_expression(table).replace("{", "{{").replace("}", "}}")  # GX formats {batch}
+    differs = f"restored.checksum <> {table.checksum}" + (
+        f" OR restored.row_count <> {int(table.rows)}" if with_row_count else "")
     return (
         "SELECT restored.row_count AS restored_rows, CAST(restored.checksum AS CHAR) AS restored_checksum "
         f"FROM (SELECT COUNT(*) AS row_count, {expression} AS checksum FROM {{batch}}) AS restored "
-        f"WHERE restored.checksum <> {table.checksum}"
+        f"WHERE {differs}"
     )
 
 

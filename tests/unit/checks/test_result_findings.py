@@ -261,3 +261,15 @@ def test_markers_on_the_wrong_side_are_a_wrong_boundary() -> None:
     )
     assert {missing.code, present.code} == {"PITR_BOUNDARY_WRONG"} and present.evidence["marker"] == "a"
     assert findings(gx_result("expect_column_values_to_not_be_in_set", after, success=True)) == []
+
+
+def test_one_pass_over_a_table_names_only_what_differs_count_checksum_or_both() -> None:
+    meta = expectation_meta("checksum", "shop.orders", expected_checksum="123", expected_rows=10, counts_rows=True)["drdrill"]
+
+    def codes(rows: int, checksum: str) -> list[str]:
+        result = {"details": {"unexpected_rows": [{"restored_rows": rows, "restored_checksum": checksum}]}}
+        return [finding.code for finding in checksum_finding(meta, result, {})]
+
+    assert codes(9, "99") == ["ROWCOUNT_MISMATCH", "CHECKSUM_MISMATCH"]
+    assert codes(10, "99") == ["CHECKSUM_MISMATCH"]
+    assert codes(9, "123") == ["ROWCOUNT_MISMATCH"]
