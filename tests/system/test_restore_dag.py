@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,7 @@ def test_a_broken_newest_backup_turns_the_drill_red_even_when_an_older_one_resto
     from tests.helpers.drill_helpers import run_steps
 
     older, _ = fresh_backup
+    time.sleep(1.1)  # backup ids have whole seconds: this one must sort after the fixture's
     plan, manifest = run_steps(sandbox, shop_target(), tmp_path / "newest")
     newest = plan["backup_id"]
     store = store_for(sandbox, shop_target())
@@ -143,10 +145,11 @@ def test_a_broken_newest_backup_turns_the_drill_red_even_when_an_older_one_resto
     body[200] ^= 0x04
     store.put_bytes(key, bytes(body))
 
-    dag_run = restore_dag.test(run_conf={"backup": "newest", "backup_id": ""})
+    # the whole form: dag.test keeps an earlier run's conf in the DAG's params (another test's 1 s RTO)
+    dag_run = restore_dag.test(run_conf={"backup": "newest", "backup_id": "", "rto_objective": "", "rpo_objective": ""})
 
     record = list_drills(sandbox.history_url, "shop", "restore", limit=1)[0]
     assert record.run_id == dag_run.run_id and str(dag_run.state) == "failed", record.findings
     assert [f["code"] for f in record.findings] == ["NEWER_BACKUPS_UNUSABLE"], record.findings
     assert newest in record.findings[0]["message"] and record.backup_id != newest
-    assert record.backup_id >= older  # the next usable one was restored instead
+    assert newest > older and record.backup_id >= older  # the next usable one was restored instead
