@@ -86,7 +86,7 @@ lint: install
 # wait on servers and subprocesses more than on the CPU. Everything outside $(TEST_SECOND) runs in the first;
 # the integration files listed here balance the two (each session ~13 minutes in CI).
 TEST_SECOND := tests/system tests/cluster tests/integration/test_binlog_streamer.py \
-               tests/integration/test_archive_fork.py
+               tests/integration/test_archive_fork.py tests/integration/test_kill_matrix.py
 test: install lint
 	@second_log=$$(mktemp /tmp/drdrill-test-second-XXXXXX.log)
 	$(BIN)/python -m pytest -q $(TEST_SECOND) > $$second_log 2>&1 & second=$$!

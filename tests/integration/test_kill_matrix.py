@@ -126,7 +126,8 @@ def test_a_killed_drill_is_never_green_and_leaves_nothing_after_the_reaper(sandb
     to = _archived_target_time(sandbox)
     _kill_when(["pitr", "shop", "--to", to], lambda: any(work_dir.glob("restore/*/replay-1.log")))
     assert debris()
-    assert _drdrill("pitr", "shop", "--to", to)["verdict"] == "passed"  # its start reaped the killed run's leftovers
+    after_kill = _drdrill("pitr", "shop", "--to", to)
+    assert after_kill["verdict"] == "passed", after_kill  # its start reaped the killed run's leftovers
     assert debris() == []
 
     stopped = json.loads(_kill_when(["restore", "shop", "--json"], lambda: any(work_dir.glob("restore/*/restore.log")),
