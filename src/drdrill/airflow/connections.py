@@ -164,9 +164,10 @@ def object_store(storage: Storage) -> ObjectStore:
 
     get_connection(storage.conn_id, "storage.conn_id")
     settings = client_config(storage.connect_timeout.total_seconds(), storage.read_timeout.total_seconds(),
-                             storage.attempts)
+                             storage.attempts, storage.parts_in_flight)
     config = S3Hook(aws_conn_id=storage.conn_id).config.merge(settings)  # the connection's config_kwargs, ours win
-    return S3ObjectStore(S3Hook(aws_conn_id=storage.conn_id, config=config).get_conn(), storage.bucket)
+    return S3ObjectStore(S3Hook(aws_conn_id=storage.conn_id, config=config).get_conn(), storage.bucket,
+                         parts_in_flight=storage.parts_in_flight)
 
 
 def rds_client(conn_id: str | None) -> Any:

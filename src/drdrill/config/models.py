@@ -95,6 +95,8 @@ class Storage:
                                   "30s", timedelta(seconds=30))
     attempts: Count = _key("tries of each S3 request (and of each cut download) before the drill stops with "
                            "STORAGE_UNAVAILABLE", 4, 4, ge=1)
+    parts_in_flight: Count = _key("parts of a streaming upload sent at once (memory: this many plus one parts of "
+                                  "16 MiB)", 4, 4, ge=1, le=16)
 
 
 @dataclass(frozen=True, config=CONFIG, kw_only=True)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import queue
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +22,7 @@ from drdrill.errors import DrdrillError
 
 PART_SIZE = 16 * 1024 * 1024
 MIN_PART_SIZE = 5 * 1024 * 1024
+PARTS_IN_FLIGHT = 4  # parts of a streaming upload sent at once (storage.parts_in_flight)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class ObjectStore(ABC):
     """
 
     bucket: str
+    parts_in_flight: int = PARTS_IN_FLIGHT
 
     @abstractmethod
     def describe(self) -> str:
@@ -151,51 +153,50 @@ class ObjectStore(ABC):
         part_size: int = PART_SIZE,
         before_complete: Callable[[], None] | None = None,
     ) -> UploadResult:
-        """Multipart-upload a stream of chunks, hashing as it goes; memory stays within about four parts.
+        """Multipart-upload a stream of chunks, hashing as it goes, ``parts_in_flight`` parts at a time.
 
-        One part is being sent, at most one waits in the queue, one is being filled: with 16 MiB parts
-        that is about 64 MiB whatever the object's size. Each part goes with its SHA-256 checksum (S3 refuses a
-        part that does not match it and keeps it), so the result's composite checksum lets a later verify check
-        the stored object by its attributes alone.
+        Memory is bounded whatever the object's size: at most ``parts_in_flight`` parts being sent and one being
+        filled (briefly one more while a part's chunks are joined); with 4 in flight and 16 MiB parts, about
+        96 MiB. The stream is read on only when a slot is free, so a slow endpoint slows the tool, never fills
+        memory. Each part goes with its SHA-256 checksum (S3 refuses a part that does not match it and keeps it);
+        parts may arrive in any order and are completed in part order, so the result's composite checksum lets
+        a later verify check the stored object by its attributes alone. The whole object's sha256 is taken on
+        the stream, in order.
 
         The object only appears when every part is in and ``before_complete`` (e.g. "did the tool
-        exit 0?") has not raised: a failure or a kill aborts or leaves an unfinished multipart
-        upload, never a partial object.
+        exit 0?") has not raised: a failed part (after the client's retries), a failure or a kill aborts or
+        leaves an unfinished multipart upload, never a partial object.
         """
         if part_size < MIN_PART_SIZE:
             raise ValueError("S3 parts must be at least 5 MiB")
         upload_id = self._start_upload(key)
         digest = hashlib.sha256()
-        size = 0
-        parts: list[dict[str, Any]] = []
-        pending: queue.Queue[tuple[int, bytes] | None] = queue.Queue(maxsize=1)
+        size = number = 0
+        parts: dict[int, dict[str, Any]] = {}
         failure: list[BaseException] = []
+        slots = threading.Semaphore(self.parts_in_flight + 1)  # the parts in flight and the one being filled
 
-        def send_parts() -> None:
-            while (item := pending.get()) is not None:
-                if failure:
-                    continue
-                number, body = item
-                try:
+        def send(part_number: int, body: bytes) -> None:
+            try:
+                if not failure:
                     checksum = sha256_checksum(body)
-                    parts.append({"PartNumber": number, "ETag": self._upload_part(key, upload_id, number, body, checksum),
-                                  "ChecksumSHA256": checksum})
-                except BaseException as exc:  # re-raised in the producing thread
-                    failure.append(exc)
+                    etag = self._upload_part(key, upload_id, part_number, body, checksum)
+                    parts[part_number] = {"PartNumber": part_number, "ETag": etag, "ChecksumSHA256": checksum}
+            except BaseException as exc:  # re-raised in the producing thread
+                failure.append(exc)
+            finally:
+                slots.release()
 
-        sender = threading.Thread(target=send_parts, name=f"s3-upload-{key}", daemon=True)
-        sender.start()
+        senders = ThreadPoolExecutor(max_workers=self.parts_in_flight, thread_name_prefix=f"s3-upload-{key}")
         try:
-            number = 0
-            for body in regroup_into_parts(chunks, part_size):
-                if failure:
-                    break
+            stream = regroup_into_parts(chunks, part_size)
+            while slots.acquire() and not failure and (body := next(stream, None)) is not None:
                 digest.update(body)
                 size += len(body)
                 number += 1
-                pending.put((number, body))
-            pending.put(None)
-            sender.join()
+                senders.submit(send, number, body)
+                del body  # the sender holds it now; it is freed as soon as its part is in
+            senders.shutdown(wait=True)
             if failure and isinstance(failure[0], StorageError):
                 raise failure[0]
             if failure:
@@ -206,21 +207,19 @@ class ObjectStore(ABC):
             if number == 0:
                 self._abort_upload(key, upload_id)
                 return self.put_bytes(key, b"")
-            parts.sort(key=lambda part: part["PartNumber"])
-            self._complete_upload(key, upload_id, parts)
+            in_order = [parts[part_number] for part_number in sorted(parts)]
+            self._complete_upload(key, upload_id, in_order)
         except BaseException:
-            if sender.is_alive():
-                failure.append(RuntimeError("aborted"))
-                _drain_and_stop(pending)
-                sender.join(timeout=60)
+            failure.append(RuntimeError("aborted"))
+            senders.shutdown(wait=True, cancel_futures=True)  # parts in flight end within the client's timeouts
             try:
                 self._abort_upload(key, upload_id)
             except Exception:  # the original error is the one worth reporting
                 pass
             raise
         return UploadResult(key=key, size=size, sha256=digest.hexdigest(),
-                            checksum_sha256=composite_checksum([part["ChecksumSHA256"] for part in parts]),
-                            parts=len(parts), part_size=part_size)
+                            checksum_sha256=composite_checksum([part["ChecksumSHA256"] for part in in_order]),
+                            parts=len(in_order), part_size=part_size)
 
 
 def upload_result(key: str, body: bytes) -> UploadResult:
@@ -244,7 +243,8 @@ def composite_checksum(part_checksums: list[str]) -> str:
 def regroup_into_parts(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
     """Re-cut a stream of arbitrary chunks into pieces of exactly ``size`` bytes (the last may be shorter).
 
-    Chunks are collected and joined once per part, so each byte is copied once.
+    Chunks are collected and joined once per part, so each byte is copied once (not at all when a part is one
+    chunk's worth), and nothing of a part is held once the next one is being collected.
     """
     pieces: list[bytes] = []
     held = 0
@@ -258,16 +258,8 @@ def regroup_into_parts(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
                 yield joined[start:start + size]
                 start += size
             rest = joined[start:]
+            del joined  # not kept alive while the next part is filled
             pieces, held = ([rest] if rest else []), len(rest)
     if held:
         yield b"".join(pieces)
 
-
-def _drain_and_stop(pending: queue.Queue[tuple[int, bytes] | None]) -> None:
-    """Empty the queue and post the stop sentinel so the sender thread ends."""
-    while True:
-        try:
-            pending.get_nowait()
-        except queue.Empty:
-            break
-    pending.put(None)

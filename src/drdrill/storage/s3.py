@@ -18,8 +18,8 @@ from botocore.config import Config
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError, IncompleteReadError, ResponseStreamingError
 
-from drdrill.storage.objectstore import ObjectAttributes, ObjectMissing, ObjectStore, StorageError, StoredObject, \
-    UploadResult, upload_result
+from drdrill.storage.objectstore import PARTS_IN_FLIGHT, ObjectAttributes, ObjectMissing, ObjectStore, StorageError, \
+    StoredObject, UploadResult, upload_result
 
 # The IAM action each S3 operation drdrill calls needs (AWS's service authorization reference for S3); the shipped
 # least-privilege policy (drdrill/storage/iam-policy.json) allows exactly these (tests/unit/storage/test_iam_policy.py).
@@ -37,18 +37,22 @@ _PARTS_SUFFIX = re.compile(r"-(\d+)$")  # "<base64>-3": a multipart object's com
 NETWORK_ERRORS = (BotoConnectionError, HTTPClientError, IncompleteReadError, ResponseStreamingError)
 
 
-def client_config(connect_timeout: float, read_timeout: float, attempts: int) -> Config:
-    """The boto3 client settings of a store: timeouts in seconds, and ``attempts`` tries of each request."""
+def client_config(connect_timeout: float, read_timeout: float, attempts: int,
+                  parts_in_flight: int = PARTS_IN_FLIGHT) -> Config:
+    """The boto3 client settings of a store: timeouts in seconds, ``attempts`` tries of each request, and a
+    connection pool large enough for ``parts_in_flight`` parts at once (botocore's default of 10 otherwise)."""
     return Config(connect_timeout=connect_timeout, read_timeout=read_timeout,
-                  retries={"mode": "standard", "total_max_attempts": attempts})
+                  retries={"mode": "standard", "total_max_attempts": attempts},
+                  max_pool_connections=max(10, parts_in_flight + 2))
 
 
 class S3ObjectStore(ObjectStore):
     """A bucket on an S3 endpoint; every method is a thin, streaming use of the client."""
 
-    def __init__(self, client: Any, bucket: str) -> None:
+    def __init__(self, client: Any, bucket: str, parts_in_flight: int = PARTS_IN_FLIGHT) -> None:
         self.client = client
         self.bucket = bucket
+        self.parts_in_flight = parts_in_flight
 
     def describe(self) -> str:
         return f"s3://{self.bucket} at {self.client.meta.endpoint_url}"

@@ -8,6 +8,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
+import threading
+import time
+import tracemalloc
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -16,7 +19,8 @@ from typing import Any
 import pytest
 
 from drdrill.storage.memory import MemoryObjectStore
-from drdrill.storage.objectstore import MIN_PART_SIZE, ObjectAttributes, ObjectMissing, ObjectStore, StorageError, regroup_into_parts
+from drdrill.storage.objectstore import MIN_PART_SIZE, ObjectAttributes, ObjectMissing, ObjectStore, StorageError, \
+    regroup_into_parts, sha256_checksum
 from drdrill.storage.s3 import S3ObjectStore
 
 MiB = 1024 * 1024
@@ -153,6 +157,114 @@ def test_a_stream_that_breaks_leaves_no_object(store: ObjectStore) -> None:
     with pytest.raises(OSError, match="pipe closed"):
         store.upload_stream("broken/object", breaking(), part_size=MIN_PART_SIZE)
     assert store.head("broken/object") is None
+
+
+def composite_of(data: bytes, part_size: int) -> str:
+    """S3's composite SHA-256 of ``data`` uploaded in parts of ``part_size``."""
+    parts = [data[start:start + part_size] for start in range(0, len(data), part_size)]
+    return base64.b64encode(hashlib.sha256(b"".join(hashlib.sha256(part).digest() for part in parts)).digest()).decode()
+
+
+def watch_parts(store: ObjectStore, before_send: Callable[[int], None]) -> dict[str, Any]:
+    """Run ``before_send(number)`` as each part is sent through the store's own ``_upload_part``; what was seen:
+    the most parts in flight at once and the order the parts were stored in."""
+    seen: dict[str, Any] = {"in_flight": 0, "most_in_flight": 0, "stored": []}
+    lock, send = threading.Lock(), store._upload_part
+
+    def watched(key: str, upload_id: str, number: int, body: bytes, checksum: str) -> str:
+        with lock:
+            seen["in_flight"] += 1
+            seen["most_in_flight"] = max(seen["most_in_flight"], seen["in_flight"])
+        try:
+            before_send(number)
+            etag = send(key, upload_id, number, body, checksum)
+            with lock:
+                seen["stored"].append(number)
+            return etag
+        finally:
+            with lock:
+                seen["in_flight"] -= 1
+
+    store._upload_part = watched  # type: ignore[method-assign]
+    return seen
+
+
+def test_parts_go_in_parallel_and_parts_stored_out_of_order_make_the_object_in_order(store: ObjectStore) -> None:
+    data = random.Random(5).randbytes(4 * MIN_PART_SIZE + 4321)  # five parts, four in flight at once
+    all_in_flight = threading.Barrier(4, timeout=20)
+
+    def hold_part_one(number: int) -> None:  # parts 1-4 wait until all four are in flight; part 1 goes last
+        if number <= 4:
+            all_in_flight.wait()
+        deadline = time.monotonic() + 20
+        while number == 1 and not {2, 3, 4} <= set(seen["stored"]):
+            assert time.monotonic() < deadline, "parts 2-4 were not stored while part 1 was in flight"
+            time.sleep(0.005)
+
+    seen = watch_parts(store, hold_part_one)
+    result = store.upload_stream("parallel/object", [data[i:i + MiB] for i in range(0, len(data), MiB)],
+                                 part_size=MIN_PART_SIZE)
+    assert seen["most_in_flight"] == store.parts_in_flight == 4
+    assert seen["stored"][0] != 1 and sorted(seen["stored"]) == [1, 2, 3, 4, 5]
+    assert (result.size, result.sha256, result.parts) == (len(data), hashlib.sha256(data).hexdigest(), 5)
+    assert result.checksum_sha256 == composite_of(data, MIN_PART_SIZE)
+    assert store.get_bytes("parallel/object") == data
+    assert store.attributes("parallel/object") in (ObjectAttributes(len(data), result.checksum_sha256, count)
+                                                   for count in (5, None))
+
+
+def test_a_part_the_store_refuses_aborts_the_upload_leaving_no_object(store: ObjectStore) -> None:
+    read: list[int] = []
+
+    def endless() -> Iterator[bytes]:  # far more than is read before the failure stops the upload
+        for number in range(1, 41):
+            read.append(number)
+            yield bytes([number]) * MIN_PART_SIZE
+
+    send = store._upload_part
+
+    read_when_refused: list[int] = []
+
+    def part_two_to_no_such_upload(key: str, upload_id: str, number: int, body: bytes, checksum: str) -> str:
+        time.sleep(0.01)  # (moto 5.2 does not check a part's checksum, so the refusal is of the upload id)
+        try:
+            return send(key, "no-such-upload" if number == 2 else upload_id, number, body, checksum)
+        except Exception:
+            read_when_refused.append(len(read))
+            raise
+
+    store._upload_part = part_two_to_no_such_upload  # type: ignore[method-assign]
+    with pytest.raises(StorageError):
+        store.upload_stream("refused/object", endless(), part_size=MIN_PART_SIZE)
+    assert store.head("refused/object") is None
+    assert store.abort_stale_uploads("refused/", timedelta(0), now=datetime.now(timezone.utc) + timedelta(days=1)) == 0
+    assert len(read) <= read_when_refused[0] + 2 < 40  # the stream is not read on once a part failed
+
+
+@pytest.mark.unit
+def test_memory_stays_bounded_on_a_stream_many_times_the_bound() -> None:
+    store = MemoryObjectStore("bounded")
+    send = store._upload_part
+
+    def slow_and_forgetful(key: str, upload_id: str, number: int, body: bytes, checksum: str) -> str:
+        assert sha256_checksum(body) == checksum
+        time.sleep(0.005)  # the endpoint is the bottleneck: the stream has to wait for free slots
+        return send(key, upload_id, number, b"", sha256_checksum(b""))  # the store keeps nothing of it
+
+    store._upload_part = slow_and_forgetful  # type: ignore[method-assign]
+    chunk, count = random.Random(9).randbytes(MiB), 256
+    tracemalloc.start()
+    try:
+        result = store.upload_stream("bounded/object", (chunk for _ in range(count)), part_size=MIN_PART_SIZE)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    expected = hashlib.sha256()
+    for _ in range(count):
+        expected.update(chunk)
+    assert (result.size, result.sha256) == (count * MiB, expected.hexdigest())
+    bound = (store.parts_in_flight + 2) * MIN_PART_SIZE  # in flight, one being filled, one while it is joined
+    assert peak <= bound + MiB, f"peak {peak / MiB:.1f} MiB over {bound / MiB:.0f} MiB for a {count} MiB stream"
 
 
 def test_parts_below_the_minimum_are_refused(store: ObjectStore) -> None:
