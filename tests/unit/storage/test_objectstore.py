@@ -248,7 +248,7 @@ def test_memory_stays_bounded_on_a_stream_many_times_the_bound() -> None:
 
     def slow_and_forgetful(key: str, upload_id: str, number: int, body: bytes, checksum: str) -> str:
         assert sha256_checksum(body) == checksum
-        time.sleep(0.005)  # the endpoint is the bottleneck: the stream has to wait for free slots
+        time.sleep(0.04)  # the endpoint is the bottleneck: the stream has to wait for free slots
         return send(key, upload_id, number, b"", sha256_checksum(b""))  # the store keeps nothing of it
 
     store._upload_part = slow_and_forgetful  # type: ignore[method-assign]
