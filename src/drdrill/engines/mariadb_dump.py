@@ -49,6 +49,7 @@ class MariaDBDumpEngine(BackupEngine):
                 self.argv(job, str(option_file)), job.store, key,
                 stderr_path=stderr_file(job, "mariadb-dump"),
                 compression_level=job.compression_level, threads=job.parallel, stall_timeout=job.stall_timeout,
+                keep_edges=True,
             )
         if COMPLETION_TRAILER not in streamed.outcome.tail:
             job.store.delete(key)

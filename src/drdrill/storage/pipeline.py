@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import re
 import subprocess
 import threading
 import time
@@ -23,6 +25,7 @@ STDERR_TAIL_BYTES = 16 * 1024
 # drops packets without a reset, and the MariaDB tools have no read timeout of their own. Long enough for their
 # silent phases (FLUSH TABLES WITH READ LOCK waiting for a long query, mariabackup's final lock stages).
 STALL_TIMEOUT = 600.0
+ZSTD_SIZES = re.compile(r"\(\s*(\d+) B =>\s*\d+ B")  # zstd -vv's summary: "(read B => written B, ...)"
 
 
 class StallWatchdog:
@@ -125,9 +128,29 @@ def bytes_below(path: Path) -> int:
     return sum(entry.stat().st_size for entry in path.rglob("*") if entry.is_file()) if path.exists() else 0
 
 
-def zstd_argv(level: int, threads: int) -> list[str]:
-    """The compressor command: zstd to stdout, quiet, multi-threaded."""
-    return ["zstd", "-q", "-c", f"-{level}", f"-T{threads}"]
+def zstd_argv(level: int, threads: int, report_size: bool = False) -> list[str]:
+    """The compressor command: zstd to stdout, multi-threaded, quiet (``report_size``: its last message says the
+    exact bytes it read, ``(N B => M B, ...)``, and nothing else is verbose enough to matter)."""
+    return ["zstd", *(["-vv", "--no-progress"] if report_size else ["-q"]), "-c", f"-{level}", f"-T{threads}"]
+
+
+def zstd_input_bytes(messages: str) -> int | None:
+    """The bytes zstd read, from its ``report_size`` messages; None when it did not say."""
+    found = ZSTD_SIZES.findall(messages)
+    return int(found[-1]) if found else None
+
+
+def bytes_read_by(pid: int) -> Callable[[], int]:
+    """A running process's progress as the bytes it has read (``rchar`` of /proc/<pid>/io; the last value seen
+    once the process is gone)."""
+    path, last = Path(f"/proc/{pid}/io"), [0]
+
+    def read() -> int:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            last[0] = next(int(line.split()[1]) for line in path.read_text().splitlines() if line.startswith("rchar:"))
+        return last[0]
+
+    return read
 
 
 def stream_command_to_s3(
@@ -141,8 +164,14 @@ def stream_command_to_s3(
     threads: int = 2,
     part_size: int = PART_SIZE,
     stall_timeout: float | None = STALL_TIMEOUT,
+    keep_edges: bool = False,
 ) -> StreamedObject:
     """Stream ``argv``'s stdout, zstd-compressed, to ``s3://bucket/key``.
+
+    The tool writes straight into zstd through an OS pipe and zstd reports how many bytes it read, so no byte
+    of the raw output passes through Python. ``keep_edges`` (for a tool whose completion signal is in its output,
+    mariadb-dump's trailer) copies the output through a tap in this process instead, which counts it and keeps
+    its first and last few KiB for the caller (``ToolOutcome.head``/``tail``, empty otherwise).
 
     The S3 object is completed only if both the tool and zstd exit 0; otherwise the upload is
     aborted and a ToolError carries the tool's stderr tail (ToolStalled when the tool wrote nothing
@@ -156,21 +185,27 @@ def stream_command_to_s3(
             list(argv), stdout=subprocess.PIPE, stderr=stderr_file, cwd=cwd, env=tool_environment()
         )
         compressor = subprocess.Popen(
-            zstd_argv(compression_level, threads),
-            stdin=subprocess.PIPE,
+            zstd_argv(compression_level, threads, report_size=not keep_edges),
+            stdin=subprocess.PIPE if keep_edges else producer.stdout,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=tool_environment(),
         )
         pump_error: list[BaseException] = []
-        copier = threading.Thread(
-            target=pump, args=(producer, compressor, tap, pump_error), name="drdrill-pump", daemon=True
-        )
-        copier.start()
-        watchdog = StallWatchdog(producer, lambda: tap.count, stall_timeout)
+        copier = threading.Thread(target=pump, args=(producer, compressor, tap, pump_error), name="drdrill-pump",
+                                  daemon=True) if keep_edges else None
+        if copier is not None:
+            copier.start()
+            progress = lambda: tap.count  # noqa: E731
+        else:
+            assert producer.stdout is not None
+            producer.stdout.close()  # zstd holds the read end; a dead zstd makes the tool's writes fail
+            progress = bytes_read_by(compressor.pid)
+        watchdog = StallWatchdog(producer, progress, stall_timeout)
 
         def tool_succeeded() -> None:
-            copier.join()
+            if copier is not None:
+                copier.join()
             producer.wait()
             compressor.wait()
             watchdog.raise_if_stalled(argv[0])
@@ -179,17 +214,23 @@ def stream_command_to_s3(
                     f"{argv[0]} exited with code {producer.returncode}: {_tail(stderr_path) or 'no message'}",
                     "See the tool's message above; the partial upload was discarded.",
                 )
+            messages = compressor.stderr.read().decode(errors="replace") if compressor.stderr else ""
             if compressor.returncode != 0 or pump_error:
-                detail = compressor.stderr.read().decode(errors="replace") if compressor.stderr else ""
                 raise ToolError(
-                    f"Compressing {argv[0]}'s output failed: {detail or pump_error}",
+                    f"Compressing {argv[0]}'s output failed: {messages.strip()[-2000:] or pump_error}",
                     "Check free memory and that zstd is installed; the partial upload was discarded.",
                 )
+            if copier is None:
+                if (read := zstd_input_bytes(messages)) is None:
+                    raise ToolError(f"zstd did not say how many bytes of {argv[0]}'s output it compressed: "
+                                    f"{messages.strip()[-500:] or 'no message'}",
+                                    "Check the zstd version (1.4 or later reports it with -vv); nothing was stored.")
+                tap.count = read
 
         assert compressor.stdout is not None
         out = compressor.stdout
         try:
-            with watchdog, ProgressLog(f"{Path(argv[0]).name} to {key.rsplit('/', 1)[-1]}", lambda: tap.count):
+            with watchdog, ProgressLog(f"{Path(argv[0]).name} to {key.rsplit('/', 1)[-1]}", progress):
                 upload = store.upload_stream(
                     key, iter(lambda: out.read(READ_SIZE), b""), part_size=part_size, before_complete=tool_succeeded
                 )
@@ -197,7 +238,8 @@ def stream_command_to_s3(
             for process in (producer, compressor):
                 if process.poll() is None:
                     process.kill()
-            copier.join(timeout=30)
+            if copier is not None:
+                copier.join(timeout=30)
             producer.wait()
             compressor.wait()
             raise

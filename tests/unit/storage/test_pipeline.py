@@ -19,6 +19,7 @@ from drdrill.storage.pipeline import (
     stream_bytes_to_s3,
     stream_command_to_s3,
     zstd_argv,
+    zstd_input_bytes,
 )
 
 pytestmark = pytest.mark.unit
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.unit
 
 def test_the_output_is_stored_compressed_and_described(store: MemoryObjectStore, tmp_path: Path) -> None:
     streamed = stream_command_to_s3(["printf", "-- head\\n%.0s-- Dump completed\\n", "1"], store, "k.zst",
-                                    stderr_path=tmp_path / "tool.log")
+                                    stderr_path=tmp_path / "tool.log", keep_edges=True)
     stored = store.get_bytes("k.zst") or b""
     raw = subprocess.run(["zstd", "-d", "-c"], input=stored, capture_output=True, check=True).stdout
     assert raw == b"-- head\n-- Dump completed\n"
@@ -53,6 +54,23 @@ def test_the_tap_counts_everything_and_keeps_only_the_edges() -> None:
 
 def test_zstd_writes_to_stdout_quietly_with_the_given_level_and_threads() -> None:
     assert zstd_argv(3, 2) == ["zstd", "-q", "-c", "-3", "-T2"]
+    assert zstd_argv(3, 2, report_size=True) == ["zstd", "-vv", "--no-progress", "-c", "-3", "-T2"]
+
+
+def test_without_edges_the_tool_writes_straight_into_zstd_which_counts_every_byte(store: MemoryObjectStore,
+                                                                                   tmp_path: Path) -> None:
+    size = 3 * 1024 * 1024 + 17
+    streamed = stream_command_to_s3(["sh", "-c", f"yes drdrill | head -c {size}"], store, "k.zst",
+                                    stderr_path=tmp_path / "tool.log")
+    raw = subprocess.run(["zstd", "-d", "-c"], input=store.get_bytes("k.zst"), capture_output=True, check=True).stdout
+    assert raw == (b"drdrill\n" * size)[:size] and streamed.outcome.raw_bytes == size
+    assert (streamed.outcome.head, streamed.outcome.tail) == (b"", b"")  # no byte of it went through Python
+
+
+def test_the_count_is_zstds_last_summary_and_no_summary_is_no_count() -> None:
+    assert zstd_input_bytes("Using stdin for input \n/*stdin*\\  :  0.00%   (400000000 B =>  12556 B, /*stdout*\\) \n"
+                            "/*stdin*\\  : Completed in 0.38 sec\n") == 400000000
+    assert zstd_input_bytes("/*stdin*\\  :  0.00%   (  381 MiB =>  12.3 KiB, /*stdout*\\)") is None
 
 
 def test_bytes_made_in_process_are_stored_compressed_with_their_hash(store: MemoryObjectStore) -> None:
