@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import configparser
 import contextlib
+import json
 import os
 import re
 import socket
+import ssl
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +17,7 @@ from typing import Any
 
 import pymysql
 
-from drdrill.errors import DrdrillError
+from drdrill.errors import DrdrillError, TLSFailed
 
 # Every drdrill session: UTC (checksums and heartbeats read DATETIME/TIMESTAMP alike everywhere) and room
 # for the schema fingerprints' GROUP_CONCAT (a server's default may be as low as 1 KiB).
@@ -37,6 +39,75 @@ def one_row(cursor: Any) -> tuple[Any, ...]:
     return tuple(row)
 
 
+# What a verification failure reads like: PyMySQL's (Python's ssl module), and the tools' client error 2026 (the
+# handshake failed: "TLS/SSL error: <OpenSSL's reason>" from Connector/C, a bare "SSL connection error: error:00000000"
+# from mariadb-backup's built-in client, which a wrong CA gives as well).
+TLS_VERIFY_TEXT = re.compile(r"CERTIFICATE_VERIFY_FAILED|certificate verify failed|TLS/SSL error|SSL connection error",
+                             re.IGNORECASE)
+_TLS_KEYS = ("ca", "cert", "key", "verify_mode", "check_hostname")
+
+
+@dataclass(frozen=True)
+class TLSSettings:
+    """How a login uses TLS: the CA the server's certificate must verify against, an optional client certificate,
+    and whether the server's name is checked as well. ``verify=False``: encrypted but not verified (no CA)."""
+
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    verify: bool = True
+    check_hostname: bool = True
+
+    @classmethod
+    def from_extra(cls, value: Any, where: str = "the connection") -> TLSSettings | None:
+        """The ``ssl`` extra as the Airflow MySQL provider documents it (a dict, or that dict as a JSON string):
+        ``ca``, ``cert``, ``key`` (paths), ``verify_mode`` (``required``, the default, or ``none``) and
+        ``check_hostname`` (default true). None (or an empty dict): the login does not use TLS."""
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else None
+            except json.JSONDecodeError as exc:
+                raise DrdrillError(f"The 'ssl' extra of {where} is not valid JSON ({exc.msg}).",
+                                   'Write it as {"ca": "/path/ca.pem"} (a JSON object).') from None
+        if not value:
+            return None
+        if not isinstance(value, dict) or set(value) - set(_TLS_KEYS):
+            unknown = sorted(set(value) - set(_TLS_KEYS)) if isinstance(value, dict) else [type(value).__name__]
+            raise DrdrillError(f"The 'ssl' extra of {where} has what drdrill cannot honour: {', '.join(unknown)}.",
+                               f"Use only {', '.join(_TLS_KEYS)} (README: TLS logins).")
+        mode = str(value.get("verify_mode", "required")).lower()
+        if mode not in ("required", "none"):
+            raise DrdrillError(f"The 'ssl' extra of {where} has verify_mode {mode!r}.",
+                               "Set verify_mode to 'required' (check the server's certificate) or 'none'.")
+        settings = cls(ca=value.get("ca"), cert=value.get("cert"), key=value.get("key"), verify=mode == "required",
+                       check_hostname=bool(value.get("check_hostname", True)))
+        if settings.verify and not settings.ca:
+            raise DrdrillError(f"The 'ssl' extra of {where} verifies the server's certificate but names no CA.",
+                               "Add \"ca\": \"/path/to/ca.pem\" (the CA that signed the server's certificate), "
+                               "or set \"verify_mode\": \"none\" to encrypt without verifying.")
+        return settings
+
+    def pymysql_ssl(self) -> dict[str, Any]:
+        """PyMySQL's ``ssl=`` argument for these settings."""
+        params: dict[str, Any] = {"verify_mode": "required" if self.verify else "none",
+                                  "check_hostname": self.verify and self.check_hostname}
+        params.update({name: path for name, path in (("ca", self.ca), ("cert", self.cert), ("key", self.key)) if path})
+        return params
+
+    def option_lines(self) -> list[str]:
+        """These settings as option-file lines every MariaDB tool reads (never argv)."""
+        lines = ["ssl"]
+        lines += [f"ssl-{name}={quote_option_value(path)}"
+                  for name, path in (("ca", self.ca), ("cert", self.cert), ("key", self.key)) if path]
+        lines.append("ssl-verify-server-cert" if self.verify and self.check_hostname else "skip-ssl-verify-server-cert")
+        return lines
+
+
+def tls_verify_failed(text: str) -> bool:
+    """True when an error message (PyMySQL's or a tool's) says the server's certificate did not verify."""
+    return bool(TLS_VERIFY_TEXT.search(text))
+
+
 @dataclass(frozen=True)
 class MySQLEndpoint:
     """Connection facts for one server; ``password`` never shows in ``repr``."""
@@ -49,6 +120,7 @@ class MySQLEndpoint:
     socket: str | None = None
     connect_timeout: float = 10.0
     dead_peer_timeout: float = DEAD_PEER_TIMEOUT
+    tls: TLSSettings | None = None
 
     def describe(self) -> str:
         """A secret-free label such as ``backup@127.0.0.1:3307``."""
@@ -60,6 +132,8 @@ class MySQLEndpoint:
 
         Over TCP a connection whose peer goes silent for ``dead_peer_timeout`` seconds fails (a partition) however
         long its statement; a bound on how long a server may take to answer is the caller's ``read_timeout``.
+        With ``tls`` set, a certificate that does not verify, or a session that is not encrypted after all (PyMySQL
+        logs in in plain text to a server without TLS), is ``TLSFailed``: never a silent plain-text login.
         """
         params: dict[str, Any] = {
             "user": self.user,
@@ -76,12 +150,38 @@ class MySQLEndpoint:
             params["port"] = self.port
         if self.database:
             params["database"] = self.database
+        if self.tls and not self.socket:
+            params["ssl"] = self.tls.pymysql_ssl()
         params.update(kwargs)
         if self.socket:
             return pymysql.connect(**params)
         connection = pymysql.connect(**params, defer_connect=True)
-        connection.connect(tcp_socket(self.host, self.port, params["connect_timeout"], self.dead_peer_timeout))
+        try:
+            connection.connect(tcp_socket(self.host, self.port, params["connect_timeout"], self.dead_peer_timeout))
+        except pymysql.err.OperationalError as exc:
+            if self.tls and (isinstance(exc.__context__, ssl.SSLCertVerificationError) or tls_verify_failed(str(exc))):
+                raise self.verify_failure(str(exc)) from exc
+            raise
+        if self.tls and "ssl" not in kwargs:
+            self._assert_encrypted(connection)
         return connection
+
+    def verify_failure(self, detail: str) -> TLSFailed:
+        """The error for a server certificate that did not verify against this login's CA."""
+        return TLSFailed(f"The TLS certificate of {self.describe()} does not verify against the CA {self.tls.ca if self.tls else None}"
+                         f" ({detail.strip()[-300:]}).",
+                         "Point the connection's ssl.ca at the CA that signed the server's certificate (and check "
+                         "that the certificate names the host you connect to, or set ssl.check_hostname false).")
+
+    def _assert_encrypted(self, connection: pymysql.connections.Connection) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+            row = cursor.fetchone()
+        if not row or not row[1]:
+            connection.close()
+            raise TLSFailed(f"The login to {self.describe()} is configured for TLS, but the session is not "
+                            "encrypted (Ssl_cipher is empty): the server offers no TLS.",
+                            "Configure TLS on the server (ssl_cert, ssl_key) or remove the connection's ssl extra.")
 
     def sqlalchemy_url(self) -> str:
         """``mysql+pymysql://user:password@host:port/`` for SQLAlchemy users (Great Expectations); a secret: never log it."""
@@ -106,6 +206,7 @@ class MySQLEndpoint:
             lines.append(f"socket={self.socket}")
         else:
             lines += [f"host={self.host}", f"port={self.port}", "protocol=TCP"]
+            lines += self.tls.option_lines() if self.tls else []
         return "\n".join(lines) + "\n"
 
     @classmethod

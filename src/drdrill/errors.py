@@ -36,3 +36,7 @@ class ToolError(DrdrillError):
 
 class ToolStalled(ToolError):
     """An external tool produced nothing for its stall timeout and was stopped (a stalled connection)."""
+
+
+class TLSFailed(DrdrillError):
+    """A login configured for TLS could not make a verified, encrypted session (wrong CA, or the server has no TLS)."""

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from drdrill.errors import DrdrillError
+from drdrill.errors import DrdrillError, TLSFailed
 
 PASSED = "passed"
 FAILED = "failed"
@@ -66,6 +66,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "DRILL_CONFLICT": (COULD_NOT_VERIFY, "Nothing was touched: another drill of the same target that cannot run alongside this one holds it (a failover kills the primary a backup streams from). Let the holder finish and trigger this drill again, or raise timeouts.lock_wait to wait longer."),
     "SCRATCH_SLOTS_FULL": (COULD_NOT_VERIFY, "This worker already runs as many scratch servers as it has memory for; nothing was restored. Run the drill again later, spread drills over more workers, or raise settings.scratch_slots if the worker has the memory."),
     "EVIDENCE_NOT_STORED": (COULD_NOT_VERIFY, "The drill ran but its evidence bundle is not in S3, so nobody can check it later: fix the S3 problem the message names (credentials, bucket, permissions for <prefix>/<target>/) and run the drill again."),
+    "TLS_VERIFY_FAILED": (FAILED, "The login is configured for TLS (the connection's ssl extra) but no verified, encrypted session came about: the server's certificate does not verify against ssl.ca (a wrong CA, or a certificate that does not name the host), or the server offers no TLS. Point ssl.ca at the CA that signed the server's certificate; drdrill never falls back to plain text."),
     "FAILED_BACKUP_REDRILLED": (PASSED, "This backup failed its last restore drill and was chosen by id to drill it again: a pass makes it proven again, another failure says what is still wrong with it."),
 }
 
@@ -92,7 +93,7 @@ NOT_ABOUT_THE_BACKUP = frozenset({
     "ARCHIVE_LAGGING", "HEARTBEAT_STOPPED", "TASK_TIMEOUT", "DRILL_CONFLICT", "SCRATCH_SLOTS_FULL",
     "PITR_TARGET_UNREACHED", "PITR_TARGET_BEFORE_BACKUP", "PITR_BASE_ROLLED_BACK", "PITR_BOUNDARY_WRONG",
     "REPLICATION_BROKEN", "REPLICA_LAGGING", "PROMOTION_FAILED", "WRITES_LOST", "ERRANT_TRANSACTIONS",
-    "FAILBACK_FAILED", "NOT_APPROVED", "TOPOLOGY_NOT_RESTORED", "EVIDENCE_NOT_STORED",
+    "FAILBACK_FAILED", "NOT_APPROVED", "TOPOLOGY_NOT_RESTORED", "EVIDENCE_NOT_STORED", "TLS_VERIFY_FAILED",
 })
 
 
@@ -131,7 +132,11 @@ class Finding:
 
 
 def error_finding(where: str, exc: BaseException) -> Finding:
-    """COULD_NOT_VERIFY for a step that raised instead of reporting (``where``: "Task x", "Step y"): never a pass."""
+    """COULD_NOT_VERIFY for a step that raised instead of reporting (``where``: "Task x", "Step y"): never a pass.
+
+    A login that could not make its TLS session is TLS_VERIFY_FAILED wherever it happened."""
+    if isinstance(exc, TLSFailed):
+        return Finding("TLS_VERIFY_FAILED", f"{where} failed: {exc.problem}", exc.fix or "")
     if isinstance(exc, DrdrillError):
         return Finding("COULD_NOT_VERIFY", f"{where} failed: {exc.problem}", exc.fix or "")
     return Finding("COULD_NOT_VERIFY", f"{where} failed: {type(exc).__name__}: {exc}")

@@ -12,6 +12,7 @@ import pytest
 
 from drdrill.ports import find_free_port
 from drdrill.servers.mariadb import MAX_SOCKET_PATH, InstanceSpec, LocalMariaDB
+from tests.helpers.tls_certs import ServerCertificates
 
 
 class MariaDBFactory:
@@ -23,8 +24,15 @@ class MariaDBFactory:
         self._spill_dirs: list[Path] = []
         self._next_server_id = 1
 
-    def __call__(self, name: str = "primary", *, start: bool = True, **spec: Any) -> LocalMariaDB:
-        """A new instance, started unless ``start=False``; ``spec`` sets InstanceSpec fields."""
+    def __call__(self, name: str = "primary", *, start: bool = True, tls: ServerCertificates | None = None,
+                 **spec: Any) -> LocalMariaDB:
+        """A new instance, started unless ``start=False``; ``spec`` sets InstanceSpec fields.
+
+        ``tls``: the server speaks TLS with these certificates and has ``require_secure_transport=ON`` (its unix
+        socket stays open to the admin login without TLS).
+        """
+        if tls is not None:
+            spec["extra"] = {**tls.server_options(), **spec.get("extra", {})}
         spec.setdefault("port", find_free_port())
         spec.setdefault("server_id", self._next_server_id)
         self._next_server_id = max(self._next_server_id, spec["server_id"]) + 1

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from drdrill.config import Storage
-from drdrill.endpoints import MySQLEndpoint
+from drdrill.endpoints import MySQLEndpoint, TLSSettings
 from drdrill.errors import DrdrillError
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.s3 import S3ObjectStore, client_config
@@ -121,7 +121,7 @@ def connection_exists(conn_id: str) -> bool:
 
 
 def mysql_endpoint(conn_id: str, used_for: str = "") -> MySQLEndpoint:
-    """A MySQLEndpoint from a mysql-type connection (login, password, host, port, extra.unix_socket)."""
+    """A MySQLEndpoint from a mysql-type connection (login, password, host, port, extra.unix_socket, extra.ssl)."""
     from airflow.sdk.log import mask_secret
 
     connection = get_connection(conn_id, used_for)
@@ -134,6 +134,7 @@ def mysql_endpoint(conn_id: str, used_for: str = "") -> MySQLEndpoint:
         user=connection.login or "",
         password=connection.password or "",
         socket=extra.get("unix_socket"),
+        tls=TLSSettings.from_extra(extra.get("ssl"), f"Airflow connection '{conn_id}'"),
     )
 
 

@@ -18,12 +18,12 @@ from drdrill.checks.schema_fingerprint import FINGERPRINT_KINDS
 from drdrill.checks.source_facts import collect_source_facts
 from drdrill.config import Target
 from drdrill.drills.layouts import layout_for
-from drdrill.endpoints import MySQLEndpoint, one_row
+from drdrill.endpoints import MySQLEndpoint, one_row, tls_verify_failed
 from drdrill.engines import get_engine
 from drdrill.engines.accounts import ACCOUNTS_ROLE, back_up_accounts
 from drdrill.engines.base import ArchiveTruncated, BackupJob
 from drdrill.engines.binlog_segment import capture_binlog_segment
-from drdrill.errors import DrdrillError, ToolError, ToolStalled
+from drdrill.errors import DrdrillError, TLSFailed, ToolError, ToolStalled
 from drdrill.servers.accounts import AccountsUnreadable, list_drilled_accounts
 from drdrill.servers.grants import BACKUP_GRANTS, missing_privileges
 from drdrill.servers.identity import read_identity
@@ -45,6 +45,7 @@ from drdrill.storage.verify import DEEP, quarantine, storage_unavailable, verify
 
 ANSWER_TIMEOUT = 30.0  # seconds preflight waits for each answer: a primary whose disk is full never answers
 CONNECT_ERRNOS = frozenset({2002, 2003})  # the client could not connect (refused, unreachable, timed out)
+ACCESS_DENIED = 1045  # also what MariaDB answers a plain-text login when require_secure_transport=ON
 
 
 def _server_facts(source: MySQLEndpoint, answer_timeout: float) -> dict[str, Any]:
@@ -70,7 +71,16 @@ def _server_facts(source: MySQLEndpoint, answer_timeout: float) -> dict[str, Any
 
 
 def _unreachable(target: Target, source: MySQLEndpoint, exc: Exception, answer_timeout: float) -> Finding:
-    """TARGET_UNAVAILABLE for a source that refused or never answered the connection, or stalled once connected."""
+    """TARGET_UNAVAILABLE for a source that refused or never answered the connection, or stalled once connected;
+    TLS_VERIFY_FAILED for a TLS login that could not make a verified, encrypted session."""
+    if isinstance(exc, TLSFailed):
+        return Finding("TLS_VERIFY_FAILED", f"Source of target {target.name}: {exc.problem}", exc.fix or "")
+    if getattr(exc, "args", None) and exc.args[0] == ACCESS_DENIED:
+        tls = "" if source.tls else (" (MariaDB refuses a login without TLS that way when the server has "
+                                     "require_secure_transport=ON, and this connection has no ssl extra)")
+        return Finding("TARGET_UNAVAILABLE", f"The source {source.describe()} of target {target.name} refused the "
+                       f"login: {exc.args[-1]}{tls}.", "Check the Airflow connection's login and password, and for a "
+                       "server that requires secure transport set its ssl extra (README: TLS logins).")
     if getattr(exc, "args", None) and exc.args[0] in CONNECT_ERRNOS:
         return Finding("TARGET_UNAVAILABLE", f"Cannot connect to the source {source.describe()} of target {target.name}: "
                        f"{exc}.", "Check that the source is up and reachable from this worker (host, port, network "
@@ -204,7 +214,14 @@ def dump_and_upload(plan: dict[str, Any], target: Target, source: MySQLEndpoint,
         raise DrillFailed([Finding("ARCHIVE_TRUNCATED", exc.problem, exc.fix or "")]) from exc
     except ToolStalled as exc:
         raise DrillFailed([Finding("TARGET_UNAVAILABLE", f"{exc.problem} Nothing was stored.", exc.fix or "")]) from exc
-    except (ToolError, AccountsUnreadable) as exc:
+    except ToolError as exc:
+        if source.tls and tls_verify_failed(exc.problem):
+            raise DrillFailed([Finding("TLS_VERIFY_FAILED", f"{exc.problem} (the login's CA: {source.tls.ca}). "
+                                       "Nothing was stored.")]) from exc
+        raise DrillFailed([Finding("BACKUP_FAILED", exc.problem, exc.fix or "")]) from exc
+    except TLSFailed as exc:  # the accounts' login (PyMySQL)
+        raise DrillFailed([Finding("TLS_VERIFY_FAILED", exc.problem, exc.fix or "")]) from exc
+    except AccountsUnreadable as exc:
         raise DrillFailed([Finding("BACKUP_FAILED", exc.problem, exc.fix or "")]) from exc
     except StorageError as exc:
         raise storage_unavailable(exc, f"The upload of backup {plan['backup_id']} was aborted; it has no manifest "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from drdrill.endpoints import MySQLEndpoint
@@ -39,15 +39,15 @@ class FailoverServers:
 
 
 def _at(endpoint: MySQLEndpoint, address: dict[str, Any]) -> MySQLEndpoint:
-    return MySQLEndpoint(address["host"], int(address["port"]), endpoint.user, endpoint.password,
-                         endpoint.database, endpoint.socket)
+    return replace(endpoint, host=address["host"], port=int(address["port"]))
 
 
 def failover_servers(primary: MySQLEndpoint, replica: MySQLEndpoint, canary: MySQLEndpoint, database: str,
                      replication: MySQLEndpoint | None = None) -> FailoverServers:
-    """Admin logins on both servers, and ``canary``'s login (its user and password) on each, in ``database``."""
+    """Admin logins on both servers, and ``canary``'s login (its user, password and TLS settings) on each, in
+    ``database``."""
     return FailoverServers(
         primary=primary, replica=replica,
-        canary_primary=MySQLEndpoint(primary.host, primary.port, canary.user, canary.password, database),
-        canary_replica=MySQLEndpoint(replica.host, replica.port, canary.user, canary.password, database),
+        canary_primary=replace(canary, host=primary.host, port=primary.port, database=database, socket=None),
+        canary_replica=replace(canary, host=replica.host, port=replica.port, database=database, socket=None),
         replication=replication)
