@@ -96,10 +96,11 @@ class TLSSettings:
 
     def option_lines(self) -> list[str]:
         """These settings as option-file lines every MariaDB tool reads (never argv)."""
-        lines = ["ssl"]
+        lines = ["ssl=1"]
         lines += [f"ssl-{name}={quote_option_value(path)}"
                   for name, path in (("ca", self.ca), ("cert", self.cert), ("key", self.key)) if path]
-        lines.append("ssl-verify-server-cert" if self.verify and self.check_hostname else "skip-ssl-verify-server-cert")
+        # The tools check the chain against ssl-ca whenever it is set; this adds the server's name to the check.
+        lines.append(f"ssl-verify-server-cert={int(self.verify and self.check_hostname)}")
         return lines
 
 

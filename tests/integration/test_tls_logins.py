@@ -1,5 +1,5 @@
 """drdrill's own logins over TLS, against a real server with require_secure_transport=ON (a self-signed CA made with
-openssl): with the right CA the backup preflight, the dump (mariadb-dump, mariabackup) and the manifest's source
+openssl): with the right CA the backup preflight, the dump (mariadb-dump, mariabackup, mydumper) and the manifest's source
 facts log in over TLS (Ssl_cipher set) and the backup verifies; with a wrong CA each login is TLS_VERIFY_FAILED and
 nothing is stored; without TLS settings the server refuses the login and the finding says why; a TLS login to a
 server without TLS is refused too, never a silent plain-text session."""
@@ -62,7 +62,7 @@ def _preflight(target, source, store, work_dir: Path, engine: str) -> dict[str, 
                             engine_override=engine)
 
 
-@pytest.mark.parametrize("engine", ["mariadb-dump", "mariabackup"])
+@pytest.mark.parametrize("engine", ["mariadb-dump", "mariabackup", "mydumper"])
 def test_a_backup_over_tls_with_the_right_ca_verifies_and_a_wrong_ca_is_tls_verify_failed_at_every_login(
         tls_server, store, tmp_path: Path, engine: str) -> None:
     _, certs = tls_server

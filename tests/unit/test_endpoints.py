@@ -17,7 +17,16 @@ import pymysql
 import pytest
 from sqlalchemy.engine import make_url
 
-from drdrill.endpoints import MySQLEndpoint, one_row, read_client_options, sql_list, sql_string, tcp_socket
+from drdrill.endpoints import (
+    MySQLEndpoint,
+    TLSSettings,
+    one_row,
+    read_client_options,
+    sql_list,
+    sql_string,
+    tcp_socket,
+    tls_verify_failed,
+)
 from drdrill.errors import DrdrillError
 
 pytestmark = pytest.mark.unit
@@ -172,3 +181,41 @@ def test_a_refused_tcp_connection_is_the_driver_s_can_t_connect_error() -> None:
     with pytest.raises(pymysql.err.OperationalError) as refused:
         tcp_socket("127.0.0.1", port, connect_timeout=2, dead_peer_timeout=30)
     assert refused.value.args[0] == 2003 and "Can't connect" in refused.value.args[1]
+
+
+def test_tls_settings_reach_the_tools_through_the_option_file_and_pymysql_through_ssl(tmp_path: Path) -> None:
+    tls = TLSSettings(ca=str(tmp_path / "my ca.pem"), cert="/etc/c.pem", key="/etc/k.pem")
+    endpoint = MySQLEndpoint("db.example", 3307, "backup", SECRET, tls=tls)
+    with endpoint.option_file(directory=tmp_path) as path:
+        options = tool_view(path)
+    assert (options["ssl-ca"], options["ssl-cert"], options["ssl-key"]) == (str(tmp_path / "my ca.pem"), "/etc/c.pem",
+                                                                            "/etc/k.pem")
+    assert options["ssl"] == options["ssl-verify-server-cert"] == "1"
+    assert tls.pymysql_ssl() == {"ca": tls.ca, "cert": "/etc/c.pem", "key": "/etc/k.pem", "verify_mode": "required",
+                                 "check_hostname": True}
+    unchecked = TLSSettings(verify=False)
+    assert unchecked.pymysql_ssl() == {"verify_mode": "none", "check_hostname": False}
+    assert "ssl-verify-server-cert=0" in unchecked.option_lines()
+    assert "ssl" not in MySQLEndpoint("localhost", 3306, "root", socket="/run/s.sock", tls=tls).option_text()
+
+
+@pytest.mark.parametrize(("extra", "problem"), [
+    ({"ca": "/etc/ca.pem", "ssl_mode": "VERIFY_IDENTITY"}, "cannot honour: ssl_mode"),
+    ({"cert": "/etc/c.pem"}, "names no CA"),
+    ({"ca": "/etc/ca.pem", "verify_mode": "optional"}, "verify_mode 'optional'"),
+    ("{not json", "not valid JSON"),
+])
+def test_an_ssl_extra_drdrill_cannot_honour_is_refused_not_ignored(extra: object, problem: str) -> None:
+    with pytest.raises(DrdrillError, match=problem):
+        TLSSettings.from_extra(extra, "Airflow connection 'x'")
+    assert TLSSettings.from_extra(None) is None and TLSSettings.from_extra({}) is None
+
+
+@pytest.mark.parametrize(("text", "verify_failed"), [
+    ("(2003, \"Can't connect ([SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed)\")", True),
+    ('mariadb-dump: Got error: 2026: "TLS/SSL error: self-signed certificate in certificate chain"', True),
+    ("Failed to connect to MariaDB server: SSL connection error: error:00000000:lib(0)::reason(0).", True),
+    ("Access denied for user 'backup'@'127.0.0.1' (using password: YES)", False),
+])
+def test_certificate_failures_are_told_apart_from_other_login_errors(text: str, verify_failed: bool) -> None:
+    assert tls_verify_failed(text) is verify_failed

@@ -22,7 +22,7 @@ from drdrill.airflow.connections import (
     redirect_connection,
 )
 from drdrill.config import Storage
-from drdrill.endpoints import MySQLEndpoint
+from drdrill.endpoints import MySQLEndpoint, TLSSettings
 from drdrill.errors import DrdrillError
 
 pytestmark = pytest.mark.unit
@@ -43,6 +43,17 @@ def test_a_mysql_connection_becomes_an_endpoint(monkeypatch: pytest.MonkeyPatch)
                                          "password": SECRET, "extra": {"unix_socket": "/run/mysqld.sock"}})
     assert mysql_endpoint("unit_primary") == MySQLEndpoint(host="db.example", port=3307, user="backup",
                                                            password=SECRET, socket="/run/mysqld.sock")
+
+
+@pytest.mark.parametrize("ssl", [{"ca": "/etc/ca.pem", "cert": "/etc/c.pem", "key": "/etc/k.pem", "check_hostname": False},
+                                 '{"ca": "/etc/ca.pem", "cert": "/etc/c.pem", "key": "/etc/k.pem", "check_hostname": false}'],
+                         ids=["dict", "json-string"])
+def test_the_ssl_extra_becomes_the_endpoint_s_tls_settings(monkeypatch: pytest.MonkeyPatch, ssl: object) -> None:
+    define(monkeypatch, "unit_tls", {"conn_type": "mysql", "host": "db.example", "login": "backup", "extra": {"ssl": ssl}})
+    define(monkeypatch, "unit_plain", {"conn_type": "mysql", "host": "db.example", "login": "backup"})
+    assert mysql_endpoint("unit_tls").tls == TLSSettings(ca="/etc/ca.pem", cert="/etc/c.pem", key="/etc/k.pem",
+                                                         check_hostname=False)
+    assert mysql_endpoint("unit_plain").tls is None
 
 
 def test_a_uri_connection_becomes_an_endpoint_with_defaults_for_host_and_port(monkeypatch: pytest.MonkeyPatch) -> None:
