@@ -20,6 +20,7 @@ from drdrill.drills.layouts import layout_for
 from drdrill.endpoints import MySQLEndpoint, TLSSettings
 from drdrill.errors import TLSFailed
 from drdrill.findings import DrillFailed
+from drdrill.sandbox.heartbeat import beat_once
 from drdrill.sandbox.sample_data import create_shop_schema, load_shop_data
 from drdrill.servers.grants import BACKUP_GRANTS
 from drdrill.storage.catalog import list_backups
@@ -114,3 +115,32 @@ def test_a_tls_login_to_a_server_without_tls_is_refused_not_made_in_plain_text(m
         source.connect()
     with contextlib.closing(dataclasses.replace(source, tls=None).connect()):  # the same login without TLS works
         pass
+
+
+def test_a_restore_drill_reads_the_tls_source_with_the_right_ca_and_is_tls_verify_failed_with_a_wrong_one(
+        tls_server, store, tmp_path: Path) -> None:
+    from drdrill.drills.restore.form import RestoreOptions
+    from drdrill.drills.restore.runner import RestoreServers, run_restore_drill
+
+    server, certs = tls_server
+    target = dataclasses.replace(shop_target(), name="tls_restore")
+    source = _source(tls_server, certs.ca)
+    with contextlib.closing(server.root_connect()) as connection:
+        beat_once(connection, server.spec.server_id)  # the RPO measure's newest heartbeat in the backup
+    try:
+        plan = _preflight(target, source, store, tmp_path, "mariadb-dump")
+        dumped = backup.dump_and_upload(plan, target, source, store, work_dir=tmp_path)
+        backup.write_manifest(plan, dumped, target, source, store, signing_key=None, work_dir=tmp_path)
+        backup.verify(plan, target, store, signing_key=None)
+        outcomes = {}
+        for name, login in (("right", source), ("wrong", _source(tls_server, certs.other_ca))):
+            record, findings = run_restore_drill(
+                target, RestoreServers(source=login, replica=None, store=store),
+                RestoreOptions(backup="backup_id", backup_id=plan["backup_id"]), work_dir=tmp_path / name,
+                history_url=f"sqlite:///{tmp_path}/history.sqlite", run_id=f"test-tls-{name}",
+                started_at=datetime.now(timezone.utc))
+            outcomes[name] = (record.verdict, [finding.code for finding in findings])
+        assert outcomes["right"] == ("passed", []), outcomes
+        assert outcomes["wrong"][0] == "failed" and "TLS_VERIFY_FAILED" in outcomes["wrong"][1], outcomes
+    finally:
+        store.delete_prefix(target_root(target.storage.prefix, target.name))

@@ -11,7 +11,7 @@ import contextlib
 import random
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from drdrill.durations import format_duration
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.engines import restore_backup
 from drdrill.engines.restore import RestoreFailed
-from drdrill.errors import ServerStartError
+from drdrill.errors import ServerStartError, TLSFailed
 from drdrill.servers.accounts import drop_drilled_accounts
 from drdrill.servers.identity import read_identity
 from drdrill.servers.scratch import (
@@ -225,6 +225,15 @@ def _next_usable(store: ObjectStore, target: Target, older_than: str, signing_ke
                  if entry.is_valid and entry.backup_id < older_than), None)
 
 
+@contextlib.contextmanager
+def _tls_is_a_finding(what: str) -> Iterator[None]:
+    """A TLS login that failed inside is TLS_VERIFY_FAILED, saying ``what`` it was for."""
+    try:
+        yield
+    except TLSFailed as exc:
+        raise DrillFailed([Finding("TLS_VERIFY_FAILED", f"{what}: {exc.problem}", exc.fix or "")]) from exc
+
+
 def provision_scratch(selected: dict[str, Any], *, work_dir: Path, key: str, source: MySQLEndpoint,
                       replica: MySQLEndpoint | None, scratch_endpoint: MySQLEndpoint | None,
                       scratch_conn_id: str | None, run_id: str = "", scratch_slots: SlotPolicy = SlotPolicy()
@@ -240,7 +249,8 @@ def provision_scratch(selected: dict[str, Any], *, work_dir: Path, key: str, sou
                                        f"({scratch_conn_id}) does not answer: {exc}.",
                                        "Start the scratch server or fix its connection; nothing was restored.")]) from exc
         try:
-            check_not_protected(identity, protected_identities(source, replica, replica_required=True))
+            with _tls_is_a_finding("The safety interlock could not read the source's identity"):
+                check_not_protected(identity, protected_identities(source, replica, replica_required=True))
         except SafetyInterlock as exc:
             raise DrillFailed([Finding("SAFETY_INTERLOCK", exc.problem, exc.fix or "")]) from exc
         info: dict[str, Any] = {"kind": "connection", "conn_id": scratch_conn_id}
@@ -255,7 +265,8 @@ def provision_scratch(selected: dict[str, Any], *, work_dir: Path, key: str, sou
             if selected["engine"] != "mariabackup":  # physical restores start the server on the copied datadir
                 start_fresh(scratch)
                 identity = read_identity(scratch.endpoint())
-                check_not_protected(identity, protected_identities(source, replica, replica_required=False))
+                with _tls_is_a_finding("The safety interlock could not read the source's identity"):
+                    check_not_protected(identity, protected_identities(source, replica, replica_required=False))
         except BaseException as exc:
             destroy(scratch)
             if isinstance(exc, ServerStartError):
