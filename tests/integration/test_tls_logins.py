@@ -1,8 +1,9 @@
 """drdrill's own logins over TLS, against a real server with require_secure_transport=ON (a self-signed CA made with
-openssl): with the right CA the backup preflight, the dump (mariadb-dump, mariabackup, mydumper) and the manifest's source
-facts log in over TLS (Ssl_cipher set) and the backup verifies; with a wrong CA each login is TLS_VERIFY_FAILED and
-nothing is stored; without TLS settings the server refuses the login and the finding says why; a TLS login to a
-server without TLS is refused too, never a silent plain-text session."""
+openssl): with the right CA the backup preflight, the dump (mariadb-dump, mariabackup, mydumper), the manifest's
+source facts and mariadb-binlog's catch-up segment log in over TLS (Ssl_cipher set), the backup verifies and a
+restore drill of it passes; with a wrong CA each of those logins is TLS_VERIFY_FAILED (red) and nothing is stored;
+without TLS settings the server refuses the login and the finding says why; a TLS login to a server without TLS is
+refused too, never a silent plain-text session."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from drdrill.sandbox.sample_data import create_shop_schema, load_shop_data
 from drdrill.servers.grants import BACKUP_GRANTS
 from drdrill.storage.catalog import list_backups
 from drdrill.storage.layout import target_root
+from drdrill.storage.manifest import Manifest
 from drdrill.storage.s3 import S3ObjectStore
 from tests.helpers.drill_helpers import shop_target
 from tests.helpers.tls_certs import ServerCertificates, make_certificates
@@ -130,8 +132,12 @@ def test_a_restore_drill_reads_the_tls_source_with_the_right_ca_and_is_tls_verif
     try:
         plan = _preflight(target, source, store, tmp_path, "mariadb-dump")
         dumped = backup.dump_and_upload(plan, target, source, store, work_dir=tmp_path)
+        with contextlib.closing(server.root_connect()) as connection:  # a write after the dump: the manifest's
+            beat_once(connection, server.spec.server_id)              # catch-up segment comes from mariadb-binlog
         backup.write_manifest(plan, dumped, target, source, store, signing_key=None, work_dir=tmp_path)
         backup.verify(plan, target, store, signing_key=None)
+        manifest = Manifest.from_json(store.get_bytes(layout_for(target).manifest_key(plan["backup_id"])) or b"")
+        assert manifest.catchup is not None, "no binlog segment was captured over TLS"
         outcomes = {}
         for name, login in (("right", source), ("wrong", _source(tls_server, certs.other_ca))):
             record, findings = run_restore_drill(
