@@ -40,6 +40,7 @@ from drdrill.checks.result_findings import (
     unique_key_finding,
 )
 from drdrill.checks.schema_fingerprint import FINGERPRINT_QUERIES
+from drdrill.checks.source_facts import read_primary_keys
 from drdrill.checks.sql import checksum_mismatch_query, inventory_query
 from drdrill.checks.suite_definition import INVENTORY_KINDS, check_suite_definition, load_suite_definition
 from drdrill.config import Heartbeat
@@ -228,18 +229,12 @@ class RestoreSuiteRun(SuiteRun):
 
     def _read_primary_keys(self, root: Any) -> dict[str, tuple[str, ...]]:
         """``schema.table`` → the columns of its PRIMARY KEY constraint on the restored server, in key order."""
-        import sqlalchemy as sa
-
-        query = sa.text(
-            "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "
-            "WHERE CONSTRAINT_NAME = 'PRIMARY' AND TABLE_SCHEMA IN :schemas "
-            "ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION"
-        ).bindparams(sa.bindparam("schemas", expanding=True))
-        keys: dict[str, tuple[str, ...]] = {}
         with root.get_engine().connect() as connection:
-            for schema, table, column in connection.execute(query, {"schemas": sorted(self._schema_variables)}):
-                keys[f"{schema}.{table}"] = (*keys.get(f"{schema}.{table}", ()), column)
-        return keys
+            cursor = connection.connection.cursor()
+            try:
+                return read_primary_keys(cursor, sorted(self._schema_variables))
+            finally:
+                cursor.close()
 
     def _inventory_validations(
         self, gx: Any, context: Any, root: Any, kind: str, collation: str

@@ -49,31 +49,43 @@ def read_inventory(cursor: Any, databases: Sequence[str]) -> Inventory:
     return Inventory(**found)
 
 
-def read_table_shape(cursor: Any, schema: str, table: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """A table's columns in order and its primary-key columns."""
+def read_table_columns(cursor: Any, schema: str, table: str) -> tuple[str, ...]:
+    """A table's columns in order."""
     cursor.execute(
-        "SELECT COLUMN_NAME, COLUMN_KEY FROM information_schema.COLUMNS "
+        "SELECT COLUMN_NAME FROM information_schema.COLUMNS "
         "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
         (schema, table),
     )
-    rows = cursor.fetchall()
+    return tuple(name for (name,) in cursor.fetchall())
+
+
+def read_primary_keys(cursor: Any, schemas: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """``schema.table`` → the columns of its PRIMARY KEY constraint in key order, for every table of ``schemas``
+    (one query; a table without a primary key is absent). Source facts and the restore suite share it."""
+    if not schemas:
+        return {}
     cursor.execute(
-        "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "
-        "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION",
-        (schema, table),
+        "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "
+        f"WHERE CONSTRAINT_NAME = 'PRIMARY' AND TABLE_SCHEMA IN ({_placeholders(schemas)}) "
+        "ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION",
+        list(schemas),
     )
-    return tuple(name for name, _ in rows), tuple(name for (name,) in cursor.fetchall())
+    keys: dict[str, tuple[str, ...]] = {}
+    for schema, table, column in cursor.fetchall():
+        keys[f"{schema}.{table}"] = (*keys.get(f"{schema}.{table}", ()), column)
+    return keys
 
 
 def checksum_tables(cursor: Any, inventory: Inventory) -> tuple[TableFacts, ...]:
     """Count and checksum every base table with the shared checksum expression."""
+    primary_keys = read_primary_keys(cursor, sorted({qualified.split(".", 1)[0] for qualified in inventory.tables}))
     facts = []
     for qualified in inventory.tables:
         schema, table = qualified.split(".", 1)
-        columns, primary_key = read_table_shape(cursor, schema, table)
+        columns = read_table_columns(cursor, schema, table)
         cursor.execute(table_checksum_sql(schema, table, columns))
         rows, checksum = one_row(cursor)
-        facts.append(TableFacts(schema, table, int(rows), str(checksum), columns, primary_key))
+        facts.append(TableFacts(schema, table, int(rows), str(checksum), columns, primary_keys.get(qualified, ())))
     return tuple(facts)
 
 

@@ -16,7 +16,8 @@ from drdrill.checks.source_facts import (
     checksum_tables,
     collect_source_facts,
     read_inventory,
-    read_table_shape,
+    read_primary_keys,
+    read_table_columns,
 )
 from drdrill.storage.manifest import BinlogPosition, Inventory, SchemaObject, TableFacts
 
@@ -49,8 +50,8 @@ class ScriptedCursor:
 
 
 SHAPE = [
-    ("information_schema.COLUMNS", [("id", "PRI"), ("note", "")]),
-    ("information_schema.KEY_COLUMN_USAGE", [("id",)]),
+    ("information_schema.COLUMNS", [("id",), ("note",)]),
+    ("information_schema.KEY_COLUMN_USAGE", [("shop", "odd`name", "id"), ("shop", "orders", "id")]),
     ("CRC32", [(3, 987654321)]),
 ]
 
@@ -73,10 +74,20 @@ def test_the_inventory_is_sorted_schema_names_of_the_given_databases() -> None:
     assert all(sql.endswith("IN (%s, %s)") for sql, _ in cursor.executed[1:])
 
 
-def test_a_tables_shape_is_its_columns_in_order_and_its_primary_key() -> None:
+def test_a_tables_columns_are_read_in_order() -> None:
     cursor = ScriptedCursor(SHAPE)
-    assert read_table_shape(cursor, "shop", "orders") == (("id", "note"), ("id",))
-    assert [parameters for _, parameters in cursor.executed] == [("shop", "orders"), ("shop", "orders")]
+    assert read_table_columns(cursor, "shop", "orders") == ("id", "note")
+    assert [parameters for _, parameters in cursor.executed] == [("shop", "orders")]
+
+
+def test_primary_keys_are_read_once_for_all_schemas_in_key_order_and_keyless_tables_are_absent() -> None:
+    cursor = ScriptedCursor(
+        [("information_schema.KEY_COLUMN_USAGE", [("audit", "log", "day"), ("audit", "log", "seq"), ("shop", "t", "id")])]
+    )
+    assert read_primary_keys(cursor, ["audit", "shop"]) == {"audit.log": ("day", "seq"), "shop.t": ("id",)}
+    assert len(cursor.executed) == 1 and cursor.executed[0][1] == ["audit", "shop"]
+    assert "ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION" in cursor.executed[0][0]
+    assert read_primary_keys(cursor, []) == {} and len(cursor.executed) == 1  # no schema, no query
 
 
 def test_each_table_is_counted_and_checksummed_with_the_shared_expression() -> None:
