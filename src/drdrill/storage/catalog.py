@@ -73,6 +73,14 @@ class BackupEntry:
         }
 
 
+def describe_backups(entries: list[BackupEntry], most: int = 3) -> str:
+    """The first ``most`` entries as ``id (status: why)``, then how many more: why backups do not count, in a finding."""
+    named = "; ".join(f"{entry.backup_id} ({entry.label}: {entry.problem or 'no reason recorded'})"
+                      for entry in entries[:most])
+    hidden = len(entries) - most
+    return named + (f"; and {hidden} more ('drdrill backups list' shows all)" if hidden > 0 else "")
+
+
 def list_backups(store: ObjectStore, layout: TargetLayout, *, signing_key: SigningKey | None) -> list[BackupEntry]:
     """Every backup folder of a target, newest first, each with its status (checks sizes and manifest seals, not
     object hashes); ``signing_key``: the target's, when it signs its manifests."""

@@ -14,6 +14,7 @@ from drdrill.storage.catalog import (
     QUARANTINED,
     RUN_GRACE_FLOOR,
     VALID,
+    describe_backups,
     find_backup,
     list_backups,
     may_still_be_running,
@@ -187,3 +188,15 @@ def test_without_a_complete_run_to_go_by_a_running_backup_gets_the_floor(store: 
     entry = only(store)
     assert may_still_be_running(entry, [entry], NOW + RUN_GRACE_FLOOR - timedelta(seconds=1))
     assert not may_still_be_running(entry, [entry], NOW + RUN_GRACE_FLOOR)
+
+
+def test_backups_that_do_not_count_are_described_by_id_status_and_why_the_newest_first(store: MemoryObjectStore) -> None:
+    made = [put_backup(store, days, body=b"12345") for days in (4, 3, 2, 1)]
+    for backup in made:
+        store.put_bytes(LAYOUT.object_key(backup.backup_id, "dump.sql.zst"), b"1234")
+    entries = list_backups(store, LAYOUT, signing_key=None)
+    newest = made[-1].backup_id
+    assert describe_backups(entries[:1]) == f"{newest} (invalid: dump.sql.zst is 4 bytes, manifest says 5)"
+    described = describe_backups(entries)
+    assert described.startswith(f"{newest} (invalid: ") and made[1].backup_id in described
+    assert made[0].backup_id not in described and described.endswith("; and 1 more ('drdrill backups list' shows all)")

@@ -40,7 +40,15 @@ from drdrill.servers.scratch import (
 )
 from drdrill.servers.owner import claim, mark_kept
 from drdrill.servers.slots import ScratchSlotsFull, SlotPolicy, scratch_slot
-from drdrill.storage.catalog import CORRUPT, DRILL_EVIDENCE, INVALID, QUARANTINED, list_backups, may_still_be_running
+from drdrill.storage.catalog import (
+    CORRUPT,
+    DRILL_EVIDENCE,
+    INVALID,
+    QUARANTINED,
+    describe_backups,
+    list_backups,
+    may_still_be_running,
+)
 from drdrill.storage.layout import TargetLayout, backup_time
 from drdrill.storage.lease import renew_lease, take_lease
 from drdrill.storage.manifest import REFUSED_CODES, Manifest, ManifestCorrupt, ManifestError
@@ -107,8 +115,11 @@ def select_backup(target: Target, store: ObjectStore, *, signing_key: SigningKey
         chosen = valid[0] if valid else None
     if chosen is None:
         scope = f" from the last {window_days} days" if choice == "random" else ""
+        unusable = [entry for entry in backups if not entry.is_valid]
+        why = f": {describe_backups(unusable)}" if unusable else ""
         raise DrillFailed([Finding("NO_VALID_BACKUP", f"Target {target.name} has no valid backup{scope} in "
-                                   f"s3://{store.bucket}/{layout_for(target).full_root} ({len(backups)} folders, none valid).")])
+                                   f"s3://{store.bucket}/{layout_for(target).full_root} ({len(backups)} folders, "
+                                   f"none valid){why}.")])
     age = now - backup_time(chosen.backup_id)
     limit = target.restore_drill.max_backup_age
     if choice == "newest":

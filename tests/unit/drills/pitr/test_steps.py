@@ -79,6 +79,21 @@ def test_a_base_backup_with_an_edited_manifest_is_passed_over_for_the_newest_sou
     assert pitr_plan(shop, store, signing_key=None, target_time=target_time, now=NOW)["backup_id"] == older.backup_id
 
 
+def test_no_base_backup_names_why_each_backup_does_not_count(tmp_path: Path) -> None:
+    store, shop = MemoryObjectStore(), load_test_target(tmp_path, prefix="drills")
+    target_time = NOW - timedelta(minutes=5)
+    with pytest.raises(DrillFailed) as failed:
+        pitr_plan(shop, store, signing_key=None, target_time=target_time, now=NOW)
+    assert failed.value.findings[0].message.endswith("to recover from (no backup folder).")
+    broken = put_backup(store, days_old=1, body=b"12345", extra={"server_key": SERVER})
+    store.put_bytes(LAYOUT.object_key(broken.backup_id, "dump.sql.zst"), b"1234")
+    with pytest.raises(DrillFailed) as failed:
+        pitr_plan(shop, store, signing_key=None, target_time=target_time, now=NOW)
+    finding = failed.value.findings[0]
+    assert finding.code == "NO_VALID_BACKUP"
+    assert f"{broken.backup_id} (invalid: dump.sql.zst is 4 bytes, manifest says 5)" in finding.message
+
+
 def based_on(store, days_old: float, file: str):
     """A backup ``days_old`` days before NOW whose consistent point is at the start of ``file``."""
     return put_backup(store, days_old, consistent_point=BinlogPosition(file, 4, "0-1-6"), extra={"server_key": SERVER})

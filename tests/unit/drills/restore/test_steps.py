@@ -213,6 +213,17 @@ def test_a_quarantined_backup_chosen_by_id_is_refused_with_why(shop) -> None:
     assert failed.value.findings[0].code == "NO_VALID_BACKUP" and "quarantined" in failed.value.findings[0].message
 
 
+def test_no_valid_backup_names_why_each_backup_does_not_count(shop) -> None:
+    target, store = shop
+    broken = put_backup(store, 0.5, body=b"12345")
+    store.put_bytes(LAYOUT.object_key(broken.backup_id, "dump.sql.zst"), b"1234")  # replaced after it was stored
+    with pytest.raises(DrillFailed) as failed:
+        select_backup(target, store, signing_key=None, now=NOW)
+    finding = failed.value.findings[0]
+    assert finding.code == "NO_VALID_BACKUP"
+    assert f"{broken.backup_id} (invalid: dump.sql.zst is 4 bytes, manifest says 5)" in finding.message
+
+
 def test_a_broken_newest_backup_is_quarantined_and_the_next_usable_one_fetched_instead(shop, tmp_path) -> None:
     target, store = shop
     older = put_backup(store, 0.5, body=b"older backup")
