@@ -12,7 +12,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -305,6 +305,18 @@ class ShopPlan:
         return cls(customers, products, orders)
 
 
+def _in_batches(table: str, rows: Iterable[str], size: int = 2000) -> Iterator[list[tuple[str, list[str]]]]:
+    """One single-table transaction per ``size`` rows of ``rows`` (the last one may hold fewer)."""
+    batch: list[str] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield [(table, batch)]
+            batch = []
+    if batch:
+        yield [(table, batch)]
+
+
 def iter_shop_inserts(rows: int, seed: int) -> Iterator[list[tuple[str, list[str]]]]:
     """Yield transactions of ``(table, [row literal, ...])``; same ``rows`` and ``seed``, same data."""
     plan = ShopPlan.for_rows(rows)
@@ -317,38 +329,29 @@ def iter_shop_inserts(rows: int, seed: int) -> Iterator[list[tuple[str, list[str
             days[day] = time.strftime("%Y-%m-%d", time.gmtime(day * 86_400))
         return f"'{days[day]} {second // 3600:02d}:{second % 3600 // 60:02d}:{second % 60:02d}'"
 
-    batch: list[str] = []
-    for customer_id in range(1, plan.customers + 1):
-        first, last = rng.choice(_FIRST), rng.choice(_LAST)
-        joined = _EPOCH - rng.randrange(3 * 365 * 86_400)
-        batch.append(
-            f"({customer_id},'{_ascii(first)}.{_ascii(last)}.{customer_id}@example.com','{first} {last}',"
-            f"'{rng.choice(_COUNTRIES)}',{int(rng.random() < 0.3)},{stamp(joined)},"
-            f"{stamp(joined + rng.randrange(86_400 * 90))})"
-        )
-        if len(batch) == 2000:
-            yield [("customers", batch)]
-            batch = []
-    if batch:
-        yield [("customers", batch)]
+    def customers() -> Iterator[str]:
+        for customer_id in range(1, plan.customers + 1):
+            first, last = rng.choice(_FIRST), rng.choice(_LAST)
+            joined = _EPOCH - rng.randrange(3 * 365 * 86_400)
+            yield (f"({customer_id},'{_ascii(first)}.{_ascii(last)}.{customer_id}@example.com','{first} {last}',"
+                   f"'{rng.choice(_COUNTRIES)}',{int(rng.random() < 0.3)},{stamp(joined)},"
+                   f"{stamp(joined + rng.randrange(86_400 * 90))})")
+
+    yield from _in_batches("customers", customers())
 
     prices = [0]
-    batch = []
-    for product_id in range(1, plan.products + 1):
-        category = rng.choice(_CATEGORIES)
-        name = f"{rng.choice(_ADJECTIVES)} {rng.choice(_MATERIALS)} {rng.choice(_NOUNS[category])}"
-        price = rng.randrange(199, 49_999)
-        prices.append(price)
-        added = _EPOCH - rng.randrange(365 * 86_400)
-        batch.append(
-            f"({product_id},'SKU-{product_id:06d}','{name}','{category}',{price},{rng.randrange(0, 500)},"
-            f"{int(rng.random() < 0.95)},{stamp(added)},{stamp(added + rng.randrange(86_400 * 30))})"
-        )
-        if len(batch) == 2000:
-            yield [("products", batch)]
-            batch = []
-    if batch:
-        yield [("products", batch)]
+
+    def products() -> Iterator[str]:
+        for product_id in range(1, plan.products + 1):
+            category = rng.choice(_CATEGORIES)
+            name = f"{rng.choice(_ADJECTIVES)} {rng.choice(_MATERIALS)} {rng.choice(_NOUNS[category])}"
+            price = rng.randrange(199, 49_999)
+            prices.append(price)
+            added = _EPOCH - rng.randrange(365 * 86_400)
+            yield (f"({product_id},'SKU-{product_id:06d}','{name}','{category}',{price},{rng.randrange(0, 500)},"
+                   f"{int(rng.random() < 0.95)},{stamp(added)},{stamp(added + rng.randrange(86_400 * 30))})")
+
+    yield from _in_batches("products", products())
 
     item_id = payment_id = 0
     for first_order in range(1, plan.orders + 1, _ORDERS_PER_CHUNK):
