@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from drdrill.drill_kinds import drill_names
 from drdrill.drills.form import add_flags
@@ -25,6 +25,7 @@ from drdrill.errors import DrdrillError
 from drdrill.findings import BAD_REQUEST
 
 EXIT_OK, EXIT_DRILL_RED, EXIT_ERROR = 0, 1, 2
+OptionsT = TypeVar("OptionsT", RestoreOptions, PitrOptions)
 
 
 def cli_run_id(started: datetime) -> str:
@@ -175,20 +176,28 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return drill_exit_code(record.verdict, findings)
 
 
-def cmd_restore(args: argparse.Namespace) -> int:
+def _scratch_drill_inputs(args: argparse.Namespace,
+                          form: type[OptionsT]) -> tuple[Any, Any, datetime, OptionsT, Any]:
+    """Config, target, start, options (from the flags: a bad flag stops here, before anything is owned) and servers
+    of a drill that restores into a scratch server; from then on the drill's files belong to this process."""
     from drdrill.config import load_config
     from drdrill.drills.form import params_from_flags, read_form
-    from drdrill.drills.restore.form import RestoreOptions
-    from drdrill.drills.restore.runner import run_restore_drill
     from drdrill.drills.restore.tasks import restore_servers
-    from drdrill.durations import format_duration
 
     config = load_config()
     target = config.target(args.target)
     started = datetime.now(timezone.utc)
-    options = read_form(RestoreOptions, params_from_flags(RestoreOptions, args))  # a bad flag stops here
+    options = read_form(form, params_from_flags(form, args))
     servers = restore_servers(target)
     _own_drill_process()
+    return config, target, started, options, servers
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from drdrill.drills.restore.runner import run_restore_drill
+    from drdrill.durations import format_duration
+
+    config, target, started, options, servers = _scratch_drill_inputs(args, RestoreOptions)
     record, findings = run_restore_drill(
         target, servers, options, work_dir=config.settings.work_dir, history_url=config.settings.history_url,
         run_id=cli_run_id(started), started_at=started)
@@ -218,18 +227,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_pitr(args: argparse.Namespace) -> int:
-    from drdrill.config import load_config
-    from drdrill.drills.form import params_from_flags, read_form
-    from drdrill.drills.pitr.form import PitrOptions
     from drdrill.drills.pitr.runner import run_pitr_drill
-    from drdrill.drills.restore.tasks import restore_servers
 
-    config = load_config()
-    target = config.target(args.target)
-    started = datetime.now(timezone.utc)
-    options = read_form(PitrOptions, params_from_flags(PitrOptions, args))  # a bad flag stops here
-    servers = restore_servers(target)
-    _own_drill_process()
+    config, target, started, options, servers = _scratch_drill_inputs(args, PitrOptions)
     record, findings = run_pitr_drill(
         target, servers, options,
         work_dir=config.settings.work_dir, history_url=config.settings.history_url,
