@@ -138,23 +138,26 @@ def hold_target(context: Any, target_name: str, drill: str) -> None:
     drill_locks.hold(config().settings.history_url, target=target_name, drill=drill, run_id=context["run_id"],
                      wait=target(target_name).timeouts.lock_wait,
                      expires_in=getattr(context.get("dag"), "dagrun_timeout", None) or LOCK_FALLBACK,
-                     ended=dag_run_ended)
+                     ended=dag_run_ended(context["ti"]))
 
 
-def dag_run_ended(holder: Holder) -> bool:
-    """Whether Airflow says the holder's DAG run has ended (success or failed); False when it cannot tell (no such
+def dag_run_ended(ti: Any) -> Callable[[Holder], bool]:
+    """Whether Airflow says a holder's DAG run has ended (success or failed), asked through this task's instance
+    (``ti.get_dagrun_state``, the Task SDK's public task-instance protocol); False when it cannot tell (no such
     run, e.g. a hold from elsewhere, or no answer): such a hold is honoured until it expires."""
-    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 
-    kind = BY_NAME.get(holder.drill)
-    if kind is None:
-        return False
-    try:
-        state = RuntimeTaskInstance.get_dagrun_state(kind.dag_id(holder.target), holder.run_id)
-    except Exception as exc:  # the Execution API's answer for an unknown run, or none at all
-        log.debug("cannot tell whether %s still runs: %s", holder.describe(), exc)
-        return False
-    return str(getattr(state, "value", state)) in ENDED_RUN_STATES
+    def ended(holder: Holder) -> bool:
+        kind = BY_NAME.get(holder.drill)
+        if kind is None:
+            return False
+        try:
+            state = ti.get_dagrun_state(kind.dag_id(holder.target), holder.run_id)
+        except Exception as exc:  # the Execution API's answer for an unknown run, or none at all
+            log.debug("cannot tell whether %s still runs: %s", holder.describe(), exc)
+            return False
+        return str(getattr(state, "value", state)) in ENDED_RUN_STATES
+
+    return ended
 
 
 class SpanRunner(StepRunner):

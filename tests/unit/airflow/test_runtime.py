@@ -20,6 +20,7 @@ from drdrill.airflow.runtime import (
     OUTCOME_KEY,
     SpanRunner,
     config,
+    dag_run_ended,
     finish_drill,
     pull_results,
     run_step,
@@ -27,6 +28,7 @@ from drdrill.airflow.runtime import (
     target,
     work_dir,
 )
+from drdrill.drill_locks import Holder
 from drdrill.errors import ConfigError
 from drdrill.findings import DrillFailed, Finding
 from drdrill.history import list_drills
@@ -332,3 +334,31 @@ def test_what_a_span_claims_on_the_worker_ends_with_its_process(tmp_path: Path) 
     claim(tmp_path / "span", "run-1")
     owner = read_owner(tmp_path / "span")
     assert owner.pid and owner.process_alive()
+
+
+class StatesOfRuns:
+    """A task instance's ``get_dagrun_state`` side: the states Airflow would give, by (dag_id, run_id)."""
+
+    def __init__(self, states: dict[tuple[str, str], str]) -> None:
+        self.states = states
+        self.asked: list[tuple[str, str]] = []
+
+    def get_dagrun_state(self, dag_id: str, run_id: str) -> str:
+        self.asked.append((dag_id, run_id))
+        if (dag_id, run_id) not in self.states:
+            raise RuntimeError("DagRun not found")  # what the Execution API answers for a run it does not know
+        return self.states[(dag_id, run_id)]
+
+
+def holder(drill: str, run_id: str) -> Holder:
+    return Holder("shop", run_id, drill, "2026-12-07T10:00:00+00:00", "2026-12-07T12:00:00+00:00")
+
+
+def test_a_hold_has_ended_only_when_airflow_says_its_run_succeeded_or_failed() -> None:
+    ti = StatesOfRuns({("dr_backup__shop", "done"): "success", ("dr_restore_drill__shop", "red"): "failed",
+                       ("dr_backup__shop", "going"): "running", ("dr_backup__shop", "waiting"): "queued"})
+    ended = dag_run_ended(ti)
+    assert ended(holder("backup", "done")) and ended(holder("restore", "red"))
+    assert not ended(holder("backup", "going")) and not ended(holder("backup", "waiting"))
+    assert not ended(holder("backup", "cli__20261207T100000Z"))  # a run Airflow does not know: honoured until it expires
+    assert not ended(holder("no_such_kind", "done")) and ("dr_no_such_kind__shop", "done") not in ti.asked
