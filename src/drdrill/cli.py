@@ -552,7 +552,8 @@ def cmd_evidence(args: argparse.Namespace) -> int:
             print(f"No evidence bundle recorded for run {args.run_id} (see 'drdrill history').")
         for item in checked:
             state = ("intact: every hash matches" if item["intact"] else "NOT FOUND in S3" if not item["found"]
-                     else "TAMPERED: " + ", ".join(item["tampered"]) + " no longer match")
+                     else f"TAMPERED: {', '.join(item['tampered'])} no longer "
+                          f"{'matches its hash' if len(item['tampered']) == 1 else 'match their hashes'}")
             print(f"{item['drill']} drill of {item['target']}, run {item['run_id']}: {state}  ({item['evidence_key']})")
 
     _emit(args, {"run_id": args.run_id, "bundles": checked}, human)

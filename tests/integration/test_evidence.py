@@ -41,6 +41,7 @@ def test_a_backup_drills_bundle_verifies_and_a_changed_byte_names_its_part(sandb
     store.put_bytes(key, original.replace(b'"dump_and_upload"', b'"dump_and_uploaD"'))  # one byte, in part "steps"
     code, verified = verify(record["run_id"])
     assert (code, verified["bundles"][0]["tampered"]) == (1, ["steps"])
+    assert "TAMPERED: steps no longer matches its hash" in run("evidence", "verify", record["run_id"]).stdout
     store.put_bytes(key, original)
     assert verify_evidence(store, record["details"]).tampered == []  # as written: intact again
     store.delete(key)
