@@ -9,9 +9,12 @@ record everything that changes a backup's standing, so the history replays it in
   conclusive one wins) makes it proven, or ``failed_drill`` until a later drill proves it again;
 - a restore or PITR drill whose fetch found its objects broken quarantined it, one whose manifest was refused
   found it corrupt or invalid, and ``NEWER_BACKUPS_UNUSABLE`` names each newer backup a drill had to skip, with
-  its status: such a backup is never usable again (a failed-drill one is, once a restore drill proves it).
+  its status, as ``NO_VALID_BACKUP`` names each backup a drill found unusable (an object replaced or deleted by
+  hand shows here once a drill has looked): such a backup is never usable again (a failed-drill one is, once a
+  restore drill proves it).
 
-What the history cannot know, an object deleted or changed by hand, only the store shows (``drdrill backups list``).
+What the history cannot know, an object deleted or changed by hand since the last drill looked, only the store shows
+(``drdrill backups list``).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from drdrill.storage.proof import FAILED_DRILL, PROVEN, UNPROVEN, DrillOutcome
 
 SET_ASIDE = frozenset({"ARTEFACT_MISSING", "ARTEFACT_CORRUPT", *REFUSED_CODES})  # a fetch that quarantines or refuses
 FETCHING_DRILLS = ("restore", "pitr")  # both fetch and verify a backup first (``restore.steps.fetch_and_verify``)
-SKIPPED = "NEWER_BACKUPS_UNUSABLE"
+NAMES_UNUSABLE = ("NEWER_BACKUPS_UNUSABLE", "NO_VALID_BACKUP")  # findings whose evidence lists backups that do not count
 COLUMNS = ("target", "drill", "verdict", "run_id", "backup_id", "finished_at", "findings", "details")
 
 
@@ -49,7 +52,7 @@ class Standing:
         if drill == "backup" and row["verdict"] == PASSED and backup_id:
             self.made[backup_id] = row["finished_at"]
         for finding in findings:
-            if finding.get("code") == SKIPPED:
+            if finding.get("code") in NAMES_UNUSABLE:
                 for skipped in (finding.get("evidence") or {}).get("skipped") or []:
                     self._unusable(skipped.get("backup_id"), skipped.get("status"))
         if drill in FETCHING_DRILLS and backup_id and SET_ASIDE.intersection(codes):

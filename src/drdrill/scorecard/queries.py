@@ -18,7 +18,7 @@ from drdrill.drill_kinds import BY_NAME, drill_names
 from drdrill.findings import PASSED
 from drdrill.history import DRILL_RUNS, RPO_SAMPLES, history_engine
 from drdrill.scorecard.backups import COLUMNS as BACKUP_COLUMNS
-from drdrill.scorecard.backups import FETCHING_DRILLS, SKIPPED, Standing, standings
+from drdrill.scorecard.backups import FETCHING_DRILLS, NAMES_UNUSABLE, Standing, standings
 
 if TYPE_CHECKING:
     from drdrill.config import Target
@@ -95,7 +95,8 @@ def _backup_standings(connection: sa.Connection, targets: Sequence[str]) -> dict
     """Per target, what its records say of its backups (:mod:`drdrill.scorecard.backups`), oldest finished first."""
     query = (sa.select(*(DRILL_RUNS.c[name] for name in BACKUP_COLUMNS))
              .where(DRILL_RUNS.c.target.in_(targets), DRILL_RUNS.c.drill.in_(("backup", *FETCHING_DRILLS)),
-                    sa.or_(DRILL_RUNS.c.backup_id.is_not(None), DRILL_RUNS.c.findings.contains(SKIPPED)))
+                    sa.or_(DRILL_RUNS.c.backup_id.is_not(None),
+                           *(DRILL_RUNS.c.findings.contains(code) for code in NAMES_UNUSABLE)))
              .order_by(DRILL_RUNS.c.finished_at, DRILL_RUNS.c.id))
     return standings(connection.execute(query).mappings())
 

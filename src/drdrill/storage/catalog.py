@@ -73,6 +73,12 @@ class BackupEntry:
         }
 
 
+def standing_evidence(entries: list[BackupEntry]) -> list[dict[str, str]]:
+    """The entries as ``{backup_id, status, problem}``: a finding's evidence naming backups that do not count (the
+    scorecard replays it, ``scorecard.backups``)."""
+    return [{"backup_id": entry.backup_id, "status": entry.status, "problem": entry.problem} for entry in entries]
+
+
 def describe_backups(entries: list[BackupEntry], most: int = 3) -> str:
     """The first ``most`` entries as ``id (status: why)``, then how many more: why backups do not count, in a finding."""
     named = "; ".join(f"{entry.backup_id} ({entry.label}: {entry.problem or 'no reason recorded'})"

@@ -8,6 +8,7 @@ longer shows as the newest valid or proven one, and one proven again shows again
 
 from __future__ import annotations
 
+import inspect
 import itertools
 from collections.abc import Callable
 from datetime import timedelta
@@ -15,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from drdrill.findings import Finding
+from drdrill.config import Target
+from drdrill.drills.restore.steps import select_backup
+from drdrill.findings import DrillFailed, Finding
 from drdrill.history import DrillRecord, record_drill
 from drdrill.scorecard.queries import TargetInfo, fleet
 from drdrill.storage.catalog import list_backups
@@ -23,6 +26,7 @@ from drdrill.storage.memory import MemoryObjectStore
 from drdrill.storage.proof import PROVEN, DrillOutcome, record_proof
 from drdrill.storage.verify import quarantine
 from tests.helpers.storage import LAYOUT, NOW, put_backup
+from tests.helpers.targets import load_test_target
 
 pytestmark = pytest.mark.unit
 
@@ -33,7 +37,7 @@ class Drills:
     def __init__(self, url: str) -> None:
         self.url, self.store, self.clock = url, MemoryObjectStore("bucket"), itertools.count(1)
 
-    def _record(self, drill: str, verdict: str, backup_id: str, findings: list[Finding], finished: str = "",
+    def _record(self, drill: str, verdict: str, backup_id: str | None, findings: list[Finding], finished: str = "",
                 expectations: int | None = None) -> str:
         finished = finished or (NOW - timedelta(hours=12) + timedelta(minutes=next(self.clock))).isoformat()
         run_id = f"manual__{drill}_{finished}"
@@ -64,6 +68,17 @@ class Drills:
         """The newest backup's objects are broken: the fetch quarantines it and restores the older one instead."""
         quarantine(self.store, LAYOUT, broken, [Finding("ARTEFACT_CORRUPT", "made up", evidence={"object": "dump"})])
         self.restore(older, skipped=((broken, "quarantined"),))
+
+    def replaced_by_hand(self, backup_id: str) -> None:
+        """Someone replaced an object (another size): the catalog says invalid, and no drill has looked yet."""
+        self.store.put_bytes(LAYOUT.object_key(backup_id, "dump.sql.zst"), b"replaced")
+
+    def restore_finds_no_valid_backup(self, target: Target) -> None:
+        """A restore drill whose backup selection (the real step) finds nothing usable: red, no backup restored."""
+        with pytest.raises(DrillFailed) as failed:
+            select_backup(target, self.store, signing_key=None, now=NOW)
+        assert [finding.code for finding in failed.value.findings] == ["NO_VALID_BACKUP"]
+        self._record("restore", "failed", None, failed.value.findings)
 
     def manifest_edited(self, backup_id: str) -> None:
         """Someone changed the manifest: the catalog refuses it and the next restore drill of it says so."""
@@ -102,13 +117,20 @@ def _manifest_refused(drills: Drills) -> None:
     drills.manifest_edited(drills.backup(1))
 
 
+def _replaced_by_hand_then_found_by_a_drill(drills: Drills, target: Target) -> None:
+    only = drills.backup(1)
+    drills.restore(only)
+    drills.replaced_by_hand(only)
+    drills.restore_finds_no_valid_backup(target)
+
+
 def _red_for_other_reasons(drills: Drills) -> None:
     backup_id = drills.backup(1)
     drills.restore(backup_id, "RTO_EXCEEDED")  # not about the backup: it still proves it
     drills.restore(backup_id, "COULD_NOT_VERIFY", validated=False)  # decides nothing
 
 
-CASES: dict[str, tuple[Callable[[Drills], None], tuple[float | None, float | None]]] = {
+CASES: dict[str, tuple[Callable[..., None], tuple[float | None, float | None]]] = {
     # case: (the drills, (days old of the newest valid, of the newest proven backup))
     "healthy": (_healthy, (1, 2)),
     "the newest backup quarantined by a restore drill": (_newest_quarantined, (2, 2)),
@@ -116,6 +138,7 @@ CASES: dict[str, tuple[Callable[[Drills], None], tuple[float | None, float | Non
     "a failed drill proven again": (_proven_again, (1, 1)),
     "a manifest refused": (_manifest_refused, (2, 2)),
     "red for reasons not about the backup": (_red_for_other_reasons, (1, 1)),
+    "the only backup replaced by hand, then found by a drill": (_replaced_by_hand_then_found_by_a_drill, (None, None)),
 }
 
 
@@ -123,7 +146,10 @@ CASES: dict[str, tuple[Callable[[Drills], None], tuple[float | None, float | Non
 def test_the_fleets_newest_valid_and_proven_backups_are_the_stores(case: str, tmp_path: Path) -> None:
     play, (valid_days, proven_days) = CASES[case]
     drills = Drills(f"sqlite:///{tmp_path}/history.sqlite")
-    play(drills)
+    if "target" in inspect.signature(play).parameters:
+        play(drills, load_test_target(tmp_path, prefix=LAYOUT.prefix))
+    else:
+        play(drills)
     catalog = list_backups(drills.store, LAYOUT, signing_key=None)
     in_store = (next((entry.backup_id for entry in catalog if entry.is_valid), None),
                 next((entry.backup_id for entry in catalog if entry.status == PROVEN), None))
@@ -132,4 +158,6 @@ def test_the_fleets_newest_valid_and_proven_backups_are_the_stores(case: str, tm
     assert shown == in_store
     ages = tuple(None if row[key] is None else row[key]["age_seconds"] / 86400
                  for key in ("newest_valid_backup", "newest_proven_backup"))
-    assert ages == pytest.approx((valid_days, proven_days), abs=0.01)
+    assert [age is None for age in ages] == [valid_days is None, proven_days is None]
+    assert [age for age in ages if age is not None] == pytest.approx(
+        [days for days in (valid_days, proven_days) if days is not None], abs=0.01)

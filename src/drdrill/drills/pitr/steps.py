@@ -31,7 +31,7 @@ from drdrill.storage.binlog.fork import read_forks
 from drdrill.storage.binlog.index import ArchivedBinlog, list_archive, server_keys
 from drdrill.storage.binlog.names import binlog_name, split_binlog_name
 from drdrill.storage.binlog.window import backup_ready_at, recoverable_window
-from drdrill.storage.catalog import BackupEntry, describe_backups, list_backups
+from drdrill.storage.catalog import BackupEntry, describe_backups, list_backups, may_still_be_running, standing_evidence
 from drdrill.storage.manifest import Manifest
 from drdrill.storage.lease import take_lease
 from drdrill.storage.objectstore import ObjectStore
@@ -84,8 +84,10 @@ def plan(target: Target, store: ObjectStore, *, signing_key: SigningKey | None, 
     backups = list_backups(store, layout_for(target), signing_key=signing_key)
     valid = [entry for entry in backups if entry.is_valid and entry.manifest]
     if not valid:
-        why = f": {describe_backups(backups)}" if backups else " (no backup folder)"
-        raise DrillFailed([Finding("NO_VALID_BACKUP", f"Target {target.name} has no valid backup to recover from{why}.")])
+        unusable = [entry for entry in backups if not may_still_be_running(entry, backups, now)]
+        why = f": {describe_backups(unusable)}" if unusable else " (no backup folder)" if not backups else ""
+        raise DrillFailed([Finding("NO_VALID_BACKUP", f"Target {target.name} has no valid backup to recover from{why}.",
+                                   evidence={"skipped": standing_evidence(unusable)})])
     candidates = _base_candidates(valid, target_time)
     for base in candidates:
         try:

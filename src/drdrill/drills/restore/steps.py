@@ -48,6 +48,7 @@ from drdrill.storage.catalog import (
     describe_backups,
     list_backups,
     may_still_be_running,
+    standing_evidence,
 )
 from drdrill.storage.layout import TargetLayout, backup_time
 from drdrill.storage.lease import renew_lease, take_lease
@@ -115,11 +116,11 @@ def select_backup(target: Target, store: ObjectStore, *, signing_key: SigningKey
         chosen = valid[0] if valid else None
     if chosen is None:
         scope = f" from the last {window_days} days" if choice == "random" else ""
-        unusable = [entry for entry in backups if not entry.is_valid]
+        unusable = [entry for entry in backups if not entry.is_valid and not may_still_be_running(entry, backups, now)]
         why = f": {describe_backups(unusable)}" if unusable else ""
         raise DrillFailed([Finding("NO_VALID_BACKUP", f"Target {target.name} has no valid backup{scope} in "
                                    f"s3://{store.bucket}/{layout_for(target).full_root} ({len(backups)} folders, "
-                                   f"none valid){why}.")])
+                                   f"none valid){why}.", evidence={"skipped": standing_evidence(unusable)})])
     age = now - backup_time(chosen.backup_id)
     limit = target.restore_drill.max_backup_age
     if choice == "newest":
