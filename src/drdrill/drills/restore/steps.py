@@ -42,6 +42,7 @@ from drdrill.servers.owner import claim, mark_kept
 from drdrill.servers.slots import ScratchSlotsFull, SlotPolicy, scratch_slot
 from drdrill.storage.catalog import (
     CORRUPT,
+    BackupEntry,
     DRILL_EVIDENCE,
     INVALID,
     QUARANTINED,
@@ -127,7 +128,7 @@ def select_backup(target: Target, store: ObjectStore, *, signing_key: SigningKey
         skipped = [entry for entry in backups if entry.backup_id > chosen.backup_id and not entry.is_valid
                    and not may_still_be_running(entry, backups, now)]
         if skipped:
-            findings.append(newer_backups_unusable(chosen.backup_id, [(e.backup_id, e.label, e.problem) for e in skipped]))
+            findings.append(newer_backups_unusable(chosen.backup_id, skipped))
         if limit and age > limit:
             findings.append(Finding("BACKUP_STALE", f"The newest valid backup {chosen.backup_id} is {format_duration(age)} old; "
                                     f"target {target.name} allows {format_duration(limit)}."))
@@ -163,15 +164,13 @@ def check_disaster_time(disaster_at: datetime, manifest: Manifest, now: datetime
             "an older backup by id.", evidence=evidence)])
 
 
-def newer_backups_unusable(restored: str, skipped: list[tuple[str, str, str]]) -> Finding:
+def newer_backups_unusable(restored: str, skipped: list[BackupEntry]) -> Finding:
     """NEWER_BACKUPS_UNUSABLE naming each skipped backup (id, status, why) and the older one restored instead."""
-    named = "; ".join(f"{backup_id} ({status}: {problem})" for backup_id, status, problem in skipped)
     return Finding("NEWER_BACKUPS_UNUSABLE",
-                   f"{len(skipped)} backup(s) newer than {restored} cannot be restored: {named}. The drill restored "
+                   f"{len(skipped)} backup(s) newer than {restored} cannot be restored: "
+                   f"{describe_backups(skipped, most=len(skipped))}. The drill restored "
                    f"{restored}, as a real recovery now would, losing what was written after it.",
-                   evidence={"restored": restored,
-                             "skipped": [{"backup_id": backup_id, "status": status, "problem": problem}
-                                         for backup_id, status, problem in skipped]})
+                   evidence={"restored": restored, "skipped": standing_evidence(skipped)})
 
 
 def fetch_and_verify(selected: dict[str, Any], target: Target, store: ObjectStore, *, signing_key: SigningKey | None,
@@ -191,7 +190,7 @@ def fetch_and_verify(selected: dict[str, Any], target: Target, store: ObjectStor
     claim(run_dir(work_dir, key), run_id or key)  # a killed run's files are the reaper's to remove
     files = run_dir(work_dir, key) / "files"
     backup_id = selected["backup_id"]
-    broken: list[tuple[str, str, str]] = []
+    broken: list[BackupEntry] = []
     began = time.monotonic()  # a broken newest backup's download is part of the recovery's time too
     while True:
         shutil.rmtree(files, ignore_errors=True)
@@ -205,9 +204,9 @@ def fetch_and_verify(selected: dict[str, Any], target: Target, store: ObjectStor
                                       "removed and nothing was restored.") from exc
         if not findings:
             break
-        broken.append((backup_id, _set_aside(store, layout, backup_id, findings),
-                       "; ".join(f"{f.code} ({f.evidence['object']})" if "object" in f.evidence else f"{f.code}: {f.message}"
-                                 for f in findings)))
+        broken.append(BackupEntry(backup_id, _set_aside(store, layout, backup_id, findings), None, 0,
+                                  "; ".join(f"{f.code} ({f.evidence['object']})" if "object" in f.evidence
+                                            else f"{f.code}: {f.message}" for f in findings)))
         successor = _next_usable(store, target, backup_id, signing_key) if selected.get("choice") == "newest" else None
         if successor is None:
             raise DrillFailed(findings)

@@ -170,8 +170,9 @@ def test_newest_skips_unusable_newer_backups_and_names_each_with_why(shop) -> No
     (finding,) = selected["findings"]
     assert [(s["backup_id"], s["status"]) for s in finding["evidence"]["skipped"]] == [
         (corrupt.backup_id, "quarantined"), (backup_id_at(NOW - timedelta(days=0.2)), "incomplete"),
-        (backup_id_at(NOW - timedelta(days=0.3)), "failed drill")]
+        (backup_id_at(NOW - timedelta(days=0.3)), "failed_drill")]  # the status, as the scorecard replays it
     assert corrupt.backup_id in finding["message"] and "CHECKSUM_MISMATCH" in finding["message"]
+    assert "(failed drill: " in finding["message"]
     assert Finding.from_dict(finding).verdict == "failed"
 
 
@@ -189,7 +190,11 @@ def test_newest_and_random_never_choose_a_failed_drill_backup(shop) -> None:
     older = put_backup(store, 0.9)
     failed = put_backup(store, 0.5)
     put_proof(store, failed.backup_id, "RESTORE_ERROR")
-    assert select_backup(target, store, signing_key=None, now=NOW)["backup_id"] == older.backup_id
+    selected = select_backup(target, store, signing_key=None, now=NOW)
+    assert selected["backup_id"] == older.backup_id
+    (skipped,) = [Finding.from_dict(finding) for finding in selected["findings"]]
+    assert f"{failed.backup_id} (failed drill: " in skipped.message  # people read the label
+    assert [entry["status"] for entry in skipped.evidence["skipped"]] == ["failed_drill"]  # the scorecard, the status
     picks = {select_backup(target, store, signing_key=None, now=NOW, choice="random", seed=str(n))["backup_id"] for n in range(20)}
     assert picks == {older.backup_id}
 
