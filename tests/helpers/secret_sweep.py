@@ -123,8 +123,11 @@ class ProcessSampler(threading.Thread):
             if seen is None:
                 seen = self.processes[key] = SeenProcess(process.pid, process.ppid())
             if not seen.argvs or seen.argvs[-1] != argv:  # new, rewritten or exec'ed: environment again too
+                environ = process.environ()
+                if tuple(process.cmdline()) != argv:  # exec'ed between the two reads: look again next tick
+                    return
                 seen.argvs.append(argv)
-                seen.environ.update(process.environ())
+                seen.environ.update(environ)
         except psutil.Error:
             return
         for arg in argv:
