@@ -84,7 +84,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     from drdrill.sizes import parse_size
 
     rows = approx_rows_for_size(parse_size(args.size)) if args.size else args.rows
-    sandbox = Sandbox(buffer_pool=args.buffer_pool or ("1G" if rows >= 2_000_000 else "64M"))
+    sandbox = Sandbox(buffer_pool=args.buffer_pool or ("1G" if rows >= 2_000_000 else "64M"), tls=args.tls)
     if args.action == "up":
         state = sandbox.up(rows=rows, airflow=not args.no_airflow)
         _emit(args, state, lambda: _show_status(state, "Sandbox is up."))
@@ -121,6 +121,8 @@ def _show_status(state: dict[str, Any], title: str) -> None:
     rows = [{**c, "state": "running" if c["running"] else "stopped"} for c in state["components"]]
     _print_table(rows, ["component", "state", "pid", "address", "datadir"])
     print("Airflow connections: " + ", ".join(state["connections"].values()) + f"; bucket s3://{state['bucket']}")
+    tls = state["tls"]
+    print(f"TLS on: require_secure_transport=ON, CA {tls['ca']}" if tls["on"] else "TLS off (plain-text logins)")
 
 
 def cmd_stack(args: argparse.Namespace) -> int:
@@ -588,6 +590,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "2M+ rows); applies when a server starts")
     sandbox.add_argument("--purge", action="store_true", help="with down: also delete all sandbox data")
     sandbox.add_argument("--no-airflow", action="store_true", help="with up: do not create Airflow connections")
+    sandbox.add_argument("--tls", action="store_true", help="with up: TLS-only servers (require_secure_transport=ON) "
+                         "with a CA the sandbox makes; connections get the ssl extra, replication uses TLS; stays on "
+                         "until down --purge")
     sandbox.set_defaults(handler=cmd_sandbox)
 
     stack = add("stack", "Local Airflow Celery cluster drilling the sandbox: Postgres, Redis, API server, scheduler, "

@@ -87,6 +87,17 @@ class TLSSettings:
                                "or set \"verify_mode\": \"none\" to encrypt without verifying.")
         return settings
 
+    @classmethod
+    def from_options(cls, options: dict[str, str]) -> TLSSettings | None:
+        """What ``option_lines`` wrote, read back from an option file's group (``read_client_options``): TLS when
+        ``ssl`` is on or a CA, certificate or key is named; the chain is checked whenever ``ssl-ca`` is set."""
+        ca, cert, key = (options.get(f"ssl-{name}") or None for name in ("ca", "cert", "key"))
+        if "skip-ssl" in options or not (ca or cert or key or options.get("ssl", "0") not in ("0", "")):
+            return None
+        hostname = options.get("ssl-verify-server-cert", "0") not in ("0", "")
+        verify = bool(ca) or hostname
+        return cls(ca=ca, cert=cert, key=key, verify=verify, check_hostname=hostname or not verify)
+
     def pymysql_ssl(self) -> dict[str, Any]:
         """PyMySQL's ``ssl=`` argument for these settings."""
         params: dict[str, Any] = {"verify_mode": "required" if self.verify else "none",
@@ -212,11 +223,12 @@ class MySQLEndpoint:
 
     @classmethod
     def from_option_file(cls, path: str | Path, database: str | None = None) -> MySQLEndpoint:
-        """The login in an option file's ``[client]`` group (host 127.0.0.1 and port 3306 unless it says otherwise)."""
+        """The login in an option file's ``[client]`` group (host 127.0.0.1 and port 3306 unless it says otherwise),
+        with its TLS settings (``ssl-ca`` …)."""
         options = read_client_options(path)
         return cls(host=options.get("host", "127.0.0.1"), port=int(options.get("port", "3306")),
                    user=options.get("user", ""), password=options.get("password", ""), database=database,
-                   socket=options.get("socket"))
+                   socket=options.get("socket"), tls=TLSSettings.from_options(options))
 
     @contextlib.contextmanager
     def option_file(self, group: str = "client", directory: str | os.PathLike[str] | None = None) -> Iterator[Path]:

@@ -131,12 +131,17 @@ class Finding:
         return cls(**data)
 
 
+def tls_finding(where: str, exc: TLSFailed) -> Finding:
+    """TLS_VERIFY_FAILED: ``where`` failed, a login that could not make its verified TLS session."""
+    return Finding("TLS_VERIFY_FAILED", f"{where} failed: {exc.problem}", exc.fix or "")
+
+
 def error_finding(where: str, exc: BaseException) -> Finding:
     """COULD_NOT_VERIFY for a step that raised instead of reporting (``where``: "Task x", "Step y"): never a pass.
 
     A login that could not make its TLS session is TLS_VERIFY_FAILED wherever it happened."""
     if isinstance(exc, TLSFailed):
-        return Finding("TLS_VERIFY_FAILED", f"{where} failed: {exc.problem}", exc.fix or "")
+        return tls_finding(where, exc)
     if isinstance(exc, DrdrillError):
         return Finding("COULD_NOT_VERIFY", f"{where} failed: {exc.problem}", exc.fix or "")
     return Finding("COULD_NOT_VERIFY", f"{where} failed: {type(exc).__name__}: {exc}")

@@ -12,7 +12,7 @@ import pytest
 
 from drdrill.ports import find_free_port
 from drdrill.servers.mariadb import MAX_SOCKET_PATH, InstanceSpec, LocalMariaDB
-from tests.helpers.tls_certs import ServerCertificates
+from drdrill.servers.certificates import ServerCertificates
 
 
 class MariaDBFactory:

@@ -29,17 +29,17 @@ from drdrill.storage.layout import target_root
 from drdrill.storage.manifest import Manifest
 from drdrill.storage.s3 import S3ObjectStore
 from tests.helpers.drill_helpers import shop_target
-from tests.helpers.tls_certs import ServerCertificates, make_certificates
+from tests.helpers.tls_certs import TLSFiles, make_test_certificates
 
 pytestmark = pytest.mark.integration
 PASSWORD = "tls-test-backup-pw"
 
 
 @pytest.fixture(scope="module")
-def tls_server(mariadb_module_factory, tmp_path_factory) -> Iterator[tuple[Any, ServerCertificates]]:
+def tls_server(mariadb_module_factory, tmp_path_factory) -> Iterator[tuple[Any, TLSFiles]]:
     """A server that speaks TLS only (require_secure_transport=ON), with the shop schema and the backup login."""
-    certs = make_certificates(tmp_path_factory.mktemp("certs"))
-    server = mariadb_module_factory("tlsprimary", tls=certs)
+    certs = make_test_certificates(tmp_path_factory.mktemp("certs"))
+    server = mariadb_module_factory("tlsprimary", tls=certs.server)
     with contextlib.closing(server.root_connect()) as connection:  # the unix socket: no TLS needed
         create_shop_schema(connection)
         load_shop_data(connection, rows=300)

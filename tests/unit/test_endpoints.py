@@ -6,6 +6,7 @@ checked here with MariaDB's own option-file reader, ``my_print_defaults``, which
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import sqlite3
@@ -99,6 +100,17 @@ def test_an_option_file_written_by_the_endpoint_reads_back_as_the_same_login(tmp
     with SOCKET.option_file(directory=tmp_path) as path:
         back = MySQLEndpoint.from_option_file(path)
     assert (back.user, back.password, back.socket, back.describe()) == ("root", SECRET, SOCKET.socket, SOCKET.describe())
+
+
+@pytest.mark.parametrize("tls", [TLSSettings(ca="/etc/my ca.pem", cert="/etc/c.pem", key="/etc/k.pem"),
+                                 TLSSettings(ca="/etc/ca.pem", check_hostname=False), TLSSettings(verify=False)])
+def test_an_option_file_with_tls_reads_back_with_the_same_tls_settings(tmp_path: Path, tls: TLSSettings) -> None:
+    endpoint = dataclasses.replace(TCP, tls=tls)
+    with endpoint.option_file(directory=tmp_path) as path:
+        assert MySQLEndpoint.from_option_file(path) == endpoint
+    path = tmp_path / "plain.cnf"
+    path.write_text("[client]\nuser=app\nssl-ca=/etc/ca.pem\nskip-ssl\n")  # skip-ssl wins, as in the tools
+    assert MySQLEndpoint.from_option_file(path).tls is None
 
 
 def test_read_client_options_strips_quotes_and_spells_keys_with_dashes(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ Everything runs as processes on 127.0.0.1 under ``<project>/.sandbox``; ``up`` a
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import secrets
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from drdrill.locations import project_root
-from drdrill.endpoints import MySQLEndpoint
+from drdrill.endpoints import MySQLEndpoint, TLSSettings
 from drdrill.errors import DrdrillError
 from drdrill.servers.topology import (
     reconnect_replica,
@@ -30,6 +31,7 @@ from drdrill.ports import ensure_port_free, port_open
 from drdrill.daemon import SANDBOX_PORT_FIX, Daemon, python_module_argv
 from drdrill.sandbox.store_marker import check_store_kept
 from drdrill.sandbox.sample_data import create_shop_schema, ensure_app_user, load_shop_data
+from drdrill.servers.certificates import certificates_in, make_certificates
 from drdrill.servers.grants import BACKUP_GRANTS, FAILOVER_GRANTS, REPLICATION_GRANTS
 from drdrill.servers.mariadb import InstanceSpec, LocalMariaDB
 from drdrill.servers.replication import replication_status, start_gtid_replica
@@ -60,12 +62,17 @@ class Sandbox:
     """The sandbox's components and their lifecycle."""
 
     def __init__(self, directory: Path | None = None, port_base: int | None = None,
-                 buffer_pool: str = "64M") -> None:
+                 buffer_pool: str = "64M", tls: bool = False) -> None:
+        """``tls``: the servers speak TLS only (``require_secure_transport=ON``) with a CA the sandbox makes in
+        ``<directory>/tls``; once made, the sandbox stays TLS-only until ``down --purge``."""
         self.directory = (directory or Path(os.environ.get("DRDRILL_SANDBOX_DIR") or project_root() / ".sandbox")).resolve()
         base = port_base or int(os.environ.get("DRDRILL_SANDBOX_PORT_BASE") or DEFAULT_PORT_BASE)
         self.ports = SandboxPorts.from_base(base)
+        self.certificates = certificates_in(self.directory / "tls")
+        self.tls = tls or self.certificates.exist()
         # big loads need a bigger buffer pool and redo log; the setting applies when a server (re)starts
         redo = {"innodb_log_file_size": "512M"} if buffer_pool != "64M" else {}
+        redo.update(self.certificates.server_options() if self.tls else {})
         self.primary = LocalMariaDB(InstanceSpec("primary", self.directory / "primary", self.ports.primary, server_id=1,
                                                  buffer_pool=buffer_pool, extra=redo))
         self.replica = LocalMariaDB(InstanceSpec("replica", self.directory / "replica", self.ports.replica, server_id=2,
@@ -91,13 +98,32 @@ class Sandbox:
             json.dump(values, handle)
         return values
 
+    @property
+    def client_tls(self) -> TLSSettings | None:
+        """How the sandbox's TCP logins use TLS: verified against the sandbox's CA (None without ``tls``)."""
+        return TLSSettings(ca=str(self.certificates.ca)) if self.tls else None
+
+    def _login(self, server: LocalMariaDB, user: str, password: str, database: str | None = None) -> MySQLEndpoint:
+        return dataclasses.replace(server.endpoint(user, password, database), tls=self.client_tls)
+
     def backup_endpoint(self, server: LocalMariaDB | None = None) -> MySQLEndpoint:
         """The drills' login (backup user) on the primary or another sandbox server."""
-        return (server or self.primary).endpoint("drdrill_backup", self.secrets()["backup"])
+        return self._login(server or self.primary, "drdrill_backup", self.secrets()["backup"])
 
     def app_endpoint(self) -> MySQLEndpoint:
         """The application's DML-only login on the primary."""
-        return self.primary.endpoint("shop_app", self.secrets()["app"], "shop")
+        return self._login(self.primary, "shop_app", self.secrets()["app"], "shop")
+
+    def replication_endpoint(self, server: LocalMariaDB | None = None) -> MySQLEndpoint:
+        """The login replicas connect to ``server`` (the primary) with."""
+        return self._login(server or self.primary, "drdrill_repl", self.secrets()["replication"])
+
+    @property
+    def replication_link(self) -> dict[str, str | int]:
+        """The CHANGE MASTER options of the sandbox's replication: TLS verified against its CA with ``tls``."""
+        if not self.tls:
+            return {}
+        return {"MASTER_SSL": 1, "MASTER_SSL_CA": str(self.certificates.ca), "MASTER_SSL_VERIFY_SERVER_CERT": 1}
 
     @property
     def s3_endpoint_url(self) -> str:
@@ -118,6 +144,7 @@ class Sandbox:
         state's ``s3_store`` says whether the S3 store kept its data (``sandbox.store_marker``)."""
         self.check_ports()
         keys = self.secrets()
+        self._ensure_certificates()
         for server in (self.primary, self.replica):
             server.initialize()
             server.start()
@@ -131,10 +158,11 @@ class Sandbox:
         with contextlib.closing(self.replica.root_connect()) as conn:
             status = replication_status(conn)
         following = status.get("Slave_IO_Running") == "Yes" and status.get("Slave_SQL_Running") == "Yes" \
-            and int(status.get("Master_Port") or 0) == self.ports.primary
+            and int(status.get("Master_Port") or 0) == self.ports.primary \
+            and (status.get("Master_SSL_Allowed") == "Yes" or not self.tls)
         if not following:  # a new replica starts from the beginning; an existing one keeps its GTID position
-            start_gtid_replica(self.replica, self.primary.endpoint("drdrill_repl", keys["replication"]),
-                               gtid_slave_pos=None if status else "")
+            start_gtid_replica(self.replica, self.replication_endpoint(), gtid_slave_pos=None if status else "",
+                               link=self.replication_link)
         with contextlib.closing(self.primary.root_connect()) as conn:
             create_shop_schema(conn)
             counts = load_shop_data(conn, rows=rows)
@@ -160,7 +188,7 @@ class Sandbox:
         on_primary, on_replica = state_of(primary), state_of(replica)
         if on_primary.is_replica:
             reconnect_replica(primary, 60)  # the switchover waits for it to catch up
-            switchover(replica, primary, self.primary.endpoint("drdrill_repl", keys["replication"]), 60)
+            switchover(replica, primary, self.replication_endpoint(), 60, link=self.replication_link)
         elif on_replica.wrote_beyond_replication:
             raise DrdrillError(
                 f"The sandbox replica (port {self.ports.replica}) has writes the primary (port {self.ports.primary}) "
@@ -168,6 +196,16 @@ class Sandbox:
                 "start afresh: drdrill sandbox down --purge, then drdrill sandbox up.")
         elif on_primary.read_only:
             set_read_only(primary, False)
+
+    def _ensure_certificates(self) -> None:
+        """With ``tls``: make the CA and the servers' certificate once; servers already running without them are
+        refused (they would keep taking plain-text logins)."""
+        if not self.tls or self.certificates.exist():
+            return
+        if self.primary.is_running() or self.replica.is_running():
+            raise DrdrillError("The sandbox's servers run without TLS, so --tls cannot take effect now.",
+                               "Stop them first (drdrill sandbox down), then drdrill sandbox up --tls.")
+        make_certificates(self.certificates.ca.parent)
 
     def check_ports(self) -> None:
         """Before starting anything: every port of a component that is not running must be free."""
@@ -189,6 +227,7 @@ class Sandbox:
         self.slack.stop()
         if purge:
             shutil.rmtree(self.directory, ignore_errors=True)
+            self.tls = False  # the CA went with the directory
 
     def status(self) -> dict[str, Any]:
         """What runs where: ports, pids, datadirs, logs."""
@@ -200,8 +239,10 @@ class Sandbox:
         for daemon, address in ((self.s3, self.s3_endpoint_url), (self.slack, self.slack_url), (self.heartbeat, "")):
             components.append({"component": daemon.name, "running": daemon.pid() is not None, "pid": daemon.pid(),
                                "address": address, "datadir": "", "log": str(daemon.log_file)})
+        tls = {"on": self.tls, "ca": str(self.certificates.ca) if self.tls else None,
+               "require_secure_transport": "ON" if self.tls else "OFF"}
         return {"directory": str(self.directory), "components": components,
-                "connections": dict(CONNECTION_IDS), "bucket": S3_BUCKET}
+                "connections": dict(CONNECTION_IDS), "bucket": S3_BUCKET, "tls": tls}
 
     # -- components ------------------------------------------------------------------------------
 
@@ -236,17 +277,21 @@ class Sandbox:
         self.heartbeat.start(argv, ready=lambda: True)
 
     def airflow_connections(self) -> dict[str, dict[str, Any]]:
-        """The Airflow connections for the sandbox target, in ``airflow connections import`` form."""
-        backup = self.secrets()["backup"]
+        """The Airflow connections for the sandbox target, in ``airflow connections import`` form (with ``tls``
+        the drill's own logins have the ``ssl`` extra: the sandbox's CA)."""
+        keys = self.secrets()
+        ssl = {"extra": json.dumps({"ssl": {"ca": str(self.certificates.ca)}})} if self.tls else {}
+
+        def mysql(port: int, login: str, password: str, **more: Any) -> dict[str, Any]:
+            return {"conn_type": "mysql", "host": "127.0.0.1", "port": port, "login": login, "password": password,
+                    **more}
+
         return {
-            CONNECTION_IDS["primary"]: {"conn_type": "mysql", "host": "127.0.0.1", "port": self.ports.primary,
-                                        "login": "drdrill_backup", "password": backup},
-            CONNECTION_IDS["replica"]: {"conn_type": "mysql", "host": "127.0.0.1", "port": self.ports.replica,
-                                        "login": "drdrill_backup", "password": backup},
-            CONNECTION_IDS["canary"]: {"conn_type": "mysql", "host": "127.0.0.1", "port": self.ports.primary,
-                                       "login": "shop_app", "password": self.secrets()["app"], "schema": "shop"},
-            CONNECTION_IDS["replication"]: {"conn_type": "mysql", "host": "127.0.0.1", "port": self.ports.primary,
-                                            "login": "drdrill_repl", "password": self.secrets()["replication"]},
+            CONNECTION_IDS["primary"]: mysql(self.ports.primary, "drdrill_backup", keys["backup"], **ssl),
+            CONNECTION_IDS["replica"]: mysql(self.ports.replica, "drdrill_backup", keys["backup"], **ssl),
+            CONNECTION_IDS["canary"]: mysql(self.ports.primary, "shop_app", keys["app"], schema="shop", **ssl),
+            # only its user and password are used: the replica's link has its own TLS settings
+            CONNECTION_IDS["replication"]: mysql(self.ports.primary, "drdrill_repl", keys["replication"]),
             CONNECTION_IDS["s3"]: {"conn_type": "aws", "login": "testing", "password": "testing",
                                    "extra": json.dumps({"endpoint_url": self.s3_endpoint_url, "region_name": "us-east-1"})},
             CONNECTION_IDS["slack"]: {"conn_type": "slackwebhook", "password": self.slack_url},

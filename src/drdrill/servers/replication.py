@@ -35,10 +35,12 @@ def start_gtid_replica(
     primary: MySQLEndpoint,
     gtid_slave_pos: str | None = None,
     timeout: float = 30,
+    link: Mapping[str, str | int] | None = None,
 ) -> None:
-    """Point ``replica`` at ``primary`` with MASTER_USE_GTID=slave_pos and wait until both threads run."""
+    """Point ``replica`` at ``primary`` with MASTER_USE_GTID=slave_pos and wait until both threads run (``link``:
+    further CHANGE MASTER options, as ``attach_replica`` takes them)."""
     with contextlib.closing(replica.root_connect()) as conn:
-        attach_replica(conn, primary, gtid_slave_pos, f"replica {replica.spec.name!r}", timeout)
+        attach_replica(conn, primary, gtid_slave_pos, f"replica {replica.spec.name!r}", timeout, link)
 
 
 def attach_replica(

@@ -8,7 +8,8 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from drdrill.findings import Finding
+from drdrill.errors import TLSFailed
+from drdrill.findings import Finding, tls_finding
 from drdrill.config import Target
 from drdrill.config.models import Heartbeat
 from drdrill.drills.layouts import binlog_layout, layout_for
@@ -87,7 +88,8 @@ def sample_rpo(target: Target, source: MySQLEndpoint, store: ObjectStore, *, sig
         lag, why = archive_lag_seconds(source, store, target, now, valid[0].manifest if valid else None)
     except Exception as exc:
         lag, why = None, f"the source could not be read: {exc}"
-        findings.append(Finding("TARGET_UNAVAILABLE", f"Cannot compare the archive with {source.describe()}: {exc}."))
+        findings.append(tls_finding(f"Comparing the archive with {source.describe()}", exc) if isinstance(exc, TLSFailed)
+                        else Finding("TARGET_UNAVAILABLE", f"Cannot compare the archive with {source.describe()}: {exc}."))
     if lag is None and not findings:
         findings.append(Finding("ARCHIVE_LAGGING", f"The binlog archive of {target.name} cannot bound data loss: {why}."))
     elif lag is not None and lag > rpo.total_seconds():
@@ -95,7 +97,8 @@ def sample_rpo(target: Target, source: MySQLEndpoint, store: ObjectStore, *, sig
                                 f"{format_duration_seconds(lag)} ({why}); the RPO objective is {format_duration(rpo)}.",
                                 evidence={"archive_lag_seconds": lag}))
     heartbeat_age = None
-    if target.heartbeat is not None and not any(finding.code == "TARGET_UNAVAILABLE" for finding in findings):
+    if target.heartbeat is not None and not any(finding.code in ("TARGET_UNAVAILABLE", "TLS_VERIFY_FAILED")
+                                                for finding in findings):
         heartbeat_age, stopped = _heartbeat_findings(target, source, now)
         findings += stopped
     backup_age = (now - backup_time(valid[0].backup_id)).total_seconds() if valid else None

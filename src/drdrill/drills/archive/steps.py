@@ -6,7 +6,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from drdrill.findings import PASSED, DrillFailed, Finding
+from drdrill.errors import TLSFailed
+from drdrill.findings import PASSED, DrillFailed, Finding, error_finding
 from drdrill.config import Target
 from drdrill.drills.layouts import binlog_layout
 from drdrill.endpoints import MySQLEndpoint
@@ -24,6 +25,8 @@ def archive(target: Target, source: MySQLEndpoint, store: ObjectStore, *, work_d
         result = archive_closed_binlogs(source, store, binlog_layout(target), work_dir=work_dir, rotate=True)
     except DrillFailed:
         raise
+    except TLSFailed as exc:  # PyMySQL's login or mariadb-binlog's
+        raise DrillFailed([error_finding(f"Archiving the binlogs of {source.describe()}", exc)]) from exc
     except Exception as exc:  # an unreachable source is not a pass
         raise DrillFailed([Finding("TARGET_UNAVAILABLE", f"Cannot archive binlogs of {source.describe()}: {exc}.")]) from exc
     return {**result, "newest_event_at": _iso(result.get("newest_event_at"))}

@@ -15,7 +15,8 @@ from drdrill.drills.failover import canary
 from drdrill.drills.failover.logins import FailoverServers
 from drdrill.drills.failover.path import refuse_unless_allowed
 from drdrill.endpoints import MySQLEndpoint
-from drdrill.findings import DrillFailed, Finding
+from drdrill.errors import TLSFailed
+from drdrill.findings import DrillFailed, Finding, tls_finding
 from drdrill.servers.faults import local_process
 from drdrill.servers.grants import FAILOVER_GRANTS, held_privileges, privileges_of
 from drdrill.servers.gtid import transactions_behind
@@ -37,9 +38,11 @@ def preflight(target: Target, servers: FailoverServers) -> dict[str, Any]:
     try:
         primary, replica = state_of(servers.primary), state_of(servers.replica)
         identities = {"primary": read_identity(servers.primary).to_dict(), "replica": read_identity(servers.replica).to_dict()}
+    except TLSFailed as exc:
+        raise DrillFailed([tls_finding("Preflight's login", exc)]) from None
     except pymysql.MySQLError as exc:
         raise DrillFailed([Finding("TARGET_UNAVAILABLE", f"Preflight could not read a server: {exc}.")]) from None
-    privileges = privilege_findings(servers, settings.fault)
+    privileges = privilege_findings(servers, settings.fault) + canary_tls_findings(servers)
     # A lock is often why the replica lags: probe for one whenever the login may (RELOAD), not only when all is well.
     findings = (lock_findings(servers.replica) if not privileges else []) + \
         replication_findings(primary, replica, servers, settings) + privileges + \
@@ -145,6 +148,23 @@ def flashback_findings(servers: FailoverServers) -> list[Finding]:
                 "there after a failover. Nothing was touched.",
                 "Set binlog_format=ROW and binlog_row_image=FULL on both servers (my.cnf and SET GLOBAL), "
                 "or use errant_transactions: stop."))
+    return findings
+
+
+def canary_tls_findings(servers: FailoverServers) -> list[Finding]:
+    """TLS_VERIFY_FAILED for each server the canary's login (with the ``ssl`` extra) cannot reach over verified TLS;
+    any other login failure is left to start_canary, which reports it with the canary's log."""
+    findings = []
+    for role, login in (("primary", servers.canary_primary), ("replica", servers.canary_replica)):
+        if login.tls is None:
+            continue
+        try:
+            with contextlib.closing(login.connect(connect_timeout=5)):
+                pass
+        except TLSFailed as exc:
+            findings.append(tls_finding(f"The canary login to the {role}", exc))
+        except pymysql.MySQLError:
+            continue  # start_canary's to report
     return findings
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from drdrill.endpoints import MySQLEndpoint
+from drdrill.endpoints import MySQLEndpoint, tls_verify_failed
 from drdrill.errors import ToolError
 from drdrill.findings import Finding
 from drdrill.servers.gtid import format_gtid_position
@@ -137,8 +137,10 @@ def _fetch_raw(source: MySQLEndpoint, file: str, private: Path) -> Path:
         returncode = run_watched(argv, stdout=subprocess.DEVNULL, stderr=stderr_file,
                                  progress=lambda: bytes_below(private / file), stall_timeout=STALL_TIMEOUT)
     if returncode != 0:
-        raise ToolError(f"{MARIADB_BINLOG} could not fetch {file} from {source.describe()} (exit {returncode}): "
-                        f"{stderr_path.read_text(errors='replace').strip()[-2000:] or 'no message'}",
+        said = stderr_path.read_text(errors="replace").strip()[-2000:] or "no message"
+        if source.tls and tls_verify_failed(said):
+            raise source.verify_failure(f"{MARIADB_BINLOG}: {said}")
+        raise ToolError(f"{MARIADB_BINLOG} could not fetch {file} from {source.describe()} (exit {returncode}): {said}",
                         "Check that the user has REPLICATION SLAVE and the file is still on the source; "
                         "re-run (a purged file is then reported as a gap).")
     return private / file

@@ -13,7 +13,8 @@ seconds while the source's binlog position is beyond what was spooled is killed 
 start re-resolves the source (after a failover that is the new primary, whose files go under its own
 server key) and resumes at the source's first file without an index entry: a partially streamed file
 is fetched again from its start, and a file that has an index entry is never uploaded again (the
-index decides).
+index decides). A TLS login whose certificate does not verify (PyMySQL's or the child's) is not retried:
+``TLSFailed`` ends the streamer.
 
 Spool layout (the directory is private, 0700)::
 
@@ -46,8 +47,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drdrill.endpoints import MySQLEndpoint
-from drdrill.errors import DrdrillError
+from drdrill.endpoints import MySQLEndpoint, tls_verify_failed
+from drdrill.errors import DrdrillError, TLSFailed
 from drdrill.servers.identity import read_identity
 from drdrill.storage.binlog.archive import archive_binlog_file, binary_logs, purged_before_archiving
 from drdrill.storage.binlog.decode import MARIADB_BINLOG
@@ -148,7 +149,9 @@ def run_streamer(
             session = _Session(get_source, store, binlog_layout, spool, server_id, status)
             try:
                 healthy = session.run(stop, poll_interval, recheck_interval, stall_timeout, rotate_interval)
-            except Exception as exc:  # any failure: restart, never give up while asked to run
+            except TLSFailed:  # a certificate that does not verify is the configuration's: retrying hides it
+                raise
+            except Exception as exc:  # any other failure: restart, never give up while asked to run
                 status.last_error = str(exc)
                 log.warning("binlog streaming from %s failed: %s", session.describe(), exc)
                 healthy = False
@@ -254,6 +257,8 @@ class _Session:
                 log.warning("mariadb-binlog streaming from %s exited with %d: %s", self.describe(), exited,
                             tail or "no message")
                 self.status.last_error = tail or f"mariadb-binlog exited with {exited}"
+                if self.source is not None and self.source.tls and tls_verify_failed(tail):
+                    raise self.source.verify_failure(f"{MARIADB_BINLOG}: {tail}")
                 return False
             if stop.is_set():
                 return False
