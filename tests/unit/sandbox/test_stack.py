@@ -6,9 +6,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import random
 import socket
 import stat
 from pathlib import Path
@@ -18,7 +16,6 @@ import pytest
 from drdrill.airflow.connections import environment_variable, mysql_endpoint, object_store
 from drdrill.config import Storage
 from drdrill.errors import PortInUseError
-from drdrill.ports import ensure_port_free
 from drdrill.sandbox.stack import (
     CONNECTION_IDS,
     DEFAULT_PORT_BASE,
@@ -26,21 +23,9 @@ from drdrill.sandbox.stack import (
     Sandbox,
     SandboxPorts,
 )
+from tests.helpers.sandbox_ports import free_base
 
 pytestmark = pytest.mark.unit
-
-
-def free_base() -> int:
-    """A port base below the ephemeral range whose four sandbox ports can be bound right now."""
-    for _ in range(100):
-        base = random.randrange(20000, 32000, 10)
-        try:
-            for port in dataclasses.astuple(SandboxPorts.from_base(base)):
-                ensure_port_free(port, "the test")
-        except PortInUseError:
-            continue
-        return base
-    raise RuntimeError("no free port range")
 
 
 def test_the_four_ports_follow_the_base() -> None:
