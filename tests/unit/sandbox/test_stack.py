@@ -15,7 +15,7 @@ import pytest
 
 from drdrill.airflow.connections import environment_variable, mysql_endpoint, object_store
 from drdrill.config import Storage
-from drdrill.errors import PortInUseError
+from drdrill.errors import DrdrillError, PortInUseError
 from drdrill.sandbox.stack import (
     CONNECTION_IDS,
     DEFAULT_PORT_BASE,
@@ -96,6 +96,33 @@ def test_the_airflow_connections_resolve_to_the_sandbox(tmp_path: Path, monkeypa
     store = object_store(Storage(conn_id=CONNECTION_IDS["s3"], bucket=S3_BUCKET))
     assert store.client.meta.endpoint_url == box.s3_endpoint_url
     assert connections[CONNECTION_IDS["slack"]] == {"conn_type": "slackwebhook", "password": box.slack_url}
+
+
+def test_a_tls_sandbox_gives_its_servers_and_logins_its_ca_and_stays_tls_until_purged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = Sandbox(directory=tmp_path, port_base=30000)
+    assert (plain.tls, plain.client_tls, plain.replication_link, plain.status()["tls"]["on"]) == (False, None, {}, False)
+    assert "require_secure_transport" not in plain.primary.render_defaults()
+    box = Sandbox(directory=tmp_path, port_base=30000, tls=True)
+    monkeypatch.setattr(box.primary, "is_running", lambda: True)
+    with pytest.raises(DrdrillError, match="run without TLS"):  # a running plain server would keep plain logins
+        box._ensure_certificates()
+    monkeypatch.undo()
+    box._ensure_certificates()
+    ca = str(box.certificates.ca)
+    for server in (box.primary, box.replica):
+        assert "require_secure_transport=ON" in server.render_defaults() and f"ssl_ca={ca}" in server.render_defaults()
+    assert box.replication_link == {"MASTER_SSL": 1, "MASTER_SSL_CA": ca, "MASTER_SSL_VERIFY_SERVER_CERT": 1}
+    assert box.status()["tls"] == {"on": True, "ca": ca, "require_secure_transport": "ON"}
+    for conn_id, value in box.airflow_connections().items():
+        monkeypatch.setenv(environment_variable(conn_id), json.dumps(value))
+    assert mysql_endpoint(CONNECTION_IDS["primary"]) == box.backup_endpoint() and box.backup_endpoint().tls.ca == ca
+    assert mysql_endpoint(CONNECTION_IDS["canary"]).tls == box.app_endpoint().tls == box.client_tls
+    assert mysql_endpoint(CONNECTION_IDS["replication"]).tls is None  # only its user and password are used
+    again = Sandbox(directory=tmp_path, port_base=30000)  # status, or up without --tls: the CA is there
+    assert again.tls and "require_secure_transport=ON" in again.primary.render_defaults()
+    again.down(purge=True)
+    assert not again.tls and not Sandbox(directory=tmp_path, port_base=30000).tls
 
 
 def test_status_of_a_sandbox_that_never_started(tmp_path: Path) -> None:
