@@ -67,6 +67,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "SCRATCH_SLOTS_FULL": (COULD_NOT_VERIFY, "This worker already runs as many scratch servers as it has memory for; nothing was restored. Run the drill again later, spread drills over more workers, or raise settings.scratch_slots if the worker has the memory."),
     "EVIDENCE_NOT_STORED": (COULD_NOT_VERIFY, "The drill ran but its evidence bundle is not in S3, so nobody can check it later: fix the S3 problem the message names (credentials, bucket, permissions for <prefix>/<target>/) and run the drill again."),
     "TLS_VERIFY_FAILED": (FAILED, "The login is configured for TLS (the connection's ssl extra) but no verified, encrypted session came about: the server's certificate does not verify against ssl.ca (a wrong CA, or a certificate that does not name the host), or the server offers no TLS. Point ssl.ca at the CA that signed the server's certificate; drdrill never falls back to plain text."),
+    "OBJECT_LOCK_DISABLED": (FAILED, "The target's storage.object_lock asks for locked backups, but the bucket does not have S3 Object Lock enabled, so nothing was written. Use a bucket created with Object Lock (aws s3api create-bucket --object-lock-enabled-for-bucket), or enable it on this one (versioning on, then aws s3api put-object-lock-configuration --object-lock-configuration ObjectLockEnabled=Enabled), or set storage.object_lock: null."),
     "FAILED_BACKUP_REDRILLED": (PASSED, "This backup failed its last restore drill and was chosen by id to drill it again: a pass makes it proven again, another failure says what is still wrong with it."),
 }
 
@@ -94,6 +95,7 @@ NOT_ABOUT_THE_BACKUP = frozenset({
     "PITR_TARGET_UNREACHED", "PITR_TARGET_BEFORE_BACKUP", "PITR_BASE_ROLLED_BACK", "PITR_BOUNDARY_WRONG",
     "REPLICATION_BROKEN", "REPLICA_LAGGING", "PROMOTION_FAILED", "WRITES_LOST", "ERRANT_TRANSACTIONS",
     "FAILBACK_FAILED", "NOT_APPROVED", "TOPOLOGY_NOT_RESTORED", "EVIDENCE_NOT_STORED", "TLS_VERIFY_FAILED",
+    "OBJECT_LOCK_DISABLED",
 })
 
 

@@ -107,7 +107,7 @@ def test_without_s3_delete_object_retention_is_red_with_a_finding_naming_the_act
     assert (first, code, record["verdict"]) == (0, 1, "could_not_verify"), record  # red, never green
     (finding,) = record["findings"]
     assert finding["code"] == "STORAGE_UNAVAILABLE"
-    assert "S3 refused DeleteObjects" in finding["message"] and "need s3:DeleteObject" in finding["message"]
+    assert "S3 refused DeleteObject" in finding["message"] and "need s3:DeleteObject" in finding["message"]
     assert "Allow s3:DeleteObject" in finding["fix"] and "Traceback" not in stderr
     assert len(backup_ids(moto, "nodelete")) == 2  # nothing deleted
 

@@ -15,7 +15,8 @@ from drdrill.config import Storage
 from drdrill.endpoints import MySQLEndpoint, TLSSettings
 from drdrill.errors import DrdrillError
 from drdrill.storage.objectstore import ObjectStore
-from drdrill.storage.s3 import S3ObjectStore, client_config
+from drdrill.storage.object_lock import ObjectLockPolicy
+from drdrill.storage.s3 import S3ObjectStore, client_config, no_put_arguments
 from drdrill.storage.seal import SigningKey
 
 
@@ -167,8 +168,11 @@ def object_store(storage: Storage) -> ObjectStore:
     settings = client_config(storage.connect_timeout.total_seconds(), storage.read_timeout.total_seconds(),
                              storage.attempts, storage.parts_in_flight)
     config = S3Hook(aws_conn_id=storage.conn_id).config.merge(settings)  # the connection's config_kwargs, ours win
+    lock = storage.object_lock
     return S3ObjectStore(S3Hook(aws_conn_id=storage.conn_id, config=config).get_conn(), storage.bucket,
-                         parts_in_flight=storage.parts_in_flight)
+                         parts_in_flight=storage.parts_in_flight,
+                         put_arguments=ObjectLockPolicy(lock.mode, lock.retain_days).put_arguments if lock
+                         else no_put_arguments)
 
 
 def rds_client(conn_id: str | None) -> Any:

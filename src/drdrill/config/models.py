@@ -20,8 +20,8 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticUndefined
 
 from drdrill.config.values import (DEFAULT_HISTORY_URL, QUALIFIED_TABLE_PATTERN, TARGET_NAME_PATTERN, BucketName, ConnectionId,
-    Count, Duration, DurationOrZero, EngineName, ErrantPolicy, Fault, Flag, HistoryURL, Identifier, Names, PoolName, Prefix,
-    ProjectPath, Schedule, SchemaNames, Size, TargetName, Text, config_error, describe)
+    Count, Duration, DurationOrZero, EngineName, ErrantPolicy, Fault, Flag, HistoryURL, Identifier, LockMode, Names, PoolName,
+    Prefix, ProjectPath, Schedule, SchemaNames, Size, TargetName, Text, config_error, describe)
 from drdrill.drill_kinds import FAILOVER, KINDS
 from drdrill.errors import ConfigError
 
@@ -81,6 +81,16 @@ class Settings:
 
 
 @dataclass(frozen=True, config=CONFIG, kw_only=True)
+class ObjectLock:
+    """S3 Object Lock on every backup object and manifest (the bucket must have been created with Object Lock)."""
+
+    mode: LockMode = _key("governance (users with s3:BypassGovernanceRetention may still delete) or compliance "
+                          "(nobody can delete before the lock ends)", "governance")
+    retain_days: Count = _key("days from the backup's start during which none of its objects can be deleted or "
+                              "overwritten; retention keeps a backup at least this long", 14, ge=1, le=36500)
+
+
+@dataclass(frozen=True, config=CONFIG, kw_only=True)
 class Storage:
     """Where a target's backups live: ``s3://<bucket>/<prefix>/<target>/``."""
 
@@ -97,6 +107,8 @@ class Storage:
                            "STORAGE_UNAVAILABLE", 4, 4, ge=1)
     parts_in_flight: Count = _key("parts of a streaming upload sent at once (memory: this many plus one parts of "
                                   "16 MiB)", 4, 4, ge=1, le=16)
+    object_lock: ObjectLock | None = _key("write every backup object and manifest under S3 Object Lock; null: no "
+                                          "lock", {"mode": "governance", "retain_days": 14}, None)
 
 
 @dataclass(frozen=True, config=CONFIG, kw_only=True)

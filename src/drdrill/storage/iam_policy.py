@@ -1,7 +1,8 @@
 """drdrill's least-privilege S3 policy (``iam-policy.json``, shipped in the package) for a bucket and prefix.
 
 The file is written for the default ``storage`` (bucket ``drdrill-backups``, prefix ``drdrill``); :func:`iam_policy`
-gives it for another bucket and prefix. Its actions are exactly ``drdrill.storage.s3.IAM_ACTIONS``' values.
+gives it for another bucket and prefix. Its actions are exactly ``drdrill.storage.s3.IAM_ACTIONS``' values and
+``OBJECT_LOCK_ACTIONS``.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ MANIFEST = "manifest.json"
 QUARANTINE = "quarantine.json"
 PROOF = "proof.json"  # what the restore drills of the backup found; written after it, never one of its objects
 BACKUP_ID_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
+_BACKUP_KEY = re.compile(r"(?:^|/)full/(\d{8}T\d{6}Z-[0-9a-f]{6})/(.+)$")
 
 
 def target_root(prefix: str, target: str) -> str:
@@ -49,6 +50,13 @@ class TargetLayout:
     def proof_key(self, backup_id: str) -> str:
         """The backup's proof record: the verdict of its latest restore drill and its standing."""
         return self.object_key(backup_id, PROOF)
+
+
+def backup_of_key(key: str) -> tuple[str, str] | None:
+    """The backup id and object name of a key inside a backup's folder (``.../full/<backup_id>/<name>``); None for
+    any other key."""
+    found = _BACKUP_KEY.search(key)
+    return (found.group(1), found.group(2)) if found else None
 
 
 def new_backup_id(when: datetime) -> str:

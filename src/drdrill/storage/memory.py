@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from drdrill.storage.objectstore import ObjectAttributes, ObjectMissing, ObjectStore, StorageError, StoredObject, \
-    UploadResult, composite_checksum, sha256_checksum, upload_result
+from drdrill.storage.objectstore import ObjectAttributes, ObjectMissing, ObjectRetention, ObjectStore, StorageError, \
+    StoredObject, UploadResult, composite_checksum, sha256_checksum, upload_result
 
 
 def _utc_now() -> datetime:
@@ -48,6 +48,8 @@ class MemoryObjectStore(ObjectStore):
         self.objects: dict[str, tuple[bytes, datetime]] = {}
         self.checksums: dict[str, tuple[str, int | None]] = {}  # key: (SHA-256 checksum, parts), as S3 keeps them
         self.uploads: dict[str, _Upload] = {}
+        self.object_lock = False  # the bucket has Object Lock enabled
+        self.retentions: dict[str, ObjectRetention] = {}  # key: its lock, as a test sets it
         self._lock = threading.Lock()
 
     def describe(self) -> str:
@@ -90,6 +92,13 @@ class MemoryObjectStore(ObjectStore):
         with self._lock:
             stored, (checksum, parts) = self.objects.get(key), self.checksums.get(key, ("", None))
         return ObjectAttributes(len(stored[0]), checksum, parts) if stored else None
+
+    def retention(self, key: str) -> ObjectRetention | None:
+        with self._lock:
+            return self.retentions.get(key) if key in self.objects else None
+
+    def object_lock_enabled(self) -> bool:
+        return self.object_lock
 
     def list_objects(self, prefix: str) -> list[StoredObject]:
         with self._lock:

@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from drdrill.errors import DrdrillError
@@ -58,6 +58,18 @@ class ObjectAttributes:
     parts: int | None
 
 
+@dataclass(frozen=True)
+class ObjectRetention:
+    """An object's S3 Object Lock retention: its mode (``GOVERNANCE`` or ``COMPLIANCE``) and when it ends."""
+
+    mode: str
+    until: datetime
+
+    def describe(self) -> str:
+        """``locked (COMPLIANCE) until 2026-12-21 02:00:00 UTC``."""
+        return f"locked ({self.mode}) until {self.until.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
+
+
 class StorageError(DrdrillError):
     """The object store could not be read or written."""
 
@@ -70,7 +82,9 @@ class ObjectStore(ABC):
     """A bucket: small objects read and written whole, large ones streamed in and out.
 
     Listings are in key order (S3's order: by the keys' UTF-8 bytes); a missing object reads as None
-    (``get_bytes``, ``head``) or raises ObjectMissing (``iter_object``); deleting a missing key is no error.
+    (``get_bytes``, ``head``) or raises ObjectMissing (``iter_object``); deleting a missing key is no error. On a
+    versioned bucket (every Object Lock bucket is one) a delete leaves a delete marker over the object's version, as
+    S3 does; a locked version stays until its lock ends and a lifecycle rule removes it.
     """
 
     bucket: str
@@ -107,6 +121,14 @@ class ObjectStore(ABC):
     @abstractmethod
     def attributes(self, key: str) -> ObjectAttributes | None:
         """Size, SHA-256 checksum and part count of one object (no byte of it read), or None when it is absent."""
+
+    @abstractmethod
+    def retention(self, key: str) -> ObjectRetention | None:
+        """The Object Lock retention of one object (None: not locked, or absent); a lock that has ended is returned too."""
+
+    @abstractmethod
+    def object_lock_enabled(self) -> bool:
+        """Whether the bucket has S3 Object Lock enabled (it can only be enabled when the bucket is created)."""
 
     @abstractmethod
     def list_objects(self, prefix: str) -> list[StoredObject]:

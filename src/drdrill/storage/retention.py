@@ -1,5 +1,5 @@
 """What retention may delete: never the newest valid or proven backup, never a run in progress, never a leased
-backup or binlog (``storage.lease``), never a binlog a kept backup needs, never a server's newest archived file."""
+backup or binlog (``storage.lease``), never a backup S3 Object Lock still holds (``keep_held``), never a binlog a kept backup needs, never a server's newest archived file."""
 
 from __future__ import annotations
 
@@ -72,9 +72,17 @@ def choose_deletions(
             keep[backup.backup_id] = f"{backup.status}, kept for inspection ({backup.problem})"
         else:
             delete[backup.backup_id] = f"{backup.status}: {backup.problem}"
-    for backup_id in [backup_id for backup_id in delete if backup_id in (leased or {})]:
-        keep[backup_id] = f"{(leased or {})[backup_id]}; otherwise: {delete.pop(backup_id)}"
-    return RetentionDecision(keep=keep, delete=delete)
+    return keep_held(RetentionDecision(keep=keep, delete=delete), leased or {})
+
+
+def keep_held(decision: RetentionDecision, held: Mapping[str, str]) -> RetentionDecision:
+    """The decision with the backups in ``held`` (backup id → what holds it: a lease, an Object Lock) moved from
+    delete to keep, their reason saying what holds them and why they would have gone otherwise."""
+    keep = dict(decision.keep)
+    keep.update({backup_id: f"{held[backup_id]}; otherwise: {why}" for backup_id, why in decision.delete.items()
+                 if backup_id in held})
+    return RetentionDecision(keep=keep, delete={backup_id: why for backup_id, why in decision.delete.items()
+                                                if backup_id not in held})
 
 
 def binlogs_no_longer_needed(archived: Sequence[ArchivedBinlog], retained: Sequence[Manifest],

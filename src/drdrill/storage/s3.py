@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -18,8 +18,8 @@ from botocore.config import Config
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError, IncompleteReadError, ResponseStreamingError
 
-from drdrill.storage.objectstore import PARTS_IN_FLIGHT, ObjectAttributes, ObjectMissing, ObjectStore, StorageError, \
-    StoredObject, UploadResult, upload_result
+from drdrill.storage.objectstore import PARTS_IN_FLIGHT, ObjectAttributes, ObjectMissing, ObjectRetention, ObjectStore, \
+    StorageError, StoredObject, UploadResult, upload_result
 
 # The IAM action each S3 operation drdrill calls needs (AWS's service authorization reference for S3); the shipped
 # least-privilege policy (drdrill/storage/iam-policy.json) allows exactly these (tests/unit/storage/test_iam_policy.py).
@@ -28,10 +28,15 @@ IAM_ACTIONS = {
     "GetObjectAttributes": "s3:GetObjectAttributes", "PutObject": "s3:PutObject", "CreateMultipartUpload": "s3:PutObject", "UploadPart": "s3:PutObject",
     "CompleteMultipartUpload": "s3:PutObject", "DeleteObject": "s3:DeleteObject", "DeleteObjects": "s3:DeleteObject",
     "ListMultipartUploads": "s3:ListBucketMultipartUploads", "AbortMultipartUpload": "s3:AbortMultipartUpload",
+    "GetObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
 }
+# What writing a locked object needs besides s3:PutObject, and reading its lock besides s3:GetObject (HeadObject
+# answers without the lock headers otherwise).
+OBJECT_LOCK_ACTIONS = ("s3:PutObjectRetention", "s3:GetObjectRetention")
 _DENIED_CODES = {"AccessDenied", "403", "Forbidden", "AllAccessDisabled"}
 DELETE_BATCH = 1000  # the most keys one DeleteObjects request takes
 _MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
+_NO_LOCK_CODES = {"ObjectLockConfigurationNotFoundError"}
 _PARTS_SUFFIX = re.compile(r"-(\d+)$")  # "<base64>-3": a multipart object's composite checksum, as some responses give it
 # The network failing (refused, timed out, cut), as botocore raises it from a request or from a body being read.
 NETWORK_ERRORS = (BotoConnectionError, HTTPClientError, IncompleteReadError, ResponseStreamingError)
@@ -46,13 +51,27 @@ def client_config(connect_timeout: float, read_timeout: float, attempts: int,
                   max_pool_connections=max(10, parts_in_flight + 2))
 
 
-class S3ObjectStore(ObjectStore):
-    """A bucket on an S3 endpoint; every method is a thin, streaming use of the client."""
+PutArguments = Callable[[str], dict[str, Any]]  # key -> extra arguments of the PutObject/CreateMultipartUpload writing it
 
-    def __init__(self, client: Any, bucket: str, parts_in_flight: int = PARTS_IN_FLIGHT) -> None:
+
+def no_put_arguments(key: str) -> dict[str, Any]:
+    """No extra arguments on any write."""
+    return {}
+
+
+class S3ObjectStore(ObjectStore):
+    """A bucket on an S3 endpoint; every method is a thin, streaming use of the client.
+
+    ``put_arguments`` gives the extra arguments each new object is written with (by key: e.g. the Object Lock of a
+    backup's objects, ``storage.object_lock.ObjectLockPolicy.put_arguments``).
+    """
+
+    def __init__(self, client: Any, bucket: str, parts_in_flight: int = PARTS_IN_FLIGHT,
+                 put_arguments: PutArguments = no_put_arguments) -> None:
         self.client = client
         self.bucket = bucket
         self.parts_in_flight = parts_in_flight
+        self.put_arguments = put_arguments
 
     def describe(self) -> str:
         return f"s3://{self.bucket} at {self.client.meta.endpoint_url}"
@@ -116,7 +135,7 @@ class S3ObjectStore(ObjectStore):
         with self._network(f"writing {key}"):
             result = upload_result(key, body)
             self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ChecksumAlgorithm="SHA256",
-                                   ChecksumSHA256=result.checksum_sha256)
+                                   ChecksumSHA256=result.checksum_sha256, **self.put_arguments(key))
         return result
 
     def get_bytes(self, key: str) -> bytes | None:
@@ -164,6 +183,30 @@ class S3ObjectStore(ObjectStore):
                 return None
             raise
         return StoredObject(key=key, size=reply["ContentLength"], last_modified=reply["LastModified"])
+
+    def retention(self, key: str) -> ObjectRetention | None:
+        """The lock HeadObject reports (its ObjectLockMode and ObjectLockRetainUntilDate; S3 sends them only to
+        callers allowed s3:GetObjectRetention)."""
+        try:
+            with self._network(f"looking up the lock of {key}"):
+                reply = self.client.head_object(Bucket=self.bucket, Key=key)
+        except self.client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _MISSING_CODES:
+                return None
+            raise
+        if not reply.get("ObjectLockMode") or not reply.get("ObjectLockRetainUntilDate"):
+            return None
+        return ObjectRetention(mode=str(reply["ObjectLockMode"]), until=reply["ObjectLockRetainUntilDate"])
+
+    def object_lock_enabled(self) -> bool:
+        try:
+            with self._network("reading the bucket's Object Lock configuration"):
+                reply = self.client.get_object_lock_configuration(Bucket=self.bucket)
+        except self.client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _NO_LOCK_CODES:
+                return False
+            raise
+        return (reply.get("ObjectLockConfiguration") or {}).get("ObjectLockEnabled") == "Enabled"
 
     def attributes(self, key: str) -> ObjectAttributes | None:
         """GetObjectAttributes: the object's size, SHA-256 checksum and part count, without a GET of its body."""
@@ -231,8 +274,8 @@ class S3ObjectStore(ObjectStore):
 
     def _start_upload(self, key: str) -> str:
         with self._network(f"starting the upload of {key}"):
-            return str(self.client.create_multipart_upload(Bucket=self.bucket, Key=key,
-                                                           ChecksumAlgorithm="SHA256")["UploadId"])
+            return str(self.client.create_multipart_upload(Bucket=self.bucket, Key=key, ChecksumAlgorithm="SHA256",
+                                                           **self.put_arguments(key))["UploadId"])
 
     def _upload_part(self, key: str, upload_id: str, number: int, body: bytes, checksum: str) -> str:
         with self._network(f"uploading part {number} of {key}"):

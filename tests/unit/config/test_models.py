@@ -14,7 +14,7 @@ from drdrill.config.models import TARGET_ONLY_KEYS, TargetDefaults
 from drdrill.drill_kinds import schedule_keys
 from drdrill.errors import ConfigError
 
-from .drills_files import two_targets, with_target_lines
+from .drills_files import TARGET, assert_names, load_error, two_targets, with_target_lines
 
 pytestmark = pytest.mark.unit
 
@@ -95,3 +95,25 @@ def test_the_report_schedule_is_weekly_unless_set_and_checked_like_every_schedul
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert caught.value.key == "settings.report_schedule" and "not a known preset" in str(caught.value)
+
+
+def _with_storage(tmp_path: Path, storage: str) -> Path:
+    return with_target_lines(tmp_path, target=TARGET.replace(
+        "storage: {conn_id: drdrill_s3, bucket: drdrill-backups, prefix: drdrill}", f"storage: {storage}"))
+
+
+def test_object_lock_is_read_and_off_by_default(tmp_path: Path) -> None:
+    assert load_config(with_target_lines(tmp_path)).targets[0].storage.object_lock is None
+    path = _with_storage(tmp_path, "{conn_id: s3, bucket: b-1, object_lock: {mode: compliance, retain_days: 30}}")
+    lock = load_config(path).targets[0].storage.object_lock
+    assert lock is not None and (lock.mode, lock.retain_days) == ("compliance", 30)
+
+
+@pytest.mark.parametrize(("lock", "key", "piece"), [
+    ("{mode: legal, retain_days: 3}", "targets[shop].storage.object_lock.mode", "governance (users with"),
+    ("{mode: governance, retain_days: 0}", "targets[shop].storage.object_lock.retain_days", "1"),
+    ("{mode: governance}", "targets[shop].storage.object_lock.retain_days", "retain_days"),
+])
+def test_a_wrong_object_lock_names_the_key_and_the_choices(tmp_path: Path, lock: str, key: str, piece: str) -> None:
+    path = _with_storage(tmp_path, f"{{conn_id: s3, bucket: b-1, object_lock: {lock}}}")
+    assert_names(load_error(path), path, key, piece)

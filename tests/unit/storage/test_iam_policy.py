@@ -7,7 +7,7 @@ import json
 import pytest
 
 from drdrill.storage.iam_policy import iam_policy, main
-from drdrill.storage.s3 import IAM_ACTIONS
+from drdrill.storage.s3 import IAM_ACTIONS, OBJECT_LOCK_ACTIONS
 
 pytestmark = pytest.mark.unit
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.unit
 def test_the_policy_allows_exactly_what_the_store_calls_need_and_no_wildcard() -> None:
     policy = iam_policy()
     actions = {action for statement in policy["Statement"] for action in statement["Action"]}
-    assert actions == set(IAM_ACTIONS.values())
+    assert actions == set(IAM_ACTIONS.values()) | set(OBJECT_LOCK_ACTIONS)
     assert all("*" not in action for action in actions)
     assert {statement["Effect"] for statement in policy["Statement"]} == {"Allow"}
 
@@ -26,7 +26,8 @@ def test_the_policy_is_scoped_to_the_bucket_and_prefix_it_is_made_for() -> None:
     assert statements["ListTheBackupsUnderThePrefix"]["Condition"] == {"StringLike": {"s3:prefix": ["prod/db/*"]}}
     assert statements["ReadWriteDeleteAndAbortUnderThePrefix"]["Resource"] == "arn:aws:s3:::shop-dr/prod/db/*"
     assert statements["FindUnfinishedUploads"]["Resource"] == "arn:aws:s3:::shop-dr"
-    assert iam_policy("b", "")["Statement"][2]["Resource"] == "arn:aws:s3:::b/*"
+    assert statements["ReadTheBucketsObjectLockSetting"]["Resource"] == "arn:aws:s3:::shop-dr"
+    assert iam_policy("b", "")["Statement"][3]["Resource"] == "arn:aws:s3:::b/*"
 
 
 def test_the_module_prints_the_policy_for_a_bucket_and_prefix(capsys: pytest.CaptureFixture[str]) -> None:

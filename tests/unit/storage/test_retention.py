@@ -10,7 +10,7 @@ from drdrill.storage.binlog.fork import BinlogFork
 from drdrill.storage.catalog import CORRUPT, INCOMPLETE, INVALID, QUARANTINED, VALID, BackupEntry
 from drdrill.storage.proof import FAILED_DRILL, PROVEN
 from drdrill.storage.manifest import BinlogPosition, Manifest
-from drdrill.storage.retention import binlogs_no_longer_needed, choose_deletions, forks_no_longer_needed
+from drdrill.storage.retention import binlogs_no_longer_needed, choose_deletions, forks_no_longer_needed, keep_held
 from tests.helpers.manifests import sample_manifest
 from tests.helpers.storage import NOW, SERVER, backup_id_at, index_entry
 
@@ -139,3 +139,15 @@ def test_a_fork_record_goes_only_once_its_old_history_left_the_archive() -> None
     remaining = [index_entry(f"mysql-bin.00000{n}") for n in range(4, 8)]
     assert forks_no_longer_needed(records, remaining) == [records[0]]
     assert forks_no_longer_needed(records, [index_entry("mysql-bin.000002"), *remaining]) == []
+
+
+def test_a_held_backup_moves_from_delete_to_keep_saying_what_holds_it_and_why_it_would_go() -> None:
+    backups = [entry(1), entry(10), entry(20)]
+    decision = choose_deletions(backups, now=NOW, keep_days=None, keep_backups=1)
+    held = keep_held(decision, {backups[2].backup_id: "locked (COMPLIANCE) until 2026-12-11 12:00:00 UTC",
+                                backups[0].backup_id: "not a deletion, left as it was"})
+    assert set(held.delete) == {backups[1].backup_id}
+    assert held.keep[backups[2].backup_id] == ("locked (COMPLIANCE) until 2026-12-11 12:00:00 UTC; otherwise: "
+                                               + decision.delete[backups[2].backup_id])
+    assert held.keep[backups[0].backup_id] == decision.keep[backups[0].backup_id]
+    assert keep_held(decision, {}) == decision

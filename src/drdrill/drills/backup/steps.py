@@ -38,7 +38,8 @@ from drdrill.storage.lease import Lease, active_leases, remove_expired_leases
 from drdrill.storage.manifest import BinlogPosition, Manifest, ObjectEntry
 from drdrill.storage.objectstore import ObjectStore, StorageError
 from drdrill.storage.pipeline import STALL_TIMEOUT
-from drdrill.storage.retention import binlogs_no_longer_needed, choose_deletions, forks_no_longer_needed
+from drdrill.storage.object_lock import backup_lock
+from drdrill.storage.retention import binlogs_no_longer_needed, choose_deletions, forks_no_longer_needed, keep_held
 from drdrill.storage.seal import SigningKey
 from drdrill.storage.verify import DEEP, quarantine, storage_unavailable, verify_backup, verify_kind
 
@@ -156,6 +157,10 @@ def preflight(
                                 f"{target.name} requires {target.min_free_space // 2**20} MiB."))
     try:
         store.check_access(target_root(target.storage.prefix, target.name))
+        if target.storage.object_lock and not store.object_lock_enabled():
+            findings.append(Finding("OBJECT_LOCK_DISABLED", f"Target {target.name} writes its backups under S3 Object "
+                                    f"Lock ({target.storage.object_lock.mode}, {target.storage.object_lock.retain_days} "
+                                    f"days), but {store.describe()} does not have Object Lock enabled."))
     except DrdrillError as exc:
         findings.append(Finding("STORAGE_UNAVAILABLE", exc.problem))
     if findings:
@@ -326,8 +331,10 @@ def verify(plan: dict[str, Any], target: Target, store: ObjectStore, *, signing_
 
 
 def apply_retention(target: Target, store: ObjectStore, *, signing_key: SigningKey | None, now: datetime) -> dict[str, Any]:
-    """Delete what the target's retention no longer needs; always keeps the newest valid backup and what a drill
-    holds a lease on (``storage.lease``); the leases of dead runs are removed first."""
+    """Delete what the target's retention no longer needs; always keeps the newest valid backup, what a drill
+    holds a lease on (``storage.lease``) and a backup any of whose objects S3 Object Lock still holds (reported under
+    ``locked`` with the date it ends); the leases of dead runs are removed first. A backup's manifest is deleted
+    before its other objects, so one deleted half-way is incomplete, never valid."""
     began = time.monotonic()
     layout = layout_for(target)
     try:
@@ -336,18 +343,29 @@ def apply_retention(target: Target, store: ObjectStore, *, signing_key: SigningK
         decision = choose_deletions(list_backups(store, layout, signing_key=signing_key), now=now,
                                     keep_days=target.retention.keep_days, keep_backups=target.retention.keep_backups,
                                     leased={lease.backup_id: lease.reason() for lease in leases})
-        deleted_objects = sum(store.delete_prefix(layout.backup_root(backup_id)) for backup_id in decision.delete)
+        locks = {backup_id: lock.describe() for backup_id in decision.delete
+                 if (lock := backup_lock(store, layout, backup_id, now)) is not None}
+        decision = keep_held(decision, locks)
+        deleted_objects = sum(_delete_backup(store, layout, backup_id) for backup_id in decision.delete)
         aborted = store.abort_stale_uploads(layout.full_root, older_than=timedelta(hours=24), now=now)
         binlogs_deleted = prune_binlogs(store, layout, signing_key=signing_key, leases=leases)
     except StorageError as exc:
         raise storage_unavailable(exc, f"Retention of target {target.name} stopped there; the backups it had not "
                                   "deleted yet are kept (the new backup is valid).") from exc
     return {
-        "kept": decision.keep, "deleted": decision.delete, "deleted_objects": deleted_objects,
+        "kept": decision.keep, "deleted": decision.delete, "locked": locks, "deleted_objects": deleted_objects,
         "aborted_uploads": aborted, "binlogs_deleted": binlogs_deleted,
         "expired_leases_removed": [f"{lease.run_id} ({lease.drill} drill, expired {lease.expires_at[:19]})" for lease in expired],
         "seconds": round(time.monotonic() - began, 3),
     }
+
+
+def _delete_backup(store: ObjectStore, layout: TargetLayout, backup_id: str) -> int:
+    """Delete a backup's manifest, then the rest of its folder; how many objects it held."""
+    held = len(store.list_objects(layout.backup_root(backup_id)))
+    store.delete(layout.manifest_key(backup_id))
+    store.delete_prefix(layout.backup_root(backup_id))
+    return held
 
 
 def prune_binlogs(store: ObjectStore, layout: TargetLayout, *, signing_key: SigningKey | None,
@@ -405,6 +423,6 @@ def backup_details(results: dict[str, Any]) -> dict[str, Any]:
         "consistent_point": written.get("consistent_point"),
         "facts_point": written.get("facts_point"),
         "facts_match_consistent_point": written.get("facts_match_consistent_point"),
-        "retention": {key: (results.get("retention") or {}).get(key) for key in ("kept", "deleted")},
+        "retention": {key: (results.get("retention") or {}).get(key) for key in ("kept", "deleted", "locked")},
         "verify": {key: (results.get("verify") or {}).get(key) for key in ("kind", "deep_reason", "read_bytes", "seconds")},
     }

@@ -21,6 +21,7 @@ from drdrill.storage.catalog import list_backups
 from drdrill.storage.lease import LEASE_BOUND, leases_root, release_lease, take_lease
 from drdrill.storage.manifest import BinlogPosition
 from drdrill.storage.memory import MemoryObjectStore
+from drdrill.storage.objectstore import ObjectRetention
 from drdrill.storage.seal import SigningKey
 from tests.helpers.storage import BINLOGS, LAYOUT, NOW, SERVER, put_backup, put_binlog
 from tests.helpers.targets import load_test_target
@@ -63,6 +64,20 @@ def test_retention_keeps_the_newest_three(tmp_path: Path) -> None:
     assert [entry.backup_id for entry in list_backups(store, LAYOUT, signing_key=None)] == [m.backup_id for m in reversed(made[2:])]
 
 
+def test_retention_keeps_a_backup_an_object_lock_still_holds_and_says_until_when(tmp_path: Path) -> None:
+    store, shop = MemoryObjectStore(), target(tmp_path)
+    made = [put_backup(store, days_old=days) for days in (5, 4, 3, 2, 1)]
+    until = NOW + timedelta(days=3)
+    store.retentions[LAYOUT.object_key(made[0].backup_id, "dump.sql.zst")] = ObjectRetention("COMPLIANCE", until)
+    store.retentions[LAYOUT.manifest_key(made[1].backup_id)] = ObjectRetention("GOVERNANCE", NOW)  # ends now
+    result = steps.apply_retention(shop, store, now=NOW, signing_key=None)
+    assert result["locked"] == {made[0].backup_id: "locked (COMPLIANCE) until 2026-11-24 12:00:00 UTC"}
+    assert result["kept"][made[0].backup_id].startswith("locked (COMPLIANCE) until 2026-11-24 12:00:00 UTC; otherwise: valid")
+    assert list(result["deleted"]) == [made[1].backup_id] and result["deleted_objects"] == 2
+    assert {entry.backup_id: entry.status for entry in list_backups(store, LAYOUT, signing_key=None)}[made[0].backup_id] == "valid"
+    assert steps.backup_details({"retention": result})["retention"]["locked"] == result["locked"]
+
+
 def test_retention_never_deletes_the_only_valid_backup(tmp_path: Path) -> None:
     store, shop = MemoryObjectStore(), target(tmp_path)
     only = put_backup(store, days_old=400)
@@ -92,7 +107,7 @@ def test_the_record_keeps_the_evidence_of_each_step() -> None:
         "retention": {"kept": ["a"], "deleted": ["b"], "aborted_uploads": []},
     })
     assert details["engine"] == "mariadb-dump" and details["stored_bytes"] == 4
-    assert details["retention"] == {"kept": ["a"], "deleted": ["b"]}
+    assert details["retention"] == {"kept": ["a"], "deleted": ["b"], "locked": None}
     assert steps.backup_details({})["engine"] is None
 
 
