@@ -152,7 +152,7 @@ def cmd_stack(args: argparse.Namespace) -> int:
 # -- drills -------------------------------------------------------------------------------------------
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from drdrill.airflow.connections import manifest_signing_key, mysql_endpoint, object_store
+    from drdrill.airflow.connections import copy_store, manifest_signing_key, mysql_endpoint, object_store
     from drdrill.config import load_config
     from drdrill.drills.backup.runner import run_backup_drill
 
@@ -164,7 +164,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
         target, mysql_endpoint(target.source_conn_id, f"targets[{target.name}].source_conn_id"),
         object_store(target.storage), signing_key=manifest_signing_key(target.storage),
         work_dir=config.settings.work_dir, history_url=config.settings.history_url, run_id=cli_run_id(started), started_at=started,
-        engine_override=args.engine, dry_run=args.dry_run, deep_verify=args.deep_verify,
+        engine_override=args.engine, dry_run=args.dry_run, deep_verify=args.deep_verify, copy=copy_store(target.storage),
     )
 
     def human() -> None:

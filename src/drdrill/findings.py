@@ -68,6 +68,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "EVIDENCE_NOT_STORED": (COULD_NOT_VERIFY, "The drill ran but its evidence bundle is not in S3, so nobody can check it later: fix the S3 problem the message names (credentials, bucket, permissions for <prefix>/<target>/) and run the drill again."),
     "TLS_VERIFY_FAILED": (FAILED, "The login is configured for TLS (the connection's ssl extra) but no verified, encrypted session came about: the server's certificate does not verify against ssl.ca (a wrong CA, or a certificate that does not name the host), or the server offers no TLS. Point ssl.ca at the CA that signed the server's certificate; drdrill never falls back to plain text."),
     "OBJECT_LOCK_DISABLED": (FAILED, "The target's storage.object_lock asks for locked backups, but the bucket does not have S3 Object Lock enabled, so nothing was written. Use a bucket created with Object Lock (aws s3api create-bucket --object-lock-enabled-for-bucket), or enable it on this one (versioning on, then aws s3api put-object-lock-configuration --object-lock-configuration ObjectLockEnabled=Enabled), or set storage.object_lock: null."),
+    "COPY_MISSING": (FAILED, "The backup is valid in its own bucket, but its second copy (storage.copy) is not all there: the copy bucket refused it (the message says why: the bucket missing, its Object Lock, the credentials' s3:PutObject there) or something deleted it. Fix the copy bucket and re-run the backup drill; a re-run copies what is missing."),
+    "COPY_MISMATCH": (FAILED, "An object of the backup's second copy (storage.copy) differs from what the manifest recorded (size, SHA-256 checksum or parts): the copy bucket holds something else under its key. Find out who wrote there (it is never overwritten by drdrill), delete that object and re-run the backup drill."),
     "FAILED_BACKUP_REDRILLED": (PASSED, "This backup failed its last restore drill and was chosen by id to drill it again: a pass makes it proven again, another failure says what is still wrong with it."),
 }
 
@@ -95,7 +97,7 @@ NOT_ABOUT_THE_BACKUP = frozenset({
     "PITR_TARGET_UNREACHED", "PITR_TARGET_BEFORE_BACKUP", "PITR_BASE_ROLLED_BACK", "PITR_BOUNDARY_WRONG",
     "REPLICATION_BROKEN", "REPLICA_LAGGING", "PROMOTION_FAILED", "WRITES_LOST", "ERRANT_TRANSACTIONS",
     "FAILBACK_FAILED", "NOT_APPROVED", "TOPOLOGY_NOT_RESTORED", "EVIDENCE_NOT_STORED", "TLS_VERIFY_FAILED",
-    "OBJECT_LOCK_DISABLED",
+    "OBJECT_LOCK_DISABLED", "COPY_MISSING", "COPY_MISMATCH",
 })
 
 

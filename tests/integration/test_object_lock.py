@@ -1,4 +1,4 @@
-"""S3 Object Lock on backups, against moto's Object Lock (a bucket created with ObjectLockEnabledForBucket).
+"""Immutable copies: S3 Object Lock on backups and a second copy in another bucket, against moto's Object Lock (a bucket created with ObjectLockEnabledForBucket).
 
 What moto enforces, and so what is proven here: a bucket's Object Lock setting (GetObjectLockConfiguration), the lock
 a PutObject carries (HeadObject reports it), a refused delete of a locked *version* (AccessDenied), and a delete
@@ -10,6 +10,7 @@ the lock is checked on the request drdrill sends there instead.
 from __future__ import annotations
 
 import dataclasses
+import random
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from drdrill.drills.layouts import layout_for
 from drdrill.findings import DrillFailed
 from drdrill.storage.catalog import list_backups
 from drdrill.storage.layout import backup_time
+from drdrill.storage.manifest import Manifest, ObjectEntry
 from drdrill.storage.object_lock import ObjectLockPolicy
 from drdrill.storage.objectstore import MIN_PART_SIZE, ObjectRetention
 from drdrill.storage.s3 import S3ObjectStore
@@ -129,3 +131,51 @@ def test_a_backup_on_a_lock_bucket_is_locked_and_one_on_a_bucket_without_it_is_r
     assert finding.code == "OBJECT_LOCK_DISABLED" and refused.storage.bucket in finding.message
     assert "--object-lock-enabled-for-bucket" in finding.fix
     assert client.list_objects_v2(Bucket=refused.storage.bucket).get("KeyCount") == 0
+
+
+def backup_with_a_multipart_object(store: S3ObjectStore) -> Manifest:
+    """A backup of two objects, one of them multipart (3 parts), and its manifest, written through ``store``."""
+    backup = put_backup(store, days_old=1)
+    big = store.upload_stream(LAYOUT.object_key(backup.backup_id, "data.xb.zst"),
+                              [random.Random(7).randbytes(2 * MIN_PART_SIZE + 99)], part_size=MIN_PART_SIZE)
+    made = dataclasses.replace(backup, objects=(*backup.objects, ObjectEntry.of_upload(big, "data", 0)))
+    store.put_bytes(LAYOUT.manifest_key(made.backup_id), made.to_json().encode())
+    return made
+
+
+def test_verify_copies_the_backup_server_side_with_its_lock_and_checks_the_copy(moto_s3, tmp_path: Path) -> None:
+    client, shop = moto_s3.client, load_test_target(tmp_path, prefix="drills")
+    store = locked_store(client, new_bucket(client), "compliance", 10)
+    copy = locked_store(client, new_bucket(client), "compliance", 10)
+    backup = backup_with_a_multipart_object(store)
+    part_copies = recorded(client, "UploadPartCopy")
+    verified = steps.verify({"backup_id": backup.backup_id}, shop, store, signing_key=None, copy=copy)
+    assert verified["copy"] == copy.describe() and len(part_copies) == 3  # the original's parts, copied by S3
+    for name in ("dump.sql.zst", "data.xb.zst", "manifest.json"):
+        key = LAYOUT.object_key(backup.backup_id, name)
+        assert copy.attributes(key) == store.attributes(key)
+    assert copy.retention(LAYOUT.manifest_key(backup.backup_id)) == ObjectRetention(
+        "COMPLIANCE", backup_time(backup.backup_id) + timedelta(days=10))
+
+
+def test_a_copy_that_differs_or_cannot_be_made_fails_the_drill_and_leaves_the_backup_valid(
+        moto_s3, tmp_path: Path) -> None:
+    client, shop = moto_s3.client, load_test_target(tmp_path, prefix="drills")
+    store, copy = S3ObjectStore(client, new_bucket(client)), S3ObjectStore(client, new_bucket(client, locked=False))
+    backup = backup_with_a_multipart_object(store)
+    copy.put_bytes(LAYOUT.object_key(backup.backup_id, "data.xb.zst"), b"someone else's bytes")
+    with pytest.raises(DrillFailed) as failed:
+        steps.verify({"backup_id": backup.backup_id}, shop, store, signing_key=None, copy=copy)
+    (finding,) = failed.value.findings
+    assert finding.code == "COPY_MISMATCH" and "20 bytes, the manifest recorded" in finding.message
+    assert copy.head(LAYOUT.manifest_key(backup.backup_id)) is None
+
+    gone = S3ObjectStore(client, f"never-created-{uuid.uuid4().hex[:8]}")
+    with pytest.raises(DrillFailed) as failed:
+        steps.verify({"backup_id": backup.backup_id}, shop, store, signing_key=None, copy=gone)
+    (finding,) = failed.value.findings
+    assert finding.code == "COPY_MISSING" and "NoSuchBucket" in finding.message
+    assert [entry.status for entry in list_backups(store, LAYOUT, signing_key=None)] == ["valid"]
+
+    copy.delete(LAYOUT.object_key(backup.backup_id, "data.xb.zst"))  # the stray object removed: a re-run copies it
+    assert steps.verify({"backup_id": backup.backup_id}, shop, store, signing_key=None, copy=copy)["copy"]

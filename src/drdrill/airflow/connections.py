@@ -162,15 +162,30 @@ def manifest_signing_key(storage: Storage) -> SigningKey | None:
 
 def object_store(storage: Storage) -> ObjectStore:
     """An ObjectStore on the bucket, with the boto3 client of the amazon provider's S3Hook."""
+    return _s3_store(storage, storage.conn_id, "storage.conn_id", storage.bucket)
+
+
+def copy_store(storage: Storage) -> ObjectStore | None:
+    """An ObjectStore on the second copy's bucket (``storage.copy``), or None when the target keeps no copy."""
+    if storage.copy is None:
+        return None
+    conn_id, key = (storage.copy.conn_id, "storage.copy.conn_id") if storage.copy.conn_id else \
+        (storage.conn_id, "storage.conn_id")
+    return _s3_store(storage, conn_id, key, storage.copy.bucket, storage.copy.region)
+
+
+def _s3_store(storage: Storage, conn_id: str, key: str, bucket: str, region: str | None = None) -> ObjectStore:
+    """The S3 store on ``bucket`` through connection ``conn_id`` (config key ``key``), with the storage's timeouts,
+    attempts and Object Lock, in ``region`` when given."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-    get_connection(storage.conn_id, "storage.conn_id")
+    get_connection(conn_id, key)
     settings = client_config(storage.connect_timeout.total_seconds(), storage.read_timeout.total_seconds(),
                              storage.attempts, storage.parts_in_flight)
-    config = S3Hook(aws_conn_id=storage.conn_id).config.merge(settings)  # the connection's config_kwargs, ours win
+    config = S3Hook(aws_conn_id=conn_id).config.merge(settings)  # the connection's config_kwargs, ours win
     lock = storage.object_lock
-    return S3ObjectStore(S3Hook(aws_conn_id=storage.conn_id, config=config).get_conn(), storage.bucket,
-                         parts_in_flight=storage.parts_in_flight,
+    hook = S3Hook(aws_conn_id=conn_id, config=config, region_name=region)  # None: the connection's region_name
+    return S3ObjectStore(hook.get_conn(), bucket, parts_in_flight=storage.parts_in_flight,
                          put_arguments=ObjectLockPolicy(lock.mode, lock.retain_days).put_arguments if lock
                          else no_put_arguments)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import operator
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -30,7 +29,7 @@ DEFAULT_WORK_DIR = "{root}/.sandbox/work"
 TARGET_ONLY_KEYS = ("name", "description", "source_conn_id", "replica_conn_id", "databases")
 CONNECTION_KEYS = {  # a target's connection keys: the Airflow connection type each names (None: not checked)
     "source_conn_id": "mysql", "replica_conn_id": "mysql", "storage.conn_id": "aws", "notify.slack_conn_id": "slack",
-    "storage.manifest_signing_conn_id": "generic",
+    "storage.manifest_signing_conn_id": "generic", "storage.copy.conn_id": "aws",
     "restore_drill.scratch_conn_id": None, "failover_drill.canary_conn_id": "mysql",
     "failover_drill.replication_conn_id": "mysql", "failover_drill.aws_conn_id": "aws"}
 CONFIG = ConfigDict(extra="forbid", regex_engine="python-re", defer_build=True)  # validators built on first use
@@ -91,6 +90,18 @@ class ObjectLock:
 
 
 @dataclass(frozen=True, config=CONFIG, kw_only=True)
+class StorageCopy:
+    """A second bucket (another region, another account) that holds a server-side copy of every verified backup."""
+
+    bucket: BucketName = _key("the copy's bucket (with Object Lock enabled when storage.object_lock is set)",
+                              "drdrill-backups-copy")
+    conn_id: ConnectionId | None = _key("an Airflow aws connection to the copy's bucket; its credentials must also "
+                                        "read the backups' bucket (the copy is server-side); null: storage.conn_id",
+                                        "drdrill_s3_copy", None)
+    region: Text | None = _key("the copy bucket's region (the connection's region_name otherwise)", "eu-west-1", None)
+
+
+@dataclass(frozen=True, config=CONFIG, kw_only=True)
 class Storage:
     """Where a target's backups live: ``s3://<bucket>/<prefix>/<target>/``."""
 
@@ -109,6 +120,16 @@ class Storage:
                                   "16 MiB)", 4, 4, ge=1, le=16)
     object_lock: ObjectLock | None = _key("write every backup object and manifest under S3 Object Lock; null: no "
                                           "lock", {"mode": "governance", "retain_days": 14}, None)
+    copy: StorageCopy | None = _key("copy every verified backup to a second bucket and check the copy; null: no copy",
+                                    {"bucket": "drdrill-backups-copy", "region": "eu-west-1"}, None)
+
+    @model_validator(mode="after")
+    def _copy_is_another_bucket(self) -> Storage:
+        if self.copy and self.copy.bucket == self.bucket and self.copy.conn_id in (None, self.conn_id):
+            raise config_error(f"names the backups' own bucket {self.bucket!r}; a copy there protects nothing.",
+                               "Set storage.copy.bucket to another bucket (ideally in another region or account).",
+                               field="copy.bucket")
+        return self
 
 
 @dataclass(frozen=True, config=CONFIG, kw_only=True)
@@ -314,12 +335,19 @@ class Target:
 
     def connections(self) -> dict[str, str]:
         """Each connection key this target sets (``storage.conn_id``): the Airflow connection id it names."""
-        named = {key: operator.attrgetter(key)(self) for key in CONNECTION_KEYS}
+        named = {key: _attribute(self, key) for key in CONNECTION_KEYS}
         return {key: conn_id for key, conn_id in named.items() if conn_id}
 
     def connection_ids(self) -> list[str]:
         """Airflow connection ids this target uses, each once, without nulls."""
         return list(dict.fromkeys(self.connections().values()))
+
+
+def _attribute(record: Any, dotted: str) -> Any:
+    """``record.a.b``, or None where a section on the way is null."""
+    for name in dotted.split("."):
+        record = getattr(record, name) if record is not None else None
+    return record
 
 
 def _every_key_optional(cls: type, name: str, doc: str, omit: tuple[str, ...] = ()) -> Any:

@@ -127,6 +127,16 @@ class MemoryObjectStore(ObjectStore):
                 self.checksums.pop(key, None)
         return len(keys)
 
+    def copy_in(self, source: ObjectStore, key: str, size: int, part_size: int) -> None:
+        if not isinstance(source, MemoryObjectStore):
+            raise TypeError("a memory store copies from another memory store only")
+        with source._lock:
+            stored, checksum = source.objects.get(key), source.checksums.get(key, ("", None))
+        if stored is None:
+            raise ObjectMissing(f"{source.describe()}/{key} does not exist.", "Check the key.")
+        with self._lock:
+            self.objects[key], self.checksums[key] = (stored[0], self.clock()), checksum
+
     def abort_stale_uploads(self, prefix: str, older_than: timedelta, now: datetime | None = None) -> int:
         cutoff = (now or self.clock()) - older_than
         with self._lock:

@@ -8,6 +8,7 @@ locked: they are rewritten. Binlogs, leases and evidence are not locked either.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,8 +41,10 @@ class ObjectLockPolicy:
         return {"ObjectLockMode": self.mode.upper(), "ObjectLockRetainUntilDate": self.retain_until(found[0])}
 
 
-def backup_lock(store: ObjectStore, layout: TargetLayout, backup_id: str, now: datetime) -> ObjectRetention | None:
-    """The latest Object Lock retention still in force on any object of a backup (None: all can be deleted now)."""
-    held = [retention for stored in store.list_objects(layout.backup_root(backup_id))
+def backup_lock(stores: Iterable[ObjectStore], layout: TargetLayout, backup_id: str,
+                now: datetime) -> ObjectRetention | None:
+    """The latest Object Lock retention still in force on any object of a backup in any of ``stores`` (its bucket,
+    its second copy's); None: all can be deleted now."""
+    held = [retention for store in stores for stored in store.list_objects(layout.backup_root(backup_id))
             if (retention := store.retention(stored.key)) is not None and retention.until > now]
     return max(held, key=lambda retention: retention.until, default=None)

@@ -147,6 +147,12 @@ class ObjectStore(ABC):
         """Delete every object below a prefix; returns how many were deleted."""
 
     @abstractmethod
+    def copy_in(self, source: ObjectStore, key: str, size: int, part_size: int) -> None:
+        """Copy ``key`` of ``source`` (another bucket of the same kind) to the same key here without downloading it:
+        in one request when ``part_size`` is 0, else in parts of ``part_size`` bytes (the original's), so the copy
+        has the original's SHA-256 checksum. It is written as ``put_bytes`` and ``upload_stream`` write (e.g. locked)."""
+
+    @abstractmethod
     def abort_stale_uploads(self, prefix: str, older_than: timedelta, now: datetime | None = None) -> int:
         """Abort unfinished multipart uploads below a prefix started before ``now - older_than``; returns how many."""
 

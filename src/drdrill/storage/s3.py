@@ -29,7 +29,9 @@ IAM_ACTIONS = {
     "CompleteMultipartUpload": "s3:PutObject", "DeleteObject": "s3:DeleteObject", "DeleteObjects": "s3:DeleteObject",
     "ListMultipartUploads": "s3:ListBucketMultipartUploads", "AbortMultipartUpload": "s3:AbortMultipartUpload",
     "GetObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
+    "CopyObject": "s3:PutObject", "UploadPartCopy": "s3:PutObject", "PutObjectRetention": "s3:PutObjectRetention",
 }
+LOCK_ARGUMENTS = ("ObjectLockMode", "ObjectLockRetainUntilDate")
 # What writing a locked object needs besides s3:PutObject, and reading its lock besides s3:GetObject (HeadObject
 # answers without the lock headers otherwise).
 OBJECT_LOCK_ACTIONS = ("s3:PutObjectRetention", "s3:GetObjectRetention")
@@ -174,27 +176,26 @@ class S3ObjectStore(ObjectStore):
             finally:
                 body.close()
 
-    def head(self, key: str) -> StoredObject | None:
+    def _head_object(self, key: str, action: str) -> dict[str, Any] | None:
+        """HeadObject's reply, or None when the object is absent."""
         try:
-            with self._network(f"looking up {key}"):
-                reply = self.client.head_object(Bucket=self.bucket, Key=key)
+            with self._network(action):
+                return dict(self.client.head_object(Bucket=self.bucket, Key=key))
         except self.client.exceptions.ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in _MISSING_CODES:
                 return None
             raise
-        return StoredObject(key=key, size=reply["ContentLength"], last_modified=reply["LastModified"])
+
+    def head(self, key: str) -> StoredObject | None:
+        reply = self._head_object(key, f"looking up {key}")
+        return None if reply is None else StoredObject(key=key, size=reply["ContentLength"],
+                                                       last_modified=reply["LastModified"])
 
     def retention(self, key: str) -> ObjectRetention | None:
         """The lock HeadObject reports (its ObjectLockMode and ObjectLockRetainUntilDate; S3 sends them only to
         callers allowed s3:GetObjectRetention)."""
-        try:
-            with self._network(f"looking up the lock of {key}"):
-                reply = self.client.head_object(Bucket=self.bucket, Key=key)
-        except self.client.exceptions.ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in _MISSING_CODES:
-                return None
-            raise
-        if not reply.get("ObjectLockMode") or not reply.get("ObjectLockRetainUntilDate"):
+        reply = self._head_object(key, f"looking up the lock of {key}")
+        if not reply or not reply.get("ObjectLockMode") or not reply.get("ObjectLockRetainUntilDate"):
             return None
         return ObjectRetention(mode=str(reply["ObjectLockMode"]), until=reply["ObjectLockRetainUntilDate"])
 
@@ -260,6 +261,37 @@ class S3ObjectStore(ObjectStore):
                                    f"{errors[0].get('Key')}: {errors[0].get('Code')} {errors[0].get('Message')}.",
                                    "Check the bucket (object lock, versioning policy), then re-run retention.")
         return len(keys)
+
+    def copy_in(self, source: ObjectStore, key: str, size: int, part_size: int) -> None:
+        """CopyObject, or UploadPartCopy of the original's byte ranges (S3's way past CopyObject's 5 GB); S3 computes
+        each part's checksum, so the copy's composite checksum is the original's."""
+        origin = {"Bucket": source.bucket, "Key": key}
+        if not part_size:
+            extra = self.put_arguments(key)
+            lock = {name: extra.pop(name) for name in LOCK_ARGUMENTS if name in extra}
+            with self._network(f"copying {key} from s3://{source.bucket}"):
+                reply = self.client.copy_object(Bucket=self.bucket, Key=key, CopySource=origin,
+                                                ChecksumAlgorithm="SHA256", **extra)
+                if lock:  # moto refuses CopyObject with lock headers and no body checksum; the lock follows at once
+                    self.client.put_object_retention(
+                        Bucket=self.bucket, Key=key, VersionId=reply["VersionId"],
+                        Retention={"Mode": lock["ObjectLockMode"], "RetainUntilDate": lock["ObjectLockRetainUntilDate"]})
+            return
+        upload_id = self._start_upload(key)
+        try:
+            parts = []
+            for number, start in enumerate(range(0, max(size, 1), part_size), start=1):
+                with self._network(f"copying part {number} of {key} from s3://{source.bucket}"):
+                    copied = self.client.upload_part_copy(
+                        Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, CopySource=origin,
+                        CopySourceRange=f"bytes={start}-{min(start + part_size, size) - 1}")["CopyPartResult"]
+                parts.append({"PartNumber": number, "ETag": copied["ETag"],
+                              **({"ChecksumSHA256": copied["ChecksumSHA256"]} if copied.get("ChecksumSHA256") else {})})
+            self._complete_upload(key, upload_id, parts)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the copy's own error is the one worth reporting
+                self._abort_upload(key, upload_id)
+            raise
 
     def abort_stale_uploads(self, prefix: str, older_than: timedelta, now: datetime | None = None) -> int:
         cutoff = (now or datetime.now(timezone.utc)) - older_than

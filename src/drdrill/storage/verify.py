@@ -83,18 +83,19 @@ def verify_backup(store: ObjectStore, layout: TargetLayout, backup_id: str, copy
     return manifest, findings
 
 
-def missing(store: ObjectStore, key: str, entry: ObjectEntry) -> Finding:
-    """ARTEFACT_MISSING: an object the manifest lists is not stored."""
-    return Finding("ARTEFACT_MISSING", f"s3://{store.bucket}/{key} is listed in the manifest but not stored.",
+def missing(store: ObjectStore, key: str, entry: ObjectEntry, code: str = "ARTEFACT_MISSING") -> Finding:
+    """ARTEFACT_MISSING (or ``code``): an object the manifest lists is not stored."""
+    return Finding(code, f"s3://{store.bucket}/{key} is listed in the manifest but not stored.",
                    evidence={"object": entry.name})
 
 
-def attribute_findings(store: ObjectStore, key: str, entry: ObjectEntry) -> list[Finding]:
-    """ARTEFACT_MISSING or ARTEFACT_CORRUPT when S3's attributes of ``key`` (size, SHA-256 checksum, parts) differ
-    from what the manifest recorded at upload; nothing is downloaded."""
+def attribute_findings(store: ObjectStore, key: str, entry: ObjectEntry, *, missing_code: str = "ARTEFACT_MISSING",
+                       changed_code: str = "ARTEFACT_CORRUPT") -> list[Finding]:
+    """ARTEFACT_MISSING or ARTEFACT_CORRUPT (or the codes given: a second copy's) when S3's attributes of ``key``
+    (size, SHA-256 checksum, parts) differ from what the manifest recorded at upload; nothing is downloaded."""
     stored = store.attributes(key)
     if stored is None:
-        return [missing(store, key, entry)]
+        return [missing(store, key, entry, missing_code)]
     differs = []
     if stored.size != entry.size:
         differs.append(f"{stored.size} bytes, the manifest recorded {entry.size}")
@@ -107,7 +108,7 @@ def attribute_findings(store: ObjectStore, key: str, entry: ObjectEntry) -> list
     if not differs:
         return []
     return [Finding(
-        "ARTEFACT_CORRUPT",
+        changed_code,
         f"s3://{store.bucket}/{key} was changed after the backup stored it: S3 reports {'; '.join(differs)} "
         "(checked by its S3 attributes).",
         evidence={"object": entry.name, "verify": ATTRIBUTES, "size": stored.size, "expected_size": entry.size,

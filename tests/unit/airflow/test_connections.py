@@ -6,6 +6,7 @@ need an Airflow database and run in the integration tests (failover drill, sandb
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -15,6 +16,7 @@ from drdrill.airflow.connections import (
     manifest_signing_key,
     MissingConnection,
     connection_exists,
+    copy_store,
     defined_by_environment,
     environment_variable,
     mysql_endpoint,
@@ -22,6 +24,7 @@ from drdrill.airflow.connections import (
     redirect_connection,
 )
 from drdrill.config import Storage
+from drdrill.config.models import ObjectLock, StorageCopy
 from drdrill.endpoints import MySQLEndpoint, TLSSettings
 from drdrill.errors import DrdrillError
 
@@ -138,6 +141,22 @@ def test_the_storage_timeouts_and_attempts_win_over_the_connections_and_keep_its
     config = store.client.meta.config
     assert (config.connect_timeout, config.read_timeout, config.signature_version) == (10, 3, "s3v4")
     assert store.attempts() == 2
+
+
+def test_the_copy_store_is_the_copy_bucket_in_its_region_with_the_same_object_lock(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    define(monkeypatch, "unit_s3", {"conn_type": "aws", "login": "AKIDUNIT", "password": SECRET,
+                                    "extra": {"endpoint_url": "http://127.0.0.1:9", "region_name": "eu-west-1"}})
+    storage = Storage(conn_id="unit_s3", bucket="drdrill-backups", object_lock=ObjectLock(mode="compliance", retain_days=3),
+                      copy=StorageCopy(bucket="drdrill-copy", region="us-west-2"))
+    copy, store = copy_store(storage), object_store(storage)
+    assert copy is not None and (copy.bucket, copy.client.meta.region_name) == ("drdrill-copy", "us-west-2")
+    key = "p/shop/full/20261121T083012Z-a1b2c3/manifest.json"
+    assert copy.put_arguments(key) == store.put_arguments(key) != {}
+    assert store.put_arguments("p/shop/binlog/x") == {}
+    assert copy_store(Storage(conn_id="unit_s3", bucket="drdrill-backups")) is None
+    with pytest.raises(MissingConnection, match=r"'unit_no_s3' \(storage.copy.conn_id\) is not defined"):
+        copy_store(dataclasses.replace(storage, copy=StorageCopy(bucket="drdrill-copy", conn_id="unit_no_s3")))
 
 
 def test_a_missing_s3_connection_names_the_storage_key() -> None:

@@ -117,3 +117,13 @@ def test_object_lock_is_read_and_off_by_default(tmp_path: Path) -> None:
 def test_a_wrong_object_lock_names_the_key_and_the_choices(tmp_path: Path, lock: str, key: str, piece: str) -> None:
     path = _with_storage(tmp_path, f"{{conn_id: s3, bucket: b-1, object_lock: {lock}}}")
     assert_names(load_error(path), path, key, piece)
+
+
+def test_a_second_copy_names_its_bucket_and_connection_and_never_the_backups_own_bucket(tmp_path: Path) -> None:
+    path = _with_storage(tmp_path, "{conn_id: s3, bucket: b-1, copy: {bucket: b-2, conn_id: s3_copy, region: eu-west-1}}")
+    target = load_config(path).targets[0]
+    assert target.storage.copy is not None and (target.storage.copy.bucket, target.storage.copy.region) == ("b-2", "eu-west-1")
+    assert target.connections()["storage.copy.conn_id"] == "s3_copy"
+    assert "storage.copy.conn_id" not in load_config(with_target_lines(tmp_path)).targets[0].connections()
+    same = _with_storage(tmp_path, "{conn_id: s3, bucket: b-1, copy: {bucket: b-1}}")
+    assert_names(load_error(same), same, "targets[shop].storage.copy.bucket", "protects nothing", "another bucket")

@@ -43,12 +43,12 @@ def test_a_backup_key_names_its_backup_and_object() -> None:
 def test_a_backup_is_held_by_the_latest_lock_still_in_force_on_any_of_its_objects() -> None:
     store = MemoryObjectStore()
     backup = put_backup(store, days_old=3)
-    assert backup_lock(store, LAYOUT, backup.backup_id, NOW) is None  # nothing locked
+    assert backup_lock([store], LAYOUT, backup.backup_id, NOW) is None  # nothing locked
     data, manifest = LAYOUT.object_key(backup.backup_id, "dump.sql.zst"), LAYOUT.manifest_key(backup.backup_id)
     store.retentions[manifest] = ObjectRetention("GOVERNANCE", NOW - timedelta(hours=1))  # ended
-    assert backup_lock(store, LAYOUT, backup.backup_id, NOW) is None
+    assert backup_lock([store], LAYOUT, backup.backup_id, NOW) is None
     store.retentions[data] = ObjectRetention("COMPLIANCE", NOW + timedelta(days=2))
     store.retentions[manifest] = ObjectRetention("GOVERNANCE", NOW + timedelta(days=1))
-    held = backup_lock(store, LAYOUT, backup.backup_id, NOW)
+    held = backup_lock([store], LAYOUT, backup.backup_id, NOW)
     assert held == ObjectRetention("COMPLIANCE", NOW + timedelta(days=2))
     assert held.describe() == "locked (COMPLIANCE) until 2026-11-23 12:00:00 UTC"

@@ -295,6 +295,24 @@ def test_a_bucket_that_does_not_exist_fails_the_access_check(new_store: Callable
 
 
 @pytest.mark.unit
+def test_a_copy_into_another_bucket_keeps_the_bytes_and_the_sha256_checksum_single_and_multipart(
+        new_store: Callable[..., ObjectStore]) -> None:
+    source, copy = new_store(), new_store()
+    small = source.put_bytes("b/small", b"a small object")
+    big = source.upload_stream("b/big", [random.Random(3).randbytes(2 * MIN_PART_SIZE + 10)], part_size=MIN_PART_SIZE)
+    copy.copy_in(source, "b/small", small.size, 0)
+    copy.copy_in(source, "b/big", big.size, big.part_size)
+    assert copy.attributes("b/small") == ObjectAttributes(small.size, small.checksum_sha256, source.attributes("b/small").parts)
+    assert copy.attributes("b/big") == source.attributes("b/big")
+    assert copy.attributes("b/big").checksum_sha256 == big.checksum_sha256
+    assert hashlib.sha256(b"".join(copy.iter_object("b/big"))).hexdigest() == big.sha256
+
+
+def test_nothing_is_locked_and_the_bucket_has_no_object_lock_unless_created_with_it(store: ObjectStore) -> None:
+    store.put_bytes("k", b"v")
+    assert (store.retention("k"), store.retention("absent"), store.object_lock_enabled()) == (None, None, False)
+
+
 def test_regroup_cuts_exact_parts() -> None:
     assert list(regroup_into_parts([b"ab", b"cdefg", b"", b"h"], 3)) == [b"abc", b"def", b"gh"]
 

@@ -40,26 +40,27 @@ def run_backup_drill(
     engine_override: str | None = None,
     dry_run: bool = False,
     deep_verify: bool = False,
+    copy: ObjectStore | None = None,
 ) -> tuple[DrillRecord, list[Finding]]:
     """All steps in one process (the CLI's path), holding the target as the DAG does (``target_lock``), recorded
-    exactly as the DAG's record task does."""
+    exactly as the DAG's record task does; ``copy``: the second copy's bucket (``storage.copy``)."""
     reap_orphans(work_dir)
     runner = StepRunner()
     attempt = runner.attempt
     with holding_target(target, "backup", history_url=history_url, run_id=run_id, steps=STEPS) as first:
         plan = attempt("preflight", first(lambda: preflight(target, source, store, work_dir=work_dir,
                                                             started_at=started_at, engine_override=engine_override,
-                                                            dry_run=dry_run, deep_verify=deep_verify)))
+                                                            dry_run=dry_run, deep_verify=deep_verify, copy=copy)))
         if plan and not dry_run:
             dumped = attempt("dump_and_upload", lambda: dump_and_upload(plan, target, source, store, work_dir=work_dir))
             if dumped:
                 written = attempt("write_manifest", lambda: write_manifest(plan, dumped, target, source, store,
                                                                           signing_key=signing_key, work_dir=work_dir))
                 if written and attempt("verify", lambda: verify(
-                        plan, target, store, signing_key=signing_key,
+                        plan, target, store, signing_key=signing_key, copy=copy,
                         deep_reason=deep_verify_reason(target, history_url, started_at, asked=deep_verify))):
                     attempt("retention", lambda: apply_retention(target, store, signing_key=signing_key,
-                                                                 now=started_at))
+                                                                 now=started_at, copy=copy))
         results, findings = runner.results, runner.findings
         record, all_findings = build_record(
             run_id=run_id, target=target.name, drill="backup", started_at=started_at.isoformat(), steps=STEPS,

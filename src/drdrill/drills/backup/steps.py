@@ -33,6 +33,7 @@ from drdrill.storage.binlog.index import ArchivedBinlog, list_archive
 from drdrill.storage.binlog.layout import BinlogLayout
 from drdrill.storage.binlog.names import server_key
 from drdrill.storage.catalog import list_backups
+from drdrill.storage.copies import copy_backup
 from drdrill.storage.layout import TargetLayout, new_backup_id, target_root
 from drdrill.storage.lease import Lease, active_leases, remove_expired_leases
 from drdrill.storage.manifest import BinlogPosition, Manifest, ObjectEntry
@@ -106,8 +107,10 @@ def preflight(
     dry_run: bool = False,
     deep_verify: bool = False,
     answer_timeout: float = ANSWER_TIMEOUT,
+    copy: ObjectStore | None = None,
 ) -> dict[str, Any]:
-    """Check the source, tools, disk and bucket before anything is written; returns the run's plan.
+    """Check the source, tools, disk and bucket (and the second copy's bucket, ``copy``) before anything is written;
+    returns the run's plan.
 
     A source that connects but does not answer within ``answer_timeout`` seconds (a full disk stalls its binary
     log, and ``SHOW MASTER STATUS`` with it) is TARGET_UNAVAILABLE then, not a drill that hangs.
@@ -155,14 +158,16 @@ def preflight(
     if target.min_free_space and free < target.min_free_space:
         findings.append(Finding("INSUFFICIENT_SPACE", f"Only {free // 2**20} MiB free in {work_dir}; target "
                                 f"{target.name} requires {target.min_free_space // 2**20} MiB."))
-    try:
-        store.check_access(target_root(target.storage.prefix, target.name))
-        if target.storage.object_lock and not store.object_lock_enabled():
-            findings.append(Finding("OBJECT_LOCK_DISABLED", f"Target {target.name} writes its backups under S3 Object "
-                                    f"Lock ({target.storage.object_lock.mode}, {target.storage.object_lock.retain_days} "
-                                    f"days), but {store.describe()} does not have Object Lock enabled."))
-    except DrdrillError as exc:
-        findings.append(Finding("STORAGE_UNAVAILABLE", exc.problem))
+    for bucket in (store, copy) if copy else (store,):
+        try:
+            bucket.check_access(target_root(target.storage.prefix, target.name))
+            if target.storage.object_lock and not bucket.object_lock_enabled():
+                lock = target.storage.object_lock
+                findings.append(Finding("OBJECT_LOCK_DISABLED", f"Target {target.name} writes its backups under S3 "
+                                        f"Object Lock ({lock.mode}, {lock.retain_days} days), but {bucket.describe()} "
+                                        "does not have Object Lock enabled."))
+        except DrdrillError as exc:
+            findings.append(Finding("STORAGE_UNAVAILABLE", exc.problem))
     if findings:
         raise DrillFailed(findings)
     return {
@@ -303,9 +308,13 @@ def _gtid_at(source: MySQLEndpoint, point: BinlogPosition) -> str:
 
 
 def verify(plan: dict[str, Any], target: Target, store: ObjectStore, *, signing_key: SigningKey | None,
-           deep_reason: str | None = None) -> dict[str, Any]:
+           deep_reason: str | None = None, copy: ObjectStore | None = None) -> dict[str, Any]:
     """Check every stored object by its S3 checksum, or with ``deep_reason`` (``deep_verify_reason``) re-read and
-    hash every byte; a mismatch quarantines the backup and fails the drill. The result says which kind ran."""
+    hash every byte; a mismatch quarantines the backup and fails the drill. The result says which kind ran.
+
+    With ``copy`` (``storage.copy``), the verified backup is then copied there server-side and the copy checked by
+    its attributes: COPY_MISSING or COPY_MISMATCH fail the drill (the backup itself stays valid).
+    """
     began = time.monotonic()
     layout = layout_for(target)
     try:
@@ -317,6 +326,14 @@ def verify(plan: dict[str, Any], target: Target, store: ObjectStore, *, signing_
         quarantine(store, layout, plan["backup_id"], findings)
         raise DrillFailed(findings)
     assert manifest is not None
+    if copy is not None:
+        try:
+            findings = copy_backup(store, copy, layout, manifest)
+        except StorageError as exc:
+            raise storage_unavailable(exc, f"Backup {plan['backup_id']} is valid; its second copy in "
+                                      f"{copy.describe()} was not made or not checked.") from exc
+        if findings:
+            raise DrillFailed(findings)
     kind = verify_kind(manifest, deep_reason is not None)
     verified_bytes = sum(entry.size for entry in manifest.all_objects())
     return {
@@ -326,15 +343,18 @@ def verify(plan: dict[str, Any], target: Target, store: ObjectStore, *, signing_
         "kind": kind,
         "deep_reason": (deep_reason or "the manifest predates S3 checksums") if kind == DEEP else None,
         "read_bytes": verified_bytes if kind == DEEP else 0,
+        "copy": copy.describe() if copy is not None else None,
         "seconds": round(time.monotonic() - began, 3),
     }
 
 
-def apply_retention(target: Target, store: ObjectStore, *, signing_key: SigningKey | None, now: datetime) -> dict[str, Any]:
+def apply_retention(target: Target, store: ObjectStore, *, signing_key: SigningKey | None, now: datetime,
+                    copy: ObjectStore | None = None) -> dict[str, Any]:
     """Delete what the target's retention no longer needs; always keeps the newest valid backup, what a drill
-    holds a lease on (``storage.lease``) and a backup any of whose objects S3 Object Lock still holds (reported under
-    ``locked`` with the date it ends); the leases of dead runs are removed first. A backup's manifest is deleted
-    before its other objects, so one deleted half-way is incomplete, never valid."""
+    holds a lease on (``storage.lease``) and a backup any of whose objects S3 Object Lock still holds, in its bucket
+    or its second copy's (``copy``; reported under ``locked`` with the date it ends); the leases of dead runs are
+    removed first. A deleted backup goes from both buckets, each time its manifest before its other objects, so one
+    deleted half-way is incomplete, never valid."""
     began = time.monotonic()
     layout = layout_for(target)
     try:
@@ -343,10 +363,12 @@ def apply_retention(target: Target, store: ObjectStore, *, signing_key: SigningK
         decision = choose_deletions(list_backups(store, layout, signing_key=signing_key), now=now,
                                     keep_days=target.retention.keep_days, keep_backups=target.retention.keep_backups,
                                     leased={lease.backup_id: lease.reason() for lease in leases})
+        buckets = (store, copy) if copy else (store,)
         locks = {backup_id: lock.describe() for backup_id in decision.delete
-                 if (lock := backup_lock(store, layout, backup_id, now)) is not None}
+                 if (lock := backup_lock(buckets, layout, backup_id, now)) is not None}
         decision = keep_held(decision, locks)
-        deleted_objects = sum(_delete_backup(store, layout, backup_id) for backup_id in decision.delete)
+        deleted_objects = sum(_delete_backup(bucket, layout, backup_id) for backup_id in decision.delete
+                              for bucket in buckets)
         aborted = store.abort_stale_uploads(layout.full_root, older_than=timedelta(hours=24), now=now)
         binlogs_deleted = prune_binlogs(store, layout, signing_key=signing_key, leases=leases)
     except StorageError as exc:
@@ -424,5 +446,6 @@ def backup_details(results: dict[str, Any]) -> dict[str, Any]:
         "facts_point": written.get("facts_point"),
         "facts_match_consistent_point": written.get("facts_match_consistent_point"),
         "retention": {key: (results.get("retention") or {}).get(key) for key in ("kept", "deleted", "locked")},
-        "verify": {key: (results.get("verify") or {}).get(key) for key in ("kind", "deep_reason", "read_bytes", "seconds")},
+        "verify": {key: (results.get("verify") or {}).get(key)
+                   for key in ("kind", "deep_reason", "read_bytes", "copy", "seconds")},
     }

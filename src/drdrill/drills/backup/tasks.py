@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drdrill.airflow import runtime
-from drdrill.airflow.connections import manifest_signing_key, mysql_endpoint, object_store
+from drdrill.airflow.connections import copy_store, manifest_signing_key, mysql_endpoint, object_store
 from drdrill.drills.backup import steps
 from drdrill.drills.backup.deep_verify import deep_verify_reason
 from drdrill.servers.reaper import reap_orphans
@@ -31,7 +31,8 @@ def preflight(target_name: str, context: Any) -> dict[str, Any]:
         store = object_store(target.storage)
         return steps.preflight(target, source, store, work_dir=runtime.work_dir(), started_at=runtime.run_time(context),
                                 engine_override=None if engine in (None, "", "configured") else engine,
-                                dry_run=bool(params.get("dry_run")), deep_verify=bool(params.get("deep_verify")))
+                                dry_run=bool(params.get("dry_run")), deep_verify=bool(params.get("deep_verify")),
+                                copy=copy_store(target.storage))
 
     return runtime.run_step(context, step)
 
@@ -60,7 +61,7 @@ def verify(target_name: str, plan: dict[str, Any], context: Any) -> dict[str, An
         deep_reason = deep_verify_reason(target, runtime.config().settings.history_url, runtime.run_time(context),
                                          asked=bool(plan.get("deep_verify")))
         return steps.verify(plan, target, object_store(target.storage), signing_key=manifest_signing_key(target.storage),
-                            deep_reason=deep_reason)
+                            deep_reason=deep_reason, copy=copy_store(target.storage))
 
     result = runtime.run_step(context, step)
     for outlet in context["task"].outlets:
@@ -72,7 +73,8 @@ def apply_retention(target_name: str, context: Any) -> dict[str, Any]:
     """Delete what retention no longer needs; never the newest valid backup."""
     target = runtime.target(target_name)
     return runtime.run_step(context, lambda: steps.apply_retention(
-        target, object_store(target.storage), signing_key=manifest_signing_key(target.storage), now=runtime.run_time(context)))
+        target, object_store(target.storage), signing_key=manifest_signing_key(target.storage), now=runtime.run_time(context),
+        copy=copy_store(target.storage)))
 
 
 def record(target_name: str, context: Any) -> dict[str, Any]:

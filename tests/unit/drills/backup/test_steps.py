@@ -42,7 +42,8 @@ def test_verify_passes_a_whole_backup_and_quarantines_a_damaged_one(tmp_path: Pa
     deep = steps.verify({"backup_id": whole.backup_id}, shop, store, signing_key=None, deep_reason="asked")
     assert (deep["kind"], deep["deep_reason"], deep["read_bytes"]) == ("deep", "asked", len(b"backup bytes"))
     assert steps.backup_details({"verify": deep})["verify"] == {"kind": "deep", "deep_reason": "asked",
-                                                               "read_bytes": 12, "seconds": deep["seconds"]}
+                                                               "read_bytes": 12, "copy": None,
+                                                               "seconds": deep["seconds"]}
     old = put_backup(store, days_old=0.9, checksums=False)
     assert steps.verify({"backup_id": old.backup_id}, shop, store, signing_key=None)["deep_reason"] == \
         "the manifest predates S3 checksums"
@@ -76,6 +77,36 @@ def test_retention_keeps_a_backup_an_object_lock_still_holds_and_says_until_when
     assert list(result["deleted"]) == [made[1].backup_id] and result["deleted_objects"] == 2
     assert {entry.backup_id: entry.status for entry in list_backups(store, LAYOUT, signing_key=None)}[made[0].backup_id] == "valid"
     assert steps.backup_details({"retention": result})["retention"]["locked"] == result["locked"]
+
+
+def test_verify_copies_a_verified_backup_and_a_bad_copy_fails_the_drill_without_quarantining_the_backup(
+        tmp_path: Path) -> None:
+    store, copy, shop = MemoryObjectStore("primary"), MemoryObjectStore("copy"), target(tmp_path)
+    backup = put_backup(store, days_old=1)
+    verified = steps.verify({"backup_id": backup.backup_id}, shop, store, signing_key=None, copy=copy)
+    assert verified["copy"] == "memory://copy" and copy.get_bytes(LAYOUT.manifest_key(backup.backup_id))
+
+    other = put_backup(store, days_old=0.5)
+    copy.put_bytes(LAYOUT.object_key(other.backup_id, "dump.sql.zst"), b"flipped bytes")
+    with pytest.raises(DrillFailed) as failed:
+        steps.verify({"backup_id": other.backup_id}, shop, store, signing_key=None, copy=copy)
+    assert [finding.code for finding in failed.value.findings] == ["COPY_MISMATCH"]
+    assert {entry.status for entry in list_backups(store, LAYOUT, signing_key=None)} == {"valid"}
+    assert copy.get_bytes(LAYOUT.manifest_key(other.backup_id)) is None  # a manifest only over a whole copy
+
+
+def test_retention_deletes_from_both_buckets_and_a_lock_on_the_copy_holds_the_backup(tmp_path: Path) -> None:
+    store, copy, shop = MemoryObjectStore("primary"), MemoryObjectStore("copy"), target(tmp_path)
+    made = [put_backup(store, days_old=days) for days in (5, 4, 3, 2, 1)]
+    for backup in made:
+        steps.verify({"backup_id": backup.backup_id}, shop, store, signing_key=None, copy=copy)
+    copy.retentions[LAYOUT.manifest_key(made[0].backup_id)] = ObjectRetention("GOVERNANCE", NOW + timedelta(days=1))
+    result = steps.apply_retention(shop, store, now=NOW, signing_key=None, copy=copy)
+    assert list(result["locked"]) == [made[0].backup_id] and list(result["deleted"]) == [made[1].backup_id]
+    assert result["deleted_objects"] == 4  # its data and manifest, in each bucket
+    for bucket in (store, copy):
+        assert bucket.list_objects(LAYOUT.backup_root(made[1].backup_id)) == []
+        assert bucket.get_bytes(LAYOUT.manifest_key(made[0].backup_id)) is not None
 
 
 def test_retention_never_deletes_the_only_valid_backup(tmp_path: Path) -> None:
