@@ -14,6 +14,8 @@ from typing import Any
 from drdrill.config import Storage
 from drdrill.endpoints import MySQLEndpoint, TLSSettings
 from drdrill.errors import DrdrillError
+from drdrill.storage.client_encryption import ClientKey
+from drdrill.storage.encryption import server_side_arguments
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.s3 import S3ObjectStore, client_config
 from drdrill.storage.seal import SigningKey
@@ -159,16 +161,42 @@ def manifest_signing_key(storage: Storage) -> SigningKey | None:
     return SigningKey(connection.password.encode(), source=f"Airflow connection '{conn_id}'")
 
 
+def client_key(storage: Storage) -> ClientKey | None:
+    """The key of a target's client-side encryption: its ``storage.encryption.client_side_conn_id`` connection's
+    password (base64 of 32 bytes), masked in Airflow's logs first; None when the target does not encrypt."""
+    conn_id = storage.encryption.client_side_conn_id
+    if conn_id is None:
+        return None
+    from airflow.sdk.log import mask_secret
+
+    connection = get_connection(conn_id, "storage.encryption.client_side_conn_id")
+    fix = (f"Set its password to a base64 key of 32 random bytes: airflow connections add {conn_id} --conn-type "
+           f"generic --conn-password \"$(openssl rand -base64 32)\" (keep a copy: without it no backup made with it "
+           "can be restored), or set storage.encryption.client_side_conn_id: null.")
+    if not connection.password:
+        raise DrdrillError(f"Airflow connection '{conn_id}' (storage.encryption.client_side_conn_id) has no password, "
+                           "and its password is the key backups are encrypted with.", fix)
+    mask_secret(connection.password)
+    try:
+        return ClientKey.from_base64(connection.password, f"Airflow connection '{conn_id}'")
+    except ValueError as exc:
+        raise DrdrillError(f"{exc} (storage.encryption.client_side_conn_id).", fix) from None
+
+
 def object_store(storage: Storage) -> ObjectStore:
-    """An ObjectStore on the bucket, with the boto3 client of the amazon provider's S3Hook."""
+    """An ObjectStore on the bucket, with the boto3 client of the amazon provider's S3Hook, the target's server-side
+    encryption on every write and its client-side key."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
     get_connection(storage.conn_id, "storage.conn_id")
     settings = client_config(storage.connect_timeout.total_seconds(), storage.read_timeout.total_seconds(),
                              storage.attempts, storage.parts_in_flight)
     config = S3Hook(aws_conn_id=storage.conn_id).config.merge(settings)  # the connection's config_kwargs, ours win
+    encryption = storage.encryption
     return S3ObjectStore(S3Hook(aws_conn_id=storage.conn_id, config=config).get_conn(), storage.bucket,
-                         parts_in_flight=storage.parts_in_flight)
+                         parts_in_flight=storage.parts_in_flight,
+                         put_arguments=server_side_arguments(encryption.server_side, encryption.kms_key_id),
+                         client_key=client_key(storage))
 
 
 def rds_client(conn_id: str | None) -> Any:

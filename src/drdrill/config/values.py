@@ -23,6 +23,7 @@ from drdrill.locations import project_root
 from drdrill.servers.faults import FAULT_TYPES
 from drdrill.sizes import ACCEPTED_FORMS as SIZE_FORMS
 from drdrill.sizes import parse_size
+from drdrill.storage.encryption import SERVER_SIDE_MODES
 
 FAULTS = tuple(FAULT_TYPES)
 ERRANT_POLICIES = {"flashback": "roll them back on the old primary after saving them",
@@ -160,6 +161,8 @@ EngineName = Annotated[str, BeforeValidator(_engine),
 Fault = Annotated[str, *_one_of("fault", FAULTS, f"Use one of: {', '.join(FAULTS)}.")]
 ErrantPolicy = Annotated[str, *_one_of("policy", ERRANT_POLICIES, "Use " + " or ".join(
     f"{name} ({meaning})" for name, meaning in ERRANT_POLICIES.items()) + ".")]
+ServerSideEncryption = Annotated[str, *_one_of("server-side encryption", SERVER_SIDE_MODES, "Use " + ", ".join(
+    f"{name} ({meaning})" for name, meaning in SERVER_SIDE_MODES.items()) + ".")]
 Flag = Annotated[bool, Strict()]
 Count = Annotated[int, Strict()]
 Text = Annotated[str, _matching(r"^\S", "must not be blank")]

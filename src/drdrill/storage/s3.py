@@ -9,8 +9,9 @@ what still fails after the attempts is a StorageError naming the endpoint, the t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -18,6 +19,8 @@ from botocore.config import Config
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError, IncompleteReadError, ResponseStreamingError
 
+from drdrill.storage.client_encryption import ClientKey
+from drdrill.storage.encryption import server_side_of
 from drdrill.storage.objectstore import PARTS_IN_FLIGHT, ObjectAttributes, ObjectMissing, ObjectStore, StorageError, \
     StoredObject, UploadResult, upload_result
 
@@ -47,12 +50,20 @@ def client_config(connect_timeout: float, read_timeout: float, attempts: int,
 
 
 class S3ObjectStore(ObjectStore):
-    """A bucket on an S3 endpoint; every method is a thin, streaming use of the client."""
+    """A bucket on an S3 endpoint; every method is a thin, streaming use of the client.
 
-    def __init__(self, client: Any, bucket: str, parts_in_flight: int = PARTS_IN_FLIGHT) -> None:
+    ``put_arguments`` go on every request that creates an object (PutObject, CreateMultipartUpload): the target's
+    server-side encryption (``drdrill.storage.encryption.server_side_arguments``) and whatever else each write must
+    carry. ``client_key``: the target's client-side encryption key (``ObjectStore.client_key``).
+    """
+
+    def __init__(self, client: Any, bucket: str, parts_in_flight: int = PARTS_IN_FLIGHT, *,
+                 put_arguments: Mapping[str, Any] | None = None, client_key: ClientKey | None = None) -> None:
         self.client = client
         self.bucket = bucket
         self.parts_in_flight = parts_in_flight
+        self.put_arguments = dict(put_arguments or {})
+        self.client_key = client_key
 
     def describe(self) -> str:
         return f"s3://{self.bucket} at {self.client.meta.endpoint_url}"
@@ -115,9 +126,9 @@ class S3ObjectStore(ObjectStore):
     def put_bytes(self, key: str, body: bytes) -> UploadResult:
         with self._network(f"writing {key}"):
             result = upload_result(key, body)
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ChecksumAlgorithm="SHA256",
-                                   ChecksumSHA256=result.checksum_sha256)
-        return result
+            reply = self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ChecksumAlgorithm="SHA256",
+                                           ChecksumSHA256=result.checksum_sha256, **self.put_arguments)
+        return dataclasses.replace(result, encryption=server_side_of(reply))
 
     def get_bytes(self, key: str) -> bytes | None:
         try:
@@ -231,8 +242,8 @@ class S3ObjectStore(ObjectStore):
 
     def _start_upload(self, key: str) -> str:
         with self._network(f"starting the upload of {key}"):
-            return str(self.client.create_multipart_upload(Bucket=self.bucket, Key=key,
-                                                           ChecksumAlgorithm="SHA256")["UploadId"])
+            return str(self.client.create_multipart_upload(Bucket=self.bucket, Key=key, ChecksumAlgorithm="SHA256",
+                                                           **self.put_arguments)["UploadId"])
 
     def _upload_part(self, key: str, upload_id: str, number: int, body: bytes, checksum: str) -> str:
         with self._network(f"uploading part {number} of {key}"):
@@ -240,10 +251,10 @@ class S3ObjectStore(ObjectStore):
                                             Body=body, ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum)
         return str(reply["ETag"])
 
-    def _complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> None:
+    def _complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> dict[str, str]:
         with self._network(f"completing the upload of {key}"):
-            self.client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
-                                                  MultipartUpload={"Parts": parts})
+            return server_side_of(self.client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
+                                                                        MultipartUpload={"Parts": parts}))
 
     def _abort_upload(self, key: str, upload_id: str) -> None:
         with self._network(f"aborting the upload of {key}"):
