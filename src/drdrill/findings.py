@@ -67,6 +67,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "SCRATCH_SLOTS_FULL": (COULD_NOT_VERIFY, "This worker already runs as many scratch servers as it has memory for; nothing was restored. Run the drill again later, spread drills over more workers, or raise settings.scratch_slots if the worker has the memory."),
     "EVIDENCE_NOT_STORED": (COULD_NOT_VERIFY, "The drill ran but its evidence bundle is not in S3, so nobody can check it later: fix the S3 problem the message names (credentials, bucket, permissions for <prefix>/<target>/) and run the drill again."),
     "TLS_VERIFY_FAILED": (FAILED, "The login is configured for TLS (the connection's ssl extra) but no verified, encrypted session came about: the server's certificate does not verify against ssl.ca (a wrong CA, or a certificate that does not name the host), or the server offers no TLS. Point ssl.ca at the CA that signed the server's certificate; drdrill never falls back to plain text."),
+    "DECRYPT_FAILED": (FAILED, "A client-side encrypted object does not authenticate: its bytes were changed, reordered or cut after the backup wrote them (the message names the chunk). Do not restore from it; take a new backup and find what altered the store."),
+    "ENCRYPTION_KEY_WRONG": (FAILED, "A client-side encrypted object does not open with the key from storage.encryption.client_side_conn_id: it was encrypted with another key (a rotated or replaced key), or its header was altered. Put the key the backup was made with back into that connection; keep old keys until the backups made with them expire."),
+    "ENCRYPTION_KEY_MISSING": (FAILED, "The backup is client-side encrypted (the manifest names the key's connection) and the target names no key (storage.encryption.client_side_conn_id is null). Set it to the connection that holds that key."),
     "FAILED_BACKUP_REDRILLED": (PASSED, "This backup failed its last restore drill and was chosen by id to drill it again: a pass makes it proven again, another failure says what is still wrong with it."),
 }
 
@@ -84,7 +87,7 @@ BACKUP_INDICTING = frozenset({
     "BACKUP_FAILED", "ARCHIVE_TRUNCATED", "ARTEFACT_MISSING", "ARTEFACT_CORRUPT", "MANIFEST_INVALID", "MANIFEST_CORRUPT",
     "RESTORE_ERROR", "TABLE_MISSING", "ROWCOUNT_MISMATCH", "CHECKSUM_MISMATCH", "OBJECT_MISSING",
     "PRIMARY_KEY_VIOLATION", "OBJECT_DEFINITION_DIFFERS", "TABLE_STRUCTURE_DIFFERS", "INDEX_MISSING", "INDEX_DIFFERS",
-    "ACCOUNT_MISSING", "GRANTS_DIFFER",
+    "ACCOUNT_MISSING", "GRANTS_DIFFER", "DECRYPT_FAILED",
 })
 NOT_ABOUT_THE_BACKUP = frozenset({
     "TARGET_UNAVAILABLE", "CONFIG_INVALID", "STORAGE_UNAVAILABLE", "PREFLIGHT_FAILED", "INSUFFICIENT_SPACE",
@@ -94,6 +97,7 @@ NOT_ABOUT_THE_BACKUP = frozenset({
     "PITR_TARGET_UNREACHED", "PITR_TARGET_BEFORE_BACKUP", "PITR_BASE_ROLLED_BACK", "PITR_BOUNDARY_WRONG",
     "REPLICATION_BROKEN", "REPLICA_LAGGING", "PROMOTION_FAILED", "WRITES_LOST", "ERRANT_TRANSACTIONS",
     "FAILBACK_FAILED", "NOT_APPROVED", "TOPOLOGY_NOT_RESTORED", "EVIDENCE_NOT_STORED", "TLS_VERIFY_FAILED",
+    "ENCRYPTION_KEY_WRONG", "ENCRYPTION_KEY_MISSING",
 })
 
 

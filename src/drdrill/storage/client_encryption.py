@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import itertools
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
@@ -45,6 +45,12 @@ class DecryptFailed(DrdrillError):
     """An object could not be decrypted: a wrong key, or bytes changed or cut after it was written."""
 
     code = "DECRYPT_FAILED"
+
+
+class WrongKey(DecryptFailed):
+    """An object's header shows it was encrypted with another key than the one given (or the header was altered)."""
+
+    code = "ENCRYPTION_KEY_WRONG"
 
 
 class KeyMissing(DrdrillError):
@@ -97,25 +103,48 @@ def encrypt_stream(chunks: Iterable[bytes], key: ClientKey) -> Iterator[bytes]:
     yield from _sealed(chunks, CHUNK_SIZE, lambda number, body, last: cipher.encrypt(_nonce(number, last), body, None))
 
 
-def decrypt_stream(chunks: Iterable[bytes], key: ClientKey, where: str) -> Iterator[bytes]:
+def decrypting(chunks: Iterable[bytes], encryption: Mapping[str, object], key: ClientKey | None,
+               where: str) -> Iterable[bytes]:
+    """The plaintext of a stored object's bytes as its record says it was encrypted (``encryption``: the manifest's
+    or index entry's): the bytes themselves without client-side encryption; KeyMissing without ``key``."""
+    if not encryption.get("client_side"):
+        return chunks
+    _check_usable(encryption, key, where)
+    assert key is not None
+    return decrypt_stream(chunks, key, where, made_with=str(encryption.get("key", "")))
+
+
+def check_key(first_bytes: bytes, encryption: Mapping[str, object], key: ClientKey | None, where: str) -> None:
+    """Check, from an object's first bytes (its header) alone, that ``key`` opens it: KeyMissing or DecryptFailed."""
+    if encryption.get("client_side"):
+        _check_usable(encryption, key, where)
+        assert key is not None
+        _open_header(first_bytes, key, where, str(encryption.get("key", "")))
+
+
+def _check_usable(encryption: Mapping[str, object], key: ClientKey | None, where: str) -> None:
+    source = encryption.get("key", "a key drdrill was not told about")
+    if encryption.get("client_side") != SCHEME:
+        raise DecryptFailed(f"{where} is encrypted with {encryption.get('client_side')!r}, which this drdrill does not "
+                            f"know (it reads {SCHEME}).", "Restore it with the drdrill version that wrote it.")
+    if key is None:
+        raise KeyMissing(f"{where} was encrypted by drdrill ({SCHEME}) with the key from {source}, and the target "
+                         "names no key to decrypt it (storage.encryption.client_side_conn_id is null).",
+                         f"Set storage.encryption.client_side_conn_id to the connection that holds that key ({source}), "
+                         "then re-run the drill.")
+
+
+def decrypt_stream(chunks: Iterable[bytes], key: ClientKey, where: str, made_with: str = "") -> Iterator[bytes]:
     """The plaintext of an encrypted stream, chunk by chunk; DecryptFailed (naming ``where``) at the first byte that
-    does not authenticate: a wrong key at the header, an altered, reordered or cut stream at its chunk."""
+    does not authenticate: a wrong key at the header (WrongKey; ``made_with``: where the record says the key came
+    from), an altered, reordered or cut stream at its chunk."""
     stream = iter(chunks)
     header = bytearray()
     for chunk in stream:
         header += chunk
         if len(header) >= HEADER_BYTES:
             break
-    if len(header) < HEADER_BYTES or not header.startswith(MAGIC):
-        raise DecryptFailed(f"{where} is not a drdrill-encrypted object ({SCHEME}): its header is missing or damaged.",
-                            "The object was replaced or truncated after the backup wrote it; take a new backup.")
-    salt = bytes(header[len(MAGIC):len(MAGIC) + _SALT_BYTES])
-    cipher, mac_key = _keys(key, salt)
-    if not hmac.compare_digest(_header_mac(mac_key, salt), bytes(header[len(MAGIC) + _SALT_BYTES:HEADER_BYTES])):
-        raise DecryptFailed(f"{where} does not open with the key from {key.label}: it was encrypted with another key "
-                            "(or its header was altered).",
-                            f"Put the key the backup was made with into {key.label} (a rotated key must stay readable "
-                            "until the backups made with it expire), then re-run the drill.")
+    cipher = _open_header(bytes(header), key, where, made_with)
 
     def open_chunk(number: int, body: memoryview | bytes, last: bool) -> bytes:
         try:
@@ -128,6 +157,22 @@ def decrypt_stream(chunks: Iterable[bytes], key: ClientKey, where: str) -> Itera
 
     body = itertools.chain([bytes(header[HEADER_BYTES:])], stream)
     yield from _sealed(body, SEALED_CHUNK, open_chunk, minimum_last=_TAG_BYTES, where=where)
+
+
+def _open_header(header: bytes, key: ClientKey, where: str, made_with: str) -> ChaCha20Poly1305:
+    """The object's cipher, once its header shows ``key`` is the one it was encrypted with; DecryptFailed otherwise."""
+    if len(header) < HEADER_BYTES or not header.startswith(MAGIC):
+        raise DecryptFailed(f"{where} is not a drdrill-encrypted object ({SCHEME}): its header is missing or damaged.",
+                            "The object was replaced or truncated after the backup wrote it; take a new backup.")
+    salt = header[len(MAGIC):len(MAGIC) + _SALT_BYTES]
+    cipher, mac_key = _keys(key, salt)
+    if not hmac.compare_digest(_header_mac(mac_key, salt), header[len(MAGIC) + _SALT_BYTES:HEADER_BYTES]):
+        made = f" (it was made with the key from {made_with} then)" if made_with else ""
+        raise WrongKey(f"{where} does not open with the key from {key.label}: it was encrypted with another key{made} "
+                       "or its header was altered.",
+                       f"Put the key the backup was made with into {key.label} (a rotated key must stay readable until "
+                       "the backups made with it expire), then re-run the drill.")
+    return cipher
 
 
 def _sealed(chunks: Iterable[bytes], size: int, transform: Callable[[int, memoryview | bytes, bool], bytes], minimum_last: int = 0,
