@@ -148,17 +148,24 @@ def manifest_signing_key(storage: Storage) -> SigningKey | None:
     conn_id = storage.manifest_signing_conn_id
     if conn_id is None:
         return None
+    password = secret_password(conn_id, "storage.manifest_signing_conn_id", "the key manifests are signed with",
+                               f"Set one: airflow connections add {conn_id} --conn-type generic --conn-password KEY "
+                               "(KEY: e.g. the output of `openssl rand -base64 48`), or set "
+                               "storage.manifest_signing_conn_id: null.")
+    return SigningKey(password.encode(), source=f"Airflow connection '{conn_id}'")
+
+
+def secret_password(conn_id: str, used_for: str, holds: str, fix: str) -> str:
+    """The password of a connection that holds a key (``holds``), masked in Airflow's logs before anything else is
+    done; DrdrillError with ``fix`` when it has none."""
     from airflow.sdk.log import mask_secret
 
-    connection = get_connection(conn_id, "storage.manifest_signing_conn_id")
+    connection = get_connection(conn_id, used_for)
     if not connection.password:
-        raise DrdrillError(f"Airflow connection '{conn_id}' (storage.manifest_signing_conn_id) has no password, "
-                           "and its password is the key manifests are signed with.",
-                           f"Set one: airflow connections add {conn_id} --conn-type generic --conn-password KEY "
-                           "(KEY: e.g. the output of `openssl rand -base64 48`), or set "
-                           "storage.manifest_signing_conn_id: null.")
+        raise DrdrillError(f"Airflow connection '{conn_id}' ({used_for}) has no password, and its password is {holds}.",
+                           fix)
     mask_secret(connection.password)
-    return SigningKey(connection.password.encode(), source=f"Airflow connection '{conn_id}'")
+    return str(connection.password)
 
 
 def client_key(storage: Storage) -> ClientKey | None:
@@ -167,18 +174,13 @@ def client_key(storage: Storage) -> ClientKey | None:
     conn_id = storage.encryption.client_side_conn_id
     if conn_id is None:
         return None
-    from airflow.sdk.log import mask_secret
-
-    connection = get_connection(conn_id, "storage.encryption.client_side_conn_id")
     fix = (f"Set its password to a base64 key of 32 random bytes: airflow connections add {conn_id} --conn-type "
            f"generic --conn-password \"$(openssl rand -base64 32)\" (keep a copy: without it no backup made with it "
            "can be restored), or set storage.encryption.client_side_conn_id: null.")
-    if not connection.password:
-        raise DrdrillError(f"Airflow connection '{conn_id}' (storage.encryption.client_side_conn_id) has no password, "
-                           "and its password is the key backups are encrypted with.", fix)
-    mask_secret(connection.password)
+    password = secret_password(conn_id, "storage.encryption.client_side_conn_id", "the key backups are encrypted with",
+                               fix)
     try:
-        return ClientKey.from_base64(connection.password, f"Airflow connection '{conn_id}'")
+        return ClientKey.from_base64(password, f"Airflow connection '{conn_id}'")
     except ValueError as exc:
         raise DrdrillError(f"{exc} (storage.encryption.client_side_conn_id).", fix) from None
 
