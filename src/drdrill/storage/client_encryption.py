@@ -59,6 +59,11 @@ class KeyMissing(DrdrillError):
     code = "ENCRYPTION_KEY_MISSING"
 
 
+# The findings that say the key given is not the backup's: nothing about the backup itself, so it is never
+# quarantined for them (like a wrong signing key), and an older backup, encrypted alike, is no way out.
+KEY_CODES = frozenset({WrongKey.code, KeyMissing.code})
+
+
 @dataclass(frozen=True)
 class ClientKey:
     """The master key of a target's client-side encryption (never shown) and where it comes from (``label``)."""
