@@ -28,7 +28,7 @@ def server_side_arguments(mode: str, kms_key_id: str | None = None) -> dict[str,
     return {"ServerSideEncryption": algorithm}
 
 
-def server_side_of(reply: Mapping[str, Any]) -> dict[str, str]:
+def server_side_of(reply: Mapping[str, Any]) -> dict[str, str | int]:
     """How S3 says it stored an object (a PutObject, CompleteMultipartUpload or HeadObject reply): the algorithm
     and the KMS key, empty when it said nothing."""
     said = {"server_side": str(reply.get("ServerSideEncryption") or ""), "kms_key_id": str(reply.get("SSEKMSKeyId") or "")}

@@ -141,7 +141,7 @@ class MemoryObjectStore(ObjectStore):
             upload.parts[number], upload.checksums[number] = bytes(body), checksum
         return _etag(body)
 
-    def _complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> dict[str, str]:
+    def _complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> dict[str, str | int]:
         with self._lock:
             upload = self._upload(key, upload_id)
             numbers = [part["PartNumber"] for part in parts]

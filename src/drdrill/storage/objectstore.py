@@ -144,7 +144,7 @@ class ObjectStore(ABC):
         """Store one part (numbered from 1) with its SHA-256 ``checksum`` (base64), which the store checks; its ETag."""
 
     @abstractmethod
-    def _complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> dict[str, str]:
+    def _complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> dict[str, str | int]:
         """Make the object from its parts (``[{"PartNumber", "ETag", "ChecksumSHA256"}]`` in order); how the store
         says it encrypted it (``UploadResult.encryption``)."""
 

@@ -251,7 +251,7 @@ class S3ObjectStore(ObjectStore):
                                             Body=body, ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum)
         return str(reply["ETag"])
 
-    def _complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> dict[str, str]:
+    def _complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> dict[str, str | int]:
         with self._network(f"completing the upload of {key}"):
             return server_side_of(self.client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
                                                                         MultipartUpload={"Parts": parts}))

@@ -114,13 +114,11 @@ def key_findings(store: ObjectStore, key: str, entry: ObjectEntry) -> list[Findi
     header (its first bytes only are read); nothing for an object without client-side encryption."""
     if not entry.encryption.get("client_side"):
         return []
-    reader = store.iter_object(key)
+    first = next(iter(store.iter_object(key)), b"")  # the first chunk only; the dropped stream closes its body
     try:
-        check_key(next(reader, b""), entry.encryption, store.client_key, f"s3://{store.bucket}/{key}")
+        check_key(first, entry.encryption, store.client_key, f"s3://{store.bucket}/{key}")
     except (DecryptFailed, KeyMissing) as exc:
         return [undecryptable(exc, {"object": entry.name, **entry.encryption})]
-    finally:
-        reader.close()
     return []
 
 

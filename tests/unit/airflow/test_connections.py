@@ -157,14 +157,23 @@ def test_the_manifest_signing_key_is_the_connections_password_masked_and_unset_m
     assert secret not in repr(key) and redact(f"key {secret}") == "key ***"
 
 
-@pytest.mark.parametrize(("fields", "says"), [
-    ({"conn_type": "generic"}, "has no password"),
-    ({"conn_type": "generic", "password": "too-short"}, "at least 32"),
+SIGNING = (manifest_signing_key, lambda: Storage(conn_id="s3", bucket="drdrill-backups",
+                                                 manifest_signing_conn_id="unit_bad_key"))
+CLIENT_SIDE = (client_key, lambda: Storage(conn_id="s3", bucket="drdrill-backups",
+                                           encryption=Encryption(client_side_conn_id="unit_bad_key")))
+
+
+@pytest.mark.parametrize(("resolve", "fields", "says"), [
+    (SIGNING, {"conn_type": "generic"}, "has no password"),
+    (SIGNING, {"conn_type": "generic", "password": "too-short"}, "at least 32"),
+    (CLIENT_SIDE, {"conn_type": "generic"}, "has no password"),
+    (CLIENT_SIDE, {"conn_type": "generic", "password": "too-short"}, "base64 key of 32 bytes"),
 ])
-def test_an_unusable_manifest_signing_connection_says_what_to_set(monkeypatch: pytest.MonkeyPatch, fields, says) -> None:
+def test_an_unusable_key_connection_says_what_to_set(monkeypatch: pytest.MonkeyPatch, resolve, fields, says) -> None:
     define(monkeypatch, "unit_bad_key", fields)
+    function, storage = resolve
     with pytest.raises(DrdrillError, match=says) as raised:
-        manifest_signing_key(Storage(conn_id="s3", bucket="drdrill-backups", manifest_signing_conn_id="unit_bad_key"))
+        function(storage())
     assert "too-short" not in str(raised.value) and "openssl rand" in (raised.value.fix or "")
 
 
@@ -198,16 +207,3 @@ def test_the_client_side_key_is_the_connections_base64_password_masked_and_on_th
     assert store.put_arguments == {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "alias/drdrill"}
     assert redact(f"key {secret}") == "key ***"
     assert object_store(Storage(conn_id="unit_s3_enc", bucket="drdrill-backups")).put_arguments == {}
-
-
-@pytest.mark.parametrize(("fields", "says"), [
-    ({"conn_type": "generic"}, "has no password"),
-    ({"conn_type": "generic", "password": "too-short"}, "base64 key of 32 bytes"),
-])
-def test_an_unusable_client_side_key_connection_says_what_to_set(monkeypatch: pytest.MonkeyPatch, fields, says) -> None:
-    define(monkeypatch, "unit_bad_client_key", fields)
-    with pytest.raises(DrdrillError, match=says) as raised:
-        client_key(Storage(conn_id="s3", bucket="drdrill-backups",
-                           encryption=Encryption(client_side_conn_id="unit_bad_client_key")))
-    assert "too-short" not in str(raised.value) and "openssl rand -base64 32" in (raised.value.fix or "")
-    assert "client_side_conn_id" in str(raised.value)
