@@ -70,6 +70,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "OBJECT_LOCK_DISABLED": (FAILED, "The target's storage.object_lock asks for locked backups, but the bucket does not have S3 Object Lock enabled, so nothing was written. Use a bucket created with Object Lock (aws s3api create-bucket --object-lock-enabled-for-bucket), or enable it on this one (versioning on, then aws s3api put-object-lock-configuration --object-lock-configuration ObjectLockEnabled=Enabled), or set storage.object_lock: null."),
     "COPY_MISSING": (FAILED, "The backup is valid in its own bucket, but its second copy (storage.copy) is not all there: the copy bucket refused it (the message says why: the bucket missing, its Object Lock, the credentials' s3:PutObject there) or something deleted it. Fix the copy bucket and re-run the backup drill; a re-run copies what is missing."),
     "COPY_MISMATCH": (FAILED, "An object of the backup's second copy (storage.copy) differs from what the manifest recorded (size, SHA-256 checksum or parts): the copy bucket holds something else under its key. Find out who wrote there (it is never overwritten by drdrill), delete that object and re-run the backup drill."),
+    "DECRYPT_FAILED": (FAILED, "A client-side encrypted object does not authenticate: its bytes were changed, reordered or cut after the backup wrote them (the message names the chunk). Do not restore from it; take a new backup and find what altered the store."),
+    "ENCRYPTION_KEY_WRONG": (FAILED, "A client-side encrypted object does not open with the key from storage.encryption.client_side_conn_id: it was encrypted with another key (a rotated or replaced key), or its header was altered. Put the key the backup was made with back into that connection; keep old keys until the backups made with them expire."),
+    "ENCRYPTION_KEY_MISSING": (FAILED, "The backup is client-side encrypted (the manifest names the key's connection) and the target names no key (storage.encryption.client_side_conn_id is null). Set it to the connection that holds that key."),
     "FAILED_BACKUP_REDRILLED": (PASSED, "This backup failed its last restore drill and was chosen by id to drill it again: a pass makes it proven again, another failure says what is still wrong with it."),
 }
 
@@ -87,7 +90,7 @@ BACKUP_INDICTING = frozenset({
     "BACKUP_FAILED", "ARCHIVE_TRUNCATED", "ARTEFACT_MISSING", "ARTEFACT_CORRUPT", "MANIFEST_INVALID", "MANIFEST_CORRUPT",
     "RESTORE_ERROR", "TABLE_MISSING", "ROWCOUNT_MISMATCH", "CHECKSUM_MISMATCH", "OBJECT_MISSING",
     "PRIMARY_KEY_VIOLATION", "OBJECT_DEFINITION_DIFFERS", "TABLE_STRUCTURE_DIFFERS", "INDEX_MISSING", "INDEX_DIFFERS",
-    "ACCOUNT_MISSING", "GRANTS_DIFFER",
+    "ACCOUNT_MISSING", "GRANTS_DIFFER", "DECRYPT_FAILED",
 })
 NOT_ABOUT_THE_BACKUP = frozenset({
     "TARGET_UNAVAILABLE", "CONFIG_INVALID", "STORAGE_UNAVAILABLE", "PREFLIGHT_FAILED", "INSUFFICIENT_SPACE",
@@ -98,6 +101,7 @@ NOT_ABOUT_THE_BACKUP = frozenset({
     "REPLICATION_BROKEN", "REPLICA_LAGGING", "PROMOTION_FAILED", "WRITES_LOST", "ERRANT_TRANSACTIONS",
     "FAILBACK_FAILED", "NOT_APPROVED", "TOPOLOGY_NOT_RESTORED", "EVIDENCE_NOT_STORED", "TLS_VERIFY_FAILED",
     "OBJECT_LOCK_DISABLED", "COPY_MISSING", "COPY_MISMATCH",
+    "ENCRYPTION_KEY_WRONG", "ENCRYPTION_KEY_MISSING",
 })
 
 

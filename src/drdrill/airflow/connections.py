@@ -14,9 +14,11 @@ from typing import Any
 from drdrill.config import Storage
 from drdrill.endpoints import MySQLEndpoint, TLSSettings
 from drdrill.errors import DrdrillError
+from drdrill.storage.client_encryption import ClientKey
+from drdrill.storage.encryption import server_side_arguments
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.object_lock import ObjectLockPolicy
-from drdrill.storage.s3 import S3ObjectStore, client_config, no_put_arguments
+from drdrill.storage.s3 import PutArguments, S3ObjectStore, client_config
 from drdrill.storage.seal import SigningKey
 
 
@@ -147,21 +149,46 @@ def manifest_signing_key(storage: Storage) -> SigningKey | None:
     conn_id = storage.manifest_signing_conn_id
     if conn_id is None:
         return None
+    password = secret_password(conn_id, "storage.manifest_signing_conn_id", "the key manifests are signed with",
+                               f"Set one: airflow connections add {conn_id} --conn-type generic --conn-password KEY "
+                               "(KEY: e.g. the output of `openssl rand -base64 48`), or set "
+                               "storage.manifest_signing_conn_id: null.")
+    return SigningKey(password.encode(), source=f"Airflow connection '{conn_id}'")
+
+
+def secret_password(conn_id: str, used_for: str, holds: str, fix: str) -> str:
+    """The password of a connection that holds a key (``holds``), masked in Airflow's logs before anything else is
+    done; DrdrillError with ``fix`` when it has none."""
     from airflow.sdk.log import mask_secret
 
-    connection = get_connection(conn_id, "storage.manifest_signing_conn_id")
+    connection = get_connection(conn_id, used_for)
     if not connection.password:
-        raise DrdrillError(f"Airflow connection '{conn_id}' (storage.manifest_signing_conn_id) has no password, "
-                           "and its password is the key manifests are signed with.",
-                           f"Set one: airflow connections add {conn_id} --conn-type generic --conn-password KEY "
-                           "(KEY: e.g. the output of `openssl rand -base64 48`), or set "
-                           "storage.manifest_signing_conn_id: null.")
+        raise DrdrillError(f"Airflow connection '{conn_id}' ({used_for}) has no password, and its password is {holds}.",
+                           fix)
     mask_secret(connection.password)
-    return SigningKey(connection.password.encode(), source=f"Airflow connection '{conn_id}'")
+    return str(connection.password)
+
+
+def client_key(storage: Storage) -> ClientKey | None:
+    """The key of a target's client-side encryption: its ``storage.encryption.client_side_conn_id`` connection's
+    password (base64 of 32 bytes), masked in Airflow's logs first; None when the target does not encrypt."""
+    conn_id = storage.encryption.client_side_conn_id
+    if conn_id is None:
+        return None
+    fix = (f"Set its password to a base64 key of 32 random bytes: airflow connections add {conn_id} --conn-type "
+           f"generic --conn-password \"$(openssl rand -base64 32)\" (keep a copy: without it no backup made with it "
+           "can be restored), or set storage.encryption.client_side_conn_id: null.")
+    password = secret_password(conn_id, "storage.encryption.client_side_conn_id", "the key backups are encrypted with",
+                               fix)
+    try:
+        return ClientKey.from_base64(password, f"Airflow connection '{conn_id}'")
+    except ValueError as exc:
+        raise DrdrillError(f"{exc} (storage.encryption.client_side_conn_id).", fix) from None
 
 
 def object_store(storage: Storage) -> ObjectStore:
-    """An ObjectStore on the bucket, with the boto3 client of the amazon provider's S3Hook."""
+    """An ObjectStore on the bucket, with the boto3 client of the amazon provider's S3Hook, the target's server-side
+    encryption and Object Lock on every write and its client-side key."""
     return _s3_store(storage, storage.conn_id, "storage.conn_id", storage.bucket)
 
 
@@ -176,18 +203,28 @@ def copy_store(storage: Storage) -> ObjectStore | None:
 
 def _s3_store(storage: Storage, conn_id: str, key: str, bucket: str, region: str | None = None) -> ObjectStore:
     """The S3 store on ``bucket`` through connection ``conn_id`` (config key ``key``), with the storage's timeouts,
-    attempts and Object Lock, in ``region`` when given."""
+    attempts, server-side encryption, Object Lock and client-side key, in ``region`` when given."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
     get_connection(conn_id, key)
     settings = client_config(storage.connect_timeout.total_seconds(), storage.read_timeout.total_seconds(),
                              storage.attempts, storage.parts_in_flight)
     config = S3Hook(aws_conn_id=conn_id).config.merge(settings)  # the connection's config_kwargs, ours win
-    lock = storage.object_lock
     hook = S3Hook(aws_conn_id=conn_id, config=config, region_name=region)  # None: the connection's region_name
     return S3ObjectStore(hook.get_conn(), bucket, parts_in_flight=storage.parts_in_flight,
-                         put_arguments=ObjectLockPolicy(lock.mode, lock.retain_days).put_arguments if lock
-                         else no_put_arguments)
+                         put_arguments=_put_arguments(storage), client_key=client_key(storage))
+
+
+def _put_arguments(storage: Storage) -> PutArguments:
+    """What every write of the target's objects carries: its server-side encryption, and its Object Lock on a
+    backup's objects and manifest."""
+    encryption = server_side_arguments(storage.encryption.server_side, storage.encryption.kms_key_id)
+    lock = ObjectLockPolicy(storage.object_lock.mode, storage.object_lock.retain_days) if storage.object_lock else None
+
+    def put_arguments(key: str) -> dict[str, Any]:
+        return {**encryption, **(lock.put_arguments(key) if lock else {})}
+
+    return put_arguments
 
 
 def rds_client(conn_id: str | None) -> Any:

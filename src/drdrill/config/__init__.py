@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from drdrill.config.connections import check_connections
 from drdrill.config.loading import load_config
-from drdrill.config.models import (BrokenTarget, DrillConfig, EngineOptions, FailoverDrill, Heartbeat, Notify, Objectives,
+from drdrill.config.models import (BrokenTarget, DrillConfig, Encryption, EngineOptions, FailoverDrill, Heartbeat, Notify, Objectives,
                                    Pools, RestoreDrill, Retention, Schedules, Settings, Storage, Target)
 
-__all__ = ["BrokenTarget", "DrillConfig", "EngineOptions", "FailoverDrill", "Heartbeat", "Notify", "Objectives", "RestoreDrill",
+__all__ = ["BrokenTarget", "DrillConfig", "Encryption", "EngineOptions", "FailoverDrill", "Heartbeat", "Notify", "Objectives", "RestoreDrill",
            "Pools", "Retention", "Schedules", "Settings", "Storage", "Target", "check_connections", "load_config"]

@@ -20,7 +20,7 @@ from pydantic_core import PydanticUndefined
 
 from drdrill.config.values import (DEFAULT_HISTORY_URL, QUALIFIED_TABLE_PATTERN, TARGET_NAME_PATTERN, BucketName, ConnectionId,
     Count, Duration, DurationOrZero, EngineName, ErrantPolicy, Fault, Flag, HistoryURL, Identifier, LockMode, Names, PoolName,
-    Prefix, ProjectPath, Schedule, SchemaNames, Size, TargetName, Text, config_error, describe)
+    Prefix, ProjectPath, Schedule, SchemaNames, ServerSideEncryption, Size, TargetName, Text, config_error, describe)
 from drdrill.drill_kinds import FAILOVER, KINDS
 from drdrill.errors import ConfigError
 
@@ -30,6 +30,7 @@ TARGET_ONLY_KEYS = ("name", "description", "source_conn_id", "replica_conn_id", 
 CONNECTION_KEYS = {  # a target's connection keys: the Airflow connection type each names (None: not checked)
     "source_conn_id": "mysql", "replica_conn_id": "mysql", "storage.conn_id": "aws", "notify.slack_conn_id": "slack",
     "storage.manifest_signing_conn_id": "generic", "storage.copy.conn_id": "aws",
+    "storage.encryption.client_side_conn_id": "generic",
     "restore_drill.scratch_conn_id": None, "failover_drill.canary_conn_id": "mysql",
     "failover_drill.replication_conn_id": "mysql", "failover_drill.aws_conn_id": "aws"}
 CONFIG = ConfigDict(extra="forbid", regex_engine="python-re", defer_build=True)  # validators built on first use
@@ -102,6 +103,31 @@ class StorageCopy:
 
 
 @dataclass(frozen=True, config=CONFIG, kw_only=True)
+class Encryption:
+    """How a target's objects are encrypted at rest: by S3 on every write, and by drdrill before upload."""
+
+    server_side: ServerSideEncryption = _key("S3's encryption of every object drdrill writes: none (the bucket's "
+                                             "default), s3 (SSE-S3) or kms (SSE-KMS with kms_key_id)", "kms", "none")
+    kms_key_id: Text | None = _key("the KMS key (id, ARN or alias) of server_side: kms",
+                                   "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", None)
+    client_side_conn_id: ConnectionId | None = _key(
+        "an Airflow connection whose password is a base64 32-byte key: drdrill encrypts each backup object and "
+        "binlog segment with it before upload (ChaCha20-Poly1305 stream); null: no client-side encryption",
+        "drdrill_backup_key", None)
+
+    @model_validator(mode="after")
+    def _kms_has_one_key(self) -> Encryption:
+        if self.server_side == "kms" and not self.kms_key_id:
+            raise config_error("server_side: kms names no KMS key, and SSE-KMS needs one.",
+                               "Add encryption: {kms_key_id: <the key's id, ARN or alias>}, or use server_side: s3.",
+                               field="kms_key_id")
+        if self.kms_key_id and self.server_side != "kms":
+            raise config_error(f"kms_key_id is set but server_side is {self.server_side}, so the key would not be used.",
+                               "Set server_side: kms, or remove kms_key_id.", field="kms_key_id")
+        return self
+
+
+@dataclass(frozen=True, config=CONFIG, kw_only=True)
 class Storage:
     """Where a target's backups live: ``s3://<bucket>/<prefix>/<target>/``."""
 
@@ -122,6 +148,9 @@ class Storage:
                                           "lock", {"mode": "governance", "retain_days": 14}, None)
     copy: StorageCopy | None = _key("copy every verified backup to a second bucket and check the copy; null: no copy",
                                     {"bucket": "drdrill-backups-copy", "region": "eu-west-1"}, None)
+    encryption: Encryption = _section(Encryption, "encryption at rest (README: Encryption at rest)",
+                                      {"server_side": "kms", "kms_key_id": "alias/drdrill-backups",
+                                       "client_side_conn_id": "drdrill_backup_key"})
 
     @model_validator(mode="after")
     def _copy_is_another_bucket(self) -> Storage:

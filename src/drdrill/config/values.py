@@ -23,6 +23,7 @@ from drdrill.locations import project_root
 from drdrill.servers.faults import FAULT_TYPES
 from drdrill.sizes import ACCEPTED_FORMS as SIZE_FORMS
 from drdrill.sizes import parse_size
+from drdrill.storage.encryption import SERVER_SIDE_MODES
 from drdrill.storage.object_lock import LOCK_MODES
 
 FAULTS = tuple(FAULT_TYPES)
@@ -163,6 +164,8 @@ ErrantPolicy = Annotated[str, *_one_of("policy", ERRANT_POLICIES, "Use " + " or 
     f"{name} ({meaning})" for name, meaning in ERRANT_POLICIES.items()) + ".")]
 LockMode = Annotated[str, *_one_of("Object Lock mode", LOCK_MODES, "Use " + " or ".join(
     f"{name} ({meaning})" for name, meaning in LOCK_MODES.items()) + ".")]
+ServerSideEncryption = Annotated[str, *_one_of("server-side encryption", SERVER_SIDE_MODES, "Use " + ", ".join(
+    f"{name} ({meaning})" for name, meaning in SERVER_SIDE_MODES.items()) + ".")]
 Flag = Annotated[bool, Strict()]
 Count = Annotated[int, Strict()]
 Text = Annotated[str, _matching(r"^\S", "must not be blank")]

@@ -63,6 +63,8 @@ class ObjectEntry:
     ``checksum_sha256`` is the SHA-256 checksum S3 keeps for it (base64; composite of its ``parts`` parts of
     ``part_size`` bytes when multipart, ``parts`` 0 when written in one request), so a verify can check it by its
     attributes without reading it; "" in manifests written before drdrill sent checksums (verified by re-reading).
+    ``encryption`` says how it is encrypted at rest (``UploadResult.encryption``; never the key): with
+    ``client_side`` set, ``size`` and the hashes are of the ciphertext, and reading it needs the key it names.
     """
 
     name: str
@@ -73,13 +75,14 @@ class ObjectEntry:
     checksum_sha256: str = ""
     parts: int = 0
     part_size: int = 0
+    encryption: dict[str, str | int] = field(default_factory=dict, hash=False)
 
     @classmethod
     def of_upload(cls, upload: UploadResult, role: str, raw_bytes: int) -> ObjectEntry:
         """The entry of an object as it was uploaded (named by the last part of its key)."""
         return cls(name=upload.key.rsplit("/", 1)[-1], role=role, size=upload.size, sha256=upload.sha256,
                    raw_bytes=raw_bytes, checksum_sha256=upload.checksum_sha256, parts=upload.parts,
-                   part_size=upload.part_size)
+                   part_size=upload.part_size, encryption=upload.encryption)
 
 
 @dataclass(frozen=True)

@@ -160,7 +160,7 @@ class MemoryObjectStore(ObjectStore):
             upload.parts[number], upload.checksums[number] = bytes(body), checksum
         return _etag(body)
 
-    def _complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> None:
+    def _complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> dict[str, str | int]:
         with self._lock:
             upload = self._upload(key, upload_id)
             numbers = [part["PartNumber"] for part in parts]
@@ -170,6 +170,7 @@ class MemoryObjectStore(ObjectStore):
             self.objects[key] = (b"".join(upload.parts[number] for number in numbers), self.clock())
             self.checksums[key] = (composite_checksum([upload.checksums[number] for number in numbers]), len(numbers))
             del self.uploads[upload_id]
+        return {}  # no server-side encryption here
 
     def _abort_upload(self, key: str, upload_id: str) -> None:
         with self._lock:

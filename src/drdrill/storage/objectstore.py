@@ -14,11 +14,12 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from drdrill.errors import DrdrillError
+from drdrill.storage.client_encryption import ClientKey
 
 PART_SIZE = 16 * 1024 * 1024
 MIN_PART_SIZE = 5 * 1024 * 1024
@@ -38,7 +39,9 @@ class StoredObject:
 class UploadResult:
     """What was written: the object's key, byte size and sha256 (hex) of exactly those bytes, and the SHA-256
     checksum S3 keeps for it (``checksum_sha256``, base64: of the whole object when written in one request, of its
-    ``parts`` parts' checksums when multipart; ``part_size``: each part's size but the last's)."""
+    ``parts`` parts' checksums when multipart; ``part_size``: each part's size but the last's) and how it is
+    encrypted at rest (``encryption``: what S3 said, ``server_side`` and ``kms_key_id``, and drdrill's own
+    client-side scheme when the bytes are its ciphertext; empty: neither)."""
 
     key: str
     size: int
@@ -46,6 +49,7 @@ class UploadResult:
     checksum_sha256: str = ""
     parts: int = 0
     part_size: int = 0
+    encryption: dict[str, str | int] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ class ObjectStore(ABC):
 
     bucket: str
     parts_in_flight: int = PARTS_IN_FLIGHT
+    client_key: ClientKey | None = None  # the target's client-side encryption key: backup data is stored encrypted
 
     @abstractmethod
     def describe(self) -> str:
@@ -167,8 +172,9 @@ class ObjectStore(ABC):
         """Store one part (numbered from 1) with its SHA-256 ``checksum`` (base64), which the store checks; its ETag."""
 
     @abstractmethod
-    def _complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> None:
-        """Make the object from its parts (``[{"PartNumber", "ETag", "ChecksumSHA256"}]`` in order)."""
+    def _complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> dict[str, str | int]:
+        """Make the object from its parts (``[{"PartNumber", "ETag", "ChecksumSHA256"}]`` in order); how the store
+        says it encrypted it (``UploadResult.encryption``)."""
 
     @abstractmethod
     def _abort_upload(self, key: str, upload_id: str) -> None:
@@ -236,7 +242,7 @@ class ObjectStore(ABC):
                 self._abort_upload(key, upload_id)
                 return self.put_bytes(key, b"")
             in_order = [parts[part_number] for part_number in sorted(parts)]
-            self._complete_upload(key, upload_id, in_order)
+            encryption = self._complete_upload(key, upload_id, in_order)
         except BaseException:
             failure.append(RuntimeError("aborted"))
             senders.shutdown(wait=True, cancel_futures=True)  # parts in flight end within the client's timeouts
@@ -247,7 +253,7 @@ class ObjectStore(ABC):
             raise
         return UploadResult(key=key, size=size, sha256=digest.hexdigest(),
                             checksum_sha256=composite_checksum([part["ChecksumSHA256"] for part in in_order]),
-                            parts=len(in_order), part_size=part_size)
+                            parts=len(in_order), part_size=part_size, encryption=dict(encryption))
 
 
 def upload_result(key: str, body: bytes) -> UploadResult:

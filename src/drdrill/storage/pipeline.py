@@ -1,4 +1,8 @@
-"""Run a tool and stream its output through zstd into S3, hashing on the way; nothing is staged on disk."""
+"""Run a tool and stream its output through zstd into S3, hashing on the way; nothing is staged on disk.
+
+With the store's ``client_key`` (the target's client-side encryption) the compressed stream is encrypted between
+zstd and the upload (``drdrill.storage.client_encryption``) and the result says so.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,14 @@ import re
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
 from drdrill.errors import ToolError, ToolStalled
 from drdrill.progress import ProgressLog
+from drdrill.storage.client_encryption import encrypt_stream
 from drdrill.storage.objectstore import PART_SIZE, ObjectStore, UploadResult
 from drdrill.toolenv import tool_environment
 
@@ -231,9 +236,8 @@ def stream_command_to_s3(
         out = compressor.stdout
         try:
             with watchdog, ProgressLog(f"{Path(argv[0]).name} to {key.rsplit('/', 1)[-1]}", progress):
-                upload = store.upload_stream(
-                    key, iter(lambda: out.read(READ_SIZE), b""), part_size=part_size, before_complete=tool_succeeded
-                )
+                upload = upload_compressed(store, key, iter(lambda: out.read(READ_SIZE), b""), part_size=part_size,
+                                           before_complete=tool_succeeded)
         except BaseException:
             for process in (producer, compressor):
                 if process.poll() is None:
@@ -266,7 +270,17 @@ def stream_bytes_to_s3(data: bytes, store: ObjectStore, key: str, *, compression
     if compressed.returncode != 0:
         raise ToolError(f"Compressing {key.rsplit('/', 1)[-1]} failed: zstd exited with code {compressed.returncode}.",
                         "Check free memory and that zstd is installed; nothing was stored.")
-    return store.upload_stream(key, [compressed.stdout], part_size=part_size)
+    return upload_compressed(store, key, [compressed.stdout], part_size=part_size)
+
+
+def upload_compressed(store: ObjectStore, key: str, chunks: Iterable[bytes], *, part_size: int = PART_SIZE,
+                      before_complete: Callable[[], None] | None = None) -> UploadResult:
+    """``store.upload_stream`` of zstd output, encrypted on the way with the store's client-side key if it has one."""
+    if store.client_key is None:
+        return store.upload_stream(key, chunks, part_size=part_size, before_complete=before_complete)
+    upload = store.upload_stream(key, encrypt_stream(chunks, store.client_key), part_size=part_size,
+                                 before_complete=before_complete)
+    return replace(upload, encryption={**upload.encryption, **store.client_key.describe()})
 
 
 def pump(

@@ -9,6 +9,7 @@ what still fails after the attempts is a StorageError naming the endpoint, the t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -18,6 +19,8 @@ from botocore.config import Config
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError, IncompleteReadError, ResponseStreamingError
 
+from drdrill.storage.client_encryption import ClientKey
+from drdrill.storage.encryption import server_side_of
 from drdrill.storage.objectstore import PARTS_IN_FLIGHT, ObjectAttributes, ObjectMissing, ObjectRetention, ObjectStore, \
     StorageError, StoredObject, UploadResult, upload_result
 
@@ -64,16 +67,20 @@ def no_put_arguments(key: str) -> dict[str, Any]:
 class S3ObjectStore(ObjectStore):
     """A bucket on an S3 endpoint; every method is a thin, streaming use of the client.
 
-    ``put_arguments`` gives the extra arguments each new object is written with (by key: e.g. the Object Lock of a
-    backup's objects, ``storage.object_lock.ObjectLockPolicy.put_arguments``).
+    ``put_arguments`` gives the extra arguments each new object is written with, by key (PutObject,
+    CreateMultipartUpload, CopyObject): the target's server-side encryption
+    (``drdrill.storage.encryption.server_side_arguments``) and the Object Lock of a backup's objects
+    (``storage.object_lock.ObjectLockPolicy.put_arguments``). ``client_key``: the target's client-side encryption key
+    (``ObjectStore.client_key``).
     """
 
-    def __init__(self, client: Any, bucket: str, parts_in_flight: int = PARTS_IN_FLIGHT,
-                 put_arguments: PutArguments = no_put_arguments) -> None:
+    def __init__(self, client: Any, bucket: str, parts_in_flight: int = PARTS_IN_FLIGHT, *,
+                 put_arguments: PutArguments = no_put_arguments, client_key: ClientKey | None = None) -> None:
         self.client = client
         self.bucket = bucket
         self.parts_in_flight = parts_in_flight
         self.put_arguments = put_arguments
+        self.client_key = client_key
 
     def describe(self) -> str:
         return f"s3://{self.bucket} at {self.client.meta.endpoint_url}"
@@ -136,9 +143,9 @@ class S3ObjectStore(ObjectStore):
     def put_bytes(self, key: str, body: bytes) -> UploadResult:
         with self._network(f"writing {key}"):
             result = upload_result(key, body)
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ChecksumAlgorithm="SHA256",
-                                   ChecksumSHA256=result.checksum_sha256, **self.put_arguments(key))
-        return result
+            reply = self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ChecksumAlgorithm="SHA256",
+                                           ChecksumSHA256=result.checksum_sha256, **self.put_arguments(key))
+        return dataclasses.replace(result, encryption=server_side_of(reply))
 
     def get_bytes(self, key: str) -> bytes | None:
         try:
@@ -315,10 +322,10 @@ class S3ObjectStore(ObjectStore):
                                             Body=body, ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum)
         return str(reply["ETag"])
 
-    def _complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> None:
+    def _complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> dict[str, str | int]:
         with self._network(f"completing the upload of {key}"):
-            self.client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
-                                                  MultipartUpload={"Parts": parts})
+            return server_side_of(self.client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
+                                                                        MultipartUpload={"Parts": parts}))
 
     def _abort_upload(self, key: str, upload_id: str) -> None:
         with self._network(f"aborting the upload of {key}"):

@@ -4,6 +4,10 @@ The attribute check (GetObjectAttributes: size, SHA-256 checksum, parts) downloa
 sent with each part at upload and checked by S3 then, so an object overwritten or truncated since differs from the
 manifest's record. The deep check streams each object back and hashes it (optionally keeping a copy: the restore's
 fetch); it is the only check a manifest written before drdrill sent checksums allows.
+
+A client-side encrypted object (its entry's ``encryption``) is checked with the store's key too: the deep check
+decrypts every chunk (the fetch writes the plaintext), the attribute check opens its header; a wrong or missing
+key, or bytes that do not authenticate, is a finding (DECRYPT_FAILED, ENCRYPTION_KEY_MISSING).
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ import hashlib
 import json
 import shutil
 import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from drdrill.findings import DrillFailed, Finding
 from drdrill.progress import ProgressLog
 from drdrill.sizes import format_size
+from drdrill.storage.client_encryption import DecryptFailed, KeyMissing, check_key, decrypting
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.manifest import Manifest, ManifestError, ObjectEntry, read_manifest
 from drdrill.storage.objectstore import ObjectStore, StorageError
@@ -57,7 +63,9 @@ def verify_backup(store: ObjectStore, layout: TargetLayout, backup_id: str, copy
     findings = []
     if copy_to is None and verify_kind(manifest, deep) == ATTRIBUTES:
         for entry in manifest.all_objects():
-            findings += attribute_findings(store, layout.object_key(backup_id, entry.name), entry)
+            key = layout.object_key(backup_id, entry.name)
+            found = attribute_findings(store, key, entry)
+            findings += found or key_findings(store, key, entry)
         return manifest, findings
     for entry in manifest.all_objects():
         key = layout.object_key(backup_id, entry.name)
@@ -65,7 +73,13 @@ def verify_backup(store: ObjectStore, layout: TargetLayout, backup_id: str, copy
             findings.append(missing(store, key, entry))
             continue
         try:
-            size, sha256 = hash_object(store, key, copy_to / entry.name if copy_to else None, entry.size)
+            size, sha256 = hash_object(store, key, copy_to / entry.name if copy_to else None, entry.size,
+                                       encryption=entry.encryption)
+        except (DecryptFailed, KeyMissing) as exc:
+            if copy_to is not None:
+                (copy_to / entry.name).unlink(missing_ok=True)
+            findings.append(undecryptable(exc, {"object": entry.name, **entry.encryption}))
+            continue
         except OSError as exc:
             if exc.errno != errno.ENOSPC or copy_to is None:
                 raise
@@ -87,6 +101,25 @@ def missing(store: ObjectStore, key: str, entry: ObjectEntry, code: str = "ARTEF
     """ARTEFACT_MISSING (or ``code``): an object the manifest lists is not stored."""
     return Finding(code, f"s3://{store.bucket}/{key} is listed in the manifest but not stored.",
                    evidence={"object": entry.name})
+
+
+def undecryptable(exc: DecryptFailed | KeyMissing, evidence: dict[str, object]) -> Finding:
+    """DECRYPT_FAILED, ENCRYPTION_KEY_WRONG or ENCRYPTION_KEY_MISSING: a client-side encrypted object that does not
+    open (``evidence``: which object, and its encryption record)."""
+    return Finding(exc.code, exc.problem, exc.fix or "", evidence=evidence)
+
+
+def key_findings(store: ObjectStore, key: str, entry: ObjectEntry) -> list[Finding]:
+    """DECRYPT_FAILED or ENCRYPTION_KEY_MISSING when the store's key does not open a client-side encrypted object's
+    header (its first bytes only are read); nothing for an object without client-side encryption."""
+    if not entry.encryption.get("client_side"):
+        return []
+    first = next(iter(store.iter_object(key)), b"")  # the first chunk only; the dropped stream closes its body
+    try:
+        check_key(first, entry.encryption, store.client_key, f"s3://{store.bucket}/{key}")
+    except (DecryptFailed, KeyMissing) as exc:
+        return [undecryptable(exc, {"object": entry.name, **entry.encryption})]
+    return []
 
 
 def attribute_findings(store: ObjectStore, key: str, entry: ObjectEntry, *, missing_code: str = "ARTEFACT_MISSING",
@@ -149,18 +182,26 @@ def quarantine(store: ObjectStore, layout: TargetLayout, backup_id: str, finding
 
 
 def hash_object(store: ObjectStore, key: str, copy_to: Path | None = None,
-                expected_size: int | None = None) -> tuple[int, str]:
-    """Stream one object: its size and sha256, written to ``copy_to`` on the way when given (the progress logged
-    against ``expected_size``)."""
+                expected_size: int | None = None, *, encryption: Mapping[str, object] | None = None) -> tuple[int, str]:
+    """Stream one object: the size and sha256 of its stored bytes, written to ``copy_to`` on the way when given (the
+    progress logged against ``expected_size``). With a client-side ``encryption`` (the object's record) every chunk
+    is decrypted with the store's key on the way and ``copy_to`` gets the plaintext; DecryptFailed or KeyMissing
+    when it does not open."""
     digest = hashlib.sha256()
     size = 0
+
+    def stored() -> Iterator[bytes]:
+        nonlocal size
+        for chunk in store.iter_object(key):
+            digest.update(chunk)
+            size += len(chunk)
+            yield chunk
+
     sink = open(copy_to, "wb") if copy_to else None
     verb = "downloading" if copy_to else "checking"
     try:
         with ProgressLog(f"{verb} {key.rsplit('/', 1)[-1]}", lambda: size, expected_size):
-            for chunk in store.iter_object(key):
-                digest.update(chunk)
-                size += len(chunk)
+            for chunk in decrypting(stored(), encryption or {}, store.client_key, f"s3://{store.bucket}/{key}"):
                 if sink:
                     sink.write(chunk)
     finally:

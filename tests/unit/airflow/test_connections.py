@@ -6,6 +6,7 @@ need an Airflow database and run in the integration tests (failover drill, sandb
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 
@@ -15,6 +16,7 @@ from airflow.sdk.execution_time.secrets_masker import redact
 from drdrill.airflow.connections import (
     manifest_signing_key,
     MissingConnection,
+    client_key,
     connection_exists,
     copy_store,
     defined_by_environment,
@@ -23,7 +25,7 @@ from drdrill.airflow.connections import (
     object_store,
     redirect_connection,
 )
-from drdrill.config import Storage
+from drdrill.config import Encryption, Storage
 from drdrill.config.models import ObjectLock, StorageCopy
 from drdrill.endpoints import MySQLEndpoint, TLSSettings
 from drdrill.errors import DrdrillError
@@ -174,14 +176,23 @@ def test_the_manifest_signing_key_is_the_connections_password_masked_and_unset_m
     assert secret not in repr(key) and redact(f"key {secret}") == "key ***"
 
 
-@pytest.mark.parametrize(("fields", "says"), [
-    ({"conn_type": "generic"}, "has no password"),
-    ({"conn_type": "generic", "password": "too-short"}, "at least 32"),
+SIGNING = (manifest_signing_key, lambda: Storage(conn_id="s3", bucket="drdrill-backups",
+                                                 manifest_signing_conn_id="unit_bad_key"))
+CLIENT_SIDE = (client_key, lambda: Storage(conn_id="s3", bucket="drdrill-backups",
+                                           encryption=Encryption(client_side_conn_id="unit_bad_key")))
+
+
+@pytest.mark.parametrize(("resolve", "fields", "says"), [
+    (SIGNING, {"conn_type": "generic"}, "has no password"),
+    (SIGNING, {"conn_type": "generic", "password": "too-short"}, "at least 32"),
+    (CLIENT_SIDE, {"conn_type": "generic"}, "has no password"),
+    (CLIENT_SIDE, {"conn_type": "generic", "password": "too-short"}, "base64 key of 32 bytes"),
 ])
-def test_an_unusable_manifest_signing_connection_says_what_to_set(monkeypatch: pytest.MonkeyPatch, fields, says) -> None:
+def test_an_unusable_key_connection_says_what_to_set(monkeypatch: pytest.MonkeyPatch, resolve, fields, says) -> None:
     define(monkeypatch, "unit_bad_key", fields)
+    function, storage = resolve
     with pytest.raises(DrdrillError, match=says) as raised:
-        manifest_signing_key(Storage(conn_id="s3", bucket="drdrill-backups", manifest_signing_conn_id="unit_bad_key"))
+        function(storage())
     assert "too-short" not in str(raised.value) and "openssl rand" in (raised.value.fix or "")
 
 
@@ -198,3 +209,20 @@ def test_a_connection_defined_by_a_variable_is_not_redirected(monkeypatch: pytes
     assert "defined by the environment variable AIRFLOW_CONN_UNIT_SOURCE" in caught.value.problem
     assert "airflow connections add" in (caught.value.fix or "") and SECRET not in str(caught.value)
     assert mysql_endpoint("unit_source").host == "10.0.0.1"
+
+
+def test_the_client_side_key_is_the_connections_base64_password_masked_and_on_the_store(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = base64.b64encode(b"client-side-key-of-32-bytes-0123").decode()
+    assert client_key(Storage(conn_id="s3", bucket="drdrill-backups")) is None
+    define(monkeypatch, "unit_client_key", {"conn_type": "generic", "password": secret})
+    define(monkeypatch, "unit_s3_enc", {"conn_type": "aws", "login": "AKIDUNIT", "password": SECRET,
+                                        "extra": {"endpoint_url": "http://127.0.0.1:9"}})
+    storage = Storage(conn_id="unit_s3_enc", bucket="drdrill-backups", encryption=Encryption(
+        server_side="kms", kms_key_id="alias/drdrill", client_side_conn_id="unit_client_key"))
+    store = object_store(storage)
+    assert store.client_key is not None and store.client_key.secret == b"client-side-key-of-32-bytes-0123"
+    assert store.client_key.label == "Airflow connection 'unit_client_key'" and secret not in repr(store.client_key)
+    assert store.put_arguments == {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "alias/drdrill"}
+    assert redact(f"key {secret}") == "key ***"
+    assert object_store(Storage(conn_id="unit_s3_enc", bucket="drdrill-backups")).put_arguments == {}

@@ -127,3 +127,19 @@ def test_a_second_copy_names_its_bucket_and_connection_and_never_the_backups_own
     assert "storage.copy.conn_id" not in load_config(with_target_lines(tmp_path)).targets[0].connections()
     same = _with_storage(tmp_path, "{conn_id: s3, bucket: b-1, copy: {bucket: b-1}}")
     assert_names(load_error(same), same, "targets[shop].storage.copy.bucket", "protects nothing", "another bucket")
+def _with_encryption(tmp_path: Path, encryption: str) -> Path:
+    return with_target_lines(tmp_path, target=TARGET.replace("prefix: drdrill}", f"prefix: drdrill, encryption: {encryption}}}"))
+
+
+def test_encryption_is_none_unless_set_and_kms_needs_exactly_its_key(tmp_path: Path) -> None:
+    plain = load_config(with_target_lines(tmp_path)).targets[0].storage.encryption
+    assert (plain.server_side, plain.kms_key_id, plain.client_side_conn_id) == ("none", None, None)
+    kms = load_config(_with_encryption(tmp_path, "{server_side: kms, kms_key_id: alias/b, client_side_conn_id: k}"))
+    assert kms.targets[0].storage.encryption.kms_key_id == "alias/b"
+    assert "k" in kms.targets[0].connection_ids()
+    for encryption, pieces in (("{server_side: kms}", ("names no KMS key", "kms_key_id")),
+                               ("{server_side: s3, kms_key_id: alias/b}", ("server_side is s3", "Set server_side: kms")),
+                               ("{server_side: aes}", ("unknown server-side encryption 'aes'", "kms (SSE-KMS"))):
+        error = load_error(_with_encryption(tmp_path, encryption))
+        key = "storage.encryption.server_side" if "aes" in encryption else "storage.encryption.kms_key_id"
+        assert_names(error, tmp_path / "drills.yaml", f"targets[shop].{key}", *pieces)

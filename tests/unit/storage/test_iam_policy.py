@@ -33,3 +33,15 @@ def test_the_policy_is_scoped_to_the_bucket_and_prefix_it_is_made_for() -> None:
 def test_the_module_prints_the_policy_for_a_bucket_and_prefix(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["shop-dr", "prod"]) == 0
     assert json.loads(capsys.readouterr().out) == iam_policy("shop-dr", "prod")
+
+
+def test_with_sse_kms_the_policy_may_use_that_key_only_and_without_it_no_kms_at_all(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    arn = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    statements = iam_policy("shop-dr", "prod", kms_key_arn=arn)["Statement"]
+    assert statements[:-1] == iam_policy("shop-dr", "prod")["Statement"]
+    assert statements[-1] == {"Sid": "UseTheSseKmsKey", "Effect": "Allow",
+                              "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": arn}
+    assert not any(action.startswith("kms:") for statement in iam_policy()["Statement"] for action in statement["Action"])
+    assert main(["shop-dr", "prod", "--kms-key-arn", arn]) == 0
+    assert json.loads(capsys.readouterr().out)["Statement"][-1]["Resource"] == arn

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from drdrill.errors import ToolError, ToolStalled
 from drdrill.storage import pipeline
+from drdrill.storage.client_encryption import MAGIC, ClientKey, decrypt_stream
 from drdrill.storage.memory import MemoryObjectStore
 from drdrill.storage.pipeline import (
     EDGE_BYTES,
@@ -106,3 +108,19 @@ def test_a_file_writing_tool_is_stopped_only_when_its_files_stop_growing(tmp_pat
     with pytest.raises(ToolStalled):
         run_watched(["sh", "-c", f"echo row >> {out}/g; exec sleep 30"], stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL, progress=lambda: bytes_below(out), stall_timeout=0.6)
+
+
+@pytest.mark.unit
+def test_with_a_client_key_the_compressed_stream_is_stored_encrypted_and_says_so(store: MemoryObjectStore,
+                                                                                  tmp_path: Path) -> None:
+    store.client_key = ClientKey(os.urandom(32), "Airflow connection 'backup_key'")
+    streamed = stream_command_to_s3(["printf", "secret row\\n"], store, "b/dump.sql.zst", stderr_path=tmp_path / "t.log")
+    upload = stream_bytes_to_s3(b"CREATE ROLE r;\n", store, "b/accounts.sql.zst")
+    for result, plain in ((streamed.upload, b"secret row\n"), (upload, b"CREATE ROLE r;\n")):
+        stored = store.get_bytes(result.key) or b""
+        assert stored.startswith(MAGIC) and b"secret" not in stored
+        assert (result.size, result.sha256) == (len(stored), hashlib.sha256(stored).hexdigest())  # of the ciphertext
+        assert result.encryption == store.client_key.describe()
+        compressed = b"".join(decrypt_stream([stored], store.client_key, result.key))
+        assert subprocess.run(["zstd", "-d", "-c"], input=compressed, capture_output=True, check=True).stdout == plain
+    assert streamed.outcome.raw_bytes == len(b"secret row\n")

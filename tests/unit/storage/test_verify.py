@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
+import os
 import json
 import shutil
 from pathlib import Path
@@ -12,12 +14,16 @@ import pytest
 from drdrill.findings import DrillFailed, Finding
 from drdrill.storage import verify
 from drdrill.storage.catalog import QUARANTINED, list_backups
+from drdrill.storage.client_encryption import SCHEME, ClientKey
+from drdrill.storage.manifest import Manifest, ObjectEntry
 from drdrill.storage.memory import MemoryObjectStore
+from drdrill.storage.pipeline import upload_compressed
 from drdrill.storage.verify import ATTRIBUTES, DEEP, fetch_backup, hash_object, quarantine, verify_backup, verify_kind
 from tests.helpers.storage import LAYOUT, put_backup
 
 
 pytestmark = pytest.mark.unit
+KEY = ClientKey(os.urandom(32), "Airflow connection 'backup_key'")
 
 
 def codes(findings: list[Finding]) -> list[str]:
@@ -118,7 +124,7 @@ def test_a_disk_that_fills_up_while_fetching_leaves_no_partial_file(
     into = tmp_path / "fetched"
 
     def full_disk(store: MemoryObjectStore, key: str, copy_to: Path | None = None,
-                  expected_size: int | None = None) -> tuple[int, str]:
+                  expected_size: int | None = None, encryption: object = None) -> tuple[int, str]:
         assert copy_to is not None
         copy_to.write_bytes(b"the")  # what reached the disk before it was full
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -136,7 +142,7 @@ def test_other_os_errors_while_fetching_are_not_called_a_full_disk(
     made = put_backup(store, 1)
 
     def unreadable(store: MemoryObjectStore, key: str, copy_to: Path | None = None,
-                   expected_size: int | None = None) -> tuple[int, str]:
+                   expected_size: int | None = None, encryption: object = None) -> tuple[int, str]:
         raise OSError(errno.EACCES, "Permission denied")
 
     monkeypatch.setattr(verify, "hash_object", unreadable)
@@ -191,3 +197,50 @@ def test_a_manifest_without_checksums_is_verified_by_re_reading_it(store: Memory
     store.put_bytes(LAYOUT.object_key(made.backup_id, "dump.sql.zst"), b"the dumq")
     _, findings = verify_backup(store, LAYOUT, made.backup_id, signing_key=None, deep=False)
     assert codes(findings) == ["ARTEFACT_CORRUPT"] and findings[0].evidence["verify"] == DEEP
+
+
+def _encrypted_backup(store: MemoryObjectStore, body: bytes) -> Manifest:
+    """A backup whose one object went up client-side encrypted with the store's key, as the pipeline stores it."""
+    made = put_backup(store, 1)
+    upload = upload_compressed(store, LAYOUT.object_key(made.backup_id, "dump.sql.zst"), [body])
+    encrypted = dataclasses.replace(made, objects=(ObjectEntry.of_upload(upload, "data", 0),))
+    store.put_bytes(LAYOUT.manifest_key(made.backup_id), encrypted.to_json().encode())
+    return encrypted
+
+
+@pytest.mark.parametrize("deep", [True, False])
+def test_a_client_side_encrypted_backup_verifies_with_its_key_and_is_fetched_as_plaintext(
+        store: MemoryObjectStore, tmp_path: Path, deep: bool) -> None:
+    store.client_key = KEY
+    made = _encrypted_backup(store, b"the dump" * 10000)
+    assert made.objects[0].encryption["client_side"] == SCHEME and made.objects[0].encryption["key"] == KEY.label
+    assert verify_backup(store, LAYOUT, made.backup_id, signing_key=None, deep=deep)[1] == []
+    stats, findings = fetch_backup(store, LAYOUT, made.backup_id, tmp_path / "fetched", signing_key=None)
+    assert findings == [] and (tmp_path / "fetched" / "dump.sql.zst").read_bytes() == b"the dump" * 10000
+
+
+@pytest.mark.parametrize("deep", [True, False])
+def test_a_wrong_or_missing_key_is_a_finding_in_both_verifies_and_fetches_nothing(
+        store: MemoryObjectStore, tmp_path: Path, deep: bool) -> None:
+    store.client_key = KEY
+    made = _encrypted_backup(store, b"the dump")
+    for key, code in ((ClientKey(b"w" * 32, "Airflow connection 'other'"), "ENCRYPTION_KEY_WRONG"),
+                      (None, "ENCRYPTION_KEY_MISSING")):
+        store.client_key = key
+        findings = verify_backup(store, LAYOUT, made.backup_id, signing_key=None, deep=deep)[1]
+        assert codes(findings) == [code] and findings[0].evidence["object"] == "dump.sql.zst"
+        assert "backup_key" in findings[0].message + findings[0].fix and findings[0].fix
+        _, findings = fetch_backup(store, LAYOUT, made.backup_id, tmp_path / "fetched", signing_key=None)
+        assert codes(findings) == [code] and not (tmp_path / "fetched" / "dump.sql.zst").exists()
+
+
+def test_a_changed_ciphertext_byte_is_decrypt_failed_deep_and_artefact_corrupt_by_attributes(
+        store: MemoryObjectStore) -> None:
+    store.client_key = KEY
+    made = _encrypted_backup(store, b"the dump" * 10000)
+    key = LAYOUT.object_key(made.backup_id, "dump.sql.zst")
+    stored = store.get_bytes(key) or b""
+    store.put_bytes(key, stored[:-5] + bytes([stored[-5] ^ 1]) + stored[-4:])
+    findings = verify_backup(store, LAYOUT, made.backup_id, signing_key=None, deep=True)[1]
+    assert codes(findings) == ["DECRYPT_FAILED"] and "chunk 1" in findings[0].message
+    assert codes(verify_backup(store, LAYOUT, made.backup_id, signing_key=None, deep=False)[1]) == ["ARTEFACT_CORRUPT"]

@@ -34,6 +34,7 @@ from drdrill.storage.binlog.layout import BinlogLayout
 from drdrill.storage.binlog.names import server_key
 from drdrill.storage.catalog import list_backups
 from drdrill.storage.copies import copy_backup
+from drdrill.storage.client_encryption import KEY_CODES
 from drdrill.storage.layout import TargetLayout, new_backup_id, target_root
 from drdrill.storage.lease import Lease, active_leases, remove_expired_leases
 from drdrill.storage.manifest import BinlogPosition, Manifest, ObjectEntry
@@ -323,7 +324,8 @@ def verify(plan: dict[str, Any], target: Target, store: ObjectStore, *, signing_
     except StorageError as exc:
         raise storage_unavailable(exc, f"Backup {plan['backup_id']} could not be re-read to verify it.") from exc
     if findings:
-        quarantine(store, layout, plan["backup_id"], findings)
+        if KEY_CODES.isdisjoint(finding.code for finding in findings):  # a key problem is not the backup's
+            quarantine(store, layout, plan["backup_id"], findings)
         raise DrillFailed(findings)
     assert manifest is not None
     if copy is not None:

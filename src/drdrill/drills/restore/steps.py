@@ -51,6 +51,7 @@ from drdrill.storage.catalog import (
     may_still_be_running,
     standing_evidence,
 )
+from drdrill.storage.client_encryption import KEY_CODES
 from drdrill.storage.layout import TargetLayout, backup_time
 from drdrill.storage.lease import renew_lease, take_lease
 from drdrill.storage.manifest import REFUSED_CODES, Manifest, ManifestCorrupt, ManifestError
@@ -176,7 +177,7 @@ def newer_backups_unusable(restored: str, skipped: list[BackupEntry]) -> Finding
 def fetch_and_verify(selected: dict[str, Any], target: Target, store: ObjectStore, *, signing_key: SigningKey | None,
                      work_dir: Path, key: str, run_id: str = "") -> dict[str, Any]:
     """Check the manifest's seal, then download every object and check its size and sha256 before anything is
-    restored; quarantine a backup whose objects are broken.
+    restored; quarantine a backup whose objects are broken (not one the target's key does not open: KEY_CODES).
 
     A manifest that cannot be read or trusted (MANIFEST_CORRUPT, MANIFEST_INVALID) is not quarantined: the catalog
     already refuses it, and a marker would outlive the cause when that was a wrong signing key.
@@ -204,6 +205,9 @@ def fetch_and_verify(selected: dict[str, Any], target: Target, store: ObjectStor
                                       "removed and nothing was restored.") from exc
         if not findings:
             break
+        if not KEY_CODES.isdisjoint(finding.code for finding in findings):
+            shutil.rmtree(files, ignore_errors=True)
+            raise DrillFailed(findings)  # the key, not the backup: nothing set aside, no older one tried
         broken.append(BackupEntry(backup_id, _set_aside(store, layout, backup_id, findings), None, 0,
                                   "; ".join(f"{f.code} ({f.evidence['object']})" if "object" in f.evidence
                                             else f"{f.code}: {f.message}" for f in findings)))

@@ -24,7 +24,8 @@ from drdrill.storage.binlog.names import binlog_name, describe_files, server_key
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.objectstore import ObjectStore
 from drdrill.storage.pipeline import STALL_TIMEOUT, bytes_below, run_watched, stream_command_to_s3
-from drdrill.storage.verify import hash_object
+from drdrill.storage.client_encryption import DecryptFailed, KeyMissing
+from drdrill.storage.verify import hash_object, undecryptable
 from drdrill.toolenv import tool_environment
 
 
@@ -187,6 +188,7 @@ def archive_binlog_file(path: Path, store: ObjectStore, layout: BinlogLayout | T
         gtid_binlog_pos_end=format_gtid_position(summary.end),
         first_event_at=summary.first_event_at, last_event_at=summary.last_event_at,
         archived_at=datetime.now(timezone.utc), clear_passwords=tuple(summary.clear_passwords),
+        encryption=streamed.upload.encryption,
     )
     store.put_bytes(binlog_layout.index_key(key, file), entry.to_json())
     return entry
@@ -227,7 +229,10 @@ def _fetch_one(store: ObjectStore, layout: BinlogLayout, key: str, file: str, in
     compressed = into / f"{file}{OBJECT_SUFFIX}"
     target = into / file
     try:
-        size, sha256 = hash_object(store, object_key, copy_to=compressed)
+        try:
+            size, sha256 = hash_object(store, object_key, copy_to=compressed, encryption=entry.encryption)
+        except (DecryptFailed, KeyMissing) as exc:
+            return undecryptable(exc, {**evidence, **entry.encryption})
         if size != entry.size or sha256 != entry.sha256:
             target.unlink(missing_ok=True)
             return Finding("BINLOG_CORRUPT",

@@ -11,9 +11,10 @@ from drdrill.storage.binlog.fork import BinlogFork, read_forks
 from drdrill.storage.binlog.index import ArchivedBinlog, load_entries, server_keys
 from drdrill.storage.binlog.layout import BinlogLayout
 from drdrill.storage.binlog.names import binlog_name, describe_files, split_binlog_name
+from drdrill.storage.client_encryption import DecryptFailed, KeyMissing
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.objectstore import ObjectStore
-from drdrill.storage.verify import hash_object
+from drdrill.storage.verify import hash_object, undecryptable
 
 
 def check_archive(store: ObjectStore, layout: BinlogLayout | TargetLayout, *, deep: bool = False) -> list[Finding]:
@@ -54,7 +55,11 @@ def _check_objects(store: ObjectStore, layout: BinlogLayout, key: str, entries: 
             continue
         size, sha256 = stored[object_key], entry.sha256
         if deep and size == entry.size:
-            size, sha256 = hash_object(store, object_key)
+            try:
+                size, sha256 = hash_object(store, object_key, encryption=entry.encryption)
+            except (DecryptFailed, KeyMissing) as exc:
+                findings.append(undecryptable(exc, {**evidence, **entry.encryption}))
+                continue
         if size != entry.size or sha256 != entry.sha256:
             findings.append(Finding(
                 "BINLOG_CORRUPT",

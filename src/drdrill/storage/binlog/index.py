@@ -7,7 +7,7 @@ times as ISO 8601 UTC) is stable: readers ignore keys they do not know.
 from __future__ import annotations
 
 import json
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
@@ -40,7 +40,8 @@ class ArchivedBinlog:
     ``size``/``sha256`` describe the stored object, ``raw_size``/``raw_sha256`` the binlog file itself.
     Event times are UTC, one-second resolution, the earliest and latest event header in the file.
     ``clear_passwords``: the account statements holding a clear-text password (position and kind only; absent
-    from entries written before drdrill looked for them).
+    from entries written before drdrill looked for them). ``encryption``: how the object is encrypted at rest
+    (``UploadResult.encryption``; with ``client_side``, ``size``/``sha256`` are of the ciphertext).
     """
 
     file: str
@@ -58,6 +59,7 @@ class ArchivedBinlog:
     last_event_at: datetime | None
     archived_at: datetime
     clear_passwords: tuple[ClearPassword, ...] = ()
+    encryption: dict[str, str | int] = field(default_factory=dict, hash=False)
 
     @property
     def number(self) -> int:
