@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+from datetime import datetime, timezone
 
 import pytest
 from airflow.sdk.execution_time.secrets_masker import redact
@@ -211,7 +212,7 @@ def test_a_connection_defined_by_a_variable_is_not_redirected(monkeypatch: pytes
     assert mysql_endpoint("unit_source").host == "10.0.0.1"
 
 
-def test_the_client_side_key_is_the_connections_base64_password_masked_and_on_the_store(
+def test_the_client_side_key_is_masked_and_on_the_store_and_every_write_carries_sse_and_the_lock(
         monkeypatch: pytest.MonkeyPatch) -> None:
     secret = base64.b64encode(b"client-side-key-of-32-bytes-0123").decode()
     assert client_key(Storage(conn_id="s3", bucket="drdrill-backups")) is None
@@ -223,6 +224,13 @@ def test_the_client_side_key_is_the_connections_base64_password_masked_and_on_th
     store = object_store(storage)
     assert store.client_key is not None and store.client_key.secret == b"client-side-key-of-32-bytes-0123"
     assert store.client_key.label == "Airflow connection 'unit_client_key'" and secret not in repr(store.client_key)
-    assert store.put_arguments == {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "alias/drdrill"}
+    sse_kms = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "alias/drdrill"}
+    manifest = "drdrill/shop/full/20261121T083012Z-a1b2c3/manifest.json"
+    assert store.put_arguments(manifest) == store.put_arguments("drdrill/shop/binlog/x") == sse_kms
     assert redact(f"key {secret}") == "key ***"
-    assert object_store(Storage(conn_id="unit_s3_enc", bucket="drdrill-backups")).put_arguments == {}
+    assert object_store(Storage(conn_id="unit_s3_enc", bucket="drdrill-backups")).put_arguments(manifest) == {}
+    locked = object_store(dataclasses.replace(storage, object_lock=ObjectLock(mode="governance", retain_days=2)))
+    assert locked.put_arguments(manifest) == {**sse_kms, "ObjectLockMode": "GOVERNANCE",
+                                              "ObjectLockRetainUntilDate": datetime(2026, 11, 23, 8, 30, 12,
+                                                                                    tzinfo=timezone.utc)}
+    assert locked.put_arguments("drdrill/shop/binlog/x") == sse_kms  # binlogs are encrypted, never locked
