@@ -147,7 +147,7 @@ def test_sse_s3_is_on_every_object_and_without_server_side_encryption_none_is(
 def _rewrite(moto_s3, store: S3ObjectStore, key: str, change: Any) -> None:
     body = moto_s3.client.get_object(Bucket=store.bucket, Key=key)["Body"].read()
     moto_s3.client.put_object(Bucket=store.bucket, Key=key, Body=change(body), ChecksumAlgorithm="SHA256",
-                              **store.put_arguments)
+                              **store.put_arguments(key))
 
 
 def test_a_wrong_key_no_key_a_changed_byte_and_a_cut_object_are_each_red_and_the_right_key_green(
