@@ -8,6 +8,7 @@ from pathlib import Path
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.engines.binlog_sql import binlog_sql_command
 from drdrill.storage.binlog.archive import binary_logs
+from drdrill.storage.binlog.clear_passwords import ClearPassword, ClearPasswordScanner
 from drdrill.storage.layout import TargetLayout
 from drdrill.storage.manifest import BinlogPosition, ObjectEntry
 from drdrill.storage.objectstore import ObjectStore
@@ -33,8 +34,9 @@ def capture_binlog_segment(
     layout: TargetLayout,
     backup_id: str,
     work_dir: Path,
-) -> ObjectEntry:
-    """Read [start, stop) from the source with ``mariadb-binlog --read-from-remote-server`` and store it.
+) -> tuple[ObjectEntry, list[ClearPassword]]:
+    """Read [start, stop) from the source with ``mariadb-binlog --read-from-remote-server`` and store it; also the
+    account statements in it that carry a clear-text password (read on the way, positions only).
 
     Applied after the data restore (``zstd -dc catchup.sql.zst | mariadb``) it brings the restored
     server exactly to the facts point, so the restore can be compared exactly.
@@ -48,6 +50,7 @@ def capture_binlog_segment(
             "mariadb-binlog", f"--defaults-extra-file={option_file}", "--read-from-remote-server",
             f"--start-position={start.position}", f"--stop-position={stop.position}",
         ]
+        scanner = ClearPasswordScanner()
         streamed = stream_command_to_s3(binlog_sql_command(argv, databases, files), store, key,
-                                        stderr_path=private / "mariadb-binlog.stderr.log")
-    return ObjectEntry.of_upload(streamed.upload, "catchup", streamed.outcome.raw_bytes)
+                                        stderr_path=private / "mariadb-binlog.stderr.log", observe=scanner.feed_output)
+    return ObjectEntry.of_upload(streamed.upload, "catchup", streamed.outcome.raw_bytes), scanner.finish()

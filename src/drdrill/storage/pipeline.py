@@ -96,15 +96,19 @@ class StreamedObject:
 
 
 class Tap:
-    """Counts the raw bytes and keeps the first and last few KiB for trailer and header checks."""
+    """Counts the raw bytes and keeps the first and last few KiB for trailer and header checks; ``observe`` sees
+    every chunk, in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, observe: Callable[[bytes], object] | None = None) -> None:
         self.count = 0
         self.head = bytearray()
         self.tail = bytearray()
+        self.observe = observe
 
     def feed(self, chunk: bytes) -> None:
         self.count += len(chunk)
+        if self.observe is not None:
+            self.observe(chunk)
         if len(self.head) < EDGE_BYTES:
             self.head += chunk[: EDGE_BYTES - len(self.head)]
         self.tail += chunk
@@ -170,13 +174,15 @@ def stream_command_to_s3(
     part_size: int = PART_SIZE,
     stall_timeout: float | None = STALL_TIMEOUT,
     keep_edges: bool = False,
+    observe: Callable[[bytes], object] | None = None,
 ) -> StreamedObject:
     """Stream ``argv``'s stdout, zstd-compressed, to ``s3://bucket/key``.
 
     The tool writes straight into zstd through an OS pipe and zstd reports how many bytes it read, so no byte
     of the raw output passes through Python. ``keep_edges`` (for a tool whose completion signal is in its output,
     mariadb-dump's trailer) copies the output through a tap in this process instead, which counts it and keeps
-    its first and last few KiB for the caller (``ToolOutcome.head``/``tail``, empty otherwise).
+    its first and last few KiB for the caller (``ToolOutcome.head``/``tail``, empty otherwise); ``observe`` (a
+    scanner of the raw output) is given every chunk on the same tap.
 
     The S3 object is completed only if both the tool and zstd exit 0; otherwise the upload is
     aborted and a ToolError carries the tool's stderr tail (ToolStalled when the tool wrote nothing
@@ -184,7 +190,8 @@ def stream_command_to_s3(
     (trailers, positions) from the returned outcome.
     """
     stderr_path.parent.mkdir(parents=True, exist_ok=True)
-    tap = Tap()
+    tap = Tap(observe)
+    keep_edges = keep_edges or observe is not None
     with open(stderr_path, "wb") as stderr_file:
         producer = subprocess.Popen(
             list(argv), stdout=subprocess.PIPE, stderr=stderr_file, cwd=cwd, env=tool_environment()

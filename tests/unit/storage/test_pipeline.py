@@ -54,6 +54,16 @@ def test_the_tap_counts_everything_and_keeps_only_the_edges() -> None:
     assert bytes(tap.head) == b"a" * EDGE_BYTES and bytes(tap.tail) == b"c" * EDGE_BYTES
 
 
+def test_an_observer_sees_every_byte_of_the_output_in_order_and_the_object_is_the_same(store: MemoryObjectStore,
+                                                                                       tmp_path: Path) -> None:
+    seen = bytearray()
+    streamed = stream_command_to_s3(["seq", "1", "300000"], store, "k.zst", stderr_path=tmp_path / "tool.log",
+                                    observe=seen.extend)
+    raw = subprocess.run(["zstd", "-d", "-c"], input=store.get_bytes("k.zst"), capture_output=True, check=True).stdout
+    assert bytes(seen) == raw == subprocess.run(["seq", "1", "300000"], capture_output=True, check=True).stdout
+    assert streamed.outcome.raw_bytes == len(raw)
+
+
 def test_zstd_writes_to_stdout_quietly_with_the_given_level_and_threads() -> None:
     assert zstd_argv(3, 2) == ["zstd", "-q", "-c", "-3", "-T2"]
     assert zstd_argv(3, 2, report_size=True) == ["zstd", "-vv", "--no-progress", "-c", "-3", "-T2"]

@@ -28,6 +28,7 @@ from drdrill.servers.accounts import AccountsUnreadable, list_drilled_accounts
 from drdrill.servers.grants import BACKUP_GRANTS, missing_privileges
 from drdrill.servers.identity import read_identity
 from drdrill.servers.owner import claim
+from drdrill.storage.binlog.clear_passwords import clear_password_warning
 from drdrill.storage.binlog.fork import read_forks
 from drdrill.storage.binlog.index import ArchivedBinlog, list_archive
 from drdrill.storage.binlog.layout import BinlogLayout
@@ -264,14 +265,18 @@ def write_manifest(plan: dict[str, Any], dumped: dict[str, Any], target: Target,
         point = BinlogPosition(point.file, point.position, _gtid_at(source, point))
     facts = collect_source_facts(source, plan["databases"], _fingerprint_kinds(dumped))
     catchup = None
-    notes = []
+    notes, warnings = [], []
     if facts.point != point:
         claim(work_dir / plan["backup_id"], f"backup {plan['backup_id']}")
         try:
-            catchup = capture_binlog_segment(source, plan["databases"], point, facts.point, store, layout,
-                                             plan["backup_id"], work_dir)
+            catchup, clear_passwords = capture_binlog_segment(source, plan["databases"], point, facts.point, store,
+                                                              layout, plan["backup_id"], work_dir)
         finally:
             shutil.rmtree(work_dir / plan["backup_id"], ignore_errors=True)
+        if clear_passwords:
+            warnings.append(clear_password_warning(
+                f"Backup {plan['backup_id']}'s catch-up segment {catchup.name}", "the backup", clear_passwords,
+                {"backup_id": plan["backup_id"], "object": catchup.name}))
         notes.append(f"Source facts were taken at {facts.point.label()}, after the backup's consistent point "
                      f"{point.label()}; apply {catchup.name} after restoring the data to reach the facts' point.")
     manifest = Manifest(
@@ -295,6 +300,7 @@ def write_manifest(plan: dict[str, Any], dumped: dict[str, Any], target: Target,
         "consistent_point": asdict(point),
         "facts_point": asdict(facts.point),
         "seconds": round(time.monotonic() - began, 3),
+        "findings": [warning.to_dict() for warning in warnings],  # warnings only: the backup stands
     }
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from drdrill.findings import Finding
 from drdrill.servers.gtid import parse_gtid_position
+from drdrill.storage.binlog.clear_passwords import clear_password_warning
 from drdrill.storage.binlog.fork import BinlogFork, read_forks
 from drdrill.storage.binlog.index import ArchivedBinlog, load_entries, server_keys
 from drdrill.storage.binlog.layout import BinlogLayout
@@ -72,15 +73,8 @@ def _check_objects(store: ObjectStore, layout: BinlogLayout, key: str, entries: 
 
 
 def _clear_password_warning(key: str, entry: ArchivedBinlog) -> Finding:
-    where = ", ".join(f"{item.statement} at position {item.position}" for item in entry.clear_passwords)
-    return Finding(
-        "SECRET_IN_BINLOG",
-        f"The archived {key}/{entry.file} holds {len(entry.clear_passwords)} account statement(s) with a clear-text "
-        f"password: {where}. Whoever can read the archive can read the password (mariadb-binlog shows it).",
-        evidence={"server_key": key, "file": entry.file,
-                  "statements": [{"position": item.position, "statement": item.statement}
-                                 for item in entry.clear_passwords]},
-    )
+    return clear_password_warning(f"The archived {key}/{entry.file}", "the archive", entry.clear_passwords,
+                                  {"server_key": key, "file": entry.file})
 
 
 def _chains(entries: list[ArchivedBinlog]) -> Iterator[list[ArchivedBinlog]]:

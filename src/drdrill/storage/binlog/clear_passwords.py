@@ -9,7 +9,11 @@ the statement's kind are kept: never its text.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from drdrill.findings import Finding
 
 ACCOUNT_STATEMENT = re.compile(rb"^\s*(CREATE\s+(?:OR\s+REPLACE\s+)?USER|ALTER\s+USER|GRANT)\b", re.IGNORECASE)
 CLEAR_PASSWORD = re.compile(rb"\bIDENTIFIED\s+BY\s+(?!PASSWORD\b)['\"]|\bUSING\s+PASSWORD\s*\(", re.IGNORECASE)
@@ -38,6 +42,15 @@ class ClearPasswordScanner:
         self._position = 0
         self._kind: str | None = None
         self._text = bytearray()
+        self._partial = bytearray()
+
+    def feed_output(self, chunk: bytes) -> None:
+        """A chunk of ``mariadb-binlog`` output, cut anywhere (a line longer than MAX_STATEMENT is read this far)."""
+        self._partial += chunk
+        *lines, rest = bytes(self._partial).split(b"\n")
+        for line in lines:
+            self.feed(line + b"\n")
+        self._partial = bytearray(rest[:MAX_STATEMENT])
 
     def feed(self, line: bytes) -> None:
         """One line of ``mariadb-binlog`` output."""
@@ -58,6 +71,9 @@ class ClearPasswordScanner:
 
     def finish(self) -> list[ClearPassword]:
         """The statements found, once the output has ended."""
+        if self._partial:
+            self.feed(bytes(self._partial))
+            self._partial = bytearray()
         self._end_statement()
         return self.found
 
@@ -66,3 +82,17 @@ class ClearPasswordScanner:
             self.found.append(ClearPassword(self._position, self._kind))
         self._kind = None
         self._text = bytearray()
+
+
+def clear_password_warning(where: str, holder: str, found: Sequence[ClearPassword],
+                           evidence: dict[str, Any]) -> Finding:
+    """SECRET_IN_BINLOG about ``where`` (the archived file, the backup's catch-up segment): each statement's kind and
+    position, never its text; ``holder``: who can read it."""
+    places = ", ".join(f"{item.statement} at position {item.position}" for item in found)
+    return Finding(
+        "SECRET_IN_BINLOG",
+        f"{where} holds {len(found)} account statement(s) with a clear-text password: {places}. Whoever can read "
+        f"{holder} can read the password (mariadb-binlog shows it).",
+        evidence={**evidence, "statements": [{"position": item.position, "statement": item.statement}
+                                             for item in found]},
+    )

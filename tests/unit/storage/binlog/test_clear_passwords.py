@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from drdrill.storage.binlog.clear_passwords import ClearPassword, ClearPasswordScanner
+from drdrill.storage.binlog.clear_passwords import MAX_STATEMENT, ClearPassword, ClearPasswordScanner, clear_password_warning
 
 pytestmark = pytest.mark.unit
 
@@ -49,3 +49,32 @@ def test_a_statement_cut_off_by_the_end_of_the_output_still_counts() -> None:
     for line in [b"# at 328\n", HEADER, b"CREATE USER 'a'@'%' IDENTIFIED BY 'Plain'\n"]:
         scanner.feed(line)
     assert scanner.finish() == [ClearPassword(328, "CREATE USER")]
+
+
+@pytest.mark.parametrize("size", [1, 7, 64, 100_000])
+def test_output_cut_into_chunks_anywhere_finds_the_same_statements(size: int) -> None:
+    lines = [b"# at 100\n", HEADER, b"SET TIMESTAMP=1796667436/*!*/;\n", b"INSERT INTO t VALUES ('x')\n/*!*/;\n",
+             b"# at 200\n", HEADER, b"ALTER USER 'a'@'%'\n", b"  IDENTIFIED BY 'Plain'\n", b"/*!*/;\n",
+             b"# at 300\n", HEADER, b"GRANT SELECT ON shop.* TO 'a'@'%' IDENTIFIED BY 'Plain'"]  # no newline at the end
+    output = b"".join(lines)
+    scanner = ClearPasswordScanner()
+    for start in range(0, len(output), size):
+        scanner.feed_output(output[start:start + size])
+    assert scanner.finish() == [ClearPassword(200, "ALTER USER"), ClearPassword(300, "GRANT")]
+
+
+def test_a_line_longer_than_a_statement_is_read_that_far_and_the_next_lines_still_count() -> None:
+    scanner = ClearPasswordScanner()
+    scanner.feed_output(b"# at 100\n" + b"x" * (MAX_STATEMENT * 3))
+    scanner.feed_output(b"y" * MAX_STATEMENT + b"\n# at 200\nCREATE USER 'a'@'%' IDENTIFIED BY 'Plain'\n/*!*/;\n")
+    assert scanner.finish() == [ClearPassword(200, "CREATE USER")]
+
+
+def test_the_warning_names_the_place_and_positions_and_never_the_text() -> None:
+    warning = clear_password_warning("Backup b1's catch-up segment catchup.sql.zst", "the backup",
+                                     [ClearPassword(200, "ALTER USER")], {"backup_id": "b1"})
+    assert (warning.code, warning.verdict) == ("SECRET_IN_BINLOG", "passed")
+    assert warning.message.startswith("Backup b1's catch-up segment catchup.sql.zst holds 1 account statement(s) "
+                                      "with a clear-text password: ALTER USER at position 200. Whoever can read the "
+                                      "backup")
+    assert warning.evidence == {"backup_id": "b1", "statements": [{"position": 200, "statement": "ALTER USER"}]}
