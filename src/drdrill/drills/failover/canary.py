@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -55,6 +55,14 @@ def create_table_sql(table: str) -> str:
     return (f"CREATE TABLE IF NOT EXISTS {quoted(table)} (run_id VARCHAR(250) NOT NULL, seq BIGINT NOT NULL, "
             "written_at DATETIME(6) NOT NULL, server_id INT UNSIGNED NOT NULL, PRIMARY KEY (run_id, seq)) "
             "ENGINE=InnoDB")
+
+
+def create_table(endpoint: MySQLEndpoint, table: str) -> None:
+    """Create the canary table from a session in its own schema: a replay filtered by database (the PITR drill's
+    ``mariadb-binlog --database``) keeps a DDL statement by the session's database, not the table's, and would
+    otherwise replay the canary's rows into a table it never created."""
+    schema = table.split(".", 1)[0]
+    replace(endpoint, database=schema).fetch_all(create_table_sql(table))
 
 
 @dataclass(frozen=True)

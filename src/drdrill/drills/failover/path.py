@@ -97,7 +97,7 @@ def start_canary(servers: FailoverServers, plan: Results, run_id: str, directory
     """Create the canary table (through the admin login) and start writing; waits for the first row."""
     table = plan["canary_table"]
     claim(directory, run_id, daemons=("canary",))  # a dead run's canary is stopped and its files removed by the reaper
-    servers.primary.fetch_all(canary.create_table_sql(table))
+    canary.create_table(servers.primary, table)
     started = canary.start_canary([servers.canary_primary, servers.canary_replica], table, run_id, interval, directory)
     first = canary.wait_first_ack(directory)
     if first.server_id != plan["primary_state"]["server_id"]:
