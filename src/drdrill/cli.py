@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from drdrill.drill_kinds import drill_names
 from drdrill.drills.form import add_flags
@@ -24,7 +24,13 @@ from drdrill.engines import engine_names
 from drdrill.errors import DrdrillError
 from drdrill.findings import BAD_REQUEST
 
+if TYPE_CHECKING:
+    from drdrill.storage.layout import TargetLayout
+    from drdrill.storage.objectstore import ObjectStore
+    from drdrill.storage.seal import SigningKey
+
 EXIT_OK, EXIT_DRILL_RED, EXIT_ERROR = 0, 1, 2
+READ_CHUNK = 1024 * 1024  # decrypt's reads of standard input
 OptionsT = TypeVar("OptionsT", RestoreOptions, PitrOptions)
 
 
@@ -355,6 +361,8 @@ def cmd_backups(args: argparse.Namespace) -> int:
               lambda: _print_table(rows, ["backup_id", "status", "seal", "engine", "stored_bytes", "consistent_point",
                                           "leased_by", "problem"]))
         return EXIT_OK
+    if args.action == "fetch":
+        return _fetch_backup(args, target.name, store, layout_for(target), signing_key)
     manifest, findings = verify_backup(store, layout_for(target), args.backup_id, signing_key=signing_key, deep=args.deep)
     kind = verify_kind(manifest, args.deep) if manifest else None
     payload = {"target": target.name, "backup_id": args.backup_id, "verified": not findings, "kind": kind,
@@ -564,6 +572,58 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     return EXIT_OK if checked and all(item["found"] for item in checked) else EXIT_ERROR
 
 
+def _fetch_backup(args: argparse.Namespace, target: str, store: ObjectStore, layout: TargetLayout,
+                  signing_key: SigningKey | None) -> int:
+    """``backups fetch``: every object of a backup streamed into ``--to``, checked against the sealed manifest and
+    decrypted on the way (the restore drill's own fetch), then the manifest beside them; nothing kept on a mismatch."""
+    from drdrill.storage.verify import verify_backup
+
+    directory: Path = args.to
+    if directory.exists() and any(directory.iterdir()):
+        raise DrdrillError(f"{directory} is not empty.", "Fetch into a new or empty directory, so nothing already in "
+                           "it is taken for part of the backup.")
+    directory.mkdir(parents=True, exist_ok=True)
+    manifest, findings = verify_backup(store, layout, args.backup_id, copy_to=directory, signing_key=signing_key)
+    names = [entry.name for entry in manifest.all_objects()] if manifest else []
+    if findings:
+        for name in names:
+            (directory / name).unlink(missing_ok=True)
+    else:
+        (directory / "manifest.json").write_bytes(store.get_bytes(layout.manifest_key(args.backup_id)) or b"")
+    payload = {"target": target, "backup_id": args.backup_id, "fetched": not findings, "directory": str(directory),
+               "objects": names if not findings else [], "findings": [finding.to_dict() for finding in findings]}
+
+    def human() -> None:
+        if findings:
+            print("\n".join(finding.sentence() for finding in findings) + f"\nNothing was kept in {directory}.")
+        else:
+            print(f"fetched {len(names)} object(s) and manifest.json into {directory}: each matches the manifest's "
+                  "size and sha256 (client-side encrypted ones decrypted on the way)")
+
+    _emit(args, payload, human)
+    return EXIT_OK if not findings else EXIT_DRILL_RED
+
+
+def cmd_decrypt(args: argparse.Namespace) -> int:
+    """Standard input, encrypted by drdrill with the target's client-side key, decrypted to standard output."""
+    from drdrill.airflow.connections import client_key
+    from drdrill.config import load_config
+    from drdrill.storage.client_encryption import decrypt_stream
+
+    target = load_config().target(args.target)
+    key = client_key(target.storage)
+    if key is None:
+        raise DrdrillError(f"targets[{target.name}].storage.encryption.client_side_conn_id is null: the target has no "
+                           "client-side key to decrypt with.", "Set it to the connection holding the key the object "
+                           "was encrypted with (its manifest or index entry names it).")
+    source = sys.stdin.buffer
+    out = RESULT_STREAM.buffer
+    for chunk in decrypt_stream(iter(lambda: source.read(READ_CHUNK), b""), key, "standard input"):
+        out.write(chunk)
+    out.flush()
+    return EXIT_OK
+
+
 # -- wiring ---------------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -646,12 +706,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     backups = add("backups", "List a target's backups with their status (proven, valid, failed drill, quarantined, "
                              "incomplete, invalid, corrupt), or verify one against its manifest.")
-    backups.add_argument("action", choices=["list", "verify"])
+    backups.add_argument("action", choices=["list", "verify", "fetch"])
     backups.add_argument("target")
-    backups.add_argument("backup_id", nargs="?", help="with verify: the backup to check")
+    backups.add_argument("backup_id", nargs="?", help="with verify: the backup to check; with fetch: to fetch")
+    backups.add_argument("--to", type=Path, help="with fetch: a new or empty directory to put every object of the "
+                         "backup in, each checked against the manifest (size, sha256) and decrypted on the way, "
+                         "with manifest.json beside them (for a restore by hand)")
     backups.add_argument("--deep", action="store_true", help="with verify: re-read and hash every byte (default: "
                          "S3's checksums, nothing downloaded; manifests without them are always re-read)")
     backups.set_defaults(handler=cmd_backups)
+
+    decrypt = add("decrypt", "Decrypt an object drdrill encrypted with the target's client-side key "
+                             "(storage.encryption.client_side_conn_id): standard input to standard output, e.g. "
+                             "aws s3 cp s3://…/lost-transactions.binlog.sql.zst - | drdrill decrypt shop | zstd -dc. "
+                             "Exit 2 at the first chunk that does not authenticate (what was printed before it is "
+                             "unproven) or with a wrong key.")
+    decrypt.add_argument("target")
+    decrypt.set_defaults(handler=cmd_decrypt)
 
     scratch = add("scratch", "Scratch servers and work files of drill runs: list (kept ones with how to reach and "
                              "remove them, and what dead runs left), or rm one by id / every orphan.")
@@ -709,8 +780,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from drdrill.airflow.environment import apply_default_airflow_env
 
     args = build_parser().parse_args(argv)
-    if args.command == "backups" and args.action == "verify" and not args.backup_id:
-        print("error: 'backups verify' needs a backup id (see 'drdrill backups list TARGET')", file=sys.stderr)
+    if args.command == "backups" and args.action in ("verify", "fetch") and not args.backup_id:
+        print(f"error: 'backups {args.action}' needs a backup id (see 'drdrill backups list TARGET')", file=sys.stderr)
+        return EXIT_ERROR
+    if args.command == "backups" and args.action == "fetch" and args.to is None:
+        print("error: 'backups fetch' needs --to DIR: a new or empty directory to fetch the backup into", file=sys.stderr)
         return EXIT_ERROR
     global RESULT_STREAM
     # `drdrill ... | head` ends quietly, like other Unix tools; the caller's handler is back when main returns (a

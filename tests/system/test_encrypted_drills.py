@@ -1,14 +1,18 @@
 """Encryption at rest through Airflow, turned on as a user would: SSE-KMS and drdrill's client-side key from an
 Airflow connection in the target's config. The backup, archive, restore and PITR drills each run green through
 ``airflow dags test``; every object under the target's folder says aws:kms with the key, every backup object and
-archived binlog begins with the cipher's header (none is readable zstd), and the key is nowhere in S3."""
+archived binlog begins with the cipher's header (none is readable zstd), and the key is nowhere in S3. By hand,
+``drdrill backups fetch`` and ``drdrill decrypt`` give a DBA the plaintext, and refuse what does not authenticate."""
 
 from __future__ import annotations
 
 import base64
 import json
 import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +59,42 @@ def test_backup_archive_restore_and_pitr_pass_with_sse_kms_and_a_client_side_key
     secret = (key, base64.b64encode(key))
     assert not [name for name in keys if any(part in client.get_object(Bucket=bucket, Key=name)["Body"].read()
                                              for part in secret)]
+
+    _by_hand(config, client, bucket, sealed, tmp_path)
+
+
+def _by_hand(config: Path, client, bucket: str, sealed: list[str], tmp_path: Path) -> None:
+    """``drdrill backups fetch`` of the newest backup and ``drdrill decrypt`` of an archived binlog: plaintext zstd;
+    a changed byte is refused by both, and the fetch keeps nothing."""
+    env = {**os.environ, "DRDRILL_CONFIG": str(config)}
+
+    def drdrill(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([str(Path(sys.executable).parent / "drdrill"), *args], input=stdin, capture_output=True,
+                              env=env, timeout=300)
+
+    listed = json.loads(drdrill("backups", "list", "shop", "--json").stdout)["backups"]
+    backup_id = next(item["backup_id"] for item in listed if item["valid"])
+    fetched = drdrill("backups", "fetch", "shop", backup_id, "--to", str(tmp_path / "fetched"), "--json")
+    assert fetched.returncode == 0, fetched.stderr[-2000:]
+    assert "dump.sql.zst" in json.loads(fetched.stdout)["objects"] and (tmp_path / "fetched" / "manifest.json").exists()
+    dump = (tmp_path / "fetched" / "dump.sql.zst").read_bytes()
+    assert dump.startswith(ZSTD_MAGIC) and b"-- Dump completed" in subprocess.run(
+        ["zstd", "-dc"], input=dump, capture_output=True, check=True).stdout
+
+    binlog = next(name for name in sealed if "/binlog/" in name)
+    encrypted = client.get_object(Bucket=bucket, Key=binlog)["Body"].read()
+    plain = drdrill("decrypt", "shop", stdin=encrypted)
+    assert plain.returncode == 0 and plain.stdout.startswith(ZSTD_MAGIC), plain.stderr[-2000:]
+    assert subprocess.run(["zstd", "-dc"], input=plain.stdout, capture_output=True, check=True).stdout.startswith(b"\xfebin")
+    changed = bytearray(encrypted)
+    changed[len(MAGIC) + 100] ^= 1
+    refused = drdrill("decrypt", "shop", stdin=bytes(changed))
+    assert refused.returncode == 2 and b"does not authenticate" in refused.stderr, refused.stderr[-2000:]
+
+    dump_key = next(name for name in sealed if name.endswith(f"{backup_id}/dump.sql.zst"))
+    body = client.get_object(Bucket=bucket, Key=dump_key)["Body"].read()
+    client.put_object(Bucket=bucket, Key=dump_key, Body=body[:-1] + bytes([body[-1] ^ 1]), ServerSideEncryption="aws:kms",
+                      SSEKMSKeyId=KMS_KEY)
+    broken = drdrill("backups", "fetch", "shop", backup_id, "--to", str(tmp_path / "broken"), "--json")
+    assert broken.returncode == 1 and not json.loads(broken.stdout)["fetched"], broken.stderr[-2000:]
+    assert list((tmp_path / "broken").iterdir()) == []

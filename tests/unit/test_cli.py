@@ -25,8 +25,8 @@ from tests.helpers.targets import write_config
 
 pytestmark = pytest.mark.unit
 
-COMMANDS = ("sandbox", "stack", "backup", "restore", "pitr", "failover", "stream", "backups", "scratch", "history", "rpo",
-            "summary", "evidence", "report", "config", "dags")
+COMMANDS = ("sandbox", "stack", "backup", "restore", "pitr", "failover", "stream", "backups", "decrypt", "scratch", "history",
+            "rpo", "summary", "evidence", "report", "config", "dags")
 
 
 @pytest.fixture(autouse=True)
@@ -119,6 +119,20 @@ def test_verify_without_a_backup_id_says_where_to_find_one(capsys: pytest.Captur
     code, out, err = run(capsys, "backups", "verify", "shop")
     assert code == 2 and out == ""
     assert "'backups verify' needs a backup id (see 'drdrill backups list TARGET')" in err
+
+
+def test_fetch_needs_a_backup_id_and_a_directory(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "backups", "fetch", "shop")
+    assert (code, out) == (2, "") and "'backups fetch' needs a backup id" in err
+    code, out, err = run(capsys, "backups", "fetch", "shop", "20261121T083012Z-a1b2c3")
+    assert (code, out) == (2, "") and "'backups fetch' needs --to DIR: a new or empty directory" in err
+
+
+@pytest.mark.usefixtures("drills_yaml")
+def test_decrypt_for_a_target_without_a_client_side_key_names_the_key_to_set(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "decrypt", "shop")
+    assert code == 2 and out == ""
+    assert "targets[shop].storage.encryption.client_side_conn_id is null" in err and "Set it to the connection" in err
 
 
 @pytest.mark.usefixtures("drills_yaml")
