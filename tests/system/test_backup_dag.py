@@ -54,6 +54,7 @@ def test_backup_dag_passes_records_history_lands_a_valid_backup_and_verifies_dee
     record = list_drills(sandbox.history_url, "shop", "backup", limit=1)[0]
     assert record.run_id == again.run_id and record.verdict == "passed"
     assert record.details["verify"] == {"kind": "attributes", "deep_reason": None, "read_bytes": 0,
+                                        "copy": None,  # the target keeps no second copy (storage.copy)
                                         "seconds": record.details["verify"]["seconds"]}
 
 
