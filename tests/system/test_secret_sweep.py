@@ -138,4 +138,5 @@ def test_no_password_in_any_place_the_drills_leave_text(metastore_primary_connec
 def _is_airflow_cli(argv: tuple[str, ...]) -> bool:
     """``<venv>/bin/python <venv>/bin/airflow …`` (or a fork of it that kept the argv). A process the sampler first saw
     as a fork of pytest, before it exec'ed the Airflow CLI, shows both argvs."""
-    return any(Path(arg).name == "airflow" and Path(arg).parent == Path(sys.executable).parent for arg in argv[:2])
+    venv_bin = Path(sys.executable).parent.resolve()  # resolved: the venv may be reached through a symlink
+    return any(Path(arg).name == "airflow" and Path(arg).parent.resolve() == venv_bin for arg in argv[:2])
