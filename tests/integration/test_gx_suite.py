@@ -132,6 +132,7 @@ def validate(
     heartbeat: Heartbeat | None = None,
     definition: dict | None = None,
     name: str = "results",
+    parallel: int = 1,
 ) -> ValidationOutcome:
     results_dir = tmp_path / name
     shop.results_dirs.append(results_dir)
@@ -143,6 +144,7 @@ def validate(
         rpo_objective=RPO,
         heartbeat=heartbeat,
         definition=definition,
+        parallel=parallel,
     )
 
 
@@ -230,6 +232,21 @@ def test_each_breakage_is_one_finding_and_nothing_else_is_reported(broken) -> No
     # every failed expectation became exactly one finding (each inventory kind here misses one object), but
     # order_items' one pass (count and checksum together) found both its problems
     assert outcome.evaluated - outcome.successful == len(outcome.findings) - 1
+
+
+def test_tables_checked_in_parallel_lanes_find_exactly_what_one_lane_finds(shop, healthy, broken, tmp_path: Path) -> None:
+    manifest, outcome = broken
+    in_lanes = validate(shop, tmp_path, manifest, parallel=3, name="lanes")
+    assert subjects(in_lanes.findings) == subjects(outcome.findings)
+    assert (in_lanes.evaluated, in_lanes.successful) == (outcome.evaluated, outcome.successful)
+    calm = validate(shop, tmp_path, heartbeat=Heartbeat("shop", "heartbeat", "beat_at"), parallel=3, name="calm")
+    assert calm.findings == () and calm.evaluated == calm.successful == healthy.evaluated
+    documents = [json.loads(result.results_json.read_text()) for result in (healthy, calm)]
+    assert [[v["suite_name"] for v in document["validation_results"]] for document in documents] == [
+        [v["suite_name"] for v in documents[0]["validation_results"]]] * 2  # the same order, whatever the lanes
+    assert documents[1]["checkpoint"]["name"] == documents[0]["checkpoint"]["name"] == "restore_drill"
+    assert calm.data_docs_dir is not None and len(list(calm.data_docs_dir.glob("validations/**/*.html"))) == len(
+        list(healthy.data_docs_dir.glob("validations/**/*.html")))
 
 
 def test_a_missing_table_is_reported_and_its_checks_are_not_attempted(broken) -> None:

@@ -193,7 +193,8 @@ class SuiteRun:
     nothing_checked = "no expectation ran."  # the reason given when nothing was evaluated
 
     def __init__(
-        self, sqlalchemy_url: str, results_dir: Path, *, suite: str, run_name: str, schemas: Iterable[str]
+        self, sqlalchemy_url: str, results_dir: Path, *, suite: str, run_name: str, schemas: Iterable[str],
+        parallel: int = 1,
     ) -> None:
         self.url = parsed_url(sqlalchemy_url)  # sqlalchemy.engine.URL, or None when it did not parse
         self.results_dir = Path(results_dir)
@@ -213,8 +214,10 @@ class SuiteRun:
         self._server = (
             parsed.render_as_string(hide_password=True) if parsed is not None else "(unparsable URL)"
         )
-        self._datasources: dict[str, Any] = {}
-        self._batches: dict[str, Any] = {}
+        self.parallel = max(1, parallel)  # lanes: checkpoints run at once, each on datasources of its own
+        self._lane_of: dict[str, int] = {}  # validation definition name -> lane
+        self._datasources: dict[tuple[str, int], Any] = {}
+        self._batches: dict[tuple[str, int], Any] = {}
         self._engines: list[Any] = []
         self._environment: dict[str, str] = {}
         self._schema_variables = {
@@ -273,17 +276,8 @@ class SuiteRun:
             validations = [] if root is None else self._validation_definitions(gx, context, root)
             self.timings["setup"] = time.monotonic() - step
             if validations:
-                from great_expectations.core.run_identifier import RunIdentifier
-
                 step = time.monotonic()
-                checkpoint = context.checkpoints.add(
-                    gx.Checkpoint(
-                        name=self.suite,
-                        validation_definitions=validations,
-                        result_format="SUMMARY",
-                    )
-                )
-                self._checkpoint_result = checkpoint.run(run_id=RunIdentifier(run_name=self.run_name))
+                self._checkpoint_result = self._run_checkpoints(gx, context, validations)
                 self.timings["run"] = time.monotonic() - step
                 self._map_results()
                 step = time.monotonic()
@@ -292,6 +286,32 @@ class SuiteRun:
         finally:
             for engine in self._engines:
                 engine.dispose()
+
+    def _run_checkpoints(self, gx: Any, context: Any, validations: list[Any]) -> Any:
+        """One checkpoint per lane, run at once (each lane's batches on datasources of their own, so no two threads
+        share a GX execution engine), their results joined into one result of the suite's checkpoint, in the
+        validations' order."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from great_expectations.checkpoint.checkpoint import CheckpointResult
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        run_id = RunIdentifier(run_name=self.run_name)
+        whole = gx.Checkpoint(name=self.suite, validation_definitions=validations, result_format="SUMMARY")
+        lanes: dict[int, list[Any]] = {}
+        for validation in validations:
+            lanes.setdefault(self._lane_of.get(validation.name, 0), []).append(validation)
+        if len(lanes) == 1:
+            return context.checkpoints.add(whole).run(run_id=run_id)
+        checkpoints = [context.checkpoints.add(gx.Checkpoint(name=f"{self.suite}.lane{lane}", validation_definitions=group,
+                                                             result_format="SUMMARY"))
+                       for lane, group in sorted(lanes.items())]
+        with ThreadPoolExecutor(max_workers=len(checkpoints), thread_name_prefix="drdrill-validate") as pool:
+            results = list(pool.map(lambda checkpoint: checkpoint.run(run_id=run_id), checkpoints))
+        by_suite = {key.expectation_suite_identifier.name: (key, result) for lane_result in results
+                    for key, result in lane_result.run_results.items()}
+        ordered = dict(by_suite[validation.suite.name] for validation in validations if validation.suite.name in by_suite)
+        return CheckpointResult(run_id=run_id, run_results=ordered, checkpoint_config=whole)
 
     def _context(self, gx: Any) -> Any:
         from great_expectations.data_context.types.base import (
@@ -357,22 +377,22 @@ class SuiteRun:
         collation = "utf8mb4_nopad_bin" if "mariadb" in version.lower() else "utf8mb4_0900_bin"
         return {f"{schema}.{name}" for schema, name in rows}, collation
 
-    def _batch(self, context: Any, schema: str, table: str) -> Any:
-        """The whole-table batch definition of ``schema.table`` (one datasource per schema)."""
-        key = f"{schema}.{table}"
+    def _batch(self, context: Any, schema: str, table: str, lane: int = 0) -> Any:
+        """The whole-table batch definition of ``schema.table`` (one datasource per schema and lane)."""
+        key = (f"{schema}.{table}", lane)
         if key not in self._batches:
-            if schema not in self._datasources:
-                self._datasources[schema] = self._datasource(
-                    context, f"restore.{schema}", self._schema_variables[schema]
+            if (schema, lane) not in self._datasources:
+                self._datasources[(schema, lane)] = self._datasource(
+                    context, f"restore.{schema}" + (f".lane{lane}" if lane else ""), self._schema_variables[schema]
                 )
-            asset = self._datasources[schema].add_table_asset(name=table, table_name=table)
+            asset = self._datasources[(schema, lane)].add_table_asset(name=table, table_name=table)
             self._batches[key] = asset.add_batch_definition_whole_table("whole_table")
         return self._batches[key]
 
-    def _readable_batch(self, context: Any, schema: str, table: str) -> Any:
+    def _readable_batch(self, context: Any, schema: str, table: str, lane: int = 0) -> Any:
         """``_batch``, or None plus a COULD_NOT_VERIFY finding when the table cannot be read."""
         try:
-            return self._batch(context, schema, table)
+            return self._batch(context, schema, table, lane)
         except Exception as exc:  # GX's asset test query failed: the table exists but cannot be checked
             detail = self.redactor.redact(first_line(str(exc)))
             self.findings.append(
@@ -384,10 +404,12 @@ class SuiteRun:
             )
             return None
 
-    def _validation(self, gx: Any, context: Any, name: str, batch: Any, expectations: list[Any]) -> list[Any]:
+    def _validation(self, gx: Any, context: Any, name: str, batch: Any, expectations: list[Any],
+                    lane: int = 0) -> list[Any]:
         suite = context.suites.add(gx.ExpectationSuite(name=f"{self.suite}.{name}"))
         for expectation in expectations:
             suite.add_expectation(expectation)
+        self._lane_of[suite.name] = lane
         return [
             context.validation_definitions.add(
                 gx.ValidationDefinition(name=suite.name, data=batch, suite=suite)

@@ -39,6 +39,7 @@ from drdrill.checks.result_findings import (
     row_count_finding,
     unique_key_finding,
 )
+from drdrill.checks.lanes import assign_lanes
 from drdrill.checks.schema_fingerprint import FINGERPRINT_QUERIES
 from drdrill.checks.source_facts import read_primary_keys
 from drdrill.checks.sql import checksum_mismatch_query, inventory_query
@@ -70,8 +71,11 @@ def validate_restore(
     rpo_objective: timedelta | None,
     heartbeat: Heartbeat | None,
     definition: dict[str, Any] | None = None,
+    parallel: int = 1,
 ) -> ValidationOutcome:
     """Prove the restored server holds what the manifest says; GX results and Data Docs go to ``results_dir``.
+
+    ``parallel``: tables checked at once (the biggest spread first over that many lanes, each its own connection).
 
     Never raises for server trouble (unreachable, missing tables, failing queries): those come back
     as findings. Raises ValueError for a naive ``disaster_at`` and ConfigError for a bad definition.
@@ -87,6 +91,7 @@ def validate_restore(
         disaster_at=disaster_at,
         rpo_objective=rpo_objective,
         heartbeat=heartbeat if definition["rpo"] and rpo_objective is not None else None,
+        parallel=parallel,
     )
     return run_suite(run, started)
 
@@ -109,6 +114,7 @@ class RestoreSuiteRun(SuiteRun):
         disaster_at: datetime,
         rpo_objective: timedelta | None,
         heartbeat: Heartbeat | None,  # None when the RPO check does not run
+        parallel: int = 1,
     ) -> None:
         schemas = {t.schema for t in manifest.tables} | set(manifest.databases)
         if heartbeat:
@@ -119,6 +125,7 @@ class RestoreSuiteRun(SuiteRun):
             suite=definition["suite"],
             run_name=manifest.backup_id,
             schemas=schemas,
+            parallel=parallel,
         )
         self.manifest = manifest
         self.definition = definition
@@ -142,11 +149,15 @@ class RestoreSuiteRun(SuiteRun):
         if {"primary_key_unique", "primary_key_not_null"} & set(self.definition["table_checks"]):
             self._server_primary_keys = self._read_primary_keys(root)
         validations: list[Any] = []
+        present = []
         for table in self.manifest.tables:
-            if f"{table.schema}.{table.name}" not in existing:
+            if f"{table.schema}.{table.name}" in existing:
+                present.append(table)
+            else:
                 self._missing_tables.append(f"{table.schema}.{table.name}")
-                continue
-            validations += self._table_validation(gx, context, table)
+        lanes = assign_lanes({f"{table.schema}.{table.name}": table.rows for table in present}, self.parallel)
+        for table in present:
+            validations += self._table_validation(gx, context, table, lanes[f"{table.schema}.{table.name}"])
         for kind in self.definition["inventory"]:
             validations += self._inventory_validations(gx, context, root, kind, collation)
         if self.definition["definitions"] and not self.manifest.schema and (
@@ -159,7 +170,7 @@ class RestoreSuiteRun(SuiteRun):
             validations += self._rpo_validation(gx, context, existing)
         return validations
 
-    def _table_validation(self, gx: Any, context: Any, table: TableFacts) -> list[Any]:
+    def _table_validation(self, gx: Any, context: Any, table: TableFacts, lane: int) -> list[Any]:
         qualified = f"{table.schema}.{table.name}"
         checks = self.definition["table_checks"]
         expectations: list[Any] = []
@@ -222,10 +233,10 @@ class RestoreSuiteRun(SuiteRun):
                 )
                 for column in key
             ]
-        batch = self._readable_batch(context, table.schema, table.name) if expectations else None
+        batch = self._readable_batch(context, table.schema, table.name, lane) if expectations else None
         if batch is None:
             return []
-        return self._validation(gx, context, qualified, batch, expectations)
+        return self._validation(gx, context, qualified, batch, expectations, lane)
 
     def _read_primary_keys(self, root: Any) -> dict[str, tuple[str, ...]]:
         """``schema.table`` → the columns of its PRIMARY KEY constraint on the restored server, in key order."""

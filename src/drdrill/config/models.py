@@ -309,7 +309,8 @@ class Notify:
 class EngineOptions:
     """Tuning for the backup tool: worker threads and zstd compression level."""
 
-    parallel: Count = _key("worker threads for tools that support them", 2, 1, ge=1, le=64)
+    parallel: Count = _key("worker threads for tools that support them, and tables the restore drill's checks "
+                           "read at once", 2, 1, ge=1, le=64)
     compression_level: Count = _key("zstd level of the backup files", 3, 3, ge=1, le=19)
 
 

@@ -410,7 +410,7 @@ def validate(selected: dict[str, Any], manifest: Manifest, target: Target, *, en
     outcome = validate_restore(
         endpoint.sqlalchemy_url(), manifest, results_dir=run_dir(work_dir, key) / "gx", disaster_at=disaster_at,
         rpo_objective=rpo_objective if heartbeat else None,
-        heartbeat=heartbeat,
+        heartbeat=heartbeat, parallel=target.engine_options.parallel,
     )
     validated_at = datetime.now(timezone.utc)
     links = upload_validation(store, target, selected["backup_id"], key, outcome.results_json, outcome.data_docs_dir)
