@@ -423,7 +423,7 @@ def measure_bare(
                 f"the bare {manifest.engine} restore's CHECKSUM TABLE differs from the source's: "
                 f"{checksums} != {source_checksums}"
             )
-        def suite(name: str, definition: dict[str, Any] | None = None) -> Any:
+        def suite(name: str, definition: dict[str, Any] | None = None, parallel: int = args.parallel) -> Any:
             outcome = validate_restore(
                 endpoint.sqlalchemy_url(),
                 manifest,
@@ -432,6 +432,7 @@ def measure_bare(
                 rpo_objective=target.objectives.rpo,
                 heartbeat=target.heartbeat,
                 definition=definition,
+                parallel=parallel,
             )
             if outcome.findings:
                 raise failure(
@@ -443,6 +444,7 @@ def measure_bare(
         document = json.loads(outcome.results_json.read_text())
         without = suite("gx-without-definitions", {**load_suite_definition(), "definitions": []})
         warm = suite("gx-warm")
+        one_lane = suite("gx-warm-one-lane", parallel=1)
         return {
             "stages": {stage: round(seconds, 3) for stage, seconds in clock.stage_seconds().items()},
             "steps": [
@@ -453,6 +455,8 @@ def measure_bare(
             "gx_direct_s": round(outcome.seconds, 3),
             "gx_direct_timings": document["drdrill"]["timings"],
             "gx_expectations": f"{outcome.successful}/{outcome.evaluated}",
+            "gx_warm_s": round(warm.seconds, 3),
+            "gx_warm_one_lane_s": round(one_lane.seconds, 3),
             "definitions": {
                 "objects": len(manifest.schema),
                 "expectations": outcome.evaluated - without.evaluated,
@@ -504,6 +508,10 @@ def summarize(
             "direct_ratio": ratio(bare["gx_direct_s"], checksum_s),
             "direct_run_s": direct_run,
             "direct_run_ratio": ratio(direct_run, checksum_s),
+            "warm_s": bare["gx_warm_s"],
+            "warm_ratio": ratio(bare["gx_warm_s"], checksum_s),
+            "warm_one_lane_s": bare["gx_warm_one_lane_s"],
+            "warm_one_lane_ratio": ratio(bare["gx_warm_one_lane_s"], checksum_s),
             "expectations": bare["gx_expectations"],
         },
         "definitions": bare["definitions"],
@@ -606,6 +614,8 @@ GX_COLUMNS = [
     ("its SQL run s (x)", "drill_run", "{}"),
     ("direct suite s (x)", "direct", "{}"),
     ("its SQL run s (x)", "direct_run", "{}"),
+    ("warm, in --parallel lanes s (x)", "warm", "{}"),
+    ("warm, one lane s (x)", "warm_one_lane", "{}"),
     ("expectations passed", "expectations", "{}"),
 ]
 DEFINITION_COLUMNS = [
@@ -672,6 +682,8 @@ def gx_row(result: dict[str, Any]) -> dict[str, str]:
         "drill_run": cell("drill_run"),
         "direct": cell("direct"),
         "direct_run": cell("direct_run"),
+        "warm": cell("warm"),
+        "warm_one_lane": cell("warm_one_lane"),
         "expectations": gx["expectations"],
     }
 

@@ -6,6 +6,7 @@ is gone after the next drill on that worker (its reaper runs first).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -75,6 +76,10 @@ def test_the_restore_drill_passes_with_each_task_on_the_other_worker(cluster: Cl
     budget = record.details["rto_budget"]  # armed under the scheduler, and quiet within its budget
     assert (budget["armed"], budget["breached"], budget["budget"]) == (True, False, "30m"), budget
     assert not [post for post in read_posts(sandbox.sandbox.slack_record)[posted:] if "RTO budget" in str(post["body"])]
+    # the workers preloaded Great Expectations before forking (celery_preload): the validate step did not import it
+    bucket, key = record.details["results_uri"].removeprefix("s3://").split("/", 1)
+    results = json.loads(sandbox.sandbox.s3_client().get_object(Bucket=bucket, Key=key)["Body"].read())
+    assert results["drdrill"]["great_expectations_preloaded"] is True, results["drdrill"]["timings"]
 
 
 def test_the_pitr_drill_passes_with_each_task_on_the_other_worker(cluster: ClusterAPI, sandbox: Any,

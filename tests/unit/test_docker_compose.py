@@ -110,6 +110,9 @@ def component_problems(spec: dict[str, Any]) -> list[str]:
         executor = service["environment"]["AIRFLOW__CORE__EXECUTOR"]
         if executor != components.EXECUTOR:
             problems.append(f"{name}: executor {executor}, expected {components.EXECUTOR}")
+        celery_config = service["environment"].get("AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS")
+        if celery_config != components.CELERY_CONFIG_OPTIONS:
+            problems.append(f"{name}: celery_config_options {celery_config}, expected {components.CELERY_CONFIG_OPTIONS}")
     return problems
 
 

@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import shutil
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -208,6 +209,7 @@ class SuiteRun:
         self.server_version = ""  # the validated server's VERSION(), once connected
         self.data_docs_dir: Path | None = None
         self.timings: dict[str, float] = {}
+        self.preloaded = False  # Great Expectations was imported before this run started
         self._checkpoint_result: Any = None
         parsed = self.url
         self.redactor = Redactor((parsed.password or "") if parsed is not None else "")
@@ -267,6 +269,7 @@ class SuiteRun:
             )
             return
         step = time.monotonic()
+        self.preloaded = "great_expectations" in sys.modules  # a worker that preloads it (celery_preload)
         gx = great_expectations_module()
         self.timings["import"] = time.monotonic() - step
         step = time.monotonic()
@@ -464,5 +467,6 @@ class SuiteRun:
             "findings": [finding.to_dict() for finding in self.findings],
             "seconds": round(seconds, 3),
             "timings": {step: round(value, 3) for step, value in self.timings.items()},
+            "great_expectations_preloaded": self.preloaded,
         }
         return document

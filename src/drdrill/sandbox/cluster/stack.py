@@ -33,7 +33,7 @@ from drdrill.daemon import Daemon
 from drdrill.errors import DrdrillError, ServerStartError
 from drdrill.locations import CONFIG_ENV_VAR, default_config_path, project_root
 from drdrill.ports import ensure_port_free, port_open
-from drdrill.sandbox.components import AIRFLOW_SERVICES, EXECUTOR, HISTORY_DB, METADATA_DB, POOLS, WORKERS
+from drdrill.sandbox.components import AIRFLOW_SERVICES, CELERY_CONFIG_OPTIONS, EXECUTOR, HISTORY_DB, METADATA_DB, POOLS, WORKERS
 from drdrill.sandbox.spread import LOCAL_SETTINGS, QUEUES_VARIABLE
 from drdrill.sandbox.cluster.postgres import LocalPostgres
 
@@ -142,7 +142,7 @@ class ClusterStack:
             "api": {"host": "127.0.0.1", "port": str(self.ports.api), "workers": "1", "base_url": self.api_url},
             "api_auth": {"jwt_secret": keys["jwt_secret"]},
             "celery": {"broker_url": f"redis://127.0.0.1:{self.ports.redis}/0", "result_backend": f"db+{metadata}",
-                       "worker_concurrency": "2"},
+                       "worker_concurrency": "2", "celery_config_options": CELERY_CONFIG_OPTIONS},
             "scheduler": {"scheduler_heartbeat_sec": "1",
                           "task_instance_heartbeat_timeout": str(HEARTBEAT_TIMEOUT_SECONDS),
                           "task_instance_heartbeat_timeout_detection_interval": "2"},
