@@ -77,6 +77,7 @@ from drdrill.drills.layouts import layout_for
 from drdrill.drills.restore.form import RestoreOptions
 from drdrill.drills.restore.runner import RestoreServers, run_restore_drill
 from drdrill.drills.restore.steps import MEASURED_STAGES, read_manifest
+from drdrill.engines.accounts import accounts_object
 from drdrill.endpoints import MySQLEndpoint
 from drdrill.engines import get_engine
 from drdrill.sandbox.heartbeat import HEARTBEAT_TABLE, beat_once
@@ -370,6 +371,12 @@ def bare_restore(
         with scratch.endpoint().option_file() as option_file:
             client = ["mariadb", f"--defaults-extra-file={option_file}", "--max-allowed-packet=256M"]
             clock.run("restore", "catch-up", lambda: decompress_into(catchup, client, work / "catchup.log"))
+    accounts = accounts_object(manifest)
+    if accounts is not None:  # the logins and grants the backup carries, as the drill restores them
+        with scratch.endpoint().option_file() as option_file:
+            client = ["mariadb", f"--defaults-extra-file={option_file}"]
+            clock.run("restore", "accounts", lambda: decompress_into(files / accounts.name, client,
+                                                                      work / "accounts.log"))
 
 
 def base_tables(endpoint: MySQLEndpoint, databases: Sequence[str]) -> list[str]:
