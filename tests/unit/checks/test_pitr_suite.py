@@ -92,6 +92,7 @@ def test_an_unparsable_url_could_not_be_verified_and_the_document_says_what_was_
         "successful": 0,
         "newest_heartbeat": None,
         "timings": {},
+        "great_expectations_preloaded": False,  # the run stopped before it reached Great Expectations
     }
 
 
