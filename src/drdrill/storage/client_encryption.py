@@ -172,7 +172,8 @@ def _open_header(header: bytes, key: ClientKey, where: str, made_with: str) -> C
     salt = header[len(MAGIC):len(MAGIC) + _SALT_BYTES]
     cipher, mac_key = _keys(key, salt)
     if not hmac.compare_digest(_header_mac(mac_key, salt), header[len(MAGIC) + _SALT_BYTES:HEADER_BYTES]):
-        made = f" (it was made with the key from {made_with} then)" if made_with else ""
+        made = (" (that connection held another key when the backup was made)" if made_with == key.label
+                else f" (it was made with the key from {made_with})" if made_with else "")
         raise WrongKey(f"{where} does not open with the key from {key.label}: it was encrypted with another key{made} "
                        "or its header was altered.",
                        f"Put the key the backup was made with into {key.label} (a rotated key must stay readable until "

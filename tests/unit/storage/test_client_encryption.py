@@ -47,6 +47,18 @@ def test_a_wrong_key_is_told_apart_from_damage_at_the_header() -> None:
     check_key(sealed[:HEADER_BYTES], {"client_side": SCHEME}, KEY, "s3://b/k")  # the right key opens it
 
 
+def test_a_wrong_key_says_whether_the_same_connection_changed_its_key_or_another_made_the_backup() -> None:
+    sealed = _encrypted(b"rows" * 1000)
+    replaced = ClientKey(os.urandom(32), "Airflow connection 'backup_key'")
+    with pytest.raises(WrongKey) as same:
+        check_key(sealed[:HEADER_BYTES], {"client_side": SCHEME, "key": replaced.label}, replaced, "s3://b/k")
+    assert "(that connection held another key when the backup was made)" in same.value.problem
+    with pytest.raises(WrongKey) as other:
+        check_key(sealed[:HEADER_BYTES], {"client_side": SCHEME, "key": "Airflow connection 'old_key'"}, replaced,
+                  "s3://b/k")
+    assert "(it was made with the key from Airflow connection 'old_key')" in other.value.problem
+
+
 @pytest.mark.parametrize("damage", ["flip a byte", "cut at a chunk boundary", "cut inside a chunk", "drop a chunk",
                                     "swap two chunks", "append a chunk", "not drdrill's"])
 def test_damaged_ciphertext_does_not_decrypt(damage: str) -> None:
